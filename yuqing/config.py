@@ -1,0 +1,191 @@
+"""Typed settings: ``yuqing.toml`` plus environment variables.
+
+Precedence (highest first): keyword arguments, environment variables (``YUQING_`` prefix,
+``__`` between nested names, e.g. ``YUQING_STORE__PATH=/data/yuqing.db``), the TOML file
+(``$YUQING_CONFIG`` or ``./yuqing.toml``), then the defaults below.
+
+Secrets (desk passwords, bot tokens, cookies) never live in this file's defaults or in the repo:
+they come from the environment or from the secrets file named by ``secrets_file``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV = "YUQING_CONFIG"
+DEFAULT_CONFIG_NAME = "yuqing.toml"
+
+
+class FirmConfig(BaseModel):
+    """The watched firm: every way people name it."""
+
+    name: str = Field(..., description="full registered name, e.g. 华鼎证券股份有限公司")
+    short_names: list[str] = Field(default_factory=list)
+    stock_codes: list[str] = Field(default_factory=list)
+    executives: list[str] = Field(default_factory=list)
+    products: list[str] = Field(default_factory=list, description="products, funds and app names")
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="look-alike names that are NOT the firm (e.g. a bank sharing the brand)",
+    )
+
+
+class WatchEntity(BaseModel):
+    """An extra watched entity (subsidiary, brand) besides the firm itself."""
+
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    kind: str = "entity"
+
+
+class SourceConfig(BaseModel):
+    """One source. Per-site differences are data: selectors and options live here, not in code."""
+
+    name: str
+    family: Literal["rss", "weibo"]
+    url: str = Field(..., description="feed URL (rss) or API base URL (weibo)")
+    enabled: bool = True
+    interval_minutes: int = Field(30, ge=1)
+    authority: float = Field(0.5, ge=0.0, le=1.0, description="how much weight a post here carries")
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class StoreConfig(BaseModel):
+    path: Path = Path("yuqing.db")
+    posts_engine: Literal["sqlite", "elasticsearch"] = "sqlite"
+    records_url: str = Field("", description="SQLAlchemy URL for records; empty = the embedded SQLite file")
+    elasticsearch_url: str = ""
+
+    def resolved_records_url(self) -> str:
+        return self.records_url or f"sqlite:///{self.path}"
+
+
+class ModelConfig(BaseModel):
+    sentiment_model: str = Field(
+        "builtin",
+        description="'builtin' (shipped model), a local Hugging Face directory, or a hub name",
+    )
+
+
+class RiskConfig(BaseModel):
+    """Thresholds that turn analysis into a level (I is the most severe)."""
+
+    negative_threshold: float = 0.55
+    rumor_threshold: float = 0.5
+    reach_high: int = 10_000
+    reach_very_high: int = 100_000
+
+
+class DeskUser(BaseModel):
+    username: str
+    role: Literal["officer", "manager", "admin"] = "officer"
+    display_name: str = ""
+    password_hash: SecretStr | None = None
+
+
+class DeskConfig(BaseModel):
+    base_url: str = "http://127.0.0.1:8501"
+    users: list[DeskUser] = Field(default_factory=list)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="YUQING_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    firm: FirmConfig
+    watch: list[WatchEntity] = Field(default_factory=list)
+    sources: list[SourceConfig] = Field(default_factory=list)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    risk: RiskConfig = Field(default_factory=RiskConfig)
+    desk: DeskConfig = Field(default_factory=DeskConfig)
+    secrets_file: Path | None = None
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_source_names(cls, v: list[SourceConfig]) -> list[SourceConfig]:
+        names = [s.name for s in v]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"duplicate source names: {sorted(dupes)}")
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = _toml_path_var.get()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    def watch_entities(self) -> list[WatchEntity]:
+        """The firm plus extra watched entities, as one list (the firm first)."""
+        firm = WatchEntity(
+            name=self.firm.short_names[0] if self.firm.short_names else self.firm.name,
+            aliases=[self.firm.name, *self.firm.short_names[1:], *self.firm.stock_codes],
+            kind="firm",
+        )
+        return [firm, *self.watch]
+
+
+class ConfigError(Exception):
+    """The configuration file is missing or invalid; the message says what to fix."""
+
+
+# pydantic-settings reads its sources from a classmethod; a context variable carries the path.
+_toml_path_var: contextvars.ContextVar[Path | None] = contextvars.ContextVar("yuqing_toml", default=None)
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else Path(DEFAULT_CONFIG_NAME)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Load settings from ``path`` (or ``$YUQING_CONFIG`` / ``./yuqing.toml``) plus the environment."""
+    p = config_path(path)
+    if not p.exists():
+        raise ConfigError(f"配置文件不存在 / config file not found: {p} (run `yuqing init` first)")
+    token = _toml_path_var.set(p)
+    try:
+        settings = Settings(**overrides)
+    except Exception as exc:  # pydantic ValidationError or TOML decode error
+        raise ConfigError(f"配置文件有误 / invalid config {p}: {exc}") from exc
+    finally:
+        _toml_path_var.reset(token)
+    # a relative store path is relative to the config file, not the current directory
+    if not settings.store.path.is_absolute():
+        settings.store.path = (p.parent / settings.store.path).resolve()
+    return settings
+
+
+def settings_from_dict(data: dict[str, Any]) -> Settings:
+    """Build settings from a plain dict (tests, the demo); the environment still applies."""
+    token = _toml_path_var.set(None)
+    try:
+        return Settings(**data)
+    finally:
+        _toml_path_var.reset(token)
