@@ -1,0 +1,378 @@
+"""The embedded posts index: one SQLite file, FTS5 over jieba tokens.
+
+Documents are indexed with search-mode tokens (中信证券 → 中信证券, 中信, 证券) and queries are cut in
+precise mode, every query token quoted, so 中信证券 and 证券 both find a post that says 中信证券 and
+no search box input can reach FTS5's query syntax.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from store.models import LEVELS, PostRecord, dumps, level_rank, utcnow_iso
+
+MAX_QUERY_CHARS = 200
+
+
+class Tokenizer(Protocol):
+    def search_tokens(self, text: str) -> list[str]: ...
+
+    def cut(self, text: str) -> list[str]: ...
+
+
+class StoreUnavailable(Exception):
+    """The posts index cannot be reached or written; the message says why."""
+
+
+@dataclass
+class UpsertResult:
+    id: str
+    created: bool
+    changed: bool
+
+
+@dataclass
+class SearchPage:
+    total: int
+    items: list[PostRecord]
+    note: str = ""  # a message for the person searching (e.g. query shortened)
+
+
+_JSON_FIELDS = ("sentiment", "targets", "negative_targets", "falsity", "reasons")
+_COLUMNS = [n for n in PostRecord.field_names() if n != "id"]
+
+_COLUMN_TYPES = {
+    "text": "TEXT NOT NULL",
+    "reposts": "INTEGER",
+    "comments": "INTEGER",
+    "likes": "INTEGER",
+    "user_followers": "INTEGER",
+    "user_verified": "INTEGER",
+    "flagged": "INTEGER",
+    "drill": "INTEGER",
+}
+_COLUMN_DEFS = ",\n    ".join(f"{c} {_COLUMN_TYPES.get(c, 'TEXT')}" for c in _COLUMNS)
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS posts (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    {_COLUMN_DEFS},
+    sentiment_label TEXT,
+    level_rank INTEGER NOT NULL DEFAULT 9,
+    sort_time TEXT
+);
+CREATE INDEX IF NOT EXISTS posts_queue ON posts(flagged, level_rank, sort_time DESC);
+CREATE INDEX IF NOT EXISTS posts_source ON posts(source);
+CREATE INDEX IF NOT EXISTS posts_hash ON posts(content_hash);
+CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(tokens, tokenize = 'unicode61 remove_diacritics 0');
+"""
+
+
+class SqlitePostIndex:
+    """Posts in one SQLite file. Thread-safe: one connection per thread."""
+
+    def __init__(self, path: str | Path, tokenizer: Tokenizer):
+        self.path = Path(path)
+        self.tokenizer = tokenizer
+        self._local = threading.local()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._conn() as conn:
+                conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open posts index {self.path}: {exc}") from exc
+
+    # ----------------------------------------------------------------- connection
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = _Txn(conn)
+            conn = self._local.conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.raw.close()
+            self._local.conn = None
+
+    # ----------------------------------------------------------------- writing
+
+    def upsert_many(self, posts: Iterable[PostRecord]) -> list[UpsertResult]:
+        """Insert new posts and update known ones (same id) in one transaction."""
+        results: list[UpsertResult] = []
+        now = utcnow_iso()
+        try:
+            with self._conn() as conn:
+                for post in posts:
+                    results.append(self._upsert_one(conn, post, now))
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot write posts index {self.path}: {exc}") from exc
+        return results
+
+    def _upsert_one(self, conn: _Txn, post: PostRecord, now: str) -> UpsertResult:
+        row = conn.execute(
+            "SELECT rowid, first_seen_at, content_hash, level, reposts, comments, likes FROM posts WHERE id = ?",
+            (post.id,),
+        ).fetchone()
+        post.updated_at = now
+        if row is None:
+            post.first_seen_at = post.first_seen_at or now
+        else:
+            post.first_seen_at = row["first_seen_at"] or now
+        values = _to_row(post)
+        if row is None:
+            cols = list(values)
+            cur = conn.execute(
+                f"INSERT INTO posts (id, {', '.join(cols)}) VALUES (?, {', '.join('?' for _ in cols)})",
+                (post.id, *values.values()),
+            )
+            conn.execute(
+                "INSERT INTO posts_fts (rowid, tokens) VALUES (?, ?)", (cur.lastrowid, self._index_text(post))
+            )
+            return UpsertResult(post.id, created=True, changed=True)
+        changed = (
+            row["content_hash"] != post.content_hash
+            or row["level"] != post.level
+            or (row["reposts"], row["comments"], row["likes"]) != (post.reposts, post.comments, post.likes)
+        )
+        if not changed:
+            return UpsertResult(post.id, created=False, changed=False)
+        conn.execute(
+            f"UPDATE posts SET {', '.join(f'{c} = ?' for c in values)} WHERE rowid = ?",
+            (*values.values(), row["rowid"]),
+        )
+        if row["content_hash"] != post.content_hash:
+            conn.execute("DELETE FROM posts_fts WHERE rowid = ?", (row["rowid"],))
+            conn.execute(
+                "INSERT INTO posts_fts (rowid, tokens) VALUES (?, ?)", (row["rowid"], self._index_text(post))
+            )
+        return UpsertResult(post.id, created=False, changed=True)
+
+    def _index_text(self, post: PostRecord) -> str:
+        tokens = self.tokenizer.search_tokens(f"{post.title}\n{post.text}")
+        return " ".join(_clean_token(t) for t in tokens if _clean_token(t))
+
+    # ----------------------------------------------------------------- reading
+
+    def get(self, post_id: str) -> PostRecord | None:
+        row = self._conn().execute("SELECT * FROM posts WHERE id = ?", (post_id,)).fetchone()
+        return _from_row(row) if row else None
+
+    def get_many(self, post_ids: Sequence[str]) -> dict[str, PostRecord]:
+        out: dict[str, PostRecord] = {}
+        ids = list(post_ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows = (
+                self._conn()
+                .execute(f"SELECT * FROM posts WHERE id IN ({', '.join('?' for _ in chunk)})", chunk)
+                .fetchall()
+            )
+            out.update({r["id"]: _from_row(r) for r in rows})
+        return out
+
+    def count(self) -> int:
+        return int(self._conn().execute("SELECT count(*) FROM posts").fetchone()[0])
+
+    def search(
+        self,
+        query: str = "",
+        *,
+        levels: Sequence[str] | None = None,
+        sources: Sequence[str] | None = None,
+        sentiments: Sequence[str] | None = None,
+        flagged: bool | None = None,
+        drill: bool | None = False,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        order: str = "severity",
+    ) -> SearchPage:
+        """Full-text search plus filters. ``order``: 'severity' (most severe, then newest) or 'newest'."""
+        where, params, note = self._where(query, levels, sources, sentiments, flagged, drill, since, until)
+        if where is None:
+            return SearchPage(total=0, items=[], note=note)
+        order_sql = "p.level_rank ASC, p.sort_time DESC" if order == "severity" else "p.sort_time DESC"
+        conn = self._conn()
+        total = conn.execute(f"SELECT count(*) FROM posts p WHERE {where}", params).fetchone()[0]
+        rows = conn.execute(
+            f"SELECT p.* FROM posts p WHERE {where} ORDER BY {order_sql}, p.rowid DESC LIMIT ? OFFSET ?",
+            (*params, max(0, int(limit)), max(0, int(offset))),
+        ).fetchall()
+        return SearchPage(total=int(total), items=[_from_row(r) for r in rows], note=note)
+
+    def facets(self, query: str = "", **filters: Any) -> dict[str, dict[str, int]]:
+        """Counts by source, sentiment and level for the posts a search would return."""
+        where, params, _ = self._where(
+            query,
+            filters.get("levels"),
+            filters.get("sources"),
+            filters.get("sentiments"),
+            filters.get("flagged"),
+            filters.get("drill", False),
+            filters.get("since"),
+            filters.get("until"),
+        )
+        out: dict[str, dict[str, int]] = {"source": {}, "sentiment": {}, "level": {}}
+        if where is None:
+            return out
+        conn = self._conn()
+        for key, col in (("source", "p.source"), ("sentiment", "p.sentiment_label"), ("level", "p.level")):
+            rows = conn.execute(
+                f"SELECT {col} AS k, count(*) AS n FROM posts p WHERE {where} GROUP BY {col}", params
+            ).fetchall()
+            out[key] = {(r["k"] or "—"): int(r["n"]) for r in rows}
+        return out
+
+    def iter_all(self, batch: int = 1000, *, drill: bool | None = None) -> Iterator[PostRecord]:
+        last = 0
+        cond = "" if drill is None else f" AND drill = {1 if drill else 0}"
+        while True:
+            rows = (
+                self._conn()
+                .execute(
+                    f"SELECT rowid AS _r, * FROM posts WHERE rowid > ?{cond} ORDER BY rowid LIMIT ?",
+                    (last, batch),
+                )
+                .fetchall()
+            )
+            if not rows:
+                return
+            for r in rows:
+                yield _from_row(r)
+            last = rows[-1]["_r"]
+
+    def _where(self, query, levels, sources, sentiments, flagged, drill, since, until):
+        clauses: list[str] = []
+        params: list[Any] = []
+        note = ""
+        query = (query or "").strip()
+        if len(query) > MAX_QUERY_CHARS:
+            query = query[:MAX_QUERY_CHARS]
+            note = f"搜索词过长，已截取前 {MAX_QUERY_CHARS} 个字符"
+        if query:
+            match = self.fts_query(query)
+            if not match:
+                return None, [], "搜索词中没有可检索的文字"
+            clauses.append("p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
+            params.append(match)
+        for col, values in (("p.level", levels), ("p.source", sources), ("p.sentiment_label", sentiments)):
+            if values:
+                vals = list(values)
+                clauses.append(f"{col} IN ({', '.join('?' for _ in vals)})")
+                params.extend(vals)
+        if flagged is not None:
+            clauses.append("p.flagged = ?")
+            params.append(1 if flagged else 0)
+        if drill is not None:
+            clauses.append("p.drill = ?")
+            params.append(1 if drill else 0)
+        if since:
+            clauses.append("p.sort_time >= ?")
+            params.append(since)
+        if until:
+            clauses.append("p.sort_time < ?")
+            params.append(until)
+        return (" AND ".join(clauses) or "1=1"), params, note
+
+    def fts_query(self, query: str) -> str:
+        """Turn what a person typed into a safe FTS5 expression: every token a quoted string, ANDed."""
+        tokens = [_clean_token(t) for t in self.tokenizer.cut(query)]
+        tokens = [t for t in tokens if t]
+        return " ".join('"' + t.replace('"', '""') + '"' for t in dict.fromkeys(tokens))
+
+
+class _Txn:
+    """A connection whose ``with`` block is one IMMEDIATE transaction (autocommit otherwise)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.raw = conn
+        self._depth = 0
+
+    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
+        return self.raw.execute(sql, params)
+
+    def executescript(self, sql: str) -> None:
+        self.raw.executescript(sql)
+
+    def __enter__(self) -> _Txn:
+        if self._depth == 0:
+            self.raw.execute("BEGIN IMMEDIATE")
+        self._depth += 1
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self.raw.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _clean_token(token: str) -> str:
+    t = token.strip().lower()
+    # unicode61 splits on punctuation anyway; keep only tokens with a letter or digit in them
+    return t if any(ch.isalnum() for ch in t) else ""
+
+
+def _to_row(post: PostRecord) -> dict[str, Any]:
+    d = post.to_dict()
+    d.pop("id")
+    row: dict[str, Any] = {}
+    for c in _COLUMNS:
+        v = d[c]
+        if c in _JSON_FIELDS:
+            v = dumps(v)
+        elif isinstance(v, bool):
+            v = int(v)
+        row[c] = v
+    row["sentiment_label"] = post.sentiment_label
+    row["level_rank"] = level_rank(post.level)
+    row["sort_time"] = _sort_time(post)
+    return row
+
+
+def _sort_time(post: PostRecord) -> str:
+    """A comparable UTC timestamp (naive ISO): published time when known, else first seen."""
+    for value in (post.published_at, post.first_seen_at):
+        if value:
+            try:
+                dt = datetime.fromisoformat(value)
+            except ValueError:
+                continue
+            if dt.tzinfo is not None:
+                dt = dt.astimezone(UTC).replace(tzinfo=None)
+            return dt.isoformat(timespec="seconds")
+    return ""
+
+
+def _from_row(row: sqlite3.Row) -> PostRecord:
+    d = dict(row)
+    values: dict[str, Any] = {}
+    for name in PostRecord.field_names():
+        v = d.get(name)
+        if name in _JSON_FIELDS:
+            v = json.loads(v) if v else ({} if name in ("sentiment", "falsity") else [])
+        elif name in ("user_verified", "flagged", "drill"):
+            v = bool(v)
+        elif v is None and name not in ("level",):
+            v = "" if name not in ("reposts", "comments", "likes", "user_followers") else 0
+        values[name] = v
+    return PostRecord(**values)
+
+
+__all__ = ["LEVELS", "SearchPage", "SqlitePostIndex", "StoreUnavailable", "UpsertResult"]

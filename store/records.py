@@ -1,0 +1,221 @@
+"""Records through SQLAlchemy: alerts, escalations and the append-only audit trail.
+
+The same code serves the embedded SQLite file and PostgreSQL; only the URL differs.
+Service functions are keyword-only and take the session they work in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from store.models import Alert, AuditEntry, Base, Escalation, PostRecord, level_rank, utcnow
+
+_SQLITE_AUDIT_GUARDS = (
+    """CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+       BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+       BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""",
+)
+_PG_AUDIT_GUARDS = (
+    """CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$
+       BEGIN RAISE EXCEPTION 'audit_log is append-only'; END; $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log",
+    """CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+       FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()""",
+)
+
+
+class RecordsUnavailable(Exception):
+    """The records database cannot be reached; the message says which and why."""
+
+
+class Records:
+    """Engine + session factory for one records database."""
+
+    def __init__(self, url: str, *, create: bool = True, echo: bool = False):
+        self.url = url
+        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if create:
+            self.create_all()
+
+    def create_all(self) -> None:
+        try:
+            Base.metadata.create_all(self.engine)
+            guards = _PG_AUDIT_GUARDS if self.engine.dialect.name == "postgresql" else _SQLITE_AUDIT_GUARDS
+            with self.engine.begin() as conn:
+                for stmt in guards:
+                    conn.execute(text(stmt))
+        except OperationalError as exc:
+            raise RecordsUnavailable(
+                f"cannot reach records database ({self.engine.url!r}): {exc.orig}"
+            ) from exc
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        with self._sessions() as s, s.begin():
+            yield s
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def audit(
+    session: Session, *, actor: str, action: str, entity: str, entity_id: Any, **detail: Any
+) -> AuditEntry:
+    entry = AuditEntry(actor=actor, action=action, entity=entity, entity_id=str(entity_id), detail=detail)
+    session.add(entry)
+    return entry
+
+
+def audit_trail(session: Session, *, entity: str | None = None, entity_id: Any = None) -> list[AuditEntry]:
+    stmt = select(AuditEntry).order_by(AuditEntry.id)
+    if entity:
+        stmt = stmt.where(AuditEntry.entity == entity)
+    if entity_id is not None:
+        stmt = stmt.where(AuditEntry.entity_id == str(entity_id))
+    return list(session.scalars(stmt))
+
+
+# --------------------------------------------------------------------------- alerts
+
+SYSTEM_ACTOR = "system"
+
+
+def upsert_alert(session: Session, *, post: PostRecord, playbook_id: str | None = None) -> tuple[Alert, str]:
+    """Open an alert for a flagged post, or bring its alert up to date.
+
+    Returns the alert and what happened: 'opened', 'updated' or 'unchanged'.
+    """
+    alert = session.scalar(select(Alert).where(Alert.post_id == post.id))
+    fields = {
+        "source": post.source,
+        "title": post.title,
+        "snippet": post.text[:280],
+        "url": post.url,
+        "topic": post.topic or "其他",
+        "level": post.level,
+        "level_rank": level_rank(post.level),
+        "falsity_label": post.falsity_label,
+        "reasons": list(post.reasons),
+        "drill": post.drill,
+    }
+    if playbook_id is not None:
+        fields["playbook_id"] = playbook_id
+    if alert is None:
+        alert = Alert(post_id=post.id, status="open", **fields)
+        session.add(alert)
+        session.flush()
+        audit(
+            session,
+            actor=SYSTEM_ACTOR,
+            action="alert.opened",
+            entity="alert",
+            entity_id=alert.id,
+            level=post.level,
+            topic=alert.topic,
+            drill=post.drill,
+        )
+        return alert, "opened"
+    before = {k: getattr(alert, k) for k in ("level", "topic", "falsity_label")}
+    for k, v in fields.items():
+        setattr(alert, k, v)
+    after = {k: getattr(alert, k) for k in ("level", "topic", "falsity_label")}
+    if before != after:
+        audit(
+            session,
+            actor=SYSTEM_ACTOR,
+            action="alert.updated",
+            entity="alert",
+            entity_id=alert.id,
+            before=before,
+            after=after,
+        )
+        return alert, "updated"
+    return alert, "unchanged"
+
+
+def get_alert(session: Session, *, alert_id: int) -> Alert | None:
+    return session.get(Alert, alert_id)
+
+
+def get_alert_for_post(session: Session, *, post_id: str) -> Alert | None:
+    return session.scalar(select(Alert).where(Alert.post_id == post_id))
+
+
+def alerts_for_posts(session: Session, *, post_ids: Sequence[str]) -> dict[str, Alert]:
+    if not post_ids:
+        return {}
+    rows = session.scalars(select(Alert).where(Alert.post_id.in_(list(post_ids))))
+    return {a.post_id: a for a in rows}
+
+
+def list_alerts(
+    session: Session, *, statuses: Sequence[str] | None = None, drill: bool | None = False, limit: int = 200
+) -> list[Alert]:
+    stmt = select(Alert).order_by(Alert.level_rank, Alert.created_at.desc()).limit(limit)
+    if statuses:
+        stmt = stmt.where(Alert.status.in_(list(statuses)))
+    if drill is not None:
+        stmt = stmt.where(Alert.drill == drill)
+    return list(session.scalars(stmt))
+
+
+# --------------------------------------------------------------------------- escalations (reads)
+
+
+def get_escalation(session: Session, *, escalation_id: int) -> Escalation | None:
+    return session.get(Escalation, escalation_id)
+
+
+def list_escalations(
+    session: Session, *, states: Sequence[str] | None = None, drill: bool | None = False, limit: int = 200
+) -> list[Escalation]:
+    stmt = select(Escalation).order_by(Escalation.opened_at.desc()).limit(limit)
+    if states:
+        stmt = stmt.where(Escalation.state.in_(list(states)))
+    if drill is not None:
+        stmt = stmt.where(Escalation.drill == drill)
+    return list(session.scalars(stmt))
+
+
+__all__ = [
+    "Records",
+    "RecordsUnavailable",
+    "alerts_for_posts",
+    "audit",
+    "audit_trail",
+    "get_alert",
+    "get_alert_for_post",
+    "get_escalation",
+    "list_alerts",
+    "list_escalations",
+    "upsert_alert",
+    "utcnow",
+]

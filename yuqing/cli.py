@@ -1,0 +1,268 @@
+"""`yuqing …`: the command line. Stable names; tests, benchmarks and people rely on them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from yuqing.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("yuqing")
+
+DESK_APP = Path(__file__).resolve().parent.parent / "desk" / "app.py"
+
+
+class CliError(Exception):
+    """A problem the person at the terminal can fix; printed without a traceback."""
+
+
+# --------------------------------------------------------------------------- JSONL input
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+    """Yield (line number, object or None, error or None) for each non-blank line; never raises on bad lines."""
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise CliError(f"无法读取输入文件 {path}: {exc.strerror}") from exc
+    with fh:
+        for n, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                try:
+                    line = raw.decode("gb18030")
+                except UnicodeDecodeError:
+                    yield n, None, "不是 UTF-8 或 GBK 编码"
+                    continue
+            try:
+                yield n, json.loads(line), None
+            except json.JSONDecodeError as exc:
+                yield n, None, f"JSON 格式错误：{exc.msg}（第 {exc.colno} 列）"
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    path = Path(args.config or "yuqing.toml")
+    if path.exists() and not args.force:
+        raise CliError(f"{path} 已存在；用 --force 覆盖 / already exists, use --force to overwrite")
+    template = resources.files("yuqing").joinpath("init_template.toml").read_text(encoding="utf-8")
+    path.write_text(template, encoding="utf-8")
+    settings = load_settings(path)
+    from yuqing.context import build_context
+
+    ctx = build_context(settings)
+    ctx.index  # noqa: B018 - creates the posts index
+    ctx.records  # noqa: B018 - creates the records tables
+    ctx.close()
+    print(f"已写入配置 {path}，已创建存储 {settings.store.path}")
+    print(f"wrote {path} and created the embedded store {settings.store.path}")
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        return load_settings(args.config)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from yuqing.context import build_context
+    from yuqing.ingest import ingest_in_batches
+
+    settings = _settings(args)
+    posts: list[Any] = []
+    bad: list[str] = []
+    for n, obj, err in read_jsonl(Path(args.input)):
+        if err:
+            bad.append(f"第 {n} 行：{err}")
+        else:
+            posts.append(obj)
+    ctx = build_context(settings)
+    try:
+        report = ingest_in_batches(posts, ctx=ctx, drill=args.drill)
+    finally:
+        ctx.close()
+    print(report.summary())
+    for line in bad + report.rejected:
+        print(f"  拒收 {line}", file=sys.stderr)
+    return 1 if bad or report.rejected else 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from yuqing.context import build_context
+
+    settings = _analyze_settings(args)
+    ctx = build_context(settings)
+    analyzer = ctx.analyzer
+    out_path = Path(args.output)
+    bad = 0
+    batch: list[dict[str, Any]] = []
+
+    def flush(out) -> None:
+        if not batch:
+            return
+        for obj, analysis in zip(batch, analyzer.analyze(batch), strict=True):
+            out.write(json.dumps({**obj, **analysis}, ensure_ascii=False) + "\n")
+        batch.clear()
+
+    with out_path.open("w", encoding="utf-8") as out:
+        for n, obj, err in read_jsonl(Path(args.input)):
+            if err is None and not isinstance(obj, dict):
+                err = "不是 JSON 对象"
+            if err is None and not isinstance(obj.get("text"), str):
+                err = "缺少 text 字段"
+            if err:
+                bad += 1
+                print(f"第 {n} 行跳过 / line {n} skipped: {err}", file=sys.stderr)
+                continue
+            batch.append(obj)
+            if len(batch) >= args.batch_size:
+                flush(out)
+        flush(out)
+    return 1 if bad else 0
+
+
+def _analyze_settings(args: argparse.Namespace) -> Settings:
+    """`yuqing analyze` works without a config file: per-line `watch` lists then say what is watched."""
+    try:
+        return load_settings(args.config)
+    except ConfigError:
+        if args.config:
+            raise
+    from yuqing.config import settings_from_dict
+
+    return settings_from_dict({"firm": {"name": ""}})
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from yuqing.context import build_context
+    from yuqing.crawl import crawl_sources
+
+    settings = _settings(args)
+    ctx = build_context(settings)
+    try:
+        result = crawl_sources(ctx, names=args.source or None)
+    finally:
+        ctx.close()
+    print(result.summary())
+    return 0 if not result.failed_sources else 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from yuqing.context import build_context
+
+    ctx = build_context(_settings(args))
+    n = 0
+    with Path(args.output).open("w", encoding="utf-8") as out:
+        for post in ctx.index.iter_all(drill=None if args.include_drills else False):
+            out.write(json.dumps(post.to_dict(), ensure_ascii=False) + "\n")
+            n += 1
+    ctx.close()
+    print(f"已导出 {n} 条 / exported {n} posts to {args.output}")
+    return 0
+
+
+def cmd_desk(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    env = dict(os.environ)
+    if args.config:
+        env["YUQING_CONFIG"] = str(Path(args.config).resolve())
+    return run_desk(env, port=args.port, base_url=settings.desk.base_url)
+
+
+def run_desk(env: dict[str, str], *, port: int, base_url: str = "") -> int:
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(DESK_APP),
+        "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    print(f"值守台已启动 / desk at http://127.0.0.1:{port}  (Ctrl+C 退出)")
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from yuqing.demo import run_demo
+
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="yuqing-demo-"))
+    return run_demo(workdir=workdir, headless=args.headless, port=args.port)
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="yuqing", description="舆情值守台 Yuqing Desk")
+    p.add_argument("--config", help="配置文件 / config file (default: $YUQING_CONFIG or ./yuqing.toml)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("init", help="写出 yuqing.toml 并创建内嵌存储 / write yuqing.toml, create the store")
+    s.add_argument("--force", action="store_true")
+    s.set_defaults(func=cmd_init)
+
+    s = sub.add_parser("demo", help="演示：本地演示信息源 → 抓取 → 分析 → 存储 → 值守台")
+    s.add_argument("--headless", action="store_true", help="只打印摘要后退出 / print a summary and exit")
+    s.add_argument("--workdir", help="演示数据目录 / where the demo keeps its files (default: a temp dir)")
+    s.add_argument("--port", type=int, default=8501, help="值守台端口 / desk port")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("crawl", help="运行一次已配置的爬虫 / run the configured spiders once")
+    s.add_argument("--source", action="append", help="只抓取这些信息源 / only these sources (repeatable)")
+    s.set_defaults(func=cmd_crawl)
+
+    s = sub.add_parser("ingest", help="从 JSONL 文件入库并预警 / store and flag posts from a JSONL file")
+    s.add_argument("--input", required=True)
+    s.add_argument("--drill", action="store_true", help="标记为演练 / mark as drill")
+    s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("analyze", help="只分析不入库 / batch analysis without storing")
+    s.add_argument("--input", required=True)
+    s.add_argument("--output", required=True)
+    s.add_argument("--batch-size", type=int, default=256)
+    s.set_defaults(func=cmd_analyze)
+
+    s = sub.add_parser("desk", help="启动值守台 / start the Streamlit desk")
+    s.add_argument("--port", type=int, default=8501)
+    s.set_defaults(func=cmd_desk)
+
+    s = sub.add_parser("export", help="导出帖子及分析结果 / dump stored posts with their analysis")
+    s.add_argument("--output", required=True)
+    s.add_argument("--include-drills", action="store_true")
+    s.set_defaults(func=cmd_export)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except (CliError, ConfigError) as exc:
+        print(f"错误 / error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

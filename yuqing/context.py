@@ -1,0 +1,104 @@
+"""The composition root's one object: settings turned into the running parts, built once per process."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from playbooks.matcher import MatchResult, match
+from playbooks.schema import Playbook, load_library
+from store.models import PostRecord
+from store.posts_sqlite import SqlitePostIndex
+from store.records import Records
+from yuqing.config import Settings
+
+
+@dataclass
+class Context:
+    settings: Settings
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # ----------------------------------------------------------------- nlp
+
+    @cached_property
+    def watch_terms(self) -> list[str]:
+        f = self.settings.firm
+        terms = [f.name, *f.short_names, *f.stock_codes, *f.executives, *f.products, *f.exclude]
+        for w in self.settings.watch:
+            terms.extend([w.name, *w.aliases])
+        return [t for t in dict.fromkeys(terms) if t]
+
+    @cached_property
+    def segmenter(self):
+        from nlp.segment import Segmenter
+
+        return Segmenter(self.watch_terms)
+
+    @cached_property
+    def analyzer(self):
+        from nlp.analyzer import Analyzer
+
+        from nlp.sentiment import create_sentiment_model
+        from nlp.watchlist import Entity, WatchList
+
+        f = self.settings.firm
+        watchlist = WatchList.from_firm(
+            name=f.name,
+            short_names=f.short_names,
+            stock_codes=f.stock_codes,
+            executives=f.executives,
+            products=f.products,
+            exclude=f.exclude,
+            extra=[Entity(name=w.name, aliases=list(w.aliases), kind=w.kind) for w in self.settings.watch],
+        )
+        risk = self.settings.risk
+        return Analyzer(
+            watchlist,
+            create_sentiment_model(self.settings.model.sentiment_model),
+            risk_thresholds=risk.model_dump(),
+            segmenter=self.segmenter,
+            source_authority={s.name: s.authority for s in self.settings.sources},
+        )
+
+    # ----------------------------------------------------------------- store
+
+    @cached_property
+    def index(self) -> SqlitePostIndex:
+        engine = self.settings.store.posts_engine
+        if engine != "sqlite":
+            raise NotImplementedError(f"posts engine {engine!r} is not available yet; use 'sqlite'")
+        return SqlitePostIndex(self.settings.store.path, self.segmenter)
+
+    @cached_property
+    def records(self) -> Records:
+        return Records(self.settings.store.resolved_records_url())
+
+    # ----------------------------------------------------------------- playbooks
+
+    @cached_property
+    def playbooks(self) -> list[Playbook]:
+        return load_library()
+
+    def match_playbook(self, post: PostRecord) -> MatchResult | None:
+        alert: dict[str, Any] = {
+            "topic": post.topic,
+            "level": post.level,
+            "text": f"{post.title}\n{post.text}",
+            "falsity_label": post.falsity_label,
+        }
+        return match(alert, self.playbooks)
+
+    def playbook(self, playbook_id: str | None) -> Playbook | None:
+        return next((p for p in self.playbooks if p.id == playbook_id), None)
+
+    def close(self) -> None:
+        if "index" in self.__dict__:
+            self.index.close()
+        if "records" in self.__dict__:
+            self.records.dispose()
+
+
+def build_context(settings: Settings) -> Context:
+    return Context(settings=settings)

@@ -1,0 +1,68 @@
+"""`yuqing demo`: the main job on the embedded default, against bundled demo sources on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from importlib import resources
+from pathlib import Path
+
+from yuqing.config import load_settings
+from yuqing.context import build_context
+from yuqing.crawl import crawl_sources
+
+LEVEL_NAMES = {"I": "I级（特别重大）", "II": "II级（重大）", "III": "III级（较大）", "IV": "IV级（一般）"}
+
+
+def demo_sources_dir() -> Path:
+    return Path(str(resources.files("yuqing").joinpath("demo_sources")))
+
+
+def write_demo_config(workdir: Path, base_url: str) -> Path:
+    workdir.mkdir(parents=True, exist_ok=True)
+    template = (demo_sources_dir() / "demo.toml").read_text(encoding="utf-8")
+    path = workdir / "yuqing.toml"
+    path.write_text(template.replace("{base_url}", base_url), encoding="utf-8")
+    return path
+
+
+def run_demo(*, workdir: Path, headless: bool, port: int = 8501) -> int:
+    from yuqing.localsite import LocalSite
+
+    with LocalSite.from_manifest_file(demo_sources_dir() / "manifest.json") as site:
+        config = write_demo_config(workdir, site.base_url)
+        settings = load_settings(config)
+        print(f"演示信息源 / demo sources: {site.base_url}")
+        print(f"演示数据目录 / demo workdir: {workdir}")
+        ctx = build_context(settings)
+        try:
+            result = crawl_sources(ctx)
+            print(result.summary())
+            print(summarise_store(ctx))
+        finally:
+            ctx.close()
+        if headless:
+            return 0
+        from yuqing.cli import run_desk
+
+        env = dict(os.environ, YUQING_CONFIG=str(config.resolve()))
+        return run_desk(env, port=port)
+
+
+def summarise_store(ctx) -> str:
+    page = ctx.index.search(flagged=True, limit=10)
+    all_flagged = ctx.index.search(flagged=True, limit=10_000).items
+    levels = Counter(p.level for p in all_flagged)
+    lines = [
+        f"已入库 {ctx.index.count()} 条，预警 {len(all_flagged)} 条 / stored {ctx.index.count()}, flagged {len(all_flagged)}",
+        "  "
+        + "，".join(
+            f"{LEVEL_NAMES.get(lv, lv)} {levels[lv]}" for lv in ("I", "II", "III", "IV") if levels[lv]
+        ),
+        "最需关注 / top of the triage queue:",
+    ]
+    for p in page.items[:5]:
+        title = (p.title or p.text)[:40].replace("\n", " ")
+        lines.append(f"  [{p.level}] {p.topic} · {p.source} · {title}")
+        lines.append(f"      {'；'.join(p.reasons[:4])}")
+    return "\n".join(lines)
