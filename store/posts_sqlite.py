@@ -85,9 +85,8 @@ class SqlitePostIndex:
         self._local = threading.local()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._conn() as conn:
-                conn.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
+            self._conn().executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"cannot open posts index {self.path}: {exc}") from exc
 
     # ----------------------------------------------------------------- connection

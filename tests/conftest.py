@@ -1,0 +1,50 @@
+"""Fixtures shared by every room's tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+FIRM_TOML = """
+[firm]
+name = "华鼎证券股份有限公司"
+short_names = ["华鼎证券", "华鼎"]
+stock_codes = ["609999"]
+executives = ["张明远", "李静"]
+products = ["华鼎金管家", "鼎盈1号"]
+exclude = ["华鼎银行", "华鼎科技"]
+
+[store]
+path = "yuqing.db"
+"""
+
+
+@pytest.fixture(scope="session")
+def segmenter():
+    from nlp.segment import Segmenter
+
+    return Segmenter(["华鼎证券", "华鼎证券股份有限公司", "中信证券", "中信建投", "中信银行", "华鼎金管家"])
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, monkeypatch) -> Path:
+    """A yuqing.toml for the fictional firm with its store in tmp_path; $YUQING_CONFIG points at it."""
+    path = tmp_path / "yuqing.toml"
+    path.write_text(FIRM_TOML, encoding="utf-8")
+    monkeypatch.setenv("YUQING_CONFIG", str(path))
+    for key in list(os.environ):
+        if key.startswith("YUQING_") and key != "YUQING_CONFIG" and not key.startswith("YUQING_TEST_"):
+            monkeypatch.delenv(key)
+    return path
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    if not SHARED.exists():
+        pytest.skip(f"../shared not found at {SHARED}")
+    return SHARED
