@@ -1,0 +1,104 @@
+"""Falsity (不实) cues: the obvious words rumors travel with.
+
+Rule-based on purpose for the skeleton: a duty officer sees exactly which cue fired
+(``不实线索：“网传”``). Each cue has a weight; several cues combine as independent evidence
+(``1 - Π(1 - w)``). A char n-gram model trained on ``../shared/data/rumor`` was measured against these
+rules (``python -m nlp.train rumor``; see ``nlp/models/README.md``) but is not shipped: those sets are
+general Weibo rumors and the model fires on a topic's vocabulary, not on a post's claim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# cue -> weight (how strongly it alone suggests an unverified claim)
+RUMOR_CUES: dict[str, float] = {
+    # hearsay
+    "网传": 0.6,
+    "据传": 0.6,
+    "传言": 0.6,
+    "传闻": 0.55,
+    "谣传": 0.6,
+    "听说": 0.45,
+    "据说": 0.45,
+    "有消息称": 0.45,
+    "有网友称": 0.45,
+    "网友爆料": 0.6,
+    "爆料": 0.5,
+    "内部消息": 0.6,
+    "内部人士透露": 0.55,
+    "小道消息": 0.65,
+    "知情人士": 0.35,
+    "疑似": 0.4,
+    "求证": 0.55,
+    "是真的吗": 0.5,
+    "真的假的": 0.5,
+    "未经证实": 0.55,
+    # spreading calls and sensational hooks
+    "震惊": 0.45,
+    "紧急扩散": 0.7,
+    "扩散": 0.4,
+    "速转": 0.65,
+    "转疯了": 0.55,
+    "紧急通知": 0.4,
+    "赶紧转": 0.6,
+    "不转不是": 0.7,
+    "转发求证": 0.7,
+    # the usual claims about a firm: alone not enough (news reports them too), with hearsay they are
+    "被带走": 0.4,
+    "跑路": 0.45,
+    "暴雷": 0.4,
+    "爆雷": 0.4,
+    "倒闭": 0.4,
+    "破产": 0.3,
+    "要黄了": 0.5,
+    "资金链断裂": 0.4,
+    "挤兑": 0.4,
+}
+
+
+@dataclass(frozen=True)
+class FalsityResult:
+    label: str  # rumor | none
+    score: float
+    cues: tuple[str, ...]
+
+    def as_dict(self) -> dict:
+        return {"label": self.label, "score": self.score}
+
+    def reasons(self) -> list[str]:
+        return [f"不实线索：“{c}”" for c in self.cues]
+
+
+class FalsityDetector:
+    """Cue-word falsity detector. ``threshold`` mirrors ``RiskConfig.rumor_threshold``."""
+
+    def __init__(self, cues: dict[str, float] | None = None, *, threshold: float = 0.5) -> None:
+        self.cues = dict(RUMOR_CUES if cues is None else cues)
+        # longer cues first, so 转发求证 is reported instead of 求证 (the shorter one is then skipped)
+        self._ordered = sorted(self.cues, key=len, reverse=True)
+        self.threshold = threshold
+
+    def check(self, text: str) -> FalsityResult:
+        if not text:
+            return FalsityResult("none", 0.0, ())
+        hits: list[str] = []
+        for cue in self._ordered:
+            if cue in text and not any(cue in h for h in hits):
+                hits.append(cue)
+        p_none = 1.0
+        for cue in hits:
+            p_none *= 1.0 - self.cues[cue]
+        score = round(1.0 - p_none, 4)
+        label = "rumor" if hits and score >= self.threshold else "none"
+        hits.sort(key=text.find)
+        return FalsityResult(label, score, tuple(hits))
+
+
+_default = FalsityDetector()
+
+
+def detect(text: str) -> dict:
+    """``{"label": "rumor"|"none", "score": f, "reasons": [...]}`` with the default cues and threshold."""
+    r = _default.check(text)
+    return {**r.as_dict(), "reasons": r.reasons()}

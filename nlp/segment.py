@@ -1,0 +1,88 @@
+"""Word segmentation: jieba with the firm's own dictionary.
+
+Each :class:`Segmenter` holds its own ``jieba.Tokenizer`` (never the process-global one, which other
+code may change), built lazily under a lock on first use, with jieba's dictionary cache in a
+directory the project owns (``$YUQING_CACHE_DIR/jieba``, default ``~/.cache/yuqing/jieba``; a temp
+directory when that is not writable).
+
+The store calls :meth:`Segmenter.search_tokens` both to index and to query, so 中信证券 is found by
+中信证券, by 中信 and by 证券.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import jieba
+
+log = logging.getLogger(__name__)
+
+# high enough that a watched name always wins over jieba's own split of it
+USER_WORD_FREQ = 2_000_000
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("YUQING_CACHE_DIR")
+    root = Path(base).expanduser() if base else Path.home() / ".cache" / "yuqing"
+    d = root / "jieba"
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        if os.access(d, os.W_OK):
+            return d
+    except OSError:
+        pass
+    d = Path(tempfile.gettempdir()) / f"yuqing-jieba-{os.getuid() if hasattr(os, 'getuid') else 'u'}"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _keep(token: str) -> bool:
+    """Drop whitespace and punctuation-only tokens (CJK characters count as alphanumeric)."""
+    return any(ch.isalnum() for ch in token)
+
+
+class Segmenter:
+    """jieba segmentation that keeps every watched name as one word."""
+
+    def __init__(self, user_words: Iterable[str] = (), *, cache_dir: str | Path | None = None) -> None:
+        self.user_words: tuple[str, ...] = tuple(
+            dict.fromkeys(w.strip() for w in user_words if w and w.strip())
+        )
+        self._cache_dir = Path(cache_dir) if cache_dir else None
+        self._tk: jieba.Tokenizer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def tokenizer(self) -> jieba.Tokenizer:
+        """The jieba tokenizer, built on first use (≈1 s the first time, then from the cache)."""
+        if self._tk is None:
+            with self._lock:
+                if self._tk is None:
+                    tk = jieba.Tokenizer()
+                    tk.tmp_dir = str(self._cache_dir or default_cache_dir())
+                    tk.cache_file = "jieba.cache"  # jieba's default dictionary, cached in our directory
+                    tk.initialize()
+                    for w in self.user_words:
+                        tk.add_word(w, freq=USER_WORD_FREQ)
+                    self._tk = tk
+        return self._tk
+
+    def cut(self, text: str) -> list[str]:
+        """Words of ``text`` (precise mode), whitespace and punctuation dropped, latin lower-cased."""
+        if not text:
+            return []
+        return [w.lower() for w in self.tokenizer.cut(text) if _keep(w)]
+
+    def search_tokens(self, text: str) -> list[str]:
+        """Tokens for a search index (jieba search mode): 中信证券 → 中信证券, 中信, 证券.
+
+        Use the same call to index documents and to tokenise queries.
+        """
+        if not text:
+            return []
+        return [w.lower() for w, _start, _end in self.tokenizer.tokenize(text, mode="search") if _keep(w)]

@@ -1,0 +1,216 @@
+"""Who we watch, and where a text names them.
+
+A :class:`WatchList` is a set of :class:`Entity` (canonical name + aliases) plus look-alike names
+that are *not* ours (``exclude``). :meth:`WatchList.find` takes every occurrence of every name and
+keeps the longest non-overlapping ones, so 中信银行 (excluded) hides the 中信 inside it, and a longer
+name that contains ours but belongs to someone else (put it in ``exclude``) does not count as us.
+Numeric names (stock codes) match only as whole numbers: 600030 is not found in 1600030.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+# roles of a name, as reported on a Mention
+NAME, ALIAS, CODE, EXECUTIVE, PRODUCT, EXCLUDED = "name", "alias", "code", "executive", "product", "excluded"
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A watched entity. ``executives`` and ``products`` also point at it: a post about our chairman
+    or our APP is about us."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    kind: str = "entity"
+    executives: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for attr in ("aliases", "executives", "products"):
+            object.__setattr__(self, attr, tuple(getattr(self, attr)))
+
+    def names(self) -> Iterable[tuple[str, str]]:
+        """(name, role) for every way to name this entity."""
+        yield self.name, NAME
+        for a in self.aliases:
+            yield a, CODE if a.isdigit() else ALIAS
+        for e in self.executives:
+            yield e, EXECUTIVE
+        for p in self.products:
+            yield p, PRODUCT
+
+
+@dataclass(frozen=True)
+class Mention:
+    entity: str  # canonical name of the watched entity; the look-alike itself when role == "excluded"
+    alias: str  # the name as matched (as written in the watch list)
+    start: int
+    end: int
+    role: str = NAME  # name | alias | code | executive | product | excluded
+
+
+def _is_ascii_word(s: str) -> bool:
+    return s.isascii() and s.isalnum()
+
+
+@dataclass
+class _Term:
+    text: str  # lower-cased (ASCII only) search string
+    alias: str
+    entity: str
+    role: str
+
+
+def as_entity(obj: Any) -> Entity:
+    """An Entity from an Entity, a mapping, a plain name, or any object with ``name``/``aliases``/``kind``
+    (so the composition root can hand over its settings objects without this room importing them)."""
+    if isinstance(obj, Entity):
+        return obj
+    if isinstance(obj, str):
+        return Entity(obj)
+    if isinstance(obj, Mapping):
+        get = obj.get
+    else:
+
+        def get(key: str, default: Any = None) -> Any:
+            return getattr(obj, key, default)
+
+    return Entity(
+        name=get("name"),
+        aliases=tuple(get("aliases", ()) or ()),
+        kind=get("kind", "entity") or "entity",
+        executives=tuple(get("executives", ()) or ()),
+        products=tuple(get("products", ()) or ()),
+    )
+
+
+@dataclass
+class WatchList:
+    entities: Sequence[Entity]
+    exclude: Sequence[str] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        self.entities = tuple(as_entity(e) for e in self.entities)
+        self.exclude = tuple(x for x in self.exclude if x)
+        terms: dict[str, _Term] = {}
+        for x in self.exclude:  # a name both watched and excluded: the watch wins (added after)
+            terms[x.translate(_ASCII_LOWER)] = _Term(x.translate(_ASCII_LOWER), x, x, EXCLUDED)
+        for ent in self.entities:
+            for alias, role in ent.names():
+                alias = (alias or "").strip()
+                if alias:
+                    key = alias.translate(_ASCII_LOWER)
+                    terms[key] = _Term(key, alias, ent.name, role)
+        self._terms = sorted(terms.values(), key=lambda t: -len(t.text))
+        self._by_name = {}
+        for ent in self.entities:
+            for alias, _role in ent.names():
+                self._by_name.setdefault(alias, ent)
+
+    # -- building ---------------------------------------------------------------------------------
+
+    @classmethod
+    def from_firm(
+        cls,
+        name: str,
+        short_names: Iterable[str] = (),
+        stock_codes: Iterable[str] = (),
+        executives: Iterable[str] = (),
+        products: Iterable[str] = (),
+        exclude: Iterable[str] = (),
+        extra: Iterable[Any] = (),
+    ) -> WatchList:
+        """The firm (mirrors ``FirmConfig``) plus extra watched entities (``WatchEntity``-like objects,
+        mappings or Entity). The firm's canonical name is its first short name, else its full name,
+        as in ``Settings.watch_entities()``."""
+        short = [s for s in short_names if s]
+        canonical = short[0] if short else name
+        aliases = [a for a in (name, *short[1:]) if a and a != canonical]
+        firm = Entity(
+            canonical,
+            aliases=(*aliases, *stock_codes),
+            kind="firm",
+            executives=tuple(executives),
+            products=tuple(products),
+        )
+        return cls([firm, *(as_entity(e) for e in extra)], exclude=tuple(exclude))
+
+    def restrict(self, names: Iterable[str]) -> WatchList:
+        """A watch list of just ``names`` (a post's own ``watch`` list). A name the configured list knows
+        (canonical or any alias) brings that entity with all its aliases; an unknown name is watched as
+        itself. Look-alike exclusions still apply."""
+        ents: dict[str, Entity] = {}
+        for n in names:
+            n = (n or "").strip()
+            if not n:
+                continue
+            ent = self._by_name.get(n) or Entity(n)
+            ents.setdefault(ent.name, ent)
+        return WatchList(list(ents.values()), exclude=self.exclude)
+
+    # -- looking ----------------------------------------------------------------------------------
+
+    @property
+    def names(self) -> list[str]:
+        return [e.name for e in self.entities]
+
+    def entity(self, name: str) -> Entity | None:
+        return self._by_name.get(name)
+
+    def all_words(self) -> list[str]:
+        """Every name, alias, code, executive, product and look-alike: the segmenter's user dictionary."""
+        words = [alias for ent in self.entities for alias, _ in ent.names()]
+        return list(dict.fromkeys([*words, *self.exclude]))
+
+    def find(self, text: str, *, include_excluded: bool = False) -> list[Mention]:
+        """Mentions of watched entities in ``text``, in text order (longest match wins).
+
+        With ``include_excluded`` the look-alikes that won a span are returned too (role ``excluded``).
+        """
+        if not text:
+            return []
+        hay = text.translate(_ASCII_LOWER)
+        found: list[tuple[int, int, _Term]] = []
+        for term in self._terms:
+            needle = term.text
+            n = len(needle)
+            numeric = needle.isdigit()
+            word = _is_ascii_word(needle)
+            i = hay.find(needle)
+            while i != -1:
+                j = i + n
+                before = hay[i - 1] if i > 0 else ""
+                after = hay[j] if j < len(hay) else ""
+                if numeric:
+                    ok = not before.isdigit() and not after.isdigit()
+                elif word:
+                    ok = not (before.isascii() and before.isalnum()) and not (after.isascii() and after.isalnum())
+                else:
+                    ok = True
+                if ok:
+                    found.append((i, j, term))
+                i = hay.find(needle, i + 1)
+        # longest first, then leftmost; keep spans that do not overlap an already kept one
+        found.sort(key=lambda f: (-(f[1] - f[0]), f[0]))
+        occupied = bytearray(len(hay))
+        kept: list[tuple[int, int, _Term]] = []
+        for s, e, term in found:
+            if 1 in occupied[s:e]:
+                continue
+            occupied[s:e] = b"\x01" * (e - s)
+            kept.append((s, e, term))
+        kept.sort(key=lambda f: f[0])
+        return [
+            Mention(term.entity, term.alias, s, e, term.role)
+            for s, e, term in kept
+            if include_excluded or term.role != EXCLUDED
+        ]
+
+    def targets(self, text: str) -> list[str]:
+        """Canonical names of the watched entities ``text`` mentions, in order of first mention."""
+        return list(dict.fromkeys(m.entity for m in self.find(text)))
