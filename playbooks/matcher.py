@@ -83,8 +83,9 @@ def _haystack(alert: Any) -> str:
     return f"{title}\n{text}".lower()
 
 
-def _score(playbook: Playbook, topic: str, level: str | None, rumor: bool, haystack: str
-           ) -> tuple[int, bool, list[str]]:
+def _score(
+    playbook: Playbook, topic: str, level: str | None, rumor: bool, haystack: str
+) -> tuple[int, bool, list[str]]:
     trig = playbook.triggers
     score, why = 0, []
     topic_hit = topic in trig.topics
@@ -125,7 +126,9 @@ def match(alert: Any, library: Sequence[Playbook] | None = None) -> MatchResult 
             continue
         if not playbook.applies_at(level):
             shown = level or "未定级"
-            below_threshold.append(f"{playbook.name}（需 {playbook.triggers.min_level} 级及以上，当前 {shown}）")
+            below_threshold.append(
+                f"{playbook.name}（需 {playbook.triggers.min_level} 级及以上，当前 {shown}）"
+            )
             continue
         scored.append((score, topic_hit, playbook.id, playbook, why))
 
@@ -165,25 +168,28 @@ def steps_with_deadlines(playbook: Playbook, level: str, opened_at: datetime) ->
         minutes = level_clocks.minutes(clock)
         clocks[clock] = minutes
         clocks[clock.removesuffix("_within") + "_by"] = (
-            None if minutes is None else opened_at + timedelta(minutes=minutes))
+            None if minutes is None else opened_at + timedelta(minutes=minutes)
+        )
 
     out: list[dict[str, Any]] = []
     for step in playbook.steps:
         minutes = step.due_minutes_at(level, level_clocks)
         if minutes is None:
             continue
-        out.append({
-            "order": len(out) + 1,
-            "id": step.id,
-            "title": step.title,
-            "description": step.description,
-            "owner_role": step.owner_role,
-            "owner_label": step.owner_label,
-            "requires_signoff": step.requires_signoff,
-            "external": step.external,
-            "due_minutes": minutes,
-            "due_at": opened_at + timedelta(minutes=minutes),
-            "level": level,
-            "clocks": dict(clocks),
-        })
+        out.append(
+            {
+                "order": len(out) + 1,
+                "id": step.id,
+                "title": step.title,
+                "description": step.description,
+                "owner_role": step.owner_role,
+                "owner_label": step.owner_label,
+                "requires_signoff": step.requires_signoff,
+                "external": step.external,
+                "due_minutes": minutes,
+                "due_at": opened_at + timedelta(minutes=minutes),
+                "level": level,
+                "clocks": dict(clocks),
+            }
+        )
     return out

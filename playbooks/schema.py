@@ -92,8 +92,13 @@ class PlaybookError(ValueError):
     `problems` every (field, message) pair found, so an admin can fix them all in one pass.
     """
 
-    def __init__(self, file: str | Path | None, field: str | None, message: str,
-                 problems: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        file: str | Path | None,
+        field: str | None,
+        message: str,
+        problems: list[tuple[str, str]] | None = None,
+    ) -> None:
         self.file = str(file) if file is not None else None
         self.field = field
         self.problems = problems or [(field or "", message)]
@@ -108,8 +113,10 @@ def level_rank(level: str | None) -> int:
 
 def _slug(value: str, what: str) -> str:
     if not _SLUG.match(value) or len(value) > 80:
-        raise ValueError(f"{what} {value!r} must be a slug: lower-case ascii letters, digits and single hyphens "
-                         "(e.g. 'trading-system-outage'), at most 80 characters")
+        raise ValueError(
+            f"{what} {value!r} must be a slug: lower-case ascii letters, digits and single hyphens "
+            "(e.g. 'trading-system-outage'), at most 80 characters"
+        )
     return value
 
 
@@ -147,7 +154,9 @@ class Triggers(_Model):
     def _known_topics(cls, topics: tuple[str, ...]) -> tuple[str, ...]:
         unknown = [t for t in topics if t not in TOPICS]
         if unknown:
-            raise ValueError(f"unknown topic {', '.join(map(repr, unknown))}; valid topics: {', '.join(TOPICS)}")
+            raise ValueError(
+                f"unknown topic {', '.join(map(repr, unknown))}; valid topics: {', '.join(TOPICS)}"
+            )
         if len(set(topics)) != len(topics):
             raise ValueError("a topic is listed twice")
         return topics
@@ -175,7 +184,10 @@ class LevelClocks(_Model):
 
     @model_validator(mode="after")
     def _acknowledge_first(self) -> LevelClocks:
-        if self.holding_statement_within is not None and self.holding_statement_within < self.acknowledge_within:
+        if (
+            self.holding_statement_within is not None
+            and self.holding_statement_within < self.acknowledge_within
+        ):
             raise ValueError("holding_statement_within must not be shorter than acknowledge_within")
         return self
 
@@ -203,8 +215,10 @@ class Levels(_Model):
             for severe, mild in zip(LEVELS, LEVELS[1:], strict=False):
                 a, b = self.get(severe).minutes(clock), self.get(mild).minutes(clock)
                 if a is not None and b is not None and a > b:
-                    raise ValueError(f"{clock} at level {severe} ({a} min) is slower than at level {mild} "
-                                     f"({b} min); a more severe level needs the same or a faster clock")
+                    raise ValueError(
+                        f"{clock} at level {severe} ({a} min) is slower than at level {mild} "
+                        f"({b} min); a more severe level needs the same or a faster clock"
+                    )
         return self
 
 
@@ -302,8 +316,10 @@ class HoldingStatement(_Model):
     @classmethod
     def _signoff_required(cls, value: bool) -> bool:
         if value is not True:
-            raise ValueError("must be true: every holding statement needs compliance sign-off (合规审核) "
-                             "before it is released")
+            raise ValueError(
+                "must be true: every holding statement needs compliance sign-off (合规审核) "
+                "before it is released"
+            )
         return value
 
     @field_validator("template")
@@ -316,7 +332,9 @@ class HoldingStatement(_Model):
         bad = [n for n in names if n not in PLACEHOLDERS]
         if bad:
             allowed = ", ".join(f"{{{k}}}" for k in PLACEHOLDERS)
-            raise ValueError(f"unknown placeholder {', '.join('{' + n + '}' for n in bad)}; allowed: {allowed}")
+            raise ValueError(
+                f"unknown placeholder {', '.join('{' + n + '}' for n in bad)}; allowed: {allowed}"
+            )
         return template
 
     @property
@@ -384,7 +402,9 @@ class Playbook(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> Playbook:
         if not self.fallback and not (self.triggers.topics or self.triggers.keywords):
-            raise ValueError("triggers need at least one topic or keyword (only the fallback playbook may have none)")
+            raise ValueError(
+                "triggers need at least one topic or keyword (only the fallback playbook may have none)"
+            )
         for kind, items in (("step", self.steps), ("holding statement", self.holding_statements)):
             ids = [item.id for item in items]
             dupes = sorted({i for i in ids if ids.count(i) > 1})
@@ -395,14 +415,20 @@ class Playbook(_Model):
             minutes = self.levels.get(level).regulator_report_within
             required = level in report.when
             if required and minutes is None:
-                raise ValueError(f"regulator_report.when includes level {level} but "
-                                 f"levels.{level}.regulator_report_within is null")
+                raise ValueError(
+                    f"regulator_report.when includes level {level} but "
+                    f"levels.{level}.regulator_report_within is null"
+                )
             if not required and minutes is not None:
-                raise ValueError(f"levels.{level}.regulator_report_within is set but regulator_report.when "
-                                 f"does not include level {level}")
+                raise ValueError(
+                    f"levels.{level}.regulator_report_within is set but regulator_report.when "
+                    f"does not include level {level}"
+                )
             if minutes is not None and minutes > report.within_hours * 60:
-                raise ValueError(f"levels.{level}.regulator_report_within ({minutes} min) is later than "
-                                 f"regulator_report.within_hours ({report.within_hours} h)")
+                raise ValueError(
+                    f"levels.{level}.regulator_report_within ({minutes} min) is later than "
+                    f"regulator_report.within_hours ({report.within_hours} h)"
+                )
         return self
 
     def clocks(self, level: str) -> LevelClocks:
@@ -427,8 +453,7 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark)
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         seen[key] = True
     return loader.construct_mapping(node, deep=deep)
 
@@ -456,12 +481,26 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     for err in exc.errors(include_url=False):
         # Drop pydantic's union/function-tag segments (e.g. 'int', 'dict[...]') from the location.
-        loc = [p for p in err["loc"] if isinstance(p, int) or not str(p).startswith(("function-", "int", "dict[", "literal["))]
+        loc = [
+            p
+            for p in err["loc"]
+            if isinstance(p, int) or not str(p).startswith(("function-", "int", "dict[", "literal["))
+        ]
         msg = _MESSAGES.get(err["type"], err["msg"])
         msg = msg.removeprefix("Value error, ")
         problems.append((_loc(loc) or "(top level)", msg))
-    # A union field reports one error per branch; keep the first per location.
-    return list(dict.fromkeys(problems).keys())
+    # A union field reports one error per branch; keep the most specific location and the first message.
+    problems = list(dict.fromkeys(problems))
+    fields = [f for f, _ in problems]
+    deeper = {f for f in fields if any(o != f and o.startswith((f + ".", f + "[")) for o in fields)}
+    seen: set[str] = set()
+    out = []
+    for field, message in problems:
+        if field in deeper or field in seen:
+            continue
+        seen.add(field)
+        out.append((field, message))
+    return out
 
 
 def parse_playbook(data: Any, source: str | Path = "<playbook>") -> Playbook:
@@ -521,7 +560,8 @@ def load_library(directory: str | Path | None = None) -> list[Playbook]:
         by_id[playbook.id] = (path, playbook)
         if playbook.fallback:
             if fallback is not None:
-                raise PlaybookError(path, "fallback",
-                                    f"only one fallback playbook is allowed (already: {fallback[0]})")
+                raise PlaybookError(
+                    path, "fallback", f"only one fallback playbook is allowed (already: {fallback[0]})"
+                )
             fallback = (path, playbook)
     return [pb for _, pb in sorted(by_id.values(), key=lambda item: item[1].id)]
