@@ -1,0 +1,50 @@
+"""Polite Scrapy defaults for Yuqing Desk spiders.
+
+The runner (``crawlers.runner``) loads this module and lays per-run overrides on top; tests lower the
+delays because they crawl a loopback server.
+"""
+
+BOT_NAME = "yuqing"
+SPIDER_MODULES = ["crawlers.spiders"]
+NEWSPIDER_MODULE = "crawlers.spiders"
+
+# Say who we are; the contact is in the deployment's config (yuqing.toml), not in code.
+USER_AGENT = "YuqingDesk/0.1 (+public-opinion monitoring; contact in config)"
+
+# Politeness
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 20
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+
+# Retries: transient server errors and rate limiting (429)
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+
+# Let error responses reach the spiders' errbacks so a failing source is recorded, not silently skipped
+HTTPERROR_ALLOW_ALL = False
+
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
+
+ITEM_PIPELINES = {
+    "crawlers.pipelines.NormalizePipeline": 100,
+    "crawlers.pipelines.ValidatePipeline": 200,
+    "crawlers.pipelines.DedupPipeline": 300,
+    "crawlers.pipelines.IngestPipeline": 900,
+}
+
+# The ingest callable: ``Callable[[list[dict]], object]`` or a dotted path to one. Set by the runner.
+YUQING_INGEST = None
+YUQING_BATCH_SIZE = 50

@@ -1,0 +1,211 @@
+"""Family ``weibo``: user timelines from the m.weibo.cn mobile API.
+
+``GET {url}/api/container/getIndex?containerid=107603{uid}&page=N`` for each uid; posts are the cards with
+``card_type == 9`` (``mblog``). Long posts (``isLongText``) are completed from
+``GET {url}/statuses/extend?id={id}`` (``data.longTextContent``).
+
+Source options:
+
+- ``uids`` (list, required): the accounts to watch
+- ``pages`` (int, default 1): timeline pages per account
+- ``fetch_long_text`` (bool, default true)
+- ``status_host`` (default ``https://m.weibo.cn``): host of the public status URLs recorded on posts;
+  only API requests go to the source ``url``, so a test server does not leak into stored URLs
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from crawlers.extract import html_fragment_to_text, parse_datetime
+from crawlers.spiders.base import SourceSpider
+
+PUBLIC_STATUS_HOST = "https://m.weibo.cn"
+TIMELINE_PREFIX = "107603"
+
+_COUNT_RE = re.compile(r"^\s*([\d.,]+)\s*(万|w|W|亿)?\+?\s*$")
+
+
+def parse_count(value: Any) -> int:
+    """Weibo counts: ints, or strings such as ``"1.2万"``, ``"3亿"``, ``"100万+"``, ``"1,234"``."""
+    if value is None or isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return max(value, 0)
+    if isinstance(value, float):
+        return max(int(value), 0)
+    m = _COUNT_RE.match(str(value))
+    if not m:
+        return 0
+    try:
+        number = float(m.group(1).replace(",", ""))
+    except ValueError:
+        return 0
+    unit = m.group(2)
+    if unit in ("万", "w", "W"):
+        number *= 10_000
+    elif unit == "亿":
+        number *= 100_000_000
+    return int(round(number))
+
+
+def weibo_text(html: str) -> str:
+    """Post HTML → plain text: emoji as their alt text (``[哈哈]``), links as their text, no "全文" link."""
+    text = html_fragment_to_text(html or "")
+    return re.sub(r"\s*(?:\.\.\.|…)?\s*全文$", "", text).strip()
+
+
+def iter_mblogs(cards: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    for card in cards or []:
+        if not isinstance(card, Mapping):
+            continue
+        if card.get("card_type") == 9 and isinstance(card.get("mblog"), Mapping):
+            yield card["mblog"]
+        elif isinstance(card.get("card_group"), list):  # card_type 11: a group of cards
+            yield from iter_mblogs(card["card_group"])
+
+
+def retweet_text(mblog: Mapping[str, Any]) -> str:
+    """The reposted post, appended to a repost's text as ``//转发 @user：text``."""
+    rt = mblog.get("retweeted_status")
+    if not isinstance(rt, Mapping):
+        return ""
+    rt_user = (rt.get("user") or {}).get("screen_name", "")
+    rt_text = weibo_text(rt.get("text", ""))
+    if not rt_text:
+        return ""
+    return f"\n//转发 @{rt_user}：{rt_text}" if rt_user else f"\n//转发：{rt_text}"
+
+
+class WeiboSpider(SourceSpider):
+    name = "weibo"
+    family = "weibo"
+
+    def __init__(self, source: Mapping[str, Any] | str | None = None, **kwargs: Any):
+        super().__init__(source, **kwargs)
+        uids = self.options.get("uids") or []
+        if isinstance(uids, str | int):
+            uids = [uids]
+        self.uids = [str(u).strip() for u in uids if str(u).strip()]
+        self.pages = max(1, int(self.options.get("pages", 1)))
+        self.fetch_long_text = bool(self.options.get("fetch_long_text", True))
+        self.status_host = str(self.options.get("status_host") or PUBLIC_STATUS_HOST).rstrip("/")
+        self.api_base = self.source["url"].rstrip("/")
+
+    def start_requests(self) -> Iterable[scrapy.Request]:
+        if not self.uids:
+            self.record_source_error("no uids configured (options.uids)", kind="config")
+            return
+        for uid in self.uids:
+            for page in range(1, self.pages + 1):
+                query = urlencode({"containerid": f"{TIMELINE_PREFIX}{uid}", "page": page})
+                yield scrapy.Request(
+                    f"{self.api_base}/api/container/getIndex?{query}",
+                    callback=self.parse_timeline,
+                    errback=self.api_failed,
+                    cb_kwargs={"uid": uid, "page": page},
+                    headers={"Accept": "application/json, text/plain, */*"},
+                )
+
+    # -- responses -------------------------------------------------------------------------------
+
+    def _json(self, response: Response) -> dict[str, Any] | None:
+        try:
+            data = json.loads(response.body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            self.record_source_error(f"weibo API returned non-JSON: {exc}", url=response.url, kind="api")
+            return None
+        if not isinstance(data, dict):
+            self.record_source_error("weibo API returned unexpected JSON", url=response.url, kind="api")
+            return None
+        if data.get("ok") != 1:
+            msg = data.get("msg") or data.get("message") or ""
+            self.record_source_error(f"weibo API ok={data.get('ok')!r} msg={msg!r}", url=response.url, kind="api")
+            return None
+        return data
+
+    def parse_timeline(self, response: Response, uid: str, page: int) -> Iterator[Any]:
+        data = self._json(response)
+        if data is None:
+            return
+        cards = (data.get("data") or {}).get("cards") or []
+        for mblog in iter_mblogs(cards):
+            post = self.post_from_mblog(mblog)
+            if post is None:
+                continue
+            if mblog.get("isLongText") and self.fetch_long_text:
+                yield scrapy.Request(
+                    f"{self.api_base}/statuses/extend?{urlencode({'id': mblog.get('id') or mblog.get('mid')})}",
+                    callback=self.parse_long_text,
+                    errback=self.long_text_failed,
+                    cb_kwargs={"post": post, "retweet": retweet_text(mblog)},
+                    headers={"Accept": "application/json, text/plain, */*"},
+                )
+            else:
+                yield post
+
+    def parse_long_text(self, response: Response, post: Any, retweet: str = "") -> Iterator[Any]:
+        try:
+            data = json.loads(response.body)
+        except ValueError:
+            data = None
+        long_html = ((data or {}).get("data") or {}).get("longTextContent") if isinstance(data, dict) else None
+        if isinstance(data, dict) and data.get("ok") == 1 and long_html:
+            text = weibo_text(long_html)
+            if text:
+                post["text"] = text + retweet
+                self._inc("yuqing/long_text_fetched")
+        else:
+            self._inc("yuqing/long_text_failed")
+            self.logger.warning("source %r: no long text for %s; keeping the short text", self.source_name, post["site_id"])
+        yield post
+
+    def long_text_failed(self, failure: Failure) -> Iterator[Any]:
+        described = self.describe_failure(failure)
+        self._inc("yuqing/long_text_failed")
+        if described:
+            self.logger.warning("source %r: long text unavailable (%s)", self.source_name, described[1])
+        post = failure.request.cb_kwargs.get("post") if getattr(failure, "request", None) else None
+        if post is not None:
+            yield post
+
+    def api_failed(self, failure: Failure) -> None:
+        described = self.describe_failure(failure)
+        if described:
+            kind, reason = described
+            self.record_source_error(f"weibo API unavailable: {reason}", url=self.failed_url(failure), kind="api")
+
+    # -- mapping ---------------------------------------------------------------------------------
+
+    def post_from_mblog(self, mblog: Mapping[str, Any]) -> Any:
+        """A RawPost from one ``mblog`` (None when it has no id)."""
+        post_id = str(mblog.get("id") or mblog.get("mid") or "")
+        if not post_id:
+            return None
+        user = mblog.get("user") or {}
+        text = weibo_text(mblog.get("text", ""))
+        retweet = retweet_text(mblog)
+        status_url = f"{self.status_host}/status/{mblog.get('bid') or post_id}"
+        post = self.new_post(
+            url=status_url,
+            canonical_url=f"{self.status_host}/status/{post_id}",
+            title="",
+            text=text + retweet,
+            author=str(user.get("screen_name") or ""),
+            published_at=parse_datetime(mblog.get("created_at")),
+            reposts=parse_count(mblog.get("reposts_count")),
+            comments=parse_count(mblog.get("comments_count")),
+            likes=parse_count(mblog.get("attitudes_count")),
+            user_followers=parse_count(user.get("followers_count")),
+            user_verified=bool(user.get("verified")),
+            site_id=str(mblog.get("mid") or post_id),
+        )
+        return post
