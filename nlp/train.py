@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("sentiment", help="train and save the shipped sentiment model")
     s.add_argument("--data", type=Path, default=Path("../shared/data"))
     s.add_argument("--out", type=Path, default=Path("nlp/models/sentiment-linear"))
-    s.add_argument("--C", type=float, default=4.0)
+    s.add_argument("--C", type=float, default=2.0)
     s.add_argument("--max-features", type=int, default=250_000)
     s.add_argument("--min-df", type=int, default=2)
     r = sub.add_parser("rumor", help="evaluate a char n-gram rumor model against the cue rules")
