@@ -114,7 +114,9 @@ class Analyzer:
             exclude=_get(firm, "exclude", ()) or (),
             extra=[as_entity(w) for w in watch],
         )
-        model = create_sentiment_model(sentiment_model) if isinstance(sentiment_model, str) else sentiment_model
+        model = (
+            create_sentiment_model(sentiment_model) if isinstance(sentiment_model, str) else sentiment_model
+        )
         return cls(wl, model, risk_thresholds=risk, source_authority=source_authority)
 
     @property
@@ -205,6 +207,7 @@ class Analyzer:
             authority=authority,
             thresholds=th,
             negativity_elsewhere=elsewhere,
+            positive=sentiment["label"] == "positive",
         )
 
         reasons: list[str] = []
@@ -258,7 +261,9 @@ class Analyzer:
         negative clause names a look-alike (and not the target). Simple on purpose: the skeleton's rule.
         """
         th = self.thresholds.negative_threshold
-        clause_neg = {span: float(p[self._neg]) >= th for span, p in zip(w.clauses, w.clause_probs or (), strict=False)}
+        clause_neg = {
+            span: float(p[self._neg]) >= th for span, p in zip(w.clauses, w.clause_probs or (), strict=False)
+        }
         target_clauses: dict[str, set[tuple[int, int]]] = {}
         lookalike_clauses: set[tuple[int, int]] = set()
         for m, c in zip(w.mentions, w.of_mention, strict=True):

@@ -2,8 +2,9 @@
 
 Only a post about a watched entity can be flagged. Severity points:
 
-- what it is: negative about us → 1; a topic that hurts (客户投诉, 产品亏损/兑付, 员工不当言论) → 1;
-  a rumor about us, or 交易系统故障 / 数据泄露 / 监管处罚 / 高管负面 → 2 (the largest counts);
+- what it is: negative about us → 1; a topic that hurts (客户投诉, 产品亏损/兑付, 员工不当言论) → 1
+  unless the post reads positive; a rumor about us, or 交易系统故障 / 数据泄露 / 监管处罚 / 高管负面 → 2
+  (1 when the post reads positive); the largest counts;
 - how far it goes: reach ≥ ``reach_high`` → +1, ≥ ``reach_very_high`` → +2;
 - who says it: a source with authority ≥ ``authority_high`` (official media, regulator) → +1.
 
@@ -94,9 +95,11 @@ def assess(
     authority: float = 0.5,
     thresholds: RiskThresholds | None = None,
     negativity_elsewhere: bool = False,
+    positive: bool = False,
 ) -> RiskResult:
     """``negativity_elsewhere``: the post is negative, but about a look-alike, not about a target; its
-    topic is then someone else's problem and does not count against us."""
+    topic is then someone else's problem and does not count against us. ``positive``: the post reads
+    positive (客服很耐心, 故障已修复，点赞): a harmful topic does not count, a severe one counts 1."""
     th = thresholds or RiskThresholds()
     if not targets:
         return RiskResult(None, 0)
@@ -104,9 +107,11 @@ def assess(
     if negative_targets:
         base = max(base, 1)
     topic_counts = not (negativity_elsewhere and not negative_targets)
-    if topic_counts and topic in HARMFUL_TOPICS:
+    if topic_counts and topic in HARMFUL_TOPICS and not positive:
         base = max(base, 1)
-    if rumor or (topic_counts and topic in SEVERE_TOPICS):
+    if topic_counts and topic in SEVERE_TOPICS:
+        base = max(base, 1 if positive else 2)
+    if rumor:
         base = max(base, 2)
     if base == 0:
         return RiskResult(None, 0)
@@ -115,7 +120,12 @@ def assess(
     bump = 2 if r >= th.reach_very_high else 1 if r >= th.reach_high else 0
     if bump:
         parts = []
-        for key, word in (("reposts", "转发"), ("comments", "评论"), ("likes", "点赞"), ("user_followers", "粉丝")):
+        for key, word in (
+            ("reposts", "转发"),
+            ("comments", "评论"),
+            ("likes", "点赞"),
+            ("user_followers", "粉丝"),
+        ):
             n = _int(post.get(key))
             if n:
                 parts.append(f"{word} {fmt_count(n)}")

@@ -149,7 +149,9 @@ class LinearSentimentClassifier:
             **(dict(extra) if extra else {}),
             "features": features,
         }
-        (d / VOCAB_FILE).write_text(json.dumps(meta, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        (d / VOCAB_FILE).write_text(
+            json.dumps(meta, ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
+        )
         np.savez_compressed(
             d / WEIGHTS_FILE,
             coef=self.coef.astype(np.float16),

@@ -178,7 +178,9 @@ def train_sentiment(data: Path, out: Path, *, c: float, max_features: int, min_d
         "machine": f"{platform.machine()} {platform.system()} python {platform.python_version()}",
         **metrics_meta,
     }
-    (out / "metrics.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (out / "metrics.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
     return report
 
 
@@ -239,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--data", type=Path, default=Path("../shared/data"))
     args = p.parse_args(argv)
     if args.what == "sentiment":
-        report = train_sentiment(args.data, args.out, c=args.C, max_features=args.max_features, min_df=args.min_df)
+        report = train_sentiment(
+            args.data, args.out, c=args.C, max_features=args.max_features, min_df=args.min_df
+        )
     else:
         report = eval_rumor(args.data)
     print(json.dumps(report, ensure_ascii=False, indent=2))

@@ -189,7 +189,9 @@ class WatchList:
                 if numeric:
                     ok = not before.isdigit() and not after.isdigit()
                 elif word:
-                    ok = not (before.isascii() and before.isalnum()) and not (after.isascii() and after.isalnum())
+                    ok = not (before.isascii() and before.isalnum()) and not (
+                        after.isascii() and after.isalnum()
+                    )
                 else:
                     ok = True
                 if ok:

@@ -43,7 +43,12 @@ def analyzer(builtin_model) -> Analyzer:
         firm=FIRM,
         watch=[{"name": "中信证券", "aliases": ["600030"], "kind": "peer"}],
         sentiment_model=builtin_model,
-        risk={"negative_threshold": 0.55, "rumor_threshold": 0.5, "reach_high": 10_000, "reach_very_high": 100_000},
+        risk={
+            "negative_threshold": 0.55,
+            "rumor_threshold": 0.5,
+            "reach_high": 10_000,
+            "reach_very_high": 100_000,
+        },
         source_authority={"人民网": 0.9, "某论坛": 0.3},
     )
 

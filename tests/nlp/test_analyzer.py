@@ -27,7 +27,9 @@ def test_returns_exactly_the_contract_fields(analyzer):
 
 
 def test_negative_complaint_about_us_is_flagged_with_chinese_reasons(analyzer):
-    a = one(analyzer, text="华鼎证券的APP又登不上了，交易失败好几次，打客服没人管，我要投诉！太垃圾了", reposts=3)
+    a = one(
+        analyzer, text="华鼎证券的APP又登不上了，交易失败好几次，打客服没人管，我要投诉！太垃圾了", reposts=3
+    )
     assert a["sentiment"]["label"] == "negative"
     assert a["targets"] == ["华鼎证券"] and a["negative_targets"] == ["华鼎证券"]
     assert a["flagged"] and a["level"] in {"III", "IV"}
@@ -135,7 +137,9 @@ def test_injected_model_drives_the_analysis(watchlist, tiny_model):
 
 
 def test_batch_is_fast(analyzer):
-    posts = [{"text": f"华鼎证券第{i}条：APP卡顿，客服不理人，投诉了，真是服了这个券商" * 2} for i in range(1000)]
+    posts = [
+        {"text": f"华鼎证券第{i}条：APP卡顿，客服不理人，投诉了，真是服了这个券商" * 2} for i in range(1000)
+    ]
     analyzer.analyze(posts[:10])
     t = time.perf_counter()
     out = analyzer.analyze(posts)
@@ -147,3 +151,8 @@ def test_batch_is_fast(analyzer):
 @pytest.mark.parametrize("bad", [{"text": 123}, {"text": "华鼎证券", "watch": "华鼎证券"}])
 def test_odd_inputs(analyzer, bad):
     assert tuple(analyzer.analyze([bad])[0]) == ANALYSIS_FIELDS
+
+
+def test_praise_that_names_a_risky_word_is_not_an_alert(analyzer):
+    a = one(analyzer, text="华鼎证券的客服很耐心，帮我处理了退款，非常满意，点赞！")
+    assert a["sentiment"]["label"] == "positive" and not a["flagged"]

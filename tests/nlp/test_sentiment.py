@@ -5,10 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nlp.sentiment import LABELS, BUILTIN_DIR, UnknownModelError, create_sentiment_model
+from nlp.sentiment import BUILTIN_DIR, LABELS, UnknownModelError, create_sentiment_model
 from nlp.train import SENTIMENT_SETS, sentiment_rows
 
-SHARED_DATA = Path(os.environ.get("YUQING_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get("YUQING_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")
+)
 
 # floors a little under what `python -m nlp.train sentiment` measured on the full held-out slices
 FLOORS = {"finfe": 0.65, "stock_comments": 0.85, "chnsenticorp": 0.85, "weibo_emotion": 0.72}
