@@ -1,0 +1,122 @@
+"""Session-state keys, their one initialiser, and the one way pages get the running Context.
+
+Pages read and write ``st.session_state`` only through the keys named here. Everything that other
+people must see (alerts, escalations, the audit trail) lives in the database, never in session state
+or in the cached Context: the cache holds connections only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from playbooks.schema import PlaybookError
+from store.posts_sqlite import StoreUnavailable
+from store.records import RecordsUnavailable
+from yuqing.config import ConfigError, config_path, load_settings
+from yuqing.context import Context, build_context
+
+# ----------------------------------------------------------------------------- session-state keys
+
+OFFICER = "desk.officer"  # the duty officer's name, entered once per session; every action is audited under it
+SELECTED_POST = "desk.selected_post"  # post id the item page shows when the URL carries none
+SELECTED_ESCALATION = "desk.selected_escalation"  # escalation id preselected on the escalations page
+TRIAGE_PAGE_NO = "desk.triage.page_no"  # current page of the triage queue (widget key)
+TRIAGE_FILTER_SIG = "desk.triage.filter_sig"  # the filters the page number belongs to
+FLASH = "desk.flash"  # one message (kind, text) to show on the next run, e.g. after a callback
+
+# widget keys that are read by more than one function of a page
+OFFICER_INPUT = "desk.officer_input"
+
+_DEFAULTS: dict[str, object] = {
+    OFFICER: "",
+    SELECTED_POST: None,
+    SELECTED_ESCALATION: None,
+    TRIAGE_PAGE_NO: 1,
+    TRIAGE_FILTER_SIG: None,
+    FLASH: None,
+}
+
+# ----------------------------------------------------------------------------- pages (paths relative to app.py)
+
+TRIAGE_PAGE = "pages/triage.py"
+ITEM_PAGE = "pages/item.py"
+ESCALATIONS_PAGE = "pages/escalations.py"
+
+POST_PARAM = "post"  # ?post=<id> on the item page
+MAX_OFFICER_NAME = 40
+
+
+def init_session_state() -> None:
+    """Give every key its default once; later calls change nothing (idempotent)."""
+    for key, value in _DEFAULTS.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+
+
+def officer() -> str:
+    """The name of the officer on duty in this session, or '' when none has been entered."""
+    return str(st.session_state.get(OFFICER) or "")
+
+
+def clean_officer_name(raw: str | None) -> str:
+    """A name fit for the audit trail: trimmed, single-spaced, at most MAX_OFFICER_NAME characters."""
+    name = " ".join(str(raw or "").split())
+    return "".join(ch for ch in name if ch.isprintable())[:MAX_OFFICER_NAME]
+
+
+def flash(kind: str, text: str) -> None:
+    """Keep one message for the next run (callbacks cannot draw on the page themselves)."""
+    st.session_state[FLASH] = (kind, text)
+
+
+def show_flash() -> None:
+    """Show and forget the message kept by ``flash``."""
+    msg = st.session_state.get(FLASH)
+    if not msg:
+        return
+    st.session_state[FLASH] = None
+    kind, text = msg
+    {"success": st.success, "warning": st.warning, "error": st.error}.get(kind, st.info)(text)
+
+
+# ----------------------------------------------------------------------------- the Context
+
+
+@st.cache_resource(show_spinner="正在连接数据存储……")
+def _context_for(path: str) -> Context:
+    """Settings → Context, with the stores opened once so a missing store fails here, not mid-page.
+
+    Holds connections and read-only configuration only; nothing in it is mutated per user.
+    """
+    ctx = build_context(load_settings(path))
+    ctx.index.count()  # opens (creates) the posts index
+    _ = ctx.records  # opens (creates) the records database
+    return ctx
+
+
+def get_context() -> Context:
+    """The running Context; on a missing or broken config or store, a Chinese error and ``st.stop()``."""
+    path = config_path()
+    try:
+        return _context_for(str(Path(path).resolve()))
+    except ConfigError as exc:
+        st.error(
+            "无法读取配置文件，值守台未能启动。请先运行 `yuqing init` 生成 yuqing.toml，"
+            "或用环境变量 YUQING_CONFIG 指向配置文件。"
+        )
+        st.caption(str(exc))
+    except (StoreUnavailable, RecordsUnavailable) as exc:
+        st.error("无法打开数据存储（帖子索引或处置记录库），请检查配置中的 [store] 路径与权限。")
+        st.caption(str(exc))
+    st.stop()
+    raise AssertionError("unreachable")  # st.stop() raises; this keeps type checkers honest
+
+
+def playbooks_or_none(ctx: Context) -> tuple[list, str]:
+    """The playbook library, or ([], a Chinese message) when it cannot be loaded."""
+    try:
+        return ctx.playbooks, ""
+    except PlaybookError as exc:
+        return [], f"预案库无法加载，请联系管理员：{exc}"
