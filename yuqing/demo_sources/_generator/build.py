@@ -94,6 +94,7 @@ def tpl_huicai(a):
         '<script src="//static.huicai.example/js/sudaclick.min.js" charset="utf-8"></script>',
     ]
     body_ps = "\n".join(f"<p>　　{p}</p>" for p in a["paras"])
+    byline = "汇财新闻网综合报道" if a["author"].endswith("综合") else f"汇财新闻网讯（记者 {a['author']}）"
     rel = "\n".join(f'<li><a href="{u}" target="_blank">{t}</a></li>' for t, u in related_links(a, "huicai"))
     date_s = d.strftime("%Y年%m月%d日 %H:%M")
     return f"""<!DOCTYPE html>
@@ -121,7 +122,7 @@ def tpl_huicai(a):
 <div class="article-content-left">
 <div class="ad-top"><a href="javascript:;">汇财新闻APP：7×24小时行情资讯 点击下载</a></div>
 <div class="article" id="artibody">
-<p>　　汇财新闻网讯（记者 {a["author"] or "本网"}）</p>
+<p>　　{byline}</p>
 {body_ps}
 <p class="article-editor">责任编辑：{a["editor"]}</p>
 </div>
