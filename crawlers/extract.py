@@ -18,7 +18,7 @@ import codecs
 import math
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -157,7 +157,7 @@ def parse_datetime_obj(value: str | None, *, default_tz: timezone = CHINA_TZ) ->
     tz = m["tz"]
     if tz:
         if tz == "Z":
-            return dt.replace(tzinfo=timezone.utc)
+            return dt.replace(tzinfo=UTC)
         sign = 1 if tz[0] == "+" else -1
         digits = tz[1:].replace(":", "")
         return dt.replace(tzinfo=timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))))
@@ -173,9 +173,50 @@ def _has_time(value: str) -> bool:
 # HTML → text
 
 BLOCK_TAGS = frozenset(
-    "address article aside blockquote body center dd details dialog div dl dt fieldset figcaption figure "
-    "footer form h1 h2 h3 h4 h5 h6 header hr html li main nav ol p pre section summary table tbody td "
-    "tfoot th thead tr ul".split()
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "center",
+        "dd",
+        "details",
+        "dialog",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "html",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    ]
 )
 DROP_TAGS = (
     "script",
@@ -198,11 +239,51 @@ DROP_TAGS = (
     "head",
 )
 _NEG_TOKENS = frozenset(
-    "comment comments footer foot nav navbar menu breadcrumb crumbs share sharing sidebar side recommend "
-    "related tuijian advert ads ad banner copyright login topbar toolbar rank ranking paihang pinglun "
-    "guanggao qrcode erweima shenming statement popup social tags keywords pager pagination".split()
+    [
+        "comment",
+        "comments",
+        "footer",
+        "foot",
+        "nav",
+        "navbar",
+        "menu",
+        "breadcrumb",
+        "crumbs",
+        "share",
+        "sharing",
+        "sidebar",
+        "side",
+        "recommend",
+        "related",
+        "tuijian",
+        "advert",
+        "ads",
+        "ad",
+        "banner",
+        "copyright",
+        "login",
+        "topbar",
+        "toolbar",
+        "rank",
+        "ranking",
+        "paihang",
+        "pinglun",
+        "guanggao",
+        "qrcode",
+        "erweima",
+        "shenming",
+        "statement",
+        "popup",
+        "social",
+        "tags",
+        "keywords",
+        "pager",
+        "pagination",
+    ]
 )
-_POS_TOKENS = frozenset("article artibody content contents text txt body main post news zw con".split())
+_POS_TOKENS = frozenset(
+    ["article", "artibody", "content", "contents", "text", "txt", "body", "main", "post", "news", "zw", "con"]
+)
 _PUNCT = re.compile(r"[，。！？；：、“”《》,.!?;:]")
 _EDITOR_LINE = re.compile(r"^[（(\[【]?\s*(?:责任编辑|责编|编辑|校对|审核|监制)\s*[：:]")
 _BOILER_LINE = re.compile(
@@ -314,13 +395,20 @@ def _pick_container(body: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None
         tag = el.tag.lower()
         if tag in DROP_TAGS or tag not in BLOCK_TAGS or tag in ("html", "body"):
             continue
-        if any(_is_negative(a) or (isinstance(a.tag, str) and a.tag.lower() in DROP_TAGS) for a in _ancestors_and_self(el)):
+        if any(
+            _is_negative(a) or (isinstance(a.tag, str) and a.tag.lower() in DROP_TAGS)
+            for a in _ancestors_and_self(el)
+        ):
             continue
         text, link_chars = _own_text(el)
         score = _paragraph_score(text, link_chars)
         if not score:
             continue
-        container = el.getparent() if tag in ("p", "li", "dd", "td", "pre", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6") else el
+        container = (
+            el.getparent()
+            if tag in ("p", "li", "dd", "td", "pre", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6")
+            else el
+        )
         if container is None:
             continue
         scores[container] = scores.get(container, 0.0) + score
@@ -382,8 +470,12 @@ def html_fragment_to_text(fragment: str) -> str:
 # fields
 
 _SEPARATORS = re.compile(r"\s*(?:_|\||｜|--|—|-|–)\s*")
-_AUTHOR_RE = re.compile(r"(?:作者|记者|文)\s*[：:／/]\s*([^\s|｜,，。;；:：()（）]{2,30}?)(?=\s|来源|编辑|责任编辑|字号|分享|时间|发布|$|[|｜,，。;；()（）])")
-_SOURCE_RE = re.compile(r"来源\s*[：:]\s*([^\s|｜,，。;；:：()（）]{2,30}?)(?=\s|作者|编辑|责任编辑|字号|分享|时间|发布|$|[|｜,，。;；()（）])")
+_AUTHOR_RE = re.compile(
+    r"(?:作者|记者|文)\s*[：:／/]\s*([^\s|｜,，。;；:：()（）]{2,30}?)(?=\s|来源|编辑|责任编辑|字号|分享|时间|发布|$|[|｜,，。;；()（）])"
+)
+_SOURCE_RE = re.compile(
+    r"来源\s*[：:]\s*([^\s|｜,，。;；:：()（）]{2,30}?)(?=\s|作者|编辑|责任编辑|字号|分享|时间|发布|$|[|｜,，。;；()（）])"
+)
 _META_TIME = (
     "article:published_time",
     "og:article:published_time",
@@ -411,7 +503,9 @@ def _meta(doc: lxml.html.HtmlElement, names: tuple[str, ...]) -> list[str]:
     return [v for n in names for v in found.get(n, [])]
 
 
-def _select(doc: lxml.html.HtmlElement, options: Mapping[str, Any], field: str) -> list[lxml.html.HtmlElement]:
+def _select(
+    doc: lxml.html.HtmlElement, options: Mapping[str, Any], field: str
+) -> list[lxml.html.HtmlElement]:
     css = options.get(f"{field}_css")
     xpath = options.get(f"{field}_xpath")
     try:
@@ -428,7 +522,9 @@ def _element_text(el: lxml.html.HtmlElement) -> str:
     return "\n".join(t for t, _ in _lines(el, skip_negative=False))
 
 
-def _find_title(doc: lxml.html.HtmlElement, options: Mapping[str, Any]) -> tuple[str, lxml.html.HtmlElement | None]:
+def _find_title(
+    doc: lxml.html.HtmlElement, options: Mapping[str, Any]
+) -> tuple[str, lxml.html.HtmlElement | None]:
     override = _select(doc, options, "title")
     if override:
         return _clean(override[0].text_content()), override[0]
@@ -494,7 +590,9 @@ def extract_article(html: str, url: str = "", options: Mapping[str, Any] | None 
     override = _select(doc, options, "time")
     candidates: list[str] = []
     if override:
-        candidates.extend(_clean(el.get("datetime") or el.get("content") or el.text_content()) for el in override)
+        candidates.extend(
+            _clean(el.get("datetime") or el.get("content") or el.text_content()) for el in override
+        )
     candidates.extend(_meta(doc, _META_TIME))
     for t in doc.iter("time"):
         if t.get("datetime"):

@@ -24,7 +24,18 @@ logger = logging.getLogger(__name__)
 
 # query parameters that only track a visit; dropped from canonical URLs
 TRACKING_PARAMS = frozenset(
-    {"spm", "from", "fbclid", "gclid", "yclid", "mc_cid", "mc_eid", "share_source", "share_medium", "share_token"}
+    {
+        "spm",
+        "from",
+        "fbclid",
+        "gclid",
+        "yclid",
+        "mc_cid",
+        "mc_eid",
+        "share_source",
+        "share_medium",
+        "share_token",
+    }
 )
 # content-hash dedup only for posts this long: short social posts ("晚安") repeat legitimately
 MIN_HASHED_TEXT = 50
@@ -52,7 +63,9 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query, doseq=True), ""))
 
 
-_FULLWIDTH_ALNUM = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000\u00a0\u2002-\u200a\u202f\u205f]")
+_FULLWIDTH_ALNUM = re.compile(
+    r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000\u00a0\u2002-\u200a\u202f\u205f]"
+)
 _ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
 
 
@@ -134,7 +147,9 @@ class ValidatePipeline(_StatsMixin):
         reason = validation_error(dict(item))
         if reason:
             self._inc("yuqing/dropped_invalid")
-            logger.warning("invalid RawPost dropped (%s): source=%r url=%r", reason, item.get("source"), item.get("url"))
+            logger.warning(
+                "invalid RawPost dropped (%s): source=%r url=%r", reason, item.get("source"), item.get("url")
+            )
             raise DropItem(f"invalid RawPost: {reason}")
         return item
 

@@ -73,7 +73,9 @@ def _source_dict(source: Any) -> dict[str, Any]:
     return dict(source)
 
 
-def build_settings(ingest: Callable[[list[dict]], object] | None = None, overrides: Mapping[str, Any] | None = None):
+def build_settings(
+    ingest: Callable[[list[dict]], object] | None = None, overrides: Mapping[str, Any] | None = None
+):
     """The project's Scrapy settings (``crawlers.settings``) with ``overrides`` on top."""
     from scrapy.settings import Settings
 
@@ -91,7 +93,11 @@ def build_settings(ingest: Callable[[list[dict]], object] | None = None, overrid
 
 def _stat_summary(family: str, stats: Mapping[str, Any]) -> dict[str, Any]:
     start, finish = stats.get("start_time"), stats.get("finish_time")
-    elapsed = (finish - start).total_seconds() if isinstance(start, datetime) and isinstance(finish, datetime) else None
+    elapsed = (
+        (finish - start).total_seconds()
+        if isinstance(start, datetime) and isinstance(finish, datetime)
+        else None
+    )
     return {
         "family": family,
         "items": int(stats.get("yuqing/ingested", 0)),
@@ -153,7 +159,9 @@ def run_crawl(
         if not src.get("enabled", True):
             continue
         if not name or not src.get("url"):
-            results[name or f"<unnamed #{len(results)}>"] = _not_started(family, "source needs a name and a url")
+            results[name or f"<unnamed #{len(results)}>"] = _not_started(
+                family, "source needs a name and a url"
+            )
             continue
         if name in results or any(n == name for n, _, _ in crawlers):
             results[name] = _not_started(family, f"duplicate source name {name!r}")
@@ -191,7 +199,15 @@ def run_crawl_subprocess(
         sources_file.write_text(
             json.dumps([_source_dict(s) for s in sources], ensure_ascii=False, default=str), encoding="utf-8"
         )
-        cmd = [sys.executable, "-m", "crawlers.runner", "--sources", str(sources_file), "--output", str(output_path)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "crawlers.runner",
+            "--sources",
+            str(sources_file),
+            "--output",
+            str(output_path),
+        ]
         if settings:
             settings_file = Path(tmp) / "settings.json"
             settings_file.write_text(json.dumps(settings, default=str), encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +38,4 @@ def validation_error(post: Mapping[str, Any]) -> str | None:
 
 
 def _looks_like_html(text: str) -> bool:
-    import re
-
     return re.search(r"</?(p|div|span|a|br|img|script|table)\b[^>]*>", text, re.I) is not None

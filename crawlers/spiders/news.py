@@ -101,7 +101,9 @@ class NewsSpider(SourceSpider):
     family = "rss"
 
     def start_requests(self) -> Iterable[scrapy.Request]:
-        yield scrapy.Request(self.source["url"], callback=self.parse_feed, errback=self.feed_failed, dont_filter=True)
+        yield scrapy.Request(
+            self.source["url"], callback=self.parse_feed, errback=self.feed_failed, dont_filter=True
+        )
 
     # -- feed ------------------------------------------------------------------------------------
 
@@ -172,7 +174,9 @@ class NewsSpider(SourceSpider):
         if not described:
             return
         kind, reason = described
-        self.record_source_error(f"article unavailable: {reason}", url=self.failed_url(failure), kind="article")
+        self.record_source_error(
+            f"article unavailable: {reason}", url=self.failed_url(failure), kind="article"
+        )
         entry = failure.request.cb_kwargs.get("entry") if getattr(failure, "request", None) else None
         if entry:
             post = self.post_from_entry(entry)

@@ -128,7 +128,9 @@ class WeiboSpider(SourceSpider):
             return None
         if data.get("ok") != 1:
             msg = data.get("msg") or data.get("message") or ""
-            self.record_source_error(f"weibo API ok={data.get('ok')!r} msg={msg!r}", url=response.url, kind="api")
+            self.record_source_error(
+                f"weibo API ok={data.get('ok')!r} msg={msg!r}", url=response.url, kind="api"
+            )
             return None
         return data
 
@@ -157,7 +159,9 @@ class WeiboSpider(SourceSpider):
             data = json.loads(response.body)
         except ValueError:
             data = None
-        long_html = ((data or {}).get("data") or {}).get("longTextContent") if isinstance(data, dict) else None
+        long_html = (
+            ((data or {}).get("data") or {}).get("longTextContent") if isinstance(data, dict) else None
+        )
         if isinstance(data, dict) and data.get("ok") == 1 and long_html:
             text = weibo_text(long_html)
             if text:
@@ -165,7 +169,9 @@ class WeiboSpider(SourceSpider):
                 self._inc("yuqing/long_text_fetched")
         else:
             self._inc("yuqing/long_text_failed")
-            self.logger.warning("source %r: no long text for %s; keeping the short text", self.source_name, post["site_id"])
+            self.logger.warning(
+                "source %r: no long text for %s; keeping the short text", self.source_name, post["site_id"]
+            )
         yield post
 
     def long_text_failed(self, failure: Failure) -> Iterator[Any]:
@@ -181,7 +187,9 @@ class WeiboSpider(SourceSpider):
         described = self.describe_failure(failure)
         if described:
             kind, reason = described
-            self.record_source_error(f"weibo API unavailable: {reason}", url=self.failed_url(failure), kind="api")
+            self.record_source_error(
+                f"weibo API unavailable: {reason}", url=self.failed_url(failure), kind="api"
+            )
 
     # -- mapping ---------------------------------------------------------------------------------
 
