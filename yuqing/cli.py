@@ -82,14 +82,16 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from yuqing.context import build_context
-    from yuqing.ingest import ingest_in_batches
+    from yuqing.ingest import ingest_in_batches, validate_post
 
     settings = _settings(args)
     posts: list[Any] = []
     bad: list[str] = []
     for n, obj, err in read_jsonl(Path(args.input)):
+        if err is None:
+            obj, err = validate_post(obj, f"第 {n} 行")
         if err:
-            bad.append(f"第 {n} 行：{err}")
+            bad.append(err if err.startswith("第") else f"第 {n} 行：{err}")
         else:
             posts.append(obj)
     ctx = build_context(settings)
@@ -97,10 +99,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         report = ingest_in_batches(posts, ctx=ctx, drill=args.drill)
     finally:
         ctx.close()
+    report.received += len(bad)
+    report.rejected[:0] = bad
     print(report.summary())
-    for line in bad + report.rejected:
+    for line in report.rejected:
         print(f"  拒收 {line}", file=sys.stderr)
-    return 1 if bad or report.rejected else 0
+    return 1 if report.rejected else 0
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -257,6 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    import jieba
+
+    jieba.setLogLevel(logging.DEBUG if args.verbose else logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except (CliError, ConfigError) as exc:

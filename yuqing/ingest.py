@@ -51,22 +51,34 @@ class IngestReport:
         )
 
 
-def validate_post(post: Any, position: int) -> tuple[dict[str, Any] | None, str | None]:
-    """Check one incoming post; return (clean post, None) or (None, reason in Chinese)."""
+def validate_post(post: Any, position: int | str) -> tuple[dict[str, Any] | None, str | None]:
+    """Check one incoming post; return (clean post, None) or (None, reason in Chinese).
+
+    ``position`` names the post in the reason (a line number, or its place in the batch).
+    """
     if not isinstance(post, Mapping):
-        return None, f"第 {position} 条不是对象（JSON object）"
+        return None, f"{_label(post, position)}不是对象（JSON object）"
     text = post.get("text")
     if not isinstance(text, str) or not text.strip():
         title = post.get("title")
         if isinstance(title, str) and title.strip():
             text = ""
         else:
-            return None, f"第 {position} 条没有正文（text）"
+            return None, f"{_label(post, position)}没有正文（text）"
     clean = dict(post)
     clean["text"] = text if len(text) <= MAX_TEXT_CHARS else text[:MAX_TEXT_CHARS]
     if len(text) > MAX_TEXT_CHARS:
         log.warning("post %s truncated from %d to %d characters", position, len(text), MAX_TEXT_CHARS)
     return clean, None
+
+
+def _label(post: Any, position: int | str) -> str:
+    where = f"第 {position} 条" if isinstance(position, int) else str(position)
+    if isinstance(post, Mapping):
+        ident = post.get("id") or post.get("url")
+        if ident:
+            return f"{where}（{str(ident)[:80]}）"
+    return where
 
 
 def ingest(posts: Sequence[Any], *, ctx: Context, drill: bool = False) -> IngestReport:
