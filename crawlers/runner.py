@@ -169,7 +169,13 @@ def run_crawl(
         if family not in SPIDER_FAMILIES:
             results[name] = _not_started(family, f"unknown source family {family!r}")
             continue
-        crawler = process.create_crawler(load_object(SPIDER_FAMILIES[family]))
+        spidercls = load_object(SPIDER_FAMILIES[family])
+        try:  # a bad source must not take the run down: the first crawler also installs the reactor
+            spidercls(source=src)
+        except Exception as exc:
+            results[name] = _not_started(family, f"bad source config: {type(exc).__name__}: {exc}")
+            continue
+        crawler = process.create_crawler(spidercls)
         process.crawl(crawler, source=src)
         crawlers.append((name, family, crawler))
     if crawlers:
