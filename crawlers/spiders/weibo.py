@@ -8,7 +8,7 @@ Source options:
 
 - ``uids`` (list, required): the accounts to watch
 - ``pages`` (int, default 1): timeline pages per account
-- ``fetch_long_text`` (bool, default true)
+- ``fetch_long_text`` (bool, default true; ``long_text`` is accepted as an alias)
 - ``status_host`` (default ``https://m.weibo.cn``): host of the public status URLs recorded on posts;
   only API requests go to the source ``url``, so a test server does not leak into stored URLs
 """
@@ -96,7 +96,7 @@ class WeiboSpider(SourceSpider):
             uids = [uids]
         self.uids = [str(u).strip() for u in uids if str(u).strip()]
         self.pages = max(1, int(self.options.get("pages", 1)))
-        self.fetch_long_text = bool(self.options.get("fetch_long_text", True))
+        self.fetch_long_text = bool(self.options.get("fetch_long_text", self.options.get("long_text", True)))
         self.status_host = str(self.options.get("status_host") or PUBLIC_STATUS_HOST).rstrip("/")
         self.api_base = self.source["url"].rstrip("/")
 
@@ -117,7 +117,7 @@ class WeiboSpider(SourceSpider):
 
     # -- responses -------------------------------------------------------------------------------
 
-    def _json(self, response: Response) -> dict[str, Any] | None:
+    def _json(self, response: Response, *, page: int = 1) -> dict[str, Any] | None:
         try:
             data = json.loads(response.body)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -128,6 +128,14 @@ class WeiboSpider(SourceSpider):
             return None
         if data.get("ok") != 1:
             msg = data.get("msg") or data.get("message") or ""
+            cards = (data.get("data") or {}).get("cards") if isinstance(data.get("data"), dict) else None
+            if page > 1 and not cards:
+                # past the last page the API answers ok=0 "这里还没有内容": the end, not a failure
+                self._inc("yuqing/weibo_end_of_timeline")
+                self.logger.info(
+                    "source %r: no more posts after page %d (%s)", self.source_name, page - 1, msg
+                )
+                return None
             self.record_source_error(
                 f"weibo API ok={data.get('ok')!r} msg={msg!r}", url=response.url, kind="api"
             )
@@ -135,7 +143,7 @@ class WeiboSpider(SourceSpider):
         return data
 
     def parse_timeline(self, response: Response, uid: str, page: int) -> Iterator[Any]:
-        data = self._json(response)
+        data = self._json(response, page=page)
         if data is None:
             return
         cards = (data.get("data") or {}).get("cards") or []

@@ -95,6 +95,12 @@ def site_manifest() -> dict:
             "file": str(w / "weibo_ak_list_1.json"),
             "content_type": JSON_CT,
         },
+        {  # past the last page the real API answers like the bad-uid error
+            "path": "/api/container/getIndex",
+            "query": {"containerid": f"107603{WEIBO_UID}", "page": "3"},
+            "file": str(w / "weibo_err_profile.json"),
+            "content_type": JSON_CT,
+        },
         {
             "path": "/api/container/getIndex",
             "query": {"containerid": f"107603{WEIBO_ERR_UID}"},
@@ -138,7 +144,7 @@ def sources_for(base_url: str) -> list[dict]:
             "name": "weibo-ak",
             "family": "weibo",
             "url": base_url,
-            "options": {"uids": [WEIBO_UID], "pages": 2},
+            "options": {"uids": [WEIBO_UID], "pages": 3},
         },
         {"name": "weibo-bad-uid", "family": "weibo", "url": base_url, "options": {"uids": [WEIBO_ERR_UID]}},
     ]

@@ -21,8 +21,10 @@ def test_timeline_posts(crawl_run):
     s = stats["weibo-ak"]
     assert s["finish_reason"] == "finished"
     assert s["errors"] == 0
-    # page 1 has 10 posts; page 2 repeats them and adds one: 11 distinct posts
+    # page 1 has 10 posts; page 2 repeats them and adds one: 11 distinct posts;
+    # page 3 is past the end ("这里还没有内容"), which is not an error
     assert s["items"] == 11
+    assert s["stats"]["yuqing/weibo_end_of_timeline"] == 1
     weibo = _by_site_id(posts)
     assert len(weibo) == 11
     assert all(p["source_family"] == "weibo" and p["title"] == "" for p in weibo.values())
