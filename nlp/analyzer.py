@@ -198,11 +198,14 @@ class Analyzer:
             negative=negative,
         )
         authority = self._authority(w.post)
+        # a clarification repeats the rumor's claim (被带走调查) without making it: the claim's topic
+        # does not count against us; only negativity about us can still flag it
+        risk_topic = "其他" if fals.debunk else topic.topic
         risk = assess(
             targets=targets,
             negative_targets=negative_targets,
             rumor=rumor,
-            topic=topic.topic,
+            topic=risk_topic,
             post=w.post,
             authority=authority,
             thresholds=th,
@@ -230,7 +233,7 @@ class Analyzer:
         spared = [t for t in targets if t not in negative_targets]
         if negative and spared:
             reasons.append("负面未指向：" + "、".join(spared))
-        if rumor:
+        if rumor or fals.debunk:
             reasons.extend(fals.reasons())
         if topic.keywords:
             reasons.append("关键词：" + "、".join(topic.keywords[:6]))

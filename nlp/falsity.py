@@ -56,17 +56,39 @@ RUMOR_CUES: dict[str, float] = {
     "挤兑": 0.4,
 }
 
+# words of a denial: a post that clarifies or debunks repeats the rumor's words but is not a rumor
+DEBUNK_CUES: tuple[str, ...] = (
+    "澄清",
+    "辟谣",
+    "纯属谣言",
+    "系谣言",
+    "均为谣言",
+    "不实信息",
+    "消息不实",
+    "传闻不实",
+    "并不属实",
+    "严正声明",
+    "郑重声明",
+    "正常履职",
+    "已报警",
+    "追究法律责任",
+)
+DEBUNK_FACTOR = 0.25
+
 
 @dataclass(frozen=True)
 class FalsityResult:
     label: str  # rumor | none
     score: float
     cues: tuple[str, ...]
+    debunk: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
         return {"label": self.label, "score": self.score}
 
     def reasons(self) -> list[str]:
+        if self.debunk:
+            return [f"辟谣/澄清：“{'、'.join(self.debunk)}”（复述传言，本身不是谣言）"]
         return [f"不实线索：“{c}”" for c in self.cues]
 
 
@@ -89,10 +111,14 @@ class FalsityDetector:
         p_none = 1.0
         for cue in hits:
             p_none *= 1.0 - self.cues[cue]
-        score = round(1.0 - p_none, 4)
+        score = 1.0 - p_none
+        debunk = tuple(c for c in DEBUNK_CUES if c in text) if hits else ()
+        if debunk:
+            score *= DEBUNK_FACTOR
+        score = round(score, 4)
         label = "rumor" if hits and score >= self.threshold else "none"
         hits.sort(key=text.find)
-        return FalsityResult(label, score, tuple(hits))
+        return FalsityResult(label, score, tuple(hits), debunk)
 
 
 _default = FalsityDetector()

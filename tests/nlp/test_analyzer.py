@@ -71,6 +71,13 @@ def test_rumor_cue_is_rumor_and_topic_unreliable(analyzer):
     assert a["flagged"] and a["level"] in {"III", "II", "I"}
 
 
+def test_a_clarification_repeating_the_rumor_is_not_a_rumor(analyzer):
+    a = one(analyzer, text="【华鼎证券澄清：总经理李静正常履职 网传“被带走调查”不实】公司将追究造谣者法律责任")
+    assert a["falsity"]["label"] == "none"
+    assert a["topic"] != "不实信息" or not a["flagged"]
+    assert any("辟谣/澄清" in r for r in a["reasons"])
+
+
 def test_reach_raises_the_level(analyzer):
     text = "网传华鼎证券要倒闭了，速转！"
     low = one(analyzer, text=text)
@@ -134,18 +141,6 @@ def test_injected_model_drives_the_analysis(watchlist, tiny_model):
     neg, pos = a.analyze([{"text": "华鼎证券差差差"}, {"text": "华鼎证券好好好"}])
     assert neg["negative_targets"] == ["华鼎证券"] and neg["level"] == "IV"
     assert pos["negative_targets"] == [] and not pos["flagged"]
-
-
-def test_batch_is_fast(analyzer):
-    posts = [
-        {"text": f"华鼎证券第{i}条：APP卡顿，客服不理人，投诉了，真是服了这个券商" * 2} for i in range(1000)
-    ]
-    analyzer.analyze(posts[:10])
-    t = time.perf_counter()
-    out = analyzer.analyze(posts)
-    dt = time.perf_counter() - t
-    assert len(out) == 1000
-    assert dt < 5, f"1000 posts took {dt:.2f}s"
 
 
 @pytest.mark.parametrize("bad", [{"text": 123}, {"text": "华鼎证券", "watch": "华鼎证券"}])
