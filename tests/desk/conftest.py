@@ -250,3 +250,11 @@ def texts(at: AppTest) -> list[str]:
 def open_item(at: AppTest, post_id: str) -> AppTest:
     at.query_params["post"] = post_id
     return at.switch_page("pages/item.py").run()
+
+
+def frame(at: AppTest, column: str):
+    """The shown table (st.dataframe) that has ``column``, as a pandas DataFrame."""
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no table with a {column!r} column on the page")

@@ -1,0 +1,116 @@
+"""预警详情: the item page shows the post, its analysis and playbook, and opens one escalation record."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from playbooks.matcher import steps_with_deadlines
+from store.models import AuditEntry, Escalation
+from tests.desk.conftest import HOSTILE_TEXT, HOSTILE_TITLE, OFFICER, frame, open_item, texts
+
+
+def _escalations(desk_store):
+    ctx = desk_store.context()
+    try:
+        with ctx.records.session() as s:
+            escs = [(e.id, e.state, e.opened_by, e.playbook_id) for e in s.scalars(select(Escalation))]
+            audit = [(a.actor, a.action, a.entity_id) for a in s.scalars(select(AuditEntry))]
+    finally:
+        ctx.close()
+    return escs, audit
+
+
+def test_item_shows_post_reasons_and_playbook_steps(desk_store, app):
+    at = open_item(app(), "post-outage")
+    assert not at.exception
+    assert at.title[0].value == "预警详情"
+    post = desk_store.posts["outage"]
+    shown = texts(at)
+    assert post.text in shown
+    for reason in post.reasons:
+        assert f"• {reason}" in shown
+    markdown = " ".join(m.value for m in at.markdown)
+    assert "负面" in markdown and "交易系统故障" in markdown and "I 级" in markdown
+    # the matched playbook, why it matched, and its steps for level I
+    ctx = desk_store.context()
+    match = ctx.match_playbook(post)
+    ctx.close()
+    assert match.playbook.name in markdown
+    assert "主题匹配" in markdown
+    expected = [s["title"] for s in steps_with_deadlines(match.playbook, "I", datetime.now(UTC))]
+    steps = frame(at, "步骤")
+    assert list(steps["步骤"]) == expected
+    assert steps["截止（北京）"].str.match(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}").all()
+    # holding statements carry the compliance warning
+    assert match.playbook.holding_statements
+    assert all("需合规审核后使用" in e.label for e in at.expander)
+    # a safe link to the source
+    assert [b.proto.url for b in at.get("link_button")] == ["https://example.com/outage"]
+
+
+def test_escalate_creates_one_record_with_audit_naming_the_officer(desk_store, app):
+    at = open_item(app(), "post-outage")
+    at.button(key="desk.item.escalate").click().run()
+    assert not at.exception
+    escs, audit = _escalations(desk_store)
+    assert len(escs) == 1
+    esc_id, state, opened_by, playbook_id = escs[0]
+    assert (state, opened_by) == ("new", OFFICER)
+    assert playbook_id == "trading-system-outage"
+    assert (OFFICER, "escalation.opened", str(esc_id)) in audit
+    assert any(f"#{esc_id}" in s.value and "新建" in s.value for s in at.success)
+    # the audit trail on the page names the officer
+    trail = frame(at, "操作人")
+    assert OFFICER in list(trail["操作人"])
+    assert "开启处置记录" in list(trail["操作"])
+
+    # a second click does not open a second record
+    at.button(key="desk.item.escalate").click().run()
+    assert not at.exception
+    escs_after, audit_after = _escalations(desk_store)
+    assert len(escs_after) == 1
+    assert sum(1 for a in audit_after if a[1] == "escalation.opened") == 1
+    assert any("未重复创建" in i.value for i in at.info)
+
+
+def test_escalate_needs_an_officer_name(desk_store, app):
+    at = open_item(app(officer=None), "post-outage")
+    assert at.button(key="desk.item.escalate").disabled
+    assert any("值班员姓名" in c.value for c in at.caption)
+
+
+def test_hostile_post_is_shown_literally_and_its_link_is_not_a_link(desk_store, app):
+    at = open_item(app(), "post-hostile")
+    assert not at.exception
+    assert HOSTILE_TEXT in texts(at)
+    assert not at.html
+    assert not at.get("link_button")  # javascript: is never a link
+    assert "javascript:alert(1)" in texts(at)  # shown as plain text instead
+    for md in [*at.markdown, *at.caption, *at.subheader]:
+        assert "<script>" not in md.value
+        assert "**加粗标题**" not in md.value
+    # the title is escaped Markdown: every special character backslashed
+    assert any("\\<script\\>" in h.value for h in at.subheader)
+    assert HOSTILE_TITLE not in [h.value for h in at.subheader]
+
+
+def test_unknown_id_shows_a_chinese_message(desk_store, app):
+    at = open_item(app(), "no-such-post")
+    assert not at.exception
+    assert any("未找到" in w.value for w in at.warning)
+    assert not at.dataframe
+
+
+def test_hostile_id_in_the_url_is_harmless(desk_store, app):
+    at = open_item(app(), '<script>alert(1)</script>"' + "x" * 300)
+    assert not at.exception
+    assert any("未找到" in w.value and "<script>" not in w.value for w in at.warning)
+
+
+def test_no_id_asks_to_pick_one(desk_store, app):
+    at = app()
+    at.switch_page("pages/item.py").run()
+    assert not at.exception
+    assert any("尚未选择预警" in i.value for i in at.info)
