@@ -19,7 +19,8 @@ from yuqing.context import Context, build_context
 
 # ----------------------------------------------------------------------------- session-state keys
 
-OFFICER = "desk.officer"  # the duty officer's name, entered once per session; every action is audited under it
+# the duty officer's name, entered once per session; every action is audited under it
+OFFICER = "desk.officer"
 SELECTED_POST = "desk.selected_post"  # post id the item page shows when the URL carries none
 SELECTED_ESCALATION = "desk.selected_escalation"  # escalation id preselected on the escalations page
 TRIAGE_PAGE_NO = "desk.triage.page_no"  # current page of the triage queue (widget key)

@@ -121,7 +121,9 @@ chosen = st.selectbox(
     "选择处置记录",
     ids,
     key=SELECT_KEY,
-    format_func=lambda i: f"#{i} · {STATE_LABELS.get(by_id[i]['state'], '')} · {plain(by_id[i]['title'], 40)}",
+    format_func=lambda i: (
+        f"#{i} · {STATE_LABELS.get(by_id[i]['state'], '')} · {plain(by_id[i]['title'], 40)}"
+    ),
 )
 st.session_state[state.SELECTED_ESCALATION] = chosen
 esc = by_id[chosen]
@@ -225,7 +227,9 @@ else:
 
     with st.expander("转交负责人"):
         st.text_input("负责人姓名", key=ASSIGN_KEY, max_chars=state.MAX_OFFICER_NAME)
-        st.button("转交", key="desk.esc.assign", disabled=not officer, on_click=_assign, args=(esc["id"], officer))
+        st.button(
+            "转交", key="desk.esc.assign", disabled=not officer, on_click=_assign, args=(esc["id"], officer)
+        )
 
 st.subheader("审计记录")
 with ctx.records.session() as s:

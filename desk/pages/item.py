@@ -288,7 +288,9 @@ elif playbook is not None:
         st.markdown("**对外口径模板**")
         st.warning("以下模板需合规审核后使用：未经合规签批，不得对外发布。")
         for hs in playbook.holding_statements:
-            with st.expander(f"{escape_markdown(hs.title)}（{escape_markdown(hs.audience)}）· 需合规审核后使用"):
+            with st.expander(
+                f"{escape_markdown(hs.title)}（{escape_markdown(hs.audience)}）· 需合规审核后使用"
+            ):
                 if hs.channels:
                     st.caption("渠道：" + escape_markdown("、".join(hs.channels)))
                 st.text(hs.template)

@@ -59,11 +59,19 @@ with st.container(border=True):
     )
     f1, f2, f3, f4 = st.columns([2, 3, 2, 1])
     levels = f1.multiselect(
-        "级别", LEVELS, key="desk.triage.levels", format_func=lambda lv: LEVEL_LABELS[lv], placeholder="全部级别"
+        "级别",
+        LEVELS,
+        key="desk.triage.levels",
+        format_func=lambda lv: LEVEL_LABELS[lv],
+        placeholder="全部级别",
     )
     sources = f2.multiselect("来源", source_options, key="desk.triage.sources", placeholder="全部来源")
     sentiments = f3.multiselect(
-        "情感", sentiment_options, key="desk.triage.sentiments", format_func=sentiment_label, placeholder="全部"
+        "情感",
+        sentiment_options,
+        key="desk.triage.sentiments",
+        format_func=sentiment_label,
+        placeholder="全部",
     )
     page_size = f4.selectbox("每页", PAGE_SIZES, key="desk.triage.page_size")
 
@@ -99,7 +107,11 @@ if page_no > pages:  # the queue shrank under us (or filters changed); show the 
     st.rerun()
 
 if not result.items:
-    st.success("当前没有符合条件的预警。" if not (query or levels or sources or sentiments) else "没有符合筛选条件的预警。")
+    st.success(
+        "当前没有符合条件的预警。"
+        if not (query or levels or sources or sentiments)
+        else "没有符合筛选条件的预警。"
+    )
     st.stop()
 
 st.caption(f"共 {result.total} 条，第 {page_no} / {pages} 页（按级别从高到低、时间从新到旧排列）")

@@ -71,7 +71,11 @@ def test_transition_button_moves_it_to_acknowledged_with_audit(desk_store, escal
     assert state == "acknowledged"
     moves = [a for a in audit if a[1] == "escalation.state"]
     assert moves == [
-        (OFFICER, "escalation.state", {"before": "new", "after": "acknowledged", "note": "已电话联系信息技术部"})
+        (
+            OFFICER,
+            "escalation.state",
+            {"before": "new", "after": "acknowledged", "note": "已电话联系信息技术部"},
+        )
     ]
     assert any("已确认" in s.value for s in at.success)
     assert "**当前状态：已确认**" in [m.value for m in at.markdown]

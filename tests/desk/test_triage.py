@@ -110,8 +110,14 @@ def test_open_item_goes_to_the_item_page(desk_store, app):
 def test_pagination(desk_store, app):
     desk_store.add(
         [
-            make_post(f"bulk{i:02d}", title=f"华鼎证券批量帖子{i:02d}", text="华鼎证券客户投诉", level="IV",
-                      source="股吧", minutes_ago=200 + i)
+            make_post(
+                f"bulk{i:02d}",
+                title=f"华鼎证券批量帖子{i:02d}",
+                text="华鼎证券客户投诉",
+                level="IV",
+                source="股吧",
+                minutes_ago=200 + i,
+            )
             for i in range(20)
         ]
     )

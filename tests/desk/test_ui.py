@@ -68,4 +68,6 @@ def test_labels():
     assert ui.level_badge(None) == ("未定级", "gray")
     assert ui.sentiment_label("negative") == "负面"
     assert ui.alert_status_label("escalated") == "已立案"
-    assert ui.format_scores({"negative": 0.9, "neutral": 0.06, "positive": "x"}) == "负面 90%　中性 6%　正面 —"
+    assert (
+        ui.format_scores({"negative": 0.9, "neutral": 0.06, "positive": "x"}) == "负面 90%　中性 6%　正面 —"
+    )
