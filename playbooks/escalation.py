@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from store.models import Alert, Escalation
 from store.records import audit
@@ -112,7 +113,10 @@ def transition(
     esc.state = to_state
     if to_state in _ALERT_STATUS:
         esc.alert.status = _ALERT_STATUS[to_state]
-    session.flush()  # the version check happens here: a concurrent writer gets StaleDataError
+    try:
+        session.flush()  # the version check happens here
+    except StaleDataError as exc:
+        raise StaleEscalation(f"处置记录 {escalation_id} 已被他人修改，请刷新后再操作") from exc
     audit(
         session,
         actor=actor,
