@@ -39,7 +39,6 @@ class Context:
     @cached_property
     def analyzer(self):
         from nlp.analyzer import Analyzer
-
         from nlp.sentiment import create_sentiment_model
         from nlp.watchlist import Entity, WatchList
 
