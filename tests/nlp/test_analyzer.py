@@ -72,7 +72,9 @@ def test_rumor_cue_is_rumor_and_topic_unreliable(analyzer):
 
 
 def test_a_clarification_repeating_the_rumor_is_not_a_rumor(analyzer):
-    a = one(analyzer, text="【华鼎证券澄清：总经理李静正常履职 网传“被带走调查”不实】公司将追究造谣者法律责任")
+    a = one(
+        analyzer, text="【华鼎证券澄清：总经理李静正常履职 网传“被带走调查”不实】公司将追究造谣者法律责任"
+    )
     assert a["falsity"]["label"] == "none"
     assert a["topic"] != "不实信息" or not a["flagged"]
     assert any("辟谣/澄清" in r for r in a["reasons"])
