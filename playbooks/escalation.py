@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -73,9 +74,19 @@ def open_escalation(
         opened_by=actor,
         drill=alert.drill,
     )
-    session.add(esc)
+    try:
+        with session.begin_nested():  # a savepoint: losing a race leaves the outer transaction usable
+            session.add(esc)
+            session.flush()
+    except IntegrityError:
+        # another officer opened one between our read and our insert: theirs is the record
+        winner = session.scalar(
+            select(Escalation).where(Escalation.alert_id == alert_id, Escalation.state.in_(OPEN_STATES))
+        )
+        if winner is None:
+            raise
+        return winner, False
     alert.status = "escalated"
-    session.flush()
     audit(
         session,
         actor=actor,

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 LEVELS = ("I", "II", "III", "IV")
@@ -191,6 +191,16 @@ class Escalation(Base):
     alert: Mapped[Alert] = relationship(back_populates="escalations")
 
     __mapper_args__ = {"version_id_col": version}
+    # at most one open escalation per alert, even when two officers click at the same moment
+    __table_args__ = (
+        Index(
+            "one_open_escalation_per_alert",
+            "alert_id",
+            unique=True,
+            sqlite_where=text("state NOT IN ('closed', 'false_positive')"),
+            postgresql_where=text("state NOT IN ('closed', 'false_positive')"),
+        ),
+    )
 
 
 class AuditEntry(Base):

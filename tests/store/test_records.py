@@ -153,3 +153,29 @@ def test_drill_alerts_stay_out_of_production_lists(records):
 def test_unreachable_database_is_a_clear_error():
     with pytest.raises(RecordsUnavailable, match="cannot reach records database"):
         Records("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+
+
+def test_two_officers_opening_at_once_get_one_record(records):
+    """Both read 'no open record' before either inserts; the database keeps one."""
+    with records.session() as s:
+        alert, _ = upsert_alert(s, post=flagged_post())
+        alert_id = alert.id
+    a, b = records._sessions(), records._sessions()
+    try:
+        a.begin()
+        first, created_a = open_escalation(a, alert_id=alert_id, actor="甲")
+        a.commit()
+        # B's check ran before A's insert was visible: simulate by inserting directly past the check
+        b.begin()
+        dup = Escalation(alert_id=alert_id, state="new", opened_by="乙")
+        b.add(dup)
+        with pytest.raises((DBAPIError, StatementError)):
+            b.flush()
+        b.rollback()
+    finally:
+        a.close()
+        b.close()
+    with records.session() as s:
+        assert created_a and len(list_escalations(s)) == 1
+        again, created = open_escalation(s, alert_id=alert_id, actor="乙")
+        assert not created and again.id == first.id
