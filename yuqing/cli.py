@@ -193,7 +193,7 @@ def run_desk(env: dict[str, str], *, port: int, base_url: str = "") -> int:
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(DESK_APP),
         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false",
+        "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
     ]  # fmt: skip
     print(f"值守台已启动 / desk at http://127.0.0.1:{port}  (Ctrl+C 退出)")
     try:

@@ -60,6 +60,11 @@ class SourceConfig(BaseModel):
     authority: float = Field(0.5, ge=0.0, le=1.0, description="how much weight a post here carries")
     options: dict[str, Any] = Field(default_factory=dict)
 
+    @property
+    def label(self) -> str:
+        """What a person sees: ``options.display_name`` (e.g. 证券观察报) or the source's name."""
+        return str(self.options.get("display_name") or self.name)
+
 
 class StoreConfig(BaseModel):
     path: Path = Path("yuqing.db")
@@ -138,6 +143,10 @@ class Settings(BaseSettings):
         if toml_path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
+
+    def source_label(self, name: str) -> str:
+        """The display name of a configured source; unknown names (a vendor feed) are shown as they are."""
+        return next((s.label for s in self.sources if s.name == name), name)
 
     def watch_entities(self) -> list[WatchEntity]:
         """The firm plus extra watched entities, as one list (the firm first)."""

@@ -161,7 +161,7 @@ with left:
     st.markdown(
         "  \n".join(
             [
-                f"**来源**：{escape_markdown(post.source or '未知')}",
+                f"**来源**：{escape_markdown(ctx.settings.source_label(post.source) if post.source else '未知')}",
                 f"**作者**：{escape_markdown(post.author or '未知')}",
                 f"**发布时间**：{format_time(post.published_at)}（北京时间）",
                 f"**首次发现**：{format_time(post.first_seen_at)}",

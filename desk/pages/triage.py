@@ -65,7 +65,13 @@ with st.container(border=True):
         format_func=lambda lv: LEVEL_LABELS[lv],
         placeholder="全部级别",
     )
-    sources = f2.multiselect("来源", source_options, key="desk.triage.sources", placeholder="全部来源")
+    sources = f2.multiselect(
+        "来源",
+        source_options,
+        key="desk.triage.sources",
+        placeholder="全部来源",
+        format_func=ctx.settings.source_label,
+    )
     sentiments = f3.multiselect(
         "情感",
         sentiment_options,
@@ -140,7 +146,7 @@ for post in result.items:
             if post.title:
                 st.text(plain(post.text, 160))
             meta = [
-                escape_markdown(post.source or "未知来源"),
+                escape_markdown(ctx.settings.source_label(post.source) if post.source else "未知来源"),
                 format_time(post.display_time),
                 escape_markdown(sentiment_label(post.sentiment_label)),
                 f"状态：{alert_status_label(statuses.get(post.id))}",

@@ -189,3 +189,27 @@ def test_console_script_is_installed():
     )
     for command in ("init", "demo", "crawl", "ingest", "analyze", "desk", "export"):
         assert command in res.stdout
+
+
+def test_sources_show_their_display_names():
+    from yuqing.config import settings_from_dict
+
+    s = settings_from_dict(
+        {
+            "firm": {"name": "华鼎证券股份有限公司"},
+            "sources": [
+                {
+                    "name": "zqgcb",
+                    "family": "rss",
+                    "url": "http://x/f.xml",
+                    "options": {"display_name": "证券观察报"},
+                },
+                {"name": "weibo-a", "family": "weibo", "url": "http://x"},
+            ],
+        }
+    )
+    assert [s.source_label(n) for n in ("zqgcb", "weibo-a", "vendor-feed")] == [
+        "证券观察报",
+        "weibo-a",
+        "vendor-feed",
+    ]
