@@ -41,9 +41,9 @@ _DEFAULTS: dict[str, object] = {
 
 # ----------------------------------------------------------------------------- pages (paths relative to app.py)
 
-TRIAGE_PAGE = "pages/triage.py"
-ITEM_PAGE = "pages/item.py"
-ESCALATIONS_PAGE = "pages/escalations.py"
+TRIAGE_PAGE = "views/triage.py"
+ITEM_PAGE = "views/item.py"
+ESCALATIONS_PAGE = "views/escalations.py"
 
 POST_PARAM = "post"  # ?post=<id> on the item page
 MAX_OFFICER_NAME = 40

@@ -249,7 +249,7 @@ def texts(at: AppTest) -> list[str]:
 
 def open_item(at: AppTest, post_id: str) -> AppTest:
     at.query_params["post"] = post_id
-    return at.switch_page("pages/item.py").run()
+    return at.switch_page("views/item.py").run()
 
 
 def frame(at: AppTest, column: str):

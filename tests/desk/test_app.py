@@ -47,7 +47,7 @@ def test_officer_enters_a_name_once(desk_store):
     assert not at.exception
     assert at.session_state[OFFICER_KEY] == "王晓明"
     # it stays for the session, across pages
-    at.switch_page("pages/escalations.py").run()
+    at.switch_page("views/escalations.py").run()
     assert at.session_state[OFFICER_KEY] == "王晓明"
 
 

@@ -43,7 +43,7 @@ def escalated(desk_store) -> int:
 
 def _escalations_page(app, officer=OFFICER):
     at = app(officer=officer)
-    return at.switch_page("pages/escalations.py").run()
+    return at.switch_page("views/escalations.py").run()
 
 
 def test_lists_open_escalations(desk_store, escalated, app):
@@ -113,7 +113,7 @@ def test_item_page_button_leads_here_with_the_record_selected(desk_store, app):
     first = _open(desk_store, "rumor")
     at = app()
     at.query_params["post"] = desk_store.posts["outage"].id
-    at.switch_page("pages/item.py").run()
+    at.switch_page("views/item.py").run()
     at.button(key="desk.item.escalate").click().run()
     at.button(key="desk.item.goto_escalation").click().run()
     assert not at.exception

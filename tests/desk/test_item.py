@@ -111,6 +111,6 @@ def test_hostile_id_in_the_url_is_harmless(desk_store, app):
 
 def test_no_id_asks_to_pick_one(desk_store, app):
     at = app()
-    at.switch_page("pages/item.py").run()
+    at.switch_page("views/item.py").run()
     assert not at.exception
     assert any("尚未选择预警" in i.value for i in at.info)
