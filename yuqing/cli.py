@@ -172,11 +172,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     ctx = build_context(_settings(args))
     n = 0
-    with Path(args.output).open("w", encoding="utf-8") as out:
-        for post in ctx.index.iter_all(drill=None if args.include_drills else False):
-            out.write(json.dumps(post.to_dict(), ensure_ascii=False) + "\n")
-            n += 1
-    ctx.close()
+    try:
+        with Path(args.output).open("w", encoding="utf-8") as out:
+            for post in ctx.index.iter_all(drill=None if args.include_drills else False):
+                out.write(json.dumps(post.to_dict(), ensure_ascii=False) + "\n")
+                n += 1
+    finally:
+        ctx.close()
     print(f"已导出 {n} 条 / exported {n} posts to {args.output}")
     return 0
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections import Counter
 from importlib import resources
 from pathlib import Path
 
@@ -50,19 +49,17 @@ def run_demo(*, workdir: Path, headless: bool, port: int = 8501) -> int:
 
 
 def summarise_store(ctx) -> str:
-    page = ctx.index.search(flagged=True, limit=10)
-    all_flagged = ctx.index.search(flagged=True, limit=10_000).items
-    levels = Counter(p.level for p in all_flagged)
+    page = ctx.index.search(flagged=True, limit=5)  # the top of the triage queue
+    levels = ctx.index.facets(flagged=True)["level"]
+    stored = ctx.index.count()
     lines = [
-        f"已入库 {ctx.index.count()} 条，预警 {len(all_flagged)} 条 / stored {ctx.index.count()}, flagged {len(all_flagged)}",
+        f"已入库 {stored} 条，预警 {page.total} 条 / stored {stored}, flagged {page.total}",
         "  "
-        + "，".join(
-            f"{LEVEL_NAMES.get(lv, lv)} {levels[lv]}" for lv in ("I", "II", "III", "IV") if levels[lv]
-        ),
+        + "，".join(f"{LEVEL_NAMES[lv]} {levels[lv]}" for lv in ("I", "II", "III", "IV") if levels.get(lv)),
         "最需关注 / top of the triage queue:",
     ]
-    for p in page.items[:5]:
+    for p in page.items:
         title = (p.title or p.text)[:40].replace("\n", " ")
-        lines.append(f"  [{p.level}] {p.topic} · {p.source} · {title}")
+        lines.append(f"  [{p.level}] {p.topic} · {ctx.settings.source_label(p.source)} · {title}")
         lines.append(f"      {'；'.join(p.reasons[:4])}")
     return "\n".join(lines)
