@@ -204,6 +204,28 @@ def run_desk(env: dict[str, str], *, port: int, base_url: str = "") -> int:
         return 0
 
 
+BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """`yuqing bench NAME [options]` runs bench/bench_NAME.py: figures printed, nothing asserted."""
+    import runpy
+
+    script = BENCH_DIR / f"bench_{args.name}.py"
+    if not script.is_file():
+        known = sorted(p.stem.removeprefix("bench_") for p in BENCH_DIR.glob("bench_*.py"))
+        raise CliError(f"没有名为 {args.name!r} 的基准 / no benchmark {args.name!r}; known: {', '.join(known)}")
+    old_argv = sys.argv
+    sys.argv = [str(script), *args.bench_args]
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv = old_argv
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from yuqing.demo import run_demo
 
@@ -253,6 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", required=True)
     s.add_argument("--include-drills", action="store_true")
     s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("bench", help="基准测试，打印数字 / run a benchmark from bench/ and print its figures")
+    s.add_argument("name", help="nlp, extract, store, …")
+    s.add_argument("bench_args", nargs=argparse.REMAINDER, help="passed to the benchmark")
+    s.set_defaults(func=cmd_bench)
     return p
 
 
