@@ -15,12 +15,13 @@ with ``_xpath``) come from ``SourceConfig.options`` and win over the generic rul
 from __future__ import annotations
 
 import codecs
+import json
 import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urljoin
 
 import lxml.etree
@@ -294,8 +295,23 @@ _BOILER_LINE = re.compile(
 )
 
 
+_CAPTION_TOKENS = frozenset(["caption", "descr", "figcaption", "imgtxt", "pictxt", "picdesc", "imgdesc"])
+# credits that mark a short line under a photo as its caption, not a paragraph
+_PHOTO_CREDIT = re.compile(
+    r"视觉中国|新华社发|中新社发|东方IC|IC\s?photo|Getty|图虫|资料图|资料照片|供图|截图|图源|图片来源|"
+    r"图片由|^图\s*[:：/|]|[（(]\s*图|摄\s*[)）]?$|资料$",
+    re.I,
+)
+# below this the best container is not an article (a list page's "no more items" line, a footer blurb)
+_MIN_BODY_SCORE = 25.0
+
+
 def _clean(s: str) -> str:
     return re.sub(r"\s+", " ", s.replace("\xa0", " ").replace("\u3000", " ")).strip()
+
+
+def _tag(el: Any) -> str | None:
+    return el.tag.lower() if isinstance(el.tag, str) else None
 
 
 def _tokens(el: lxml.html.HtmlElement) -> list[str]:
@@ -307,75 +323,116 @@ def _is_negative(el: lxml.html.HtmlElement) -> bool:
     return any(t in _NEG_TOKENS for t in _tokens(el))
 
 
-def _lines(root: lxml.html.HtmlElement, *, skip_negative: bool = True) -> list[tuple[str, int]]:
-    """Text lines of ``root``: ``(text, link_chars)``; block elements and ``<br>`` break lines."""
-    out: list[tuple[str, int]] = []
+def _is_caption(el: lxml.html.HtmlElement) -> bool:
+    return _tag(el) == "figcaption" or any(t in _CAPTION_TOKENS for t in _tokens(el))
+
+
+class _Line(NamedTuple):
+    """One text line, with what the body filter needs to know about it."""
+
+    text: str
+    link_chars: int
+    after_image: bool  # an image came right before it, no text in between
+    in_caption: bool  # inside <figcaption> or a caption-classed element
+
+
+def _walk_lines(root: lxml.html.HtmlElement, *, skip_negative: bool = True) -> list[_Line]:
+    """Text lines of ``root``; block elements and ``<br>`` break lines.
+
+    Iterative (an explicit stack), so a pathologically deep page cannot exhaust Python's recursion
+    limit. Each line records how much of it is link text, whether an image came right before it (no
+    text in between) and whether it sits in a caption element; the body filter uses all three.
+    """
+    out: list[_Line] = []
     cur: list[str] = []
-    link = [0]
+    state = {"link": 0, "img": False, "cap": False}
 
     def flush() -> None:
         text = _clean("".join(cur))
         if text:
-            out.append((text, min(link[0], len(text))))
+            out.append(_Line(text, min(state["link"], len(text)), state["img"], state["cap"]))
+            state["img"] = False
         cur.clear()
-        link[0] = 0
+        state["link"] = 0
+        state["cap"] = False
 
-    def add(s: str | None, in_link: bool) -> None:
+    def add(s: str | None, in_link: bool, in_cap: bool) -> None:
         if s:
             cur.append(s)
             if in_link:
-                link[0] += len(_clean(s))
+                state["link"] += len(_clean(s))
+            if in_cap and s.strip():
+                state["cap"] = True
 
-    def walk(el: Any, in_link: bool) -> None:
-        tag = el.tag if isinstance(el.tag, str) else None
-        if tag is None:  # comment / processing instruction
-            return
-        tag = tag.lower()
-        if tag in DROP_TAGS or (skip_negative and el is not root and _is_negative(el)):
-            return
+    start_link = any(_tag(a) == "a" for a in root.iterancestors())
+    # stack items: ("enter", el, in_link, in_cap) | ("text", str, in_link, in_cap) | ("exit", block)
+    stack: list[tuple[Any, ...]] = [("enter", root, start_link, False)]
+    while stack:
+        item = stack.pop()
+        op = item[0]
+        if op == "text":
+            add(item[1], item[2], item[3])
+            continue
+        if op == "exit":
+            if item[1]:
+                flush()
+            continue
+        _, el, in_link, in_cap = item
+        tag = _tag(el)
+        if tag is None or tag in DROP_TAGS:  # comments and processing instructions have no tag
+            continue
+        if skip_negative and el is not root and _is_negative(el):
+            continue
+        if tag == "img":
+            if not "".join(cur).strip():
+                state["img"] = True
+            continue
         block = tag in BLOCK_TAGS or tag == "br"
         if block:
             flush()
         here_link = in_link or tag == "a"
-        add(el.text, here_link)
-        for child in el:
-            walk(child, here_link)
-            add(child.tail, here_link)
-        if block:
-            flush()
-
-    walk(root, any(a.tag == "a" for a in root.iterancestors()))
+        here_cap = in_cap or _is_caption(el)
+        stack.append(("exit", block))
+        for child in reversed(el):
+            stack.append(("text", child.tail, in_link, in_cap))
+            stack.append(("enter", child, here_link, here_cap))
+        stack.append(("text", el.text, here_link, here_cap))
     flush()
     return out
 
 
-def _own_text(el: lxml.html.HtmlElement) -> tuple[str, int]:
+def _lines(root: lxml.html.HtmlElement, *, skip_negative: bool = True) -> list[tuple[str, int]]:
+    """Text lines of ``root`` as ``(text, link_chars)``."""
+    return [(line.text, line.link_chars) for line in _walk_lines(root, skip_negative=skip_negative)]
+
+
+def _own_text(el: lxml.html.HtmlElement, in_link: bool) -> tuple[str, int]:
     """Text directly in ``el`` (text, inline children, tails), not inside its block children."""
     parts: list[str] = []
     link = 0
-
-    def walk(node: Any, in_link: bool) -> None:
-        nonlocal link
-        for child in node:
-            tag = child.tag.lower() if isinstance(child.tag, str) else None
-            if tag is not None and tag not in BLOCK_TAGS and tag not in DROP_TAGS:
-                child_link = in_link or tag == "a"
-                if child.text:
-                    parts.append(child.text)
-                    if child_link:
-                        link += len(_clean(child.text))
-                walk(child, child_link)
-            if child.tail:
-                parts.append(child.tail)
-                if in_link:
-                    link += len(_clean(child.tail))
-
-    in_link = el.tag == "a" or any(a.tag == "a" for a in el.iterancestors())
-    if el.text:
-        parts.append(el.text)
-        if in_link:
-            link += len(_clean(el.text))
-    walk(el, in_link)
+    in_link = in_link or _tag(el) == "a"
+    # stack items: ("text", str, in_link) | ("node", element, in_link); iterative like _walk_lines
+    stack: list[tuple[str, Any, bool]] = []
+    for child in reversed(el):
+        stack.append(("text", child.tail, in_link))
+        stack.append(("node", child, in_link))
+    stack.append(("text", el.text, in_link))
+    while stack:
+        op, value, linked = stack.pop()
+        if op == "text":
+            if value:
+                parts.append(value)
+                if linked:
+                    link += len(_clean(value))
+            continue
+        tag = _tag(value)
+        if tag is None or tag in BLOCK_TAGS or tag in DROP_TAGS:
+            continue
+        child_link = linked or tag == "a"
+        for grand in reversed(value):
+            stack.append(("text", grand.tail, child_link))
+            stack.append(("node", grand, child_link))
+        stack.append(("text", value.text, child_link))
     text = _clean("".join(parts))
     return text, min(link, len(text))
 
@@ -387,28 +444,29 @@ def _paragraph_score(text: str, link_chars: int) -> float:
     return plain + 8.0 * len(_PUNCT.findall(text))
 
 
+_PARAGRAPH_TAGS = frozenset(["p", "li", "dd", "td", "pre", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"])
+
+
 def _pick_container(body: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The element that holds the article: text-density scores summed per container."""
     scores: dict[Any, float] = {}
+    excluded: dict[Any, bool] = {}  # element → inside a dropped or negative element (computed top-down)
+    linked: dict[Any, bool] = {}  # element → inside a link
     for el in body.iter():
-        if not isinstance(el.tag, str):
+        tag = _tag(el)
+        parent = el.getparent()
+        parent_excluded = excluded.get(parent, False) if parent is not None else False
+        if tag is None:
             continue
-        tag = el.tag.lower()
-        if tag in DROP_TAGS or tag not in BLOCK_TAGS or tag in ("html", "body"):
+        excluded[el] = parent_excluded or tag in DROP_TAGS or (el is not body and _is_negative(el))
+        linked[el] = (linked.get(parent, False) if parent is not None else False) or tag == "a"
+        if excluded[el] or tag not in BLOCK_TAGS or tag in ("html", "body"):
             continue
-        if any(
-            _is_negative(a) or (isinstance(a.tag, str) and a.tag.lower() in DROP_TAGS)
-            for a in _ancestors_and_self(el)
-        ):
-            continue
-        text, link_chars = _own_text(el)
+        text, link_chars = _own_text(el, linked.get(parent, False) if parent is not None else False)
         score = _paragraph_score(text, link_chars)
         if not score:
             continue
-        container = (
-            el.getparent()
-            if tag in ("p", "li", "dd", "td", "pre", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6")
-            else el
-        )
+        container = parent if tag in _PARAGRAPH_TAGS else el
         if container is None:
             continue
         scores[container] = scores.get(container, 0.0) + score
@@ -427,22 +485,40 @@ def _pick_container(body: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None
             adjusted *= 1.15
         if adjusted > best_score:
             best, best_score = el, adjusted
+    if best_score < _MIN_BODY_SCORE:
+        return None
     return best
 
 
-def _ancestors_and_self(el: lxml.html.HtmlElement):
-    node = el
-    while node is not None:
-        yield node
-        node = node.getparent()
+def _image_alts(container: lxml.html.HtmlElement) -> set[str]:
+    return {_squeeze(img.get("alt") or "") for img in container.iter("img")} - {""}
+
+
+def _squeeze(s: str) -> str:
+    return re.sub(r"\s+", "", s.replace("\xa0", "").replace("\u3000", ""))
+
+
+def _is_caption_line(line: _Line, alts: set[str]) -> bool:
+    """A photo caption: in a caption element, or the image's alt text again, or a credit under a photo."""
+    if len(line.text) > 80:
+        return False
+    if line.in_caption:
+        return True
+    if _squeeze(line.text) in alts:
+        return True
+    return line.after_image and bool(_PHOTO_CREDIT.search(line.text))
 
 
 def _body_lines(container: lxml.html.HtmlElement) -> list[str]:
     keep: list[str] = []
-    for text, link_chars in _lines(container):
-        if link_chars > 0.5 * len(text):
+    alts = _image_alts(container)
+    for line in _walk_lines(container):
+        text = line.text
+        if line.link_chars > 0.5 * len(text):
             continue
         if _EDITOR_LINE.match(text) or _BOILER_LINE.match(text):
+            continue
+        if _is_caption_line(line, alts):
             continue
         keep.append(text)
     return keep
@@ -470,12 +546,11 @@ def html_fragment_to_text(fragment: str) -> str:
 # fields
 
 _SEPARATORS = re.compile(r"\s*(?:_|\||｜|--|—|-|–)\s*")
-_AUTHOR_RE = re.compile(
-    r"(?:作者|记者|文)\s*[：:／/]\s*([^\s|｜,，。;；:：()（）]{2,30}?)(?=\s|来源|编辑|责任编辑|字号|分享|时间|发布|$|[|｜,，。;；()（）])"
-)
-_SOURCE_RE = re.compile(
-    r"来源\s*[：:]\s*([^\s|｜,，。;；:：()（）]{2,30}?)(?=\s|作者|编辑|责任编辑|字号|分享|时间|发布|$|[|｜,，。;；()（）])"
-)
+_STOP = r"(?=\s|来源|编辑|责任编辑|字号|分享|时间|发布|$|[|｜,，。;；()（）])"
+_AUTHOR_RE = re.compile(r"(?:作者|记者|撰文|文)\s*[：:／/]\s*([^\s|｜,，。;；:：()（）]{2,30}?)" + _STOP)
+_SOURCE_RE = re.compile(r"来源\s*[：:]\s*([^\s|｜,，。;；:：()（）]{2,30}?)" + _STOP)
+_LABEL_PREFIX = re.compile(r"^\s*(?:作者|记者|撰文|文|来源|稿源|出处|本文来源|消息来源)\s*[：:／/]\s*")
+_PUBLISHED_LABEL = re.compile(r"(?:发布时间|发表时间|发布日期|发表于|时间|日期)\s*[：:]?\s*")
 _META_TIME = (
     "article:published_time",
     "og:article:published_time",
@@ -485,12 +560,21 @@ _META_TIME = (
     "pubdate",
     "publish_time",
     "publishtime",
+    "publish-date",
+    "sailthru.date",
+    "datepublished",
     "weibo: article:create_at",
     "dc.date",
     "dc.date.issued",
     "date",
 )
-_META_AUTHOR = ("author", "article:author", "og:article:author", "dc.creator")
+_META_AUTHOR = ("author", "article:author", "og:article:author", "dc.creator", "byl")
+_META_TITLE = ("og:title", "twitter:title", "title")
+# short header lines that are page furniture, not a byline
+_NOT_A_BYLINE = re.compile(
+    r"^(?:首页|字号|分享|分享到|收藏|打印|评论|举报|纠错|关注|订阅|登录|注册|返回|大|中|小|超大|标准|A\+|A-)"
+    r"|[。！？!?]$|https?://|[>›»]"
+)
 
 
 def _meta(doc: lxml.html.HtmlElement, names: tuple[str, ...]) -> list[str]:
@@ -501,6 +585,64 @@ def _meta(doc: lxml.html.HtmlElement, names: tuple[str, ...]) -> list[str]:
         if key and content:
             found.setdefault(key, []).append(content)
     return [v for n in names for v in found.get(n, [])]
+
+
+_LD_ARTICLE_TYPES = frozenset(
+    [
+        "article",
+        "newsarticle",
+        "reportagenewsarticle",
+        "analysisnewsarticle",
+        "blogposting",
+        "report",
+        "webpage",
+    ]
+)
+
+
+def _json_ld(doc: lxml.html.HtmlElement) -> dict[str, str]:
+    """``headline``, ``datePublished`` and ``author`` from the page's JSON-LD, article types first."""
+    found: dict[str, str] = {}
+    for script in doc.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json":
+            continue
+        try:
+            data = json.loads(script.text or "")
+        except (ValueError, RecursionError):  # broken JSON-LD is common; it is only a hint
+            continue
+        nodes: list[Any] = [data]
+        seen = 0
+        while nodes and seen < 500:
+            node = nodes.pop(0)
+            seen += 1
+            if isinstance(node, list):
+                nodes.extend(node)
+                continue
+            if not isinstance(node, dict):
+                continue
+            kind = node.get("@type")
+            kinds = {str(k).lower() for k in (kind if isinstance(kind, list) else [kind])}
+            if kinds & _LD_ARTICLE_TYPES or "headline" in node or "datePublished" in node:
+                if isinstance(node.get("headline"), str):
+                    found.setdefault("headline", _clean(node["headline"]))
+                if isinstance(node.get("datePublished"), str):
+                    found.setdefault("datePublished", node["datePublished"].strip())
+                name = _ld_name(node.get("author"))
+                if name:
+                    found.setdefault("author", name)
+            nodes.extend(v for k, v in node.items() if k in ("@graph", "mainEntity", "mainEntityOfPage"))
+    return found
+
+
+def _ld_name(value: Any) -> str:
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, dict):
+        return _clean(str(value.get("name") or ""))
+    if isinstance(value, list):
+        names = [_ld_name(v) for v in value]
+        return "、".join(n for n in names if n)
+    return ""
 
 
 def _select(
@@ -523,23 +665,24 @@ def _element_text(el: lxml.html.HtmlElement) -> str:
 
 
 def _find_title(
-    doc: lxml.html.HtmlElement, options: Mapping[str, Any]
+    doc: lxml.html.HtmlElement, options: Mapping[str, Any], ld: Mapping[str, str]
 ) -> tuple[str, lxml.html.HtmlElement | None]:
     override = _select(doc, options, "title")
     if override:
-        return _clean(override[0].text_content()), override[0]
+        return _clean(override[0].get("content") or override[0].text_content()), override[0]
     page_title = _clean(doc.findtext(".//title") or "")
+    metas = [_clean(t) for t in _meta(doc, _META_TITLE)] + ([ld["headline"]] if ld.get("headline") else [])
+    known = [t for t in [page_title, *metas] if t]
     best: tuple[str, Any] = ("", None)
     for tag in ("h1", "h2", "h3"):
         for h in doc.iter(tag):
             text = _clean(h.text_content())
-            if len(text) >= 4 and page_title and text in page_title and len(text) > len(best[0]):
+            if len(text) >= 4 and any(text in k for k in known) and len(text) > len(best[0]):
                 best = (text, h)
         if best[0]:
             return best
-    og = _meta(doc, ("og:title",))
-    if og:
-        return _clean(og[0]), None
+    if metas:
+        return metas[0], None
     if page_title:
         pieces = [p for p in _SEPARATORS.split(page_title) if p]
         return (max(pieces[:2], key=len) if pieces else page_title), None
@@ -550,29 +693,153 @@ def _find_title(
     return "", None
 
 
-def _header_text(doc_lines: list[str], title: str, limit: int = 12) -> str:
+def _header_lines(doc_lines: list[str], title: str, limit: int = 12) -> list[str]:
     """The lines right after the title (where dates, sources and bylines live)."""
     if title:
         for i, line in enumerate(doc_lines):
             if title in line and len(line) <= len(title) + 40:
-                return "\n".join(doc_lines[i + 1 : i + 1 + limit])
+                return doc_lines[i + 1 : i + 1 + limit]
+    return []
+
+
+def _parse_document(html: str) -> lxml.html.HtmlElement:
+    """Parse anything into a document: empty, truncated or absurdly deep input included."""
+    html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html or "")
+    if not html.strip():
+        html = "<html></html>"
+    # huge_tree: libxml2 otherwise silently drops everything nested deeper than 255 elements
+    parser = lxml.html.HTMLParser(huge_tree=True)
+    try:
+        return lxml.html.document_fromstring(html, parser=parser)
+    except (lxml.etree.ParserError, ValueError):  # e.g. only a comment: "Document is empty"
+        return lxml.html.document_fromstring("<html></html>")
+
+
+def _strip_label(value: str) -> str:
+    return _clean(_LABEL_PREFIX.sub("", _clean(value)))
+
+
+def _find_time(
+    doc: lxml.html.HtmlElement,
+    options: Mapping[str, Any],
+    ld: Mapping[str, str],
+    header: list[str],
+    doc_lines: list[str],
+) -> str:
+    override = _select(doc, options, "time")
+    candidates: list[str] = []
+    if override:
+        candidates.extend(
+            _clean(el.get("datetime") or el.get("content") or el.text_content()) for el in override
+        )
+    candidates.extend(_meta(doc, _META_TIME))
+    if ld.get("datePublished"):
+        candidates.append(ld["datePublished"])
+    for t in doc.iter("time"):
+        if t.get("datetime"):
+            candidates.append(t.get("datetime"))
+    header_text = "\n".join(header)
+    labelled = _PUBLISHED_LABEL.pattern
+    m = re.search(labelled + _CN_DT.pattern, header_text) or _CN_DT.search(header_text)
+    if m:
+        candidates.append(m.group(0))
+    with_time = [c for c in candidates if _has_time(c) and parse_datetime(c)]
+    date_only = [c for c in candidates if parse_datetime(c)]
+    if override and date_only:
+        return parse_datetime(date_only[0])
+    if with_time:
+        return parse_datetime(with_time[0])
+    if date_only:
+        return parse_datetime(date_only[0])
+    # no header and no metadata: a labelled 发布时间 anywhere, else the first full date-time on the page
+    whole = "\n".join(doc_lines)
+    m = re.search(labelled + _CN_DT.pattern, whole)
+    if m:
+        return parse_datetime(m.group(0))
+    m = _CN_DT.search(whole)
+    if m and m["H"]:
+        return parse_datetime(m.group(0))
+    return ""
+
+
+def _find_author(
+    doc: lxml.html.HtmlElement,
+    options: Mapping[str, Any],
+    ld: Mapping[str, str],
+    header: list[str],
+    title: str,
+) -> str:
+    """Who wrote it: a per-site selector, a 作者/记者 label, metadata, a 来源 label, then an unlabelled credit.
+
+    The unlabelled credit is what many pages print next to the date: ``2019-09-26 10:56:28 证券时报网``
+    (the rest of the date line) or a short byline right above it (``石佳/中国青年报``).
+    """
+    override = _select(doc, options, "author")
+    if override:
+        value = _strip_label(override[0].get("content") or override[0].text_content())
+        if value:
+            return value
+    header_text = "\n".join(header)
+    m = _AUTHOR_RE.search(header_text)
+    if m:
+        return m.group(1)
+    for value in [*_meta(doc, _META_AUTHOR), ld.get("author", "")]:
+        value = _clean(value)
+        if value and not value.isdigit() and not value.startswith("http"):
+            return value
+    m = _SOURCE_RE.search(header_text)
+    if m:
+        return m.group(1)
+    for i, line in enumerate(header[:6]):
+        m = _CN_DT.search(line)
+        if not m:
+            continue
+        rest = _clean(line[: m.start()] + " " + line[m.end() :])
+        if _plausible_byline(rest, title):
+            return rest
+        if i > 0 and _plausible_byline(header[i - 1], title):
+            return header[i - 1]
+        break
+    return ""
+
+
+def _plausible_byline(value: str, title: str) -> bool:
+    return (
+        2 <= len(value) <= 24
+        and value != title
+        and not re.search(r"\d", value)
+        and not _NOT_A_BYLINE.search(value)
+        and len(_PUNCT.findall(value)) <= 1
+    )
+
+
+def _find_canonical(doc: lxml.html.HtmlElement, url: str) -> str:
+    for link in doc.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
+            return urljoin(url, link.get("href").strip())
+    og_url = _meta(doc, ("og:url",))
+    if og_url and og_url[0].startswith(("http://", "https://", "/")):
+        return urljoin(url, og_url[0])
     return ""
 
 
 def extract_article(html: str, url: str = "", options: Mapping[str, Any] | None = None) -> dict[str, str]:
-    """Extract ``title``, ``text``, ``author``, ``published_at`` (ISO) and ``canonical_url`` from a page."""
+    """Extract ``title``, ``text``, ``author``, ``published_at`` (ISO) and ``canonical_url`` from a page.
+
+    ``text`` is the article's paragraphs joined by ``"\\n"``; every field is ``""`` when the page does
+    not have it (a list page has no body). Raises ValueError only for a bad per-site selector.
+    """
     options = options or {}
-    html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html)
-    doc = lxml.html.document_fromstring(html or "<html></html>")
+    doc = _parse_document(html)
     body_el = doc.find("body")
     if body_el is None:
         body_el = doc
+    ld = _json_ld(doc)
 
-    title, title_el = _find_title(doc, options)
+    title, _ = _find_title(doc, options, ld)
     doc_lines = [t for t, _ in _lines(body_el, skip_negative=False)]
-    header = _header_text(doc_lines, title)
+    header = _header_lines(doc_lines, title)
 
-    # body
     override = _select(doc, options, "body")
     if override:
         lines: list[str] = []
@@ -583,72 +850,11 @@ def extract_article(html: str, url: str = "", options: Mapping[str, Any] | None 
         lines = _body_lines(container) if container is not None else []
     if title and lines and _clean(lines[0]) == title:
         lines = lines[1:]
-    text = "\n".join(lines)
-
-    # time
-    published = ""
-    override = _select(doc, options, "time")
-    candidates: list[str] = []
-    if override:
-        candidates.extend(
-            _clean(el.get("datetime") or el.get("content") or el.text_content()) for el in override
-        )
-    candidates.extend(_meta(doc, _META_TIME))
-    for t in doc.iter("time"):
-        if t.get("datetime"):
-            candidates.append(t.get("datetime"))
-    if header:
-        m = _CN_DT.search(header)
-        if m:
-            candidates.append(m.group(0))
-    with_time = [c for c in candidates if _has_time(c) and parse_datetime(c)]
-    date_only = [c for c in candidates if parse_datetime(c)]
-    if override and date_only:
-        published = parse_datetime(date_only[0])
-    elif with_time:
-        published = parse_datetime(with_time[0])
-    elif date_only:
-        published = parse_datetime(date_only[0])
-    else:
-        m = _CN_DT.search("\n".join(doc_lines))
-        if m and m["H"]:
-            published = parse_datetime(m.group(0))
-
-    # author
-    author = ""
-    override = _select(doc, options, "author")
-    if override:
-        author = _clean(override[0].text_content())
-    if not author and header:
-        m = _AUTHOR_RE.search(header)
-        if m:
-            author = m.group(1)
-    if not author:
-        for value in _meta(doc, _META_AUTHOR):
-            value = _clean(value)
-            if value and not value.isdigit() and not value.startswith("http"):
-                author = value
-                break
-    if not author and header:
-        m = _SOURCE_RE.search(header)
-        if m:
-            author = m.group(1)
-
-    # canonical
-    canonical = ""
-    for link in doc.iter("link"):
-        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
-            canonical = urljoin(url, link.get("href").strip())
-            break
-    if not canonical:
-        og_url = _meta(doc, ("og:url",))
-        if og_url and og_url[0].startswith(("http://", "https://", "/")):
-            canonical = urljoin(url, og_url[0])
 
     return {
         "title": title,
-        "text": text,
-        "author": author,
-        "published_at": published,
-        "canonical_url": canonical,
+        "text": "\n".join(lines),
+        "author": _find_author(doc, options, ld, header, title),
+        "published_at": _find_time(doc, options, ld, header, doc_lines),
+        "canonical_url": _find_canonical(doc, url),
     }
