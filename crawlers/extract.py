@@ -447,22 +447,34 @@ def _paragraph_score(text: str, link_chars: int) -> float:
 _PARAGRAPH_TAGS = frozenset(["p", "li", "dd", "td", "pre", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"])
 
 
+def _nonspace_len(s: str | None) -> int:
+    return len("".join(s.split())) if s else 0
+
+
 def _pick_container(body: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
-    """The element that holds the article: text-density scores summed per container."""
+    """The element that holds the article: text-density scores summed per container.
+
+    Two linear passes: top-down for the scores (and for which elements sit inside a dropped,
+    negative or link element), bottom-up for each element's text and link-text length, so a large
+    page costs a constant number of walks however deeply its containers nest.
+    """
     scores: dict[Any, float] = {}
-    excluded: dict[Any, bool] = {}  # element → inside a dropped or negative element (computed top-down)
+    excluded: dict[Any, bool] = {}  # element → inside a dropped or negative element
     linked: dict[Any, bool] = {}  # element → inside a link
+    elements: list[Any] = []
     for el in body.iter():
         tag = _tag(el)
-        parent = el.getparent()
-        parent_excluded = excluded.get(parent, False) if parent is not None else False
         if tag is None:
             continue
+        parent = el.getparent()
+        parent_excluded = excluded.get(parent, False)
+        parent_linked = linked.get(parent, False)
         excluded[el] = parent_excluded or tag in DROP_TAGS or (el is not body and _is_negative(el))
-        linked[el] = (linked.get(parent, False) if parent is not None else False) or tag == "a"
+        linked[el] = parent_linked or tag == "a"
+        elements.append(el)
         if excluded[el] or tag not in BLOCK_TAGS or tag in ("html", "body"):
             continue
-        text, link_chars = _own_text(el, linked.get(parent, False) if parent is not None else False)
+        text, link_chars = _own_text(el, parent_linked)
         score = _paragraph_score(text, link_chars)
         if not score:
             continue
@@ -475,12 +487,28 @@ def _pick_container(body: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None
             scores[grand] = scores.get(grand, 0.0) + score / 2
     if not scores:
         return None
+    total: dict[Any, int] = {}
+    link_total: dict[Any, int] = {}
+    for el in reversed(elements):  # descendants before their ancestors
+        if excluded[el] and el is not body:
+            continue
+        own = _nonspace_len(el.text)
+        chars, links = 0, 0
+        for child in el:
+            tail = _nonspace_len(child.tail)
+            own += tail
+            if linked[el]:
+                links += tail
+            chars += total.get(child, 0)
+            links += link_total.get(child, 0)
+        if linked[el]:
+            links += _nonspace_len(el.text)
+        total[el] = own + chars
+        link_total[el] = links
     best, best_score = None, -math.inf
     for el, score in scores.items():
-        lines = _lines(el)
-        total = sum(len(t) for t, _ in lines) or 1
-        link_density = sum(lc for _, lc in lines) / total
-        adjusted = score * (1 - link_density)
+        link_density = link_total.get(el, 0) / (total.get(el, 0) or 1)
+        adjusted = score * (1 - min(link_density, 1.0))
         if any(t in _POS_TOKENS for t in _tokens(el)):
             adjusted *= 1.15
         if adjusted > best_score:
@@ -702,17 +730,46 @@ def _header_lines(doc_lines: list[str], title: str, limit: int = 12) -> list[str
     return []
 
 
+# libxml2 keeps at most this many nested elements (huge_tree) and silently drops anything deeper
+_LIBXML_MAX_DEPTH = 2048
+# wrappers removed from a page nested past that limit, so its text can be parsed at all
+_WRAPPER_TAG = re.compile(
+    r"</?(?:div|span|section|article|main|header|font|center|b|i|u|em|strong|small|big|label|a|"
+    r"table|tbody|thead|tfoot|tr|td|th|ul|ol|li|dl|dt|dd|blockquote)\b[^>]*>",
+    re.I,
+)
+
+
 def _parse_document(html: str) -> lxml.html.HtmlElement:
     """Parse anything into a document: empty, truncated or absurdly deep input included."""
     html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html or "")
     if not html.strip():
         html = "<html></html>"
-    # huge_tree: libxml2 otherwise silently drops everything nested deeper than 255 elements
+    doc = _parse_html(html)
+    if _depth(doc) >= _LIBXML_MAX_DEPTH - 8:
+        # nested past libxml2's limit: the deep text is gone from this tree; drop the wrappers and
+        # parse again so the words survive (layout is lost, but a page this broken has none to keep)
+        doc = _parse_html(_WRAPPER_TAG.sub(" ", html))
+    return doc
+
+
+def _parse_html(html: str) -> lxml.html.HtmlElement:
+    # huge_tree: without it libxml2 drops everything nested deeper than 255 elements
     parser = lxml.html.HTMLParser(huge_tree=True)
     try:
         return lxml.html.document_fromstring(html, parser=parser)
     except (lxml.etree.ParserError, ValueError):  # e.g. only a comment: "Document is empty"
         return lxml.html.document_fromstring("<html></html>")
+
+
+def _depth(doc: lxml.html.HtmlElement) -> int:
+    depth: dict[Any, int] = {doc: 0}
+    deepest = 0
+    for el in doc.iterdescendants():
+        d = depth[el.getparent()] + 1
+        depth[el] = d
+        deepest = max(deepest, d)
+    return deepest
 
 
 def _strip_label(value: str) -> str:
