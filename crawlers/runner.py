@@ -28,9 +28,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+#: ``family`` in a ``[[sources]]`` entry → its spider; per-site differences are that entry's ``options``
 SPIDER_FAMILIES: dict[str, str] = {
     "rss": "crawlers.spiders.news.NewsSpider",
+    "news_list": "crawlers.spiders.news.NewsListSpider",
     "weibo": "crawlers.spiders.weibo.WeiboSpider",
+    "guba": "crawlers.spiders.guba.GubaSpider",
+    "xueqiu": "crawlers.spiders.xueqiu.XueqiuSpider",
+    "heimao": "crawlers.spiders.heimao.HeimaoSpider",
+    "cls": "crawlers.spiders.cls.ClsSpider",
+    "baidu_news": "crawlers.spiders.baidu_news.BaiduNewsSpider",
 }
 
 __all__ = ["SPIDER_FAMILIES", "JsonlWriter", "build_settings", "main", "run_crawl", "run_crawl_subprocess"]
@@ -192,12 +199,15 @@ def run_crawl_subprocess(
     *,
     timeout: float | None = None,
     log_path: str | os.PathLike[str] | None = None,
+    secrets_file: str | os.PathLike[str] | None = None,
 ) -> dict:
     """Crawl ``sources`` in a fresh Python process; RawPosts go to ``output_path`` as JSONL.
 
     Returns the same per-source stats as :func:`run_crawl`. Raises ``RuntimeError`` (with the end of
     the child's log) when the child process fails or prints no stats; ``subprocess.TimeoutExpired``
     when it runs past ``timeout`` seconds. ``log_path``, if given, receives the child's Scrapy log.
+    ``secrets_file``: the path (never a secret itself) the child reads secrets from
+    (``$YUQING_SECRETS_FILE``); secrets are never written into the sources file.
     """
     output_path = Path(output_path)
     with tempfile.TemporaryDirectory(prefix="yuqing-crawl-") as tmp:
@@ -223,6 +233,8 @@ def run_crawl_subprocess(
         root = str(Path(__file__).resolve().parent.parent)
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env.setdefault("PYTHONIOENCODING", "utf-8")
+        if secrets_file:
+            env["YUQING_SECRETS_FILE"] = str(Path(secrets_file).resolve())
         proc = subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8", timeout=timeout, env=env)
     if log_path is not None:
         Path(log_path).write_text(proc.stderr, encoding="utf-8")

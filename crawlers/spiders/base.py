@@ -103,6 +103,28 @@ def seen_meta(key: str, *changes: Any) -> dict[str, str]:
     return {"seen_key": str(key), "seen_version": version_of(*changes) if known else ""}
 
 
+class SecretHeaderMiddleware:
+    """Downloader middleware: add the spider's secret headers to requests marked ``meta["yuqing_auth"]``.
+
+    The secret is added just before download, so it is not part of the request as the spider built it
+    (nor of a queued, serialised request) and never appears in the spider's own code paths or logs.
+    """
+
+    def __init__(self, crawler: Any = None):
+        self.crawler = crawler
+
+    def process_request(self, request: scrapy.Request) -> None:
+        spider = getattr(self.crawler, "spider", None)
+        if request.meta.get("yuqing_auth") and spider is not None and hasattr(spider, "secret_headers"):
+            for key, value in spider.secret_headers().items():
+                request.headers[key] = value
+        return None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> SecretHeaderMiddleware:
+        return cls(crawler)
+
+
 class LoginWallMiddleware:
     """Downloader middleware: a redirect to a login / captcha page is not followed but recorded.
 
@@ -110,7 +132,7 @@ class LoginWallMiddleware:
     the redirect reaches the spider's errback as an HTTP error carrying ``meta["yuqing_wall"]``.
     """
 
-    def process_response(self, request: scrapy.Request, response: Response, spider: Any = None) -> Response:
+    def process_response(self, request: scrapy.Request, response: Response) -> Response:
         if response.status in (301, 302, 303, 307, 308):
             location = response.headers.get("Location", b"").decode("latin-1")
             kind = login_wall_kind(urljoin(request.url, location))
@@ -155,6 +177,11 @@ class SourceSpider(scrapy.Spider):
         super().update_settings(settings)
         # added to whatever the project configured, not replacing it (crawl-ops owns the rest)
         settings.set_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", LoginWallMiddleware, 650)
+        settings.set_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", SecretHeaderMiddleware, 710)
+
+    def secret_headers(self) -> dict[str, str]:
+        """Headers carrying a secret (a cookie), added by SecretHeaderMiddleware at download time only."""
+        return {}
 
     # -- helpers ---------------------------------------------------------------------------------
 

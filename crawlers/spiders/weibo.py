@@ -1,13 +1,18 @@
-"""Family ``weibo``: user timelines from the m.weibo.cn mobile API.
+"""Family ``weibo``: keyword search and user timelines from the m.weibo.cn mobile API.
 
-``GET {url}/api/container/getIndex?containerid=107603{uid}&page=N`` for each uid; posts are the cards with
-``card_type == 9`` (``mblog``). Long posts (``isLongText``) are completed from
-``GET {url}/statuses/extend?id={id}`` (``data.longTextContent``).
+Timelines: ``GET {url}/api/container/getIndex?containerid=107603{uid}&page=N`` for each uid.
+Keyword search: ``GET {url}/api/container/getIndex?containerid=100103type=1&q={keyword}&page_type=searchall
+&page=N`` (the search container real clients use; results come as ``card_type 9`` cards, often inside
+``card_type 11`` groups, with times such as "5分钟前" / "今天 08:30" that are read against the crawl's
+clock). Posts are the cards with ``card_type == 9`` (``mblog``). Long posts (``isLongText``) are
+completed from ``GET {url}/statuses/extend?id={id}`` (``data.longTextContent``).
 
-Source options:
+Source options (``uids`` or ``keywords``, or both):
 
-- ``uids`` (list, required): the accounts to watch
-- ``pages`` (int, default 1): timeline pages per account
+- ``uids`` (list): the accounts to watch
+- ``keywords`` (list): search terms (the firm's names, stock code, products); the site's search already
+  selected the posts
+- ``pages`` (int, default 1): pages per account and per keyword
 - ``fetch_long_text`` (bool, default true; ``long_text`` is accepted as an alias)
 - ``status_host`` (default ``https://m.weibo.cn``): host of the public status URLs recorded on posts;
   only API requests go to the source ``url``, so a test server does not leak into stored URLs
@@ -25,11 +30,12 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawlers.extract import html_fragment_to_text, parse_datetime
-from crawlers.spiders.base import SourceSpider
+from crawlers.extract import html_fragment_to_text
+from crawlers.spiders.base import SourceSpider, seen_meta
 
 PUBLIC_STATUS_HOST = "https://m.weibo.cn"
 TIMELINE_PREFIX = "107603"
+SEARCH_PREFIX = "100103type=1&q="
 
 _COUNT_RE = re.compile(r"^\s*([\d.,]+)\s*(万|w|W|亿)?\+?\s*$")
 
@@ -95,36 +101,50 @@ class WeiboSpider(SourceSpider):
         if isinstance(uids, str | int):
             uids = [uids]
         self.uids = [str(u).strip() for u in uids if str(u).strip()]
+        keywords = self.options.get("keywords") or []
+        if isinstance(keywords, str):
+            keywords = [keywords]
+        self.keywords = [str(k).strip() for k in keywords if str(k).strip()]
         self.pages = max(1, int(self.options.get("pages", 1)))
         self.fetch_long_text = bool(self.options.get("fetch_long_text", self.options.get("long_text", True)))
         self.status_host = str(self.options.get("status_host") or PUBLIC_STATUS_HOST).rstrip("/")
         self.api_base = self.source["url"].rstrip("/")
 
     def start_requests(self) -> Iterable[scrapy.Request]:
-        if not self.uids:
-            self.record_source_error("no uids configured (options.uids)", kind="config")
+        if not self.uids and not self.keywords:
+            self.source_error(
+                "config", "没有配置 options.uids 或 options.keywords / no uids or keywords configured"
+            )
             return
         for uid in self.uids:
             for page in range(1, self.pages + 1):
                 query = urlencode({"containerid": f"{TIMELINE_PREFIX}{uid}", "page": page})
-                yield scrapy.Request(
+                yield self.json_request(
                     f"{self.api_base}/api/container/getIndex?{query}",
-                    callback=self.parse_timeline,
+                    self.parse_timeline,
                     errback=self.api_failed,
                     cb_kwargs={"uid": uid, "page": page},
-                    headers={"Accept": "application/json, text/plain, */*"},
+                )
+        for keyword in self.keywords:
+            for page in range(1, self.pages + 1):
+                query = urlencode(
+                    {"containerid": f"{SEARCH_PREFIX}{keyword}", "page_type": "searchall", "page": page}
+                )
+                yield self.json_request(
+                    f"{self.api_base}/api/container/getIndex?{query}",
+                    self.parse_timeline,
+                    errback=self.api_failed,
+                    cb_kwargs={"uid": "", "page": page},
                 )
 
     # -- responses -------------------------------------------------------------------------------
 
     def _json(self, response: Response, *, page: int = 1) -> dict[str, Any] | None:
-        try:
-            data = json.loads(response.body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            self.record_source_error(f"weibo API returned non-JSON: {exc}", url=response.url, kind="api")
+        data = self.load_json(response, "微博接口 weibo API")
+        if data is None:
             return None
         if not isinstance(data, dict):
-            self.record_source_error("weibo API returned unexpected JSON", url=response.url, kind="api")
+            self.source_error("api_error", "微博接口返回的 JSON 结构不对 / unexpected JSON", url=response.url)
             return None
         if data.get("ok") != 1:
             msg = data.get("msg") or data.get("message") or ""
@@ -136,9 +156,7 @@ class WeiboSpider(SourceSpider):
                     "source %r: no more posts after page %d (%s)", self.source_name, page - 1, msg
                 )
                 return None
-            self.record_source_error(
-                f"weibo API ok={data.get('ok')!r} msg={msg!r}", url=response.url, kind="api"
-            )
+            self.source_error("api_error", f"weibo API ok={data.get('ok')!r} msg={msg!r}", url=response.url)
             return None
         return data
 
@@ -152,12 +170,14 @@ class WeiboSpider(SourceSpider):
             if post is None:
                 continue
             if mblog.get("isLongText") and self.fetch_long_text:
-                yield scrapy.Request(
-                    f"{self.api_base}/statuses/extend?{urlencode({'id': mblog.get('id') or mblog.get('mid')})}",
-                    callback=self.parse_long_text,
+                post_id = mblog.get("id") or mblog.get("mid")
+                yield self.json_request(
+                    f"{self.api_base}/statuses/extend?{urlencode({'id': post_id})}",
+                    self.parse_long_text,
                     errback=self.long_text_failed,
                     cb_kwargs={"post": post, "retweet": retweet_text(mblog)},
-                    headers={"Accept": "application/json, text/plain, */*"},
+                    # the long text changes only when the post is edited
+                    meta=seen_meta(f"weibo:{post_id}", mblog.get("edit_count"), mblog.get("edit_at")),
                 )
             else:
                 yield post
@@ -192,12 +212,7 @@ class WeiboSpider(SourceSpider):
             yield post
 
     def api_failed(self, failure: Failure) -> None:
-        described = self.describe_failure(failure)
-        if described:
-            kind, reason = described
-            self.record_source_error(
-                f"weibo API unavailable: {reason}", url=self.failed_url(failure), kind="api"
-            )
+        self.request_failed(failure, "微博接口不可用 / weibo API unavailable")
 
     # -- mapping ---------------------------------------------------------------------------------
 
@@ -216,7 +231,7 @@ class WeiboSpider(SourceSpider):
             title="",
             text=text + retweet,
             author=str(user.get("screen_name") or ""),
-            published_at=parse_datetime(mblog.get("created_at")),
+            published_at=self.site_time(mblog.get("created_at")),
             reposts=parse_count(mblog.get("reposts_count")),
             comments=parse_count(mblog.get("comments_count")),
             likes=parse_count(mblog.get("attitudes_count")),
