@@ -293,6 +293,17 @@ _BOILER_LINE = re.compile(
     r"声明[：:]|免责声明|来源[：:].{0,20}$)",
     re.I,
 )
+# short lines that are boilerplate wherever the phrase sits: copyright notices, tip-off lines, click prompts
+_BOILER_ANYWHERE = re.compile(
+    r"未经授权不得转载|未经许可不得转载|转载请注明|版权所有|版权归.{0,12}所有|报料(?:热线|邮箱|电话)?[：:]|"
+    r"【[^】]{0,10}点击[^】]{0,10}】|点击(?:投票|下载|关注|订阅)|举报电话|举报邮箱|举报专区",
+    re.I,
+)
+_BOILER_ANYWHERE_MAX = 80
+# a teaser from a list elsewhere on the page: "…… 【详细】" / "[更多]"
+_TEASER_END = re.compile(r"[【\[](?:详细|更多|全文|详情)[】\]]\s*$")
+# labels a dateline carries besides the date itself
+_DATELINE_LABELS = re.compile(r"来源|作者|记者|编辑|发布时间|发布|时间|日期|[：:|｜]")
 
 
 _CAPTION_TOKENS = frozenset(["caption", "descr", "figcaption", "imgtxt", "pictxt", "picdesc", "imgdesc"])
@@ -537,6 +548,17 @@ def _is_caption_line(line: _Line, alts: set[str]) -> bool:
     return line.after_image and bool(_PHOTO_CREDIT.search(line.text))
 
 
+def _is_dateline(text: str) -> bool:
+    """The article's own date/source line (``2019-09-26 12:11 来源：证券时报网 作者：李在山``), not prose."""
+    if len(text) > 60:
+        return False
+    m = _CN_DT.search(text)
+    if not m or not m["H"]:
+        return False
+    rest = _DATELINE_LABELS.sub("", text[: m.start()] + text[m.end() :])
+    return len(rest.strip()) <= 30 and not re.search(r"[，。！？；,;]", rest)
+
+
 def _body_lines(container: lxml.html.HtmlElement) -> list[str]:
     keep: list[str] = []
     alts = _image_alts(container)
@@ -545,6 +567,10 @@ def _body_lines(container: lxml.html.HtmlElement) -> list[str]:
         if line.link_chars > 0.5 * len(text):
             continue
         if _EDITOR_LINE.match(text) or _BOILER_LINE.match(text):
+            continue
+        if _TEASER_END.search(text) or _is_dateline(text):
+            continue
+        if len(text) <= _BOILER_ANYWHERE_MAX and _BOILER_ANYWHERE.search(text):
             continue
         if _is_caption_line(line, alts):
             continue
