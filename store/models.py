@@ -15,7 +15,18 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 LEVELS = ("I", "II", "III", "IV")
@@ -71,6 +82,10 @@ class PostRecord:
     user_followers: int = 0
     user_verified: bool = False
     content_hash: str = ""
+    # near-duplicates: 64-bit SimHash (16 hex digits) and the id of the first post of its group
+    # ("" when this post is the first, or unique); reposts and copied articles share a group
+    simhash: str = ""
+    dup_of: str = ""
     # analysis
     sentiment: dict[str, Any] = field(default_factory=dict)
     targets: list[str] = field(default_factory=list)
@@ -215,3 +230,46 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(40), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SourceRun(Base):
+    """One source in one crawl run: what it found, what was new, what went wrong (yuqing/health.py)."""
+
+    __tablename__ = "source_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(String(200), index=True)
+    family: Mapped[str] = mapped_column(String(40), default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finish_reason: Mapped[str] = mapped_column(String(40), default="")
+    items_found: Mapped[int] = mapped_column(Integer, default=0)
+    items_new: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    error_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    error_kinds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("source_runs_by_source_time", "source", "started_at"),)
+
+
+class NearDupBand(Base):
+    """SimHash bands of stored posts: four 16-bit bands, so any post within 3 bits shares one band."""
+
+    __tablename__ = "near_dup_bands"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[str] = mapped_column(String(40), index=True)
+    band: Mapped[int] = mapped_column(Integer)
+    value: Mapped[int] = mapped_column(Integer)
+    simhash: Mapped[str] = mapped_column(String(16))
+    group_id: Mapped[str] = mapped_column(String(40))
+    drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("post_id", "band", name="near_dup_band_per_post"),
+        Index("near_dup_lookup", "band", "value"),
+    )

@@ -86,8 +86,17 @@ class SqlitePostIndex:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn().executescript(_SCHEMA)
+            self._add_missing_columns()
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"cannot open posts index {self.path}: {exc}") from exc
+
+    def _add_missing_columns(self) -> None:
+        """A store made before a PostRecord field existed (e.g. ``simhash``, ``dup_of``) gains its column."""
+        conn = self._conn()
+        have = {r["name"] for r in conn.execute("PRAGMA table_info(posts)").fetchall()}
+        for c in _COLUMNS:
+            if c not in have:
+                conn.execute(f"ALTER TABLE posts ADD COLUMN {c} {_COLUMN_TYPES.get(c, 'TEXT')}")
 
     # ----------------------------------------------------------------- connection
 

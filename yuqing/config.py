@@ -104,6 +104,35 @@ class DeskConfig(BaseModel):
     users: list[DeskUser] = Field(default_factory=list)
 
 
+class CrawlConfig(BaseModel):
+    """How we crawl: who we say we are, and whether unchanged items are skipped."""
+
+    contact_url: str = Field(
+        "", description="a page where site operators can reach us; goes into the User-Agent"
+    )
+    seen_store: bool = Field(True, description="skip items stored before in the same version")
+
+
+class ScheduleConfig(BaseModel):
+    """`yuqing schedule`: each enabled source every interval_minutes (× holiday_factor on holidays)."""
+
+    holiday_factor: float = Field(0.5, gt=0.0, le=1.0, description="interval multiplier in holiday mode")
+    run_timeout_minutes: float = Field(15.0, gt=0.0, description="a crawl running longer is stopped")
+
+
+class HealthConfig(BaseModel):
+    """When a source counts as silent or failing (yuqing/health.py)."""
+
+    silent_factor: float = Field(
+        3.0, gt=0.0, description="silent after interval_minutes × this without new items"
+    )
+    baseline_runs: int = Field(10, ge=2, description="recent runs that set a source's usual error rate")
+    error_rate_jump: float = Field(
+        0.5, gt=0.0, le=1.0, description="failing when the recent error rate exceeds the baseline by this"
+    )
+    recent_runs: int = Field(3, ge=1, description="runs that count as 'recent' for the error rate")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="YUQING_",
@@ -118,6 +147,9 @@ class Settings(BaseSettings):
     model: ModelConfig = Field(default_factory=ModelConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     desk: DeskConfig = Field(default_factory=DeskConfig)
+    crawl: CrawlConfig = Field(default_factory=CrawlConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
     secrets_file: Path | None = None
 
     @field_validator("sources")

@@ -13,6 +13,7 @@ from typing import Any
 from store.models import PostRecord
 from store.records import upsert_alert
 from yuqing.context import Context
+from yuqing.neardup import assign_near_dups
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,8 @@ def ingest(posts: Sequence[Any], *, ctx: Context, drill: bool = False) -> Ingest
         merged = {**post, **analysis}
         records.append(PostRecord.from_post(merged, drill=drill))
 
+    with ctx.records.session() as session:  # reposts and copied articles join their group (dup_of)
+        assign_near_dups(session, records)
     results = ctx.index.upsert_many(records)
     for res in results:
         if res.created:

@@ -1,0 +1,105 @@
+"""Near-duplicates by SimHash: reposts and copied articles get (almost) the same 64-bit fingerprint.
+
+A copied article differs from its original in the wrapping, not the words: a ``【标题】`` header, a
+``转发微博`` or ``//@某人:`` prefix, a trailing ``来源：证券时报`` or ``（责任编辑：某某）`` line, other
+punctuation. :func:`normalize_for_dup` strips that wrapping; :func:`simhash` then hashes the weighted
+character 3-grams of what is left. Character shingles need no segmenter, so this module depends on
+nothing of ours (the crawlers room) and treats Chinese and Latin text alike.
+
+Two posts are near-duplicates when their fingerprints differ in at most :data:`MAX_DISTANCE` bits.
+:func:`bands` cuts a fingerprint into :data:`BANDS` pieces so a store can find candidates by equality:
+two fingerprints within ``BANDS - 1`` bits share at least one piece (pigeonhole).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+
+import numpy as np
+
+BITS = 64
+BANDS = 4
+BAND_BITS = BITS // BANDS
+MAX_DISTANCE = 3  # ≤ BANDS - 1, so every near-duplicate is found through the bands
+SHINGLE = 3
+MIN_CHARS = 12  # shorter texts ("晚安", "好") repeat legitimately and are never grouped
+
+_URL = re.compile(r"https?://\S+|www\.\S+", re.I)
+_REPOST_CHAIN = re.compile(r"//\s*@[^:：\s]{1,30}\s*[:：]")  # //@某人: the repost chain marker
+_MENTION = re.compile(r"@[\w\u4e00-\u9fff\-]{1,30}")
+_REPOST_WORDS = re.compile(
+    r"转发微博|转发了?|轉發|repost(?:ed)?|\bRT\b|原文[:：]?|分享自|网页链接|全文", re.I
+)
+_TRAILER_LINE = re.compile(
+    r"^\s*[（(【\[]?\s*(?:来源|来自|出处|稿源|原标题|责任编辑|责编|编辑|作者|记者|校对|审核|声明|免责声明"
+    r"|本文来源|文章来源|图片来源|转载|本文转载自)\s*[:：].*$",
+    re.M,
+)
+_TRAILER_PAREN = re.compile(r"[（(]\s*(?:来源|责任编辑|责编|编辑|记者|作者)\s*[:：][^）)]{0,40}[）)]")
+_KEEP = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff]+")
+
+
+def normalize_for_dup(text: str) -> str:
+    """The words of a post without the wrapping that copies add: markers, mentions, 来源 lines, punctuation."""
+    text = (text or "").lower()
+    text = _URL.sub(" ", text)
+    text = _TRAILER_LINE.sub(" ", text)
+    text = _TRAILER_PAREN.sub(" ", text)
+    text = _REPOST_CHAIN.sub(" ", text)
+    text = _MENTION.sub(" ", text)
+    text = _REPOST_WORDS.sub(" ", text)
+    return "".join(_KEEP.findall(text))
+
+
+def _shingles(norm: str) -> Counter[str]:
+    if len(norm) <= SHINGLE:
+        return Counter([norm]) if norm else Counter()
+    return Counter(norm[i : i + SHINGLE] for i in range(len(norm) - SHINGLE + 1))
+
+
+def _hash64(token: str) -> int:
+    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def simhash(text: str, title: str = "") -> int | None:
+    """64-bit SimHash of a post's title and text (weighted 3-gram shingles); None when too short to judge."""
+    norm = normalize_for_dup(f"{title}\n{text}" if title else text)
+    if len(norm) < MIN_CHARS:
+        return None
+    grams = _shingles(norm)
+    hashes = np.array([_hash64(g) for g in grams], dtype=np.uint64)
+    weights = np.array(list(grams.values()), dtype=np.float64)
+    bits = np.unpackbits(hashes.byteswap().view(np.uint8).reshape(-1, 8), axis=1)  # (n, 64), MSB first
+    score = ((bits.astype(np.float64) * 2 - 1) * weights[:, None]).sum(axis=0)
+    value = 0
+    for b in score > 0:
+        value = (value << 1) | int(b)
+    return value
+
+
+def to_hex(value: int) -> str:
+    return f"{value:016x}"
+
+
+def from_hex(text: str) -> int | None:
+    try:
+        return int(text, 16) if text else None
+    except ValueError:
+        return None
+
+
+def distance(a: int, b: int) -> int:
+    """Hamming distance of two fingerprints."""
+    return (a ^ b).bit_count()
+
+
+def is_near_duplicate(a: int | None, b: int | None, max_distance: int = MAX_DISTANCE) -> bool:
+    return a is not None and b is not None and distance(a, b) <= max_distance
+
+
+def bands(value: int) -> list[int]:
+    """The fingerprint cut into :data:`BANDS` pieces of :data:`BAND_BITS` bits, high to low."""
+    mask = (1 << BAND_BITS) - 1
+    return [(value >> (BITS - BAND_BITS * (i + 1))) & mask for i in range(BANDS)]

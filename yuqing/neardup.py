@@ -1,0 +1,82 @@
+"""Group near-duplicate posts (reposts, copied articles) at ingest: each post gets ``simhash`` and ``dup_of``.
+
+The fingerprints live in the records database (``near_dup_bands``, four 16-bit bands per post), so the
+lookup is the same on SQLite and PostgreSQL and does not depend on the posts engine. A post joins the
+group of the closest stored post within :data:`crawlers.simhash.MAX_DISTANCE` bits; ``dup_of`` is the
+id of that group's first post ("" for the first post itself and for unique posts). Drill posts group
+only with drill posts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.orm import Session
+
+from crawlers.simhash import MAX_DISTANCE, bands, distance, from_hex, simhash, to_hex
+from store.models import NearDupBand, PostRecord
+
+
+def assign_near_dups(session: Session, records: Sequence[PostRecord]) -> int:
+    """Fill ``simhash`` and ``dup_of`` on ``records`` and index them; returns how many joined a group."""
+    grouped = 0
+    for rec in records:
+        value = simhash(rec.text, rec.title)
+        if value is None:
+            rec.simhash, rec.dup_of = "", ""
+            continue
+        rec.simhash = to_hex(value)
+        mine = list(session.scalars(select(NearDupBand).where(NearDupBand.post_id == rec.id)))
+        if mine and mine[0].simhash == rec.simhash:  # stored before with this content: keep its group
+            group = mine[0].group_id
+        else:
+            if mine:
+                session.execute(delete(NearDupBand).where(NearDupBand.post_id == rec.id))
+            group = _closest_group(session, rec, value) or rec.id
+            for i, piece in enumerate(bands(value)):
+                session.add(
+                    NearDupBand(
+                        post_id=rec.id,
+                        band=i,
+                        value=piece,
+                        simhash=rec.simhash,
+                        group_id=group,
+                        drill=rec.drill,
+                    )
+                )
+            session.flush()
+        rec.dup_of = group if group != rec.id else ""
+        grouped += bool(rec.dup_of)
+    return grouped
+
+
+def _closest_group(session: Session, rec: PostRecord, value: int) -> str | None:
+    pieces = bands(value)
+    stmt = select(NearDupBand).where(
+        or_(*(and_(NearDupBand.band == i, NearDupBand.value == v) for i, v in enumerate(pieces))),
+        NearDupBand.post_id != rec.id,
+        NearDupBand.drill == rec.drill,
+    )
+    best: tuple[int, int, str] | None = None
+    for row in session.scalars(stmt):
+        other = from_hex(row.simhash)
+        if other is None:
+            continue
+        d = distance(value, other)
+        if d <= MAX_DISTANCE and (best is None or (d, row.id) < best[:2]):
+            best = (d, row.id, row.group_id)
+    return best[2] if best else None
+
+
+def group_members(session: Session, post_id: str) -> list[str]:
+    """Ids of the posts in ``post_id``'s group (itself included), first post first."""
+    group = session.scalar(select(NearDupBand.group_id).where(NearDupBand.post_id == post_id).limit(1))
+    if group is None:
+        return [post_id]
+    rows = session.execute(
+        select(NearDupBand.post_id, NearDupBand.id)
+        .where(NearDupBand.group_id == group, NearDupBand.band == 0)
+        .order_by(NearDupBand.id)
+    ).all()
+    return [r[0] for r in rows]
