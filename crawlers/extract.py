@@ -626,8 +626,8 @@ _META_AUTHOR = ("author", "article:author", "og:article:author", "dc.creator", "
 _META_TITLE = ("og:title", "twitter:title", "title")
 # short header lines that are page furniture, not a byline
 _NOT_A_BYLINE = re.compile(
-    r"^(?:首页|字号|分享|分享到|收藏|打印|评论|举报|纠错|关注|订阅|登录|注册|返回|大|中|小|超大|标准|A\+|A-)"
-    r"|[。！？!?]$|https?://|[>›»]"
+    r"^(?:收藏|打印|评论|举报|纠错|关注|订阅|登录|注册|大|中|小|超大|标准|A\+|A-)$"
+    r"|^(?:首页|字号|分享|返回|当前位置|您的位置|您所在的位置)|[。！？!?]$|https?://|[>›»]"
 )
 
 
