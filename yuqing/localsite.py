@@ -98,6 +98,7 @@ class LocalSite:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.requests: list[str] = []  # request paths (with query), in order; handy in tests
+        self.request_headers: list[tuple[str, dict[str, str]]] = []  # (path, headers): e.g. a cookie sent
         self._lock = threading.Lock()
 
     @classmethod
@@ -183,6 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _respond(self, head_only: bool) -> None:
         with self.site._lock:
             self.site.requests.append(self.path)
+            self.site.request_headers.append((self.path, dict(self.headers.items())))
         route = self.site.match(self.path)
         if route is None:
             body = b"not found"
