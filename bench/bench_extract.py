@@ -3,9 +3,13 @@
     yuqing bench extract [--repeat 3] [--pages ../shared/pages] [--refs bench/extract_refs] [--show-diff]
 
 Every reference in ``bench/extract_refs/<site>/<page>.json`` (written by hand from the saved page in
-``../shared/pages``) is compared with what ``crawlers.extract.extract_article`` returns, twice: with the
-site's options from ``bench/extract_refs/sites.json`` (what a configured source gets) and with no
-options (the generic extractor, what a newly added site gets before anyone writes selectors).
+``../shared/pages``) is compared with what ``crawlers.extract.extract_article`` returns, three ways:
+
+- ``site``: with the site's options from ``bench/extract_refs/sites.json`` (a configured source);
+- ``generic``: no options (what a newly added site gets before anyone writes selectors);
+- ``bare``: no options, on the page with every ``class`` and ``id`` attribute deleted, so the generic
+  rules cannot lean on names like ``article`` or ``footer``: a check on how much of ``generic`` comes
+  from text density alone, i.e. how it may fare on a site whose markup names nothing.
 
 Per page: title exact match, published_at match (``=`` same instant, ``~`` same minute, ``x`` otherwise),
 author exact match, body precision / recall / F1 over characters, line counts, and time per page.
@@ -104,6 +108,13 @@ def load_refs(refs_dir: Path) -> list[tuple[str, dict]]:
     return out
 
 
+_CLASS_OR_ID = re.compile(r"""\s(?:class|id)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.I)
+
+
+def strip_class_and_id(html: str) -> str:
+    return _CLASS_OR_ID.sub("", html)
+
+
 def run_one(page_id: str, ref: dict, html: str, options: dict, mode: str, repeat: int) -> Row:
     times = []
     art: dict[str, str] = {}
@@ -195,7 +206,10 @@ def main(argv: list[str] | None = None) -> int:
         "time: '=' same instant, '~' same minute, 'x' wrong or missing; lines: extracted/reference; "
         f"ms: median of {args.repeat} extractions (decoding excluded)"
     )
-    print("modes: 'site' = with the site's options from sites.json; 'generic' = no options")
+    print(
+        "modes: 'site' = with the site's options from sites.json; 'generic' = no options; "
+        "'bare' = no options, every class/id attribute deleted from the page"
+    )
     print()
     print(HEADER)
     rows: list[Row] = []
@@ -206,13 +220,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{page_id:<22} (page missing: {path})")
             continue
         html, _ = decode_html(path.read_bytes())
-        for mode, options in (("site", sites.get(site, {})), ("generic", {})):
-            row = run_one(page_id, ref, html, options, mode, args.repeat)
+        for mode, options in (("site", sites.get(site, {})), ("generic", {}), ("bare", {})):
+            page_html = strip_class_and_id(html) if mode == "bare" else html
+            row = run_one(page_id, ref, page_html, options, mode, args.repeat)
             rows.append(row)
             print(fmt(row))
     print()
     print(summary(rows, "site"))
     print(summary(rows, "generic"))
+    print(summary(rows, "bare"))
     if args.show_diff:
         print()
         for row in rows:

@@ -300,6 +300,11 @@ _BOILER_ANYWHERE = re.compile(
     re.I,
 )
 _BOILER_ANYWHERE_MAX = 80
+# site footers: such a block never counts towards the article, whatever its class names say
+_FOOTER_MARKERS = re.compile(
+    r"Copyright|All Rights Reserved|版权所有|举报电话|举报邮箱|ICP备|ICP证|郑重声明", re.I
+)
+_FOOTER_LINE_MAX = 200
 # a teaser from a list elsewhere on the page: "…… 【详细】" / "[更多]"
 _TEASER_END = re.compile(r"[【\[](?:详细|更多|全文|详情)[】\]]\s*$")
 # labels a dateline carries besides the date itself
@@ -486,7 +491,7 @@ def _pick_container(body: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None
         if excluded[el] or tag not in BLOCK_TAGS or tag in ("html", "body"):
             continue
         text, link_chars = _own_text(el, parent_linked)
-        score = _paragraph_score(text, link_chars)
+        score = 0.0 if _FOOTER_MARKERS.search(text) else _paragraph_score(text, link_chars)
         if not score:
             continue
         container = parent if tag in _PARAGRAPH_TAGS else el
@@ -569,6 +574,8 @@ def _body_lines(container: lxml.html.HtmlElement) -> list[str]:
         if _EDITOR_LINE.match(text) or _BOILER_LINE.match(text):
             continue
         if _TEASER_END.search(text) or _is_dateline(text):
+            continue
+        if len(text) <= _FOOTER_LINE_MAX and _FOOTER_MARKERS.search(text):
             continue
         if len(text) <= _BOILER_ANYWHERE_MAX and _BOILER_ANYWHERE.search(text):
             continue

@@ -31,14 +31,14 @@ def test_bench_extract_prints_a_figure_line_per_page_and_mode():
     pages = sorted(f"{f.parent.name}/{f.stem}" for f in REFS.glob("*/*.json"))
     assert len(pages) == 6
     for page in pages:
-        for mode in ("site", "generic"):
+        for mode in ("site", "generic", "bare"):
             line = re.search(
                 rf"^{re.escape(page)}\s+{mode}\s+(ok|x)\s+[=~x]\s+(ok|x)\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+\d+/\d+\s+\d+\.\d$",
                 out,
                 re.M,
             )
             assert line, f"no figure line for {page} ({mode}) in:\n{out}"
-    for mode in ("site", "generic"):
+    for mode in ("site", "generic", "bare"):
         assert re.search(
             rf"^MEAN \(6 pages\)\s+{mode}\s+\d/6\s+\d/6\s+\d/6\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}", out, re.M
         )
