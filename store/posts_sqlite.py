@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -237,7 +237,7 @@ class SqlitePostIndex:
             filters.get("since"),
             filters.get("until"),
         )
-        out: dict[str, dict[str, int]] = {"source": {}, "sentiment": {}, "level": {}}
+        out: dict[str, dict[str, int]] = {"source": {}, "sentiment": {}, "level": {}, "day": {}}
         if where is None:
             return out
         conn = self._conn()
@@ -246,6 +246,16 @@ class SqlitePostIndex:
                 f"SELECT {col} AS k, count(*) AS n FROM posts p WHERE {where} GROUP BY {col}", params
             ).fetchall()
             out[key] = {(r["k"] or "—"): int(r["n"]) for r in rows}
+        # days in Beijing time (sort_time is UTC): what the desk's people call "today"
+        rows = conn.execute(
+            f"SELECT substr(p.sort_time, 1, 13) AS h, count(*) AS n FROM posts p WHERE {where} "
+            "AND p.sort_time != '' GROUP BY h",
+            params,
+        ).fetchall()
+        for r in rows:
+            day = _beijing_day(r["h"])
+            out["day"][day] = out["day"].get(day, 0) + int(r["n"])
+        out["day"] = dict(sorted(out["day"].items()))
         return out
 
     def iter_all(self, batch: int = 1000, *, drill: bool | None = None) -> Iterator[PostRecord]:
@@ -366,6 +376,15 @@ def _sort_time(post: PostRecord) -> str:
                 dt = dt.astimezone(UTC).replace(tzinfo=None)
             return dt.isoformat(timespec="seconds")
     return ""
+
+
+def _beijing_day(utc_hour: str) -> str:
+    """'2026-11-20T17' (UTC, to the hour) → '2026-11-21' (the day in Beijing, UTC+8)."""
+    try:
+        dt = datetime.fromisoformat(utc_hour + ":00")
+    except ValueError:
+        return utc_hour[:10]
+    return (dt + timedelta(hours=8)).date().isoformat()
 
 
 def _from_row(row: sqlite3.Row) -> PostRecord:

@@ -71,6 +71,15 @@ class StoreConfig(BaseModel):
     posts_engine: Literal["sqlite", "elasticsearch"] = "sqlite"
     records_url: str = Field("", description="SQLAlchemy URL for records; empty = the embedded SQLite file")
     elasticsearch_url: str = ""
+    elasticsearch_index: str = Field("yuqing-posts", description="the alias; indices are <alias>-v<N>")
+    elasticsearch_username: str = ""
+    # credentials: YUQING_STORE__ELASTICSEARCH_PASSWORD / _API_KEY, or [elasticsearch] in secrets_file
+    elasticsearch_password: SecretStr | None = None
+    elasticsearch_api_key: SecretStr | None = None
+    elasticsearch_ca_certs: str = ""
+    spool_dir: Path | None = Field(
+        None, description="batches kept while the store is down; default: <path>.spool next to the store"
+    )
 
     def resolved_records_url(self) -> str:
         return self.records_url or f"sqlite:///{self.path}"

@@ -5,14 +5,18 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from playbooks.matcher import MatchResult, match
 from playbooks.schema import Playbook, load_library
 from store.models import PostRecord
 from store.posts_sqlite import SqlitePostIndex
 from store.records import Records
-from yuqing.config import Settings
+from store.spool import Spool, spool_dir_for
+from yuqing.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from store.posts_es import EsPostIndex
 
 
 @dataclass
@@ -64,11 +68,44 @@ class Context:
     # ----------------------------------------------------------------- store
 
     @cached_property
-    def index(self) -> SqlitePostIndex:
-        engine = self.settings.store.posts_engine
-        if engine != "sqlite":
-            raise NotImplementedError(f"posts engine {engine!r} is not available yet; use 'sqlite'")
-        return SqlitePostIndex(self.settings.store.path, self.segmenter)
+    def index(self) -> SqlitePostIndex | EsPostIndex:
+        """The posts index named by ``store.posts_engine``: same interface, whichever engine."""
+        store = self.settings.store
+        if store.posts_engine == "elasticsearch":
+            from store.posts_es import EsPostIndex, make_client
+
+            if not store.elasticsearch_url:
+                raise ConfigError("store.posts_engine = 'elasticsearch' 需要 store.elasticsearch_url")
+            client = make_client(
+                store.elasticsearch_url,
+                api_key=self._es_secret("api_key", store.elasticsearch_api_key),
+                username=store.elasticsearch_username or self._es_secret("username", None),
+                password=self._es_secret("password", store.elasticsearch_password),
+                ca_certs=store.elasticsearch_ca_certs or None,
+            )
+            return EsPostIndex(client, self.segmenter, alias=store.elasticsearch_index)
+        return SqlitePostIndex(store.path, self.segmenter)
+
+    def _es_secret(self, name: str, configured: Any) -> str | None:
+        """An Elasticsearch credential: from the environment (via settings) or ``[elasticsearch]`` in secrets_file."""
+        if configured is not None:
+            return (
+                configured.get_secret_value() if hasattr(configured, "get_secret_value") else str(configured)
+            )
+        path = self.settings.secrets_file
+        if path is None or not path.is_file():
+            return None
+        import tomllib
+
+        with path.open("rb") as fh:
+            value = tomllib.load(fh).get("elasticsearch", {}).get(name)
+        return str(value) if value else None
+
+    @cached_property
+    def spool(self) -> Spool:
+        """Batches kept on disk while the posts index or the records database is down."""
+        store = self.settings.store
+        return Spool(spool_dir_for(store.path, store.spool_dir))
 
     @cached_property
     def records(self) -> Records:

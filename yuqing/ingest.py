@@ -10,8 +10,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from store.models import PostRecord
-from store.records import upsert_alert
+import sqlalchemy.exc
+
+from store.models import PostRecord, utcnow_iso
+from store.posts_sqlite import StoreUnavailable
+from store.records import RecordsUnavailable, upsert_alert
 from yuqing.context import Context
 from yuqing.neardup import assign_near_dups
 
@@ -30,6 +33,10 @@ class IngestReport:
     alerts_opened: int = 0
     alerts_updated: int = 0
     rejected: list[str] = field(default_factory=list)
+    spooled: int = 0  # posts kept on disk because the store was down; written when it is back
+    alerts_spooled: int = 0  # stored posts whose alerts wait on disk for the records database
+    replayed: int = 0  # spooled posts written to the store during this call
+    replay_error: str = ""
 
     def merge(self, other: IngestReport) -> None:
         for name in (
@@ -40,15 +47,22 @@ class IngestReport:
             "flagged",
             "alerts_opened",
             "alerts_updated",
+            "spooled",
+            "alerts_spooled",
+            "replayed",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.rejected.extend(other.rejected)
+        self.replay_error = other.replay_error or self.replay_error
 
     def summary(self) -> str:
         return (
             f"收到 {self.received} 条，新增 {self.stored_new}，更新 {self.updated}，未变 {self.unchanged}，"
             f"预警 {self.flagged} 条（新开 {self.alerts_opened}，更新 {self.alerts_updated}），"
             f"拒收 {len(self.rejected)} 条"
+            + (f"；补写此前暂存 {self.replayed} 条" if self.replayed else "")
+            + (f"；存储不可用，已暂存 {self.spooled} 条，恢复后自动补写" if self.spooled else "")
+            + (f"；预警库不可用，{self.alerts_spooled} 条预警已暂存" if self.alerts_spooled else "")
         )
 
 
@@ -101,6 +115,46 @@ def ingest(posts: Sequence[Any], *, ctx: Context, drill: bool = False) -> Ingest
         merged = {**post, **analysis}
         records.append(PostRecord.from_post(merged, drill=drill))
 
+    report.flagged = sum(1 for r in records if r.flagged)
+    replay_spool(ctx, report)  # batches kept while the store was down go first, in the order they came
+    if ctx.spool.pending():  # still down: queue behind them so the order is kept
+        _spool(ctx, records, stage="posts", drill=drill, reason="前面暂存的批次尚未补写", report=report)
+        return report
+    try:
+        store_batch(records, ctx=ctx, report=report)
+    except PartlyStored as exc:
+        _spool(ctx, exc.flagged, stage="alerts", drill=drill, reason=str(exc.__cause__), report=report)
+    except STORE_DOWN as exc:
+        _spool(ctx, records, stage="posts", drill=drill, reason=str(exc), report=report)
+    return report
+
+
+# --------------------------------------------------------------------------- storing, spooling, replay
+
+STORE_DOWN: tuple[type[Exception], ...] = (
+    StoreUnavailable,
+    RecordsUnavailable,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+)
+
+
+class PartlyStored(Exception):
+    """The posts are in the index but their alerts could not be written; ``flagged`` still need them."""
+
+    def __init__(self, flagged: list[PostRecord]):
+        super().__init__("alerts not written")
+        self.flagged = flagged
+
+
+def store_batch(
+    records: list[PostRecord], *, ctx: Context, report: IngestReport, replay: bool = False
+) -> None:
+    """Near-duplicate groups, the posts index, then alerts. Raises STORE_DOWN or PartlyStored.
+
+    On replay every flagged post gets its alert upserted (idempotent), because a first attempt may
+    have stored the post and died before its alert.
+    """
     with ctx.records.session() as session:  # reposts and copied articles join their group (dup_of)
         assign_near_dups(session, records)
     results = ctx.index.upsert_many(records)
@@ -111,20 +165,67 @@ def ingest(posts: Sequence[Any], *, ctx: Context, drill: bool = False) -> Ingest
             report.updated += 1
         else:
             report.unchanged += 1
-
     flagged = [
-        r for r, res in zip(records, results, strict=True) if r.flagged and (res.created or res.changed)
+        r
+        for r, res in zip(records, results, strict=True)
+        if r.flagged and (replay or res.created or res.changed)
     ]
-    report.flagged = sum(1 for r in records if r.flagged)
-    if flagged:
-        with ctx.records.session() as session:
-            for rec in flagged:
-                match = ctx.match_playbook(rec)
-                _, what = upsert_alert(session, post=rec, playbook_id=match.playbook.id if match else None)
-                if what == "opened":
-                    report.alerts_opened += 1
-                elif what == "updated":
-                    report.alerts_updated += 1
+    try:
+        _open_alerts(flagged, ctx=ctx, report=report)
+    except STORE_DOWN as exc:
+        raise PartlyStored(flagged) from exc
+
+
+def _open_alerts(flagged: Sequence[PostRecord], *, ctx: Context, report: IngestReport) -> None:
+    if not flagged:
+        return
+    with ctx.records.session() as session:
+        for rec in flagged:
+            match = ctx.match_playbook(rec)
+            _, what = upsert_alert(session, post=rec, playbook_id=match.playbook.id if match else None)
+            if what == "opened":
+                report.alerts_opened += 1
+            elif what == "updated":
+                report.alerts_updated += 1
+
+
+def _spool(
+    ctx: Context, records: list[PostRecord], *, stage: str, drill: bool, reason: str, report: IngestReport
+) -> None:
+    now = utcnow_iso()
+    for rec in records:  # the desk shows when a post arrived, not when the store came back
+        rec.first_seen_at = rec.first_seen_at or now
+    path = ctx.spool.put(records, stage=stage, drill=drill, reason=reason)
+    report.spooled += len(records) if stage == "posts" else 0
+    report.alerts_spooled += len(records) if stage == "alerts" else 0
+    log.warning("store unavailable, %d posts kept in %s: %s", len(records), path, reason)
+
+
+def replay_spool(ctx: Context, report: IngestReport | None = None) -> IngestReport:
+    """Write spooled batches to the store, oldest first; stop at the first that still fails.
+
+    A batch file is removed only once the store has taken all of it; running this twice (or two
+    processes at once: a lock lets one replay) stores everything once.
+    """
+    report = report if report is not None else IngestReport()
+    spool = ctx.spool
+    if not spool.pending():
+        return report
+    with spool.replay_lock() as mine:
+        if not mine:
+            return report
+        for batch in spool.batches():
+            try:
+                if batch.stage == "alerts":
+                    _open_alerts(batch.posts, ctx=ctx, report=report)
+                else:
+                    store_batch(batch.posts, ctx=ctx, report=report, replay=True)
+            except (PartlyStored, *STORE_DOWN) as exc:
+                report.replay_error = str(exc.__cause__ if isinstance(exc, PartlyStored) else exc)
+                log.warning("spool replay stopped at %s: %s", batch.path.name, report.replay_error)
+                break
+            spool.done(batch)
+            report.replayed += len(batch.posts)
     return report
 
 

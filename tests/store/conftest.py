@@ -36,3 +36,28 @@ def records(request, tmp_path):
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+# --------------------------------------------------------------------------- posts index engines
+
+POST_ENGINES = ["sqlite"] + (["elasticsearch"] if os.environ.get("YUQING_TEST_ES_URL") else [])
+
+
+@pytest.fixture(params=POST_ENGINES)
+def index(request, tmp_path, segmenter):
+    """The posts index on each reachable engine; on Elasticsearch an alias of its own, dropped after."""
+    if request.param == "sqlite":
+        from store.posts_sqlite import SqlitePostIndex
+
+        idx = SqlitePostIndex(tmp_path / "posts.db", segmenter)
+        yield idx
+        idx.close()
+        return
+    from store.posts_es import EsPostIndex, make_client
+
+    idx = EsPostIndex(
+        make_client(os.environ["YUQING_TEST_ES_URL"]), segmenter, alias=f"yuqing-test-{uuid.uuid4().hex[:10]}"
+    )
+    yield idx
+    idx.drop()
+    idx.close()

@@ -139,9 +139,10 @@ def _route(wire: EsWire, req: Request) -> tuple[int, Any]:
     return 404, {"error": f"no route {req.method} {req.path}", "status": 404}
 
 
-def start() -> tuple[EsWire, ThreadingHTTPServer]:
+def start(port: int = 0) -> tuple[EsWire, ThreadingHTTPServer]:
     wire = EsWire()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(wire))
+    ThreadingHTTPServer.allow_reuse_address = True
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(wire))
     wire.port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return wire, server

@@ -1,4 +1,8 @@
-"""The embedded posts index: search as a person types it, idempotent upserts, hostile input."""
+"""Posts index contract: search as a person types it, idempotent upserts, hostile input.
+
+Runs against every engine that can be reached (the ``index`` fixture in conftest.py): the embedded
+SQLite index always, Elasticsearch when YUQING_TEST_ES_URL is set.
+"""
 
 from __future__ import annotations
 
@@ -17,13 +21,6 @@ def make_post(text: str, *, url: str = "", title: str = "", level: str | None = 
         "reasons": kw.pop("reasons", []),
     }
     return PostRecord.from_post({"text": text, "url": url, "title": title, **kw, **analysis})
-
-
-@pytest.fixture
-def index(tmp_path, segmenter):
-    idx = SqlitePostIndex(tmp_path / "posts.db", segmenter)
-    yield idx
-    idx.close()
 
 
 def test_firm_name_found_by_full_name_and_by_part(index):
@@ -94,6 +91,59 @@ def test_filters_and_facets(index):
     assert facets["sentiment"] == {"negative": 2, "positive": 1}
 
 
+def test_counts_by_day_in_beijing_time(index):
+    index.upsert_many(
+        [
+            make_post("华鼎证券 一", url="u1", published_at="2026-11-20T23:30:00+08:00"),
+            make_post("华鼎证券 二", url="u2", published_at="2026-11-20T16:30:00+00:00"),  # 00:30 on the 21st
+            make_post("华鼎证券 三", url="u3", published_at="2026-11-21T09:00:00+08:00", level="II"),
+        ]
+    )
+    assert index.facets()["day"] == {"2026-11-20": 1, "2026-11-21": 2}
+    assert index.facets(levels=["II"])["day"] == {"2026-11-21": 1}
+    assert index.facets("一")["day"] == {"2026-11-20": 1}
+
+
+def test_time_window_filter(index):
+    index.upsert_many(
+        [
+            make_post("华鼎证券 早", url="u1", published_at="2026-11-20T08:00:00+08:00"),
+            make_post("华鼎证券 晚", url="u2", published_at="2026-11-21T08:00:00+08:00"),
+        ]
+    )
+    page = index.search("华鼎证券", since="2026-11-20T12:00:00", until="2026-11-21T12:00:00")
+    assert [p.url for p in page.items] == ["u2"]
+
+
+def test_get_many_and_export_stream_every_post_once(index):
+    posts = [make_post(f"华鼎证券 第{i}条", url=f"u{i}") for i in range(25)]
+    drill = PostRecord.from_post({"text": "演练 华鼎证券", "url": "d1"}, drill=True)
+    index.upsert_many([*posts, drill])
+    got = index.get_many([posts[3].id, posts[7].id, "no-such-id"])
+    assert set(got) == {posts[3].id, posts[7].id} and got[posts[7].id].text == "华鼎证券 第7条"
+    assert sorted(p.url for p in index.iter_all(batch=4, drill=False)) == sorted(f"u{i}" for i in range(25))
+    assert len(list(index.iter_all(batch=10))) == 26
+    assert [p.url for p in index.iter_all(drill=True)] == ["d1"]
+    assert index.count() == 26
+
+
+def test_paging_walks_the_queue_without_repeats(index):
+    index.upsert_many(
+        [
+            make_post(
+                f"华鼎证券 {i}", url=f"u{i}", level="III", published_at=f"2026-11-{10 + i}T10:00:00+08:00"
+            )
+            for i in range(9)
+        ]
+    )
+    seen = []
+    for offset in (0, 4, 8):
+        page = index.search("华鼎证券", limit=4, offset=offset)
+        assert page.total == 9
+        seen.extend(p.url for p in page.items)
+    assert seen == [f"u{i}" for i in reversed(range(9))]
+
+
 def test_drill_posts_stay_out_of_production_search(index):
     index.upsert_many([PostRecord.from_post({"text": "演练：华鼎证券APP无法登录", "url": "d1"}, drill=True)])
     assert index.search("华鼎证券").total == 0
@@ -113,6 +163,10 @@ def test_drill_posts_stay_out_of_production_search(index):
         "<script>alert(1)</script>",
         "[x](javascript:alert(1))",
         "'; DROP TABLE posts; --",
+        "title:证券 AND (华鼎 OR",
+        "证券* OR 华鼎?",
+        "[1 TO 5] {x} ~2 /正则/ \\",
+        "：；！……",
         "证" * 5000,
         "   ",
         "\x00\x01",
@@ -123,6 +177,16 @@ def test_hostile_search_input_never_raises(index, query):
     page = index.search(query)
     assert page.total >= 0
     assert index.count() == 1  # nothing dropped
+
+
+def test_query_syntax_is_searched_as_text(index):
+    index.upsert_many(
+        [make_post("华鼎证券 NOT 回应 AND 传闻", url="u1"), make_post("华鼎证券 回应", url="u2")]
+    )
+    assert [p.url for p in index.search("NOT 回应").items] == ["u1"]  # NOT is a word here, not an operator
+    assert index.search('"华鼎证券" OR "回应"').total == 0  # OR is a word, and no post says "or"
+    page = index.search("***")
+    assert (page.total, page.note) == (0, "搜索词中没有可检索的文字")
 
 
 def test_long_query_is_shortened_with_a_note(index):
