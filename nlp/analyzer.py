@@ -4,22 +4,26 @@
     analyzer.analyze([{"title": "", "text": "华鼎证券APP又登不上了，投诉无门"}])
 
 Per post: who it names (watch list, longest match, look-alikes excluded) → sentiment (one batched
-model call for the whole batch, plus the clauses that name someone) → whom it is negative about →
-falsity cues → topic → risk level, with short Chinese reasons a duty officer can read.
+model call for the whole batch, plus the clauses that name someone) → whom it is negative about (the
+entity-level model of ``nlp.targets``, trained on finnsp) → falsity (cue rules, the rumor model of
+``nlp.rumor``, the firm's rumor register) → topic → risk level, with short Chinese reasons a duty
+officer can read.
 """
 
 from __future__ import annotations
 
-import bisect
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nlp import rumor as rumor_mod
+from nlp import targets as targets_mod
 from nlp.falsity import FalsityDetector
 from nlp.risk import RiskThresholds, assess
+from nlp.rumor import RumorModel, RumorRegister
 from nlp.segment import Segmenter
 from nlp.sentiment import DEFAULT_MAX_CHARS, LABELS, SentimentModel, create_sentiment_model, to_result
+from nlp.targets import TargetModel, group_candidates, mention_clauses
 from nlp.topics import classify
 from nlp.watchlist import EXCLUDED, EXECUTIVE, PRODUCT, Entity, Mention, WatchList, as_entity
 
@@ -34,10 +38,12 @@ ANALYSIS_FIELDS = (
     "reasons",
 )
 
-_CLAUSE = re.compile(r"[^。！？!?；;，,\n]+")
-MAX_CLAUSES_PER_POST = 24  # clauses naming someone that are scored separately
-MAX_CLAUSE_CHARS = 300
+MAX_CLAUSE_CHARS = targets_mod.MAX_CLAUSE_CHARS
 DEFAULT_AUTHORITY = 0.5
+DOC_CLAUSE_NEGATIVE = 0.8  # the news-negativity model on one clause: short texts lean negative, so high
+OWN_CLAUSE_STRONG = 0.8  # a clause naming the target this negative makes it a negative target
+OWN_CLAUSE_SUPPORT = 0.25  # a negative clause naming the target adds it when the entity model half-agrees
+SHIPPED = "shipped"  # load the shipped model files (None: go without that model)
 
 
 def _get(obj: Any, key: str, default: Any = None) -> Any:
@@ -62,6 +68,8 @@ class _Work:
     clauses: list[tuple[int, int]]  # spans of the clauses that name a target or a look-alike
     of_mention: list[tuple[int, int] | None]  # the clause of each mention (None: not scored)
     clause_probs: list[Any] | None = None
+    doc_scores: list[float] | None = None  # news-domain negativity: post head, then each clause
+    rumor_score: float | None = None
 
 
 class Analyzer:
@@ -77,13 +85,21 @@ class Analyzer:
         source_authority: Mapping[str, float] | None = None,
         falsity: FalsityDetector | None = None,
         max_chars: int = DEFAULT_MAX_CHARS,
+        target_model: TargetModel | str | None = SHIPPED,
+        rumor_model: RumorModel | str | None = SHIPPED,
+        rumor_register: RumorRegister | Iterable[Any] | None = None,
     ) -> None:
         self.watchlist = watchlist
         self.model = sentiment_model
         self.thresholds = RiskThresholds.coerce(risk_thresholds)
         self._segmenter = segmenter
         self.source_authority = dict(source_authority or {})
-        self.falsity = falsity or FalsityDetector(threshold=self.thresholds.rumor_threshold)
+        self.falsity = falsity or FalsityDetector(
+            threshold=self.thresholds.rumor_threshold, model_threshold=self.thresholds.rumor_model_threshold
+        )
+        self.register = RumorRegister.of(rumor_register)
+        self.target_model = targets_mod.load_default() if target_model == SHIPPED else target_model
+        self.rumor_model = rumor_mod.load_default() if rumor_model == SHIPPED else rumor_model
         self.max_chars = max_chars
         self._neg = list(sentiment_model.labels).index("negative")
         self._restricted: dict[tuple[str, ...], WatchList] = {}
@@ -97,13 +113,15 @@ class Analyzer:
         sentiment_model: str | SentimentModel = "builtin",
         risk: Mapping | object | None = None,
         source_authority: Mapping[str, float] | None = None,
+        rumor_register: Iterable[Any] | None = None,
     ) -> Analyzer:
         """From plain values or settings-shaped objects (duck-typed; this room imports nothing of ours).
 
         ``firm``: fields of ``FirmConfig`` (name, short_names, stock_codes, executives, products,
         exclude); ``watch``: ``WatchEntity``-like items; ``sentiment_model``: a registry name
         (``ModelConfig.sentiment_model``) or a model; ``risk``: ``RiskConfig``-like;
-        ``source_authority``: ``{SourceConfig.name: SourceConfig.authority}``.
+        ``source_authority``: ``{SourceConfig.name: SourceConfig.authority}``; ``rumor_register``: the
+        firm's known rumors (``RumorEntry`` rows or mappings with claim, clarification, url, date, keywords).
         """
         wl = WatchList.from_firm(
             _get(firm, "name"),
@@ -117,7 +135,9 @@ class Analyzer:
         model = (
             create_sentiment_model(sentiment_model) if isinstance(sentiment_model, str) else sentiment_model
         )
-        return cls(wl, model, risk_thresholds=risk, source_authority=source_authority)
+        return cls(
+            wl, model, risk_thresholds=risk, source_authority=source_authority, rumor_register=rumor_register
+        )
 
     @property
     def segmenter(self) -> Segmenter:
@@ -149,20 +169,10 @@ class Analyzer:
             text = post_text(post)
             wl = self._watchlist_for(post)
             mentions = wl.find(text, include_excluded=True)
-            clauses: list[tuple[int, int]] = []
-            of_mention: list[tuple[int, int] | None] = [None] * len(mentions)
             if any(m.role != EXCLUDED for m in mentions):
-                spans = [(c.start(), c.end()) for c in _CLAUSE.finditer(text)]
-                starts = [s for s, _ in spans]
-                for j, m in enumerate(mentions):
-                    i = bisect.bisect_right(starts, m.start) - 1
-                    if i < 0 or not spans[i][0] <= m.start < spans[i][1]:
-                        continue
-                    if spans[i] in clauses:
-                        of_mention[j] = spans[i]
-                    elif len(clauses) < MAX_CLAUSES_PER_POST:
-                        clauses.append(spans[i])
-                        of_mention[j] = spans[i]
+                clauses, of_mention = mention_clauses(text, mentions)
+            else:
+                clauses, of_mention = [], [None] * len(mentions)
             work.append(_Work(post, text, wl, mentions, clauses, of_mention))
 
         # one model call: every post's head, then every clause that names someone
@@ -174,6 +184,23 @@ class Analyzer:
         for w in work:
             w.clause_probs = list(probs[k : k + len(w.clauses)])
             k += len(w.clauses)
+        # only posts that name one of ours can be flagged: the entity and rumor models read only those
+        named = [w for w in work if w.clauses or any(m.role != EXCLUDED for m in w.mentions)]
+        if self.target_model is not None and named:
+            doc_in: list[str] = []
+            for w in named:
+                doc_in.append(w.text[: self.max_chars])
+                doc_in.extend(w.text[s:e][:MAX_CLAUSE_CHARS] for s, e in w.clauses)
+            doc = self.target_model.doc_scores(doc_in).tolist()
+            k = 0
+            for w in named:
+                w.doc_scores = doc[k : k + 1 + len(w.clauses)]
+                k += 1 + len(w.clauses)
+        if self.rumor_model is not None and named:
+            for w, r in zip(
+                named, self.rumor_model.scores([w.text[: self.max_chars] for w in named]), strict=True
+            ):
+                w.rumor_score = float(r)
         return [self._one(w, probs[i]) for i, w in enumerate(work)]
 
     def _one(self, w: _Work, prob: Any) -> dict:
@@ -187,9 +214,26 @@ class Analyzer:
         ours = [m for m in w.mentions if m.role != EXCLUDED]
         lookalikes = [m for m in w.mentions if m.role == EXCLUDED]
         targets = list(dict.fromkeys(m.entity for m in ours))
-        negative_targets, elsewhere = self._negative_targets(w, negative)
+        negative_targets, elsewhere = self._rule_negative_targets(w, negative)
+        target_probs = self._model_target_probs(w, p_neg)
+        if target_probs is not None:
+            cut = self.target_model.threshold  # type: ignore[union-attr]
+            own_neg, calm = self._clause_evidence(w)
+            negative_targets = [
+                t
+                for t in targets
+                if (target_probs.get(t, 0.0) >= cut and t not in calm)
+                or own_neg.get(t, 0.0) >= OWN_CLAUSE_STRONG
+                or (
+                    own_neg.get(t, 0.0) >= th.negative_threshold
+                    and target_probs.get(t, 0.0) >= OWN_CLAUSE_SUPPORT
+                )
+            ]
+            elsewhere = elsewhere and not negative_targets
 
-        fals = self.falsity.check(w.text)
+        fals = self.falsity.check(
+            w.text, model_score=w.rumor_score, register=self.register if targets else None
+        )
         rumor = fals.label == "rumor"
         topic = classify(
             w.text,
@@ -228,12 +272,16 @@ class Analyzer:
             reasons.append(f"相似名称已排除：{names}")
         if negative:
             reasons.append(f"负面情绪 {p_neg:.2f}")
-        elif negative_targets:
+        if negative_targets and target_probs is not None:
+            reasons.append(
+                "负面指向：" + "、".join(f"{t}（{target_probs[t]:.2f}）" for t in negative_targets)
+            )
+        elif negative_targets and not negative:
             reasons.append(f"负面情绪（分句）：{'、'.join(negative_targets)}")
         spared = [t for t in targets if t not in negative_targets]
         if negative and spared:
             reasons.append("负面未指向：" + "、".join(spared))
-        if rumor or fals.debunk:
+        if rumor or fals.debunk or fals.register_match:
             reasons.extend(fals.reasons())
         if topic.keywords:
             reasons.append("关键词：" + "、".join(topic.keywords[:6]))
@@ -257,7 +305,48 @@ class Analyzer:
             "reasons": reasons,
         }
 
-    def _negative_targets(self, w: _Work, negative: bool) -> tuple[list[str], bool]:
+    def _model_target_probs(self, w: _Work, p_neg: float) -> dict[str, float] | None:
+        """P(negative about it) per target from the entity model; None without the model."""
+        if self.target_model is None or not w.doc_scores:
+            return None
+        cands = group_candidates(w.mentions, w.of_mention)
+        title = str(w.post.get("title") or "").strip()
+        clause_neg = {
+            span: float(p[self._neg]) for span, p in zip(w.clauses, w.clause_probs or (), strict=False)
+        }
+        clause_doc = dict(zip(w.clauses, w.doc_scores[1:], strict=False))
+        rows = targets_mod.features(w.text, len(title), cands, clause_neg, clause_doc, p_neg, w.doc_scores[0])
+        scores = self.target_model.score(rows)
+        return {c.name: float(v) for c, v in zip(cands, scores, strict=True) if not c.lookalike}
+
+    def _clause_evidence(self, w: _Work) -> tuple[dict[str, float], set[str]]:
+        """The most negative sentiment of each target's own clauses, and targets whose clauses are calm while a clause
+        naming only a look-alike reads negative (华鼎证券一切正常，华鼎银行太差了): the entity model
+        weighs the whole post, these clause facts overrule it in both directions."""
+        th = self.thresholds.negative_threshold
+        sent = {span: float(p[self._neg]) for span, p in zip(w.clauses, w.clause_probs or (), strict=False)}
+        doc = dict(zip(w.clauses, (w.doc_scores or [0.0])[1:], strict=False))
+
+        def neg(c: tuple[int, int] | None) -> bool:
+            return c is not None and (sent.get(c, 0.0) >= th or doc.get(c, 0.0) >= DOC_CLAUSE_NEGATIVE)
+
+        own: dict[str, set[tuple[int, int]]] = {}
+        alike: set[tuple[int, int]] = set()
+        for m, c in zip(w.mentions, w.of_mention, strict=True):
+            if m.role == EXCLUDED:
+                if c is not None:
+                    alike.add(c)
+            else:
+                own.setdefault(m.entity, set())
+                if c is not None:
+                    own[m.entity].add(c)
+        ours = set().union(*own.values()) if own else set()
+        elsewhere = any(neg(c) for c in alike - ours)
+        own_neg = {t: max((sent.get(c, 0.0) for c in cs), default=0.0) for t, cs in own.items()}
+        calm = {t for t, cs in own.items() if elsewhere and cs and not any(neg(c) for c in cs)}
+        return own_neg, calm
+
+    def _rule_negative_targets(self, w: _Work, negative: bool) -> tuple[list[str], bool]:
         """Targets the post is negative about, and whether its negativity points at a look-alike instead.
 
         A target is negative when a clause naming it is negative, or when the post is negative and no

@@ -1,15 +1,23 @@
 """Falsity (不实) cues: the obvious words rumors travel with.
 
-Rule-based on purpose for the skeleton: a duty officer sees exactly which cue fired
-(``不实线索：“网传”``). Each cue has a weight; several cues combine as independent evidence
-(``1 - Π(1 - w)``). A char n-gram model trained on ``../shared/data/rumor`` was measured against these
-rules (``python -m nlp.train rumor``; see ``nlp/models/README.md``) but is not shipped: those sets are
-general Weibo rumors and the model fires on a topic's vocabulary, not on a post's claim.
+A duty officer sees exactly which cue fired (``不实线索：“网传”``). Each cue has a weight; several cues
+combine as independent evidence (``1 - Π(1 - w)``). Two more kinds of evidence join them when the
+analyzer has them (``nlp.rumor``):
+
+- the rumor model's score counts as one more cue of weight ``score / 2``, and alone calls a post a
+  rumor only at ``model_threshold`` or above (it was trained on general Weibo rumors: a topic's
+  vocabulary moves it, so by itself it must be very sure);
+- a match in the firm's rumor register (a repeat of a claim the firm has already refuted) is a rumor
+  whatever the cues, and the reason names the claim and links the clarification.
+
+A post that denies (辟谣, 澄清 …) repeats the rumor's words but is not a rumor: its score is damped by
+``DEBUNK_FACTOR`` whatever the evidence.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 # cue -> weight (how strongly it alone suggests an unverified claim)
 RUMOR_CUES: dict[str, float] = {
@@ -74,6 +82,9 @@ DEBUNK_CUES: tuple[str, ...] = (
     "追究法律责任",
 )
 DEBUNK_FACTOR = 0.25
+MODEL_CUE_WEIGHT = 0.5  # the rumor model's score times this is one more independent cue
+REGISTER_SCORE = 0.95
+DEFAULT_MODEL_THRESHOLD = 0.9
 
 
 @dataclass(frozen=True)
@@ -82,26 +93,47 @@ class FalsityResult:
     score: float
     cues: tuple[str, ...]
     debunk: tuple[str, ...] = ()
+    model_score: float | None = None
+    register_match: Any = None  # nlp.rumor.RegisterMatch when the post repeats a registered claim
+    model_threshold: float = DEFAULT_MODEL_THRESHOLD
 
     def as_dict(self) -> dict:
         return {"label": self.label, "score": self.score}
 
     def reasons(self) -> list[str]:
         if self.debunk:
-            return [f"辟谣/澄清：“{'、'.join(self.debunk)}”（复述传言，本身不是谣言）"]
-        return [f"不实线索：“{c}”" for c in self.cues]
+            out = [f"辟谣/澄清：“{'、'.join(self.debunk)}”（复述传言，本身不是谣言）"]
+            if self.register_match is not None:
+                out.append(f"对应已登记传言：“{self.register_match.entry.claim[:40]}”")
+            return out
+        out = []
+        if self.register_match is not None:
+            out.append(self.register_match.reason())
+        out.extend(f"不实线索：“{c}”" for c in self.cues)
+        if self.model_score is not None and (self.model_score >= 0.5 or self.label == "rumor"):
+            sure = "（单独即可判定）" if self.model_score >= self.model_threshold else ""
+            out.append(f"谣言模型 {self.model_score:.2f}{sure}")
+        return out
 
 
 class FalsityDetector:
     """Cue-word falsity detector. ``threshold`` mirrors ``RiskConfig.rumor_threshold``."""
 
-    def __init__(self, cues: dict[str, float] | None = None, *, threshold: float = 0.5) -> None:
+    def __init__(
+        self,
+        cues: dict[str, float] | None = None,
+        *,
+        threshold: float = 0.5,
+        model_threshold: float = DEFAULT_MODEL_THRESHOLD,
+    ) -> None:
         self.cues = dict(RUMOR_CUES if cues is None else cues)
         # longer cues first, so 转发求证 is reported instead of 求证 (the shorter one is then skipped)
         self._ordered = sorted(self.cues, key=len, reverse=True)
         self.threshold = threshold
+        self.model_threshold = model_threshold
 
-    def check(self, text: str) -> FalsityResult:
+    def check(self, text: str, *, model_score: float | None = None, register: Any = None) -> FalsityResult:
+        """``model_score``: the rumor model's P(rumor) for this text; ``register``: a RumorRegister."""
         if not text:
             return FalsityResult("none", 0.0, ())
         hits: list[str] = []
@@ -111,14 +143,32 @@ class FalsityDetector:
         p_none = 1.0
         for cue in hits:
             p_none *= 1.0 - self.cues[cue]
+        m = None if model_score is None else min(1.0, max(0.0, float(model_score)))
+        if m is not None:
+            p_none *= 1.0 - MODEL_CUE_WEIGHT * m
         score = 1.0 - p_none
-        debunk = tuple(c for c in DEBUNK_CUES if c in text) if hits else ()
+        sure_model = m is not None and m >= self.model_threshold
+        if sure_model:
+            score = max(score, m)  # type: ignore[type-var]
+        found = register.match(text) if register is not None and len(register) else None
+        if found is not None:
+            score = max(score, REGISTER_SCORE)
+        evidence = bool(hits) or sure_model or found is not None
+        debunk = tuple(c for c in DEBUNK_CUES if c in text) if evidence else ()
         if debunk:
             score *= DEBUNK_FACTOR
         score = round(score, 4)
-        label = "rumor" if hits and score >= self.threshold else "none"
+        label = "rumor" if evidence and score >= self.threshold else "none"
         hits.sort(key=text.find)
-        return FalsityResult(label, score, tuple(hits), debunk)
+        return FalsityResult(
+            label,
+            score,
+            tuple(hits),
+            debunk,
+            model_score=None if m is None else round(m, 4),
+            register_match=found,
+            model_threshold=self.model_threshold,
+        )
 
 
 _default = FalsityDetector()

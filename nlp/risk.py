@@ -35,6 +35,7 @@ class RiskThresholds:
     reach_high: int = 10_000
     reach_very_high: int = 100_000
     authority_high: float = 0.8
+    rumor_model_threshold: float = 0.9
 
     @classmethod
     def coerce(cls, value: RiskThresholds | Mapping | object | None) -> RiskThresholds:
