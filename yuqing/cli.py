@@ -183,6 +183,106 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Records schema to the newest Alembic revision; with Elasticsearch, its index and alias too."""
+    from store.records import Records, upgrade_sql
+
+    settings = _settings(args)
+    url = settings.store.resolved_records_url()
+    if args.sql:
+        print(upgrade_sql(url))
+        return 0
+    try:
+        records = Records(url, create=False)
+        applied = records.migrate()
+        records.dispose()
+    except Exception as exc:  # OperationalError and friends: say which database, not a traceback
+        raise CliError(f"无法迁移记录库 / cannot migrate records database: {exc}") from exc
+    print(
+        f"记录库已是最新结构（{', '.join(applied)}）"
+        if applied
+        else "记录库结构已是最新 / records schema up to date"
+    )
+    if settings.store.posts_engine == "elasticsearch":
+        from yuqing.context import build_context
+
+        ctx = build_context(settings)
+        try:
+            from store.posts_es import MAPPING_VERSION
+
+            ctx.index.ensure_index()
+            current = ctx.index.current_index()
+            if current != ctx.index.versioned_name(MAPPING_VERSION):
+                print(f"重建索引 / reindexing {current} → {ctx.index.reindex(MAPPING_VERSION)}")
+            print(f"Elasticsearch 别名 {ctx.index.alias} → {ctx.index.current_index()}")
+        finally:
+            ctx.close()
+    return 0
+
+
+def cmd_spool(args: argparse.Namespace) -> int:
+    """`yuqing spool status|replay`: batches kept on disk while the store was down."""
+    from yuqing.context import build_context
+    from yuqing.ingest import replay_spool
+
+    ctx = build_context(_settings(args))
+    try:
+        spool = ctx.spool
+        if args.action == "status":
+            print(f"暂存目录 {spool.dir}：{len(spool)} 批，{spool.pending_posts()} 条待补写")
+            return 0
+        report = replay_spool(ctx)
+        left = len(spool)
+    finally:
+        ctx.close()
+    print(
+        f"已补写 {report.replayed} 条（新增 {report.stored_new}，预警新开 {report.alerts_opened}），剩余 {left} 批"
+    )
+    if left:
+        print(f"存储仍不可用 / store still unavailable: {report.replay_error}", file=sys.stderr)
+    return 1 if left else 0
+
+
+def _embedded_files(settings: Settings):
+    from store.backup import embedded_files
+
+    s = settings.store
+    return embedded_files(s.path, s.resolved_records_url(), s.posts_engine)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from store.backup import BackupError, backup
+    from store.spool import Spool, spool_dir_for
+
+    settings = _settings(args)
+    try:
+        spool = Spool(spool_dir_for(settings.store.path, settings.store.spool_dir))
+        manifest = backup(_embedded_files(settings), Path(args.output), spool=spool)
+    except BackupError as exc:
+        raise CliError(str(exc)) from exc
+    for f in manifest["files"]:
+        counts = "，".join(
+            f"{k} {v}" for k, v in f["tables"].items() if k in ("posts", "alerts", "escalations", "audit_log")
+        )
+        print(f"{f['name']}（{f['role']}）：{counts}；sha256 {f['sha256'][:16]}…")
+    print(f"已备份到 {args.output}（暂存批次 {len(manifest['spool'])} 个）/ backup written")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from store.backup import BackupError, restore
+    from store.spool import Spool, spool_dir_for
+
+    settings = _settings(args)
+    try:
+        spool = Spool(spool_dir_for(settings.store.path, settings.store.spool_dir))
+        manifest = restore(Path(args.input), _embedded_files(settings), spool=spool, force=args.force)
+    except BackupError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"已从 {args.input} 恢复（备份时间 {manifest['created_at']}）/ restored")
+    return 0
+
+
 def cmd_desk(args: argparse.Namespace) -> int:
     settings = _settings(args)
     env = dict(os.environ)
@@ -275,6 +375,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", required=True)
     s.add_argument("--include-drills", action="store_true")
     s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("migrate", help="记录库结构升级到最新（Alembic）/ migrate the records database")
+    s.add_argument("--sql", action="store_true", help="只打印 SQL，不执行 / print the SQL instead")
+    s.set_defaults(func=cmd_migrate)
+
+    s = sub.add_parser("spool", help="存储不可用时暂存的批次 / batches kept while the store was down")
+    s.add_argument("action", choices=["status", "replay"])
+    s.set_defaults(func=cmd_spool)
+
+    s = sub.add_parser("backup", help="备份内嵌存储（运行中也一致）/ back up the embedded store")
+    s.add_argument("--output", required=True, help="新的备份目录 / a new directory")
+    s.set_defaults(func=cmd_backup)
+
+    s = sub.add_parser("restore", help="从备份恢复内嵌存储 / restore the embedded store from a backup")
+    s.add_argument("--input", required=True, help="备份目录 / the backup directory")
+    s.add_argument("--force", action="store_true", help="覆盖已有存储 / overwrite an existing store")
+    s.set_defaults(func=cmd_restore)
 
     s = sub.add_parser("bench", help="基准测试，打印数字 / run a benchmark from bench/ and print its figures")
     s.add_argument("name", help="nlp, extract, store, …")
