@@ -320,6 +320,8 @@ _PHOTO_CREDIT = re.compile(
 )
 # below this the best container is not an article (a list page's "no more items" line, a footer blurb)
 _MIN_BODY_SCORE = 25.0
+# nor is a generic pick whose surviving text is shorter than this (a QR-code label, a lone caption)
+_MIN_BODY_CHARS = 20
 
 
 def _clean(s: str) -> str:
@@ -938,6 +940,8 @@ def extract_article(html: str, url: str = "", options: Mapping[str, Any] | None 
     else:
         container = _pick_container(body_el)
         lines = _body_lines(container) if container is not None else []
+        if sum(len(line) for line in lines) < _MIN_BODY_CHARS:
+            lines = []  # what is left of a non-article block once its boilerplate is gone
     if title and lines and _clean(lines[0]) == title:
         lines = lines[1:]
 
