@@ -141,3 +141,12 @@ def test_share_buttons_and_comment_box_in_the_article_container_are_dropped():
         "<p>扫一扫，关注某财经网官方微信公众号</p>"
     )
     assert extract_article(page(body=body))["text"].split("\n") == [P1, P2, P3]
+
+
+def test_a_one_sentence_flash_is_still_a_body():
+    """The no-article thresholds must not swallow a short 快讯."""
+    html = (
+        "<html><head><title>快讯</title></head><body><div class='nav'><a href='/'>首页</a></div>"
+        "<div class='article'><p>某券商宣布暂停部分业务，详情待公告。</p></div></body></html>"
+    )
+    assert extract_article(html)["text"] == "某券商宣布暂停部分业务，详情待公告。"
