@@ -54,5 +54,6 @@ pages = [
     st.Page(state.TRIAGE_PAGE, title="预警队列", icon="🚨", default=True),
     st.Page(state.ITEM_PAGE, title="预警详情", icon="📄"),
     st.Page(state.ESCALATIONS_PAGE, title="处置记录", icon="🗂️"),
+    st.Page(state.HEALTH_PAGE, title="信息源健康", icon="📡"),
 ]
 st.navigation(pages).run()

@@ -44,6 +44,7 @@ _DEFAULTS: dict[str, object] = {
 TRIAGE_PAGE = "views/triage.py"
 ITEM_PAGE = "views/item.py"
 ESCALATIONS_PAGE = "views/escalations.py"
+HEALTH_PAGE = "views/health.py"  # source health: silent and failing sources (desk.health_ui links here)
 
 POST_PARAM = "post"  # ?post=<id> on the item page
 MAX_OFFICER_NAME = 40

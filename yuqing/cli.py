@@ -167,6 +167,35 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     return 0 if not result.failed_sources else 1
 
 
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from yuqing.context import build_context
+    from yuqing.schedule import Scheduler
+
+    settings = _settings(args)
+    ctx = build_context(settings)
+    if args.max_runs is not None and args.max_runs < 1:
+        raise CliError("--max-runs 必须是正整数 / must be a positive integer")
+    try:
+        scheduler = Scheduler(
+            ctx, holiday=args.holiday, names=args.source or None, on_run=lambda r: print(r.line(), flush=True)
+        )
+    except ValueError as exc:
+        ctx.close()
+        raise CliError(str(exc)) from exc
+    mode = f"节假日模式（间隔 × {settings.schedule.holiday_factor:g}）" if args.holiday else "常规模式"
+    print(f"定时抓取开始：{len(scheduler.slots)} 个信息源，{mode}。按 Ctrl+C 停止。", flush=True)
+    try:
+        history = scheduler.run(once=args.once, max_runs=args.max_runs)
+    except KeyboardInterrupt:
+        history = scheduler.history
+        print("已停止。", flush=True)
+    finally:
+        ctx.close()
+    bad = sum(1 for r in history if r.outcome not in ("ok", "errors"))
+    print(f"共运行 {len(history)} 次，其中失败 {bad} 次。")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from yuqing.context import build_context
 
@@ -355,6 +384,17 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("crawl", help="运行一次已配置的爬虫 / run the configured spiders once")
     s.add_argument("--source", action="append", help="只抓取这些信息源 / only these sources (repeatable)")
     s.set_defaults(func=cmd_crawl)
+
+    s = sub.add_parser("schedule", help="按间隔持续抓取各信息源 / keep crawling each source at its interval")
+    s.add_argument("--source", action="append", help="只调度这些信息源 / only these sources (repeatable)")
+    s.add_argument(
+        "--holiday", action="store_true", help="节假日模式：间隔缩短 / holiday mode: shorter intervals"
+    )
+    s.add_argument(
+        "--once", action="store_true", help="每个信息源运行一次后退出 / each source once, then exit"
+    )
+    s.add_argument("--max-runs", type=int, help="运行这么多次后退出 / exit after N runs")
+    s.set_defaults(func=cmd_schedule)
 
     s = sub.add_parser("ingest", help="从 JSONL 文件入库并预警 / store and flag posts from a JSONL file")
     s.add_argument("--input", required=True)

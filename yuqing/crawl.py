@@ -102,8 +102,10 @@ def crawl_sources(
                 )
                 raise CrawlTimeout(reason) from exc
             except RuntimeError as exc:
-                lines = str(exc).strip().splitlines()
-                reason = "抓取进程异常退出：" + (lines[-1] if len(lines) > 1 else lines[0] if lines else "")
+                lines = str(exc).strip().splitlines() or [""]
+                reason = f"抓取进程异常退出：{lines[0]}" + (
+                    f"；日志末行：{lines[-1]}" if len(lines) > 1 else ""
+                )
                 record_failed_run(
                     ctx, run_id=run_id, sources=sources, started_at=started, reason=reason[:500]
                 )

@@ -7,6 +7,7 @@ import sqlite3
 import streamlit as st
 
 from desk import state
+from desk.health_ui import show_health_banner
 from desk.ui import (
     LEVEL_LABELS,
     LEVEL_NAMES,
@@ -29,6 +30,7 @@ ctx = state.get_context()
 
 st.title("预警队列")
 state.show_flash()
+show_health_banner(ctx)  # a silent or failing source is a flag too: the queue may be missing posts
 
 drill = st.toggle(
     "只看演练预警",
