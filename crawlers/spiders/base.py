@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import DNSLookupError, TCPTimedOutError
 from twisted.internet.error import TimeoutError as TxTimeoutError
@@ -176,8 +177,12 @@ class SourceSpider(scrapy.Spider):
     def update_settings(cls, settings: Any) -> None:
         super().update_settings(settings)
         # added to whatever the project configured, not replacing it (crawl-ops owns the rest)
-        settings.set_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", LoginWallMiddleware, 650)
-        settings.set_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", SecretHeaderMiddleware, 710)
+        mws = settings.getdict("DOWNLOADER_MIDDLEWARES")
+        mws.update({LoginWallMiddleware: 650, SecretHeaderMiddleware: 710})
+        # at spider priority: CrawlerProcess.crawl(crawler) lays the process's settings over the
+        # crawler's at their own priority, which would drop an addition made at project priority
+        priority = max(settings.getpriority("DOWNLOADER_MIDDLEWARES") or 0, SETTINGS_PRIORITIES["spider"])
+        settings.set("DOWNLOADER_MIDDLEWARES", mws, priority=priority)
 
     def secret_headers(self) -> dict[str, str]:
         """Headers carrying a secret (a cookie), added by SecretHeaderMiddleware at download time only."""
