@@ -53,8 +53,10 @@ class SourceConfig(BaseModel):
     """One source. Per-site differences are data: selectors and options live here, not in code."""
 
     name: str
-    family: Literal["rss", "weibo"]
-    url: str = Field(..., description="feed URL (rss) or API base URL (weibo)")
+    family: Literal["rss", "news_list", "weibo", "guba", "xueqiu", "heimao", "cls", "baidu_news"] = Field(
+        ..., description="the spider (crawlers.runner.SPIDER_FAMILIES); README lists each family's options"
+    )
+    url: str = Field(..., description="feed URL (rss), list page (news_list) or the site's base URL")
     enabled: bool = True
     interval_minutes: int = Field(30, ge=1)
     authority: float = Field(0.5, ge=0.0, le=1.0, description="how much weight a post here carries")
