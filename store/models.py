@@ -86,6 +86,9 @@ class PostRecord:
     # ("" when this post is the first, or unique); reposts and copied articles share a group
     simhash: str = ""
     dup_of: str = ""
+    # event: posts about one event share an id (coarser than dup_of: different wording, same story);
+    # set at ingest by nlp.events, "" for posts about nobody we watch
+    event_id: str = ""
     # analysis
     sentiment: dict[str, Any] = field(default_factory=dict)
     targets: list[str] = field(default_factory=list)
@@ -273,3 +276,24 @@ class NearDupBand(Base):
         UniqueConstraint("post_id", "band", name="near_dup_band_per_post"),
         Index("near_dup_lookup", "band", "value"),
     )
+
+
+class RumorEntry(Base):
+    """One known rumor in the firm's register (辟谣登记): the claim, the firm's clarification and its link.
+
+    Kept on the desk (desk/views/rumors.py); the analyzer matches new posts against the active entries
+    (nlp.rumor.RumorRegister), so a repeat of a refuted claim is flagged 不实 with the clarification.
+    """
+
+    __tablename__ = "rumor_register"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim: Mapped[str] = mapped_column(Text)
+    clarification: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str] = mapped_column(Text, default="")
+    date: Mapped[str] = mapped_column(String(10), default="")  # YYYY-MM-DD of the clarification
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    added_by: Mapped[str] = mapped_column(String(80), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -101,6 +101,20 @@ class RiskConfig(BaseModel):
     rumor_threshold: float = 0.5
     reach_high: int = 10_000
     reach_very_high: int = 100_000
+    # source authority at or above this (official media, regulator) raises the level by one
+    authority_high: float = Field(0.8, ge=0.0, le=1.0)
+    # the rumor model alone calls a post 不实 only this sure (cues and the rumor register need less)
+    rumor_model_threshold: float = Field(0.9, ge=0.0, le=1.0)
+    # events: a post joins a live event of its target within this many hours when this share of its
+    # keywords are among the event's most frequent ones
+    event_window_hours: float = Field(72, gt=0)
+    event_similarity: float = Field(0.3, gt=0.0, le=1.0)
+    # burst: posts in the last burst_window_minutes ≥ burst_ratio × the rate of the burst_baseline_hours
+    # before, and at least burst_min_posts; raises a flagged post's level by one
+    burst_window_minutes: int = Field(60, ge=1)
+    burst_baseline_hours: float = Field(24, gt=0)
+    burst_ratio: float = Field(3.0, ge=1.0)
+    burst_min_posts: int = Field(5, ge=1)
 
 
 class DeskUser(BaseModel):

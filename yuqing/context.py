@@ -63,7 +63,84 @@ class Context:
             risk_thresholds=risk.model_dump(),
             segmenter=self.segmenter,
             source_authority={s.name: s.authority for s in self.settings.sources},
+            rumor_register=self.rumor_entries(),
         )
+
+    # ----------------------------------------------------------------- detection state (rumors, events)
+
+    RUMOR_REGISTER_TTL_S = 30.0
+
+    def rumor_entries(self) -> list[Any]:
+        """Active entries of the rumor register (records database); [] when it cannot be read."""
+        import logging
+
+        from sqlalchemy import select
+
+        from store.models import RumorEntry
+
+        try:
+            with self.records.session() as session:
+                rows = session.scalars(select(RumorEntry).where(RumorEntry.active).order_by(RumorEntry.id))
+                return [
+                    {
+                        "id": r.id,
+                        "claim": r.claim,
+                        "clarification": r.clarification,
+                        "url": r.url,
+                        "date": r.date,
+                        "keywords": list(r.keywords or []),
+                    }
+                    for r in rows
+                ]
+        except Exception as exc:  # a records database that is down must not stop analysis
+            logging.getLogger(__name__).warning("rumor register not readable: %s", exc)
+            return []
+
+    def refresh_rumor_register(self, *, force: bool = False) -> None:
+        """Hand the analyzer the register as it is now (entries added on the desk count within seconds)."""
+        import time
+
+        from nlp.rumor import RumorRegister
+
+        now = time.monotonic()
+        if not force and now - self.__dict__.get("_register_at", -1e9) < self.RUMOR_REGISTER_TTL_S:
+            return
+        self.__dict__["_register_at"] = now
+        if "analyzer" in self.__dict__:
+            entries = self.rumor_entries()
+            if entries or not self.analyzer.register.entries:
+                self.analyzer.register = RumorRegister(entries)
+        else:
+            self.analyzer  # noqa: B018 - built with the register read just now
+
+    @cached_property
+    def events(self):
+        """Event clustering and bursts, seeded with the stored posts of the last event window."""
+        import logging
+        from datetime import UTC, datetime
+
+        from nlp.events import EventTracker
+
+        tracker = EventTracker.from_config(self.settings.risk, words=self.segmenter.cut, ignore=self.watch_terms)
+        since = (datetime.now(UTC) - tracker.window).replace(tzinfo=None).isoformat(timespec="seconds")
+        try:
+            page = self.index.search(since=since, order="newest", limit=2000, drill=None)
+            tracker.seed(reversed(page.items))
+        except Exception as exc:  # start empty rather than not at all
+            logging.getLogger(__name__).warning("events not seeded from the store: %s", exc)
+        return tracker
+
+    def firm_volume(self, since, until) -> int:
+        """Stored posts that name the firm between two instants (the burst baseline's counts)."""
+        from datetime import UTC
+
+        def naive(t):  # the index compares naive UTC timestamps
+            return t.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+
+        f = self.settings.firm
+        name = (f.short_names[0] if f.short_names else "") or f.name
+        page = self.index.search(name, since=naive(since), until=naive(until), limit=0, drill=None)
+        return int(page.total)
 
     # ----------------------------------------------------------------- store
 

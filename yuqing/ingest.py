@@ -109,11 +109,13 @@ def ingest(posts: Sequence[Any], *, ctx: Context, drill: bool = False) -> Ingest
     if not valid:
         return report
 
+    ctx.refresh_rumor_register()
     analyses = ctx.analyzer.analyze(valid)
     records = []
     for post, analysis in zip(valid, analyses, strict=True):
         merged = {**post, **analysis}
         records.append(PostRecord.from_post(merged, drill=drill))
+    ctx.events.apply(records, volume=ctx.firm_volume)  # event_id; a burst raises the level (reasons say so)
 
     report.flagged = sum(1 for r in records if r.flagged)
     replay_spool(ctx, report)  # batches kept while the store was down go first, in the order they came

@@ -1,0 +1,275 @@
+"""Events and bursts: posts about one event share an ``event_id``; a sudden jump in volume is a burst.
+
+An event is coarser than a near-duplicate group (``simhash``/``dup_of``: the same text reposted): a
+complaint wave about one outage is many different posts. Clustering is incremental and cheap: each
+post that names a watched entity becomes a keyword set (jieba words of two or more characters, watched
+names and common words removed); it joins the most similar live event of the same target (overlap of
+its keywords with the event's most frequent keywords ≥ ``similarity``), within ``window_hours`` of the
+event's last post; otherwise it opens a new event whose id comes from its first post.
+
+A burst is volume against its own baseline: an event's posts in the last ``burst_window_minutes``
+against its rate in the ``burst_baseline_hours`` before; the firm's volume the same way, from counts
+the store gives (``volume(since, until)``). A burst raises a flagged post's level by one step and says
+so in its reasons (突发). Only counts at least ``burst_min_posts`` can be a burst, so one post is never
+a burst however quiet the baseline.
+
+The tracker keeps the live events in memory; the composition root seeds it from recent stored posts
+(:meth:`EventTracker.seed`), so a restart does not split events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+LEVEL_UP = {"IV": "III", "III": "II", "II": "I", "I": "I"}
+TOP_KEYWORDS = 30
+MAX_POST_KEYWORDS = 40
+MAX_EVENTS = 5_000
+MAX_TEXT_CHARS = 5_000
+
+# words that say nothing about which event a post is about
+_STOP = (
+    "我们 你们 他们 大家 今天 昨天 现在 已经 还是 就是 没有 不是 什么 这个 那个 一个 自己 可以 因为 所以 "
+    "但是 而且 如果 然后 公司 客户 网友 记者 表示 进行 相关 问题 情况 目前 通过 其中 以及 对于 关于 "
+    "真的 怎么 这样 那么 一下 知道 时候 还有 这些 那些 微博 转发 评论 全文 链接 视频 图片"
+)
+STOPWORDS = frozenset(_STOP.split())
+_CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff]{2,}|[A-Za-z][A-Za-z0-9]{2,}")
+
+
+def _parse_time(value: Any, default: datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    text = str(value or "").strip()
+    if not text:
+        return default
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return default
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _get(obj: Any, key: str, default: Any = None) -> Any:
+    return obj.get(key, default) if isinstance(obj, dict) else getattr(obj, key, default)
+
+
+def default_words(text: str) -> list[str]:
+    """Without jieba: runs of CJK characters cut into overlapping bigrams, latin words whole."""
+    out: list[str] = []
+    for m in _CJK_OR_WORD.finditer(text):
+        w = m.group()
+        if w.isascii():
+            out.append(w.lower())
+        else:
+            out.extend(w[i : i + 2] for i in range(len(w) - 1))
+    return out
+
+
+@dataclass
+class Event:
+    id: str
+    target: str
+    keywords: Counter = field(default_factory=Counter)
+    times: deque = field(default_factory=deque)  # post times, oldest first
+    last_at: datetime = datetime.min.replace(tzinfo=UTC)
+    size: int = 0
+
+    def top(self) -> set[str]:
+        return {w for w, _ in self.keywords.most_common(TOP_KEYWORDS)}
+
+
+@dataclass(frozen=True)
+class Burst:
+    what: str  # "event" | "firm"
+    count: int
+    baseline: float  # expected posts in the same window
+
+    def reason(self, window_minutes: int) -> str:
+        span = f"{window_minutes // 60} 小时" if window_minutes % 60 == 0 else f"{window_minutes} 分钟"
+        who = "本事件" if self.what == "event" else "全公司相关声量"
+        return f"突发：{who} {span}内 {self.count} 条（基线 {self.baseline:.1f}）"
+
+
+class EventTracker:
+    """Incremental event clustering plus burst detection; thresholds mirror ``[risk]`` in the config."""
+
+    def __init__(
+        self,
+        *,
+        words: Callable[[str], Sequence[str]] | None = None,
+        ignore: Iterable[str] = (),
+        window_hours: float = 72,
+        similarity: float = 0.3,
+        burst_window_minutes: int = 60,
+        burst_baseline_hours: float = 24,
+        burst_ratio: float = 3.0,
+        burst_min_posts: int = 5,
+    ) -> None:
+        self.words = words or default_words
+        self.ignore = {w.lower() for w in ignore if w}
+        self.window = timedelta(hours=window_hours)
+        self.similarity = similarity
+        self.burst_window = timedelta(minutes=burst_window_minutes)
+        self.burst_window_minutes = int(burst_window_minutes)
+        self.baseline = timedelta(hours=burst_baseline_hours)
+        self.ratio = burst_ratio
+        self.min_posts = burst_min_posts
+        self.events: dict[str, Event] = {}
+        self._by_target: dict[str, list[str]] = {}
+
+    @classmethod
+    def from_config(cls, risk: Any, **kwargs: Any) -> EventTracker:
+        """From ``RiskConfig``-like settings (missing names keep their defaults)."""
+        names = (
+            "window_hours",
+            "similarity",
+            "burst_window_minutes",
+            "burst_baseline_hours",
+            "burst_ratio",
+            "burst_min_posts",
+        )
+        conf = {n: getattr(risk, f"event_{n}" if n in ("window_hours", "similarity") else n, None) for n in names}
+        return cls(**{k: v for k, v in conf.items() if v is not None}, **kwargs)
+
+    # -- clustering ----------------------------------------------------------------------------------
+
+    def keywords(self, text: str) -> Counter:
+        words = [
+            w
+            for w in self.words((text or "")[:MAX_TEXT_CHARS])
+            if len(w) >= 2 and w.lower() not in self.ignore and w not in STOPWORDS and not w.isdigit()
+        ]
+        return Counter(dict(Counter(words).most_common(MAX_POST_KEYWORDS)))
+
+    def _best(self, target: str, kws: Counter, at: datetime) -> Event | None:
+        if not kws:
+            return None
+        best, best_sim = None, 0.0
+        for eid in self._by_target.get(target, ()):
+            ev = self.events[eid]
+            if at - ev.last_at > self.window or ev.last_at - at > self.window:
+                continue
+            top = ev.top()
+            sim = sum(1 for w in kws if w in top) / min(len(kws), TOP_KEYWORDS)
+            if sim > best_sim:
+                best, best_sim = ev, sim
+        return best if best_sim >= self.similarity else None
+
+    def add(self, post_id: str, text: str, targets: Sequence[str], at: datetime, event_id: str = "") -> str:
+        """Put one post into an event (``event_id``: the one it was stored with, when seeding); its id."""
+        if not targets:
+            return ""
+        target = targets[0]
+        kws = self.keywords(text)
+        ev = self.events.get(event_id) if event_id else None
+        if ev is None and not event_id:
+            ev = self._best(target, kws, at)
+        if ev is None:
+            eid = event_id or "ev-" + hashlib.sha1(f"{target}:{post_id}".encode()).hexdigest()[:12]
+            ev = self.events[eid] = Event(eid, target)
+            self._by_target.setdefault(target, []).append(eid)
+            self._forget_old(at)
+        ev.keywords.update(kws)
+        ev.times.append(at)
+        ev.size += 1
+        ev.last_at = max(ev.last_at, at)
+        while ev.times and at - ev.times[0] > self.baseline + self.burst_window:
+            ev.times.popleft()
+        return ev.id
+
+    def _forget_old(self, now: datetime) -> None:
+        if len(self.events) <= MAX_EVENTS:
+            return
+        for eid in sorted(self.events, key=lambda e: self.events[e].last_at)[: len(self.events) - MAX_EVENTS]:
+            ev = self.events.pop(eid)
+            self._by_target[ev.target].remove(eid)
+
+    def seed(self, posts: Iterable[Any]) -> int:
+        """Stored posts (oldest first), with their event ids, so events continue across restarts."""
+        n = 0
+        for p in posts:
+            targets = list(_get(p, "targets", ()) or ())
+            if not targets:
+                continue
+            at = _parse_time(_get(p, "published_at") or _get(p, "first_seen_at"), datetime.now(UTC))
+            text = f"{_get(p, 'title', '') or ''}\n{_get(p, 'text', '') or ''}"
+            self.add(str(_get(p, "id", "")), text, targets, at, event_id=str(_get(p, "event_id", "") or ""))
+            n += 1
+        return n
+
+    # -- bursts --------------------------------------------------------------------------------------
+
+    def _is_burst(self, count: int, before: int) -> Burst | None:
+        windows = max(1.0, self.baseline / self.burst_window)
+        expected = before / windows
+        if count >= self.min_posts and count >= self.ratio * max(expected, 1.0):
+            return Burst("event", count, expected)
+        return None
+
+    def event_burst(self, event_id: str, now: datetime) -> Burst | None:
+        ev = self.events.get(event_id)
+        if ev is None:
+            return None
+        start = now - self.burst_window
+        count = sum(1 for t in ev.times if start < t <= now)
+        before = sum(1 for t in ev.times if start - self.baseline < t <= start)
+        return self._is_burst(count, before)
+
+    def firm_burst(self, volume: Callable[[datetime, datetime], int], now: datetime) -> Burst | None:
+        start = now - self.burst_window
+        count = int(volume(start, now))
+        if count < self.min_posts:
+            return None
+        b = self._is_burst(count, int(volume(start - self.baseline, start)))
+        return Burst("firm", b.count, b.baseline) if b else None
+
+    # -- the ingest step -----------------------------------------------------------------------------
+
+    def apply(
+        self,
+        records: Sequence[Any],
+        *,
+        volume: Callable[[datetime, datetime], int] | None = None,
+        now: datetime | None = None,
+    ) -> dict[str, int]:
+        """Set ``event_id`` on each record that names a target; on a burst, raise flagged records' level.
+
+        ``volume(since, until)``: how many stored posts name the firm in that span (the store's count);
+        an error there only skips the firm burst. Returns counts for the ingest report.
+        """
+        now = now or datetime.now(UTC)
+        stats = {"events": 0, "bursts": 0}
+        touched: dict[str, datetime] = {}
+        for rec in records:
+            targets = list(_get(rec, "targets", ()) or ())
+            at = _parse_time(_get(rec, "published_at"), now)
+            text = f"{_get(rec, 'title', '') or ''}\n{_get(rec, 'text', '') or ''}"
+            eid = self.add(str(_get(rec, "id", "")), text, targets, at)
+            rec.event_id = eid
+            if eid:
+                touched[eid] = max(touched.get(eid, at), at)
+        stats["events"] = len(touched)
+        firm = None
+        if volume is not None and any(_get(r, "flagged") for r in records):
+            try:
+                firm = self.firm_burst(volume, now)
+            except Exception:  # the store being down must not stop analysis; the store reports it
+                firm = None
+        bursts = {eid: self.event_burst(eid, at) for eid, at in touched.items()}
+        for rec in records:
+            if not _get(rec, "flagged"):
+                continue
+            burst = bursts.get(rec.event_id) or firm
+            if burst is None:
+                continue
+            rec.level = LEVEL_UP.get(rec.level, rec.level)
+            rec.reasons = [*rec.reasons, burst.reason(self.burst_window_minutes)]
+            stats["bursts"] += 1
+        return stats
