@@ -95,6 +95,15 @@ def looks_truncated(body: bytes) -> bool:
     return b"<html" in body[:4096].lower() and b"</html" not in tail and b"</body" not in tail
 
 
+def http_status_reason(status: int) -> tuple[str, str]:
+    """``(kind, reason)`` for an HTTP error status."""
+    kind = {403: "http_403", 418: "http_418", 429: "rate_limited", 404: "http_404"}.get(status)
+    if kind is None:
+        kind = "http_5xx" if status >= 500 else "redirect" if 300 <= status < 400 else "http"
+    zh, en = ERROR_KINDS[kind]
+    return kind, f"HTTP {status} {zh} / {en}"
+
+
 def seen_meta(key: str, *changes: Any) -> dict[str, str]:
     """Request meta for the seen-store (crawlers.seen): a stable item id (platform id or canonical URL)
     and a version derived from what changes with the item (edit time, counts); ``""`` when unknown."""
@@ -237,11 +246,7 @@ class SourceSpider(scrapy.Spider):
                 kind, target = wall
                 zh, en = ERROR_KINDS[kind]
                 return kind, f"HTTP {status} → {target}: {zh} / {en}"
-            kind = {403: "http_403", 418: "http_418", 429: "rate_limited", 404: "http_404"}.get(status)
-            if kind is None:
-                kind = "http_5xx" if status >= 500 else "redirect" if 300 <= status < 400 else "http"
-            zh, en = ERROR_KINDS[kind]
-            return kind, f"HTTP {status} {zh} / {en}"
+            return http_status_reason(status)
         if failure.check(IgnoreRequest):
             self._inc("yuqing/ignored")
             self.logger.info("source %r: request skipped: %s", self.source_name, failure.value)

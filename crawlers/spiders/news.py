@@ -187,8 +187,8 @@ class NewsSpider(SourceSpider):
 
     def parse_article(self, response: Response, entry: dict[str, str]) -> Iterator[Any]:
         html = self.load_html(response, "文章页 article")
-        if html is None:  # recorded; the feed's own summary (if any) still stands
-            post = self.post_from_entry(entry)
+        if html is None:  # recorded; the feed's own summary (if any) still stands, a bare link title not
+            post = self.post_from_entry(entry, fallback=True)
             if post is not None:
                 self._inc("yuqing/body_from_feed")
                 yield post
@@ -221,14 +221,16 @@ class NewsSpider(SourceSpider):
         )
         entry = failure.request.cb_kwargs.get("entry") if getattr(failure, "request", None) else None
         if entry:
-            post = self.post_from_entry(entry)
+            post = self.post_from_entry(entry, fallback=True)
             if post is not None:
                 self._inc("yuqing/body_from_feed")
                 yield post
 
-    def post_from_entry(self, entry: dict[str, str]):
+    def post_from_entry(self, entry: dict[str, str], *, fallback: bool = False):
+        """A post from the feed entry alone; a list link's title counts as text only when not following
+        links (as a stand-in for a page that failed, a bare title would pass a bad answer off as a post)."""
         text = html_fragment_to_text(entry.get("summary", ""))
-        if not text and entry.get("title_is_text"):
+        if not text and entry.get("title_is_text") and not fallback:
             text = entry.get("title", "")
         if not text:
             return None

@@ -23,6 +23,7 @@ complete truncated posts), ``status_host`` (default ``https://xueqiu.com``: host
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -31,7 +32,7 @@ import scrapy
 from scrapy.http import Response
 
 from crawlers.extract import html_fragment_to_text
-from crawlers.spiders.base import SourceSpider, seen_meta
+from crawlers.spiders.base import SourceSpider, http_status_reason, seen_meta
 from crawlers.spiders.guba import _str_list
 from crawlers.spiders.weibo import parse_count
 
@@ -59,7 +60,8 @@ class XueqiuSpider(SourceSpider):
         return {"Cookie": f"xq_a_token={self._token}"} if self._token else {}
 
     def _api(self, path: str, params: Mapping[str, Any], callback: Any, **kwargs: Any) -> scrapy.Request:
-        meta = {"yuqing_auth": True, **kwargs.pop("meta", {})}
+        # the API answers errors (an expired token: 400016) as HTTP 400 with a JSON body worth reading
+        meta = {"yuqing_auth": True, "handle_httpstatus_list": [400, 401], **kwargs.pop("meta", {})}
         return self.json_request(f"{self.base}{path}?{urlencode(params)}", callback, meta=meta, **kwargs)
 
     def start_requests(self) -> Iterable[scrapy.Request]:
@@ -102,7 +104,17 @@ class XueqiuSpider(SourceSpider):
     # -- answers ---------------------------------------------------------------------------------
 
     def _checked(self, response: Response, what: str) -> Mapping[str, Any] | None:
-        data = self.load_json(response, what)
+        if response.status >= 400:
+            try:
+                data = json.loads(response.body)
+            except ValueError:
+                data = None
+            if not isinstance(data, Mapping) or not data.get("error_code"):
+                kind, reason = http_status_reason(response.status)
+                self.record_source_error(f"{what}: {reason}", url=response.url, kind=kind)
+                return None
+        else:
+            data = self.load_json(response, what)
         if data is None:
             return None
         if not isinstance(data, Mapping):
