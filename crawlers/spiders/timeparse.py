@@ -81,6 +81,9 @@ def parse_site_time(value: Any, now: datetime) -> str:
         except ValueError:
             return ""
         if dt > local_now + timedelta(days=1):  # "12-30" read on 1 January is last year's
-            dt = dt.replace(year=dt.year - 1)
+            try:
+                dt = dt.replace(year=dt.year - 1)
+            except ValueError:  # 02-29 read in a year after a leap year
+                return ""
         return _iso(dt)
     return parse_datetime(s)
