@@ -1,6 +1,6 @@
 """Near-duplicates by SimHash: reposts and copied articles get (almost) the same 64-bit fingerprint.
 
-A copied article differs from its original in the wrapping, not the words: a ``【标题】`` header, a
+A copied article differs from its original in the wrapping, not the words: a leading ``【标题】``, a
 ``转发微博`` or ``//@某人:`` prefix, a trailing ``来源：证券时报`` or ``（责任编辑：某某）`` line, other
 punctuation. :func:`normalize_for_dup` strips that wrapping; :func:`simhash` then hashes the weighted
 character 3-grams of what is left. Character shingles need no segmenter, so this module depends on
@@ -25,6 +25,7 @@ BAND_BITS = BITS // BANDS
 MAX_DISTANCE = 3  # ≤ BANDS - 1, so every near-duplicate is found through the bands
 SHINGLE = 3
 MIN_CHARS = 12  # shorter texts ("晚安", "好") repeat legitimately and are never grouped
+TITLE_BELOW = 40  # a text shorter than this is fingerprinted with its title
 
 _URL = re.compile(r"https?://\S+|www\.\S+", re.I)
 _REPOST_CHAIN = re.compile(r"//\s*@[^:：\s]{1,30}\s*[:：]")  # //@某人: the repost chain marker
@@ -38,6 +39,7 @@ _TRAILER_LINE = re.compile(
     re.M,
 )
 _TRAILER_PAREN = re.compile(r"[（(]\s*(?:来源|责任编辑|责编|编辑|记者|作者)\s*[:：][^）)]{0,40}[）)]")
+_HEADER = re.compile(r"^\s*[【\[][^】\]\n]{0,60}[】\]]", re.M)  # 【快讯】, 【headline】 at a line's start
 _KEEP = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff]+")
 
 
@@ -47,6 +49,7 @@ def normalize_for_dup(text: str) -> str:
     text = _URL.sub(" ", text)
     text = _TRAILER_LINE.sub(" ", text)
     text = _TRAILER_PAREN.sub(" ", text)
+    text = _HEADER.sub(" ", text)
     text = _REPOST_CHAIN.sub(" ", text)
     text = _MENTION.sub(" ", text)
     text = _REPOST_WORDS.sub(" ", text)
@@ -64,8 +67,13 @@ def _hash64(token: str) -> int:
 
 
 def simhash(text: str, title: str = "") -> int | None:
-    """64-bit SimHash of a post's title and text (weighted 3-gram shingles); None when too short to judge."""
-    norm = normalize_for_dup(f"{title}\n{text}" if title else text)
+    """64-bit SimHash of a post's text (weighted 3-gram shingles); None when too short to judge.
+
+    The title counts only when the text is short: copies keep the body and often change the headline.
+    """
+    norm = normalize_for_dup(text)
+    if len(norm) < TITLE_BELOW and title:
+        norm = normalize_for_dup(title) + norm
     if len(norm) < MIN_CHARS:
         return None
     grams = _shingles(norm)
