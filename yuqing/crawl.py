@@ -89,7 +89,17 @@ def crawl_sources(
         with tempfile.TemporaryDirectory(prefix="yuqing-crawl-") as tmp:
             out = Path(tmp) / "posts.jsonl"
             try:
-                result.stats = run_crawl_subprocess(sources, out, settings=overrides, timeout=timeout) or {}
+                # the child reads secrets (e.g. the 雪球 cookie) itself; it only gets the file's path
+                result.stats = (
+                    run_crawl_subprocess(
+                        sources,
+                        out,
+                        settings=overrides,
+                        timeout=timeout,
+                        secrets_file=ctx.settings.secrets_file,
+                    )
+                    or {}
+                )
             except subprocess.TimeoutExpired as exc:
                 reason = f"抓取超过 {timeout:g} 秒未结束，已终止"
                 record_failed_run(

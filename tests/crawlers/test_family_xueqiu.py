@@ -77,3 +77,43 @@ def test_secrets_file_errors_name_no_secret(tmp_path):
     assert "s3cr3t" not in str(err.value)
     with pytest.raises(SecretError, match="invalid secret name"):
         get_secret("../etc")
+
+
+def test_yuqing_crawl_hands_the_secrets_file_to_the_crawl_process(tmp_path, monkeypatch):
+    """`yuqing crawl` (crawl_sources): the configured ``secrets_file`` reaches the child, the posts the store."""
+    import json
+
+    from family_site import family_routes, family_sources
+
+    from yuqing.config import settings_from_dict
+    from yuqing.context import Context
+    from yuqing.crawl import crawl_sources
+    from yuqing.localsite import LocalSite
+
+    monkeypatch.delenv("YUQING_SECRET_XQ_A_TOKEN", raising=False)
+    monkeypatch.delenv("YUQING_SECRETS_FILE", raising=False)
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('[secrets]\nxq_a_token = "cli-token-81d2"\n', encoding="utf-8")
+    with LocalSite(tmp_path, {"routes": family_routes()}) as site:
+        (source,) = [s for s in family_sources(site.base_url) if s["name"] == "xueqiu"]
+        settings = settings_from_dict(
+            {
+                "firm": {
+                    "name": "华鼎证券股份有限公司",
+                    "short_names": ["华鼎证券"],
+                    "stock_codes": ["609999"],
+                },
+                "sources": [source],
+                "store": {"path": str(tmp_path / "yuqing.db")},
+                "secrets_file": str(secrets),
+            }
+        )
+        ctx = Context(settings)
+        try:
+            result = crawl_sources(ctx, settings={"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0})
+        finally:
+            ctx.close()
+        sent = {h.get("Cookie") for path, h in site.request_headers if path.startswith("/xueqiu/")}
+    assert result.stats["xueqiu"]["items"] == 3 and result.stats["xueqiu"]["errors"] == 0
+    assert sent == {"xq_a_token=cli-token-81d2"}
+    assert "cli-token-81d2" not in json.dumps(result.stats, ensure_ascii=False, default=str)
