@@ -55,5 +55,6 @@ pages = [
     st.Page(state.ITEM_PAGE, title="预警详情", icon="📄"),
     st.Page(state.ESCALATIONS_PAGE, title="处置记录", icon="🗂️"),
     st.Page(state.HEALTH_PAGE, title="信息源健康", icon="📡"),
+    st.Page("views/rumors.py", title="传言登记", icon="🧾"),
 ]
 st.navigation(pages).run()
