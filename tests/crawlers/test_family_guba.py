@@ -60,3 +60,33 @@ def test_embedded_json_reads_the_script_variable_only():
     assert embedded_json(html, "article_list") == {"re": [{"post_id": 1, "post_title": "a};b"}], "count": 1}
     assert embedded_json(html, "post_article") is None
     assert embedded_json('<script>var article_list={"re":[{"post_id":1,</script>', "article_list") is None
+
+
+def test_second_crawl_fetches_no_post_page_again(tmp_path):
+    """The seen-store contract: post-page requests carry ``seen_key``/``seen_version``, so with the
+    seen-store on, an unchanged post's page is not fetched again on the next run."""
+    import json
+
+    from crawl_site import FAST_SETTINGS
+    from family_site import family_routes, family_sources
+
+    from crawlers.runner import run_crawl_subprocess
+    from yuqing.localsite import LocalSite
+
+    with LocalSite(tmp_path, {"routes": family_routes()}) as site:
+        (source,) = [s for s in family_sources(site.base_url) if s["name"] == "guba-609999"]
+        settings = {**FAST_SETTINGS, "YUQING_SEEN_DB": str(tmp_path / "seen.db")}
+        runs = []
+        for n in (1, 2):
+            site.requests.clear()
+            out = tmp_path / f"posts-{n}.jsonl"
+            stats = run_crawl_subprocess([source], out, settings=settings, timeout=90)
+            posts = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines() if x.strip()]
+            runs.append((stats["guba-609999"], posts, [r for r in site.requests if "/news," in r]))
+    (first, posts1, pages1), (second, _, pages2) = runs
+    assert len(posts1) == 4 and sorted(pages1) == [
+        "/guba/news,609999,9001.html",
+        "/guba/news,609999,9002.html",
+    ]
+    assert pages2 == []  # the list is read again (that is how new posts arrive), the post pages are not
+    assert second["stats"]["yuqing/seen_skipped"] == 2 and second["errors"] == 0
