@@ -16,6 +16,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
+from store.columns import PostColumns, epoch
 from store.models import LEVELS, PostRecord, dumps, level_rank, utcnow_iso
 
 MAX_QUERY_CHARS = 200
@@ -67,11 +70,13 @@ CREATE TABLE IF NOT EXISTS posts (
     {_COLUMN_DEFS},
     sentiment_label TEXT,
     level_rank INTEGER NOT NULL DEFAULT 9,
-    sort_time TEXT
+    sort_time TEXT,
+    change_seq INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS posts_queue ON posts(flagged, level_rank, sort_time DESC);
 CREATE INDEX IF NOT EXISTS posts_source ON posts(source);
 CREATE INDEX IF NOT EXISTS posts_hash ON posts(content_hash);
+CREATE INDEX IF NOT EXISTS posts_change_seq ON posts(change_seq);
 CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(tokens, tokenize = 'unicode61 remove_diacritics 0');
 """
 
@@ -79,16 +84,26 @@ CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(tokens, tokenize = 'unic
 class SqlitePostIndex:
     """Posts in one SQLite file. Thread-safe: one connection per thread."""
 
-    def __init__(self, path: str | Path, tokenizer: Tokenizer):
+    def __init__(self, path: str | Path, tokenizer: Tokenizer, *, columnar: bool = True):
         self.path = Path(path)
         self.tokenizer = tokenizer
         self._local = threading.local()
+        # filters, order and counts from in-memory columns (store/columns.py); False: plain SQL
+        self._cols = PostColumns() if columnar else None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._add_change_seq()
             self._conn().executescript(_SCHEMA)
             self._add_missing_columns()
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"cannot open posts index {self.path}: {exc}") from exc
+
+    def _add_change_seq(self) -> None:
+        """A store made before ``change_seq`` existed gains it (every row 0: all read on first use)."""
+        conn = self._conn()
+        have = {r["name"] for r in conn.execute("PRAGMA table_info(posts)").fetchall()}
+        if have and "change_seq" not in have:
+            conn.execute("ALTER TABLE posts ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0")
 
     def _add_missing_columns(self) -> None:
         """A store made before a PostRecord field existed (e.g. ``simhash``, ``dup_of``) gains its column."""
@@ -126,6 +141,9 @@ class SqlitePostIndex:
         now = utcnow_iso()
         try:
             with self._conn() as conn:
+                # every write bumps change_seq (inside the IMMEDIATE transaction: one writer at a time),
+                # so column caches in other processes see exactly which rows changed
+                self._seq = int(conn.execute("SELECT coalesce(max(change_seq), 0) FROM posts").fetchone()[0])
                 for post in posts:
                     results.append(self._upsert_one(conn, post, now))
         except sqlite3.Error as exc:
@@ -143,6 +161,8 @@ class SqlitePostIndex:
         else:
             post.first_seen_at = row["first_seen_at"] or now
         values = _to_row(post)
+        self._seq += 1
+        values["change_seq"] = self._seq
         if row is None:
             cols = list(values)
             cur = conn.execute(
@@ -173,7 +193,13 @@ class SqlitePostIndex:
 
     def _index_text(self, post: PostRecord) -> str:
         tokens = self.tokenizer.search_tokens(f"{post.title}\n{post.text}")
-        return " ".join(_clean_token(t) for t in tokens if _clean_token(t))
+        return " ".join(c for c in map(_clean_token, tokens) if c)
+
+    def optimize(self) -> None:
+        """After a bulk load: refresh the planner's statistics and merge the FTS index's segments."""
+        conn = self._conn()
+        conn.execute("ANALYZE")
+        conn.execute("INSERT INTO posts_fts(posts_fts) VALUES ('optimize')")
 
     # ----------------------------------------------------------------- reading
 
@@ -213,6 +239,16 @@ class SqlitePostIndex:
         order: str = "severity",
     ) -> SearchPage:
         """Full-text search plus filters. ``order``: 'severity' (most severe, then newest) or 'newest'."""
+        cached = self._from_columns(query, levels, sources, sentiments, flagged, drill, since, until)
+        if cached is not None:
+            idx, note = cached
+            if idx is None:
+                return SearchPage(total=0, items=[], note=note)
+            page = self._cols.top(idx, order=order, offset=max(0, int(offset)), limit=max(0, int(limit)))
+            rows = self._rows_by_rowid(page)
+            return SearchPage(
+                total=len(idx), items=[_from_row(rows[r]) for r in page if r in rows], note=note
+            )
         where, params, note = self._where(query, levels, sources, sentiments, flagged, drill, since, until)
         if where is None:
             return SearchPage(total=0, items=[], note=note)
@@ -226,7 +262,25 @@ class SqlitePostIndex:
         return SearchPage(total=int(total), items=[_from_row(r) for r in rows], note=note)
 
     def facets(self, query: str = "", **filters: Any) -> dict[str, dict[str, int]]:
-        """Counts by source, sentiment and level for the posts a search would return."""
+        """Counts by source, sentiment, level and day (Beijing time) for the posts a search would return."""
+        cached = self._from_columns(
+            query,
+            filters.get("levels"),
+            filters.get("sources"),
+            filters.get("sentiments"),
+            filters.get("flagged"),
+            filters.get("drill", False),
+            filters.get("since"),
+            filters.get("until"),
+        )
+        if cached is not None:
+            idx, _ = cached
+            if idx is None:
+                return {"source": {}, "sentiment": {}, "level": {}, "day": {}}
+            with self._cols.lock:
+                counts = self._cols.counts(idx)
+            counts["day"] = dict(sorted(counts["day"].items()))
+            return counts
         where, params, _ = self._where(
             query,
             filters.get("levels"),
@@ -276,14 +330,47 @@ class SqlitePostIndex:
                 yield _from_row(r)
             last = rows[-1]["_r"]
 
+    def _from_columns(self, query, levels, sources, sentiments, flagged, drill, since, until):
+        """(rowids passing query + filters, note) from the column cache; None: use SQL instead."""
+        if self._cols is None:
+            return None
+        lo, hi = epoch(since), epoch(until)
+        if (since and lo is None) or (until and hi is None):
+            return None  # a bound that is not a time: let SQL compare it as text
+        query, note = _shorten(query)
+        conn = self._conn()
+        rowids = None
+        if query:
+            match = self.fts_query(query)
+            if not match:
+                return None, "搜索词中没有可检索的文字"
+            cur = conn.execute("SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?", (match,))
+            rowids = np.array([r[0] for r in cur.fetchall()], dtype=np.int64)
+        with self._cols.lock:
+            self._cols.refresh(conn.raw)
+            idx = self._cols.select(
+                rowids,
+                levels=levels,
+                sources=sources,
+                sentiments=sentiments,
+                flagged=flagged,
+                drill=drill,
+                since=lo,
+                until=hi,
+            )
+        return idx, note
+
+    def _rows_by_rowid(self, rowids: list[int]) -> dict[int, sqlite3.Row]:
+        if not rowids:
+            return {}
+        marks = ", ".join("?" for _ in rowids)
+        rows = self._conn().execute(f"SELECT rowid AS _r, * FROM posts WHERE rowid IN ({marks})", rowids)
+        return {r["_r"]: r for r in rows.fetchall()}
+
     def _where(self, query, levels, sources, sentiments, flagged, drill, since, until):
         clauses: list[str] = []
         params: list[Any] = []
-        note = ""
-        query = (query or "").strip()
-        if len(query) > MAX_QUERY_CHARS:
-            query = query[:MAX_QUERY_CHARS]
-            note = f"搜索词过长，已截取前 {MAX_QUERY_CHARS} 个字符"
+        query, note = _shorten(query)
         if query:
             match = self.fts_query(query)
             if not match:
@@ -341,6 +428,14 @@ class _Txn:
             self.raw.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
+def _shorten(query: str | None) -> tuple[str, str]:
+    """The query as searched (trimmed, at most MAX_QUERY_CHARS) and a note when it was cut."""
+    query = (query or "").strip()
+    if len(query) > MAX_QUERY_CHARS:
+        return query[:MAX_QUERY_CHARS], f"搜索词过长，已截取前 {MAX_QUERY_CHARS} 个字符"
+    return query, ""
+
+
 def _clean_token(token: str) -> str:
     t = token.strip().lower()
     # unicode61 splits on punctuation anyway; keep only tokens with a letter or digit in them
@@ -348,11 +443,9 @@ def _clean_token(token: str) -> str:
 
 
 def _to_row(post: PostRecord) -> dict[str, Any]:
-    d = post.to_dict()
-    d.pop("id")
     row: dict[str, Any] = {}
     for c in _COLUMNS:
-        v = d[c]
+        v = getattr(post, c)  # not asdict(): it deep-copies every list and dict, a third of indexing time
         if c in _JSON_FIELDS:
             v = dumps(v)
         elif isinstance(v, bool):

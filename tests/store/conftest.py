@@ -40,16 +40,17 @@ def records(request, tmp_path):
 
 # --------------------------------------------------------------------------- posts index engines
 
-POST_ENGINES = ["sqlite"] + (["elasticsearch"] if os.environ.get("YUQING_TEST_ES_URL") else [])
+# "sqlite" answers filters and counts from its column cache, "sqlite-sql" from plain SQL: both must agree
+POST_ENGINES = ["sqlite", "sqlite-sql"] + (["elasticsearch"] if os.environ.get("YUQING_TEST_ES_URL") else [])
 
 
 @pytest.fixture(params=POST_ENGINES)
 def index(request, tmp_path, segmenter):
     """The posts index on each reachable engine; on Elasticsearch an alias of its own, dropped after."""
-    if request.param == "sqlite":
+    if request.param.startswith("sqlite"):
         from store.posts_sqlite import SqlitePostIndex
 
-        idx = SqlitePostIndex(tmp_path / "posts.db", segmenter)
+        idx = SqlitePostIndex(tmp_path / "posts.db", segmenter, columnar=request.param == "sqlite")
         yield idx
         idx.close()
         return

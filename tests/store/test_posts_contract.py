@@ -218,3 +218,25 @@ def test_unwritable_location_is_a_clear_error(tmp_path, segmenter):
     blocker.write_text("x")
     with pytest.raises(StoreUnavailable, match="cannot open posts index"):
         SqlitePostIndex(blocker / "sub" / "posts.db", segmenter)
+
+
+def test_column_cache_sees_writes_from_another_process(tmp_path, segmenter):
+    """The desk's index caches columns; the crawler writes through its own connection and process."""
+    desk = SqlitePostIndex(tmp_path / "shared.db", segmenter)
+    crawler = SqlitePostIndex(tmp_path / "shared.db", segmenter, columnar=False)
+    try:
+        crawler.upsert_many([make_post("华鼎证券 传闻", url="u1", source="微博")])
+        assert desk.search("华鼎证券").total == 1
+        assert desk.facets()["level"] == {"—": 1}
+        crawler.upsert_many(
+            [
+                make_post("华鼎证券 传闻", url="u1", source="微博", level="I"),
+                make_post("华鼎证券 新帖", url="u2"),
+            ]
+        )
+        assert [p.url for p in desk.search("华鼎证券", flagged=True).items] == ["u1"]
+        assert desk.facets()["level"] == {"I": 1, "—": 1}
+        assert desk.search("新帖").total == 1
+    finally:
+        desk.close()
+        crawler.close()
