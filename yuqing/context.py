@@ -121,7 +121,9 @@ class Context:
 
         from nlp.events import EventTracker
 
-        tracker = EventTracker.from_config(self.settings.risk, words=self.segmenter.cut, ignore=self.watch_terms)
+        tracker = EventTracker.from_config(
+            self.settings.risk, words=self.segmenter.cut, ignore=self.watch_terms
+        )
         since = (datetime.now(UTC) - tracker.window).replace(tzinfo=None).isoformat(timespec="seconds")
         try:
             page = self.index.search(since=since, order="newest", limit=2000, drill=None)
@@ -164,19 +166,15 @@ class Context:
         return SqlitePostIndex(store.path, self.segmenter)
 
     def _es_secret(self, name: str, configured: Any) -> str | None:
-        """An Elasticsearch credential: from the environment (via settings) or ``[elasticsearch]`` in secrets_file."""
+        """An Elasticsearch credential: from settings (environment), else ``elasticsearch_<name>`` through
+        yuqing.secrets (``YUQING_SECRET_ELASTICSEARCH_<NAME>`` or the secrets file)."""
         if configured is not None:
             return (
                 configured.get_secret_value() if hasattr(configured, "get_secret_value") else str(configured)
             )
-        path = self.settings.secrets_file
-        if path is None or not path.is_file():
-            return None
-        import tomllib
+        from yuqing.secrets import get_secret
 
-        with path.open("rb") as fh:
-            value = tomllib.load(fh).get("elasticsearch", {}).get(name)
-        return str(value) if value else None
+        return get_secret(f"elasticsearch_{name}", secrets_file=self.settings.secrets_file)
 
     @cached_property
     def spool(self) -> Spool:

@@ -23,6 +23,7 @@ class Request:
     path: str
     params: dict[str, list[str]]
     body: Any  # parsed JSON, a list of parsed NDJSON lines, or None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -72,7 +73,13 @@ def _handler(wire: EsWire):
         def _handle(self) -> None:
             parts = urlsplit(self.path)
             body = self._read()
-            req = Request(self.command, parts.path, parse_qs(parts.query), body)
+            req = Request(
+                self.command,
+                parts.path,
+                parse_qs(parts.query),
+                body,
+                {k.lower(): v for k, v in self.headers.items()},
+            )
             wire.requests.append(req)
             for suffix, status in wire.status_override.items():
                 if parts.path.endswith(suffix):

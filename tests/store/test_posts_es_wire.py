@@ -312,3 +312,34 @@ def test_dead_port_is_store_unavailable(segmenter):
         idx.upsert_many([post("华鼎证券", "u1")])
     with pytest.raises(StoreUnavailable):
         idx.search("华鼎证券")
+
+
+def test_engine_is_chosen_by_configuration_with_credentials_from_the_secrets_file(wire, tmp_path):
+    import base64
+
+    from yuqing.config import ConfigError, settings_from_dict
+    from yuqing.context import build_context
+
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('elasticsearch_password = "s3cret"\n', encoding="utf-8")
+    store = {"path": str(tmp_path / "y.db"), "posts_engine": "elasticsearch", "elasticsearch_url": wire.url}
+    settings = settings_from_dict(
+        {
+            "firm": {"name": "华鼎证券股份有限公司"},
+            "store": {**store, "elasticsearch_username": "desk", "elasticsearch_index": "desk-posts"},
+            "secrets_file": str(secrets),
+        }
+    )
+    ctx = build_context(settings)
+    try:
+        assert ctx.index.count() == 0
+        head = wire.requests[0]
+        assert head.path == "/_alias/desk-posts"
+        assert head.headers["authorization"] == "Basic " + base64.b64encode(b"desk:s3cret").decode()
+    finally:
+        ctx.close()
+    no_url = build_context(
+        settings_from_dict({"firm": {"name": "x"}, "store": {"posts_engine": "elasticsearch"}})
+    )
+    with pytest.raises(ConfigError, match="elasticsearch_url"):
+        no_url.index  # noqa: B018
