@@ -61,7 +61,11 @@ _LOGIN_PATH = re.compile(r"/(login|signin|sign_in|sign-in|passport|logon)(?:[/._
 _CAPTCHA = re.compile(r"captcha|^wappass\.baidu\.com", re.I)
 _PASSWORD_INPUT = re.compile(r"<input[^>]+type\s*=\s*[\"']?password", re.I)
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
-_LOGIN_TITLE = re.compile(r"登录|登入|login|sign\s*in|passport|安全验证|验证码", re.I)
+_LOGIN_HEAD = re.compile(
+    r"^(用户|账号|帐号|会员|新浪|微博|雪球)?(通行证)?(登录|登入|login|log\s*in|sign\s*in|passport)(页|页面)?$",
+    re.I,
+)
+_CAPTCHA_TITLE = re.compile(r"安全验证|人机验证|验证码|captcha|visitor system", re.I)
 _JSONP = re.compile(r"^\s*[\w$.]+\s*\((.*)\)\s*;?\s*$", re.S)
 
 
@@ -79,14 +83,25 @@ def login_wall_kind(url: str) -> str | None:
 
 
 def html_wall_kind(html: str) -> str | None:
-    """A 200 page that is a login form or a captcha instead of content (judged by its title)."""
+    """A 200 page that is a login form or a captcha instead of content.
+
+    Judged by a short title about logging in / verification *and* a page with little text besides (plus a
+    password field for a login form): an article titled "华鼎金管家APP登录故障" is content, not a wall.
+    """
     m = _TITLE.search(html[:20000])
-    title = re.sub(r"\s+", " ", m.group(1)) if m else ""
-    if not _LOGIN_TITLE.search(title):
+    title = re.sub(r"\s+", " ", m.group(1)).strip() if m else ""
+    # the page's own name, before " - 雪球" / "_新浪网"-style site suffixes
+    head = re.split(r"\s*[-_|–—·]\s*", title)[0] if title else ""
+    if not head or len(title) > 40 or len(_visible_text(html)) > 1500:
         return None
-    if re.search(r"安全验证|验证码|captcha", title, re.I):
+    if _CAPTCHA_TITLE.search(head):
         return "captcha"
-    return "login_wall" if _PASSWORD_INPUT.search(html) or re.search(r"登录|login", title, re.I) else None
+    return "login_wall" if _LOGIN_HEAD.match(head) and _PASSWORD_INPUT.search(html) else None
+
+
+def _visible_text(html: str) -> str:
+    body = re.sub(r"(?is)<(script|style|noscript)\b.*?</\1\s*>|<!--.*?-->", " ", html)
+    return re.sub(r"\s+", "", re.sub(r"(?s)<[^>]*>", " ", body))
 
 
 def looks_truncated(body: bytes) -> bool:

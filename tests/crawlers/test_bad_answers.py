@@ -39,6 +39,18 @@ LOGIN_PAGE = """<!DOCTYPE html>
 """
 
 
+OUTAGE_ARTICLE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>华鼎金管家APP登录故障 客户一早无法登录</title></head>
+<body><div class="top"><form class="login-box"><input name="u"><input type="password" name="p">
+<button>登录</button></form></div>
+<div class="article"><h1>华鼎金管家APP登录故障 客户一早无法登录</h1><div class="info">2026-11-09 10:05 来源：汇财新闻网</div>
+<p>11月9日上午开盘前后，多名投资者反映华鼎证券旗下华鼎金管家APP无法登录，页面长时间显示加载中。</p>
+<p>记者联系华鼎证券客服，对方表示技术部门正在排查，故障期间客户可通过电话委托下单。</p>
+<p>截至10时左右，部分用户反映已可正常登录，但行情刷新仍有延迟，公司尚未发布正式说明。</p>
+</div></body></html>
+"""
+
+
 def _list_page(*paths: str) -> str:
     links = "".join(f'<li><a href="{{base_url}}{p}">文章{i}</a></li>' for i, p in enumerate(paths))
     return f'<html><head><meta charset="utf-8"><title>列表</title></head><body><ul class="l">{links}</ul></body></html>'
@@ -52,6 +64,8 @@ def _routes(root: Path) -> list[dict]:
         "list_truncated.html": _list_page("/a/truncated.html"),
         "list_empty.html": _list_page("/a/empty.html"),
         "list_login.html": _list_page("/a/login.html"),
+        "list_outage.html": _list_page("/a/outage.html"),
+        "outage.html": OUTAGE_ARTICLE,
         "list_lying.html": _list_page("/a/gbk-lying.html", "/a/people.html"),
         "login.html": LOGIN_PAGE,
     }
@@ -71,6 +85,8 @@ def _routes(root: Path) -> list[dict]:
         r("/a/empty.html", body="", content_type=HTML),
         r("/lists/login.html", file=str(root / "list_login.html"), content_type=HTML),
         r("/a/login.html", file=str(root / "login.html"), content_type=HTML),
+        r("/lists/outage.html", file=str(root / "list_outage.html"), content_type=HTML),
+        r("/a/outage.html", file=str(root / "outage.html"), content_type=HTML),
         r("/lists/lying.html", file=str(root / "list_lying.html"), content_type=HTML),
         # GBK bytes that say UTF-8 (header and meta); UTF-8 bytes that say GB2312 (the real 人民网 page)
         r("/a/gbk-lying.html", file=str(root / "gbk_lying.html"), content_type="text/html; charset=utf-8"),
@@ -145,6 +161,12 @@ def _sources(base: str) -> list[dict]:
             "name": "login-page-article",
             "family": "news_list",
             "url": f"{base}/lists/login.html",
+            "options": lst,
+        },
+        {
+            "name": "login-word-article",
+            "family": "news_list",
+            "url": f"{base}/lists/outage.html",
             "options": lst,
         },
         {"name": "lying-charsets", "family": "news_list", "url": f"{base}/lists/lying.html", "options": lst},
@@ -262,3 +284,11 @@ def test_lying_charsets_are_read_right_and_stored(bad_run):
     assert "逐一核查销售过程中的适当性管理记录" in gbk["text"] and "\ufffd" not in gbk["text"]
     people = by_url["people.html"]  # UTF-8 bytes declared GB2312
     assert "父爱如山" in people["text"] and "鐖" not in people["text"]
+
+
+def test_an_article_about_a_login_outage_is_not_a_login_wall(bad_run):
+    stats, posts, _ = bad_run
+    s = stats["login-word-article"]
+    assert s["errors"] == 0 and s["items"] == 1
+    (post,) = [p for p in posts if p["source"] == "login-word-article"]
+    assert "无法登录" in post["title"] and "电话委托下单" in post["text"]
