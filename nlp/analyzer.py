@@ -219,10 +219,13 @@ class Analyzer:
         if target_probs is not None:
             cut = self.target_model.threshold  # type: ignore[union-attr]
             own_neg, calm = self._clause_evidence(w)
+            # a negative post that names one entity and nothing like it is negative about that entity
+            alone = p_neg >= OWN_CLAUSE_STRONG and len(targets) == 1 and not lookalikes
             negative_targets = [
                 t
                 for t in targets
                 if (target_probs.get(t, 0.0) >= cut and t not in calm)
+                or alone
                 or own_neg.get(t, 0.0) >= OWN_CLAUSE_STRONG
                 or (
                     own_neg.get(t, 0.0) >= th.negative_threshold

@@ -6,6 +6,9 @@ Only a post about a watched entity can be flagged. Severity points:
   unless the post reads positive; a rumor about us, or 交易系统故障 / 数据泄露 / 监管处罚 / 高管负面 → 2
   (1 when the post reads positive); the largest counts;
 - how far it goes: reach ≥ ``reach_high`` → +1, ≥ ``reach_very_high`` → +2;
+- how fast it goes: reach per hour since publication ≥ ``velocity_high`` → +1 (a young post that is
+  already spreading fast is caught before its reach crosses ``reach_high``); reach and velocity
+  together add at most 2;
 - who says it: a source with authority ≥ ``authority_high`` (official media, regulator) → +1.
 
 Points 1 → IV, 2 → III, 3 → II, ≥ 4 → I. So a rumor about us or an outage with high reach is II
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 SEVERE_TOPICS = frozenset({"交易系统故障", "数据泄露", "监管处罚", "高管负面"})
 HARMFUL_TOPICS = frozenset({"客户投诉", "产品亏损/兑付", "员工不当言论"})
@@ -36,6 +40,7 @@ class RiskThresholds:
     reach_very_high: int = 100_000
     authority_high: float = 0.8
     rumor_model_threshold: float = 0.9
+    velocity_high: int = 2_000  # reach per hour since publication
 
     @classmethod
     def coerce(cls, value: RiskThresholds | Mapping | object | None) -> RiskThresholds:
@@ -64,6 +69,26 @@ def reach(post: Mapping) -> int:
         + _int(post.get("likes"))
         + _int(post.get("user_followers")) // 10
     )
+
+
+MIN_AGE_HOURS = 0.25  # a post seconds old has no meaningful rate yet
+
+
+def velocity(post: Mapping, now: datetime | None = None) -> float | None:
+    """Reach per hour since ``published_at``; None when the time is unknown or in the future."""
+    raw = str(post.get("published_at") or "").strip()
+    if not raw:
+        return None
+    try:
+        t = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    hours = ((now or datetime.now(UTC)) - t).total_seconds() / 3600
+    if hours < 0:
+        return None
+    return reach(post) / max(hours, MIN_AGE_HOURS)
 
 
 def fmt_count(n: int) -> str:
@@ -97,6 +122,7 @@ def assess(
     thresholds: RiskThresholds | None = None,
     negativity_elsewhere: bool = False,
     positive: bool = False,
+    now: datetime | None = None,
 ) -> RiskResult:
     """``negativity_elsewhere``: the post is negative, but about a look-alike, not about a target; its
     topic is then someone else's problem and does not count against us. ``positive``: the post reads
@@ -131,6 +157,10 @@ def assess(
             if n:
                 parts.append(f"{word} {fmt_count(n)}")
         reasons.append("传播量：" + "、".join(parts))
+    v = velocity(post, now)
+    if v is not None and v >= th.velocity_high and bump < 2:
+        bump += 1
+        reasons.append(f"扩散速度：约 {fmt_count(int(v))} 次/小时")
     if authority >= th.authority_high:
         bump += 1
         source = str(post.get("source") or "").strip()

@@ -101,6 +101,8 @@ class RiskConfig(BaseModel):
     rumor_threshold: float = 0.5
     reach_high: int = 10_000
     reach_very_high: int = 100_000
+    # reach per hour since publication at or above this raises the level by one (fast-spreading posts)
+    velocity_high: int = Field(2_000, ge=1)
     # source authority at or above this (official media, regulator) raises the level by one
     authority_high: float = Field(0.8, ge=0.0, le=1.0)
     # the rumor model alone calls a post 不实 only this sure (cues and the rumor register need less)
@@ -136,6 +138,11 @@ class CrawlConfig(BaseModel):
         "", description="a page where site operators can reach us; goes into the User-Agent"
     )
     seen_store: bool = Field(True, description="skip items stored before in the same version")
+    redis_url: str = Field(
+        "",
+        description="scale-out: a Redis URL (redis://host:6379/0) makes every crawl process share one "
+        "scrapy-redis queue (docs/scale-out.md); empty = each process crawls on its own",
+    )
 
 
 class ScheduleConfig(BaseModel):
