@@ -79,6 +79,10 @@ def crawl_sources(
         return result
     run_id = f"crawl-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     overrides: dict[str, Any] = politeness_overrides(sources, contact_url=ctx.settings.crawl.contact_url)
+    if ctx.settings.crawl.redis_url:  # scale-out: share one scrapy-redis queue with the other workers
+        from crawlers.distributed import redis_settings
+
+        overrides.update(redis_settings(ctx.settings.crawl.redis_url))
     overrides.update(settings or {})
     seen: SeenStore | None = None
     if ctx.settings.crawl.seen_store and not overrides.get("YUQING_SEEN_DB"):
