@@ -71,7 +71,7 @@ def crawl_sources(
     from crawlers.politeness import politeness_overrides
     from crawlers.runner import run_crawl_subprocess
     from crawlers.seen import SeenStore, seen_path_for
-    from yuqing.health import record_failed_run, record_runs
+    from yuqing.health import record_failed_run, record_quietly, record_runs
 
     sources = select_sources(ctx, names)
     result = CrawlResult()
@@ -106,7 +106,8 @@ def crawl_sources(
                 )
             except subprocess.TimeoutExpired as exc:
                 reason = f"抓取超过 {timeout:g} 秒未结束，已终止"
-                record_failed_run(
+                record_quietly(
+                    record_failed_run,
                     ctx,
                     run_id=run_id,
                     sources=sources,
@@ -120,8 +121,13 @@ def crawl_sources(
                 reason = f"抓取进程异常退出：{lines[0]}" + (
                     f"；日志末行：{lines[-1]}" if len(lines) > 1 else ""
                 )
-                record_failed_run(
-                    ctx, run_id=run_id, sources=sources, started_at=started, reason=reason[:500]
+                record_quietly(
+                    record_failed_run,
+                    ctx,
+                    run_id=run_id,
+                    sources=sources,
+                    started_at=started,
+                    reason=reason[:500],
                 )
                 raise
             posts = []
@@ -144,7 +150,8 @@ def crawl_sources(
     if seen is not None:
         seen.commit(run_id)
         seen.close()
-    record_runs(
+    record_quietly(
+        record_runs,
         ctx,
         run_id=run_id,
         started_at=started,

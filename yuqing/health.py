@@ -17,6 +17,7 @@ Every flag carries a short Chinese reason the duty officer can read.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,8 @@ from sqlalchemy import func, select
 from store.models import SourceRun
 from yuqing.config import HealthConfig, SourceConfig
 from yuqing.context import Context
+
+log = logging.getLogger(__name__)
 
 FINISHED = "finished"
 MAX_REASONS = 20
@@ -114,6 +117,17 @@ def record_failed_run(
         if src.get("name")
     }
     record_runs(ctx, run_id=run_id, started_at=started_at, finished_at=datetime.now(UTC), stats=stats)
+
+
+def record_quietly(record: Any, ctx: Context, **kwargs: Any) -> bool:
+    """Call :func:`record_runs` or :func:`record_failed_run`; a records database that is down costs the
+    health history this run (logged as an error), never the crawl's posts."""
+    try:
+        record(ctx, **kwargs)
+    except Exception:
+        log.exception("source runs not recorded (records database unavailable?)")
+        return False
+    return True
 
 
 # ----------------------------------------------------------------------------- health

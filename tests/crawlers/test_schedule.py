@@ -148,3 +148,21 @@ def test_cli_schedule_unknown_source(tmp_path, capsys):
     config.write_text('[firm]\nname = "华鼎证券"\n', encoding="utf-8")
     assert main(["--config", str(config), "schedule", "--source", "nope", "--once"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_schedule_goes_on_when_the_records_database_is_down(tmp_path, room, caplog):
+    ctx = make_ctx(
+        tmp_path,
+        [room.source("newsroom")],
+        store={
+            "path": str(tmp_path / "store" / "yuqing.db"),
+            "records_url": "postgresql+psycopg://yuqing@127.0.0.1:9/none?connect_timeout=2",
+        },
+    )
+    try:
+        history = Scheduler(ctx, crawl_settings=FAST_SETTINGS).run(once=True)
+        assert [r.outcome for r in history] == ["ok"]  # the run itself is not lost …
+        assert ctx.spool.pending()  # … its posts wait on disk for the store to come back
+        assert "source runs not recorded" in caplog.text  # and the missing health record is said out loud
+    finally:
+        ctx.close()
