@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from crawlers.simhash import MAX_DISTANCE, bands, distance, from_hex, simhash, to_hex
@@ -80,3 +80,17 @@ def group_members(session: Session, post_id: str) -> list[str]:
         .order_by(NearDupBand.id)
     ).all()
     return [r[0] for r in rows]
+
+
+def group_sizes(session: Session, posts: Sequence[PostRecord]) -> dict[str, int]:
+    """For each post id: how many stored posts share its near-duplicate group (itself included)."""
+    groups = {p.id: (p.dup_of or p.id) for p in posts if p.simhash}
+    if not groups:
+        return {}
+    rows = session.execute(
+        select(NearDupBand.group_id, func.count())
+        .where(NearDupBand.group_id.in_(set(groups.values())), NearDupBand.band == 0)
+        .group_by(NearDupBand.group_id)
+    ).all()
+    sizes = {g: int(n) for g, n in rows}
+    return {pid: sizes.get(g, 1) for pid, g in groups.items()}

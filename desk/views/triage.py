@@ -21,6 +21,7 @@ from desk.ui import (
 )
 from store.models import LEVELS
 from store.records import alerts_for_posts
+from yuqing.neardup import group_sizes
 
 PAGE_SIZES = (20, 50, 100)
 MAX_SEARCH_CHARS = 500
@@ -127,6 +128,7 @@ st.caption(f"共 {result.total} 条，第 {page_no} / {pages} 页（按级别从
 with ctx.records.session() as session:
     alerts = alerts_for_posts(session, post_ids=[p.id for p in result.items])
     statuses = {pid: a.status for pid, a in alerts.items()}
+    similar = group_sizes(session, result.items)  # reposts and copied articles of the same text
 
 
 def _open_item(post_id: str) -> None:
@@ -153,6 +155,8 @@ for post in result.items:
                 escape_markdown(sentiment_label(post.sentiment_label)),
                 f"状态：{alert_status_label(statuses.get(post.id))}",
             ]
+            if similar.get(post.id, 1) > 1:
+                meta.append(f"相似稿 {similar[post.id]} 条（{'转载/抄发' if post.dup_of else '首发'}）")
             st.caption(" · ".join(meta))
             if post.reasons:
                 st.caption("预警原因：" + escape_markdown(join_list(post.reasons, "；")))
