@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import threading
 import unicodedata
@@ -62,6 +63,38 @@ def char_ngrams(text: str, ngram_range: tuple[int, int] = (1, 3)) -> list[str]:
     return out
 
 
+WORD_MARK = "\x01"  # word features are prefixed so they never collide with character n-grams
+
+_word_segmenter = None
+_word_lock = threading.Lock()
+
+
+def _words(text: str) -> list[str]:
+    """jieba words (default dictionary, no HMM: deterministic and fast) of already-normalised text."""
+    global _word_segmenter
+    if _word_segmenter is None:
+        with _word_lock:
+            if _word_segmenter is None:
+                from nlp.segment import Segmenter
+
+                _word_segmenter = Segmenter()  # own tokenizer: watched names must not change features
+    return [w for w in _word_segmenter.tokenizer.lcut(text, HMM=False) if w.strip()]
+
+
+def text_features(text: str, ngram_range: tuple[int, int] = (1, 3), words: bool = False) -> list[str]:
+    """Character n-grams, plus (``words``) jieba words of two or more characters and word bigrams.
+
+    Training hands this very function to scikit-learn's vectoriser, so training and inference see the
+    same features.
+    """
+    out = char_ngrams(text, ngram_range)
+    if words:
+        ws = _words(normalize(text))
+        out.extend(WORD_MARK + w for w in ws if len(w) > 1)
+        out.extend(f"{WORD_MARK}{a} {b}" for a, b in zip(ws, ws[1:], strict=False))
+    return out
+
+
 @runtime_checkable
 class SentimentModel(Protocol):
     """What the analyzer needs from a sentiment model."""
@@ -93,7 +126,9 @@ class LinearSentimentClassifier:
         labels: Sequence[str] = LABELS,
         ngram_range: tuple[int, int] = (1, 3),
         max_chars: int = DEFAULT_MAX_CHARS,
+        words: bool = False,
     ) -> None:
+        self.words = bool(words)
         if isinstance(vocabulary, Mapping):
             self.vocabulary = dict(vocabulary)
         else:
@@ -130,6 +165,7 @@ class LinearSentimentClassifier:
             labels=meta["labels"],
             ngram_range=tuple(meta["ngram_range"]),
             max_chars=meta.get("max_chars", DEFAULT_MAX_CHARS),
+            words=meta.get("words", False),
         )
 
     def save(self, directory: str | Path, *, extra: Mapping[str, object] | None = None) -> None:
@@ -140,8 +176,9 @@ class LinearSentimentClassifier:
             features[i] = f
         meta = {
             "format": FORMAT_VERSION,
-            "kind": "tfidf-char-ngram-logreg",
+            "kind": "tfidf-char-word-ngram-logreg" if self.words else "tfidf-char-ngram-logreg",
             "labels": list(self.labels),
+            "words": self.words,
             "ngram_range": list(self.ngram_range),
             "max_chars": self.max_chars,
             "normalize": "NFKC, lower, digits->0, whitespace->single space",
@@ -170,7 +207,7 @@ class LinearSentimentClassifier:
         idf = self.idf
         for text in texts:
             counts: dict[int, int] = {}
-            for g in char_ngrams((text or "")[: self.max_chars], self.ngram_range):
+            for g in text_features((text or "")[: self.max_chars], self.ngram_range, self.words):
                 j = vocab_get(g)
                 if j is not None:
                     counts[j] = counts.get(j, 0) + 1
@@ -220,44 +257,336 @@ def to_result(row: np.ndarray | Sequence[float], labels: Sequence[str] = LABELS)
     return {"label": label, "scores": scores}
 
 
+# -- transformer models: label mapping -------------------------------------------------------------
+
+
+class ModelLoadError(ValueError):
+    """A model directory or hub name that cannot be used; the message says why, in Chinese."""
+
+
+_LABEL_WORDS = {
+    "negative": ("negative", "neg", "负面", "负向", "消极", "差评", "悲观", "bad", "bearish"),
+    "neutral": ("neutral", "neu", "中性", "中立", "无情感", "其他", "其它", "none", "other", "objective"),
+    "positive": ("positive", "pos", "正面", "正向", "积极", "好评", "乐观", "good", "bullish"),
+}
+_STARS = re.compile(r"^([1-5])\s*stars?$")
+_GENERIC = re.compile(r"^(?:label_?)?(\d+)$")
+
+
+def label_mapping(id2label: Mapping[int | str, str]) -> list[int]:
+    """For each output of a classifier, the index in :data:`LABELS` it stands for.
+
+    Names are matched case-insensitively in English and Chinese (负面/中性/正面 …) and as star ratings
+    (1–2 stars → negative, 3 → neutral, 4–5 → positive). Generic names (``LABEL_0`` …) follow the usual
+    convention: two classes are negative, positive; three are negative, neutral, positive.
+    """
+    ids = sorted(int(k) for k in id2label)
+    if ids != list(range(len(ids))) or len(ids) < 2:
+        raise ModelLoadError(f"模型的 id2label 无法使用：{dict(id2label)!r}（至少两类，编号 0..n-1）")
+    names = [str(id2label[i] if i in id2label else id2label[str(i)]).strip().lower() for i in ids]
+    out: list[int] = []
+    unknown: list[str] = []
+    for name in names:
+        idx = next((LABELS.index(lab) for lab, words in _LABEL_WORDS.items() if name in words), None)
+        if idx is None and (m := _STARS.match(name)):
+            idx = (0, 0, 1, 2, 2)[int(m.group(1)) - 1]
+        if idx is None:
+            unknown.append(name)
+        out.append(-1 if idx is None else idx)
+    if unknown:
+        generic = [_GENERIC.match(n) for n in names]
+        if all(generic) and len(names) in (2, 3):
+            return [0, 2] if len(names) == 2 else [0, 1, 2]
+        raise ModelLoadError(
+            f"无法把模型的标签 {names} 对应到 负面/中性/正面：不认识 {unknown}；"
+            "请在模型的 config.json 里把 id2label 写成 negative/neutral/positive（或 负面/中性/正面）"
+        )
+    if len(set(out)) < 2 or LABELS.index("negative") not in out:
+        raise ModelLoadError(f"模型的标签 {names} 里没有“负面”一类，不能用于情感判断")
+    return out
+
+
+def _fold(probs: np.ndarray, mapping: Sequence[int]) -> np.ndarray:
+    """Sum a classifier's class probabilities into the three LABELS columns (rows still sum to 1)."""
+    out = np.zeros((probs.shape[0], len(LABELS)), dtype=np.float32)
+    for j, idx in enumerate(mapping):
+        out[:, idx] += probs[:, j]
+    return out
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _read_config(d: Path) -> dict:
+    cfg_file = d / "config.json"
+    if not cfg_file.is_file():
+        raise ModelLoadError(f"{d} 不是可用的 Hugging Face 模型目录：缺少 config.json")
+    try:
+        return json.loads(cfg_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelLoadError(f"{cfg_file} 无法读取（不是 UTF-8 JSON）：{e}") from e
+
+
+# -- transformer models: ONNX Runtime (the shipped one, no torch) -----------------------------------
+
+
+class OnnxSentimentClassifier:
+    """A sequence classifier exported to ONNX (``model.onnx``) with a fast tokenizer (``tokenizer.json``).
+
+    The directory is a transformers model directory as well (config.json with id2label); only
+    onnxruntime and tokenizers are needed to run it. Texts are tokenised once, sorted by length and run
+    in batches of similar length, so padding costs little.
+    """
+
+    def __init__(
+        self,
+        directory: str | Path,
+        *,
+        max_length: int | None = None,
+        batch_size: int = 64,
+        threads: int | None = None,
+    ) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        d = Path(directory)
+        cfg = _read_config(d)
+        for f in ("model.onnx", "tokenizer.json"):
+            if not (d / f).is_file():
+                raise ModelLoadError(f"{d} 里缺少 {f}（ONNX 模型目录需要 model.onnx 与 tokenizer.json）")
+        self.directory = d
+        self.mapping = label_mapping(cfg.get("id2label") or {})
+        self.labels = LABELS
+        self.max_length = int(max_length or cfg.get("yuqing_max_length") or 128)
+        self.batch_size = batch_size
+        self.tokenizer = Tokenizer.from_file(str(d / "tokenizer.json"))
+        self.tokenizer.enable_truncation(self.max_length)
+        self.tokenizer.no_padding()
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+        opts.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(
+                str(d / "model.onnx"), opts, providers=["CPUExecutionProvider"]
+            )
+        except Exception as e:  # onnxruntime raises its own exception types
+            raise ModelLoadError(f"{d / 'model.onnx'} 无法加载：{e}") from e
+        self._inputs = {i.name for i in self.session.get_inputs()}
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        encs = self.tokenizer.encode_batch([(t or "")[:DEFAULT_MAX_CHARS] for t in texts])
+        ids = [e.ids for e in encs]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        n_out = len(self.mapping)
+        out = np.zeros((len(texts), n_out), dtype=np.float32)
+        for k in range(0, len(order), self.batch_size):
+            idx = order[k : k + self.batch_size]
+            width = max(len(ids[i]) for i in idx)
+            x = np.zeros((len(idx), width), dtype=np.int64)
+            m = np.zeros((len(idx), width), dtype=np.int64)
+            for r, i in enumerate(idx):
+                x[r, : len(ids[i])] = ids[i]
+                m[r, : len(ids[i])] = 1
+            feed = {"input_ids": x, "attention_mask": m}
+            if "token_type_ids" in self._inputs:
+                feed["token_type_ids"] = np.zeros_like(x)
+            out[idx] = self.session.run(None, feed)[0]
+        return out
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, len(LABELS)), dtype=np.float32)
+        return _fold(_softmax(self.logits(texts)), self.mapping)
+
+    def predict(self, texts: Sequence[str]) -> list[dict]:
+        return [to_result(row, self.labels) for row in self.predict_proba(texts)]
+
+
+# -- a user's own model: any transformers sequence classifier (torch; the ``hf`` extra) -------------
+
+
+class HFSentimentClassifier:
+    """Any ``AutoModelForSequenceClassification`` from a local directory or (with internet) the hub.
+
+    Its labels (``config.id2label``) are folded onto negative / neutral / positive by
+    :func:`label_mapping`; a two-class model never says neutral.
+    """
+
+    def __init__(self, name_or_dir: str, *, max_length: int = 256, batch_size: int = 32) -> None:
+        try:
+            import torch
+            from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        except ImportError as e:
+            raise ModelLoadError(
+                f"使用自己的 Hugging Face 模型 {name_or_dir!r} 需要 torch 与 transformers："
+                "pip install 'yuqing-desk[hf]'"
+            ) from e
+        local = Path(name_or_dir).expanduser()
+        if local.is_dir():
+            _read_config(local)  # a clear message before transformers' own
+            source, where = str(local), f"目录 {local}"
+        else:
+            source, where = name_or_dir, f"Hugging Face Hub 上的 {name_or_dir}"
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(source)
+            self.model = AutoModelForSequenceClassification.from_pretrained(source)
+        except (OSError, ValueError, KeyError) as e:
+            hint = (
+                "本机不能联网时，请先在能联网的机器上下载模型，再把 sentiment_model 指向本地目录"
+                if not local.is_dir()
+                else "请确认它是 save_pretrained 保存的序列分类模型（含 config.json、权重与分词器文件）"
+            )
+            raise ModelLoadError(
+                f"无法加载情感模型（{where}）：{e.__class__.__name__}: {str(e)[:300]}。{hint}"
+            ) from e
+        self.model.eval()
+        self._torch = torch
+        self.mapping = label_mapping(self.model.config.id2label)
+        self.labels = LABELS
+        self.max_length = max_length
+        self.batch_size = batch_size
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, len(LABELS)), dtype=np.float32)
+        torch = self._torch
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i] or ""))
+        out = np.zeros((len(texts), len(self.mapping)), dtype=np.float32)
+        with torch.inference_mode():
+            for k in range(0, len(order), self.batch_size):
+                idx = order[k : k + self.batch_size]
+                enc = self.tokenizer(
+                    [(texts[i] or "")[:DEFAULT_MAX_CHARS] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
+                out[idx] = torch.softmax(self.model(**enc).logits.float(), dim=-1).numpy()
+        return _fold(out, self.mapping)
+
+    def predict(self, texts: Sequence[str]) -> list[dict]:
+        return [to_result(row, self.labels) for row in self.predict_proba(texts)]
+
+
+# -- the shipped ensemble ---------------------------------------------------------------------------
+
+
+class EnsembleSentimentClassifier:
+    """A linear model for every text; where it is unsure, a weighted mix with a transformer.
+
+    ``p = w·p_linear + (1 − w)·p_transformer`` for texts whose linear top probability is below
+    ``gate`` (gate ≥ 1: every text). The weight and the gate are chosen on the validation slice
+    (``nlp.train``), never on the held-out slices. The gate keeps the desk fast: the linear model reads
+    thousands of posts a second, the transformer hundreds.
+    """
+
+    def __init__(
+        self, linear: SentimentModel, transformer: SentimentModel, *, weight: float, gate: float
+    ) -> None:
+        self.linear = linear
+        self.transformer = transformer
+        self.weight = float(weight)
+        self.gate = float(gate)
+        self.labels = LABELS
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        p = np.asarray(self.linear.predict_proba(texts), dtype=np.float32)
+        if len(texts) == 0:
+            return p
+        unsure = np.flatnonzero(p.max(axis=1) < self.gate)
+        if len(unsure):
+            q = self.transformer.predict_proba([texts[i] for i in unsure])
+            p[unsure] = self.weight * p[unsure] + (1 - self.weight) * q
+        return p
+
+    def predict(self, texts: Sequence[str]) -> list[dict]:
+        return [to_result(row, self.labels) for row in self.predict_proba(texts)]
+
+
 # -- registry -------------------------------------------------------------------------------------
 
-_builtin_lock = threading.Lock()
-_builtin: LinearSentimentClassifier | None = None
+LINEAR_DIR = BUILTIN_DIR  # the first shipped model: char 1–3-grams (the floor every model must beat)
+WORDS_DIR = MODELS_DIR / "sentiment-words"
+BERT_DIR = MODELS_DIR / "sentiment-bert"
+ENSEMBLE_FILE = MODELS_DIR / "ensemble.json"
+
+_cache_lock = threading.Lock()
+_cache: dict[str, SentimentModel] = {}
 
 
-def _load_builtin() -> LinearSentimentClassifier:
-    global _builtin
-    if _builtin is None:
-        with _builtin_lock:
-            if _builtin is None:
-                if not (BUILTIN_DIR / WEIGHTS_FILE).exists():
-                    raise FileNotFoundError(
-                        f"shipped sentiment model missing under {BUILTIN_DIR}; "
-                        "rebuild it with `python -m nlp.train sentiment`"
-                    )
-                _builtin = LinearSentimentClassifier.load(BUILTIN_DIR)
-    return _builtin
+def _shipped(name: str, build) -> SentimentModel:
+    model = _cache.get(name)
+    if model is None:
+        with _cache_lock:
+            model = _cache.get(name)
+            if model is None:
+                model = _cache[name] = build()
+    return model
 
 
-REGISTRY = {"builtin": _load_builtin}
+def _load_linear(directory: Path) -> LinearSentimentClassifier:
+    if not (directory / WEIGHTS_FILE).exists():
+        raise FileNotFoundError(
+            f"shipped sentiment model missing under {directory}; rebuild it with `python -m nlp.train`"
+        )
+    return LinearSentimentClassifier.load(directory)
+
+
+def _load_ensemble() -> SentimentModel:
+    cfg = json.loads(ENSEMBLE_FILE.read_text(encoding="utf-8"))
+    return EnsembleSentimentClassifier(
+        create_sentiment_model(cfg["linear"]),
+        create_sentiment_model(cfg["transformer"]),
+        weight=cfg["weight"],
+        gate=cfg["gate"],
+    )
+
+
+def _builtin_name() -> str:
+    """What "builtin" stands for: the ensemble when its files are shipped, else the best linear model."""
+    if ENSEMBLE_FILE.exists():
+        return "ensemble"
+    if (WORDS_DIR / WEIGHTS_FILE).exists():
+        return "linear-words"
+    return "linear"
+
+
+REGISTRY = {
+    "builtin": lambda: create_sentiment_model(_builtin_name()),
+    "linear": lambda: _shipped("linear", lambda: _load_linear(LINEAR_DIR)),
+    "linear-words": lambda: _shipped("linear-words", lambda: _load_linear(WORDS_DIR)),
+    "bert-small": lambda: _shipped("bert-small", lambda: OnnxSentimentClassifier(BERT_DIR)),
+    "ensemble": lambda: _shipped("ensemble", _load_ensemble),
+}
 
 
 def create_sentiment_model(name: str = "builtin") -> SentimentModel:
     """The sentiment model named in settings (``ModelConfig.sentiment_model``); fails fast on a bad name.
 
-    ``"builtin"`` is the shipped linear model (loaded once per process, shared: it is read-only).
+    Shipped names (loaded once per process and shared: they are read-only): ``builtin`` (the best
+    shipped model, see nlp/models/README.md), ``linear`` (char n-grams, the first model), ``linear-words``,
+    ``bert-small``, ``ensemble``. Anything else is a user's own model: a local directory (ONNX export
+    with tokenizer.json, else any transformers sequence classifier, which needs the ``hf`` extra) or a
+    Hugging Face hub name ``owner/model`` (needs the internet).
     """
     factory = REGISTRY.get(name)
     if factory is not None:
         return factory()
     known = ", ".join(sorted(REGISTRY))
-    if name and Path(name).expanduser().is_dir():
+    if not name or not name.strip():
+        raise UnknownModelError(f"未指定情感模型；可用：{known}，或本地 Hugging Face 模型目录")
+    local = Path(name).expanduser()
+    if local.is_dir():
+        if (local / "model.onnx").is_file() and (local / "tokenizer.json").is_file():
+            return OnnxSentimentClassifier(local)
+        return HFSentimentClassifier(str(local))
+    if local.exists() or name.startswith((".", "/", "~")) or "\\" in name or name.count("/") != 1:
         raise UnknownModelError(
-            f"sentiment model {name!r} is a directory: Hugging Face model directories are not supported yet "
-            f"(a later issue adds them); use one of: {known}"
+            f"unknown sentiment model {name!r}: 情感模型 {name!r} 既不是内置模型名，也不是存在的模型目录；"
+            f"可用：{known}，或本地 Hugging Face 模型目录，或 Hub 名称（owner/model，需联网）"
         )
-    raise UnknownModelError(
-        f"unknown sentiment model {name!r}; known: {known} "
-        "(Hugging Face directories and hub names: a later issue adds them)"
-    )
+    return HFSentimentClassifier(name)

@@ -28,11 +28,23 @@ from nlp.sentiment import LABELS, LinearSentimentClassifier, char_ngrams
 
 HELDOUT_PERCENT = 15
 SPLIT_SALT = "yuqing-split-v1"
+VALIDATION_PERCENT = 8
+VALIDATION_SALT = "yuqing-val-v1"
 
 
 def is_heldout(dataset: str, text: str, percent: int = HELDOUT_PERCENT) -> bool:
     """Whether a row belongs to the fixed held-out validation slice of its dataset."""
     h = hashlib.blake2b(f"{SPLIT_SALT}:{dataset}:{text}".encode(), digest_size=8).digest()
+    return int.from_bytes(h, "big") % 100 < percent
+
+
+def is_validation(dataset: str, text: str, percent: int = VALIDATION_PERCENT) -> bool:
+    """Whether a training row belongs to the validation slice (ensemble calibration, model choice).
+
+    Carved from the rows that are not held out, with its own salt: the held-out slices are never used
+    to tune anything.
+    """
+    h = hashlib.blake2b(f"{VALIDATION_SALT}:{dataset}:{text}".encode(), digest_size=8).digest()
     return int.from_bytes(h, "big") % 100 < percent
 
 
@@ -66,10 +78,17 @@ def read_jsonl(path: Path) -> Iterator[dict]:
                 yield json.loads(line)
 
 
-def sentiment_rows(data: Path, ds: SentimentSet, part: str) -> list[tuple[str, str]]:
-    """(text, label) rows of one dataset; ``part`` is ``train`` or ``heldout``."""
+def sentiment_rows(data: Path, ds: SentimentSet, part: str, *, cap: bool = True) -> list[tuple[str, str]]:
+    """(text, label) rows of one dataset.
+
+    ``part``: ``heldout`` (the fixed test slice), ``train`` (everything else), or the two halves of
+    ``train``: ``validation`` (:func:`is_validation`) and ``fit`` (the rest). ``cap=False`` ignores
+    ``max_train``.
+    """
+    if part not in ("train", "fit", "validation", "heldout"):
+        raise ValueError(f"unknown part {part!r}")
     if ds.heldout_file:
-        path = data / (ds.file if part == "train" else ds.heldout_file)
+        path = data / (ds.file if part != "heldout" else ds.heldout_file)
         rows = [(r["text"], r["label"]) for r in read_jsonl(path)]
     else:
         want = part == "heldout"
@@ -79,7 +98,10 @@ def sentiment_rows(data: Path, ds: SentimentSet, part: str) -> list[tuple[str, s
             if is_heldout(ds.name, r["text"]) == want
         ]
     rows = [(t, lab) for t, lab in rows if t and lab in LABELS]
-    if part == "train" and ds.max_train and len(rows) > ds.max_train:
+    if part in ("fit", "validation"):
+        want = part == "validation"
+        rows = [(t, lab) for t, lab in rows if is_validation(ds.name, t) == want]
+    if part != "heldout" and cap and ds.max_train and len(rows) > ds.max_train:
         rows.sort(key=lambda r: hashlib.blake2b(r[0].encode(), digest_size=8).digest())
         rows = rows[: ds.max_train]
     return rows
@@ -237,10 +259,19 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--C", type=float, default=2.0)
     s.add_argument("--max-features", type=int, default=250_000)
     s.add_argument("--min-df", type=int, default=2)
+    b = sub.add_parser(
+        "sentiment-bert",
+        help="pre-train (MLM) and fine-tune the small BERT, export ONNX (torch: train extra)",
+    )
+    from nlp import train_bert
+
+    train_bert.add_arguments(b)
     r = sub.add_parser("rumor", help="evaluate a char n-gram rumor model against the cue rules")
     r.add_argument("--data", type=Path, default=Path("../shared/data"))
     args = p.parse_args(argv)
-    if args.what == "sentiment":
+    if args.what == "sentiment-bert":
+        report = train_bert.run(args)
+    elif args.what == "sentiment":
         report = train_sentiment(
             args.data, args.out, c=args.C, max_features=args.max_features, min_df=args.min_df
         )

@@ -455,6 +455,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, ConfigError) as exc:
         print(f"错误 / error: {exc}", file=sys.stderr)
         return 2
+    except ValueError as exc:  # a sentiment model that cannot be loaded: its message says why
+        from nlp.sentiment import ModelLoadError, UnknownModelError
+
+        if not isinstance(exc, ModelLoadError | UnknownModelError):
+            raise
+        print(f"错误 / error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nlp.sentiment import BUILTIN_DIR, LABELS, UnknownModelError, create_sentiment_model
+from nlp.sentiment import BUILTIN_DIR, LABELS, ModelLoadError, UnknownModelError, create_sentiment_model
 from nlp.train import SENTIMENT_SETS, sentiment_rows
 
 SHARED_DATA = Path(
@@ -19,8 +19,10 @@ FLOORS = {"finfe": 0.65, "stock_comments": 0.85, "chnsenticorp": 0.85, "weibo_em
 def test_factory_fails_fast_on_a_bad_name(tmp_path):
     with pytest.raises(UnknownModelError, match="unknown sentiment model"):
         create_sentiment_model("bert-nonexistent")
-    with pytest.raises(UnknownModelError, match="later issue"):
-        create_sentiment_model(str(tmp_path))
+    with pytest.raises(ModelLoadError, match="缺少 config.json"):
+        create_sentiment_model(str(tmp_path))  # a directory, but not a model
+    with pytest.raises(UnknownModelError, match="不是内置模型名"):
+        create_sentiment_model(str(tmp_path / "nowhere"))
 
 
 def test_builtin_is_small_and_shared(builtin_model):
