@@ -56,6 +56,22 @@ def normalize_for_dup(text: str) -> str:
     return "".join(_KEEP.findall(text))
 
 
+_REPOST_SPLIT = re.compile(r"//\s*(?:转发\s*)?@[^:：\s]{1,30}\s*[:：]")
+MIN_CORE = 20
+
+
+def repost_core(text: str) -> str:
+    """The reposted text of a repost chain (``comment //@A: …`` or our ``//转发 @A：original``): what follows
+    the last marker, when it is long enough to stand on its own; otherwise the whole text.
+
+    Reposts of one post then share a fingerprint whatever each reposter added in front.
+    """
+    parts = _REPOST_SPLIT.split(text or "")
+    if len(parts) > 1 and len(normalize_for_dup(parts[-1])) >= MIN_CORE:
+        return parts[-1]
+    return text or ""
+
+
 def _shingles(norm: str) -> Counter[str]:
     if len(norm) <= SHINGLE:
         return Counter([norm]) if norm else Counter()
@@ -71,7 +87,7 @@ def simhash(text: str, title: str = "") -> int | None:
 
     The title counts only when the text is short: copies keep the body and often change the headline.
     """
-    norm = normalize_for_dup(text)
+    norm = normalize_for_dup(repost_core(text))
     if len(norm) < TITLE_BELOW and title:
         norm = normalize_for_dup(title) + norm
     if len(norm) < MIN_CHARS:

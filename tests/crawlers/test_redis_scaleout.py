@@ -95,11 +95,12 @@ def test_yuqing_crawl_joins_the_shared_queue_when_configured(tmp_path, redis_url
     from yuqing.crawl import crawl_sources
 
     room = open_newsroom(tmp_path / "site")
+    name = f"newsroom-{uuid.uuid4().hex[:8]}"  # its own keys: other test runs may share this Redis
     ctx = build_context(
         settings_from_dict(
             {
                 "firm": {"name": "华鼎证券股份有限公司", "short_names": ["华鼎证券"]},
-                "sources": [room.source("newsroom-redis")],
+                "sources": [room.source(name)],
                 "store": {"path": str(tmp_path / "yuqing.db")},
                 "crawl": {"redis_url": redis_url, "seen_store": False},
             }
@@ -109,13 +110,10 @@ def test_yuqing_crawl_joins_the_shared_queue_when_configured(tmp_path, redis_url
     try:
         result = crawl_sources(ctx, settings={**QUICK, "YUQING_REDIS_IDLE_CLOSE": 1})
         assert result.report.stored_new == 3
-        assert (
-            result.stats["newsroom-redis"]["stats"].get("scheduler/enqueued/redis") == 4
-        )  # feed + 3 articles
-        keys = client.keys("yuqing:newsroom-redis:*")
-        assert keys
+        assert result.stats[name]["stats"].get("scheduler/enqueued/redis") == 4  # feed + 3 articles
+        assert client.keys(f"yuqing:{name}:*")
     finally:
         ctx.close()
         room.site.stop()
-        for k in client.keys("yuqing:newsroom-redis:*"):
+        for k in client.keys(f"yuqing:{name}:*"):
             client.delete(k)
