@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ALIAS = "yuqing-posts"
 MAPPING_VERSION = 1
+MAX_WINDOW = 10_000  # Elasticsearch's default index.max_result_window
 FACET_SIZE = 500  # distinct sources shown in the facet list; a desk watches tens, not thousands
 
 # fields that are free text for people (kept in _source, not searched directly: `tokens` is)
@@ -376,6 +377,11 @@ class EsPostIndex:
         q, note = self.build_query(query, levels, sources, sentiments, flagged, drill, since, until)
         if q is None:
             return SearchPage(total=0, items=[], note=note)
+        offset, limit = max(0, int(offset)), max(0, int(limit))
+        if offset + limit > MAX_WINDOW:  # Elasticsearch refuses deeper pages (index.max_result_window)
+            limit = max(0, MAX_WINDOW - offset)
+            offset = min(offset, MAX_WINDOW)
+            note = note or f"只能翻看前 {MAX_WINDOW} 条结果，请加筛选条件缩小范围"
         sort: list[Any] = [{"sort_time": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
         if order == "severity":
             sort.insert(0, {"level_rank": "asc"})
@@ -385,8 +391,8 @@ class EsPostIndex:
                 index=self.alias,
                 query=q,
                 sort=sort,
-                from_=max(0, int(offset)),
-                size=max(0, int(limit)),
+                from_=offset,
+                size=limit,
                 track_total_hits=True,
             )
         except _es_errors() as exc:

@@ -272,6 +272,13 @@ def test_very_long_query_is_shortened_with_a_note(index, wire):
     )
 
 
+def test_paging_past_the_result_window_is_capped_with_a_note(index, wire):
+    page = index.search("华鼎证券", offset=9990, limit=50)
+    assert "10000" in page.note
+    (body,) = wire.bodies("POST", "/yuqing-posts/_search")
+    assert (body["from"], body["size"]) == (9990, 10)
+
+
 def test_bulk_refused_with_429_is_retried(index, wire):
     wire.status_override["/_bulk"] = 429
     res = index.upsert_many([post("华鼎证券客服电话打不通", "u9")])
