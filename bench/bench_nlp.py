@@ -90,6 +90,32 @@ def main() -> None:
     t = time.perf_counter()
     analyzer.analyze([big])
     print(f"one 1 MB post: {time.perf_counter() - t:.2f}s")
+    detect_figures(args.data, model)
+
+
+def detect_figures(data: Path, model) -> None:
+    """Held-out figures of the detection models (helper "detect"): negative targets on finnsp (entity
+    model alone and through Analyzer.analyze) and the rumor model per set, on the slices training never saw."""
+    from nlp import rumor, targets
+
+    if not (data / "sentiment" / "finnsp_train.jsonl").exists():
+        print(f"detection figures: skipped (no data under {data})")
+        return
+    rows = targets.finnsp_rows(data, "heldout")
+    m = targets.evaluate(targets.load_default(), rows)
+    a = targets.evaluate_analyzer(
+        Analyzer.from_config(firm={"name": "华鼎证券"}, sentiment_model=model), rows
+    )
+    print(
+        f"negative targets, finnsp held-out ({m['n_posts']} posts, {m['n_negative_pairs']} negative pairs): "
+        f"entity F1 {m['entity_f1']:.3f} (P {m['entity_precision']:.3f} R {m['entity_recall']:.3f}), "
+        f"post flag F1 {m['post_flag_f1']:.3f}; through Analyzer.analyze entity F1 {a['entity_f1']:.3f} "
+        f"(P {a['entity_precision']:.3f} R {a['entity_recall']:.3f})"
+    )
+    if (data / "rumor").exists():
+        r = rumor.evaluate(rumor.load_default(), rumor.rumor_rows(data, "heldout"))
+        per = ", ".join(f"{k} {v['rumor_f1']:.3f} (n={v['n']})" for k, v in r.items())
+        print(f"rumor model, rumor-class F1 on held-out rows: {per}")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from nlp.risk import RiskThresholds, assess
 from nlp.rumor import RumorModel, RumorRegister
 from nlp.segment import Segmenter
 from nlp.sentiment import DEFAULT_MAX_CHARS, LABELS, SentimentModel, create_sentiment_model, to_result
-from nlp.targets import TargetModel, group_candidates, mention_clauses
+from nlp.targets import TargetModel, group_candidates, linear_scores, mention_clauses
 from nlp.topics import classify
 from nlp.watchlist import EXCLUDED, EXECUTIVE, PRODUCT, Entity, Mention, WatchList, as_entity
 
@@ -186,22 +186,34 @@ class Analyzer:
             k += len(w.clauses)
         # only posts that name one of ours can be flagged: the entity and rumor models read only those
         named = [w for w in work if w.clauses or any(m.role != EXCLUDED for m in w.mentions)]
-        if self.target_model is not None and named:
-            doc_in: list[str] = []
-            for w in named:
-                doc_in.append(w.text[: self.max_chars])
+        if named:
+            self._score_named(named)
+        return [self._one(w, probs[i]) for i, w in enumerate(work)]
+
+    def _score_named(self, named: list[_Work]) -> None:
+        """News negativity of each post head and clause, and P(rumor) of each head: both linear models in
+        one pass over each distinct text's n-grams (a one-clause post is its own clause)."""
+        jobs: list[tuple[Any, list[str]]] = []
+        heads = [w.text[: self.max_chars] for w in named]
+        doc_in: list[str] = []
+        if self.target_model is not None:
+            for w, head in zip(named, heads, strict=True):
+                doc_in.append(head)
                 doc_in.extend(w.text[s:e][:MAX_CLAUSE_CHARS] for s, e in w.clauses)
-            doc = self.target_model.doc_scores(doc_in).tolist()
+            uniq = list(dict.fromkeys(doc_in))
+            jobs.append((self.target_model.doc_model, uniq))
+        if self.rumor_model is not None:
+            jobs.append((self.rumor_model.clf, heads))
+        scores = linear_scores(jobs)
+        if self.target_model is not None:
+            by_text = dict(zip(jobs[0][1], scores[0].tolist(), strict=True))
             k = 0
             for w in named:
-                w.doc_scores = doc[k : k + 1 + len(w.clauses)]
+                w.doc_scores = [by_text[t] for t in doc_in[k : k + 1 + len(w.clauses)]]
                 k += 1 + len(w.clauses)
-        if self.rumor_model is not None and named:
-            for w, r in zip(
-                named, self.rumor_model.scores([w.text[: self.max_chars] for w in named]), strict=True
-            ):
+        if self.rumor_model is not None:
+            for w, r in zip(named, scores[-1].tolist(), strict=True):
                 w.rumor_score = float(r)
-        return [self._one(w, probs[i]) for i, w in enumerate(work)]
 
     def _one(self, w: _Work, prob: Any) -> dict:
         th = self.thresholds

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nlp.sentiment import MODELS_DIR, LinearSentimentClassifier, normalize
+from nlp.sentiment import MODELS_DIR, LinearSentimentClassifier, char_ngrams, normalize
 from nlp.watchlist import EXCLUDED, Entity, Mention, WatchList
 
 TARGETS_DIR = MODELS_DIR / "targets-linear"
@@ -98,6 +98,48 @@ def mention_clauses(
             seen.add(spans[i])
             of_mention[j] = spans[i]
     return clauses, of_mention
+
+
+def linear_scores(jobs: Sequence[tuple[LinearSentimentClassifier, Sequence[str]]]) -> list[np.ndarray]:
+    """P(second label) of two-label char n-gram models, each on its own texts, reading each distinct
+    text's n-grams once: the news-negativity and rumor models read the same post heads.
+
+    Same arithmetic as ``LinearSentimentClassifier.predict_proba`` (sublinear tf × idf, l2, linear).
+    """
+    cache: dict[tuple[str, int, tuple[int, int]], dict[str, int]] = {}
+    out = []
+    for model, texts in jobs:
+        get = model.vocabulary.get
+        idf, w = model.idf, (model.coef[:, 1] - model.coef[:, 0])
+        bias = float(model.intercept[1] - model.intercept[0])
+        rows: list[int] = []
+        idx: list[int] = []
+        tf: list[int] = []
+        for i, text in enumerate(texts):
+            key = (text or "", model.max_chars, model.ngram_range)
+            counts = cache.get(key)
+            if counts is None:
+                counts = {}
+                for g in char_ngrams(key[0][: model.max_chars], model.ngram_range):
+                    counts[g] = counts.get(g, 0) + 1
+                cache[key] = counts
+            for g, c in counts.items():
+                j = get(g)
+                if j is not None:
+                    rows.append(i)
+                    idx.append(j)
+                    tf.append(c)
+        n = len(texts)
+        z = np.full(n, bias, dtype=np.float64)
+        if idx:
+            r = np.asarray(rows)
+            ix = np.asarray(idx)
+            vals = (1.0 + np.log(np.asarray(tf, np.float64))) * idf[ix]
+            norm = np.sqrt(np.bincount(r, vals * vals, minlength=n))
+            dot = np.bincount(r, vals * w[ix], minlength=n)
+            z += np.divide(dot, norm, out=np.zeros(n), where=norm > 0)
+        out.append(1.0 / (1.0 + np.exp(-z)))
+    return out
 
 
 def _h(feature: str) -> int:
