@@ -12,7 +12,7 @@ has ``id``, ``user_id``, ``title``, ``text`` (HTML), ``description``, ``created_
 "error_description": "…重新登录…"}`` (400016: the token is missing or expired: a login wall).
 
 The API wants the ``xq_a_token`` cookie of a logged-in or visitor session. It is a secret: it comes from
-``yuqing.secrets.get_secret(options.token_secret or "xq_a_token")`` — the environment variable
+``crawlers.spiders.secrets.get_secret(options.token_secret or "xq_a_token")`` — the environment variable
 ``YUQING_SECRET_XQ_A_TOKEN`` or the secrets file — resolved in the crawl process and added to requests
 at download time. A missing token is a source error (``secret_missing``), not a crash.
 
@@ -68,7 +68,7 @@ class XueqiuSpider(SourceSpider):
         if not self.keywords and not self.symbols:
             self.source_error("config", "没有配置 options.keywords 或 symbols / no keywords or symbols")
             return
-        from yuqing.secrets import SecretError, get_secret
+        from crawlers.spiders.secrets import SecretError, get_secret
 
         try:
             self._token = get_secret(self.token_secret)
