@@ -3,6 +3,7 @@
 - search: ``GET {url}/query/v1/search/status.json?sortId=2&q={keyword}&count=N&page=P``
 - a stock's posts: ``GET {url}/query/v1/symbol/search/status.json?symbol=SH609999&sort=time&count=N
   &page=P&source=all&comment=0&hl=0&type=11&q=``
+- an account's posts: ``GET {url}/v4/statuses/user_timeline.json?user_id=…&page=P`` (``{"statuses": […]}``)
 - a full post when the list only has its start (``truncated``): ``GET {url}/statuses/show.json?id={id}``
 
 Answers are ``{"list": [status…], "page": P, "maxPage": M}`` (``{"statuses": […]}`` is read too); a status
@@ -16,7 +17,7 @@ The API wants the ``xq_a_token`` cookie of a logged-in or visitor session. It is
 ``YUQING_SECRET_XQ_A_TOKEN`` or the secrets file — resolved in the crawl process and added to requests
 at download time. A missing token is a source error (``secret_missing``), not a crash.
 
-Source options: ``keywords`` (list), ``symbols`` (list, e.g. ``SH609999``), ``pages`` (int, default 1),
+Source options: ``keywords`` (list), ``symbols`` (list, e.g. ``SH609999``), ``user_ids`` (accounts), ``pages`` (int, default 1),
 ``count`` (default 10), ``token_secret`` (default ``xq_a_token``), ``fetch_detail`` (default true:
 complete truncated posts), ``status_host`` (default ``https://xueqiu.com``: host of the post URLs stored).
 """
@@ -48,6 +49,7 @@ class XueqiuSpider(SourceSpider):
         super().__init__(source, **kwargs)
         self.keywords = _str_list(self.options.get("keywords"))
         self.symbols = [s.upper() for s in _str_list(self.options.get("symbols"))]
+        self.user_ids = _str_list(self.options.get("user_ids"))
         self.pages = max(1, int(self.options.get("pages", 1)))
         self.count = max(1, int(self.options.get("count", 10)))
         self.token_secret = str(self.options.get("token_secret") or "xq_a_token")
@@ -65,8 +67,8 @@ class XueqiuSpider(SourceSpider):
         return self.json_request(f"{self.base}{path}?{urlencode(params)}", callback, meta=meta, **kwargs)
 
     def start_requests(self) -> Iterable[scrapy.Request]:
-        if not self.keywords and not self.symbols:
-            self.source_error("config", "没有配置 options.keywords 或 symbols / no keywords or symbols")
+        if not self.keywords and not self.symbols and not self.user_ids:
+            self.source_error("config", "没有配置 options.keywords、symbols 或 user_ids / nothing to read")
             return
         from crawlers.spiders.secrets import SecretError, get_secret
 
@@ -100,6 +102,10 @@ class XueqiuSpider(SourceSpider):
                     "type": 11,
                 }
                 yield self._api("/query/v1/symbol/search/status.json", params, self.parse_list)
+        for user_id in self.user_ids:
+            for page in range(1, self.pages + 1):
+                params = {"user_id": user_id, "page": page, "type": 0}
+                yield self._api("/v4/statuses/user_timeline.json", params, self.parse_list)
 
     # -- answers ---------------------------------------------------------------------------------
 

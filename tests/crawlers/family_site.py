@@ -67,6 +67,12 @@ def family_routes() -> list[dict]:
             JSON_CT,
             {"symbol": "SH609999"},
         ),
+        _r(
+            "/xueqiu/v4/statuses/user_timeline.json",
+            FAM / "xueqiu/user_timeline_8000000009.json",
+            JSON_CT,
+            {"user_id": "8000000009"},
+        ),
         _r("/xueqiu/statuses/show.json", FAM / "xueqiu/show_360000001.json", JSON_CT, {"id": "360000001"}),
         # heimao, cls
         _r("/heimao/api/index/s", FAM / "heimao/search.json", JSON_CT, {"keywords": KEYWORD}),
@@ -125,7 +131,7 @@ def family_sources(base: str) -> list[dict]:
             "name": "xueqiu",
             "family": "xueqiu",
             "url": f"{base}/xueqiu",
-            "options": {"keywords": [KEYWORD], "symbols": ["SH609999"]},
+            "options": {"keywords": [KEYWORD], "symbols": ["SH609999"], "user_ids": ["8000000009"]},
         },
         {"name": "heimao", "family": "heimao", "url": f"{base}/heimao", "options": {"keywords": [KEYWORD]}},
         {"name": "cls", "family": "cls", "url": f"{base}/cls"},

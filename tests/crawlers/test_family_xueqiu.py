@@ -27,9 +27,12 @@ def _by_id(run) -> dict[str, dict]:
 def test_search_and_symbol_posts(run):
     stats, _, _, _ = run
     s = stats["xueqiu"]
-    assert (s["finish_reason"], s["errors"], s["items"]) == ("finished", 0, 3)
+    assert (s["finish_reason"], s["errors"], s["items"]) == ("finished", 0, 4)
     posts = _by_id(run)
-    assert set(posts) == {"360000001", "360000002", "360000003"}
+    assert set(posts) == {"360000001", "360000002", "360000003", "360000004"}
+    official = posts["360000004"]  # from the account's timeline ({"statuses": [...]})
+    assert official["author"] == "华鼎证券官方" and "未造成客户资金损失" in official["text"]
+    assert official["published_at"] == "2026-11-20T09:05:00+08:00"
     p = posts["360000002"]
     assert p["published_at"] == "2026-11-20T09:00:00+08:00"  # created_at in ms
     assert p["url"] == "https://xueqiu.com/8000000002/360000002"  # the public host, not the test server
@@ -114,6 +117,6 @@ def test_yuqing_crawl_hands_the_secrets_file_to_the_crawl_process(tmp_path, monk
         finally:
             ctx.close()
         sent = {h.get("Cookie") for path, h in site.request_headers if path.startswith("/xueqiu/")}
-    assert result.stats["xueqiu"]["items"] == 3 and result.stats["xueqiu"]["errors"] == 0
+    assert result.stats["xueqiu"]["items"] == 4 and result.stats["xueqiu"]["errors"] == 0
     assert sent == {"xq_a_token=cli-token-81d2"}
     assert "cli-token-81d2" not in json.dumps(result.stats, ensure_ascii=False, default=str)
