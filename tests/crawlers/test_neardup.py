@@ -102,3 +102,47 @@ def test_drills_do_not_join_real_groups(ctx):
     ingest([post("drill-copy", COPY_WITH_HEADER, source="drill")], ctx=ctx, drill=True)
     drill = next(p for p in ctx.index.iter_all(drill=True) if p.url.endswith("drill-copy"))
     assert drill.dup_of == ""
+
+
+def test_groups_on_postgresql(tmp_path):
+    """The band lookup on PostgreSQL (CI sets YUQING_TEST_PG_URL)."""
+    import os
+    import uuid
+
+    from sqlalchemy import delete
+
+    from store.models import NearDupBand, PostRecord
+    from yuqing.neardup import assign_near_dups, group_sizes
+
+    url = os.environ.get("YUQING_TEST_PG_URL")
+    if not url:
+        pytest.skip("YUQING_TEST_PG_URL not set: near-duplicates on PostgreSQL not tested")
+    tag = uuid.uuid4().hex[:8]  # the test database is shared: texts and ids of our own
+    ctx = build_context(
+        settings_from_dict(
+            {
+                "firm": {"name": "华鼎证券股份有限公司"},
+                "store": {"path": str(tmp_path / "y.db"), "records_url": url},
+            }
+        )
+    )
+    posts = [
+        PostRecord.from_post({"url": f"https://a.example.com/{tag}", "text": ORIGINAL + tag}),
+        PostRecord.from_post(
+            {
+                "url": f"https://b.example.com/{tag}",
+                "text": COPY_WITH_HEADER.replace("。\n来源", tag + "\n来源"),
+            }
+        ),
+        PostRecord.from_post({"url": f"https://c.example.com/{tag}", "text": SAME_TOPIC + tag}),
+    ]
+    try:
+        with ctx.records.session() as session:
+            assign_near_dups(session, posts)
+            sizes = group_sizes(session, posts)
+        assert posts[1].dup_of == posts[0].id and posts[2].dup_of == ""
+        assert sizes == {posts[0].id: 2, posts[1].id: 2, posts[2].id: 1}
+    finally:
+        with ctx.records.session() as session:
+            session.execute(delete(NearDupBand).where(NearDupBand.post_id.in_([p.id for p in posts])))
+        ctx.close()

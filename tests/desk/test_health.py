@@ -219,3 +219,44 @@ def test_health_page_with_hostile_error_text(hctx, desk_store, app):
     assert not at.exception
     shown = " ".join(e.value for e in at.error)
     assert "\\*\\*粗体\\*\\*" in shown  # markdown escaped: shown literally, not as bold
+
+
+def test_health_records_on_postgresql(tmp_path):
+    """The same health rows and assessment on PostgreSQL (CI sets YUQING_TEST_PG_URL)."""
+    import os
+    import uuid
+
+    from sqlalchemy import delete
+
+    from store.models import SourceRun
+    from yuqing.config import settings_from_dict
+
+    url = os.environ.get("YUQING_TEST_PG_URL")
+    if not url:
+        pytest.skip("YUQING_TEST_PG_URL not set: health on PostgreSQL not tested")
+    name = f"pg-health-{uuid.uuid4().hex[:8]}"
+    ctx = build_context(
+        settings_from_dict(
+            {
+                "firm": {"name": "华鼎证券股份有限公司"},
+                "sources": [
+                    {
+                        "name": name,
+                        "family": "rss",
+                        "url": "https://x.example.com/rss",
+                        "interval_minutes": 10,
+                    }
+                ],
+                "store": {"path": str(tmp_path / "y.db"), "records_url": url},
+            }
+        )
+    )
+    try:
+        for m in range(200, 0, -10):
+            run(ctx, m, **{name: ok_stats(3 if m > 60 else 0)})
+        h = next(h for h in source_health(ctx, now=NOW) if h.source == name)
+        assert h.silent and h.runs_24h == 20 and h.items_found_24h == 42
+    finally:
+        with ctx.records.session() as session:
+            session.execute(delete(SourceRun).where(SourceRun.source == name))
+        ctx.close()
