@@ -155,12 +155,17 @@ def _analyze_settings(args: argparse.Namespace) -> Settings:
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     from yuqing.context import build_context
-    from yuqing.crawl import crawl_sources
+    from yuqing.crawl import UnknownSource, crawl_sources
 
     settings = _settings(args)
     ctx = build_context(settings)
     try:
         result = crawl_sources(ctx, names=args.source or None)
+    except UnknownSource as exc:
+        raise CliError(str(exc)) from exc
+    except RuntimeError as exc:  # the crawl process crashed or timed out; the health page has the run
+        print(f"抓取失败 / crawl failed: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return 1
     finally:
         ctx.close()
     print(result.summary())

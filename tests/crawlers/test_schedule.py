@@ -10,8 +10,9 @@ import pytest
 from crawl_site import FAST_SETTINGS
 from newsroom import open_newsroom
 
+import yuqing.crawl
 from yuqing.cli import main
-from yuqing.config import settings_from_dict
+from yuqing.config import load_settings, settings_from_dict
 from yuqing.context import build_context
 from yuqing.health import recent_runs, source_health
 from yuqing.schedule import Scheduler
@@ -164,5 +165,31 @@ def test_schedule_goes_on_when_the_records_database_is_down(tmp_path, room, capl
         assert [r.outcome for r in history] == ["ok"]  # the run itself is not lost …
         assert ctx.spool.pending()  # … its posts wait on disk for the store to come back
         assert "source runs not recorded" in caplog.text  # and the missing health record is said out loud
+    finally:
+        ctx.close()
+
+
+def test_cli_crawl_unknown_source_and_crashed_crawl(tmp_path, room, capsys, monkeypatch):
+    config = tmp_path / "yuqing.toml"
+    config.write_text(
+        f'[firm]\nname = "华鼎证券"\n[store]\npath = "{(tmp_path / "y.db").as_posix()}"\n'
+        f'[[sources]]\nname = "newsroom"\nfamily = "rss"\nurl = "{room.feed_url}"\n',
+        encoding="utf-8",
+    )
+    assert main(["--config", str(config), "crawl", "--source", "nope"]) == 2
+    assert "nope" in capsys.readouterr().err
+    # a crawl process that dies is an error message and exit 1, and it is on the health page
+    monkeypatch.setenv("PYTHONPATH", str(HERE))  # the crawl child loads the crashing extension from here
+    real = yuqing.crawl.crawl_sources
+
+    def crashing(ctx, **kwargs):
+        return real(ctx, **kwargs, settings={"EXTENSIONS": {"crashing.CrashOnOpen": 0}})
+
+    monkeypatch.setattr(yuqing.crawl, "crawl_sources", crashing)
+    assert main(["--config", str(config), "crawl"]) == 1
+    assert "抓取失败" in capsys.readouterr().err
+    ctx = build_context(load_settings(config))
+    try:
+        assert recent_runs(ctx)[0].finish_reason == "crashed"
     finally:
         ctx.close()
