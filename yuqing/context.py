@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from playbooks.matcher import MatchResult, match
@@ -72,12 +73,19 @@ class Context:
 
     def rumor_entries(self) -> list[Any]:
         """Active entries of the rumor register (records database); [] when it cannot be read."""
+        return self._read_rumor_entries() or []
+
+    def _read_rumor_entries(self) -> list[Any] | None:
+        """The active entries, or None when the records database cannot be read."""
         import logging
 
         from sqlalchemy import select
 
         from store.models import RumorEntry
 
+        store = self.settings.store
+        if not store.records_url and not Path(store.path).exists():
+            return None  # no store (e.g. `yuqing analyze` on a fresh machine): do not create one
         try:
             with self.records.session() as session:
                 rows = session.scalars(select(RumorEntry).where(RumorEntry.active).order_by(RumorEntry.id))
@@ -94,7 +102,7 @@ class Context:
                 ]
         except Exception as exc:  # a records database that is down must not stop analysis
             logging.getLogger(__name__).warning("rumor register not readable: %s", exc)
-            return []
+            return None
 
     def refresh_rumor_register(self, *, force: bool = False) -> None:
         """Hand the analyzer the register as it is now (entries added on the desk count within seconds)."""
@@ -107,8 +115,8 @@ class Context:
             return
         self.__dict__["_register_at"] = now
         if "analyzer" in self.__dict__:
-            entries = self.rumor_entries()
-            if entries or not self.analyzer.register.entries:
+            entries = self._read_rumor_entries()
+            if entries is not None:  # unreadable: keep matching against the entries read last time
                 self.analyzer.register = RumorRegister(entries)
         else:
             self.analyzer  # noqa: B018 - built with the register read just now

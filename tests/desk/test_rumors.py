@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 
 from store.models import AuditEntry, RumorEntry
@@ -165,3 +167,36 @@ def test_a_repeat_of_a_registered_claim_is_flagged_with_the_clarification(desk_s
     assert unrelated.falsity["label"] == "none"
     assert denial.falsity["label"] == "none"
     assert any("对应已登记传言" in r for r in denial.reasons)
+
+
+def test_a_switched_off_entry_stops_matching_and_a_down_database_keeps_the_last_register(desk_store):
+    from store.rumors import update_rumor
+
+    ctx = desk_store.context()
+    try:
+        with ctx.records.session() as s:
+            rid = add_rumor(s, actor=OFFICER, claim="华鼎证券资金链断裂", keywords="资金链断裂").id
+        ctx.refresh_rumor_register(force=True)
+        assert len(ctx.analyzer.register) == 1
+        # the records database goes away (file moved): the last register read stays in use
+        db = Path(ctx.settings.store.path)
+        ctx.records.engine.dispose()
+        moved = {p: p.with_name(p.name + ".away") for p in db.parent.glob(db.name + "*")}
+        for src, dst in moved.items():
+            src.rename(dst)
+        ctx.refresh_rumor_register(force=True)
+        assert len(ctx.analyzer.register) == 1
+        ctx.records.engine.dispose()
+        for p in db.parent.glob(db.name + "*"):
+            if p not in moved.values():
+                p.unlink()
+        for src, dst in moved.items():
+            dst.rename(src)
+        with ctx.records.session() as s:
+            update_rumor(s, rumor_id=rid, actor=OFFICER, active=False, claim="华鼎证券资金链断裂")
+        ctx.refresh_rumor_register(force=True)
+        assert len(ctx.analyzer.register) == 0
+        a = ctx.analyzer.analyze([{"text": "华鼎证券资金链断裂了"}])[0]
+        assert not any(r.startswith("与已辟谣传言相符") for r in a["reasons"])
+    finally:
+        ctx.close()
