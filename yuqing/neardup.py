@@ -10,6 +10,7 @@ only with drill posts.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from store.models import NearDupBand, PostRecord
 def assign_near_dups(session: Session, records: Sequence[PostRecord]) -> int:
     """Fill ``simhash`` and ``dup_of`` on ``records`` and index them; returns how many joined a group."""
     grouped = 0
-    for rec in records:
+    for rec in sorted(records, key=_published_key):  # in a batch, the earliest published leads its group
         value = simhash(rec.text, rec.title)
         if value is None:
             rec.simhash, rec.dup_of = "", ""
@@ -49,6 +50,16 @@ def assign_near_dups(session: Session, records: Sequence[PostRecord]) -> int:
         rec.dup_of = group if group != rec.id else ""
         grouped += bool(rec.dup_of)
     return grouped
+
+
+def _published_key(rec: PostRecord) -> tuple[int, float]:
+    try:
+        when = datetime.fromisoformat(rec.published_at)
+    except (TypeError, ValueError):
+        return (1, 0.0)  # unknown times after known ones, in arrival order (sorted() is stable)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (0, when.timestamp())
 
 
 def _closest_group(session: Session, rec: PostRecord, value: int) -> str | None:

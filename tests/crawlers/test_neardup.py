@@ -146,3 +146,11 @@ def test_groups_on_postgresql(tmp_path):
         with ctx.records.session() as session:
             session.execute(delete(NearDupBand).where(NearDupBand.post_id.in_([p.id for p in posts])))
         ctx.close()
+
+
+def test_in_one_batch_the_earliest_published_post_leads(ctx):
+    repost = {**post("repost", REPOST, source="weibo"), "published_at": "2025-03-03T10:30:00+08:00"}
+    orig = {**post("orig", ORIGINAL), "published_at": "2025-03-03T09:40:00+08:00"}
+    ingest([repost, orig], ctx=ctx)  # the repost arrives first (timelines list the newest first)
+    stored = {p.url.rsplit("/", 1)[1]: p for p in ctx.index.iter_all()}
+    assert stored["orig"].dup_of == "" and stored["repost"].dup_of == stored["orig"].id
