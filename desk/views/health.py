@@ -92,6 +92,7 @@ else:
                     "新增": r.items_new,
                     "未变": r.unchanged,
                     "错误": r.errors,
+                    "错误类型": "、".join(f"{k}×{n}" for k, n in sorted((r.error_kinds or {}).items())),
                     "错误原因": "；".join(r.error_reasons or []),
                 }
                 for r in runs

@@ -192,6 +192,7 @@ def test_health_page_shows_each_source_and_the_flagged_ones(hctx, desk_store, ap
     assert metrics["异常信息源"] == "1"
     runs = frame(at, "错误原因")
     assert len(runs) == 33 and "HTTP 503 服务不可用" in " ".join(runs["错误原因"])
+    assert "http×1" in set(runs["错误类型"])  # the kind of each error, as the spiders name it
 
 
 def test_triage_queue_warns_when_a_source_is_silent(hctx, desk_store, app):
