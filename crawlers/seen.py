@@ -76,7 +76,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _reach_bucket(n: Any) -> int:
+def reach_bucket(n: Any) -> int:
     """log2 buckets: 0, 1, 2-3, 4-7, …; a post whose reach doubles is worth storing again."""
     try:
         value = max(0, int(n or 0))
@@ -93,7 +93,7 @@ def post_version(post: Mapping[str, Any]) -> str:
     """
     content = re.sub(r"\s+", "", f"{post.get('title', '')}\x1f{post.get('text', '')}")
     reach = ",".join(
-        str(_reach_bucket(post.get(k))) for k in ("reposts", "comments", "likes", "user_followers")
+        str(reach_bucket(post.get(k))) for k in ("reposts", "comments", "likes", "user_followers")
     )
     return hashlib.sha1(f"{content}\x1e{reach}".encode()).hexdigest()[:20]
 

@@ -31,6 +31,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawlers.extract import html_fragment_to_text
+from crawlers.seen import SeenSkip, reach_bucket
 from crawlers.spiders.base import SourceSpider, seen_meta
 
 PUBLIC_STATUS_HOST = "https://m.weibo.cn"
@@ -176,8 +177,14 @@ class WeiboSpider(SourceSpider):
                     self.parse_long_text,
                     errback=self.long_text_failed,
                     cb_kwargs={"post": post, "retweet": retweet_text(mblog)},
-                    # the long text changes only when the post is edited
-                    meta=seen_meta(f"weibo:{post_id}", mblog.get("edit_count"), mblog.get("edit_at")),
+                    # the long text changes only when the post is edited; a jump in reach (log2 classes)
+                    # makes the post worth storing again, and then it must carry its long text
+                    meta=seen_meta(
+                        f"weibo:{post_id}",
+                        mblog.get("edit_count"),
+                        mblog.get("edit_at"),
+                        *(reach_bucket(post[k]) for k in ("reposts", "comments", "likes", "user_followers")),
+                    ),
                 )
             else:
                 yield post
@@ -203,6 +210,8 @@ class WeiboSpider(SourceSpider):
         yield post
 
     def long_text_failed(self, failure: Failure) -> Iterator[Any]:
+        if failure.check(SeenSkip):  # stored before with its long text, unchanged: the short text must not
+            return  # take its place
         described = self.describe_failure(failure)
         self._inc("yuqing/long_text_failed")
         if described:

@@ -119,3 +119,31 @@ def test_seen_store_lives_next_to_the_posts_store(tmp_path):
     assert store.is_current("post:https://example.com/a", "v1")
     assert not store.is_current("post:https://example.com/a", "v2")
     assert not store.is_current("post:https://example.com/b", "v1")
+
+
+def test_weibo_long_text_is_not_replaced_by_the_short_text_on_the_next_crawl(local_site, tmp_path):
+    from crawl_site import WEIBO_UID
+
+    source = {
+        "name": "weibo-ak",
+        "family": "weibo",
+        "url": local_site.base_url,
+        "options": {"uids": [WEIBO_UID]},
+    }
+    settings = {**FAST_SETTINGS, "YUQING_SEEN_DB": str(tmp_path / "seen.db")}
+
+    def run(n: int) -> list[dict]:
+        out = tmp_path / f"weibo-{n}.jsonl"
+        run_crawl_subprocess([source], out, settings=settings, timeout=90)
+        return [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+    first = {p["site_id"]: p for p in run(1)}
+    long_post = next(p for p in first.values() if "4645748019299849" in p["canonical_url"])
+    assert len(long_post["text"]) > 300  # the long text was fetched
+    local_site.requests.clear()
+    second = run(2)
+    # the edited-but-unchanged long post: its long text is not fetched again, and no truncated copy of it
+    # is offered to the store in its place
+    assert not any("statuses/extend" in r and "4645748019299849" in r for r in local_site.requests)
+    assert all("4645748019299849" not in p["canonical_url"] for p in second)
+    assert second == []
