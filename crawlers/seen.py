@@ -5,8 +5,10 @@ key, the version last stored. Two kinds of key live there:
 
 - request keys, set by spiders on requests for things that have a version of their own
   (``meta["seen_key"]``, ``meta["seen_version"]``: an article link and its feed date, a Weibo long text
-  and its edit count). :class:`SeenRequestMiddleware` skips such a request when that version is
-  already stored: counted in ``yuqing/seen_skipped``, not an error.
+  and its edit count). :class:`SeenSpiderMiddleware` drops such a request as the callback yields it when
+  that version is already stored (no errback runs, so no spider falls back to a shorter version of the
+  item); :class:`SeenRequestMiddleware` is the backstop in the downloader for requests that do not come
+  from a callback. Either way: counted in ``yuqing/seen_skipped``, not an error.
 - post keys (``post:<canonical URL>``) with a version of the post's content and reach
   (:func:`post_version`). :class:`SeenPipeline` drops a post whose version is unchanged
   (``yuqing/unchanged``).
@@ -35,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scrapy import Request
 from scrapy.exceptions import DropItem, IgnoreRequest, NotConfigured
 
 logger = logging.getLogger(__name__)
@@ -237,30 +240,47 @@ class SeenRequestMiddleware:
 
 
 class SeenSpiderMiddleware:
-    """Spider middleware: tag each item with the ``(seen_key, seen_version)`` of its response's request,
-    so the pipeline can mark that request seen once the item is stored."""
+    """Spider middleware, two jobs on what callbacks yield:
+
+    - a request whose ``seen_key`` is stored at its ``seen_version`` is dropped right here (counted in
+      ``yuqing/seen_skipped``), before it is scheduled: so no errback runs for it, and no spider falls back
+      to a shorter version of the item (a Weibo short text, a search summary) that would replace the stored
+      full one;
+    - each item is tagged with the ``(seen_key, seen_version)`` of its response's request, so the pipeline
+      can mark that request seen once the item is stored.
+    """
+
+    def __init__(self, crawler: Any, store: SeenStore):
+        self.crawler = crawler
+        self.store = store
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> SeenSpiderMiddleware:
-        if not crawler.settings.get("YUQING_SEEN_DB"):
-            raise NotConfigured("YUQING_SEEN_DB is not set: no seen-store")
-        return cls()
+        store, _ = _store_from_crawler(crawler)
+        return cls(crawler, store)
 
     def process_spider_output(self, response: Any, result: Any, spider: Any = None):
         for obj in result:
-            yield self._tag(response, obj)
+            if self._keep(response, obj):
+                yield obj
 
     async def process_spider_output_async(self, response: Any, result: Any, spider: Any = None):
         async for obj in result:
-            yield self._tag(response, obj)
+            if self._keep(response, obj):
+                yield obj
 
-    @staticmethod
-    def _tag(response: Any, obj: Any) -> Any:
+    def _keep(self, response: Any, obj: Any) -> bool:
+        if isinstance(obj, Request):
+            key, version = obj.meta.get(REQUEST_META_KEY), obj.meta.get(REQUEST_META_VERSION)
+            if key and version and self.store.is_current(str(key), str(version)):
+                _inc(self.crawler, "yuqing/seen_skipped")
+                return False
+            return True
         meta = getattr(response, "meta", None) or {}
         key, version = meta.get(REQUEST_META_KEY), meta.get(REQUEST_META_VERSION)
         if key and version and hasattr(obj, "fields") and not hasattr(obj, ITEM_ATTR):
             setattr(obj, ITEM_ATTR, (str(key), str(version)))
-        return obj
+        return True
 
 
 class SeenPipeline:
