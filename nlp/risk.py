@@ -16,7 +16,8 @@ Points 1 → IV, 2 → III, 3 → II, ≥ 4 → I. So a rumor about us or an out
 
 Reach is engagement plus a tenth of the author's followers: ``reposts + comments + likes +
 user_followers // 10`` (a post by an account with a million followers reaches about as far as one
-with a hundred thousand interactions: a rule of thumb, to be tuned on real alerts).
+with a hundred thousand interactions: a rule of thumb, to be tuned on real alerts); a verified
+account's followers count double.
 """
 
 from __future__ import annotations
@@ -62,13 +63,16 @@ def _int(v: object) -> int:
         return 0
 
 
+VERIFIED_FOLLOWER_WEIGHT = (
+    2  # a verified account's followers count double: its posts are shown and trusted more
+)
+
+
 def reach(post: Mapping) -> int:
-    return (
-        _int(post.get("reposts"))
-        + _int(post.get("comments"))
-        + _int(post.get("likes"))
-        + _int(post.get("user_followers")) // 10
-    )
+    followers = _int(post.get("user_followers")) // 10
+    if post.get("user_verified") in (True, 1, "1", "true", "True"):
+        followers *= VERIFIED_FOLLOWER_WEIGHT
+    return _int(post.get("reposts")) + _int(post.get("comments")) + _int(post.get("likes")) + followers
 
 
 MIN_AGE_HOURS = 0.25  # a post seconds old has no meaningful rate yet

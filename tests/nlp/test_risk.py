@@ -73,3 +73,11 @@ def test_thresholds_from_the_config_object():
 def test_bad_counts_are_zero_and_counts_are_readable():
     assert reach({"reposts": "n/a", "comments": None, "likes": -3, "user_followers": 1e3}) == 100
     assert [fmt_count(n) for n in (999, 12_345, 123_456_789)] == ["999", "1.2万", "1.2亿"]
+
+
+def test_a_verified_account_reaches_further():
+    post = {"user_followers": 60_000}
+    assert reach(post) == 6_000 and reach({**post, "user_verified": True}) == 12_000
+    assert level(post=post, negative_targets=["华鼎证券"]).level == "IV"
+    assert level(post={**post, "user_verified": True}, negative_targets=["华鼎证券"]).level == "III"
+    assert reach({**post, "user_verified": "false"}) == 6_000
