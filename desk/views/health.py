@@ -30,7 +30,13 @@ st.caption(
 )
 
 now = datetime.now(UTC)
-health = source_health(ctx, now=now)
+try:
+    health = source_health(ctx, now=now)
+    runs = recent_runs(ctx, limit=100)
+except Exception as exc:  # the records database is down: say so instead of a traceback
+    st.error("无法读取信息源健康记录（处置记录库不可用），请检查 [store] records_url 与数据库状态。")
+    st.caption(f"{type(exc).__name__}: {str(exc)[:300]}")
+    st.stop()
 if not health:
     st.info("尚未配置信息源。请在 yuqing.toml 的 [[sources]] 中添加。")
     st.stop()
@@ -77,7 +83,6 @@ st.subheader("各信息源")
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 st.subheader("最近抓取记录")
-runs = recent_runs(ctx, limit=100)
 if not runs:
     st.info("还没有抓取记录。运行 `yuqing crawl` 或 `yuqing schedule` 后这里会显示每次抓取的结果。")
 else:

@@ -261,3 +261,21 @@ def test_health_records_on_postgresql(tmp_path):
         with ctx.records.session() as session:
             session.execute(delete(SourceRun).where(SourceRun.source == name))
         ctx.close()
+
+
+def test_health_page_when_the_records_database_is_down(hctx, desk_store, app, monkeypatch):
+    at = app()
+    import desk.health_ui
+    import yuqing.health
+
+    def down(*args, **kwargs):
+        raise RuntimeError("connection refused")
+
+    monkeypatch.setattr(yuqing.health, "source_health", down)
+    monkeypatch.setattr(desk.health_ui, "health_flags", down)  # bound when desk.health_ui was imported
+    at.switch_page("views/triage.py").run()
+    assert not at.exception and at.title[0].value == "预警队列"  # the queue still shows …
+    assert any("无法读取信息源健康状态" in w.value for w in at.warning)  # … with a word about health
+    at.switch_page("views/health.py").run()
+    assert not at.exception
+    assert any("无法读取信息源健康记录" in e.value for e in at.error)
