@@ -1,6 +1,13 @@
-"""Throughput of the nlp room on this machine: prints figures, asserts nothing.
+"""Speed, memory and accuracy of the nlp room on this machine: prints figures, asserts nothing.
 
-    python bench/bench_nlp.py [--posts 5000] [--data ../shared/data]
+    yuqing bench nlp [--posts 5000] [--models builtin,linear] [--bert-base-posts 300] [--data ../shared/data]
+
+Each model is measured in its own child process pinned to at most 2 CPUs, so its peak RSS is its own:
+load time, the model alone, ``Analyzer.analyze`` end to end in batches of 50 (the crawl pipeline's
+batch size), peak RSS, and accuracy on the held-out slices (``nlp.train.is_heldout``) that no model
+trained or was calibrated on. "bert-base" is a randomly initialised bert-base-chinese-size classifier
+(12 layers, hidden 768) exported to ONNX int8 the same way as the shipped model: its answers mean
+nothing, its speed is what a bert-base model of one's own would cost (needs torch: the train extra).
 
 Texts are real held-out rows of ../shared/data (finfe, weibo_emotion, chnsenticorp) when present,
 each prefixed with the firm's name so every post goes through the whole path; synthetic otherwise.
@@ -9,14 +16,18 @@ each prefixed with the firm's name so every post goes through the whole path; sy
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 from nlp.analyzer import Analyzer
 from nlp.segment import Segmenter
-from nlp.sentiment import create_sentiment_model
+from nlp.sentiment import LABELS, create_sentiment_model
 from nlp.train import SENTIMENT_SETS, sentiment_rows
 
 FIRM = {
@@ -27,6 +38,18 @@ FIRM = {
     "products": ["华鼎金管家"],
     "exclude": ["华鼎银行"],
 }
+ACCURACY_SETS = (
+    "finfe",
+    "chnsenticorp",
+    "stock_comments",
+    "weibo_emotion",
+    "waimai",
+    "online_shopping",
+    "weibo_senti",
+)
+BERT_BASE_DIR = (
+    Path(os.environ.get("YUQING_CACHE_DIR", Path.home() / ".cache" / "yuqing")) / "bench-bert-base"
+)
 
 
 def texts(data: Path, n: int) -> tuple[list[str], str]:
@@ -47,37 +70,140 @@ def rate(n: int, seconds: float) -> str:
     return f"{n / seconds:,.0f} posts/s ({seconds * 1000 / n:.2f} ms/post)"
 
 
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def build_bert_base(directory: Path) -> Path:
+    """A random bert-base-size classifier (bert-base-chinese vocabulary size) as ONNX int8, cached."""
+    if (directory / "model.onnx").exists():
+        return directory
+    import torch
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from nlp.train_bert import BASE_VOCAB, export_onnx
+
+    torch.manual_seed(0)
+    directory.mkdir(parents=True, exist_ok=True)
+    cfg = BertConfig(
+        vocab_size=21128,
+        num_labels=3,
+        id2label=dict(enumerate(LABELS)),
+        label2id={x: i for i, x in enumerate(LABELS)},
+    )
+    model = BertForSequenceClassification(cfg).eval()
+    model.config.save_pretrained(directory)
+    BertWordPieceTokenizer(str(BASE_VOCAB), lowercase=True).save(str(directory / "tokenizer.json"))
+    export_onnx(model, directory / "model-fp32.onnx", directory / "model.onnx")
+    (directory / "model-fp32.onnx").unlink()
+    return directory
+
+
+def measure(name: str, n_posts: int, data: Path, accuracy: bool) -> dict:
+    """One model, in this (child) process."""
+    out: dict = {"model": name}
+    t = time.perf_counter()
+    if name == "bert-base":
+        try:
+            d = build_bert_base(BERT_BASE_DIR)
+        except ImportError as e:
+            return {"model": name, "skipped": f"needs torch + transformers (train extra): {e}"}
+        out["build_s"] = round(time.perf_counter() - t, 2)
+        t = time.perf_counter()
+        model = create_sentiment_model(str(d))
+    else:
+        model = create_sentiment_model(name)
+    out["load_s"] = round(time.perf_counter() - t, 2)
+    analyzer = Analyzer.from_config(firm=FIRM, sentiment_model=model)
+    posts_text, kind = texts(data, n_posts)
+    out["posts"] = f"{len(posts_text)} ({kind}), mean {sum(map(len, posts_text)) / len(posts_text):.0f} chars"
+    model.predict_proba(posts_text[:50])  # warm-up: lazy jieba dictionary, ONNX session
+    analyzer.analyze([{"text": x} for x in posts_text[:50]])
+    t = time.perf_counter()
+    model.predict_proba(posts_text)
+    out["model_alone"] = rate(len(posts_text), time.perf_counter() - t)
+    posts = [{"text": x, "reposts": i % 50} for i, x in enumerate(posts_text)]
+    t = time.perf_counter()
+    for i in range(0, len(posts), 50):
+        analyzer.analyze(posts[i : i + 50])
+    dt = time.perf_counter() - t
+    out["analyze"] = rate(len(posts), dt)
+    out["analyze_posts_per_s"] = round(len(posts) / dt)
+    big = {"text": ("华鼎证券的服务太差了，投诉！" + "正常的一天。" * 10) * 12_000}
+    t = time.perf_counter()
+    analyzer.analyze([big])
+    out["one_1MB_post_s"] = round(time.perf_counter() - t, 2)
+    out["peak_rss_mb"] = round(peak_rss_mb())
+    if accuracy and data.exists():
+        acc = {}
+        for ds in SENTIMENT_SETS:
+            if ds.name not in ACCURACY_SETS:
+                continue
+            rows = sentiment_rows(data, ds, "heldout")
+            pred = model.predict_proba([t for t, _ in rows]).argmax(axis=1)
+            acc[ds.name] = round(
+                sum(LABELS[p] == g for p, (_, g) in zip(pred, rows, strict=True)) / len(rows), 4
+            )
+        out["heldout_accuracy"] = acc
+    return out
+
+
+def child(name: str, n: int, data: Path, accuracy: bool) -> dict:
+    """Run :func:`measure` in a fresh interpreter limited to 2 CPUs (peak RSS per model)."""
+    cmd = [sys.executable, __file__, "--one", name, "--posts", str(n), "--data", str(data)]
+    if not accuracy:
+        cmd.append("--no-accuracy")
+    env = {**os.environ, "OMP_NUM_THREADS": "2", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if r.returncode != 0:
+        return {"model": name, "error": r.stderr.strip().splitlines()[-1:] or [f"exit {r.returncode}"]}
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--posts", type=int, default=5000)
+    ap.add_argument("--models", default="builtin,linear", help="shipped model names, comma-separated")
+    ap.add_argument("--bert-base-posts", type=int, default=300, help="0: skip the bert-base-size model")
+    ap.add_argument("--no-accuracy", action="store_true")
+    ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument(
         "--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data"
     )
     args = ap.parse_args()
+    if args.one:
+        if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) > 2:
+            os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:2])
+        print(json.dumps(measure(args.one, args.posts, args.data, not args.no_accuracy), ensure_ascii=False))
+        return
 
     print(
         f"machine: {platform.machine()} {platform.system()} {os.cpu_count()} cpus, python {platform.python_version()}"
+        f"; each model in its own process on at most 2 CPUs"
     )
-    t = time.perf_counter()
-    model = create_sentiment_model("builtin")
-    print(f"load builtin sentiment model: {time.perf_counter() - t:.2f}s")
-    analyzer = Analyzer.from_config(firm=FIRM, sentiment_model=model)
-    posts_text, kind = texts(args.data, args.posts)
-    mean_len = sum(map(len, posts_text)) / len(posts_text)
-    print(f"posts: {len(posts_text)} ({kind}), mean {mean_len:.0f} chars")
+    runs = [(m, args.posts, not args.no_accuracy) for m in args.models.split(",") if m]
+    if args.bert_base_posts:
+        runs.append(("bert-base", args.bert_base_posts, False))
+    for name, n, acc in runs:
+        r = child(name, n, args.data, acc)
+        if "error" in r or "skipped" in r:
+            print(f"[{name}] {r.get('error') or r.get('skipped')}")
+            continue
+        print(
+            f"[{name}] load {r['load_s']}s; posts {r['posts']}\n"
+            f"    model alone: {r['model_alone']}\n"
+            f"    Analyzer.analyze, batches of 50: {r['analyze']}; peak RSS {r['peak_rss_mb']} MB; "
+            f"one 1 MB post {r['one_1MB_post_s']}s"
+        )
+        if r.get("heldout_accuracy"):
+            print(
+                "    held-out accuracy: "
+                + ", ".join(f"{k} {v:.3f}" for k, v in r["heldout_accuracy"].items())
+            )
 
-    t = time.perf_counter()
-    model.predict_proba(posts_text)
-    print(f"sentiment model alone, one batch: {rate(len(posts_text), time.perf_counter() - t)}")
-
-    posts = [{"text": x, "reposts": i % 50} for i, x in enumerate(posts_text)]
-    t = time.perf_counter()
-    for i in range(0, len(posts), 50):  # the crawl pipeline's batch size
-        analyzer.analyze(posts[i : i + 50])
-    dt = time.perf_counter() - t
-    print(f"Analyzer.analyze, batches of 50: {rate(len(posts), dt)}")
-
-    seg = Segmenter(analyzer.watchlist.all_words())
+    seg = Segmenter(["华鼎证券", "华鼎"])
+    posts_text, _ = texts(args.data, args.posts)
     t = time.perf_counter()
     seg.search_tokens("预热")
     print(f"segmenter first use (jieba dictionary, cached): {time.perf_counter() - t:.2f}s")
@@ -85,12 +211,7 @@ def main() -> None:
     for x in posts_text:
         seg.search_tokens(x)
     print(f"Segmenter.search_tokens: {rate(len(posts_text), time.perf_counter() - t)}")
-
-    big = {"text": ("华鼎证券的服务太差了，投诉！" + "正常的一天。" * 10) * 12_000}
-    t = time.perf_counter()
-    analyzer.analyze([big])
-    print(f"one 1 MB post: {time.perf_counter() - t:.2f}s")
-    detect_figures(args.data, model)
+    detect_figures(args.data, create_sentiment_model("builtin"))
 
 
 def detect_figures(data: Path, model) -> None:

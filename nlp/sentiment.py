@@ -510,7 +510,7 @@ class EnsembleSentimentClassifier:
 # -- registry -------------------------------------------------------------------------------------
 
 LINEAR_DIR = BUILTIN_DIR  # the first shipped model: char 1–3-grams (the floor every model must beat)
-WORDS_DIR = MODELS_DIR / "sentiment-words"
+FIT_DIR = MODELS_DIR / "sentiment-linear-fit"  # same recipe, validation slice left out (ensemble part)
 BERT_DIR = MODELS_DIR / "sentiment-bert"
 ENSEMBLE_FILE = MODELS_DIR / "ensemble.json"
 
@@ -547,18 +547,16 @@ def _load_ensemble() -> SentimentModel:
 
 
 def _builtin_name() -> str:
-    """What "builtin" stands for: the ensemble when its files are shipped, else the best linear model."""
+    """What "builtin" stands for: the ensemble when its files are shipped, else the first linear model."""
     if ENSEMBLE_FILE.exists():
         return "ensemble"
-    if (WORDS_DIR / WEIGHTS_FILE).exists():
-        return "linear-words"
     return "linear"
 
 
 REGISTRY = {
     "builtin": lambda: create_sentiment_model(_builtin_name()),
     "linear": lambda: _shipped("linear", lambda: _load_linear(LINEAR_DIR)),
-    "linear-words": lambda: _shipped("linear-words", lambda: _load_linear(WORDS_DIR)),
+    "linear-fit": lambda: _shipped("linear-fit", lambda: _load_linear(FIT_DIR)),
     "bert-small": lambda: _shipped("bert-small", lambda: OnnxSentimentClassifier(BERT_DIR)),
     "ensemble": lambda: _shipped("ensemble", _load_ensemble),
 }
@@ -568,8 +566,8 @@ def create_sentiment_model(name: str = "builtin") -> SentimentModel:
     """The sentiment model named in settings (``ModelConfig.sentiment_model``); fails fast on a bad name.
 
     Shipped names (loaded once per process and shared: they are read-only): ``builtin`` (the best
-    shipped model, see nlp/models/README.md), ``linear`` (char n-grams, the first model), ``linear-words``,
-    ``bert-small``, ``ensemble``. Anything else is a user's own model: a local directory (ONNX export
+    shipped model, see nlp/models/README.md), ``linear`` (char n-grams, the first model), ``linear-fit``
+    (the same without the validation slice), ``bert-small``, ``ensemble``. Anything else is a user's own model: a local directory (ONNX export
     with tokenizer.json, else any transformers sequence classifier, which needs the ``hf`` extra) or a
     Hugging Face hub name ``owner/model`` (needs the internet).
     """

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nlp.sentiment import LABELS, LinearSentimentClassifier, char_ngrams
+from nlp.sentiment import LABELS, LinearSentimentClassifier, char_ngrams, text_features
 
 HELDOUT_PERCENT = 15
 SPLIT_SALT = "yuqing-split-v1"
@@ -130,7 +130,22 @@ def evaluate(model: LinearSentimentClassifier, rows: list[tuple[str, str]]) -> d
     return out
 
 
-def train_sentiment(data: Path, out: Path, *, c: float, max_features: int, min_df: int) -> dict:
+def train_sentiment(
+    data: Path,
+    out: Path,
+    *,
+    c: float,
+    max_features: int,
+    min_df: int,
+    words: bool = False,
+    part: str = "train",
+) -> dict:
+    """A linear model: char 1–3-grams (``words``: plus jieba words and word bigrams) → TF-IDF → LR.
+
+    ``part="fit"`` leaves the validation slice out, so an ensemble can be calibrated on it.
+    """
+    from functools import partial
+
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -140,7 +155,7 @@ def train_sentiment(data: Path, out: Path, *, c: float, max_features: int, min_d
     weights: list[float] = []
     counts = {}
     for ds in SENTIMENT_SETS:
-        rows = sentiment_rows(data, ds, "train")
+        rows = sentiment_rows(data, ds, part)
         counts[ds.name] = len(rows)
         for t, lab in rows:
             texts.append(t)
@@ -149,7 +164,7 @@ def train_sentiment(data: Path, out: Path, *, c: float, max_features: int, min_d
     print(f"training rows: {counts} total {len(texts)}", file=sys.stderr)
 
     vec = TfidfVectorizer(
-        analyzer=char_ngrams,
+        analyzer=partial(text_features, words=True) if words else char_ngrams,
         sublinear_tf=True,
         min_df=min_df,
         max_features=max_features,
@@ -168,6 +183,7 @@ def train_sentiment(data: Path, out: Path, *, c: float, max_features: int, min_d
         coef=clf.coef_.T.astype(np.float32),
         intercept=clf.intercept_.astype(np.float32),
         labels=LABELS,
+        words=words,
     )
     # the numpy inference must agree with scikit-learn on the same texts
     probe = texts[:200]
@@ -181,6 +197,8 @@ def train_sentiment(data: Path, out: Path, *, c: float, max_features: int, min_d
         "C": c,
         "min_df": min_df,
         "max_features": max_features,
+        "features_kind": "char 1-3-grams + jieba words + word bigrams" if words else "char 1-3-grams",
+        "rows": part,
         "heldout": f"{HELDOUT_PERCENT}% per dataset by blake2b('{SPLIT_SALT}:<dataset>:<text>'); "
         "chnsenticorp: its published dev split",
     }
@@ -204,6 +222,100 @@ def train_sentiment(data: Path, out: Path, *, c: float, max_features: int, min_d
         json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
     return report
+
+
+def _set_rows(data: Path, part: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    texts: list[str] = []
+    gold: list[int] = []
+    names: list[str] = []
+    for ds in SENTIMENT_SETS:
+        for t, lab in sentiment_rows(data, ds, part):
+            texts.append(t)
+            gold.append(LABELS.index(lab))
+            names.append(ds.name)
+    return texts, np.array(gold), np.array(names)
+
+
+def _weighted_accuracy(p: np.ndarray, gold: np.ndarray, names: np.ndarray) -> float:
+    """Mean of the per-dataset accuracies (each slice counts the same, whatever its size)."""
+    return float(np.mean([(p.argmax(1)[names == n] == gold[names == n]).mean() for n in sorted(set(names))]))
+
+
+def calibrate_ensemble(data: Path, linear: str, transformer: str, *, max_routed: float) -> dict:
+    """Weight and gate of the ensemble from the validation slice; held-out figures of every model.
+
+    The weight ``w`` (linear share) is searched on a 0.05 grid, the gate (linear top probability below
+    which the transformer is asked) on the validation quantiles, keeping the share of texts the
+    transformer reads at or under ``max_routed`` (its speed is the desk's budget). The score is the mean
+    of per-dataset validation accuracies. Writes nlp/models/ensemble.json; "builtin" then means it.
+    """
+    from nlp.sentiment import ENSEMBLE_FILE, EnsembleSentimentClassifier, create_sentiment_model
+
+    lin = create_sentiment_model(linear)
+    tra = create_sentiment_model(transformer)
+    vtexts, vgold, vnames = _set_rows(data, "validation")
+    t0 = time.time()
+    p_lin = lin.predict_proba(vtexts)
+    t_lin = time.time() - t0
+    t0 = time.time()
+    p_tra = tra.predict_proba(vtexts)
+    t_tra = time.time() - t0
+    print(
+        f"validation rows {len(vtexts)}: linear {len(vtexts) / t_lin:,.0f}/s, transformer {len(vtexts) / t_tra:,.0f}/s",
+        file=sys.stderr,
+    )
+    top = p_lin.max(axis=1)
+    gates = sorted({1.01, *np.quantile(top, np.linspace(0.05, 1.0, 20)).round(4).tolist()})
+    best = (-1.0, 1.0, 0.0)
+    for gate in gates:
+        routed = top < gate
+        if routed.mean() > max_routed:
+            continue
+        for w in np.arange(0.0, 1.0001, 0.05):
+            p = p_lin.copy()
+            p[routed] = w * p_lin[routed] + (1 - w) * p_tra[routed]
+            score = _weighted_accuracy(p, vgold, vnames)
+            if score > best[0] + 1e-9:
+                best = (score, round(float(w), 2), float(gate))
+    score, w, gate = best
+    full = max(
+        (_weighted_accuracy(w2 * p_lin + (1 - w2) * p_tra, vgold, vnames), round(float(w2), 2))
+        for w2 in np.arange(0.0, 1.0001, 0.05)
+    )
+    cfg = {
+        "linear": linear,
+        "transformer": transformer,
+        "weight": w,
+        "gate": gate,
+        "validation": {
+            "mean_per_set_accuracy": round(score, 4),
+            "linear_alone": round(_weighted_accuracy(p_lin, vgold, vnames), 4),
+            "transformer_alone": round(_weighted_accuracy(p_tra, vgold, vnames), 4),
+            "ungated_best": {"accuracy": round(full[0], 4), "weight": full[1]},
+            "routed_share": round(float((top < gate).mean()), 4),
+            "rows": len(vtexts),
+        },
+    }
+    ENSEMBLE_FILE.write_text(json.dumps(cfg, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    ens = EnsembleSentimentClassifier(lin, tra, weight=w, gate=gate)
+    ungated = EnsembleSentimentClassifier(lin, tra, weight=full[1], gate=1.01)
+    floor = create_sentiment_model("linear")
+    heldout: dict = {}
+    for ds in SENTIMENT_SETS:
+        rows = sentiment_rows(data, ds, "heldout")
+        heldout[ds.name] = {
+            "linear (floor)": evaluate(floor, rows)["accuracy"],
+            linear: evaluate(lin, rows)["accuracy"],
+            transformer: evaluate(tra, rows)["accuracy"],
+            "ensemble (shipped)": evaluate(ens, rows)["accuracy"],
+            "ensemble ungated": evaluate(ungated, rows)["accuracy"],
+            "n": len(rows),
+        }
+    cfg["heldout"] = heldout
+    (ENSEMBLE_FILE.parent / "ensemble-metrics.json").write_text(
+        json.dumps(cfg, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    return cfg
 
 
 # -- rumor (evaluated only; the shipped falsity detector is rule-based) -----------------------------
@@ -259,6 +371,23 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--C", type=float, default=2.0)
     s.add_argument("--max-features", type=int, default=250_000)
     s.add_argument("--min-df", type=int, default=2)
+    s.add_argument(
+        "--words", action="store_true", help="add jieba words and word bigrams to the char n-grams"
+    )
+    s.add_argument(
+        "--part",
+        choices=["train", "fit"],
+        default="train",
+        help="fit: leave the validation slice out (ensembles)",
+    )
+    e = sub.add_parser(
+        "sentiment-ensemble",
+        help="calibrate the linear + transformer ensemble on the validation slice; held-out figures of all",
+    )
+    e.add_argument("--data", type=Path, default=Path("../shared/data"))
+    e.add_argument("--linear", default="linear-fit")
+    e.add_argument("--transformer", default="bert-small")
+    e.add_argument("--max-routed", type=float, default=0.35, help="most texts the transformer may read")
     b = sub.add_parser(
         "sentiment-bert",
         help="pre-train (MLM) and fine-tune the small BERT, export ONNX (torch: train extra)",
@@ -273,8 +402,16 @@ def main(argv: list[str] | None = None) -> int:
         report = train_bert.run(args)
     elif args.what == "sentiment":
         report = train_sentiment(
-            args.data, args.out, c=args.C, max_features=args.max_features, min_df=args.min_df
+            args.data,
+            args.out,
+            c=args.C,
+            max_features=args.max_features,
+            min_df=args.min_df,
+            words=args.words,
+            part=args.part,
         )
+    elif args.what == "sentiment-ensemble":
+        report = calibrate_ensemble(args.data, args.linear, args.transformer, max_routed=args.max_routed)
     else:
         report = eval_rumor(args.data)
     print(json.dumps(report, ensure_ascii=False, indent=2))

@@ -336,23 +336,10 @@ def finetune(work: Path, data: Path, minutes: float, batch: int = 32, lr: float 
     return work / "ft"
 
 
-def export(work: Path, out: Path) -> Path:
-    """transformers files + model.onnx (int8) into ``out``; checks ONNX against torch."""
-    import shutil
-
+def export_onnx(model, fp32: Path, int8: Path) -> None:
+    """A transformers sequence classifier → ONNX (logits from input_ids, attention_mask) → int8 weights."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    from transformers import BertForSequenceClassification
-
-    model = BertForSequenceClassification.from_pretrained(work / "ft")
-    model.eval()
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    for f in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(work / "tokenizer" / f, out / f)
-    ids = torch.tensor([[2, 10, 11, 12, 3]])
-    att = torch.ones_like(ids)
-    fp32 = work / "model-fp32.onnx"
 
     class Logits(torch.nn.Module):
         def __init__(self, m) -> None:
@@ -362,9 +349,10 @@ def export(work: Path, out: Path) -> Path:
         def forward(self, input_ids, attention_mask):
             return self.m(input_ids=input_ids, attention_mask=attention_mask).logits
 
+    ids = torch.tensor([[2, 10, 11, 12, 3]])
     torch.onnx.export(
-        Logits(model),
-        (ids, att),
+        Logits(model.eval()),
+        (ids, torch.ones_like(ids)),
         str(fp32),
         input_names=["input_ids", "attention_mask"],
         output_names=["logits"],
@@ -372,9 +360,49 @@ def export(work: Path, out: Path) -> Path:
         opset_version=17,
         dynamo=False,
     )
-    quantize_dynamic(str(fp32), str(out / "model.onnx"), weight_type=QuantType.QInt8)
+    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+
+
+def export(work: Path, out: Path, data: Path | None = None) -> Path:
+    """transformers files + model.onnx (int8) into ``out``; the int8 ONNX must agree with torch."""
+    import shutil
+
+    from transformers import BertForSequenceClassification
+
+    model = BertForSequenceClassification.from_pretrained(work / "ft")
+    model.eval()
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    for f in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(work / "tokenizer" / f, out / f)
+    export_onnx(model, work / "model-fp32.onnx", out / "model.onnx")
+    cfg = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    cfg["yuqing_max_length"] = FT_LEN
+    (out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
+    from tokenizers import Tokenizer
+
+    from nlp.sentiment import OnnxSentimentClassifier
+
+    probe = [t for t, _ in _labelled_probe(data)] if data else []
+    if probe:
+        tok = Tokenizer.from_file(str(out / "tokenizer.json"))
+        p_torch = predict_torch(model, tok, probe)
+        p_onnx = OnnxSentimentClassifier(out).predict_proba(probe)
+        agree = float((p_torch.argmax(1) == p_onnx.argmax(1)).mean())
+        log(
+            f"int8 ONNX vs torch on {len(probe)} validation texts: argmax agreement {agree:.3f}, "
+            f"max |Δp| {np.abs(p_torch - p_onnx).max():.3f}"
+        )
+        if agree < 0.97:
+            raise RuntimeError(f"int8 ONNX disagrees with torch on {1 - agree:.1%} of validation texts")
     log(f"exported {out / 'model.onnx'} ({(out / 'model.onnx').stat().st_size / 1e6:.1f} MB)")
     return out
+
+
+def _labelled_probe(data: Path, n: int = 500) -> list[tuple[str, int]]:
+    texts, ys, _, _ = _labelled(data, "validation")
+    step = max(1, len(texts) // n)
+    return list(zip(texts[::step], ys[::step], strict=True))
 
 
 def run(args) -> dict:
@@ -389,7 +417,7 @@ def run(args) -> dict:
         pretrain_mlm(work, args.data, args.mlm_minutes)
     if start <= 1:
         finetune(work, args.data, args.ft_minutes)
-    export(work, args.out)
+    export(work, args.out, args.data)
     return json.loads((work / "ft" / "validation.json").read_text())
 
 
