@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from desk import state
+from desk.health_ui import show_health_sidebar
 from desk.ui import escape_markdown
 
 st.set_page_config(page_title="舆情值守台", page_icon="🛡️", layout="wide")
@@ -49,6 +50,7 @@ with st.sidebar:
             )
             st.form_submit_button("开始值守", on_click=_start_duty)
         st.caption("填写姓名后才能立案和变更处置状态；浏览预警无需填写。")
+    show_health_sidebar(ctx)  # a silent or failing source stays in sight on every page
 
 pages = [
     st.Page(state.TRIAGE_PAGE, title="预警队列", icon="🚨", default=True),

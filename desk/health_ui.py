@@ -43,3 +43,15 @@ def show_health_banner(ctx: Context) -> list[SourceHealth]:
         )
         st.page_link(HEALTH_PAGE, label="查看信息源健康", icon="📡")
     return flags
+
+
+def show_health_sidebar(ctx: Context) -> None:
+    """The same flag in the sidebar, so it stays in sight on every page of the desk."""
+    try:
+        flags = health_flags(ctx)
+    except Exception:
+        st.caption("信息源健康状态暂不可读。")
+        return
+    if flags:
+        names = "、".join(escape_markdown(h.label) for h in flags[:3]) + ("等" if len(flags) > 3 else "")
+        st.error(f"信息源告警 {len(flags)} 个：{names}。详见「信息源健康」页。")
