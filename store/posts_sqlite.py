@@ -76,7 +76,9 @@ CREATE TABLE IF NOT EXISTS posts (
 CREATE INDEX IF NOT EXISTS posts_queue ON posts(flagged, level_rank, sort_time DESC);
 CREATE INDEX IF NOT EXISTS posts_source ON posts(source);
 CREATE INDEX IF NOT EXISTS posts_hash ON posts(content_hash);
-CREATE INDEX IF NOT EXISTS posts_change_seq ON posts(change_seq);
+-- the column cache (store/columns.py) reads only this index: first load and every "what changed"
+CREATE INDEX IF NOT EXISTS posts_columns
+    ON posts(change_seq, drill, flagged, source, sentiment_label, level, level_rank, sort_time);
 CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(tokens, tokenize = 'unicode61 remove_diacritics 0');
 """
 
