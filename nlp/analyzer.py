@@ -43,6 +43,7 @@ DEFAULT_AUTHORITY = 0.5
 DOC_CLAUSE_NEGATIVE = 0.8  # the news-negativity model on one clause: short texts lean negative, so high
 OWN_CLAUSE_STRONG = 0.8  # a clause naming the target this negative makes it a negative target
 OWN_CLAUSE_SUPPORT = 0.25  # a negative clause naming the target adds it when the entity model half-agrees
+UPBEAT = 0.9  # a post this surely positive needs a negative clause of its own to be negative about anyone
 SHIPPED = "shipped"  # load the shipped model files (None: go without that model)
 
 
@@ -233,10 +234,12 @@ class Analyzer:
             own_neg, calm = self._clause_evidence(w)
             # a negative post that names one entity and nothing like it is negative about that entity
             alone = p_neg >= OWN_CLAUSE_STRONG and len(targets) == 1 and not lookalikes
+            # a post that reads positive (反诈宣传, 澄清后点赞) needs a negative clause of its own
+            upbeat = sentiment["scores"].get("positive", 0.0) >= UPBEAT
             negative_targets = [
                 t
                 for t in targets
-                if (target_probs.get(t, 0.0) >= cut and t not in calm)
+                if (target_probs.get(t, 0.0) >= cut and t not in calm and not upbeat)
                 or alone
                 or own_neg.get(t, 0.0) >= OWN_CLAUSE_STRONG
                 or (
