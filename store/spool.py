@@ -77,6 +77,21 @@ class Spool:
         batch.path.unlink(missing_ok=True)
         self._fsync_dir()
 
+    def reject(self, batch: SpooledBatch, reason: str) -> Path:
+        """Set aside a batch the store refuses (not an outage): kept in ``rejected/`` with the reason,
+        so it neither blocks the batches behind it nor disappears."""
+        target = self.dir / "rejected"
+        target.mkdir(exist_ok=True)
+        dest = target / batch.path.name
+        os.replace(batch.path, dest)
+        (target / f"{batch.path.name}.reason.txt").write_text(reason, encoding="utf-8")
+        self._fsync_dir()
+        return dest
+
+    def rejected(self) -> list[Path]:
+        target = self.dir / "rejected"
+        return sorted(target.glob(f"*{SUFFIX}")) if target.is_dir() else []
+
     def _fsync_dir(self) -> None:
         fd = os.open(self.dir, os.O_RDONLY)
         try:

@@ -264,6 +264,8 @@ def cmd_spool(args: argparse.Namespace) -> int:
         spool = ctx.spool
         if args.action == "status":
             print(f"暂存目录 {spool.dir}：{len(spool)} 批，{spool.pending_posts()} 条待补写")
+            for path in spool.rejected():
+                print(f"  被拒收（需人工处理）/ rejected: {path}", file=sys.stderr)
             return 0
         report = replay_spool(ctx)
         left = len(spool)

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy.exc
 
 from store.models import PostRecord, utcnow_iso
+from store.posts_es import PostsRejected
 from store.posts_sqlite import StoreUnavailable
 from store.records import RecordsUnavailable, upsert_alert
 from yuqing.context import Context
@@ -128,6 +129,11 @@ def ingest(posts: Sequence[Any], *, ctx: Context, drill: bool = False) -> Ingest
         _spool(ctx, exc.flagged, stage="alerts", drill=drill, reason=str(exc.__cause__), report=report)
     except STORE_DOWN as exc:
         _spool(ctx, records, stage="posts", drill=drill, reason=str(exc), report=report)
+    except PostsRejected as exc:  # refused documents are kept aside for a person, never dropped
+        kept = ctx.spool.reject(
+            ctx.spool.read(ctx.spool.put(records, stage="posts", drill=drill, reason="")), str(exc)
+        )
+        report.rejected.append(f"存储拒收本批，已保存到 {kept}：{exc}")
     return report
 
 
@@ -226,6 +232,11 @@ def replay_spool(ctx: Context, report: IngestReport | None = None) -> IngestRepo
                 report.replay_error = str(exc.__cause__ if isinstance(exc, PartlyStored) else exc)
                 log.warning("spool replay stopped at %s: %s", batch.path.name, report.replay_error)
                 break
+            except PostsRejected as exc:  # the index refuses the documents: retrying cannot help
+                where = spool.reject(batch, str(exc))
+                report.rejected.append(f"暂存批次被存储拒收，已移到 {where}：{exc}")
+                log.error("spooled batch %s rejected by the store: %s", batch.path.name, exc)
+                continue
             spool.done(batch)
             report.replayed += len(batch.posts)
     return report

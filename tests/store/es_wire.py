@@ -34,6 +34,7 @@ class EsWire:
     aliases: dict[str, str] = field(default_factory=dict)  # alias -> index
     search_response: dict[str, Any] | None = None
     status_override: dict[str, int] = field(default_factory=dict)  # path suffix -> status (e.g. 429)
+    refuse_text: str | None = None  # documents whose text contains this are refused (mapper error)
 
     def bodies(self, method: str, suffix: str) -> list[Any]:
         return [r.body for r in self.requests if r.method == method and r.path.endswith(suffix)]
@@ -116,10 +117,15 @@ def _route(wire: EsWire, req: Request) -> tuple[int, Any]:
         for meta, doc in zip(lines[0::2], lines[1::2], strict=True):
             op = next(iter(meta))
             _id = meta[op]["_id"]
+            if wire.refuse_text and wire.refuse_text in (doc.get("text") or ""):
+                error = {"type": "document_parsing_exception", "reason": "refused by the test"}
+                items.append({op: {"_id": _id, "status": 400, "error": error}})
+                continue
             created = _id not in wire.docs
             wire.docs[_id] = doc
             items.append({op: {"_id": _id, "status": 201 if created else 200, "result": "created"}})
-        return 200, {"errors": False, "took": 1, "items": items}
+        errors = any(next(iter(i.values()))["status"] >= 300 for i in items)
+        return 200, {"errors": errors, "took": 1, "items": items}
     if path[-1] == "_mget":
         docs = []
         for _id in req.body["ids"]:

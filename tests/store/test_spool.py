@@ -105,6 +105,27 @@ def test_elasticsearch_on_a_dead_port_spools_then_replays_when_it_answers(tmp_pa
         server.server_close()
 
 
+def test_a_batch_the_index_refuses_is_set_aside_and_does_not_block_the_rest(tmp_path):
+    port = free_port()
+    ctx = make_ctx(tmp_path, posts_engine="elasticsearch", elasticsearch_url=f"http://127.0.0.1:{port}")
+    ctx.index.client = ctx.index.client.options(max_retries=0, request_timeout=2)
+    assert ingest(batch("bad"), ctx=ctx).spooled == 3
+    assert ingest(batch("good"), ctx=ctx).spooled == 3
+    wire, server = es_wire.start(port=port)
+    wire.refuse_text = "bad"
+    try:
+        report = ingest(batch("late"), ctx=ctx)
+        assert any("拒收" in r for r in report.rejected)
+        assert len(ctx.spool) == 0 and len(ctx.spool.rejected()) == 1  # kept for a person, not lost
+        assert {d["url"].split("/")[3] for d in wire.docs.values()} == {"good", "late"}
+        fresh = ingest(batch("bad2"), ctx=ctx)  # refused on first try: set aside too, ingest goes on
+        assert any("拒收" in r for r in fresh.rejected) and len(ctx.spool.rejected()) == 2
+    finally:
+        ctx.close()
+        server.shutdown()
+        server.server_close()
+
+
 # --------------------------------------------------------------------------- records database down
 
 
