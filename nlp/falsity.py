@@ -4,7 +4,8 @@ A duty officer sees exactly which cue fired (``不实线索：“网传”``). E
 combine as independent evidence (``1 - Π(1 - w)``). Two more kinds of evidence join them when the
 analyzer has them (``nlp.rumor``):
 
-- the rumor model's score counts as one more cue of weight ``score / 2``, and alone calls a post a
+- the rumor model's score above 0.5 counts as one more cue (weight 0 at 0.5, ``MODEL_CUE_WEIGHT`` at 1),
+  and alone calls a post a
   rumor only at ``model_threshold`` or above (it was trained on general Weibo rumors: a topic's
   vocabulary moves it, so by itself it must be very sure);
 - a match in the firm's rumor register (a repeat of a claim the firm has already refuted) is a rumor
@@ -82,7 +83,7 @@ DEBUNK_CUES: tuple[str, ...] = (
     "追究法律责任",
 )
 DEBUNK_FACTOR = 0.25
-MODEL_CUE_WEIGHT = 0.5  # the rumor model's score times this is one more independent cue
+MODEL_CUE_WEIGHT = 0.5  # weight of the rumor model as one more independent cue, when it is sure (score 1)
 REGISTER_SCORE = 0.95
 DEFAULT_MODEL_THRESHOLD = 0.9
 
@@ -110,7 +111,7 @@ class FalsityResult:
         if self.register_match is not None:
             out.append(self.register_match.reason())
         out.extend(f"不实线索：“{c}”" for c in self.cues)
-        if self.model_score is not None and (self.model_score >= 0.5 or self.label == "rumor"):
+        if self.model_score is not None and self.model_score >= 0.5:
             sure = "（单独即可判定）" if self.model_score >= self.model_threshold else ""
             out.append(f"谣言模型 {self.model_score:.2f}{sure}")
         return out
@@ -144,8 +145,8 @@ class FalsityDetector:
         for cue in hits:
             p_none *= 1.0 - self.cues[cue]
         m = None if model_score is None else min(1.0, max(0.0, float(model_score)))
-        if m is not None:
-            p_none *= 1.0 - MODEL_CUE_WEIGHT * m
+        if m is not None and m > 0.5:  # below 0.5 the model says "not a rumor": no evidence either way
+            p_none *= 1.0 - MODEL_CUE_WEIGHT * (m - 0.5) * 2
         score = 1.0 - p_none
         sure_model = m is not None and m >= self.model_threshold
         if sure_model:

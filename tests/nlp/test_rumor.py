@@ -111,6 +111,11 @@ def test_the_model_alone_needs_to_be_very_sure():
     assert sure.label == "rumor" and "谣言模型 0.95（单独即可判定）" in sure.reasons()
     # with a weak cue, a middling model score tips it
     assert det.check("听说华鼎证券要裁员", model_score=0.0).label == "none"
+    # a score under 0.5 is the model saying "not a rumor": it adds nothing to a weak cue
+    assert (
+        det.check("警方发现一条疑似诈骗线索", model_score=0.39).score
+        == det.check("警方发现一条疑似诈骗线索").score
+    )
     tipped = det.check("听说华鼎证券要裁员", model_score=0.7)
     assert tipped.label == "rumor" and "不实线索：“听说”" in tipped.reasons()
 
