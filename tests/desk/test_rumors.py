@@ -200,3 +200,26 @@ def test_a_switched_off_entry_stops_matching_and_a_down_database_keeps_the_last_
         assert not any(r.startswith("与已辟谣传言相符") for r in a["reasons"])
     finally:
         ctx.close()
+
+
+def test_service_refuses_oversized_and_odd_input():
+    import pytest
+
+    from store.rumors import RumorInputError, clean_entry
+
+    with pytest.raises(RumorInputError, match="过长"):
+        clean_entry(claim="传" * 501)
+    with pytest.raises(RumorInputError, match="关键词最多"):
+        clean_entry(claim="传言", keywords=" ".join(f"k{i}" for i in range(11)))
+    with pytest.raises(RumorInputError, match="http"):
+        clean_entry(claim="传言", url="https://a.example/ x")
+    ok = clean_entry(
+        claim="  华鼎证券\n资金链  断裂 ",
+        keywords="资金链，断裂、资金链",
+        date_text="2026-03-01",
+    )
+    assert (
+        ok["claim"] == "华鼎证券 资金链 断裂"
+        and ok["keywords"] == ["资金链", "断裂"]
+        and ok["date"] == "2026-03-01"
+    )
