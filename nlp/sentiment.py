@@ -514,7 +514,7 @@ FIT_DIR = MODELS_DIR / "sentiment-linear-fit"  # same recipe, validation slice l
 BERT_DIR = MODELS_DIR / "sentiment-bert"
 ENSEMBLE_FILE = MODELS_DIR / "ensemble.json"
 
-_cache_lock = threading.Lock()
+_cache_lock = threading.RLock()  # re-entrant: the ensemble builds its parts under it
 _cache: dict[str, SentimentModel] = {}
 
 
