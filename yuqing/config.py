@@ -143,11 +143,6 @@ class CrawlConfig(BaseModel):
         description="scale-out: a Redis URL (redis://host:6379/0) makes every crawl process share one "
         "scrapy-redis queue (docs/scale-out.md); empty = each process crawls on its own",
     )
-    redis_url: str = Field(
-        "",
-        description="scale-out: a Redis URL (redis://host:6379/0) makes every crawl process share one "
-        "scrapy-redis queue (docs/scale-out.md); empty = each process crawls on its own",
-    )
 
 
 class ScheduleConfig(BaseModel):
