@@ -252,6 +252,9 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     # a relative store path is relative to the config file, not the current directory
     if not settings.store.path.is_absolute():
         settings.store.path = (p.parent / settings.store.path).resolve()
+    # so is a relative secrets file: the crawl child process runs elsewhere and must find the same file
+    if settings.secrets_file is not None and not settings.secrets_file.is_absolute():
+        settings.secrets_file = (p.parent / settings.secrets_file).resolve()
     return settings
 
 
