@@ -151,13 +151,17 @@ def pad(seqs: list[list[int]]):
 # -- phases ----------------------------------------------------------------------------------------
 
 
-def _schedule(opt, warmup: int, total: int):
+def _schedule(opt, warmup: int, budget_s: float, t0: float):
+    """Linear warm-up over ``warmup`` steps, then linear decay over the *time* budget.
+
+    On a shared CPU the step time can change tenfold within a run; a schedule planned in steps from the
+    first steps' speed ends far too early or too late, one planned in seconds does not.
+    """
     import torch
 
     def f(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.05, 1 - (step - warmup) / max(1, total - warmup))
+        decay = max(0.02, 1 - (time.time() - t0) / budget_s)
+        return min(1.0, (step + 1) / warmup) * decay
 
     return torch.optim.lr_scheduler.LambdaLR(opt, f)
 
@@ -174,11 +178,17 @@ def pretrain_mlm(work: Path, data: Path, minutes: float, batch: int = 64, lr: fl
     vocab_size = tok.get_vocab_size()
     seqs = [s for s in encode(tok, texts, MLM_LEN) if len(s) > 4]
     cfg = BertConfig(vocab_size=vocab_size, **ARCH)
-    model = BertForMaskedLM(cfg)
+    if (work / "mlm" / "config.json").exists():  # resume: more pre-training on top of the last checkpoint
+        model = BertForMaskedLM.from_pretrained(work / "mlm")
+        if model.config.vocab_size != vocab_size:
+            raise RuntimeError(f"{work / 'mlm'} has another vocabulary; use a fresh --work")
+        log(f"MLM: resuming from {work / 'mlm'}")
+    else:
+        model = BertForMaskedLM(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     budget = minutes * 60
     step, t0, last_save = 0, time.time(), time.time()
-    sched = None
+    sched = _schedule(opt, warmup=200, budget_s=budget, t0=t0)
     mask_id, cls_id, sep_id = (tok.token_to_id(t) for t in ("[MASK]", "[CLS]", "[SEP]"))
     model.train()
     done = False
@@ -203,17 +213,11 @@ def pretrain_mlm(work: Path, data: Path, minutes: float, batch: int = 64, lr: fl
             loss = torch.nn.functional.cross_entropy(logits, labels[chosen])
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            if sched is None and step == 20:  # planned length from the measured step time
-                per_step = (time.time() - t0) / 20
-                total = int(budget / per_step)
-                sched = _schedule(opt, warmup=min(300, total // 10), total=total)
-                log(f"MLM: {per_step:.2f}s/step, planning {total} steps")
             opt.step()
-            if sched is not None:
-                sched.step()
+            sched.step()
             opt.zero_grad()
             step += 1
-            if step % 50 == 0:
+            if step % 500 == 0:
                 log(f"MLM step {step} epoch {epoch} loss {loss.item():.3f}")
             if time.time() - last_save > 300:
                 model.save_pretrained(work / "mlm")
@@ -278,7 +282,8 @@ def finetune(work: Path, data: Path, minutes: float, batch: int = 32, lr: float 
     y_all = torch.tensor(ys)
     w_all = torch.tensor(ws, dtype=torch.float32)
     budget = minutes * 60
-    step, t0, sched = 0, time.time(), None
+    step, t0 = 0, time.time()
+    sched = _schedule(opt, warmup=200, budget_s=budget * 0.92, t0=t0)
     best = -1.0
     eval_every = max(60.0, budget / 6)
     last_eval = time.time()
@@ -311,20 +316,12 @@ def finetune(work: Path, data: Path, minutes: float, batch: int = 32, lr: float 
             loss = (loss_each * w).sum() / w.sum()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            if sched is None and step == 20:
-                per_step = (time.time() - t0) / 20
-                total = int(budget * 0.9 / per_step)
-                sched = _schedule(opt, warmup=min(200, total // 10), total=total)
-                log(
-                    f"fine-tune: {per_step:.2f}s/step, planning {total} steps ({total * batch / len(seqs):.2f} epochs)"
-                )
             opt.step()
-            if sched is not None:
-                sched.step()
+            sched.step()
             opt.zero_grad()
             step += 1
-            if step % 100 == 0:
-                log(f"fine-tune step {step} loss {loss.item():.3f}")
+            if step % 500 == 0:
+                log(f"fine-tune step {step} ({step * batch / len(seqs):.2f} epochs) loss {loss.item():.3f}")
             if time.time() - last_eval > eval_every:
                 evaluate_and_keep()
                 last_eval = time.time()
