@@ -10,7 +10,10 @@ def test_relative_store_and_secrets_paths_resolve_next_to_the_config(tmp_path, m
     site.mkdir()
     (site / "secrets.toml").write_text('xq_a_token = "t"\n', encoding="utf-8")
     config = site / "yuqing.toml"
-    config.write_text('secrets_file = "secrets.toml"\n\n[store]\npath = "data/yuqing.db"\n', encoding="utf-8")
+    config.write_text(
+        'secrets_file = "secrets.toml"\n\n[firm]\nname = "华鼎证券股份有限公司"\n\n[store]\npath = "data/yuqing.db"\n',
+        encoding="utf-8",
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
