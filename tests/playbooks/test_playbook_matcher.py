@@ -60,7 +60,7 @@ def test_falsity_label_is_read_from_an_analysis_dict_too():
 
 
 def test_unrelated_alert_goes_to_generic():
-    result = match(alert("高管负面", "II", "华鼎证券某高管在饭局上的言论引发热议"))
+    result = match(alert("其他", "II", "华鼎证券总部大楼外的广告牌被大风刮落"))
     assert result.playbook.id == "generic"
     assert result.score == 0
     assert result.why[0] == "未匹配到专项预案，使用通用预案"

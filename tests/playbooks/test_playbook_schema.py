@@ -25,6 +25,10 @@ REQUIRED_IDS = {
     "false-information",
     "customer-complaints",
     "regulatory-penalty",
+    "executive-negative",
+    "employee-misconduct",
+    "data-leak",
+    "product-loss",
     "generic",
 }
 
