@@ -83,7 +83,13 @@ def test_an_unrelated_post_does_not_get_the_playbook(pid):
     topic, text = UNRELATED[pid]
     result = match(post(topic, text))
     assert result.playbook.id != pid
-    assert match(post("其他", "华鼎证券成都天府新区分公司今日开业")).playbook.id == "generic"
+
+
+def test_an_investor_education_article_is_no_misconduct_or_product_loss():
+    # The demo's one false alarm: warning the public about 荐股群 and 高收益理财 is not an employee touting
+    # stocks, nor a product losing money.
+    text = "华鼎证券开展防范非法证券活动宣传，揭露“荐股群”“高收益理财”等常见骗局的套路"
+    assert match(post("其他", text, "III")).playbook.id == "generic"
 
 
 def test_a_rumor_about_an_executive_is_handled_as_a_rumor():
