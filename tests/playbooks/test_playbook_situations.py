@@ -190,3 +190,15 @@ def test_employee_playbook_preserves_evidence_before_the_post_is_deleted():
     assert ids.index("acknowledge-and-preserve") < ids.index("interview-employee")
     assert "证据固定之后" in pb.steps[ids.index("interview-employee")].description
     assert {"public-response", "result-notice"} <= {hs.id for hs in pb.holding_statements}
+
+
+def test_no_line_fold_leaves_a_space_inside_chinese_text():
+    # A YAML line break inside a sentence becomes a space unless it follows Chinese punctuation.
+    for pb in load_library():
+        texts = [
+            pb.description,
+            *(s.description for s in pb.steps),
+            *(h.template for h in pb.holding_statements),
+        ]
+        for text in texts:
+            assert not re.search(r"[\u4e00-\u9fff，。；：、（）“”] [\u4e00-\u9fff（“]", text), (pb.id, text)
