@@ -81,6 +81,7 @@ class Context:
 
         from sqlalchemy import select
 
+        from nlp.rumor import RegisterEntry
         from store.models import RumorEntry
 
         store = self.settings.store
@@ -89,17 +90,7 @@ class Context:
         try:
             with self.records.session() as session:
                 rows = session.scalars(select(RumorEntry).where(RumorEntry.active).order_by(RumorEntry.id))
-                return [
-                    {
-                        "id": r.id,
-                        "claim": r.claim,
-                        "clarification": r.clarification,
-                        "url": r.url,
-                        "date": r.date,
-                        "keywords": list(r.keywords or []),
-                    }
-                    for r in rows
-                ]
+                return [RegisterEntry.coerce(r) for r in rows]  # detached copies, read inside the session
         except Exception as exc:  # a records database that is down must not stop analysis
             logging.getLogger(__name__).warning("rumor register not readable: %s", exc)
             return None
