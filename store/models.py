@@ -184,6 +184,15 @@ class Alert(Base):
     drill: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    # triage (0004): the post's event (posts of one event are grouped in the queue), who has it,
+    # who acknowledged it, and — for a false positive — why (kept, exportable as training data)
+    event_id: Mapped[str] = mapped_column(String(40), default="", server_default="", index=True)
+    assignee: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    acknowledged_by: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    false_positive_by: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    false_positive_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    false_positive_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     escalations: Mapped[list[Escalation]] = relationship(back_populates="alert", order_by="Escalation.id")
 
@@ -205,6 +214,12 @@ class Escalation(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     drill: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+    # clocks (0004): when the record first reached these states; how far up the escalation chain
+    # it has been passed (0 = the owner; 1 = the next person in the chain …)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    chain_tier: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     alert: Mapped[Alert] = relationship(back_populates="escalations")
 
@@ -297,3 +312,155 @@ class RumorEntry(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+# --------------------------------------------------------------------------- the response desk (0004)
+
+ROLES = ("officer", "manager", "admin")  # 值班员, 负责人, 管理员
+
+
+class User(Base):
+    """A person who signs in to the desk. The password is stored only as a salted slow hash."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True, index=True)
+    display_name: Mapped[str] = mapped_column(String(80), default="")
+    role: Mapped[str] = mapped_column(String(20), default="officer")
+    password_hash: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    email: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    # ids of this person in 企业微信 / 钉钉 / 飞书 (for @-mentions in group bots), by channel name
+    contacts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # the last time this person looked at the triage queue: what is newer is marked 新
+    last_queue_look_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class LoginAttempt(Base):
+    """Every sign-in attempt, good or bad: the failed-login limit counts these."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(String(40), default="")
+    client: Mapped[str] = mapped_column(String(80), default="")
+
+
+class DeskSession(Base):
+    """A signed-in session: only the hash of its token is kept; it expires and can be revoked."""
+
+    __tablename__ = "desk_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class EscalationStep(Base):
+    """A playbook step marked done on an escalation record (the compliance rate counts these)."""
+
+    __tablename__ = "escalation_steps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), index=True)
+    step_id: Mapped[str] = mapped_column(String(80))
+    done_by: Mapped[str] = mapped_column(String(80))
+    done_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (UniqueConstraint("escalation_id", "step_id", name="one_done_per_step"),)
+
+
+class ClockBreach(Base):
+    """A clock that ran out on an escalation, and who in the chain was told (once per clock and tier)."""
+
+    __tablename__ = "clock_breaches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), index=True)
+    clock: Mapped[str] = mapped_column(String(80))  # a level clock name, or "step:<step id>"
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    breached_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    tier: Mapped[int] = mapped_column(Integer, default=1)
+    notified: Mapped[str] = mapped_column(String(200), default="")
+    drill: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (UniqueConstraint("escalation_id", "clock", "tier", name="one_breach_per_clock_tier"),)
+
+
+class StatementDraft(Base):
+    """A holding statement drafted from a playbook template; usable only once compliance signs it off."""
+
+    __tablename__ = "statement_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), index=True)
+    template_id: Mapped[str] = mapped_column(String(80), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="draft")  # draft | approved | rejected
+    drafted_by: Mapped[str] = mapped_column(String(80), default="")
+    drafted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reviewed_by: Mapped[str] = mapped_column(String(80), default="")
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    review_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Notification(Base):
+    """The outbox: one message to one channel. Sent with retries; a drill's messages never leave."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # the same event told twice to the same channel is one row (e.g. "breach:12:acknowledge_within:1:wecom")
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(20), index=True)  # wecom | dingtalk | feishu | email
+    target: Mapped[str] = mapped_column(String(200), default="")  # a channel name or an address
+    kind: Mapped[str] = mapped_column(String(40), default="")
+    escalation_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    alert_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    level: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(Text, default="")
+    drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(
+        String(20), default="pending", index=True
+    )  # pending|sent|failed|suppressed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Report(Base):
+    """A generated report (报告证监局 draft, daily brief, holiday summary) and its manager sign-off."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)  # regulator | daily | holiday | drill
+    ref: Mapped[str] = mapped_column(String(80), default="")  # escalation id, date or holiday name
+    title: Mapped[str] = mapped_column(Text, default="")
+    content_md: Mapped[str] = mapped_column(Text, default="")
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    signed_by: Mapped[str] = mapped_column(String(80), default="")
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

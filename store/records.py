@@ -170,6 +170,7 @@ def upsert_alert(session: Session, *, post: PostRecord, playbook_id: str | None 
         "falsity_label": post.falsity_label,
         "reasons": list(post.reasons),
         "drill": post.drill,
+        "event_id": post.event_id or "",
     }
     if playbook_id is not None:
         fields["playbook_id"] = playbook_id
