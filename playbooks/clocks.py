@@ -15,7 +15,7 @@ What counts as done:
   step on this clock marked done;
 * regulator report — a signed regulator report (``Report`` kind ``regulator``, ``ref`` = the record's
   id), or the step on this clock marked done;
-* a step — its ``EscalationStep`` row.
+* a step — its ``EscalationStep`` row (the step on the acknowledge clock also by acknowledging).
 
 Once a record is resolved, closed or a false positive, clocks that are not done stop: one that had run
 out by then stays 已超时, the others become 本级不要求 (nothing more is asked of them).
@@ -118,6 +118,7 @@ class ClockState:
     owner_label: str = ""  # a step's owner (值班员, 合规 …)
     external: bool = False  # a step that reaches outside the firm (a drill must not perform it)
     requires_signoff: bool = False
+    on_clock: str | None = None  # a step whose deadline is a level clock (``due_clock``)
 
     @property
     def label(self) -> str:
@@ -147,7 +148,11 @@ class ClockState:
 
 
 def _state(
-    minutes: int | None, due_at: datetime | None, done_at: datetime | None, now: datetime, stopped: datetime | None
+    minutes: int | None,
+    due_at: datetime | None,
+    done_at: datetime | None,
+    now: datetime,
+    stopped: datetime | None,
 ) -> str:
     if minutes is None or due_at is None:
         return "not_required"
@@ -219,6 +224,8 @@ def clock_states(facts: EscalationFacts, playbook: Playbook | None, *, now: date
             continue
         due = start + timedelta(minutes=minutes)
         done = steps_done.get(step.id)
+        if step.due_clock == "acknowledge_within":  # acknowledging the record is this step
+            done = _first(done, facts.acknowledged_at)
         out.append(
             ClockState(
                 key=STEP_PREFIX + step.id,
@@ -232,6 +239,7 @@ def clock_states(facts: EscalationFacts, playbook: Playbook | None, *, now: date
                 owner_label=step.owner_label,
                 external=step.external,
                 requires_signoff=step.requires_signoff,
+                on_clock=step.due_clock,
             )
         )
     return out
