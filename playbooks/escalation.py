@@ -1,4 +1,15 @@
-"""The escalation workflow: a record opened from an alert, moved through states, every change audited."""
+"""The escalation workflow: a record opened from an alert, moved through states, every change audited.
+
+Every function takes the acting person (``authz.Actor``) and checks the permission itself
+(``authz.require``), so a hidden button is never the only guard: escalation.open / transition / assign /
+step_done, and escalation.close (负责人) for resolved → closed. The actor's username goes into the audit
+trail with the time.
+
+Timestamps: ``acknowledged_at`` is set when the record first leaves 新建 (acknowledging or escalating
+it straight away both mean a person has taken it; a false positive does not count), ``resolved_at`` when
+it first reaches 已解决, ``closed_at`` when it first reaches 已关闭 or 误报. Reopening (已解决 → 处置中)
+keeps the first ``resolved_at``: the clocks (playbooks/clocks.py) read these.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from store.models import Alert, Escalation
+from playbooks.authz import Actor, require
+from store.models import Alert, Escalation, EscalationStep, User, utcnow
 from store.records import audit
 
 STATES = ("new", "acknowledged", "responding", "escalated", "resolved", "closed", "false_positive")
@@ -47,13 +59,14 @@ class StaleEscalation(EscalationError):
 
 
 def open_escalation(
-    session: Session, *, alert_id: int, actor: str, playbook_id: str | None = None, note: str = ""
+    session: Session, *, alert_id: int, actor: Actor, playbook_id: str | None = None, note: str = ""
 ) -> tuple[Escalation, bool]:
-    """Open an escalation record for an alert; returns (record, created).
+    """Open an escalation record for an alert; returns (record, created). The opener owns it.
 
     Idempotent: while the alert has an escalation that is still open, that one is returned, so two
     clicks (or two officers) do not open two records.
     """
+    who = require(actor, "escalation.open").username
     alert = session.get(Alert, alert_id)
     if alert is None:
         raise EscalationError(f"预警 {alert_id} 不存在")
@@ -69,9 +82,9 @@ def open_escalation(
         state="new",
         level=alert.level,
         playbook_id=playbook_id or alert.playbook_id,
-        owner=actor,
+        owner=who,
         summary=note,
-        opened_by=actor,
+        opened_by=who,
         drill=alert.drill,
     )
     try:
@@ -89,7 +102,7 @@ def open_escalation(
     alert.status = "escalated"
     audit(
         session,
-        actor=actor,
+        actor=who,
         action="escalation.opened",
         entity="escalation",
         entity_id=esc.id,
@@ -106,22 +119,30 @@ def transition(
     *,
     escalation_id: int,
     to_state: str,
-    actor: str,
+    actor: Actor,
     note: str = "",
     expected_version: int | None = None,
 ) -> Escalation:
     """Move an escalation to ``to_state``; refuse moves the workflow does not allow and stale edits."""
-    esc = session.get(Escalation, escalation_id)
-    if esc is None:
-        raise EscalationError(f"处置记录 {escalation_id} 不存在")
+    require(actor, "escalation.transition")
+    esc = _get(session, escalation_id)
     if expected_version is not None and esc.version != expected_version:
         raise StaleEscalation(f"处置记录 {escalation_id} 已被他人修改，请刷新后再操作")
     if to_state not in STATES:
         raise InvalidTransition(f"未知状态：{to_state}")
     if to_state not in TRANSITIONS[esc.state]:
         raise InvalidTransition(f"不能从「{STATE_LABELS[esc.state]}」变为「{STATE_LABELS[to_state]}」")
+    if to_state == "closed":
+        require(actor, "escalation.close")
     before = esc.state
+    now = utcnow()
     esc.state = to_state
+    if before == "new" and to_state != "false_positive" and esc.acknowledged_at is None:
+        esc.acknowledged_at = now
+    if to_state == "resolved" and esc.resolved_at is None:
+        esc.resolved_at = now
+    if to_state in ("closed", "false_positive") and esc.closed_at is None:
+        esc.closed_at = now
     if to_state in _ALERT_STATUS:
         esc.alert.status = _ALERT_STATUS[to_state]
     try:
@@ -130,7 +151,7 @@ def transition(
         raise StaleEscalation(f"处置记录 {escalation_id} 已被他人修改，请刷新后再操作") from exc
     audit(
         session,
-        actor=actor,
+        actor=actor.username,
         action="escalation.state",
         entity="escalation",
         entity_id=esc.id,
@@ -141,22 +162,113 @@ def transition(
     return esc
 
 
-def assign(session: Session, *, escalation_id: int, owner: str, actor: str) -> Escalation:
-    esc = session.get(Escalation, escalation_id)
-    if esc is None:
-        raise EscalationError(f"处置记录 {escalation_id} 不存在")
+def assign(
+    session: Session,
+    *,
+    escalation_id: int,
+    owner: str,
+    actor: Actor,
+    expected_version: int | None = None,
+) -> Escalation:
+    """Hand the record to ``owner``, the username of an active desk user."""
+    require(actor, "escalation.assign")
+    esc = _get(session, escalation_id)
+    if expected_version is not None and esc.version != expected_version:
+        raise StaleEscalation(f"处置记录 {escalation_id} 已被他人修改，请刷新后再操作")
+    if esc.state not in OPEN_STATES:
+        raise EscalationError(f"处置记录 {escalation_id} 已结束，不能再转交")
+    owner = (owner or "").strip()
+    user = session.scalar(select(User).where(User.username == owner)) if owner else None
+    if user is None:
+        raise EscalationError(f"没有用户名为「{owner}」的值守台账号")
+    if not user.active:
+        raise EscalationError(f"账号「{owner}」已停用，不能接手处置记录")
     before = esc.owner
+    if before == owner:
+        return esc
     esc.owner = owner
-    session.flush()
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise StaleEscalation(f"处置记录 {escalation_id} 已被他人修改，请刷新后再操作") from exc
     audit(
         session,
-        actor=actor,
+        actor=actor.username,
         action="escalation.assigned",
         entity="escalation",
         entity_id=esc.id,
         before=before,
         after=owner,
     )
+    return esc
+
+
+def mark_step_done(
+    session: Session,
+    *,
+    escalation_id: int,
+    step_id: str,
+    actor: Actor,
+    note: str = "",
+    step_ids: tuple[str, ...] | None = None,
+) -> tuple[EscalationStep, bool]:
+    """Mark a playbook step done on the record; returns (row, created).
+
+    Idempotent: a step already done keeps who did it and when (the first), and is not audited again.
+    ``step_ids``, when given, are the steps of the record's playbook at its level: another id is refused.
+    """
+    require(actor, "escalation.step_done")
+    esc = _get(session, escalation_id)
+    step_id = (step_id or "").strip()
+    if not step_id or (step_ids is not None and step_id not in step_ids):
+        raise EscalationError(f"预案中没有步骤「{step_id}」")
+    if esc.state not in OPEN_STATES:
+        raise EscalationError(f"处置记录 {escalation_id} 已结束，不能再标记步骤")
+    existing = _step_row(session, esc.id, step_id)
+    if existing is not None:
+        return existing, False
+    row = EscalationStep(
+        escalation_id=esc.id, step_id=step_id, done_by=actor.username, done_at=utcnow(), note=note
+    )
+    try:
+        with session.begin_nested():  # two officers clicking 完成 at once: the first one counts
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        winner = _step_row(session, esc.id, step_id)
+        if winner is None:
+            raise
+        return winner, False
+    audit(
+        session,
+        actor=actor.username,
+        action="escalation.step_done",
+        entity="escalation",
+        entity_id=esc.id,
+        step_id=step_id,
+        note=note,
+    )
+    return row, True
+
+
+def steps_done(session: Session, escalation_id: int) -> dict[str, EscalationStep]:
+    """The steps marked done on a record, by step id."""
+    rows = session.scalars(select(EscalationStep).where(EscalationStep.escalation_id == escalation_id))
+    return {r.step_id: r for r in rows}
+
+
+def _step_row(session: Session, escalation_id: int, step_id: str) -> EscalationStep | None:
+    return session.scalar(
+        select(EscalationStep).where(
+            EscalationStep.escalation_id == escalation_id, EscalationStep.step_id == step_id
+        )
+    )
+
+
+def _get(session: Session, escalation_id: int) -> Escalation:
+    esc = session.get(Escalation, escalation_id)
+    if esc is None:
+        raise EscalationError(f"处置记录 {escalation_id} 不存在")
     return esc
 
 

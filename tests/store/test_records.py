@@ -7,6 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
 
+from playbooks.authz import Actor
 from playbooks.escalation import (
     InvalidTransition,
     StaleEscalation,
@@ -16,6 +17,14 @@ from playbooks.escalation import (
 )
 from store.models import AuditEntry, Escalation, PostRecord
 from store.records import Records, RecordsUnavailable, audit_trail, list_escalations, upsert_alert
+
+
+def officer(name: str) -> Actor:
+    return Actor(username=name, role="officer")
+
+
+def manager(name: str) -> Actor:
+    return Actor(username=name, role="manager")
 
 
 def flagged_post(url="https://weibo.example/1", level="II", topic="交易系统故障", drill=False) -> PostRecord:
@@ -52,14 +61,14 @@ def test_flagged_post_opens_one_alert_and_reingest_updates_it(records):
 def test_escalation_walks_the_workflow_and_every_step_is_audited(records):
     with records.session() as s:
         alert, _ = upsert_alert(s, post=flagged_post())
-        esc, created = open_escalation(s, alert_id=alert.id, actor="值班员小王", note="APP登录故障")
+        esc, created = open_escalation(s, alert_id=alert.id, actor=officer("值班员小王"), note="APP登录故障")
         assert created and esc.state == "new"
         esc_id = esc.id
     for actor, state in [
-        ("值班员小王", "acknowledged"),
-        ("值班员小王", "responding"),
-        ("负责人老李", "resolved"),
-        ("负责人老李", "closed"),
+        (officer("值班员小王"), "acknowledged"),
+        (officer("值班员小王"), "responding"),
+        (manager("负责人老李"), "resolved"),
+        (manager("负责人老李"), "closed"),
     ]:
         with records.session() as s:
             transition(s, escalation_id=esc_id, to_state=state, actor=actor)
@@ -79,8 +88,8 @@ def test_escalation_walks_the_workflow_and_every_step_is_audited(records):
 def test_opening_twice_returns_the_same_record(records):
     with records.session() as s:
         alert, _ = upsert_alert(s, post=flagged_post())
-        first, c1 = open_escalation(s, alert_id=alert.id, actor="甲")
-        second, c2 = open_escalation(s, alert_id=alert.id, actor="乙")
+        first, c1 = open_escalation(s, alert_id=alert.id, actor=officer("甲"))
+        second, c2 = open_escalation(s, alert_id=alert.id, actor=officer("乙"))
         assert (c1, c2) == (True, False) and first.id == second.id
         assert len(list_escalations(s)) == 1
 
@@ -88,34 +97,42 @@ def test_opening_twice_returns_the_same_record(records):
 def test_workflow_refuses_a_jump_with_a_chinese_message(records):
     with records.session() as s:
         alert, _ = upsert_alert(s, post=flagged_post())
-        esc, _ = open_escalation(s, alert_id=alert.id, actor="甲")
+        esc, _ = open_escalation(s, alert_id=alert.id, actor=officer("甲"))
         with pytest.raises(InvalidTransition, match="不能从「新建」变为「已关闭」"):
-            transition(s, escalation_id=esc.id, to_state="closed", actor="甲")
+            transition(s, escalation_id=esc.id, to_state="closed", actor=officer("甲"))
     assert "closed" not in allowed_next("new")
 
 
 def test_a_stale_edit_is_refused(records):
     with records.session() as s:
         alert, _ = upsert_alert(s, post=flagged_post())
-        esc, _ = open_escalation(s, alert_id=alert.id, actor="甲")
+        esc, _ = open_escalation(s, alert_id=alert.id, actor=officer("甲"))
         esc_id, seen_version = esc.id, esc.version
     with records.session() as s:  # officer A acts first
         transition(
-            s, escalation_id=esc_id, to_state="acknowledged", actor="甲", expected_version=seen_version
+            s,
+            escalation_id=esc_id,
+            to_state="acknowledged",
+            actor=officer("甲"),
+            expected_version=seen_version,
         )
     with (
         pytest.raises(StaleEscalation, match="已被他人修改"),
         records.session() as s,
     ):  # B still sees the old version
         transition(
-            s, escalation_id=esc_id, to_state="false_positive", actor="乙", expected_version=seen_version
+            s,
+            escalation_id=esc_id,
+            to_state="false_positive",
+            actor=officer("乙"),
+            expected_version=seen_version,
         )
 
 
 def test_concurrent_sessions_cannot_overwrite_each_other(records):
     with records.session() as s:
         alert, _ = upsert_alert(s, post=flagged_post())
-        esc, _ = open_escalation(s, alert_id=alert.id, actor="甲")
+        esc, _ = open_escalation(s, alert_id=alert.id, actor=officer("甲"))
         esc_id = esc.id
     a = records._sessions()
     b = records._sessions()
@@ -145,7 +162,7 @@ def test_audit_log_is_append_only(records):
 def test_drill_alerts_stay_out_of_production_lists(records):
     with records.session() as s:
         alert, _ = upsert_alert(s, post=flagged_post(url="drill-1", drill=True))
-        open_escalation(s, alert_id=alert.id, actor="演练")
+        open_escalation(s, alert_id=alert.id, actor=officer("演练"))
         assert list_escalations(s) == []
         assert len(list_escalations(s, drill=True)) == 1
 
@@ -163,7 +180,7 @@ def test_two_officers_opening_at_once_get_one_record(records):
     a, b = records._sessions(), records._sessions()
     try:
         a.begin()
-        first, created_a = open_escalation(a, alert_id=alert_id, actor="甲")
+        first, created_a = open_escalation(a, alert_id=alert_id, actor=officer("甲"))
         a.commit()
         # B's check ran before A's insert was visible: simulate by inserting directly past the check
         b.begin()
@@ -177,5 +194,5 @@ def test_two_officers_opening_at_once_get_one_record(records):
         b.close()
     with records.session() as s:
         assert created_a and len(list_escalations(s)) == 1
-        again, created = open_escalation(s, alert_id=alert_id, actor="乙")
+        again, created = open_escalation(s, alert_id=alert_id, actor=officer("乙"))
         assert not created and again.id == first.id
