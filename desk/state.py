@@ -7,11 +7,14 @@ or in the cached Context: the cache holds connections only.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import streamlit as st
 
+from playbooks.authz import Actor
 from playbooks.schema import PlaybookError
+from store import users
 from store.posts_sqlite import StoreUnavailable
 from store.records import RecordsUnavailable
 from yuqing.config import ConfigError, config_path, load_settings
@@ -19,8 +22,10 @@ from yuqing.context import Context, build_context
 
 # ----------------------------------------------------------------------------- session-state keys
 
-# the duty officer's name, entered once per session; every action is audited under it
-OFFICER = "desk.officer"
+# the signed-in person: the desk-session token (only its SHA-256 is in the store); see current_actor()
+SESSION_TOKEN = "desk.session_token"
+SESSION_ENDED = "desk.session_ended"  # why the last session ended ('expired', 'revoked', ...) for the login form
+OFFICER = "desk.officer"  # unused since sign-in came; kept so old session state does no harm
 SELECTED_POST = "desk.selected_post"  # post id the item page shows when the URL carries none
 SELECTED_ESCALATION = "desk.selected_escalation"  # escalation id preselected on the escalations page
 TRIAGE_PAGE_NO = "desk.triage.page_no"  # current page of the triage queue (widget key)
@@ -31,6 +36,8 @@ FLASH = "desk.flash"  # one message (kind, text) to show on the next run, e.g. a
 OFFICER_INPUT = "desk.officer_input"
 
 _DEFAULTS: dict[str, object] = {
+    SESSION_TOKEN: "",
+    SESSION_ENDED: "",
     OFFICER: "",
     SELECTED_POST: None,
     SELECTED_ESCALATION: None,
@@ -57,9 +64,43 @@ def init_session_state() -> None:
             st.session_state[key] = value
 
 
+def auth_policy(ctx: Context) -> users.AuthPolicy:
+    """Session lifetimes and the failed-login limit from ``[desk]`` in the config."""
+    desk = ctx.settings.desk
+    return users.AuthPolicy(
+        idle=timedelta(minutes=desk.session_idle_minutes),
+        absolute=timedelta(hours=desk.session_max_hours),
+        max_failures=desk.max_failed_logins,
+        failure_window=timedelta(minutes=desk.lockout_minutes),
+        lockout=timedelta(minutes=desk.lockout_minutes),
+    )
+
+
+def current_actor() -> Actor | None:
+    """The signed-in person of this browser session, checked against the store on every call.
+
+    None when nobody signed in, or the session expired, was revoked (sign-out elsewhere, password
+    reset) or its user was disabled; then the token is forgotten and the reason kept in
+    SESSION_ENDED for the login form. Every action must still call ``playbooks.authz.require``.
+    """
+    token = str(st.session_state.get(SESSION_TOKEN) or "")
+    if not token:
+        return None
+    ctx = get_context()
+    try:
+        with ctx.records.session() as s:
+            who = users.check_session(s, token, policy=auth_policy(ctx))
+    except users.SessionInvalid as exc:
+        st.session_state[SESSION_TOKEN] = ""
+        st.session_state[SESSION_ENDED] = exc.reason
+        return None
+    return Actor(username=who.username, role=who.role, display_name=who.display_name)
+
+
 def officer() -> str:
-    """The name of the officer on duty in this session, or '' when none has been entered."""
-    return str(st.session_state.get(OFFICER) or "")
+    """The signed-in person's username (recorded in the audit trail), or '' when nobody signed in."""
+    actor = current_actor()
+    return actor.username if actor else ""
 
 
 def clean_officer_name(raw: str | None) -> str:

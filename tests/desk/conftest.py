@@ -21,8 +21,12 @@ from yuqing.config import load_settings
 from yuqing.context import Context, build_context
 
 APP = Path(__file__).resolve().parents[2] / "desk" / "app.py"
-OFFICER_KEY = "desk.officer"  # desk.state.OFFICER
-OFFICER = "王晓明"
+OFFICER_KEY = "desk.officer"  # desk.state.OFFICER (unused since sign-in)
+TOKEN_KEY = "desk.session_token"  # desk.state.SESSION_TOKEN
+OFFICER = "王晓明"  # the default signed-in officer's username (recorded in the audit trail)
+TEST_PASSWORD = "desk-test-pass-42"  # meets the password policy (store/users.py)
+# the username sign_in() uses for each role when none is given
+ROLE_USERS = {"officer": OFFICER, "manager": "李负责", "admin": "admin"}
 
 DESK_TOML = """
 [firm]
@@ -230,14 +234,84 @@ def desk_store(desk_config: Path) -> DeskStore:
     return store
 
 
+def _records_ctx(where: Context | DeskStore | Path | str | None) -> tuple[Context, bool]:
+    """(a Context, whether the caller must close it) for a Context, DeskStore, config path or $YUQING_CONFIG."""
+    if isinstance(where, Context):
+        return where, False
+    if isinstance(where, DeskStore):
+        return where.context(), True
+    path = Path(where) if where is not None else Path(os.environ["YUQING_CONFIG"])
+    return build_context(load_settings(path)), True
+
+
+def make_user(
+    where: Context | DeskStore | Path | str | None = None,
+    *,
+    username: str | None = None,
+    role: str = "officer",
+    display_name: str = "",
+    password: str = TEST_PASSWORD,
+    email: str = "",
+):
+    """A user in the test store (made once; an existing one gets ``role``). Returns its UserView."""
+    from store import users
+
+    username = username or ROLE_USERS[role]
+    ctx, close = _records_ctx(where)
+    try:
+        with ctx.records.session() as s:
+            user = users.get_user(s, username)
+            if user is None:
+                user = users.create_user(
+                    s, username=username, role=role, password=password, by="test",
+                    display_name=display_name, email=email,
+                )
+            elif user.role != role:
+                users.update_user(s, username, role=role, by="test")
+            return users.view(user)
+    finally:
+        if close:
+            ctx.close()
+
+
+def sign_in(
+    at: AppTest,
+    where: Context | DeskStore | Path | str | None = None,
+    role: str = "officer",
+    *,
+    username: str | None = None,
+    display_name: str = "",
+) -> str:
+    """Sign ``at`` in as a user of ``role`` (made if missing) before ``at.run()``; returns the username.
+
+    ``where`` is a Context, a DeskStore, a config path, or None for $YUQING_CONFIG (the desk_config
+    fixture sets it). The default usernames per role are in ROLE_USERS (officer → 王晓明).
+    """
+    from store import users
+
+    user = make_user(where, username=username, role=role, display_name=display_name)
+    ctx, close = _records_ctx(where)
+    try:
+        with ctx.records.session() as s:
+            token = users.open_session(s, s.get(users.User, user.id))
+    finally:
+        if close:
+            ctx.close()
+    at.session_state[TOKEN_KEY] = token
+    return user.username
+
+
 @pytest.fixture
 def app():
-    """A desk AppTest factory: app(officer=...) runs the entry page once and returns the AppTest."""
+    """A desk AppTest factory: app(officer=..., role=...) signs in as that user and runs the entry page.
 
-    def make(officer: str | None = OFFICER) -> AppTest:
+    app(officer=None) runs it signed out (the login form).
+    """
+
+    def make(officer: str | None = OFFICER, role: str = "officer") -> AppTest:
         at = AppTest.from_file(str(APP), default_timeout=30)
         if officer:
-            at.session_state[OFFICER_KEY] = officer
+            sign_in(at, None, role=role, username=officer)
         return at.run()
 
     return make
