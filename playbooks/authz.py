@@ -25,6 +25,7 @@ PERMISSIONS: dict[str, str] = {
     "alert.acknowledge": OFFICER,
     "alert.assign": OFFICER,
     "alert.false_positive": OFFICER,
+    "alert.reopen": MANAGER,  # put a dismissed (false positive) or closed alert back in the queue
     "alert.export_false_positives": MANAGER,
     # escalation records
     "escalation.open": OFFICER,

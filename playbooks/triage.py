@@ -1,0 +1,443 @@
+"""Triage: the one-click actions on the alert queue, each checked by role and written to the audit trail.
+
+acknowledge, assign, mark_false_positive, reopen and escalate change an alert; mark_seen moves a
+person's "last looked at the queue" mark (what is newer is shown as 新); false_positive_training_rows
+yields the alerts officers dismissed as false positives, with the post and the model's analysis, for
+retraining.
+
+Every action calls ``require(actor, …)`` before it touches anything (the desk hides buttons by role as
+a convenience; this is the rule) and writes who and when to the append-only audit trail. The changes
+are compare-and-set updates (``UPDATE … WHERE <not yet done>``), so a double click or two officers at
+the same moment do the thing once and write one audit entry. Drill alerts are handled the same way and
+stay drill; they are never exported as training data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from playbooks import escalation as escalation_flow
+from playbooks.authz import Actor, require
+from store.models import Alert, Escalation, PostRecord, User, utcnow
+from store.records import audit
+
+MAX_REASON_CHARS = 200  # a false positive's reason: one short sentence
+
+
+class TriageError(Exception):
+    """An action that cannot be done on this alert; the message is Chinese and shown as is."""
+
+
+class PostLookup(Protocol):
+    """What the export needs of a posts index (SqlitePostIndex and EsPostIndex both have it)."""
+
+    def get_many(self, post_ids: Sequence[str]) -> Mapping[str, PostRecord]: ...
+
+
+# --------------------------------------------------------------------------- reads for the queue
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """What the queue shows about an alert besides its post (plain values, safe outside the session)."""
+
+    alert_id: int
+    post_id: str
+    status: str
+    level: str | None
+    drill: bool
+    event_id: str
+    created_at: datetime | None
+    assignee: str
+    acknowledged_by: str
+    acknowledged_at: datetime | None
+    false_positive_by: str
+    false_positive_at: datetime | None
+    false_positive_reason: str
+    escalation_id: int | None  # the open escalation record, if any
+    escalation_state: str | None
+
+
+def queue_states(session: Session, post_ids: Sequence[str]) -> dict[str, AlertState]:
+    """The triage state of the alerts of ``post_ids``, by post id (posts without an alert are left out)."""
+    if not post_ids:
+        return {}
+    alerts = list(session.scalars(select(Alert).where(Alert.post_id.in_(list(post_ids)))))
+    open_esc: dict[int, Escalation] = {}
+    if alerts:
+        rows = session.scalars(
+            select(Escalation)
+            .where(
+                Escalation.alert_id.in_([a.id for a in alerts]),
+                Escalation.state.in_(escalation_flow.OPEN_STATES),
+            )
+            .order_by(Escalation.id)
+        )
+        open_esc = {e.alert_id: e for e in rows}
+    out: dict[str, AlertState] = {}
+    for a in alerts:
+        esc = open_esc.get(a.id)
+        out[a.post_id] = AlertState(
+            alert_id=a.id,
+            post_id=a.post_id,
+            status=a.status,
+            level=a.level,
+            drill=bool(a.drill),
+            event_id=a.event_id or "",
+            created_at=as_utc(a.created_at),
+            assignee=a.assignee or "",
+            acknowledged_by=a.acknowledged_by or "",
+            acknowledged_at=as_utc(a.acknowledged_at),
+            false_positive_by=a.false_positive_by or "",
+            false_positive_at=as_utc(a.false_positive_at),
+            false_positive_reason=a.false_positive_reason or "",
+            escalation_id=esc.id if esc else None,
+            escalation_state=esc.state if esc else None,
+        )
+    return out
+
+
+def active_users(session: Session) -> list[tuple[str, str]]:
+    """(username, display name) of every active user, for the 指派 list."""
+    rows = session.execute(
+        select(User.username, User.display_name).where(User.active.is_(True)).order_by(User.username)
+    )
+    return [(u, d or u) for u, d in rows]
+
+
+def last_seen(session: Session, username: str) -> datetime | None:
+    """When this person last marked the queue as seen (None: never, or no such user)."""
+    value = session.scalar(select(User.last_queue_look_at).where(User.username == username))
+    return as_utc(value)
+
+
+def is_new(created_at: datetime | None, seen_at: datetime | None) -> bool:
+    """An alert is new to a person when it opened after they last marked the queue seen (or never did)."""
+    if created_at is None:
+        return False
+    return seen_at is None or as_utc(created_at) > as_utc(seen_at)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Aware UTC (SQLite hands back naive datetimes; the store writes UTC)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# --------------------------------------------------------------------------- actions
+
+
+def acknowledge(session: Session, alert_id: int, actor: Actor, *, now: datetime | None = None) -> bool:
+    """Record that ``actor`` has seen and taken the alert; True when this call did it (False: already done)."""
+    require(actor, "alert.acknowledge")
+    alert = _alert(session, alert_id)
+    if alert.status == "false_positive":
+        raise TriageError("该预警已标记为误报，无需确认。")
+    now = now or utcnow()
+    done = _set_if(
+        session,
+        alert,
+        Alert.acknowledged_at.is_(None),
+        acknowledged_by=actor.username,
+        acknowledged_at=now,
+    )
+    if done:
+        _audit(session, actor, "alert.acknowledged", alert, now)
+    return done
+
+
+def assign(
+    session: Session, alert_id: int, assignee: str, actor: Actor, *, now: datetime | None = None
+) -> bool:
+    """Give the alert to ``assignee`` (an active user); True when the assignee changed."""
+    require(actor, "alert.assign")
+    alert = _alert(session, alert_id)
+    assignee = (assignee or "").strip()
+    user = session.scalar(select(User).where(User.username == assignee)) if assignee else None
+    if user is None or not user.active:
+        raise TriageError("只能指派给在岗的值守台用户。")
+    if alert.status == "false_positive":
+        raise TriageError("该预警已标记为误报，不能指派。")
+    now = now or utcnow()
+    before = alert.assignee or ""
+    done = _set_if(session, alert, Alert.assignee != assignee, assignee=assignee)
+    if done:
+        _audit(session, actor, "alert.assigned", alert, now, before=before, after=assignee)
+    return done
+
+
+def mark_false_positive(
+    session: Session, alert_id: int, actor: Actor, reason: str, *, now: datetime | None = None
+) -> bool:
+    """Dismiss the alert as a false positive: kept (status, who, when, why), never deleted.
+
+    An open escalation of the alert is closed as false positive too, when its state allows that (new
+    or acknowledged); once people are responding to it, the record must be settled on the escalation
+    page first, and this refuses. True when this call marked it (False: it already was).
+    """
+    require(actor, "alert.false_positive")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise TriageError("请填写误报原因（一句话即可）。")
+    if len(reason) > MAX_REASON_CHARS:
+        raise TriageError(f"误报原因请控制在 {MAX_REASON_CHARS} 字以内。")
+    alert = _alert(session, alert_id)
+    if alert.status == "false_positive":
+        return False
+    esc = _open_escalation(session, alert.id)
+    if esc is not None and "false_positive" not in escalation_flow.allowed_next(esc.state):
+        label = escalation_flow.STATE_LABELS.get(esc.state, esc.state)
+        raise TriageError(f"该预警的处置记录已是「{label}」，不能直接标为误报，请在处置记录页处理。")
+    now = now or utcnow()
+    before = alert.status
+    done = _set_if(
+        session,
+        alert,
+        Alert.status != "false_positive",
+        status="false_positive",
+        false_positive_by=actor.username,
+        false_positive_at=now,
+        false_positive_reason=reason,
+    )
+    if not done:
+        return False
+    _audit(session, actor, "alert.false_positive", alert, now, before=before, reason=reason)
+    if esc is not None:
+        _escalation_to_false_positive(session, esc, actor, reason)
+    return True
+
+
+def reopen(
+    session: Session, alert_id: int, actor: Actor, *, note: str = "", now: datetime | None = None
+) -> bool:
+    """A manager puts a dismissed (false positive) or closed alert back in the queue as open.
+
+    The false-positive verdict is cleared from the alert (so it is no longer exported as training
+    data); the audit trail keeps who said it and why. True when the alert was reopened.
+    """
+    require(actor, "alert.reopen")
+    alert = _alert(session, alert_id)
+    if alert.status not in ("false_positive", "closed"):
+        return False
+    now = now or utcnow()
+    before = {
+        "status": alert.status,
+        "false_positive_by": alert.false_positive_by or "",
+        "false_positive_reason": alert.false_positive_reason or "",
+    }
+    done = _set_if(
+        session,
+        alert,
+        Alert.status.in_(("false_positive", "closed")),
+        status="open",
+        false_positive_by="",
+        false_positive_at=None,
+        false_positive_reason="",
+    )
+    if done:
+        _audit(session, actor, "alert.reopened", alert, now, before=before, note=" ".join(note.split()))
+    return done
+
+
+def escalate(
+    session: Session,
+    alert_id: int,
+    actor: Actor,
+    *,
+    playbook_id: str | None = None,
+    note: str = "",
+) -> tuple[Escalation, bool]:
+    """Open the escalation record for the alert (or return the open one); (record, created).
+
+    The record and its audit entry are made by playbooks.escalation.open_escalation, which is
+    idempotent itself (at most one open record per alert, even under a race).
+    """
+    require(actor, "escalation.open")
+    alert = _alert(session, alert_id)
+    if alert.status == "false_positive":
+        raise TriageError("该预警已标记为误报；如需处置，请负责人先恢复该预警。")
+    try:
+        return escalation_flow.open_escalation(
+            session, alert_id=alert.id, actor=actor, playbook_id=playbook_id, note=note
+        )
+    except escalation_flow.EscalationError as exc:
+        raise TriageError(str(exc)) from exc
+
+
+def mark_seen(session: Session, actor: Actor, now: datetime | None = None) -> datetime | None:
+    """Move this person's "last looked at the queue" mark to ``now`` (never backwards).
+
+    Alerts that opened after the mark are shown as 新 to this person. Returns the mark, or None when
+    the actor has no user record (nothing to keep it on).
+    """
+    require(actor, "alert.view")
+    user = session.scalar(select(User).where(User.username == actor.username))
+    if user is None:
+        return None
+    now = as_utc(now or utcnow())
+    before = as_utc(user.last_queue_look_at)
+    if before is not None and before >= now:
+        return before
+    user.last_queue_look_at = now
+    entry = audit(
+        session,
+        actor=actor.username,
+        action="queue.seen",
+        entity="user",
+        entity_id=user.id,
+        before=before.isoformat(timespec="seconds") if before else None,
+        after=now.isoformat(timespec="seconds"),
+    )
+    entry.at = utcnow()
+    return now
+
+
+# --------------------------------------------------------------------------- training data
+
+
+def count_false_positives(session: Session, *, include_drills: bool = False) -> int:
+    stmt = select(func.count()).select_from(Alert).where(Alert.status == "false_positive")
+    if not include_drills:
+        stmt = stmt.where(Alert.drill.is_(False))
+    return int(session.scalar(stmt) or 0)
+
+
+def false_positive_training_rows(
+    session: Session,
+    actor: Actor,
+    *,
+    posts: PostLookup | None = None,
+    batch: int = 500,
+) -> Iterator[dict[str, Any]]:
+    """The false positives as training rows: the post, what the model said, and the officer's verdict.
+
+    One dict per alert marked false positive (drills never): ``id`` (the post id), ``text``, ``title``,
+    ``source``, ``url``, ``published_at``, the model's ``sentiment``, ``falsity``, ``level``, ``topic``,
+    ``targets``, ``negative_targets``, ``reasons``, and ``verdict`` ("false_positive"),
+    ``verdict_reason``, ``verdict_at``. The full text and analysis come from ``posts`` (the posts
+    index); without it, or for a post no longer indexed, from what the alert keeps (title, snippet).
+    The permission check and the audit entry (with the count) happen at the first row.
+    """
+    require(actor, "alert.export_false_positives")
+    total = count_false_positives(session)
+    _export_audit(session, actor, total)
+    last_id = 0
+    while True:
+        alerts = list(
+            session.scalars(
+                select(Alert)
+                .where(Alert.status == "false_positive", Alert.drill.is_(False), Alert.id > last_id)
+                .order_by(Alert.id)
+                .limit(batch)
+            )
+        )
+        if not alerts:
+            return
+        last_id = alerts[-1].id
+        found = dict(posts.get_many([a.post_id for a in alerts])) if posts is not None else {}
+        for a in alerts:
+            post = found.get(a.post_id)
+            if post is not None and post.drill:
+                continue  # the alert lost its drill mark somehow; the post's word counts
+            yield _training_row(a, post)
+
+
+def _training_row(alert: Alert, post: PostRecord | None) -> dict[str, Any]:
+    when = as_utc(alert.false_positive_at)
+    row: dict[str, Any] = {
+        "id": alert.post_id,
+        "alert_id": alert.id,
+        "title": post.title if post else alert.title or "",
+        "text": post.text if post else alert.snippet or "",
+        "source": post.source if post else alert.source or "",
+        "url": post.url if post else alert.url or "",
+        "published_at": post.published_at if post else "",
+        "sentiment": dict(post.sentiment) if post else {},
+        "falsity": dict(post.falsity) if post else {"label": alert.falsity_label or "none"},
+        "level": (post.level if post else None) or alert.level,
+        "topic": post.topic if post and post.topic else alert.topic or "",
+        "targets": list(post.targets) if post else [],
+        "negative_targets": list(post.negative_targets) if post else [],
+        "reasons": list(post.reasons) if post else list(alert.reasons or []),
+        "verdict": "false_positive",
+        "verdict_reason": alert.false_positive_reason or "",
+        "verdict_at": when.isoformat(timespec="seconds") if when else "",
+    }
+    return row
+
+
+def _export_audit(session: Session, actor: Actor, total: int) -> None:
+    entry = audit(
+        session,
+        actor=actor.username,
+        action="alert.fp_exported",
+        entity="export",
+        entity_id="false_positives",
+        rows=total,
+    )
+    entry.at = utcnow()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _alert(session: Session, alert_id: int) -> Alert:
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise TriageError(f"预警 {alert_id} 不存在，可能已被清理。")
+    return alert
+
+
+def _open_escalation(session: Session, alert_id: int) -> Escalation | None:
+    return session.scalar(
+        select(Escalation)
+        .where(Escalation.alert_id == alert_id, Escalation.state.in_(escalation_flow.OPEN_STATES))
+        .order_by(Escalation.id.desc())
+    )
+
+
+def _set_if(session: Session, alert: Alert, condition: Any, **values: Any) -> bool:
+    """UPDATE the alert's row only while ``condition`` holds; True when this call changed it.
+
+    The database decides, not what this session read a moment ago: of two clicks (or two officers)
+    at the same moment, one changes the row and the other finds the condition false.
+    """
+    session.flush()
+    result = session.execute(
+        update(Alert)
+        .where(Alert.id == alert.id, condition)
+        .values(**values, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(alert)
+    return bool(result.rowcount)
+
+
+def _audit(session: Session, actor: Actor, action: str, alert: Alert, now: datetime, **detail: Any) -> None:
+    entry = audit(
+        session,
+        actor=actor.username,
+        action=action,
+        entity="alert",
+        entity_id=alert.id,
+        post_id=alert.post_id,
+        drill=bool(alert.drill),
+        **detail,
+    )
+    entry.at = as_utc(now)
+
+
+def _escalation_to_false_positive(session: Session, esc: Escalation, actor: Actor, reason: str) -> None:
+    try:
+        escalation_flow.transition(
+            session, escalation_id=esc.id, to_state="false_positive", actor=actor, note=f"误报：{reason}"
+        )
+    except escalation_flow.EscalationError as exc:
+        raise TriageError(str(exc)) from exc
