@@ -204,6 +204,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from yuqing.context import build_context
 
+    if args.false_positives:
+        return _export_false_positives(args)
     ctx = build_context(_settings(args))
     n = 0
     try:
@@ -214,6 +216,31 @@ def cmd_export(args: argparse.Namespace) -> int:
     finally:
         ctx.close()
     print(f"已导出 {n} 条 / exported {n} posts to {args.output}")
+    return 0
+
+
+def _export_false_positives(args: argparse.Namespace) -> int:
+    """`yuqing export --false-positives`: alerts dismissed as 误报, as training rows (drills never)."""
+    import getpass
+
+    from playbooks.authz import Actor
+    from playbooks.triage import false_positive_training_rows
+    from yuqing.context import build_context
+
+    if args.include_drills:
+        raise CliError("演练数据不作为训练数据导出；--false-positives 不能与 --include-drills 同用")
+    # whoever runs the command on the server is recorded in the audit trail, with a manager's rights
+    actor = Actor(username=f"cli:{getpass.getuser()}"[:80], role="manager")
+    ctx = build_context(_settings(args))
+    n = 0
+    try:
+        with ctx.records.session() as session, Path(args.output).open("w", encoding="utf-8") as out:
+            for row in false_positive_training_rows(session, actor, posts=ctx.index):
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                n += 1
+    finally:
+        ctx.close()
+    print(f"已导出误报 {n} 条 / exported {n} false positives to {args.output}")
     return 0
 
 
@@ -428,6 +455,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("export", help="导出帖子及分析结果 / dump stored posts with their analysis")
     s.add_argument("--output", required=True)
     s.add_argument("--include-drills", action="store_true")
+    s.add_argument(
+        "--false-positives",
+        action="store_true",
+        help="只导出被标为误报的预警（含帖子、模型判断与误报原因），作训练数据 / false positives as training data",
+    )
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("migrate", help="记录库结构升级到最新（Alembic）/ migrate the records database")
