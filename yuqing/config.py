@@ -137,6 +137,9 @@ class DeskConfig(BaseModel):
     oidc: bool = Field(
         False, description="offer 单点登录 via st.login() (needs [auth] in .streamlit/secrets.toml)"
     )
+    queue_refresh_seconds: int = Field(
+        30, ge=5, le=3600, description="the triage queue reloads itself this often (each person can pause it)"
+    )
 
 
 class CrawlConfig(BaseModel):
