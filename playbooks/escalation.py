@@ -13,6 +13,8 @@ keeps the first ``resolved_at``: the clocks (playbooks/clocks.py) read these.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -122,8 +124,11 @@ def transition(
     actor: Actor,
     note: str = "",
     expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Escalation:
-    """Move an escalation to ``to_state``; refuse moves the workflow does not allow and stale edits."""
+    """Move an escalation to ``to_state``; refuse moves the workflow does not allow and stale edits.
+
+    ``now`` (default: the current time) is when the move happened, for the record's timestamps."""
     require(actor, "escalation.transition")
     esc = _get(session, escalation_id)
     if expected_version is not None and esc.version != expected_version:
@@ -135,7 +140,7 @@ def transition(
     if to_state == "closed":
         require(actor, "escalation.close")
     before = esc.state
-    now = utcnow()
+    now = now or utcnow()
     esc.state = to_state
     if before == "new" and to_state != "false_positive" and esc.acknowledged_at is None:
         esc.acknowledged_at = now
@@ -211,6 +216,7 @@ def mark_step_done(
     actor: Actor,
     note: str = "",
     step_ids: tuple[str, ...] | None = None,
+    now: datetime | None = None,
 ) -> tuple[EscalationStep, bool]:
     """Mark a playbook step done on the record; returns (row, created).
 
@@ -228,7 +234,7 @@ def mark_step_done(
     if existing is not None:
         return existing, False
     row = EscalationStep(
-        escalation_id=esc.id, step_id=step_id, done_by=actor.username, done_at=utcnow(), note=note
+        escalation_id=esc.id, step_id=step_id, done_by=actor.username, done_at=now or utcnow(), note=note
     )
     try:
         with session.begin_nested():  # two officers clicking 完成 at once: the first one counts

@@ -18,6 +18,8 @@ draft id is in the detail.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -155,7 +157,9 @@ def submit(session: Session, *, draft_id: int, actor: Actor) -> StatementDraft:
     return row
 
 
-def _review(session: Session, *, draft_id: int, actor: Actor, approve: bool, note: str) -> StatementDraft:
+def _review(
+    session: Session, *, draft_id: int, actor: Actor, approve: bool, note: str, now: datetime | None = None
+) -> StatementDraft:
     require(actor, "statement.approve")
     row = _draft(session, draft_id)
     if row.status != "submitted":
@@ -169,16 +173,18 @@ def _review(session: Session, *, draft_id: int, actor: Actor, approve: bool, not
         raise StatementError("退回口径时请写明原因")
     row.status = "approved" if approve else "rejected"
     row.reviewed_by = actor.username
-    row.reviewed_at = utcnow()
+    row.reviewed_at = now or utcnow()
     row.review_note = note
     session.flush()
     _audit(session, actor, "statement.approved" if approve else "statement.rejected", row, note=note)
     return row
 
 
-def approve(session: Session, *, draft_id: int, actor: Actor, note: str = "") -> StatementDraft:
-    """合规审核通过 (sign-off): the draft may now be used."""
-    return _review(session, draft_id=draft_id, actor=actor, approve=True, note=note)
+def approve(
+    session: Session, *, draft_id: int, actor: Actor, note: str = "", now: datetime | None = None
+) -> StatementDraft:
+    """合规审核通过 (sign-off): the draft may now be used; ``now`` is when (default: the current time)."""
+    return _review(session, draft_id=draft_id, actor=actor, approve=True, note=note, now=now)
 
 
 def reject(session: Session, *, draft_id: int, actor: Actor, note: str) -> StatementDraft:
