@@ -187,6 +187,9 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     except ValueError as exc:
         ctx.close()
         raise CliError(str(exc)) from exc
+    from yuqing.notify import OutboxPump
+
+    pump = OutboxPump(ctx.records, settings).start() if settings.notify.channels else None
     mode = f"节假日模式（间隔 × {settings.schedule.holiday_factor:g}）" if args.holiday else "常规模式"
     print(f"定时抓取开始：{len(scheduler.slots)} 个信息源，{mode}。按 Ctrl+C 停止。", flush=True)
     try:
@@ -195,6 +198,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         history = scheduler.history
         print("已停止。", flush=True)
     finally:
+        if pump is not None:
+            pump.stop()
         ctx.close()
     bad = sum(1 for r in history if r.outcome not in ("ok", "errors"))
     print(f"共运行 {len(history)} 次，其中失败 {bad} 次。")
@@ -346,6 +351,38 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notify(args: argparse.Namespace) -> int:
+    """`yuqing notify test [--channel NAME]` / `yuqing notify send`: try the channels; deliver the outbox once."""
+    from playbooks.notify.deliver import deliver_pending, run_channel_tests
+    from yuqing.context import build_context
+    from yuqing.notify import notify_config
+
+    settings = _settings(args)
+    config = notify_config(settings)
+    if args.action == "test" and not config.channels:
+        raise CliError("没有配置通知通道（yuqing.toml 的 [[notify.channels]]，见 docs/notifications.md）")
+    ctx = build_context(settings)
+    try:
+        if args.action == "send":
+            report = deliver_pending(ctx.records, config)
+            for o in report.outcomes:
+                if not o.ok:
+                    print(f"  #{o.id} {o.channel}/{o.target} 第 {o.attempts} 次失败：{o.reason}", file=sys.stderr)
+            print(report.summary())
+            return 0 if report.failed == 0 else 1
+        try:
+            results = run_channel_tests(
+                ctx.records, config, names=args.channel or None, link=settings.desk.base_url
+            )
+        except KeyError as exc:
+            raise CliError(f"未配置的通知通道 / unknown channel: {exc.args[0]}") from exc
+    finally:
+        ctx.close()
+    for r in results:
+        print(f"{r.channel}（{r.kind}）：" + ("ok 已送达" if r.ok else f"failed 失败：{r.reason}"))
+    return 0 if all(r.ok for r in results) else 1
+
+
 def cmd_desk(args: argparse.Namespace) -> int:
     settings = _settings(args)
     env = dict(os.environ)
@@ -478,6 +515,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--input", required=True, help="备份目录 / the backup directory")
     s.add_argument("--force", action="store_true", help="覆盖已有存储 / overwrite an existing store")
     s.set_defaults(func=cmd_restore)
+
+    s = sub.add_parser("notify", help="通知通道：测试各通道 / 发送待发通知 / test channels, deliver the outbox")
+    s.add_argument("action", choices=["test", "send"])
+    s.add_argument("--channel", action="append", help="只测试这些通道 / only these channels (repeatable)")
+    s.set_defaults(func=cmd_notify)
 
     s = sub.add_parser("bench", help="基准测试，打印数字 / run a benchmark from bench/ and print its figures")
     s.add_argument("name", help="nlp, extract, store, …")

@@ -176,6 +176,68 @@ class HealthConfig(BaseModel):
     recent_runs: int = Field(3, ge=1, description="runs that count as 'recent' for the error rate")
 
 
+class NotifyChannelConfig(BaseModel):
+    """One notification channel. Secrets are named here, never written here: ``webhook_secret = "wecom_duty"``
+    means the webhook URL is in ``YUQING_SECRET_WECOM_DUTY`` or the secrets file."""
+
+    name: str = Field(..., pattern=r"^[^@\s]{1,60}$", description="what outbox rows name as target (no @)")
+    kind: Literal["wecom", "dingtalk", "feishu", "email"]
+    webhook_secret: str = Field("", description="name of the secret holding the bot's webhook URL")
+    sign_secret: str = Field("", description="name of the secret holding the 钉钉/飞书 signing secret (加签)")
+    format: Literal["markdown", "text"] = "markdown"
+    to: list[str] = Field(default_factory=list, description="email: recipient addresses")
+
+
+class SmtpConfig(BaseModel):
+    host: str = ""
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = True
+    ssl: bool = Field(False, description="implicit TLS (usually port 465) instead of STARTTLS")
+    username: str = ""
+    password_secret: str = Field("", description="name of the secret holding the SMTP password")
+    from_addr: str = ""
+    ca_file: str = Field("", description="a private CA bundle for the mail server; empty = the system's")
+    timeout_seconds: float = Field(15.0, gt=0)
+
+
+class NotifyConfig(BaseModel):
+    """`[notify]`: where notifications go (docs/notifications.md) and how often a failed one is retried."""
+
+    channels: list[NotifyChannelConfig] = Field(default_factory=list)
+    smtp: SmtpConfig = Field(default_factory=SmtpConfig)
+    max_attempts: int = Field(5, ge=1, description="tries in all before a message is marked failed")
+    backoff_seconds: float = Field(60.0, gt=0, description="wait before the first retry; doubles each time")
+    backoff_max_seconds: float = Field(3600.0, gt=0)
+    timeout_seconds: float = Field(10.0, gt=0, description="per webhook request")
+    deliver_every_seconds: float = Field(30.0, gt=0, description="`yuqing schedule` delivers the outbox this often")
+
+    @field_validator("channels")
+    @classmethod
+    def _unique_channel_names(cls, v: list[NotifyChannelConfig]) -> list[NotifyChannelConfig]:
+        names = [c.name for c in v]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"duplicate notify channel names: {sorted(dupes)}")
+        return v
+
+
+class EscalationConfig(BaseModel):
+    """The escalation chain (playbooks/chain.py): who is told, tier by tier, when a clock runs out."""
+
+    chain: list[str] = Field(
+        default_factory=lambda: ["owner", "role:manager", "role:admin"],
+        description='tier 0 first; "owner", "role:<officer|manager|admin>" or a username',
+    )
+    check_interval_minutes: float = Field(1.0, gt=0.0, description="yuqing clocks / schedule: how often")
+
+    @field_validator("chain")
+    @classmethod
+    def _valid_chain(cls, v: list[str]) -> list[str]:
+        from playbooks.chain import validate_chain
+
+        return list(validate_chain(v))
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="YUQING_",
@@ -193,6 +255,8 @@ class Settings(BaseSettings):
     crawl: CrawlConfig = Field(default_factory=CrawlConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     secrets_file: Path | None = None
 
     @field_validator("sources")
