@@ -52,6 +52,7 @@ TRIAGE_PAGE = "views/triage.py"
 ITEM_PAGE = "views/item.py"
 ESCALATIONS_PAGE = "views/escalations.py"
 HEALTH_PAGE = "views/health.py"  # source health: silent and failing sources (desk.health_ui links here)
+USERS_PAGE = "views/users.py"  # 用户管理, registered for admins only
 
 POST_PARAM = "post"  # ?post=<id> on the item page
 MAX_OFFICER_NAME = 40

@@ -596,3 +596,35 @@ def principal(user: User) -> Principal:
         user_id=user.id, username=user.username, role=user.role,
         display_name=user.display_name or "", email=user.email or "",
     )
+
+
+SSO_UNKNOWN = "该单点登录邮箱没有对应的值守台账号（或账号已停用），请联系管理员开通。"
+
+
+def sso_user(
+    session: Session,
+    email: str,
+    *,
+    email_verified: bool | None = None,
+    client: str = "",
+    now: datetime | None = None,
+) -> User:
+    """The active desk user whose email is the one the identity provider vouched for (single sign-on).
+
+    The role is the desk user's own. Refused (LoginRefused, Chinese) when the email is missing, the
+    provider says it is not verified, or no active user has it; each attempt is recorded in
+    LoginAttempt under ``sso:<email>``.
+    """
+    at = _now(now)
+    email = (email or "").strip().lower()
+    label = f"sso:{email}"[:80]
+    user = user_by_email(session, email) if email else None
+    if not email or email_verified is False or user is None or not user.active:
+        reason = "sso_unverified" if email and email_verified is False else "sso_unknown"
+        session.add(LoginAttempt(username=label, at=at, ok=False, reason=reason, client=client[:80]))
+        log.info("single sign-on refused (%s)", reason)
+        raise LoginRefused(SSO_UNKNOWN, reason=reason)
+    session.add(LoginAttempt(username=user.username, at=at, ok=True, reason="sso", client=client[:80]))
+    user.last_login_at = at
+    log.info("user %s signed in through single sign-on", user.username)
+    return user

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from desk import state
 from desk.ui import escape_markdown, format_time, plain
+from playbooks.authz import PermissionDenied, require
 from store.rumors import MAX_CLAIM, RumorInputError, add_rumor, list_rumors, update_rumor
 
 ADD = "desk.rumor.add"
@@ -43,9 +44,10 @@ def _values(prefix: str) -> dict[str, str]:
 
 
 def _add() -> None:
-    actor = state.officer()
-    if not actor:
-        state.flash("warning", "请先在左侧栏填写值班员姓名。")
+    try:
+        actor = require(state.current_actor(), "rumor.edit").username
+    except PermissionDenied as exc:
+        state.flash("warning", str(exc))
         return
     try:
         with ctx.records.session() as s:
@@ -63,9 +65,10 @@ def _add() -> None:
 
 
 def _save(rumor_id: int) -> None:
-    actor = state.officer()
-    if not actor:
-        state.flash("warning", "请先在左侧栏填写值班员姓名。")
+    try:
+        actor = require(state.current_actor(), "rumor.edit").username
+    except PermissionDenied as exc:
+        state.flash("warning", str(exc))
         return
     prefix = f"{EDIT}.{rumor_id}"
     try:
@@ -147,8 +150,8 @@ with st.expander("登记新传言", expanded=not rows):
         st.text_input("澄清链接", key=f"{ADD}.url", placeholder="https://")
         st.text_input("澄清日期（YYYY-MM-DD）", key=f"{ADD}.date")
         st.form_submit_button("登记", on_click=_add)
-    if not state.officer():
-        st.caption("填写值班员姓名后才能登记和修改。")
+    if not state.current_actor():
+        st.caption("登录后才能登记和修改。")
 
 if rows:
     st.subheader("修改登记")

@@ -236,10 +236,11 @@ def desk_store(desk_config: Path) -> DeskStore:
 
 def _records_ctx(where: Context | DeskStore | Path | str | None) -> tuple[Context, bool]:
     """(a Context, whether the caller must close it) for a Context, DeskStore, config path or $YUQING_CONFIG."""
-    if isinstance(where, Context):
-        return where, False
-    if isinstance(where, DeskStore):
-        return where.context(), True
+    # duck-typed: this module may be imported twice (as conftest and as tests.desk.conftest)
+    if hasattr(where, "records"):
+        return where, False  # type: ignore[return-value]
+    if hasattr(where, "config") and hasattr(where, "posts"):
+        return build_context(load_settings(where.config)), True  # type: ignore[union-attr]
     path = Path(where) if where is not None else Path(os.environ["YUQING_CONFIG"])
     return build_context(load_settings(path)), True
 

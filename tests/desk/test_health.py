@@ -284,14 +284,14 @@ def test_health_page_when_the_records_database_is_down(hctx, desk_store, app, mo
 def test_sidebar_keeps_a_failing_source_in_sight(hctx, desk_store):
     from streamlit.testing.v1 import AppTest
 
-    from tests.desk.conftest import APP, OFFICER, OFFICER_KEY
+    from tests.desk.conftest import APP, sign_in
 
     healthy_history(hctx)
     for m in (25, 15, 5):
         run(hctx, m, hexun=failed_stats())
     # the entry file draws the sidebar; AppTest shows it on the first run (see test_app.py)
     at = AppTest.from_file(str(APP), default_timeout=30)
-    at.session_state[OFFICER_KEY] = OFFICER
+    sign_in(at, desk_store, "officer")
     at.run()
     assert not at.exception
     assert any("信息源告警 1 个" in e.value and "和讯网" in e.value for e in at.sidebar.error)

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from store.models import AuditEntry, RumorEntry
 from store.rumors import add_rumor
-from tests.desk.conftest import HOSTILE_TEXT, OFFICER, frame
+from store.users import revoke_session
+from tests.desk.conftest import HOSTILE_TEXT, OFFICER, TOKEN_KEY, frame
 from yuqing.ingest import ingest
 
 PAGE = "views/rumors.py"
@@ -90,12 +91,19 @@ def test_bad_input_is_refused_with_a_chinese_message_and_nothing_stored(desk_sto
     assert _entries(desk_store) == ([], [])
 
 
-def test_without_an_officer_nothing_is_registered(desk_store, app):
-    at = _page(app, officer=None)
+def test_after_sign_out_elsewhere_nothing_is_registered(desk_store, app):
+    at = _page(app)
+    ctx = desk_store.context()
+    try:  # the same session signed out in another tab: its token is revoked in the store
+        with ctx.records.session() as s:
+            revoke_session(s, at.session_state[TOKEN_KEY])
+    finally:
+        ctx.close()
     at.text_area(key="desk.rumor.add.claim").input("华鼎证券要倒闭了")
     _submit(at, "登记")
-    assert any("值班员" in w.value for w in at.warning)
+    assert any("请先登录" in w.value for w in at.warning)
     assert _entries(desk_store) == ([], [])
+    assert at.button(key="FormSubmitter:desk.login_form-登录")  # back at the login form
 
 
 def test_edit_and_switch_off_an_entry(desk_store, app):

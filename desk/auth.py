@@ -1,0 +1,186 @@
+"""Sign-in for the desk: the login form, sign-out, and single sign-on through ``st.login``.
+
+``require_sign_in(ctx)`` runs in app.py before navigation: it returns the signed-in Actor, or draws
+the login form and stops the run. Who may do what is still checked in every action with
+``playbooks.authz.require``; hiding a page from a role is a convenience only.
+
+Single sign-on (optional): with ``[desk] oidc = true`` in yuqing.toml and Streamlit's ``[auth]``
+section in .streamlit/secrets.toml (client id/secret, server_metadata_url, redirect_uri, cookie
+secret — see the Streamlit docs for ``st.login``), the form offers 「单点登录」. After the identity
+provider signs the person in, ``st.user.email`` is matched to a desk user by email
+(``store.users.sso_user``); an unknown or disabled email is refused and told to ask the admin. The
+role always comes from the desk's own user record, never from the identity provider.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from desk import state
+from playbooks.authz import ROLE_LABELS, Actor
+from store import users
+from yuqing.context import Context
+
+log = logging.getLogger(__name__)
+
+FORM = "desk.login_form"
+USERNAME_KEY = "desk.login.username"
+PASSWORD_KEY = "desk.login.password"
+SIGN_OUT_KEY = "desk.sign_out"
+SSO_KEY = "desk.login.sso"  # True while this session came in through single sign-on
+
+ENDED_MESSAGES = {
+    "expired": "登录已过期，请重新登录。",
+    "revoked": "登录已失效（已在别处退出或密码已重置），请重新登录。",
+    "disabled": "账号已停用，请联系管理员。",
+}
+
+
+def _client() -> str:
+    try:
+        return str(getattr(st.context, "ip_address", None) or "")
+    except Exception:  # noqa: BLE001 - not available outside a browser session (AppTest)
+        return ""
+
+
+def _start_session(ctx: Context, s, user) -> None:
+    st.session_state[state.SESSION_TOKEN] = users.open_session(s, user, policy=state.auth_policy(ctx))
+    st.session_state[state.SESSION_ENDED] = ""
+
+
+def _sign_in(ctx: Context) -> None:
+    """The form's callback: check the name and password, open a desk session."""
+    username = str(st.session_state.get(USERNAME_KEY) or "")
+    password = str(st.session_state.get(PASSWORD_KEY) or "")
+    st.session_state[PASSWORD_KEY] = ""  # never kept past this callback
+    if not username.strip() or not password:
+        state.flash("warning", "请输入用户名和密码。")
+        return
+    refused: users.LoginRefused | None = None
+    try:
+        with ctx.records.session() as s:
+            try:
+                user = users.authenticate(
+                    s, username, password, policy=state.auth_policy(ctx), client=_client()
+                )
+                _start_session(ctx, s, user)
+            except users.LoginRefused as exc:
+                refused = exc  # caught inside the transaction: the failed attempt is committed
+    except Exception:  # noqa: BLE001 - a store failure must not show a stack trace on the login page
+        log.exception("sign-in failed on the store")
+        state.flash("error", "暂时无法登录：处置记录库不可用，请稍后重试或联系管理员。")
+        return
+    if refused is not None:
+        state.flash("error", str(refused))
+
+
+def sign_out(ctx: Context) -> None:
+    """End this browser session's desk session (the 退出登录 button's callback)."""
+    token = str(st.session_state.get(state.SESSION_TOKEN) or "")
+    st.session_state[state.SESSION_TOKEN] = ""
+    st.session_state[state.SESSION_ENDED] = ""
+    if token:
+        try:
+            with ctx.records.session() as s:
+                users.revoke_session(s, token)
+        except Exception:  # noqa: BLE001 - the token is forgotten here either way
+            log.exception("could not mark a desk session revoked")
+    state.flash("success", "已退出登录。")
+
+
+# ----------------------------------------------------------------------------- single sign-on
+
+
+def sso_available(ctx: Context) -> bool:
+    """True when the config enables SSO and Streamlit has an ``[auth]`` section to do it with."""
+    if not ctx.settings.desk.oidc:
+        return False
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets.toml at all
+        return False
+
+
+def _sso_identity() -> tuple[bool, str, bool | None]:
+    """(signed in at the identity provider, email, email_verified or None when not said)."""
+    try:
+        user = st.user
+        if not user.get("is_logged_in"):
+            return False, "", None
+        verified = user.get("email_verified")
+        return True, str(user.get("email") or ""), None if verified is None else bool(verified)
+    except Exception:  # noqa: BLE001 - st.user needs a browser session
+        return False, "", None
+
+
+def _sso_sign_in(ctx: Context) -> None:
+    """Map the identity provider's email to a desk user and open a desk session (or say why not)."""
+    _, email, verified = _sso_identity()
+    refused: users.LoginRefused | None = None
+    with ctx.records.session() as s:
+        try:
+            user = users.sso_user(s, email, email_verified=verified, client=_client())
+            _start_session(ctx, s, user)
+            st.session_state[SSO_KEY] = True
+        except users.LoginRefused as exc:
+            refused = exc
+    if refused is not None:
+        st.error(str(refused))
+        st.button("退出单点登录", on_click=st.logout, key="desk.sso_logout")
+        st.stop()
+
+
+# ----------------------------------------------------------------------------- the gate
+
+
+def login_form(ctx: Context) -> None:
+    """The sign-in page: 用户名, 密码, 登录 (and 单点登录 when configured)."""
+    st.title("舆情值守台 · 登录")
+    ended = str(st.session_state.get(state.SESSION_ENDED) or "")
+    if ended in ENDED_MESSAGES:
+        st.warning(ENDED_MESSAGES[ended])
+    state.show_flash()
+    with st.form(FORM, clear_on_submit=False):
+        st.text_input("用户名", key=USERNAME_KEY, max_chars=40, autocomplete="username")
+        st.text_input(
+            "密码", key=PASSWORD_KEY, type="password", max_chars=users.MAX_PASSWORD_LENGTH,
+            autocomplete="current-password",
+        )
+        st.form_submit_button("登录", on_click=_sign_in, args=(ctx,), type="primary")
+    if sso_available(ctx):
+        st.button("单点登录", on_click=st.login, key="desk.sso_login")
+        st.caption("单点登录后按邮箱匹配值守台账号；没有账号请联系管理员开通。")
+    st.caption("账号由管理员开通（`yuqing user add`）。连续输错密码会暂时锁定账号。")
+
+
+def require_sign_in(ctx: Context) -> Actor:
+    """The signed-in Actor; otherwise the login form is drawn and the run stops here."""
+    actor = state.current_actor()
+    if actor is not None:
+        return actor
+    if sso_available(ctx) and _sso_identity()[0]:
+        _sso_sign_in(ctx)
+        actor = state.current_actor()
+        if actor is not None:
+            return actor
+    login_form(ctx)
+    st.stop()
+    raise AssertionError("unreachable")
+
+
+def sidebar_user(ctx: Context, actor: Actor) -> None:
+    """当前用户 with role, and 退出登录."""
+    from desk.ui import escape_markdown
+
+    name = escape_markdown(actor.display_name or actor.username)
+    extra = f"（{escape_markdown(actor.username)}）" if actor.display_name else ""
+    st.markdown(f"当前用户：**{name}**{extra} · {ROLE_LABELS[actor.role]}")
+    if st.session_state.get(SSO_KEY):
+        if st.button("退出登录", key=SIGN_OUT_KEY):
+            sign_out(ctx)
+            st.session_state[SSO_KEY] = False
+            st.logout()
+    else:
+        st.button("退出登录", key=SIGN_OUT_KEY, on_click=sign_out, args=(ctx,))
