@@ -258,6 +258,8 @@ class Settings(BaseSettings):
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     secrets_file: Path | None = None
+    # the playbook library (*.yaml); admins edit it on the desk (预案库). Default: the packaged library
+    playbooks_dir: Path | None = None
 
     @field_validator("sources")
     @classmethod
@@ -330,6 +332,8 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     # so is a relative secrets file: the crawl child process runs elsewhere and must find the same file
     if settings.secrets_file is not None and not settings.secrets_file.is_absolute():
         settings.secrets_file = (p.parent / settings.secrets_file).resolve()
+    if settings.playbooks_dir is not None and not settings.playbooks_dir.is_absolute():
+        settings.playbooks_dir = (p.parent / settings.playbooks_dir).resolve()
     return settings
 
 

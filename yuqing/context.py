@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from playbooks.edit import library_signature
 from playbooks.matcher import MatchResult, match
-from playbooks.schema import Playbook, load_library
+from playbooks.schema import PACKAGED_LIBRARY, Playbook, PlaybookError, load_library
 from store.models import PostRecord
 from store.posts_sqlite import SqlitePostIndex
 from store.records import Records
 from store.spool import Spool, spool_dir_for
 from yuqing.config import ConfigError, Settings
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from store.posts_es import EsPostIndex
@@ -187,9 +191,32 @@ class Context:
 
     # ----------------------------------------------------------------- playbooks
 
-    @cached_property
+    @property
+    def playbook_dir(self) -> Path:
+        """Where the playbooks are read from and saved to: ``playbooks_dir`` or the packaged library."""
+        return Path(self.settings.playbooks_dir or PACKAGED_LIBRARY)
+
+    @property
     def playbooks(self) -> list[Playbook]:
-        return load_library()
+        """The library, read again when one of its files changed (an admin's edit on the desk).
+
+        A library that turns invalid after it loaded keeps the last good one, with a warning: a file
+        broken by hand must not stop ingest; the desk's editor refuses invalid text before saving.
+        """
+        directory = self.playbook_dir
+        signature = library_signature(directory)
+        cached = self.__dict__.get("_playbook_cache")
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        try:
+            library = load_library(directory)
+        except PlaybookError as exc:
+            if cached is None:
+                raise
+            log.warning("playbook library not reloaded, keeping the last good one: %s", exc)
+            return cached[1]
+        self.__dict__["_playbook_cache"] = (signature, library)
+        return library
 
     def match_playbook(self, post: PostRecord) -> MatchResult | None:
         alert: dict[str, Any] = {
