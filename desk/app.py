@@ -33,7 +33,11 @@ pages = [
     st.Page(state.ESCALATIONS_PAGE, title="处置记录", icon="🗂️"),
     st.Page(state.HEALTH_PAGE, title="信息源健康", icon="📡"),
     st.Page("views/rumors.py", title="传言登记", icon="🧾"),
+    st.Page("views/playbooks.py", title="预案库", icon="📚"),  # everyone reads; admins edit
 ]
 if actor.can("user.manage"):
     pages.append(st.Page(state.USERS_PAGE, title="用户管理", icon="👥"))
+if actor.can("report.generate"):  # 负责人 and 管理员: the managers' views
+    pages.append(st.Page("views/dashboard.py", title="态势总览", icon="📊"))
+    pages.append(st.Page("views/reports.py", title="报告证监局", icon="📝"))
 st.navigation(pages).run()
