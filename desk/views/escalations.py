@@ -1,9 +1,18 @@
-"""处置记录 — escalation records: the list, and for one of them its state changes and audit trail."""
+"""处置记录 — escalation records: the list with each record's clock state, and for one record its
+clocks, the playbook steps as a checklist, the escalation chain, holding statements with compliance
+sign-off, state changes and the audit trail.
+
+Every button calls a domain function that checks the signed-in person's role itself
+(playbooks.authz.require); what is hidden or disabled here is a convenience, not the rule.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
 import streamlit as st
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -13,10 +22,21 @@ from desk.ui import (
     escape_markdown,
     format_age,
     format_detail,
+    format_duration,
     format_time,
     level_badge,
     level_label,
     plain,
+)
+from playbooks import statements
+from playbooks.authz import ROLE_LABELS, Actor, PermissionDenied
+from playbooks.chain import entry_label
+from playbooks.clocks import (
+    CLOCK_STATE_COLORS,
+    CLOCK_STATE_LABELS,
+    ClockState,
+    escalation_clocks,
+    worst_state,
 )
 from playbooks.escalation import (
     OPEN_STATES,
@@ -26,9 +46,12 @@ from playbooks.escalation import (
     StaleEscalation,
     allowed_next,
     assign,
+    mark_step_done,
+    steps_done,
     transition,
 )
-from store.models import utcnow
+from playbooks.schema import PLACEHOLDERS
+from store.models import ClockBreach, Escalation, User, utcnow
 from store.records import audit_trail, list_escalations
 
 SELECT_KEY = "desk.esc.select"
@@ -36,11 +59,40 @@ NOTE_KEY = "desk.esc.note"
 ASSIGN_KEY = "desk.esc.assign_to"
 MAX_NOTE = 500
 
+ACTION_LABELS = {
+    "escalation.step_done": "步骤完成",
+    "escalation.chain": "时限超时升级",
+    "statement.drafted": "起草口径",
+    "statement.revised": "修改口径",
+    "statement.submitted": "提交合规审核",
+    "statement.approved": "合规审核通过",
+    "statement.rejected": "口径退回",
+    "statement.used": "口径已使用",
+}
+CLOCK_NAMES = {
+    "acknowledge_within": "确认预警",
+    "holding_statement_within": "发布对外口径",
+    "regulator_report_within": "报告监管",
+}
+STATEMENT_COLORS = {
+    "draft": "gray",
+    "submitted": "orange",
+    "approved": "green",
+    "rejected": "red",
+    "used": "blue",
+}
+
 state.init_session_state()
 ctx = state.get_context()
+actor: Actor | None = state.current_actor()
 
 st.title("处置记录")
 state.show_flash()
+
+library, library_error = state.playbooks_or_none(ctx)
+playbooks = {p.id: p for p in library}
+if library_error:
+    st.warning(library_error)
 
 f1, f2 = st.columns([4, 1], vertical_alignment="bottom")
 states = f1.multiselect(
@@ -56,23 +108,27 @@ include_drill = f2.toggle("包含演练", key="desk.esc.drill")
 now = utcnow()
 try:
     with ctx.records.session() as s:
-        rows = [
-            {
-                "id": e.id,
-                "state": e.state,
-                "level": e.level,
-                "playbook_id": e.playbook_id,
-                "owner": e.owner,
-                "opened_by": e.opened_by,
-                "opened_at": e.opened_at,
-                "version": e.version,
-                "summary": e.summary,
-                "drill": e.drill,
-                "post_id": e.alert.post_id,
-                "title": e.alert.title or e.alert.snippet,
-            }
-            for e in list_escalations(s, states=states or None, drill=None if include_drill else False)
-        ]
+        rows = []
+        for e in list_escalations(s, states=states or None, drill=None if include_drill else False):
+            board = escalation_clocks(s, e, playbooks.get(e.playbook_id or ""), now=now)
+            rows.append(
+                {
+                    "id": e.id,
+                    "state": e.state,
+                    "level": e.level,
+                    "playbook_id": e.playbook_id,
+                    "owner": e.owner,
+                    "opened_by": e.opened_by,
+                    "opened_at": e.opened_at,
+                    "version": e.version,
+                    "summary": e.summary,
+                    "drill": e.drill,
+                    "chain_tier": e.chain_tier,
+                    "post_id": e.alert.post_id,
+                    "title": e.alert.title or e.alert.snippet,
+                    "worst": worst_state(board) if board else "",
+                }
+            )
 except SQLAlchemyError:
     st.error("处置记录库暂时无法读取，请稍后刷新；如持续失败请联系管理员。")
     st.stop()
@@ -83,8 +139,7 @@ if not rows:
 
 
 def _playbook_name(playbook_id: str | None) -> str:
-    library, _ = state.playbooks_or_none(ctx)
-    pb = next((p for p in library if p.id == playbook_id), None)
+    pb = playbooks.get(playbook_id or "")
     return pb.name if pb else (playbook_id or "—")
 
 
@@ -95,8 +150,10 @@ st.dataframe(
                 "编号": f"#{r['id']}",
                 "状态": STATE_LABELS.get(r["state"], r["state"]),
                 "级别": level_label(r["level"]),
+                "时限": CLOCK_STATE_LABELS.get(r["worst"], "—"),
                 "预案": _playbook_name(r["playbook_id"]),
                 "负责人": r["owner"] or "未指定",
+                "升级层级": r["chain_tier"],
                 "开启人": r["opened_by"],
                 "开启时间（北京）": format_time(r["opened_at"]),
                 "已持续": format_age(r["opened_at"], now),
@@ -127,53 +184,111 @@ chosen = st.selectbox(
 )
 st.session_state[state.SELECTED_ESCALATION] = chosen
 esc = by_id[chosen]
+playbook = playbooks.get(esc["playbook_id"] or "")
 
 
-def _transition(esc_id: int, to_state: str, version: int, actor: str) -> None:
-    """Button callback. ``version`` is the one on screen when the button was drawn, so a change made
-    by someone else in between is refused instead of silently overwritten."""
-    if not actor:
-        state.flash("warning", "请先在左侧栏填写值班员姓名。")
-        return
-    note = plain(st.session_state.get(NOTE_KEY), MAX_NOTE).strip()
+def _run(action, success: str | None = None) -> bool:
+    """Run one domain action in a transaction as the signed-in person; Chinese messages for refusals."""
+    who = state.current_actor()
+    if who is None:
+        state.flash("warning", "登录已失效，请重新登录后再操作。")
+        return False
     try:
         with ctx.records.session() as s:
-            rec = transition(
-                s, escalation_id=esc_id, to_state=to_state, actor=actor, note=note, expected_version=version
-            )
-            after = rec.state
+            action(s, who)
+    except PermissionDenied as exc:
+        state.flash("error", str(exc))
+        return False
     except StaleEscalation as exc:
         state.flash("warning", str(exc))
-        return
+        return False
     except StaleDataError:
-        state.flash("warning", f"处置记录 {esc_id} 已被他人修改，请刷新后再操作")
-        return
+        state.flash("warning", "处置记录已被他人修改，请刷新后再操作。")
+        return False
     except EscalationError as exc:
         state.flash("error", str(exc))
-        return
+        return False
     except SQLAlchemyError:
         state.flash("error", "处置记录库暂时无法写入，请稍后重试；如持续失败请联系管理员。")
-        return
-    st.session_state[NOTE_KEY] = ""
-    state.flash("success", f"处置记录 #{esc_id} 已变为「{STATE_LABELS[after]}」。")
+        return False
+    if success:
+        state.flash("success", success)
+    return True
 
 
-def _assign(esc_id: int, actor: str) -> None:
-    owner = state.clean_officer_name(st.session_state.get(ASSIGN_KEY))
-    if not actor or not owner:
-        state.flash("warning", "请填写值班员姓名和要转交的负责人姓名。")
+def _transition(esc_id: int, to_state: str, version: int) -> None:
+    """``version`` is the one on screen when the button was drawn, so a change made by someone else in
+    between is refused instead of silently overwritten."""
+    note = plain(st.session_state.get(NOTE_KEY), MAX_NOTE).strip()
+    ok = _run(
+        lambda s, who: transition(
+            s, escalation_id=esc_id, to_state=to_state, actor=who, note=note, expected_version=version
+        ),
+        f"处置记录 #{esc_id} 已变为「{STATE_LABELS[to_state]}」。",
+    )
+    if ok:
+        st.session_state[NOTE_KEY] = ""
+
+
+def _assign(esc_id: int, version: int) -> None:
+    owner = str(st.session_state.get(ASSIGN_KEY) or "")
+    if not owner:
+        state.flash("warning", "请选择要转交的负责人。")
         return
-    try:
-        with ctx.records.session() as s:
-            assign(s, escalation_id=esc_id, owner=owner, actor=actor)
-    except EscalationError as exc:
-        state.flash("error", str(exc))
+    _run(
+        lambda s, who: assign(s, escalation_id=esc_id, owner=owner, actor=who, expected_version=version),
+        f"处置记录 #{esc_id} 已转交给 {owner}。",
+    )
+
+
+def _step_done(esc_id: int, step_id: str, title: str, step_ids: tuple[str, ...]) -> None:
+    _run(
+        lambda s, who: mark_step_done(s, escalation_id=esc_id, step_id=step_id, actor=who, step_ids=step_ids),
+        f"步骤「{title}」已标记完成。",
+    )
+
+
+def _draft(esc_id: int, template_id: str, keys: dict[str, str]) -> None:
+    if playbook is None:
+        state.flash("error", "该记录没有可用的预案，无法起草口径。")
         return
-    except SQLAlchemyError:
-        state.flash("error", "处置记录库暂时无法写入，请稍后重试。")
-        return
-    st.session_state[ASSIGN_KEY] = ""
-    state.flash("success", f"处置记录 #{esc_id} 已转交给 {owner}。")
+    values = {name: plain(st.session_state.get(key), 200).strip() for name, key in keys.items()}
+    _run(
+        lambda s, who: statements.draft_statement(
+            s, escalation_id=esc_id, playbook=playbook, template_id=template_id, values=values, actor=who
+        ),
+        "口径草稿已生成，请核对后提交合规审核。",
+    )
+
+
+def _revise(draft_id: int, key: str) -> None:
+    text = plain(st.session_state.get(key), statements.MAX_TEXT)
+    _run(lambda s, who: statements.revise(s, draft_id=draft_id, text=text, actor=who), "口径已保存。")
+
+
+def _submit(draft_id: int) -> None:
+    _run(lambda s, who: statements.submit(s, draft_id=draft_id, actor=who), "已提交合规审核。")
+
+
+def _review(draft_id: int, approve: bool, key: str) -> None:
+    note = plain(st.session_state.get(key), statements.MAX_NOTE).strip()
+    if approve:
+        _run(
+            lambda s, who: statements.approve(s, draft_id=draft_id, actor=who, note=note),
+            "口径已批准，可以使用。",
+        )
+    else:
+        _run(
+            lambda s, who: statements.reject(s, draft_id=draft_id, actor=who, note=note), "口径已退回起草人。"
+        )
+
+
+def _used(draft_id: int, key: str) -> None:
+    channel = plain(st.session_state.get(key), 80).strip()
+    _run(
+        lambda s, who: statements.mark_used(s, draft_id=draft_id, actor=who, channel=channel),
+        "已记录口径使用。",
+    )
 
 
 def _open_item(post_id: str) -> None:
@@ -181,20 +296,86 @@ def _open_item(post_id: str) -> None:
     st.switch_page(state.ITEM_PAGE, query_params={state.POST_PARAM: post_id})
 
 
+# everything about the chosen record, read in one transaction as plain values
+with ctx.records.session() as s:
+    rec = s.get(Escalation, esc["id"])
+    board: list[ClockState] = escalation_clocks(s, rec, playbook, now=now) if rec else []
+    done_rows = {k: (v.done_by, v.done_at) for k, v in steps_done(s, esc["id"]).items()}
+    breaches = [
+        (b.clock, b.due_at, b.breached_at, b.tier, b.notified, b.drill)
+        for b in s.scalars(
+            select(ClockBreach).where(ClockBreach.escalation_id == esc["id"]).order_by(ClockBreach.id)
+        )
+    ]
+    drafts = [
+        {
+            "id": d.id,
+            "template_id": d.template_id,
+            "text": d.text,
+            "status": d.status,
+            "drafted_by": d.drafted_by,
+            "drafted_at": d.drafted_at,
+            "reviewed_by": d.reviewed_by,
+            "reviewed_at": d.reviewed_at,
+            "review_note": d.review_note,
+        }
+        for d in statements.drafts_for(s, esc["id"])
+    ]
+    active_users = [
+        (u.username, u.display_name, u.role)
+        for u in s.scalars(select(User).where(User.active.is_(True)).order_by(User.username))
+    ]
+    trail = [
+        {
+            "时间（北京）": format_time(a.at, with_seconds=True),
+            "操作人": a.actor,
+            "操作": ACTION_LABELS.get(a.action) or audit_action_label(a.action),
+            "详情": format_detail(a.detail),
+        }
+        for a in audit_trail(s, entity="escalation", entity_id=esc["id"])
+    ]
+
+
+def _badge(c: ClockState) -> str:
+    return f":{CLOCK_STATE_COLORS[c.state]}-badge[{CLOCK_STATE_LABELS[c.state]}]"
+
+
+def _time_left(c: ClockState, now: datetime) -> str:
+    if c.state == "not_required":
+        return "—"
+    if c.done_at is not None:
+        late = c.overdue_by
+        return f"{format_time(c.done_at)} 完成" + (
+            f"（超时 {format_duration(late.total_seconds() / 60)}）" if late else ""
+        )
+    left = c.remaining
+    if left is None:
+        return "—"
+    minutes = left.total_seconds() / 60
+    return f"剩余 {format_duration(minutes)}" if minutes >= 0 else f"已超时 {format_duration(minutes)}"
+
+
 with st.container(border=True):
     label, color = level_badge(esc["level"])
-    h1, h2, h3 = st.columns([1, 1.4, 6])
+    h1, h2, h3, h4 = st.columns([1, 1.6, 1.6, 4])
     h1.badge(f"#{esc['id']}", color="gray")
     h2.badge(label, color=color)
+    if board:
+        worst = worst_state(board)
+        h3.badge(f"时限：{CLOCK_STATE_LABELS[worst]}", color=CLOCK_STATE_COLORS[worst])
     if esc["drill"]:
-        h3.badge("演练", color="violet")
+        h4.badge("演练", color="violet")
     st.markdown(f"**当前状态：{STATE_LABELS.get(esc['state'], escape_markdown(esc['state']))}**")
     st.text(plain(esc["title"], 200))
+    chain = list(ctx.settings.escalation.chain) if hasattr(ctx.settings, "escalation") else []
+    tier = esc["chain_tier"]
+    tier_text = f"第 {tier} 级" + (f"（{entry_label(chain[tier])}）" if tier < len(chain) else "")
     st.markdown(
         "  \n".join(
             [
                 f"**预案**：{escape_markdown(_playbook_name(esc['playbook_id']))}",
                 f"**负责人**：{escape_markdown(esc['owner'] or '未指定')}",
+                f"**升级链**：{tier_text}" + ("（尚未因超时升级）" if tier == 0 else ""),
                 f"**开启**：{escape_markdown(esc['opened_by'])} · {format_time(esc['opened_at'])}"
                 f"（已持续 {format_age(esc['opened_at'], now)}）",
             ]
@@ -205,43 +386,201 @@ with st.container(border=True):
     if st.button("查看预警详情", key="desk.esc.open_item"):
         _open_item(esc["post_id"])
 
-officer = state.officer()
+# ----------------------------------------------------------------------------- clocks
+
+st.subheader("处置时限")
+if playbook is None:
+    st.info("该记录没有可用的预案，无法计算处置时限。")
+elif not board:
+    st.info("该记录未定级，处置时限无法计算。")
+else:
+    st.caption("时限自预警生成时起计；颜色：红＝已超时，橙＝即将超时或超时完成，绿＝已按时完成。")
+    for c in (c for c in board if c.kind == "level"):
+        a, b, d, e = st.columns([1.4, 1.2, 2, 2.4])
+        a.markdown(f"**{c.name}**")
+        b.markdown(_badge(c))
+        d.markdown(f"截止 {format_time(c.due_at)}" if c.due_at else "本级不要求")
+        e.markdown(_time_left(c, now))
+
+# ----------------------------------------------------------------------------- the playbook's steps
+
+steps = [c for c in board if c.kind == "step"]
+if steps:
+    st.subheader("处置步骤")
+    step_ids = tuple(c.key.removeprefix("step:") for c in steps)
+    can_tick = bool(actor and actor.can("escalation.step_done")) and esc["state"] in OPEN_STATES
+    for c in steps:
+        sid = c.key.removeprefix("step:")
+        done = done_rows.get(sid)
+        a, b, d, e, f = st.columns([3, 1, 1.2, 2.2, 1.2])
+        mark = "☑" if done else "☐"
+        flags = "（对外）" if c.external else ""
+        a.markdown(f"{mark} {escape_markdown(c.name)}{flags}")
+        b.markdown(escape_markdown(c.owner_label))
+        d.markdown(_badge(c))
+        e.markdown(f"截止 {format_time(c.due_at)} · {_time_left(c, now)}")
+        if done:
+            f.caption(f"{escape_markdown(done[0])} 完成")
+        else:
+            f.button(
+                "完成",
+                key=f"desk.esc.step.{sid}",
+                disabled=not can_tick,
+                on_click=_step_done,
+                args=(esc["id"], sid, c.name, step_ids),
+            )
+    if esc["drill"] and any(c.external for c in steps):
+        st.caption("演练：标记为「对外」的步骤只记录，不得真实对外发布或报送。")
+
+# ----------------------------------------------------------------------------- the chain
+
+st.subheader("超时升级")
+if breaches:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "时限": CLOCK_NAMES.get(clock)
+                    or next((c.name for c in board if c.key == clock), clock.removeprefix("step:")),
+                    "截止（北京）": format_time(due),
+                    "发现超时": format_time(found),
+                    "升级至": f"第 {t} 级",
+                    "已通知": notified or "（无可通知的人）",
+                    "演练": "演练（未发出）" if drill else "",
+                }
+                for clock, due, found, t, notified, drill in breaches
+            ]
+        ),
+        hide_index=True,
+        key="desk.esc.breaches",
+    )
+else:
+    st.caption("暂无超时升级。")
+
+# ----------------------------------------------------------------------------- holding statements
+
+st.subheader("对外口径")
+if playbook is None or not playbook.holding_statements:
+    st.caption("本预案没有对外口径模板。")
+else:
+    st.warning("对外口径须经负责人合规审核批准后方可使用；未经批准，不得对外发布。")
+    can_draft = bool(actor and actor.can("statement.draft"))
+    can_approve = bool(actor and actor.can("statement.approve"))
+    titles = {h.id: h.title for h in playbook.holding_statements}
+    for d in drafts:
+        with st.container(border=True):
+            x, y = st.columns([4, 1.4])
+            x.markdown(
+                f"**{escape_markdown(titles.get(d['template_id'], d['template_id']))}** · 口径稿 #{d['id']}"
+                f" · {escape_markdown(d['drafted_by'])} 起草于 {format_time(d['drafted_at'])}"
+            )
+            y.badge(
+                statements.STATUS_LABELS.get(d["status"], d["status"]),
+                color=STATEMENT_COLORS.get(d["status"], "gray"),
+            )
+            if d["reviewed_by"]:
+                st.caption(
+                    f"审核：{escape_markdown(d['reviewed_by'])} · {format_time(d['reviewed_at'])}"
+                    + (f" · 意见：{escape_markdown(d['review_note'])}" if d["review_note"] else "")
+                )
+            key = f"desk.esc.stmt.{d['id']}"
+            if d["status"] in ("draft", "rejected") and can_draft:
+                st.text_area(
+                    "口径内容", value=d["text"], key=f"{key}.text", max_chars=statements.MAX_TEXT, height=140
+                )
+                b1, b2, _ = st.columns([1, 1.4, 3])
+                b1.button("保存修改", key=f"{key}.save", on_click=_revise, args=(d["id"], f"{key}.text"))
+                if d["status"] == "draft":
+                    b2.button(
+                        "提交合规审核", key=f"{key}.submit", type="primary", on_click=_submit, args=(d["id"],)
+                    )
+                else:
+                    b2.caption("保存修改后再提交审核")
+            else:
+                st.text(d["text"])
+            if d["status"] == "submitted":
+                if can_approve:
+                    st.text_input("审核意见（退回时必填）", key=f"{key}.note", max_chars=statements.MAX_NOTE)
+                    b1, b2, _ = st.columns([1, 1, 4])
+                    b1.button(
+                        "批准",
+                        key=f"{key}.approve",
+                        type="primary",
+                        on_click=_review,
+                        args=(d["id"], True, f"{key}.note"),
+                    )
+                    b2.button(
+                        "退回", key=f"{key}.reject", on_click=_review, args=(d["id"], False, f"{key}.note")
+                    )
+                else:
+                    st.caption("等待负责人合规审核。")
+            if d["status"] == "approved" and can_draft:
+                c1, c2, _ = st.columns([2, 1.4, 3], vertical_alignment="bottom")
+                c1.text_input("发布渠道", key=f"{key}.channel", max_chars=80, placeholder="例如：官网公告")
+                c2.button("标记已使用", key=f"{key}.used", on_click=_used, args=(d["id"], f"{key}.channel"))
+    if can_draft and esc["state"] in OPEN_STATES:
+        with st.expander("起草新的对外口径"):
+            template_id = st.selectbox(
+                "模板",
+                [h.id for h in playbook.holding_statements],
+                format_func=lambda i: titles[i],
+                key="desk.esc.stmt.template",
+            )
+            hs = next(h for h in playbook.holding_statements if h.id == template_id)
+            st.text(hs.template)
+            keys = {}
+            firm = ctx.settings.firm
+            for name in hs.placeholders:
+                key = f"desk.esc.stmt.value.{name}"
+                if name == "firm" and key not in st.session_state:
+                    st.session_state[key] = firm.short_names[0] if firm.short_names else firm.name
+                st.text_input(PLACEHOLDERS.get(name, name), key=key, max_chars=200)
+                keys[name] = key
+            st.button(
+                "生成草稿", key="desk.esc.stmt.draft", on_click=_draft, args=(esc["id"], template_id, keys)
+            )
+
+# ----------------------------------------------------------------------------- state and owner
+
 nexts = allowed_next(esc["state"])
 st.subheader("变更状态")
 if not nexts:
     st.caption("该记录已结束，没有后续状态。")
 else:
-    if not officer:
-        st.caption("请先在左侧栏填写值班员姓名，才能变更状态。")
     st.text_input("备注（可选，将记入审计日志）", key=NOTE_KEY, max_chars=MAX_NOTE)
     cols = st.columns(len(nexts))
     for col, nxt in zip(cols, nexts, strict=True):
+        needs_manager = nxt == "closed" and not (actor and actor.can("escalation.close"))
         col.button(
             f"转为「{STATE_LABELS[nxt]}」",
             key=f"desk.esc.to.{nxt}",
-            disabled=not officer,
+            disabled=actor is None or needs_manager,
+            help="关闭处置记录需要负责人或以上权限。" if needs_manager else None,
             on_click=_transition,
-            args=(esc["id"], nxt, esc["version"], officer),
+            args=(esc["id"], nxt, esc["version"]),
             type="primary" if nxt in ("acknowledged", "responding") else "secondary",
         )
 
     with st.expander("转交负责人"):
-        st.text_input("负责人姓名", key=ASSIGN_KEY, max_chars=state.MAX_OFFICER_NAME)
+        options = [u for u, _, _ in active_users]
+        names = {u: f"{d or u}（{ROLE_LABELS.get(r, r)}）" for u, d, r in active_users}
+        st.selectbox(
+            "负责人",
+            options,
+            key=ASSIGN_KEY,
+            format_func=lambda u: names.get(u, u),
+            index=None,
+            placeholder="选择用户",
+        )
         st.button(
-            "转交", key="desk.esc.assign", disabled=not officer, on_click=_assign, args=(esc["id"], officer)
+            "转交",
+            key="desk.esc.assign",
+            disabled=not (actor and actor.can("escalation.assign")),
+            on_click=_assign,
+            args=(esc["id"], esc["version"]),
         )
 
 st.subheader("审计记录")
-with ctx.records.session() as s:
-    trail = [
-        {
-            "时间（北京）": format_time(a.at, with_seconds=True),
-            "操作人": a.actor,
-            "操作": audit_action_label(a.action),
-            "详情": format_detail(a.detail),
-        }
-        for a in audit_trail(s, entity="escalation", entity_id=esc["id"])
-    ]
 if trail:
     st.dataframe(pd.DataFrame(trail), hide_index=True, key="desk.esc.audit")
 else:

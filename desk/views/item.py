@@ -26,6 +26,8 @@ from desk.ui import (
     sentiment_label,
     to_shanghai,
 )
+from playbooks.authz import PermissionDenied
+from playbooks.clocks import CLOCK_STATE_COLORS, CLOCK_STATE_LABELS, escalation_clocks, worst_state
 from playbooks.escalation import OPEN_STATES, STATE_LABELS, EscalationError, open_escalation
 from playbooks.matcher import steps_with_deadlines
 from store.models import LEVELS, utcnow
@@ -67,6 +69,13 @@ if st.query_params.get(state.POST_PARAM) != post.id:
 # ----------------------------------------------------------------------------- records (read)
 
 
+def _clocks(session, esc) -> list:
+    """The record's clocks now (empty when the playbook library cannot be read)."""
+    library, _ = state.playbooks_or_none(ctx)
+    playbook = next((p for p in library if p.id == esc.playbook_id), None)
+    return escalation_clocks(session, esc, playbook, now=utcnow())
+
+
 def _load_records(post_id: str) -> dict:
     """Alert, its escalations and the audit trail as plain values (no ORM objects leave the session)."""
     with ctx.records.session() as s:
@@ -81,6 +90,7 @@ def _load_records(post_id: str) -> dict:
                 "playbook_id": e.playbook_id,
                 "opened_by": e.opened_by,
                 "opened_at": e.opened_at,
+                "clocks": worst_state(board) if (board := _clocks(s, e)) else "",
             }
             for e in alert.escalations
         ]
@@ -109,16 +119,17 @@ def _load_records(post_id: str) -> dict:
         return {"alert": info, "escalations": escalations, "trail": trail}
 
 
-def _escalate(alert_id: int, playbook_id: str | None, actor: str) -> None:
-    """Button callback: open (or find) the escalation record for the alert; idempotent."""
-    if not actor:
-        state.flash("warning", "请先在左侧栏填写值班员姓名，再立案处置。")
+def _escalate(alert_id: int, playbook_id: str | None) -> None:
+    """Button callback: open (or find) the escalation record for the alert as the signed-in person."""
+    who = state.current_actor()
+    if who is None:
+        state.flash("warning", "登录已失效，请重新登录后再立案处置。")
         return
     try:
         with ctx.records.session() as s:
-            esc, created = open_escalation(s, alert_id=alert_id, actor=actor, playbook_id=playbook_id)
+            esc, created = open_escalation(s, alert_id=alert_id, actor=who, playbook_id=playbook_id)
             esc_id, esc_state = esc.id, esc.state
-    except EscalationError as exc:
+    except (EscalationError, PermissionDenied) as exc:
         state.flash("error", str(exc))
         return
     except SQLAlchemyError:
@@ -299,7 +310,8 @@ elif playbook is not None:
 
 st.divider()
 st.subheader("立案处置")
-officer = state.officer()
+actor = state.current_actor()
+can_open = bool(actor and actor.can("escalation.open"))
 if alert is None:
     st.info("该帖子没有预警记录，无需立案。")
 else:
@@ -309,20 +321,26 @@ else:
             f" · 负责人 {escape_markdown(current['owner'] or '未指定')}"
             f" · {escape_markdown(current['opened_by'])} 于 {format_time(current['opened_at'])} 开启"
         )
+        if current["clocks"]:
+            worst = current["clocks"]
+            st.markdown(
+                f"处置时限：:{CLOCK_STATE_COLORS[worst]}-badge[{CLOCK_STATE_LABELS[worst]}]"
+                "（详见「处置记录」页）"
+            )
     c1, c2 = st.columns([2, 3])
     c1.button(
         "立案处置 / 开启处置记录",
         type="primary",
         key="desk.item.escalate",
-        disabled=not officer,
+        disabled=not can_open,
         on_click=_escalate,
-        args=(alert["id"], playbook.id if playbook else None, officer),
+        args=(alert["id"], playbook.id if playbook else None),
         help="已有未结束的处置记录时不会重复创建。",
     )
     if current is not None and c2.button("前往处置记录", key="desk.item.goto_escalation"):
         _go_to_escalation(current["id"])
-    if not officer:
-        st.caption("请先在左侧栏填写值班员姓名，才能立案处置。")
+    if not can_open:
+        st.caption("当前账号无权立案处置，请以值班员或以上账号登录。")
 
 # ----------------------------------------------------------------------------- audit trail
 

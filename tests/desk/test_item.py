@@ -75,10 +75,20 @@ def test_escalate_creates_one_record_with_audit_naming_the_officer(desk_store, a
     assert any("未重复创建" in i.value for i in at.info)
 
 
-def test_escalate_needs_an_officer_name(desk_store, app):
+def test_signed_out_there_is_no_escalate_button(desk_store, app):
     at = open_item(app(officer=None), "post-outage")
-    assert at.button(key="desk.item.escalate").disabled
-    assert any("值班员姓名" in c.value for c in at.caption)
+    assert not [b for b in at.button if b.key == "desk.item.escalate"]
+    assert [b.label for b in at.button] == ["登录"]
+    escs, _ = _escalations(desk_store)
+    assert escs == []
+
+
+def test_the_open_record_shows_its_clock_state(desk_store, app):
+    at = open_item(app(), "post-outage")
+    at.button(key="desk.item.escalate").click().run()
+    assert not at.exception
+    # a level-I record whose alert was just opened: the 5-minute acknowledge clock is running
+    assert any("处置时限：:blue-badge[进行中]" in m.value for m in at.markdown)
 
 
 def test_hostile_post_is_shown_literally_and_its_link_is_not_a_link(desk_store, app):
