@@ -383,6 +383,16 @@ def cmd_notify(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
+def cmd_user(args: argparse.Namespace) -> int:
+    """`yuqing user add|list|passwd|disable|enable|unlock` (yuqing/users_cli.py)."""
+    from yuqing import users_cli
+
+    try:
+        return users_cli.run(args, _settings(args))
+    except users_cli.UserCliError as exc:
+        raise CliError(str(exc)) from exc
+
+
 def cmd_desk(args: argparse.Namespace) -> int:
     settings = _settings(args)
     env = dict(os.environ)
@@ -520,6 +530,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("action", choices=["test", "send"])
     s.add_argument("--channel", action="append", help="只测试这些通道 / only these channels (repeatable)")
     s.set_defaults(func=cmd_notify)
+
+    from yuqing.users_cli import add_parser as add_user_parser
+
+    add_user_parser(sub).set_defaults(func=cmd_user)
 
     s = sub.add_parser("bench", help="基准测试，打印数字 / run a benchmark from bench/ and print its figures")
     s.add_argument("name", help="nlp, extract, store, …")

@@ -38,6 +38,7 @@ def run_demo(*, workdir: Path, headless: bool, port: int = 8501) -> int:
             result = crawl_sources(ctx)
             print(result.summary())
             print(summarise_store(ctx))
+            print(demo_accounts_text(ensure_demo_accounts(ctx)))
         finally:
             ctx.close()
         if headless:
@@ -46,6 +47,39 @@ def run_demo(*, workdir: Path, headless: bool, port: int = 8501) -> int:
 
         env = dict(os.environ, YUQING_CONFIG=str(config.resolve()))
         return run_desk(env, port=port)
+
+
+DEMO_ACCOUNTS = (("duty", "officer", "演示值班员"), ("manager", "manager", "演示负责人"), ("admin", "admin", "演示管理员"))
+
+
+def ensure_demo_accounts(ctx) -> tuple[list[tuple[str, str]], str]:
+    """When the store has no users yet: the demo accounts, with one random password made for this run.
+
+    Returns ([(username, role)], password) for the accounts made now, or ([], "") when the store
+    already had users (a reused --workdir keeps its accounts). The password is printed once on
+    stdout by the caller and kept nowhere else (only its hash is stored; never logged).
+    """
+    from store import users
+
+    with ctx.records.session() as s:
+        if users.count_users(s):
+            return [], ""
+        password = users.generate_password()
+        for username, role, name in DEMO_ACCOUNTS:
+            users.create_user(s, username=username, role=role, password=password, by="demo", display_name=name)
+    return [(u, r) for u, r, _ in DEMO_ACCOUNTS], password
+
+
+def demo_accounts_text(made: tuple[list[tuple[str, str]], str]) -> str:
+    accounts, password = made
+    if not accounts:
+        return "值守台账号沿用本目录已有的用户（yuqing user list 查看）/ desk accounts: the existing users"
+    roles = {"officer": "值班员", "manager": "负责人", "admin": "管理员"}
+    return "\n".join(
+        ["值守台演示账号（密码只显示这一次）/ demo desk accounts (password shown once):"]
+        + [f"  {u}（{roles[r]}）" for u, r in accounts]
+        + [f"  密码 / password: {password}"]
+    )
 
 
 def summarise_store(ctx) -> str:

@@ -92,3 +92,23 @@ def test_demo_store_answers_searches(demo_run):
         assert ctx.index.search("无法登录").total >= 2
     finally:
         ctx.close()
+
+
+def test_demo_makes_desk_accounts_and_shows_their_password_once(demo_run):
+    workdir, res = demo_run
+    assert res.returncode == 0, res.stderr[-3000:]
+    m = re.search(r"密码 / password: (\S+)", res.stdout)
+    assert m, res.stdout[-2000:]
+    password = m.group(1)
+    assert res.stdout.count(password) == 1 and password not in res.stderr
+    from store import users
+
+    ctx = build_context(load_settings(Path(workdir) / "yuqing.toml"))
+    try:
+        with ctx.records.session() as s:
+            roles = {u.username: u.role for u in users.list_users(s)}
+            signed_in = users.authenticate(s, "duty", password)
+            assert (signed_in.username, signed_in.role) == ("duty", "officer")
+    finally:
+        ctx.close()
+    assert roles == {"duty": "officer", "manager": "manager", "admin": "admin"}
