@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -180,6 +180,7 @@ class NotifyChannelConfig(BaseModel):
     """One notification channel. Secrets are named here, never written here: ``webhook_secret = "wecom_duty"``
     means the webhook URL is in ``YUQING_SECRET_WECOM_DUTY`` or the secrets file."""
 
+    model_config = ConfigDict(extra="forbid")  # a pasted `webhook = "https://…"` is an error, not ignored
     name: str = Field(..., pattern=r"^[^@\s]{1,60}$", description="what outbox rows name as target (no @)")
     kind: Literal["wecom", "dingtalk", "feishu", "email"]
     webhook_secret: str = Field("", description="name of the secret holding the bot's webhook URL")
@@ -189,6 +190,7 @@ class NotifyChannelConfig(BaseModel):
 
 
 class SmtpConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # `password = …` is refused: name a secret instead
     host: str = ""
     port: int = Field(587, ge=1, le=65535)
     starttls: bool = True
@@ -203,13 +205,17 @@ class SmtpConfig(BaseModel):
 class NotifyConfig(BaseModel):
     """`[notify]`: where notifications go (docs/notifications.md) and how often a failed one is retried."""
 
+    model_config = ConfigDict(extra="forbid")
+
     channels: list[NotifyChannelConfig] = Field(default_factory=list)
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)
     max_attempts: int = Field(5, ge=1, description="tries in all before a message is marked failed")
     backoff_seconds: float = Field(60.0, gt=0, description="wait before the first retry; doubles each time")
     backoff_max_seconds: float = Field(3600.0, gt=0)
     timeout_seconds: float = Field(10.0, gt=0, description="per webhook request")
-    deliver_every_seconds: float = Field(30.0, gt=0, description="`yuqing schedule` delivers the outbox this often")
+    deliver_every_seconds: float = Field(
+        30.0, gt=0, description="`yuqing schedule` delivers the outbox this often"
+    )
 
     @field_validator("channels")
     @classmethod
