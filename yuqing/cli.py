@@ -190,6 +190,9 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     from yuqing.notify import OutboxPump
 
     pump = OutboxPump(ctx.records, settings).start() if settings.notify.channels else None
+    from yuqing.clock_watch import ClockWatch, describe
+
+    watch = ClockWatch(ctx, on_event=lambda e: print(describe(e), flush=True)).start()
     mode = f"节假日模式（间隔 × {settings.schedule.holiday_factor:g}）" if args.holiday else "常规模式"
     print(f"定时抓取开始：{len(scheduler.slots)} 个信息源，{mode}。按 Ctrl+C 停止。", flush=True)
     try:
@@ -200,10 +203,36 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     finally:
         if pump is not None:
             pump.stop()
+        watch.stop()
         ctx.close()
     bad = sum(1 for r in history if r.outcome not in ("ok", "errors"))
     print(f"共运行 {len(history)} 次，其中失败 {bad} 次。")
     return 0
+
+
+def cmd_clocks(args: argparse.Namespace) -> int:
+    """`yuqing clocks [--once]`: tell the escalation chain about clocks that ran out (playbooks/chain.py)."""
+    from yuqing.clock_watch import check_once, describe, run_forever
+    from yuqing.context import build_context
+
+    settings = _settings(args)
+    ctx = build_context(settings)
+    try:
+        if args.once:
+            events = check_once(ctx)
+            for event in events:
+                print(describe(event), flush=True)
+            print(f"检查完成：{len(events)} 条处置记录因超时升级。")
+            return 0
+        every = settings.escalation.check_interval_minutes * 60
+        print(f"处置时限检查开始：每 {every:g} 秒一次。按 Ctrl+C 停止。", flush=True)
+        try:
+            run_forever(ctx, every=every, on_event=lambda e: print(describe(e), flush=True))
+        except KeyboardInterrupt:
+            print("已停止。", flush=True)
+        return 0
+    finally:
+        ctx.close()
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -483,6 +512,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--max-runs", type=int, help="运行这么多次后退出 / exit after N runs")
     s.set_defaults(func=cmd_schedule)
+
+    s = sub.add_parser("clocks", help="检查处置时限，按升级链通知 / check clocks, notify the chain")
+    s.add_argument("--once", action="store_true", help="检查一次后退出 / check once, then exit")
+    s.set_defaults(func=cmd_clocks)
 
     s = sub.add_parser("ingest", help="从 JSONL 文件入库并预警 / store and flag posts from a JSONL file")
     s.add_argument("--input", required=True)
