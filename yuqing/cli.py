@@ -278,6 +278,54 @@ def _export_false_positives(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """`yuqing report regulator|sign`: the 报告证监局 draft of an escalation record, and its sign-off.
+
+    The acting person (--as, default the OS user) must be an active desk user with a manager's role:
+    the report and the audit trail name them, and the role is checked again in playbooks.reports.
+    """
+    import getpass
+
+    from playbooks.authz import Actor, PermissionDenied
+    from playbooks.reports import ReportError, regulator_report, sign_report
+    from store.models import utcnow
+    from store.users import get_user
+    from yuqing.context import build_context
+
+    ctx = build_context(_settings(args))
+    username = args.as_user or getpass.getuser()
+    try:
+        with ctx.records.session() as session:
+            user = get_user(session, username)
+            if user is None or not user.active:
+                raise CliError(f"值守台用户 {username} 不存在或已停用；用 --as 指定负责人的用户名")
+            actor = Actor(username=user.username, role=user.role, display_name=user.display_name)
+            try:
+                if args.report_command == "sign":
+                    report = sign_report(session, args.report, actor=actor, now=utcnow())
+                    print(f"报告 #{report.id} 已由 {actor.username} 签发 / signed report {report.id}")
+                    return 0
+                _, data = regulator_report(
+                    session,
+                    args.escalation,
+                    playbooks=ctx.playbooks,
+                    firm=ctx.settings.firm,
+                    actor=actor,
+                    now=utcnow(),
+                    index=ctx.index,
+                )
+                out = Path(args.output)
+                out.write_bytes(data)
+            except (PermissionDenied, ReportError) as exc:
+                raise CliError(str(exc)) from exc
+            except OSError as exc:
+                raise CliError(f"无法写入 {args.output}: {exc.strerror}") from exc
+    finally:
+        ctx.close()
+    print(f"已生成报告证监局草稿 {out}（待负责人签发）/ wrote the regulator report draft to {out}")
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Records schema to the newest Alembic revision; with Elasticsearch, its index and alias too."""
     from store.records import Records, upgrade_sql
@@ -567,6 +615,18 @@ def build_parser() -> argparse.ArgumentParser:
     from yuqing.users_cli import add_parser as add_user_parser
 
     add_user_parser(sub).set_defaults(func=cmd_user)
+
+    s = sub.add_parser("report", help="报告：报告证监局草稿（.docx）与签发 / regulator report draft and sign-off")
+    rsub = s.add_subparsers(dest="report_command", required=True)
+    r = rsub.add_parser("regulator", help="由处置记录生成报告证监局草稿 / draft from an escalation record")
+    r.add_argument("--escalation", type=int, required=True, help="处置记录编号 / escalation id")
+    r.add_argument("--output", required=True, help="输出 .docx 文件 / the .docx to write")
+    r.add_argument("--as", dest="as_user", help="以该负责人身份（默认当前系统用户名）/ acting desk user")
+    r.set_defaults(func=cmd_report)
+    r = rsub.add_parser("sign", help="签发报告 / sign off a report")
+    r.add_argument("--report", type=int, required=True, help="报告编号 / report id")
+    r.add_argument("--as", dest="as_user", help="以该负责人身份（默认当前系统用户名）/ acting desk user")
+    r.set_defaults(func=cmd_report)
 
     s = sub.add_parser("bench", help="基准测试，打印数字 / run a benchmark from bench/ and print its figures")
     s.add_argument("name", help="nlp, extract, store, …")

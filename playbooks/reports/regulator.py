@@ -54,8 +54,10 @@ _ACTION_WORDS = {
     "escalation.assigned": "指定处置负责人",
     "statement.drafted": "起草对外口径",
     "statement.approved": "对外口径经合规审核通过",
+    "statement.submitted": "对外口径提交合规审核",
     "statement.rejected": "对外口径经合规审核退回修改",
     "statement.used": "发布对外口径",
+    "escalation.chain": "处置时限届满，按升级链通知上级负责人",
 }
 
 
@@ -189,6 +191,8 @@ def _done_rows(
             what = _ACTION_WORDS[e.action]
             if e.action.endswith("assigned") and detail.get("after"):
                 what += f"（{detail['after']}）"
+            elif e.action == "statement.used" and detail.get("channel"):
+                what += f"（{detail['channel']}）"
         else:
             continue  # internal bookkeeping (report drafts, alert refreshes, notifications): not a measure
         rows.append((_utc(e.at), what, e.actor, str(detail.get("note") or "")))
