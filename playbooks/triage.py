@@ -103,6 +103,34 @@ def queue_states(session: Session, post_ids: Sequence[str]) -> dict[str, AlertSt
     return out
 
 
+# the queue's views by alert status: still to handle (the default), dismissed as false positive, all
+QUEUE_VIEWS: dict[str, tuple[str, ...] | None] = {
+    "todo": ("open", "escalated"),
+    "false_positive": ("false_positive",),
+    "all": None,
+}
+
+
+def level_counts(session: Session, *, drill: bool, statuses: Sequence[str] | None) -> dict[str | None, int]:
+    """How many alerts per level (None: unrated) in a queue view."""
+    stmt = select(Alert.level, func.count()).where(Alert.drill.is_(drill)).group_by(Alert.level)
+    if statuses is not None:
+        stmt = stmt.where(Alert.status.in_(list(statuses)))
+    return {level: int(n) for level, n in session.execute(stmt)}
+
+
+def count_new(
+    session: Session, *, seen_at: datetime | None, drill: bool, statuses: Sequence[str] | None
+) -> int:
+    """How many alerts of a queue view opened after ``seen_at`` (all of them when None)."""
+    stmt = select(func.count()).select_from(Alert).where(Alert.drill.is_(drill))
+    if statuses is not None:
+        stmt = stmt.where(Alert.status.in_(list(statuses)))
+    if seen_at is not None:
+        stmt = stmt.where(Alert.created_at > as_utc(seen_at))
+    return int(session.scalar(stmt) or 0)
+
+
 def active_users(session: Session) -> list[tuple[str, str]]:
     """(username, display name) of every active user, for the 指派 list."""
     rows = session.execute(

@@ -1,8 +1,23 @@
-"""预警队列 — flagged posts, most severe and newest first, with filters, search and paging."""
+"""预警队列 — flagged posts grouped by event, most severe and newest first; refreshes itself.
+
+The list lives in an ``st.fragment`` that reruns every ``[desk] queue_refresh_seconds`` (default 30 s;
+each person can pause it), so new alerts appear without a click. Posts of one event form one group
+(count, most severe level, newest time), and near-duplicates (reposts, copied articles) are collapsed
+under their first post. Each row has the one-click actions of playbooks.triage — 确认, 指派, 误报,
+升级 — shown by role; the domain functions check the role again.
+
+「新」 marks alerts that opened after this person last pressed 「全部已读」 (User.last_queue_look_at).
+The mark moves only on that explicit click, and only up to the moment the list on screen was drawn,
+so an alert that arrives while the person reads (or while the screen is unattended) stays 新.
+"""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
 
 import streamlit as st
 
@@ -18,38 +33,65 @@ from desk.ui import (
     level_badge,
     plain,
     sentiment_label,
+    to_shanghai,
 )
-from store.models import LEVELS
-from store.records import alerts_for_posts
+from playbooks import triage
+from playbooks.authz import Actor, PermissionDenied
+from playbooks.escalation import STATE_LABELS
+from store.models import LEVELS, PostRecord, level_rank, utcnow
 from yuqing.neardup import group_sizes
 
 PAGE_SIZES = (20, 50, 100)
 MAX_SEARCH_CHARS = 500
+# posts fetched per refresh to group by event; a view matching more asks for narrower filters
+GROUP_WINDOW = 1000
+VIEW_LABELS = {"todo": "待处理", "false_positive": "误报", "all": "全部"}
+
+# session-state keys of this page
+LIVE = "desk.triage.live"  # auto-refresh on (widget)
+DRAWN_AT = (
+    "desk.triage.drawn_at"  # when the list on screen was read from the store (「全部已读」 marks up to it)
+)
+FULL_RUN_AT = "desk.triage.full_run_at"  # the last full run (sign-in re-checked)
+SHOWN_ALERTS = "desk.triage.shown_alerts"  # alert ids of the previous refresh (to announce arrivals)
 
 state.init_session_state()
 ctx = state.get_context()
+actor: Actor | None = state.current_actor()  # app.py makes sure someone signed in; None-safe anyway
+st.session_state[FULL_RUN_AT] = utcnow()
 
 st.title("预警队列")
 state.show_flash()
 show_health_banner(ctx)  # a silent or failing source is a flag too: the queue may be missing posts
 
-drill = st.toggle(
+interval = int(ctx.settings.desk.queue_refresh_seconds)
+t1, t2, t3 = st.columns([2, 2, 3])
+drill = t1.toggle(
     "只看演练预警",
     key="desk.triage.drill",
     help="演练数据与真实预警分开显示，演练预警不计入生产统计。",
 )
+live = t2.toggle(
+    "自动刷新",
+    value=True,
+    key=LIVE,
+    help=f"每 {interval} 秒自动载入新到的预警；填写误报原因等需要专心时可暂停。",
+)
+view = t3.segmented_control(
+    "状态",
+    list(VIEW_LABELS),
+    default="todo",
+    required=True,
+    format_func=VIEW_LABELS.get,
+    key="desk.triage.view",
+    label_visibility="collapsed",
+)
+view = view or "todo"
 if drill:
     st.info("演练模式：以下均为演练预警，不是真实舆情。")
 
-# ----------------------------------------------------------------------------- counts per level
-queue_facets = ctx.index.facets(flagged=True, drill=drill)
-level_counts = queue_facets.get("level", {})
-cols = st.columns(len(LEVELS) + 1)
-for col, lv in zip(cols, LEVELS, strict=False):
-    col.metric(f"{LEVEL_LABELS[lv]} · {LEVEL_NAMES[lv]}", level_counts.get(lv, 0))
-cols[-1].metric("预警合计", sum(level_counts.values()))
-
 # ----------------------------------------------------------------------------- filters
+queue_facets = ctx.index.facets(flagged=True, drill=drill)
 source_options = sorted(k for k in queue_facets.get("source", {}) if k != "—")
 sentiment_options = [s for s in ("negative", "neutral", "positive") if s in queue_facets.get("sentiment", {})]
 
@@ -85,50 +127,189 @@ with st.container(border=True):
     page_size = f4.selectbox("每页", PAGE_SIZES, key="desk.triage.page_size")
 
 # a change of filters starts again from the first page
-signature = (query, tuple(levels), tuple(sources), tuple(sentiments), page_size, drill)
+signature = (query, tuple(levels), tuple(sources), tuple(sentiments), page_size, drill, view)
 if st.session_state[state.TRIAGE_FILTER_SIG] != signature:
     st.session_state[state.TRIAGE_FILTER_SIG] = signature
     st.session_state[state.TRIAGE_PAGE_NO] = 1
-page_no = max(1, int(st.session_state[state.TRIAGE_PAGE_NO] or 1))
 
-try:
-    result = ctx.index.search(
-        query or "",
-        levels=levels or None,
-        sources=sources or None,
-        sentiments=sentiments or None,
-        flagged=True,
-        drill=drill,
-        limit=page_size,
-        offset=(page_no - 1) * page_size,
-        order="severity",
+
+# ----------------------------------------------------------------------------- training-data export
+def _false_positive_jsonl(who: Actor | None) -> bytes:
+    """Runs when the manager clicks the download button (Streamlit calls it then, on its own thread)."""
+    with ctx.records.session() as s:
+        rows = triage.false_positive_training_rows(s, who, posts=ctx.index)  # checks the role again
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+
+
+if actor is not None and actor.can("alert.export_false_positives"):
+    with ctx.records.session() as s:
+        fp_total = triage.count_false_positives(s)
+    st.download_button(
+        f"导出误报训练数据（{fp_total} 条，JSONL）",
+        data=partial(_false_positive_jsonl, actor),
+        file_name=f"false_positives_{format_time(utcnow()).replace(' ', '_').replace(':', '')}.jsonl",
+        mime="application/jsonl",
+        key="desk.triage.export_fp",
+        disabled=fp_total == 0,
+        help="被标为误报的预警（帖子全文、模型判断、误报原因），供模型再训练；演练数据不导出。"
+        "与命令 yuqing export --false-positives 相同。",
     )
-except sqlite3.Error:
-    st.error("搜索暂时无法完成，请换个关键词再试。")
-    st.stop()
 
-if result.note:
-    st.info(result.note)
 
-pages = max(1, -(-result.total // page_size))
-if page_no > pages:  # the queue shrank under us (or filters changed); show the last page
-    st.session_state[state.TRIAGE_PAGE_NO] = pages
-    st.rerun()
+# ----------------------------------------------------------------------------- grouping
 
-if not result.items:
-    st.success(
-        "当前没有符合条件的预警。"
-        if not (query or levels or sources or sentiments)
-        else "没有符合筛选条件的预警。"
+
+@dataclass
+class Row:
+    """One row of the queue: a post and the near-duplicates collapsed under it."""
+
+    post: PostRecord
+    copies: list[PostRecord] = field(default_factory=list)
+
+
+@dataclass
+class Group:
+    """Posts of one event (or one post alone): rows in queue order."""
+
+    rows: list[Row]
+
+    @property
+    def posts(self) -> list[PostRecord]:
+        return [p for r in self.rows for p in (r.post, *r.copies)]
+
+    @property
+    def level(self) -> str | None:
+        return min((p.level for p in self.posts), key=level_rank, default=None)
+
+    @property
+    def newest(self) -> datetime | None:
+        times = [t for t in (to_shanghai(p.display_time) for p in self.posts) if t is not None]
+        return max(times, default=None)
+
+
+def group_posts(posts: list[PostRecord]) -> list[Group]:
+    """Posts (in queue order) → groups: one per event, near-duplicates folded under their first post.
+
+    Posts are joined when they share an event id, or when one is a near-duplicate of the other
+    (``dup_of``); groups keep the order of their first post, so the most severe and newest lead.
+    """
+    parent = {p.id: p.id for p in posts}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[rb] = ra
+
+    by_event: dict[str, str] = {}
+    by_dup: dict[str, str] = {}
+    for p in posts:
+        if p.event_id:
+            union(by_event.setdefault(p.event_id, p.id), p.id)
+        key = p.dup_of or p.id
+        union(by_dup.setdefault(key, p.id), p.id)
+    groups: dict[str, Group] = {}
+    rows: dict[tuple[str, str], Row] = {}
+    for p in posts:
+        g = groups.setdefault(find(p.id), Group(rows=[]))
+        dup_key = (find(p.id), p.dup_of or p.id)
+        row = rows.get(dup_key)
+        if row is None:
+            rows[dup_key] = row = Row(post=p)
+            g.rows.append(row)
+        elif p.id == dup_key[1]:  # the first post itself, listed after a newer copy: it leads its row
+            row.copies.insert(0, row.post)
+            row.post = p
+        else:
+            row.copies.append(p)
+    return list(groups.values())
+
+
+# ----------------------------------------------------------------------------- actions (callbacks)
+
+
+def _done(kind: str, text: str) -> None:
+    state.flash(kind, text)
+
+
+def _run(action, *args, **kwargs):
+    """Call a triage action in one transaction as the signed-in person; errors become a flash message."""
+    who = state.current_actor()  # re-checked at the click: the session may have ended meanwhile
+    try:
+        with ctx.records.session() as s:
+            return action(s, *args, who, **kwargs)
+    except PermissionDenied as exc:
+        _done("error", str(exc))
+    except triage.TriageError as exc:
+        _done("warning", str(exc))
+    return None
+
+
+def _acknowledge(alert_ids: list[int]) -> None:
+    results = [_run(triage.acknowledge, a) for a in alert_ids]
+    if any(r is None for r in results):
+        return
+    n = sum(bool(r) for r in results)
+    _done("success", f"已确认 {n} 条预警。" if n else "这条预警已有人确认，无需重复操作。")
+
+
+def _assign(alert_ids: list[int], key: str) -> None:
+    who = st.session_state.get(key)
+    if not who:
+        _done("warning", "请先选择要指派的人。")
+        return
+    results = [_run(lambda s, a, actor, u=who: triage.assign(s, a, u, actor), a) for a in alert_ids]
+    if any(r is None for r in results):
+        return
+    _done("success", f"已指派给 {escape_markdown(_name(who))}。")
+
+
+def _false_positive(alert_ids: list[int], key: str) -> None:
+    reason = str(st.session_state.get(key) or "")
+    results = [
+        _run(lambda s, a, actor: triage.mark_false_positive(s, a, actor, reason), a) for a in alert_ids
+    ]
+    if any(r is None for r in results):
+        return
+    st.session_state[key] = ""
+    n = sum(bool(r) for r in results)
+    _done("success", f"已标为误报 {n} 条（记录保留，可导出作训练数据）。" if n else "该预警已是误报。")
+
+
+def _reopen(alert_id: int) -> None:
+    result = _run(triage.reopen, alert_id)
+    if result is not None:
+        _done("success", "已恢复为待处理。" if result else "该预警不是误报或已关闭状态，无需恢复。")
+
+
+def _escalate(alert_id: int, playbook_id: str | None) -> None:
+    result = _run(lambda s, a, actor: triage.escalate(s, a, actor, playbook_id=playbook_id), alert_id)
+    if result is None:
+        return
+    esc, created = result
+    st.session_state[state.SELECTED_ESCALATION] = esc.id
+    _done(
+        "success",
+        f"已开启处置记录 #{esc.id}，可点「处置记录 #{esc.id}」前往处理。"
+        if created
+        else f"该预警已有处置记录 #{esc.id}。",
     )
-    st.stop()
 
-st.caption(f"共 {result.total} 条，第 {page_no} / {pages} 页（按级别从高到低、时间从新到旧排列）")
 
-with ctx.records.session() as session:
-    alerts = alerts_for_posts(session, post_ids=[p.id for p in result.items])
-    statuses = {pid: a.status for pid, a in alerts.items()}
-    similar = group_sizes(session, result.items)  # reposts and copied articles of the same text
+def _mark_all_seen(upto: datetime) -> None:
+    who = state.current_actor()
+    try:
+        with ctx.records.session() as s:
+            triage.mark_seen(s, who, upto)
+    except PermissionDenied as exc:
+        _done("error", str(exc))
+        return
+    _done("info", "已全部标为已读；此后到达的预警仍会标「新」。")
 
 
 def _open_item(post_id: str) -> None:
@@ -136,42 +317,283 @@ def _open_item(post_id: str) -> None:
     st.switch_page(state.ITEM_PAGE, query_params={state.POST_PARAM: post_id})
 
 
-for post in result.items:
-    with st.container(border=True):
-        c_level, c_body, c_action = st.columns([1.4, 7, 1.2], vertical_alignment="center")
-        with c_level:
-            label, color = level_badge(post.level)
-            st.badge(label, color=color)
-            st.caption(escape_markdown(post.topic or "其他"))
-            if post.drill:
-                st.badge("演练", color="violet")
-        with c_body:
-            st.text(plain(post.title or post.text, 120))
-            if post.title:
-                st.text(plain(post.text, 160))
-            meta = [
-                escape_markdown(ctx.settings.source_label(post.source) if post.source else "未知来源"),
-                format_time(post.display_time),
-                escape_markdown(sentiment_label(post.sentiment_label)),
-                f"状态：{alert_status_label(statuses.get(post.id))}",
-            ]
-            if similar.get(post.id, 1) > 1:
-                meta.append(f"相似稿 {similar[post.id]} 条（{'转载/抄发' if post.dup_of else '首发'}）")
-            st.caption(" · ".join(meta))
-            if post.reasons:
-                st.caption("预警原因：" + escape_markdown(join_list(post.reasons, "；")))
-        with c_action:
-            if st.button("查看详情", key=f"desk.triage.open.{post.id}", type="primary"):
-                _open_item(post.id)
-
-# ----------------------------------------------------------------------------- paging
+def _open_escalation(esc_id: int) -> None:
+    st.session_state[state.SELECTED_ESCALATION] = esc_id
+    st.switch_page(state.ESCALATIONS_PAGE)
 
 
 def _go_to(target: int) -> None:
     st.session_state[state.TRIAGE_PAGE_NO] = max(1, target)
 
 
-p1, p2, p3 = st.columns([1, 2, 1])
-p1.button("上一页", on_click=_go_to, args=(page_no - 1,), disabled=page_no <= 1, key="desk.triage.prev")
-p2.caption(f"第 {page_no} / {pages} 页")
-p3.button("下一页", on_click=_go_to, args=(page_no + 1,), disabled=page_no >= pages, key="desk.triage.next")
+_names: dict[str, str] = {}
+
+
+def _name(username: str) -> str:
+    return _names.get(username, username)
+
+
+# ----------------------------------------------------------------------------- the live list
+
+
+@st.fragment(run_every=interval if live else None)
+def live_queue() -> None:
+    now = utcnow()
+    idle = timedelta(minutes=float(ctx.settings.desk.session_idle_minutes))
+    if now - st.session_state.get(FULL_RUN_AT, now) >= idle:
+        st.rerun(scope="app")  # the sign-in is checked again (an unattended screen's session ends)
+    state.show_flash()
+    statuses = triage.QUEUE_VIEWS[view]
+    with ctx.records.session() as s:
+        seen_at = triage.last_seen(s, actor.username) if actor else None
+        counts = triage.level_counts(s, drill=drill, statuses=statuses)
+        new_total = triage.count_new(s, seen_at=seen_at, drill=drill, statuses=statuses) if actor else 0
+        _names.update(dict(triage.active_users(s)))
+        assignable = triage.active_users(s)
+
+    cols = st.columns(len(LEVELS) + 2)
+    for col, lv in zip(cols, LEVELS, strict=False):
+        col.metric(f"{LEVEL_LABELS[lv]} · {LEVEL_NAMES[lv]}", counts.get(lv, 0))
+    cols[-2].metric("预警合计", sum(counts.values()))
+    cols[-1].metric("新到达", new_total)
+
+    try:
+        result = ctx.index.search(
+            query or "",
+            levels=levels or None,
+            sources=sources or None,
+            sentiments=sentiments or None,
+            flagged=True,
+            drill=drill,
+            limit=GROUP_WINDOW,
+            offset=0,
+            order="severity",
+        )
+    except sqlite3.Error:
+        st.error("搜索暂时无法完成，请换个关键词再试。")
+        return
+    if result.note:
+        st.info(result.note)
+
+    with ctx.records.session() as s:
+        states = triage.queue_states(s, [p.id for p in result.items])
+    posts = [
+        p
+        for p in result.items
+        if statuses is None or (states.get(p.id) is None and view == "todo") or _status(states, p) in statuses
+    ]
+    groups = group_posts(posts)
+    alert_ids = {st_.alert_id for st_ in states.values()}
+    previous = st.session_state.get(SHOWN_ALERTS)
+    if previous is not None and (arrived := alert_ids - previous):
+        st.toast(f"新到 {len(arrived)} 条预警", icon="🚨")
+    st.session_state[SHOWN_ALERTS] = alert_ids
+    st.session_state[DRAWN_AT] = now
+
+    if actor is not None:
+        a1, a2 = st.columns([1, 5], vertical_alignment="center")
+        a1.button(
+            "全部已读",
+            key="desk.triage.seen",
+            on_click=_mark_all_seen,
+            args=(now,),
+            disabled=new_total == 0,
+        )
+        a2.caption(
+            "「新」= 您上次点「全部已读」之后到达的预警（每人分别记录）。点「全部已读」只记到本列表"
+            "刷新的时刻，之后到达的仍标「新」；只浏览不会消去标记。"
+            + (f"列表每 {interval} 秒自动刷新。" if live else "自动刷新已暂停。")
+        )
+
+    if result.total > GROUP_WINDOW:
+        st.info(
+            f"符合条件的预警超过 {GROUP_WINDOW} 条，只列出最严重、最新的 {GROUP_WINDOW} 条；请用级别、来源或搜索缩小范围。"
+        )
+
+    if not groups:
+        filtered = query or levels or sources or sentiments or view != "todo"
+        st.success("没有符合筛选条件的预警。" if filtered else "当前没有待处理的预警。")
+        return
+
+    pages = max(1, -(-len(groups) // page_size))
+    page_no = max(1, int(st.session_state[state.TRIAGE_PAGE_NO] or 1))
+    if page_no > pages:  # the queue shrank under us (or filters changed); show the last page
+        st.session_state[state.TRIAGE_PAGE_NO] = page_no = pages
+    shown = groups[(page_no - 1) * page_size : page_no * page_size]
+    st.caption(
+        f"共 {len(posts)} 条预警，{len(groups)} 组，第 {page_no} / {pages} 页"
+        "（同一事件合为一组，转载/抄发折叠在首发之下；按级别从高到低、时间从新到旧排列）"
+    )
+
+    with ctx.records.session() as s:
+        similar = group_sizes(s, [r.post for g in shown for r in g.rows])  # reposts, copies in the store
+
+    for g in shown:
+        with st.container(border=True):
+            if len(g.posts) > 1:
+                label, _ = level_badge(g.level)
+                st.caption(
+                    f"同一事件 · 共 {len(g.posts)} 条 · 最高 {label} · 最新 {format_time(g.newest)}"
+                    + (f" · 其中新 {n} 条" if (n := _new_in(g, states, seen_at)) else "")
+                )
+            _row(g.rows[0], states, seen_at, similar, assignable)
+            if len(g.rows) > 1:
+                with st.expander(f"同一事件的其余 {len(g.rows) - 1} 条"):
+                    for r in g.rows[1:]:
+                        st.divider()
+                        _row(r, states, seen_at, similar, assignable)
+
+    p1, p2, p3 = st.columns([1, 2, 1])
+    p1.button("上一页", on_click=_go_to, args=(page_no - 1,), disabled=page_no <= 1, key="desk.triage.prev")
+    p2.caption(f"第 {page_no} / {pages} 页")
+    p3.button(
+        "下一页", on_click=_go_to, args=(page_no + 1,), disabled=page_no >= pages, key="desk.triage.next"
+    )
+
+
+def _time(value: str | None) -> str:
+    """A post's time for a caption: Beijing time, or the raw value escaped when it cannot be read."""
+    return format_time(value) if to_shanghai(value) is not None else escape_markdown(format_time(value))
+
+
+def _status(states: dict[str, triage.AlertState], post: PostRecord) -> str | None:
+    s = states.get(post.id)
+    return s.status if s else None
+
+
+def _new_in(g: Group, states: dict[str, triage.AlertState], seen_at: datetime | None) -> int:
+    if actor is None:
+        return 0
+    return sum(
+        1 for p in g.posts if (a := states.get(p.id)) is not None and triage.is_new(a.created_at, seen_at)
+    )
+
+
+def _row(
+    row: Row,
+    states: dict[str, triage.AlertState],
+    seen_at: datetime | None,
+    similar: dict[str, int],
+    assignable: list[tuple[str, str]],
+) -> None:
+    post = row.post
+    alert = states.get(post.id)
+    ids = [a.alert_id for p in (post, *row.copies) if (a := states.get(p.id)) is not None]
+    c_level, c_body, c_action = st.columns([1.4, 6.4, 2.2])
+    with c_level:
+        label, color = level_badge(post.level)
+        st.badge(label, color=color)
+        if actor is not None and alert is not None and triage.is_new(alert.created_at, seen_at):
+            st.badge("新", color="green")
+        st.caption(escape_markdown(post.topic or "其他"))
+        if post.drill:
+            st.badge("演练", color="violet")
+    with c_body:
+        st.text(plain(post.title or post.text, 120))
+        if post.title:
+            st.text(plain(post.text, 160))
+        meta = [
+            escape_markdown(ctx.settings.source_label(post.source) if post.source else "未知来源"),
+            _time(post.display_time),
+            escape_markdown(sentiment_label(post.sentiment_label)),
+            f"状态：{alert_status_label(alert.status if alert else None)}",
+        ]
+        if similar.get(post.id, 1) > 1:
+            meta.append(f"相似稿 {similar[post.id]} 条（{'转载/抄发' if post.dup_of else '首发'}）")
+        st.caption(" · ".join(meta))
+        if post.reasons:
+            st.caption("预警原因：" + escape_markdown(join_list(post.reasons, "；")))
+        if row.copies:
+            st.caption(
+                f"已折叠转载/抄发 {len(row.copies)} 条（确认、指派、误报一并处理）："
+                + "；".join(
+                    f"{escape_markdown(ctx.settings.source_label(c.source) if c.source else '未知来源')} "
+                    f"{_time(c.display_time)}"
+                    for c in row.copies
+                )
+            )
+        if alert is not None:
+            who = _handling(alert)
+            if who:
+                st.caption(who)
+    with c_action:
+        _actions(post, alert, ids, assignable)
+
+
+def _handling(alert: triage.AlertState) -> str:
+    """「已确认：王晓明 10-01 09:00 · 指派：赵敏 · 处置记录 #3（新建）」 — who has it, in one line."""
+    parts = []
+    if alert.acknowledged_by:
+        parts.append(
+            f"已确认：{escape_markdown(_name(alert.acknowledged_by))} {format_time(alert.acknowledged_at)}"
+        )
+    if alert.assignee:
+        parts.append(f"指派：{escape_markdown(_name(alert.assignee))}")
+    if alert.escalation_id is not None:
+        parts.append(
+            f"处置记录 #{alert.escalation_id}（{STATE_LABELS.get(alert.escalation_state or '', '—')}）"
+        )
+    if alert.status == "false_positive":
+        by = escape_markdown(_name(alert.false_positive_by)) if alert.false_positive_by else "—"
+        parts.append(
+            f"误报：{by} {format_time(alert.false_positive_at)}，原因：{escape_markdown(alert.false_positive_reason)}"
+        )
+    return " · ".join(parts)
+
+
+def _actions(
+    post: PostRecord, alert: triage.AlertState | None, ids: list[int], assignable: list[tuple[str, str]]
+) -> None:
+    if st.button("查看详情", key=f"desk.triage.open.{post.id}", type="primary", width="stretch"):
+        _open_item(post.id)
+    if alert is None or actor is None:
+        return
+    if alert.status == "false_positive":
+        if actor.can("alert.reopen"):
+            st.button("恢复", key=f"desk.triage.reopen.{post.id}", on_click=_reopen, args=(alert.alert_id,))
+        return
+    if not alert.acknowledged_at and actor.can("alert.acknowledge"):
+        st.button(
+            "确认", key=f"desk.triage.ack.{post.id}", on_click=_acknowledge, args=(ids,), width="stretch"
+        )
+    if actor.can("alert.assign"):
+        with st.popover("指派", width="stretch"):
+            usernames = [u for u, _ in assignable]
+            pick = f"desk.triage.assign_to.{post.id}"
+            st.selectbox(
+                "指派给",
+                usernames,
+                index=usernames.index(alert.assignee) if alert.assignee in usernames else None,
+                format_func=lambda u: _name(u),
+                key=pick,
+                placeholder="选择值守台用户",
+            )
+            st.button("指派", key=f"desk.triage.assign.{post.id}", on_click=_assign, args=(ids, pick))
+    if actor.can("alert.false_positive"):
+        with st.popover("误报", width="stretch"):
+            reason_key = f"desk.triage.fp_reason.{post.id}"
+            st.text_input(
+                "误报原因",
+                key=reason_key,
+                max_chars=triage.MAX_REASON_CHARS,
+                placeholder="例如：同名公司，与本司无关",
+            )
+            st.button(
+                "标为误报", key=f"desk.triage.fp.{post.id}", on_click=_false_positive, args=(ids, reason_key)
+            )
+    if alert.escalation_id is not None:
+        if st.button(f"处置记录 #{alert.escalation_id}", key=f"desk.triage.goto.{post.id}", width="stretch"):
+            _open_escalation(alert.escalation_id)
+    elif alert.status == "open" and actor.can("escalation.open"):
+        playbook = ctx.match_playbook(post)
+        st.button(
+            "升级",
+            key=f"desk.triage.escalate.{post.id}",
+            on_click=_escalate,
+            args=(alert.alert_id, playbook.playbook.id if playbook else None),
+            help="开启处置记录（按匹配的预案计时）",
+            width="stretch",
+        )
+
+
+live_queue()

@@ -1,4 +1,4 @@
-"""The triage queue says when a flagged post has reposts or copies (its near-duplicate group)."""
+"""The triage queue folds reposts and copies (a near-duplicate group) under the first post and says so."""
 
 from __future__ import annotations
 
@@ -34,7 +34,11 @@ def test_queue_names_first_posts_and_copies(desk_store, app):
     at = app()
     assert not at.exception
     captions = [c.value for c in at.caption]
+    # one row: the first post leads (though the copy is newer), the copy is folded under it
     assert any("证券时报" in c and "相似稿 2 条（首发）" in c for c in captions)
-    assert any("新浪财经" in c and "相似稿 2 条（转载/抄发）" in c for c in captions)
+    assert any("已折叠转载/抄发 1 条" in c and "新浪财经" in c for c in captions)
+    assert any("同一事件 · 共 2 条" in c for c in captions)
+    shown = [t.value for t in at.text]
+    assert "华鼎证券交易系统故障" in shown and "【快讯】华鼎证券早盘故障" not in shown
     # posts without copies say nothing about it
-    assert sum("相似稿" in c for c in captions) == 2
+    assert sum("相似稿" in c for c in captions) == 1

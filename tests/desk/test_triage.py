@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from tests.desk.conftest import HOSTILE_TITLE, make_post, texts
+from dataclasses import replace
+
+from store.models import Alert
+from store.records import audit_trail, get_alert_for_post
+from tests.desk.conftest import HOSTILE_TITLE, make_post, make_user, texts
+
+NEW_BADGE = ":green-badge[新]"
 
 
 def _titles_in_order(at, posts):
@@ -138,3 +144,203 @@ def test_drill_toggle_shows_only_drills(desk_store, app):
     at.toggle(key="desk.triage.drill").set_value(True).run()
     assert not at.exception
     assert _titles_in_order(at, desk_store.posts) == ["drill"]
+
+
+# ----------------------------------------------------------------------------- triage actions
+
+
+def _new_badges(at) -> int:
+    return sum(m.value == NEW_BADGE for m in at.markdown)
+
+
+def _metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _alert(desk_store, post_id: str) -> Alert:
+    ctx = desk_store.context()
+    try:
+        with ctx.records.session() as s:
+            return get_alert_for_post(s, post_id=post_id)
+    finally:
+        ctx.close()
+
+
+def _trail(desk_store, post_id: str, action: str):
+    alert = _alert(desk_store, post_id)
+    ctx = desk_store.context()
+    try:
+        with ctx.records.session() as s:
+            return [e for e in audit_trail(s, entity="alert", entity_id=alert.id) if e.action == action]
+    finally:
+        ctx.close()
+
+
+def test_new_alerts_are_marked_until_all_read(desk_store, app):
+    at = app()
+    assert not at.exception
+    assert _new_badges(at) == 4  # never looked: every alert in the queue is new to this person
+    assert _metric(at, "新到达") == "4"
+    at.button(key="desk.triage.seen").click().run()
+    assert not at.exception
+    assert _new_badges(at) == 0
+    assert _metric(at, "新到达") == "0"
+    assert at.button(key="desk.triage.seen").disabled
+    # an alert that arrives later is new again, and only it
+    desk_store.add(
+        [
+            make_post(
+                "later",
+                title="华鼎证券营业部被投诉",
+                text="华鼎证券某营业部被客户集中投诉。",
+                level="III",
+                source="微博",
+            )
+        ]
+    )
+    at.run()
+    assert _new_badges(at) == 1 and _metric(at, "新到达") == "1"
+    # 全部已读 marks only what was on screen: an alert arriving after the list was drawn stays new
+    desk_store.add(
+        [
+            make_post(
+                "racing",
+                title="华鼎证券客服失联",
+                text="华鼎证券客服电话一直打不通。",
+                level="IV",
+                source="股吧",
+            )
+        ]
+    )
+    at.button(key="desk.triage.seen").click().run()
+    assert _new_badges(at) == 1 and _metric(at, "新到达") == "1"
+
+
+def test_new_marks_are_per_person(desk_store, app):
+    at = app()
+    at.button(key="desk.triage.seen").click().run()
+    assert _new_badges(at) == 0
+    other = app(officer="赵敏")
+    assert _new_badges(other) == 4
+
+
+def test_posts_of_one_event_form_one_group(desk_store, app):
+    base = dict(text="华鼎证券两融业务被暂停的消息在多个平台流传。", source="微博", topic="不实信息")
+    desk_store.add(
+        [
+            replace(
+                make_post("evt1", title="华鼎证券两融业务暂停？", level="III", minutes_ago=90, **base),
+                event_id="e-1",
+            ),
+            replace(
+                make_post("evt2", title="传华鼎证券暂停融资融券", level="II", minutes_ago=15, **base),
+                event_id="e-1",
+            ),
+            replace(
+                make_post("evt3", title="华鼎证券回应两融传闻", level="IV", minutes_ago=3, **base),
+                event_id="e-1",
+            ),
+        ]
+    )
+    at = app()
+    assert not at.exception
+    headers = [c.value for c in at.caption if c.value.startswith("同一事件")]
+    assert len(headers) == 1
+    assert "共 3 条" in headers[0] and "最高 II 级" in headers[0]
+    assert [e.label for e in at.expander] == ["同一事件的其余 2 条"]
+    shown = texts(at)
+    # the most severe post leads the group; the other two are inside it, after it
+    lead = shown.index("传华鼎证券暂停融资融券")
+    assert shown.index("华鼎证券两融业务暂停？") > lead and shown.index("华鼎证券回应两融传闻") > lead
+    assert "共 7 条预警，5 组" in " ".join(c.value for c in at.caption)
+
+
+def test_acknowledge_changes_the_row_and_the_audit_trail(desk_store, app):
+    at = app()
+    assert at.button(key="desk.triage.ack.post-outage").label == "确认"
+    at.button(key="desk.triage.ack.post-outage").click().run()
+    assert not at.exception
+    assert any("已确认 1 条预警" in s.value for s in at.success)
+    assert any(c.value.startswith("已确认：王晓明") for c in at.caption)
+    assert not [b for b in at.button if b.key == "desk.triage.ack.post-outage"]  # done: the button is gone
+    (entry,) = _trail(desk_store, "post-outage", "alert.acknowledged")
+    assert entry.actor == "王晓明"
+    assert _alert(desk_store, "post-outage").acknowledged_by == "王晓明"
+
+
+def test_assign_to_a_user_shows_who_has_it(desk_store, app):
+    make_user(desk_store, username="zhao", display_name="赵敏")
+    at = app()
+    at.selectbox(key="desk.triage.assign_to.post-rumor").set_value("zhao")
+    at.button(key="desk.triage.assign.post-rumor").click().run()
+    assert not at.exception
+    assert any("指派：赵敏" in c.value for c in at.caption)
+    (entry,) = _trail(desk_store, "post-rumor", "alert.assigned")
+    assert (entry.actor, entry.detail["after"]) == ("王晓明", "zhao")
+
+
+def test_false_positive_leaves_the_queue_and_is_kept(desk_store, app):
+    at = app()
+    at.button(key="desk.triage.fp.post-complaint").click().run()  # no reason: refused
+    assert any("误报原因" in w.value for w in at.warning)
+    assert _alert(desk_store, "post-complaint").status == "open"
+    at.text_input(key="desk.triage.fp_reason.post-complaint").input("<script>x</script> **广告**")
+    at.button(key="desk.triage.fp.post-complaint").click().run()
+    assert not at.exception
+    assert "华鼎金管家理财赎回慢" not in texts(at)  # gone from 待处理
+    assert _metric(at, "预警合计") == "3"
+    at.button_group(key="desk.triage.view").set_value("false_positive").run()
+    assert "华鼎金管家理财赎回慢" in texts(at)  # kept, under 误报
+    reason = next(c.value for c in at.caption if c.value.startswith("误报："))
+    assert "<script>" not in reason and "**广告**" not in reason  # escaped, shown literally
+    assert not [
+        b for b in at.button if b.key == "desk.triage.reopen.post-complaint"
+    ]  # officers cannot reopen
+    (entry,) = _trail(desk_store, "post-complaint", "alert.false_positive")
+    assert entry.actor == "王晓明" and entry.detail["reason"] == "<script>x</script> **广告**"
+
+
+def test_manager_reopens_a_false_positive(desk_store, app):
+    at = app()
+    at.text_input(key="desk.triage.fp_reason.post-complaint").input("同名产品")
+    at.button(key="desk.triage.fp.post-complaint").click().run()
+    mgr = app(officer="李负责", role="manager")
+    mgr.button_group(key="desk.triage.view").set_value("false_positive").run()
+    mgr.button(key="desk.triage.reopen.post-complaint").click().run()
+    assert not mgr.exception
+    assert _alert(desk_store, "post-complaint").status == "open"
+    assert [e.actor for e in _trail(desk_store, "post-complaint", "alert.reopened")] == ["李负责"]
+
+
+def test_escalate_opens_the_record_and_links_to_it(desk_store, app):
+    at = app()
+    at.button(key="desk.triage.escalate.post-outage").click().run()
+    assert not at.exception
+    assert any("已开启处置记录" in s.value for s in at.success)
+    link = at.button(key="desk.triage.goto.post-outage")
+    assert link.label.startswith("处置记录 #")
+    assert not [b for b in at.button if b.key == "desk.triage.escalate.post-outage"]
+    link.click().run()
+    assert not at.exception
+    assert at.title[0].value == "处置记录"
+
+
+def test_officer_sees_no_export_button_and_manager_does(desk_store, app):
+    at = app()
+    assert not at.get("download_button")
+    mgr = app(officer="李负责", role="manager")
+    (button,) = mgr.get("download_button")
+    assert "导出误报训练数据" in button.proto.label
+
+
+def test_queue_actions_need_sign_in(desk_store, app):
+    at = app(officer=None)
+    assert not [b for b in at.button if str(b.key).startswith("desk.triage.")]
+
+
+def test_pause_auto_refresh_says_so(desk_store, app):
+    at = app()
+    assert any("秒自动刷新" in c.value for c in at.caption)
+    at.toggle(key="desk.triage.live").set_value(False).run()
+    assert not at.exception
+    assert any("自动刷新已暂停" in c.value for c in at.caption)
