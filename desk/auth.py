@@ -145,7 +145,10 @@ def login_form(ctx: Context) -> None:
     with st.form(FORM, clear_on_submit=False):
         st.text_input("用户名", key=USERNAME_KEY, max_chars=40, autocomplete="username")
         st.text_input(
-            "密码", key=PASSWORD_KEY, type="password", max_chars=users.MAX_PASSWORD_LENGTH,
+            "密码",
+            key=PASSWORD_KEY,
+            type="password",
+            max_chars=users.MAX_PASSWORD_LENGTH,
             autocomplete="current-password",
         )
         st.form_submit_button("登录", on_click=_sign_in, args=(ctx,), type="primary")

@@ -24,7 +24,7 @@ from yuqing.context import Context, build_context
 
 # the signed-in person: the desk-session token (only its SHA-256 is in the store); see current_actor()
 SESSION_TOKEN = "desk.session_token"
-SESSION_ENDED = "desk.session_ended"  # why the last session ended ('expired', 'revoked', ...) for the login form
+SESSION_ENDED = "desk.session_ended"  # why the last session ended (expired, revoked, …): the login form says
 OFFICER = "desk.officer"  # unused since sign-in came; kept so old session state does no harm
 SELECTED_POST = "desk.selected_post"  # post id the item page shows when the URL carries none
 SELECTED_ESCALATION = "desk.selected_escalation"  # escalation id preselected on the escalations page

@@ -152,7 +152,12 @@ def verify_password(password: str, stored: str) -> bool:
         if not (2 <= n <= 2**20 and 1 <= r <= 32 and 1 <= par <= 16 and 16 <= len(expected) <= 128):
             return False
         digest = hashlib.scrypt(
-            password.encode("utf-8"), salt=salt, n=n, r=r, p=par, dklen=len(expected),
+            password.encode("utf-8"),
+            salt=salt,
+            n=n,
+            r=r,
+            p=par,
+            dklen=len(expected),
             maxmem=256 * 1024 * 1024,
         )
     except (ValueError, KeyError, TypeError):
@@ -229,7 +234,7 @@ def _clean_contacts(raw: Any) -> dict[str, str]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise UserError("联系方式须为 JSON 对象，例如 {\"wecom\": \"zhangsan\"}。")
+        raise UserError('联系方式须为 JSON 对象，例如 {"wecom": "zhangsan"}。')
     out: dict[str, str] = {}
     for key, value in raw.items():
         if key not in CONTACT_CHANNELS:
@@ -325,8 +330,14 @@ def create_user(
     session.add(user)
     session.flush()
     audit(
-        session, actor=by, action="user.created", entity="user", entity_id=username,
-        role=role, display_name=user.display_name, email=email,
+        session,
+        actor=by,
+        action="user.created",
+        entity="user",
+        entity_id=username,
+        role=role,
+        display_name=user.display_name,
+        email=email,
     )
     log.info("user %s created (role %s) by %s", username, role, by)
     return user
@@ -372,7 +383,9 @@ def update_user(
     return user
 
 
-def set_password(session: Session, username: str, password: str, *, by: str, now: datetime | None = None) -> User:
+def set_password(
+    session: Session, username: str, password: str, *, by: str, now: datetime | None = None
+) -> User:
     """A new password (policy-checked); the user's open sessions end. Audited without the password."""
     user = _must_get(session, username)
     check_password_policy(password, username=user.username)
@@ -380,14 +393,21 @@ def set_password(session: Session, username: str, password: str, *, by: str, now
     user.password_changed_at = _now(now)
     ended = revoke_user_sessions(session, user.id, now=now)
     audit(
-        session, actor=by, action="user.password_set", entity="user", entity_id=user.username,
-        sessions_ended=ended, by_self=(by == user.username),
+        session,
+        actor=by,
+        action="user.password_set",
+        entity="user",
+        entity_id=user.username,
+        sessions_ended=ended,
+        by_self=(by == user.username),
     )
     log.info("password of user %s set by %s", user.username, by)
     return user
 
 
-def set_active(session: Session, username: str, active: bool, *, by: str, now: datetime | None = None) -> User:
+def set_active(
+    session: Session, username: str, active: bool, *, by: str, now: datetime | None = None
+) -> User:
     """Disable (its sessions end at once) or enable a user."""
     user = _must_get(session, username)
     if not active and by == user.username:
@@ -397,8 +417,12 @@ def set_active(session: Session, username: str, active: bool, *, by: str, now: d
     user.active = bool(active)
     ended = 0 if active else revoke_user_sessions(session, user.id, now=now)
     audit(
-        session, actor=by, action="user.enabled" if active else "user.disabled", entity="user",
-        entity_id=user.username, sessions_ended=ended,
+        session,
+        actor=by,
+        action="user.enabled" if active else "user.disabled",
+        entity="user",
+        entity_id=user.username,
+        sessions_ended=ended,
     )
     log.info("user %s %s by %s", user.username, "enabled" if active else "disabled", by)
     return user
@@ -409,7 +433,9 @@ def unlock(session: Session, username: str, *, by: str, now: datetime | None = N
     user = _must_get(session, username)
     user.locked_until = None
     user.failed_logins = 0
-    session.add(LoginAttempt(username=user.username, at=_now(now), ok=False, reason="unlocked", client=by[:80]))
+    session.add(
+        LoginAttempt(username=user.username, at=_now(now), ok=False, reason="unlocked", client=by[:80])
+    )
     audit(session, actor=by, action="user.unlocked", entity="user", entity_id=user.username)
     log.info("user %s unlocked by %s", user.username, by)
     return user
@@ -494,7 +520,9 @@ def authenticate(
     minutes = max(1, int(policy.lockout.total_seconds() // 60))
     until, _count = lock_state(session, name, policy=policy, now=at)
     if until is not None:
-        raise refuse("locked", LOCKED_LOGIN.format(minutes=max(1, int((until - at).total_seconds() // 60) + 1)))
+        raise refuse(
+            "locked", LOCKED_LOGIN.format(minutes=max(1, int((until - at).total_seconds() // 60) + 1))
+        )
     if user is None:
         verify_password(password, _dummy_hash())  # same cost as a real check
         exc = refuse("unknown_user")
@@ -535,7 +563,10 @@ def open_session(
     token = secrets.token_urlsafe(32)
     session.add(
         DeskSession(
-            token_hash=token_hash(token), user_id=user.id, created_at=at, last_seen_at=at,
+            token_hash=token_hash(token),
+            user_id=user.id,
+            created_at=at,
+            last_seen_at=at,
             expires_at=at + policy.absolute,
         )
     )
@@ -565,8 +596,11 @@ def check_session(
     if at - last_seen >= policy.touch_every:
         row.last_seen_at = at
     return Principal(
-        user_id=user.id, username=user.username, role=user.role,
-        display_name=user.display_name or "", email=user.email or "",
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        display_name=user.display_name or "",
+        email=user.email or "",
     )
 
 
@@ -593,8 +627,11 @@ def revoke_user_sessions(session: Session, user_id: int, *, now: datetime | None
 
 def principal(user: User) -> Principal:
     return Principal(
-        user_id=user.id, username=user.username, role=user.role,
-        display_name=user.display_name or "", email=user.email or "",
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        display_name=user.display_name or "",
+        email=user.email or "",
     )
 
 

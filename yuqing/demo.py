@@ -49,7 +49,11 @@ def run_demo(*, workdir: Path, headless: bool, port: int = 8501) -> int:
         return run_desk(env, port=port)
 
 
-DEMO_ACCOUNTS = (("duty", "officer", "演示值班员"), ("manager", "manager", "演示负责人"), ("admin", "admin", "演示管理员"))
+DEMO_ACCOUNTS = (
+    ("duty", "officer", "演示值班员"),
+    ("manager", "manager", "演示负责人"),
+    ("admin", "admin", "演示管理员"),
+)
 
 
 def ensure_demo_accounts(ctx) -> tuple[list[tuple[str, str]], str]:
@@ -66,7 +70,9 @@ def ensure_demo_accounts(ctx) -> tuple[list[tuple[str, str]], str]:
             return [], ""
         password = users.generate_password()
         for username, role, name in DEMO_ACCOUNTS:
-            users.create_user(s, username=username, role=role, password=password, by="demo", display_name=name)
+            users.create_user(
+                s, username=username, role=role, password=password, by="demo", display_name=name
+            )
     return [(u, r) for u, r, _ in DEMO_ACCOUNTS], password
 
 

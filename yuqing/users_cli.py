@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the store is imported when a command runs, not when the parser is built
@@ -67,7 +66,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 if not rows:
                     print("还没有用户 / no users yet: yuqing user add USERNAME --role admin")
                 for u in rows:
-                    status = "停用 disabled" if not u.active else ("锁定 locked" if u.locked() else "正常 active")
+                    status = (
+                        "停用 disabled" if not u.active else ("锁定 locked" if u.locked() else "正常 active")
+                    )
                     last = u.last_login_at.strftime("%Y-%m-%d %H:%M UTC") if u.last_login_at else "—"
                     print(
                         f"{u.username}\t{ROLE_LABELS.get(u.role, u.role)} {u.role}\t{status}\t"
@@ -77,14 +78,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             if args.user_action == "add":
                 password = read_password(args)
                 users.create_user(
-                    s, username=args.username, role=args.role, password=password, by=by,
-                    display_name=args.display_name or "", email=args.email or "", phone=args.phone or "",
+                    s,
+                    username=args.username,
+                    role=args.role,
+                    password=password,
+                    by=by,
+                    display_name=args.display_name or "",
+                    email=args.email or "",
+                    phone=args.phone or "",
                 )
                 print(f"已添加用户 {args.username}（{ROLE_LABELS[args.role]}）/ user added")
             elif args.user_action == "passwd":
                 password = read_password(args)
                 users.set_password(s, args.username, password, by=by)
-                print(f"已设置 {args.username} 的新密码，其已登录的会话均已退出 / password set, sessions ended")
+                print(
+                    f"已设置 {args.username} 的新密码，其已登录的会话均已退出 / password set, sessions ended"
+                )
             elif args.user_action in ("disable", "enable"):
                 users.set_active(s, args.username, args.user_action == "enable", by=by)
                 print(f"已{'启用' if args.user_action == 'enable' else '停用'}用户 {args.username}")
@@ -108,11 +117,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
     a.add_argument("--display-name", default="", help="姓名 / name shown on the desk")
     a.add_argument("--email", default="", help="邮箱（单点登录按此匹配）/ email, matched by single sign-on")
     a.add_argument("--phone", default="")
-    a.add_argument("--password-stdin", action="store_true", help="从标准输入读一行密码 / read the password from stdin")
+    a.add_argument(
+        "--password-stdin", action="store_true", help="从标准输入读一行密码 / read the password from stdin"
+    )
     acts.add_parser("list", help="列出用户 / list users")
     p = acts.add_parser("passwd", help="设置新密码（结束其会话）/ set a new password")
     p.add_argument("username")
-    p.add_argument("--password-stdin", action="store_true", help="从标准输入读一行密码 / read the password from stdin")
+    p.add_argument(
+        "--password-stdin", action="store_true", help="从标准输入读一行密码 / read the password from stdin"
+    )
     for name, help_text in (
         ("disable", "停用（立即结束其会话）/ disable"),
         ("enable", "启用 / enable"),

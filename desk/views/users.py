@@ -188,20 +188,21 @@ if people:
 else:
     st.info("还没有用户。")
 
-with st.expander("添加用户", expanded=not people):
-    with st.form(ADD, clear_on_submit=False):
-        st.text_input("用户名", key=f"{ADD}.username", max_chars=40, help="登录用，2–40 个字符")
-        st.text_input("姓名", key=f"{ADD}.display_name", max_chars=80)
-        st.selectbox("角色", ROLE_OPTIONS, format_func=ROLE_LABELS.get, key=f"{ADD}.role")
-        st.text_input("邮箱", key=f"{ADD}.email", max_chars=200, help="单点登录按邮箱匹配账号")
-        st.text_input("电话", key=f"{ADD}.phone", max_chars=40)
-        st.text_area("联系方式（JSON）", key=f"{ADD}.contacts", help=CONTACTS_HELP, height=80)
-        st.text_input(
-            f"初始密码（至少 {users.MIN_PASSWORD_LENGTH} 个字符）", key=f"{ADD}.password", type="password",
-            autocomplete="new-password",
-        )
-        st.text_input("确认密码", key=f"{ADD}.password2", type="password", autocomplete="new-password")
-        st.form_submit_button("添加用户", on_click=_add, type="primary")
+with st.expander("添加用户", expanded=not people), st.form(ADD, clear_on_submit=False):
+    st.text_input("用户名", key=f"{ADD}.username", max_chars=40, help="登录用，2–40 个字符")
+    st.text_input("姓名", key=f"{ADD}.display_name", max_chars=80)
+    st.selectbox("角色", ROLE_OPTIONS, format_func=ROLE_LABELS.get, key=f"{ADD}.role")
+    st.text_input("邮箱", key=f"{ADD}.email", max_chars=200, help="单点登录按邮箱匹配账号")
+    st.text_input("电话", key=f"{ADD}.phone", max_chars=40)
+    st.text_area("联系方式（JSON）", key=f"{ADD}.contacts", help=CONTACTS_HELP, height=80)
+    st.text_input(
+        f"初始密码（至少 {users.MIN_PASSWORD_LENGTH} 个字符）",
+        key=f"{ADD}.password",
+        type="password",
+        autocomplete="new-password",
+    )
+    st.text_input("确认密码", key=f"{ADD}.password2", type="password", autocomplete="new-password")
+    st.form_submit_button("添加用户", on_click=_add, type="primary")
 
 if people:
     st.subheader("管理用户")
@@ -211,7 +212,9 @@ if people:
         "选择用户",
         names,
         key=SELECT_KEY,
-        format_func=lambda n: f"{n}（{by_name[n].display_name or '未填姓名'} · {ROLE_LABELS.get(by_name[n].role, '')}）",
+        format_func=lambda n: (
+            f"{n}（{by_name[n].display_name or '未填姓名'} · {ROLE_LABELS.get(by_name[n].role, '')}）"
+        ),
     )
     u = by_name[chosen]
     p = f"{EDIT}.{u.username}"
@@ -229,7 +232,11 @@ if people:
     with st.form(f"{p}.profile"):
         st.text_input("姓名", value=u.display_name, key=f"{p}.display_name", max_chars=80)
         st.selectbox(
-            "角色", ROLE_OPTIONS, index=ROLE_OPTIONS.index(u.role), format_func=ROLE_LABELS.get, key=f"{p}.role"
+            "角色",
+            ROLE_OPTIONS,
+            index=ROLE_OPTIONS.index(u.role),
+            format_func=ROLE_LABELS.get,
+            key=f"{p}.role",
         )
         st.text_input("邮箱", value=u.email, key=f"{p}.email", max_chars=200)
         st.text_input("电话", value=u.phone, key=f"{p}.phone", max_chars=40)

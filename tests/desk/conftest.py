@@ -264,8 +264,13 @@ def make_user(
             user = users.get_user(s, username)
             if user is None:
                 user = users.create_user(
-                    s, username=username, role=role, password=password, by="test",
-                    display_name=display_name, email=email,
+                    s,
+                    username=username,
+                    role=role,
+                    password=password,
+                    by="test",
+                    display_name=display_name,
+                    email=email,
                 )
             elif user.role != role:
                 users.update_user(s, username, role=role, by="test")

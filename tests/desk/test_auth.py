@@ -56,10 +56,14 @@ def test_sign_in_with_the_form_opens_the_queue(desk_store):
     make_user(desk_store, role="officer", display_name="王晓明")
     at = _login(_fresh().run(), OFFICER, TEST_PASSWORD)
     assert [t.value for t in at.title] == ["预警队列"]
-    assert any("当前用户" in m.value and "王晓明" in m.value and "值班员" in m.value for m in at.sidebar.markdown)
+    assert any(
+        "当前用户" in m.value and "王晓明" in m.value and "值班员" in m.value for m in at.sidebar.markdown
+    )
     assert at.session_state["desk.login.password"] == ""  # not kept after the callback
     token = at.session_state[TOKEN_KEY]
-    rows = _store(desk_store, lambda s: [(r.token_hash, r.revoked_at) for r in s.scalars(select(DeskSession))])
+    rows = _store(
+        desk_store, lambda s: [(r.token_hash, r.revoked_at) for r in s.scalars(select(DeskSession))]
+    )
     assert rows == [(users.token_hash(token), None)]
 
 
@@ -71,7 +75,9 @@ def test_wrong_password_and_unknown_name_are_refused_alike(desk_store):
     at = _login(_fresh().run(), "nobody", "not-the-password")
     assert [e.value for e in at.error] == ["用户名或密码错误。"]
     assert not at.session_state[TOKEN_KEY]
-    reasons = _store(desk_store, lambda s: [a.reason for a in s.scalars(select(LoginAttempt).order_by(LoginAttempt.id))])
+    reasons = _store(
+        desk_store, lambda s: [a.reason for a in s.scalars(select(LoginAttempt).order_by(LoginAttempt.id))]
+    )
     assert reasons == ["bad_password", "unknown_user"]
 
 
@@ -96,7 +102,9 @@ def test_sign_out_ends_the_session(desk_store):
     assert any("已退出登录" in s.value for s in at.success)
     revoked = _store(
         desk_store,
-        lambda s: s.scalar(select(DeskSession.revoked_at).where(DeskSession.token_hash == users.token_hash(token))),
+        lambda s: s.scalar(
+            select(DeskSession.revoked_at).where(DeskSession.token_hash == users.token_hash(token))
+        ),
     )
     assert revoked is not None
 
@@ -107,7 +115,10 @@ def test_expired_session_sends_back_to_the_login_form(desk_store):
     at.run()
     assert [t.value for t in at.title] == ["预警队列"]
     # 31 minutes without use (the idle limit is 30)
-    _store(desk_store, lambda s: s.execute(update(DeskSession).values(last_seen_at=utcnow() - timedelta(minutes=31))))
+    _store(
+        desk_store,
+        lambda s: s.execute(update(DeskSession).values(last_seen_at=utcnow() - timedelta(minutes=31))),
+    )
     at.run()
     assert _on_login_form(at)
     assert any("登录已过期，请重新登录" in w.value for w in at.warning)
@@ -154,7 +165,10 @@ def test_admin_adds_a_user_on_the_page_and_the_password_stays_secret(desk_store,
 
     def check(s):
         user = users.get_user(s, "zhangsan")
-        trail = [(a.actor, a.action, a.detail) for a in s.scalars(select(AuditEntry).where(AuditEntry.entity == "user"))]
+        trail = [
+            (a.actor, a.action, a.detail)
+            for a in s.scalars(select(AuditEntry).where(AuditEntry.entity == "user"))
+        ]
         return users.view(user), user.password_hash, trail
 
     view, stored_hash, trail = _store(desk_store, check)

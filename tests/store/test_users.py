@@ -21,8 +21,13 @@ POLICY = users.AuthPolicy()  # 30 min idle, 12 h absolute, 5 failures in 15 min 
 def rec(records):
     with records.session() as s:
         users.create_user(
-            s, username="wangxm", role="officer", password=PASSWORD, by="admin",
-            display_name="王晓明", email="WangXM@Huading.example",
+            s,
+            username="wangxm",
+            role="officer",
+            password=PASSWORD,
+            by="admin",
+            display_name="王晓明",
+            email="WangXM@Huading.example",
         )
     return records
 
@@ -67,9 +72,15 @@ def test_right_password_signs_in_and_wrong_one_is_refused(rec):
     # the same words whether or not the name exists
     assert str(wrong) == str(unknown) == "用户名或密码错误。"
     with rec.session() as s:
-        rows = [(a.username, a.ok, a.reason) for a in s.scalars(select(LoginAttempt).order_by(LoginAttempt.id))]
+        rows = [
+            (a.username, a.ok, a.reason) for a in s.scalars(select(LoginAttempt).order_by(LoginAttempt.id))
+        ]
         last_login = users.view(users.get_user(s, "wangxm")).last_login_at
-    assert rows == [("wangxm", True, "ok"), ("wangxm", False, "bad_password"), ("nobody", False, "unknown_user")]
+    assert rows == [
+        ("wangxm", True, "ok"),
+        ("wangxm", False, "bad_password"),
+        ("nobody", False, "unknown_user"),
+    ]
     assert last_login == T0
 
 
@@ -85,7 +96,9 @@ def test_disabled_user_cannot_sign_in_and_is_told_nothing_more(rec):
 
 def test_lockout_after_five_failures_and_unlock_after_the_window(rec):
     for i in range(4):
-        assert str(attempt(rec, "wangxm", "wrong-password", T0 + timedelta(minutes=i))) == "用户名或密码错误。"
+        assert (
+            str(attempt(rec, "wangxm", "wrong-password", T0 + timedelta(minutes=i))) == "用户名或密码错误。"
+        )
     fifth = attempt(rec, "wangxm", "wrong-password", T0 + timedelta(minutes=4))
     assert "已暂时锁定" in str(fifth)
     # locked: even the right password is refused, and that attempt is recorded too
@@ -94,7 +107,9 @@ def test_lockout_after_five_failures_and_unlock_after_the_window(rec):
     with rec.session() as s:
         assert users.view(users.get_user(s, "wangxm")).locked(T0 + timedelta(minutes=10))
     # still locked just before the lock ends (last failure + 15 min) …
-    assert isinstance(attempt(rec, "wangxm", PASSWORD, T0 + timedelta(minutes=18, seconds=59)), users.LoginRefused)
+    assert isinstance(
+        attempt(rec, "wangxm", PASSWORD, T0 + timedelta(minutes=18, seconds=59)), users.LoginRefused
+    )
     # … and free after it
     assert isinstance(attempt(rec, "wangxm", PASSWORD, T0 + timedelta(minutes=19, seconds=1)), User)
     with rec.session() as s:
@@ -148,7 +163,10 @@ def test_session_token_is_stored_only_as_its_hash(rec):
     assert row.token_hash == users.token_hash(token) and token not in row.token_hash
     who = _check(rec, token, T0 + timedelta(minutes=1))
     assert who == users.Principal(
-        user_id=row.user_id, username="wangxm", role="officer", display_name="王晓明",
+        user_id=row.user_id,
+        username="wangxm",
+        role="officer",
+        display_name="王晓明",
         email="wangxm@huading.example",
     )
     assert _check(rec, "not-a-token", T0) == "unknown"
@@ -208,12 +226,23 @@ def test_user_changes_are_audited_without_any_password_or_hash(rec, caplog):
     attempt(rec, "wangxm", "Secret-Sauce-99", T0)
     attempt(rec, "wangxm", "Wrong-Sauce-123", T0)
     with rec.session() as s:
-        trail = [(a.actor, a.action, a.entity_id, a.detail) for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        trail = [
+            (a.actor, a.action, a.entity_id, a.detail)
+            for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        ]
     assert [t[1] for t in trail] == [
-        "user.created", "user.updated", "user.password_set", "user.disabled", "user.enabled", "user.unlocked"
+        "user.created",
+        "user.updated",
+        "user.password_set",
+        "user.disabled",
+        "user.enabled",
+        "user.unlocked",
     ]
     assert all(t[0] == "admin" and t[2] == "wangxm" for t in trail)
-    assert trail[1][3]["changes"] == {"role": ["officer", "manager"], "contacts": [{}, {"wecom": "WangXiaoMing"}]}
+    assert trail[1][3]["changes"] == {
+        "role": ["officer", "manager"],
+        "contacts": [{}, {"wecom": "WangXiaoMing"}],
+    }
     everything = repr(trail) + caplog.text
     for secret in (PASSWORD, "Secret-Sauce-99", "Wrong-Sauce-123", stored, stored.split("$")[-1]):
         assert secret not in everything
@@ -225,8 +254,14 @@ def test_bad_profile_fields_are_refused(rec):
         with pytest.raises(users.UserError, match="已存在"):
             users.create_user(s, username="wangxm", role="officer", password=PASSWORD, by="admin")
         with pytest.raises(users.UserError, match="已被其他用户使用"):
-            users.create_user(s, username="lij", role="officer", password=PASSWORD, by="admin",
-                              email="wangxm@huading.example")
+            users.create_user(
+                s,
+                username="lij",
+                role="officer",
+                password=PASSWORD,
+                by="admin",
+                email="wangxm@huading.example",
+            )
         with pytest.raises(users.UserError, match="角色"):
             users.create_user(s, username="lij", role="root", password=PASSWORD, by="admin")
         with pytest.raises(users.UserError, match="用户名"):
@@ -240,7 +275,11 @@ def test_bad_profile_fields_are_refused(rec):
 def test_single_sign_on_maps_a_verified_email_to_its_user(rec):
     with rec.session() as s:
         assert users.sso_user(s, " WANGXM@huading.example ", email_verified=True).username == "wangxm"
-        for email, verified in [("nobody@huading.example", True), ("", None), ("wangxm@huading.example", False)]:
+        for email, verified in [
+            ("nobody@huading.example", True),
+            ("", None),
+            ("wangxm@huading.example", False),
+        ]:
             with pytest.raises(users.LoginRefused, match="请联系管理员"):
                 users.sso_user(s, email, email_verified=verified)
         users.set_active(s, "wangxm", False, by="admin")

@@ -59,8 +59,23 @@ def _login(config, username: str, password: str) -> bool:
 
 def test_add_list_passwd_disable_unlock(config, monkeypatch, capsys, caplog):
     caplog.set_level(logging.DEBUG)
-    assert _cli(config, monkeypatch, "add", "zhaoli", "--role", "admin", "--display-name", "赵丽",
-                "--email", "zhaoli@huading.example", "--password-stdin", stdin="First-Pass-2024\n") == 0
+    assert (
+        _cli(
+            config,
+            monkeypatch,
+            "add",
+            "zhaoli",
+            "--role",
+            "admin",
+            "--display-name",
+            "赵丽",
+            "--email",
+            "zhaoli@huading.example",
+            "--password-stdin",
+            stdin="First-Pass-2024\n",
+        )
+        == 0
+    )
     assert "已添加用户 zhaoli" in capsys.readouterr().out
     assert _login(config, "zhaoli", "First-Pass-2024")
 
@@ -89,7 +104,11 @@ def test_add_list_passwd_disable_unlock(config, monkeypatch, capsys, caplog):
         trail = [(a.actor, a.action, a.detail) for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
     rec.dispose()
     assert [a for _, a, _ in trail] == [
-        "user.created", "user.password_set", "user.unlocked", "user.disabled", "user.enabled"
+        "user.created",
+        "user.password_set",
+        "user.unlocked",
+        "user.disabled",
+        "user.enabled",
     ]
     assert all(actor.startswith("cli") for actor, _, _ in trail)
     everything = repr(trail) + caplog.text + capsys.readouterr().out
@@ -97,13 +116,40 @@ def test_add_list_passwd_disable_unlock(config, monkeypatch, capsys, caplog):
 
 
 def test_weak_password_duplicate_and_unknown_user_are_refused(config, monkeypatch, capsys):
-    assert _cli(config, monkeypatch, "add", "zhaoli", "--role", "officer", "--password-stdin", stdin="short\n") == 2
+    assert (
+        _cli(config, monkeypatch, "add", "zhaoli", "--role", "officer", "--password-stdin", stdin="short\n")
+        == 2
+    )
     assert "至少需要 10 个字符" in capsys.readouterr().err
-    assert _cli(config, monkeypatch, "add", "zhaoli", "--role", "officer", "--password-stdin", stdin="\n") == 2
-    assert _cli(config, monkeypatch, "add", "zhaoli", "--role", "officer", "--password-stdin",
-                stdin="Good-Password-1\n") == 0
-    assert _cli(config, monkeypatch, "add", "zhaoli", "--role", "officer", "--password-stdin",
-                stdin="Good-Password-1\n") == 2
+    assert (
+        _cli(config, monkeypatch, "add", "zhaoli", "--role", "officer", "--password-stdin", stdin="\n") == 2
+    )
+    assert (
+        _cli(
+            config,
+            monkeypatch,
+            "add",
+            "zhaoli",
+            "--role",
+            "officer",
+            "--password-stdin",
+            stdin="Good-Password-1\n",
+        )
+        == 0
+    )
+    assert (
+        _cli(
+            config,
+            monkeypatch,
+            "add",
+            "zhaoli",
+            "--role",
+            "officer",
+            "--password-stdin",
+            stdin="Good-Password-1\n",
+        )
+        == 2
+    )
     assert "已存在" in capsys.readouterr().err
     assert _cli(config, monkeypatch, "unlock", "nobody") == 2
     assert "不存在" in capsys.readouterr().err
@@ -111,9 +157,23 @@ def test_weak_password_duplicate_and_unknown_user_are_refused(config, monkeypatc
 
 def test_password_is_never_an_argument(config):
     res = subprocess.run(
-        [sys.executable, "-m", "yuqing.cli", "--config", str(config), "user", "add", "zhaoli",
-         "--role", "officer", "--password", "Good-Password-1"],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "yuqing.cli",
+            "--config",
+            str(config),
+            "user",
+            "add",
+            "zhaoli",
+            "--role",
+            "officer",
+            "--password",
+            "Good-Password-1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert res.returncode == 2 and "unrecognized arguments" in res.stderr
 
