@@ -87,7 +87,8 @@ def notify_config(settings: Settings) -> NotifyConfig:
             backoff_max_s=n.backoff_max_seconds,
             lease_s=max(300.0, n.timeout_seconds * 3, n.smtp.timeout_seconds * 3),
         ),
-        smtp=smtp if n.smtp.host and not smtp_problem else None,
+        smtp=smtp if n.smtp.host else None,
+        smtp_problem=smtp_problem,
     )
 
 

@@ -85,6 +85,7 @@ class NotifyConfig:
     channels: tuple[Channel, ...] = ()
     retry: RetryPolicy = RetryPolicy()
     smtp: SmtpSettings | None = None  # for email rows addressed to a person rather than a channel
+    smtp_problem: str = ""  # e.g. the SMTP password's secret is missing
 
     def channel(self, name: str) -> Channel | None:
         return next((c for c in self.channels if c.name == name), None)

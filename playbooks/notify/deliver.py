@@ -114,8 +114,11 @@ def resolve(config: NotifyConfig, kind: str, target: str) -> tuple[Channel, list
     ch = config.find(kind, name)
     if ch is not None:
         return ch, None, mention
-    if kind == "email" and "@" in name and config.smtp is not None:
-        return Channel(name=name, kind="email", smtp=config.smtp, to=(name,)), [name], ""
+    if kind == "email" and "@" in name:
+        if config.smtp is None or not config.smtp.host:
+            raise SendError(f"没有配置邮件服务器（notify.smtp.host），无法发邮件给 {name}")
+        person = Channel(name=name, kind="email", smtp=config.smtp, to=(name,), problem=config.smtp_problem)
+        return person, [name], ""
     raise SendError(f"没有名为「{name}」的{kind}通知通道（检查 [notify] 配置）")
 
 

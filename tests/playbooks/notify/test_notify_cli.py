@@ -167,3 +167,35 @@ def test_the_documented_examples_in_the_init_template_are_valid(tmp_path, monkey
     config = notify_config(settings)
     assert [c.problem for c in config.channels] == ["", "", "", ""]
     assert config.channels[1].secret == "https://example.cn/dingtalk_duty_sign"
+
+
+def test_the_outbox_pump_beside_the_schedule_delivers_within_seconds(configured):
+    import time
+
+    from yuqing.notify import OutboxPump
+
+    path, wecom, _ = configured
+    settings = load_settings(path)
+    records = Records(settings.store.resolved_records_url())
+    pump = OutboxPump(records, settings, every=0.05).start()
+    try:
+        with records.session() as s:
+            enqueue(
+                s,
+                recipients=[Recipient("wecom", "default", mention="zhangsan")],
+                kind="breach",
+                subject="Ⅱ级舆情确认时限已过",
+                body="值班员未确认",
+                link="http://127.0.0.1:8501/item?post=abc",
+                level="II",
+                dedupe_key="breach:2",
+            )
+        deadline = time.monotonic() + 10
+        while not wecom.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        pump.stop()
+        records.dispose()
+    content = wecom.received[0]["markdown"]["content"]
+    assert "Ⅱ级" in content and content.endswith("<@zhangsan>")
+    assert not pump._thread.is_alive()

@@ -106,3 +106,15 @@ def test_a_drill_email_is_never_sent(records, smtp_server):
     assert rx.messages == []
     with records.session() as s:
         assert s.get(Notification, row_id).status == "suppressed"
+
+
+def test_an_email_to_a_person_without_a_mail_server_configured_says_so(records):
+    row_id = _enqueue(records, "duty-manager@example-securities.cn")
+    deliver_pending(records, NotifyConfig(channels=(), retry=RetryPolicy(max_attempts=1)), T0)
+    with records.session() as s:
+        row = s.get(Notification, row_id)
+        assert row.status == "failed"
+        assert (
+            row.last_error
+            == "没有配置邮件服务器（notify.smtp.host），无法发邮件给 duty-manager@example-securities.cn"
+        )
