@@ -240,3 +240,52 @@ def test_no_escalations_yet(desk_store, app):
     at = _escalations_page(app)
     assert not at.exception
     assert any("没有符合条件" in i.value or "还没有" in i.value for i in at.info)
+
+
+def test_a_manager_demoted_while_the_page_is_open_is_refused_by_the_domain(desk_store, escalated, app):
+    ctx = desk_store.context()
+    with ctx.records.session() as s:
+        playbook = ctx.playbook("trading-system-outage")
+        d = draft_statement(
+            s, escalation_id=escalated, playbook=playbook, template_id="app-push", actor=OPENER
+        )
+        submit(s, draft_id=d.id, actor=OPENER)
+        draft_id = d.id
+    ctx.close()
+    boss = _escalations_page(app, officer="li_jing", role="manager")
+    assert boss.button(key=f"desk.esc.stmt.{draft_id}.approve").label == "批准"
+    make_user(desk_store, username="li_jing", role="officer")  # an admin changes the role meanwhile
+    boss.button(key=f"desk.esc.stmt.{draft_id}.approve").click().run()
+    assert not boss.exception
+    assert any("无权执行此操作" in e.value and "负责人" in e.value for e in boss.error)
+    ctx = desk_store.context()
+    with ctx.records.session() as s:
+        assert s.get(StatementDraft, draft_id).status == "submitted"
+    ctx.close()
+
+
+def test_breaches_and_the_chain_tier_are_shown(desk_store, app):
+    from playbooks.chain import check_clocks
+
+    esc_id = _open(desk_store, "rumor", alert_minutes_ago=12)  # level II: acknowledge within 10 minutes
+    make_user(desk_store, username="li_jing", role="manager")
+    ctx = desk_store.context()
+    with ctx.records.session() as s:
+        events = check_clocks(
+            s,
+            playbooks=ctx.playbooks,
+            chain=["owner", "role:manager"],
+            now=utcnow(),
+            desk_base_url="http://desk",
+        )
+    ctx.close()
+    assert [e.escalation_id for e in events] == [esc_id]
+    at = _escalations_page(app)
+    at.selectbox(key="desk.esc.select").set_value(esc_id).run()
+    assert not at.exception
+    table = frame(at, "升级至")
+    assert list(table["时限"]) == ["确认预警"]
+    assert list(table["升级至"]) == ["第 1 级"]
+    assert "li_jing" in table["已通知"].iloc[0]
+    assert "**升级链**：第 1 级（全体负责人）" in _markdown(at)
+    assert "时限超时升级" in list(frame(at, "操作人")["操作"])
