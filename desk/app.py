@@ -33,6 +33,7 @@ pages = [
     st.Page(state.ESCALATIONS_PAGE, title="处置记录", icon="🗂️"),
     st.Page(state.HEALTH_PAGE, title="信息源健康", icon="📡"),
     st.Page("views/rumors.py", title="传言登记", icon="🧾"),
+    st.Page("views/playbooks.py", title="预案库", icon="📚"),  # everyone reads; admins edit
 ]
 if actor.can("user.manage"):
     pages.append(st.Page(state.USERS_PAGE, title="用户管理", icon="👥"))

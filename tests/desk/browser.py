@@ -121,6 +121,7 @@ def running_desk(config: Path, log_path: Path, timeout: float = 45.0):
     port = free_port()
     env = dict(os.environ)
     env["YUQING_CONFIG"] = str(config)
+    env["STREAMLIT_SERVER_FILE_WATCHER_TYPE"] = "none"  # no "File change. Rerun" from edits elsewhere
     cmd = [sys.executable, "-c", "import sys; from yuqing.cli import main; sys.exit(main())",
            "--config", str(config), "desk", "--port", str(port)]  # fmt: skip
     with open(log_path, "wb") as log:
