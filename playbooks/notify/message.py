@@ -1,6 +1,7 @@
 """What a notification says, rendered for each channel: Chinese, what happened, the level, the desk link.
 
-Text from posts is hostile: in markdown channels (企业微信, 钉钉, 飞书 lark_md) every character that means
+Text from posts is hostile. URLs quoted in it are defanged (``http://`` → ``http：//``) so no client makes
+them clickable; the only link in a message is the desk's. In markdown channels (企业微信, 钉钉, 飞书 lark_md) every character that means
 markup is replaced by its full-width twin (``*`` → ``＊``, ``<`` → ``＜``, ``[`` → ``［`` …), which reads the
 same in Chinese text and which none of the three renderers treats as markup — their markdown dialects
 differ and none honours backslash escapes reliably. Long text is cut so the level and the link always
@@ -43,6 +44,7 @@ _MD_TWINS = str.maketrans(
 )
 _LIST_MARK = re.compile(r"^(\s*)([-+]|\d+\.)(\s)", re.MULTILINE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{1,15})://")
 ELLIPSIS = "…（内容过长，已截断，请在值守台查看全文）"
 
 
@@ -56,9 +58,14 @@ def level_short(level: str | None) -> str:
     return level_label(level).split("（")[0]
 
 
+def defang(text: str) -> str:
+    """``http://x`` → ``http：//x``: a URL quoted from a post is shown, never made clickable by a client."""
+    return _SCHEME.sub(lambda m: f"{m.group(1)}：//", text)
+
+
 def escape_markdown(text: str) -> str:
     """Hostile text made inert in any of the three bots' markdown: markup characters become full-width."""
-    text = _CONTROL.sub("", text or "").translate(_MD_TWINS)
+    text = defang(_CONTROL.sub("", text or "")).translate(_MD_TWINS)
     return _LIST_MARK.sub(
         lambda m: (
             f"{m.group(1)}{m.group(2).replace('-', '－').replace('+', '＋').replace('.', '．')}{m.group(3)}"
@@ -68,8 +75,8 @@ def escape_markdown(text: str) -> str:
 
 
 def plain(text: str) -> str:
-    """Control characters removed; otherwise the text as it is (text messages and email)."""
-    return _CONTROL.sub("", text or "")
+    """Control characters removed and URLs defanged; otherwise the text as it is (text messages, email)."""
+    return defang(_CONTROL.sub("", text or ""))
 
 
 def inert_tags(text: str) -> str:

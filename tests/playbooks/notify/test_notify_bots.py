@@ -119,6 +119,7 @@ def test_hostile_post_text_cannot_add_links_mentions_or_markup(records, bot, kin
     ):
         assert markup not in said, markup
     assert "假消息" in said and "点我领奖" in said  # the words are still there to read
+    assert "http://evil.example" not in said and "evil.example" in said  # shown, not clickable
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -130,6 +131,7 @@ def test_hostile_post_text_cannot_mention_everyone_in_a_text_message(records, bo
     p = rx.received[0]
     said = all_strings(p)
     assert '<at user_id="all">' not in said and "<@all>" not in said
+    assert "http://evil.example" not in said and LINK in said
     assert "假消息" in said
     if kind == "wecom":
         assert "mentioned_list" not in p["text"]
