@@ -20,8 +20,9 @@ from playbooks.dashboard import (
 from playbooks.matcher import default_library
 from store.models import Alert, Escalation, EscalationStep, PostRecord
 from store.posts_sqlite import SqlitePostIndex
-from store.records import Records
+from tests.playbooks import records_engines
 
+records = records_engines.records  # the fixture: SQLite, and PostgreSQL when reachable
 BJ = timedelta(hours=8)
 
 
@@ -62,13 +63,6 @@ def index(request, tmp_path, segmenter):
     idx.upsert_many([PostRecord(**p.to_dict()) for p in POSTS])
     yield idx
     idx.close()
-
-
-@pytest.fixture
-def records(tmp_path):
-    rec = Records(f"sqlite:///{tmp_path / 'records.db'}")
-    yield rec
-    rec.dispose()
 
 
 def test_posts_per_beijing_day_with_sentiments_and_levels(index):

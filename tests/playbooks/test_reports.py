@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from docx import Document
 from docx.oxml.ns import qn
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from playbooks.authz import Actor, PermissionDenied
 from playbooks.matcher import default_library
@@ -37,7 +35,9 @@ from store.models import (
 )
 from store.posts_sqlite import SqlitePostIndex
 from store.records import Records, upsert_alert
+from tests.playbooks import records_engines
 
+records = records_engines.records  # the fixture: SQLite, and PostgreSQL when reachable
 FIRM = "华鼎证券股份有限公司"
 T0 = datetime(2026, 10, 2, 1, 30, tzinfo=UTC)  # 09:30 Beijing, 2 October
 NOW = T0 + timedelta(minutes=50)
@@ -48,29 +48,6 @@ APPROVED = (
     "我公司关注到网络上有关华鼎证券APP无法登录的反映。经核实，部分客户于今日开盘后登录异常，目前已恢复。"
 )
 UNAPPROVED = "这是一份未经合规审核的口径草稿，不应出现在报告中。"
-
-ENGINES = ["sqlite"] + (["postgresql"] if os.environ.get("YUQING_TEST_PG_URL") else [])
-
-
-@pytest.fixture(params=ENGINES)
-def records(request, tmp_path):
-    if request.param == "sqlite":
-        rec = Records(f"sqlite:///{tmp_path / 'records.db'}")
-        yield rec
-        rec.dispose()
-        return
-    base = os.environ["YUQING_TEST_PG_URL"]
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    rec = Records(f"{base}{sep}options=-csearch_path%3D{schema}")
-    yield rec
-    rec.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 @pytest.fixture
@@ -212,7 +189,7 @@ def _scenario(records: Records, index: SqlitePostIndex, *, drill: bool = False) 
                     escalation_id=esc.id,
                     template_id="outage-public",
                     text=UNAPPROVED,
-                    status="draft",
+                    status="submitted",  # awaiting compliance: still not usable
                     drafted_by="wang",
                 ),
             ]
