@@ -20,7 +20,7 @@ from desk import state
 from desk.ui import escape_markdown, format_duration, format_time, join_list, plain
 from playbooks.authz import PermissionDenied, require
 from playbooks.edit import PlaybookEditError, parse_text, read_source, save_playbook
-from playbooks.schema import LEVELS, ROLE_LABELS, Playbook
+from playbooks.schema import LEVELS, PACKAGED_LIBRARY, ROLE_LABELS, Playbook
 from store.records import audit_trail
 
 SELECT = "desk.playbooks.select"
@@ -244,6 +244,11 @@ st.caption(
     f"预案文件目录：{escape_markdown(str(directory))}。保存前会按预案格式逐项校验；"
     "每次保存都保留旧版本（.history 目录）并记入审计日志。"
 )
+if directory.resolve() == PACKAGED_LIBRARY.resolve():
+    st.info(
+        "当前编辑的是软件自带的预案目录，升级软件时修改可能被覆盖。建议把自带预案复制到单独目录，"
+        "并在 yuqing.toml 中设置 playbooks_dir 指向该目录。"
+    )
 if text_key not in st.session_state:
     _load(chosen)
 source_now = None
