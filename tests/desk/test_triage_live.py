@@ -1,0 +1,76 @@
+"""The triage queue refreshes itself in a real browser: a new alert appears, marked 新, without a click.
+
+AppTest runs a fragment once and cannot show ``run_every``; this starts `yuqing desk` with a short
+refresh interval, signs in through the login form in headless Chromium, stores a new flagged post
+while the page stays open, and waits for it to appear. Needs chromium and chromium-driver (see
+tests/desk/browser.py: skips without them, fails in CI).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.desk import browser
+from tests.desk.conftest import TEST_PASSWORD, DeskStore, make_post, make_user, sample_posts
+from tests.desk.test_browser import _errors_on_page, _page_text, _sign_in, _wait_for
+
+REFRESH_SECONDS = 5
+USER = "值班员小林"
+
+
+@pytest.fixture
+def browser_paths():
+    return browser.browser_paths()
+
+
+def test_new_alert_appears_without_a_click(browser_paths, desk_config, tmp_path):
+    chromium, driver = browser_paths
+    with desk_config.open("a", encoding="utf-8") as f:
+        f.write(f"\n[desk]\nqueue_refresh_seconds = {REFRESH_SECONDS}\n")
+    posts = sample_posts()
+    store = DeskStore(config=desk_config, posts=posts)
+    store.add(list(posts.values()))
+    make_user(store, username=USER, role="officer")
+    late = make_post(
+        "late",
+        title="华鼎证券两融穿仓传闻发酵",
+        text="多个论坛转发华鼎证券两融客户穿仓的传闻。",
+        level="II",
+        source="微博",
+        minutes_ago=0,
+    )
+
+    with (
+        browser.running_desk(desk_config, tmp_path / "desk.log") as base,
+        browser.chromium_driver(chromium, driver, log_path=tmp_path / "chromedriver.log") as drv,
+    ):
+        from selenium.webdriver.common.by import By
+
+        drv.get(base + "/")
+        _sign_in(drv, USER, TEST_PASSWORD)
+        _wait_for(lambda: posts["complaint"].title in _page_text(drv), 40, "the triage queue", drv)
+        # mark everything seen, so the 新 on the late post is its own
+        seen = [b for b in drv.find_elements(By.CSS_SELECTOR, "button") if b.text.strip() == "全部已读"]
+        assert seen, "no 全部已读 button"
+        seen[0].click()
+        _wait_for(lambda: "已全部标为已读" in _page_text(drv), 20, "the 全部已读 message", drv)
+        assert late.title not in _page_text(drv)
+
+        store.add([late])  # arrives while the page stays open; nobody touches it
+        started = time.monotonic()
+        _wait_for(lambda: late.title in _page_text(drv), REFRESH_SECONDS * 4, "the new alert to appear", drv)
+        waited = time.monotonic() - started
+        assert _errors_on_page(drv) == []
+        text = _page_text(drv)
+        # the only 新 on the page belongs to the post that just arrived
+        badges = [
+            el
+            for el in drv.find_elements(By.CSS_SELECTOR, '[data-testid="stMarkdownContainer"] span')
+            if el.text.strip() == "新"
+        ]
+        assert len(badges) == 1, [b.text for b in badges]
+        assert "新到达\n\n1\n" in text  # the count of new alerts for this person
+        assert "新到 1 条预警" in text  # and a toast announced the arrival
+    print(f"\nnew alert shown {waited:.1f} s after it was stored (refresh every {REFRESH_SECONDS} s)")
