@@ -168,7 +168,12 @@ def require_sign_in(ctx: Context) -> Actor:
         actor = state.current_actor()
         if actor is not None:
             return actor
-    login_form(ctx)
+
+    def login() -> None:
+        login_form(ctx)
+
+    # the login form is the only page there is: any URL (a bookmarked /triage too) shows it
+    st.navigation([st.Page(login, title="登录", icon="🔐", default=True)], position="hidden").run()
     st.stop()
     raise AssertionError("unreachable")
 

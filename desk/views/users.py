@@ -1,7 +1,7 @@
 """用户管理 — desk accounts (admins only): list, add, edit, reset password, disable/enable, unlock.
 
-Every action goes through store/users.py and checks ``require(actor, "user.manage")`` itself, so a
-non-admin who reaches this page some other way still cannot change anything. Passwords typed here
+Every action goes through desk/accounts.py, which checks ``require(actor, "user.manage")`` before
+it calls store/users.py, so a non-admin who reaches this page some other way still changes nothing. Passwords typed here
 are cleared from the session state in the callback that uses them and never logged or audited.
 """
 
@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from desk import state
+from desk import accounts, state
 from desk.ui import escape_markdown, format_time
 from playbooks.authz import ROLE_LABELS, PermissionDenied, require
 from store import users
@@ -50,54 +50,57 @@ def _contacts(raw: str) -> dict:
     return value
 
 
-def _act(fn, success: str, *clear: str) -> None:
-    """Run one user change as the signed-in admin; flash the outcome. ``clear`` keys are emptied always."""
+def _act(fn, success: str, *clear: str) -> bool:
+    """Run one change (a desk.accounts function given the signed-in actor); flash the outcome.
+
+    ``clear`` keys (passwords) are emptied whatever happens. True when the change was made.
+    """
     ss = st.session_state
     try:
-        actor = require(state.current_actor(), "user.manage")
-        with ctx.records.session() as s:
-            fn(s, actor.username)
+        fn(state.current_actor())
     except (PermissionDenied, users.UserError) as exc:
         state.flash("warning", str(exc))
-        return
+        return False
     except SQLAlchemyError:
         state.flash("error", "用户库暂时无法写入，请稍后重试；如持续失败请联系管理员。")
-        return
+        return False
     finally:
         for key in clear:
             ss[key] = ""
     state.flash("success", success)
+    return True
+
+
+def _passwords_match(prefix: str) -> bool:
+    ss = st.session_state
+    if str(ss.get(f"{prefix}.password") or "") == str(ss.get(f"{prefix}.password2") or ""):
+        return True
+    ss[f"{prefix}.password"] = ss[f"{prefix}.password2"] = ""
+    state.flash("warning", "两次输入的密码不一致。")
+    return False
 
 
 def _add() -> None:
     ss = st.session_state
+    if not _passwords_match(ADD):
+        return
     username = str(ss.get(f"{ADD}.username") or "").strip()
     password = str(ss.get(f"{ADD}.password") or "")
-    again = str(ss.get(f"{ADD}.password2") or "")
-    pw_keys = (f"{ADD}.password", f"{ADD}.password2")
-    if password != again:
-        for key in pw_keys:
-            ss[key] = ""
-        state.flash("warning", "两次输入的密码不一致。")
-        return
 
-    def do(s, by: str) -> None:
-        users.create_user(
-            s,
+    def do(actor) -> None:
+        accounts.add_user(
+            ctx.records,
+            actor,
             username=username,
             role=ss.get(f"{ADD}.role") or "officer",
             password=password,
-            by=by,
             display_name=ss.get(f"{ADD}.display_name") or "",
             email=ss.get(f"{ADD}.email") or "",
             phone=ss.get(f"{ADD}.phone") or "",
             contacts=_contacts(ss.get(f"{ADD}.contacts") or ""),
         )
 
-    before = ss.get(state.FLASH)
-    _act(do, f"已添加用户 {username}。", *pw_keys)
-    flash = ss.get(state.FLASH)
-    if flash is not before and flash and flash[0] == "success":
+    if _act(do, f"已添加用户 {username}。", f"{ADD}.password", f"{ADD}.password2"):
         for f in ("username", "display_name", "email", "phone", "contacts"):
             ss[f"{ADD}.{f}"] = ""
 
@@ -106,11 +109,11 @@ def _save(username: str) -> None:
     ss = st.session_state
     p = f"{EDIT}.{username}"
 
-    def do(s, by: str) -> None:
-        users.update_user(
-            s,
+    def do(actor) -> None:
+        accounts.update_profile(
+            ctx.records,
+            actor,
             username,
-            by=by,
             role=ss.get(f"{p}.role") or "officer",
             display_name=ss.get(f"{p}.display_name") or "",
             email=ss.get(f"{p}.email") or "",
@@ -122,36 +125,34 @@ def _save(username: str) -> None:
 
 
 def _reset_password(username: str) -> None:
-    ss = st.session_state
     p = f"{EDIT}.{username}"
-    password, again = str(ss.get(f"{p}.password") or ""), str(ss.get(f"{p}.password2") or "")
-    pw_keys = (f"{p}.password", f"{p}.password2")
-    if password != again:
-        for key in pw_keys:
-            ss[key] = ""
-        state.flash("warning", "两次输入的密码不一致。")
+    if not _passwords_match(p):
         return
+    password = str(st.session_state.get(f"{p}.password") or "")
     _act(
-        lambda s, by: users.set_password(s, username, password, by=by),
+        lambda actor: accounts.reset_password(ctx.records, actor, username, password),
         f"已重置用户 {username} 的密码，其已登录的会话均已退出。",
-        *pw_keys,
+        f"{p}.password",
+        f"{p}.password2",
     )
 
 
 def _set_active(username: str, active: bool) -> None:
     _act(
-        lambda s, by: users.set_active(s, username, active, by=by),
+        lambda actor: accounts.set_user_active(ctx.records, actor, username, active),
         f"已{'启用' if active else '停用'}用户 {username}。",
     )
 
 
 def _unlock(username: str) -> None:
-    _act(lambda s, by: users.unlock(s, username, by=by), f"已解锁用户 {username}。")
+    _act(lambda actor: accounts.unlock_user(ctx.records, actor, username), f"已解锁用户 {username}。")
 
 
 try:
-    with ctx.records.session() as s:
-        people = users.list_users(s)
+    people = accounts.list_users(ctx.records, state.current_actor())
+except PermissionDenied as exc:
+    st.error(str(exc))
+    st.stop()
 except SQLAlchemyError:
     st.error("用户库暂时无法读取，请稍后重试；如持续失败请联系管理员。")
     st.stop()

@@ -206,3 +206,40 @@ def test_admin_disables_resets_and_unlocks_on_the_page(desk_store):
     at.button(key=f"{prefix}.unlock").click().run()
     assert any(f"已解锁用户 {OFFICER}" in s.value for s in at.success)
     assert [t.value for t in _login(_fresh().run(), OFFICER, "Reset-By-Admin-1").title] == ["预警队列"]
+
+
+def test_user_management_functions_refuse_an_officer_server_side(desk_store):
+    from desk import accounts
+    from playbooks.authz import Actor, PermissionDenied
+
+    officer, admin = Actor(OFFICER, "officer"), Actor("admin", "admin")
+    ctx = desk_store.context()
+    try:
+        make_user(ctx, role="officer")
+        calls = [
+            lambda a: accounts.add_user(
+                ctx.records, a, username="mallory", role="admin", password=TEST_PASSWORD
+            ),
+            lambda a: accounts.update_profile(ctx.records, a, OFFICER, role="admin"),
+            lambda a: accounts.reset_password(ctx.records, a, OFFICER, "Taken-Over-123"),
+            lambda a: accounts.set_user_active(ctx.records, a, OFFICER, False),
+            lambda a: accounts.unlock_user(ctx.records, a, OFFICER),
+            lambda a: accounts.list_users(ctx.records, a),
+        ]
+        for call in calls:
+            with pytest.raises(PermissionDenied, match="需要管理员"):
+                call(officer)
+            with pytest.raises(PermissionDenied, match="请先登录"):
+                call(None)
+        with ctx.records.session() as s:
+            assert [u.username for u in users.list_users(s)] == [OFFICER]
+            assert users.get_user(s, OFFICER).role == "officer"
+        # an admin may, but not lower their own role (someone must stay able to manage users)
+        assert accounts.add_user(
+            ctx.records, admin, username="zhaoli", role="officer", password=TEST_PASSWORD
+        )
+        make_user(ctx, role="admin")
+        with pytest.raises(users.UserError, match="不能降低"):
+            accounts.update_profile(ctx.records, admin, "admin", role="officer")
+    finally:
+        ctx.close()
