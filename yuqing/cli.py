@@ -444,7 +444,10 @@ def cmd_notify(args: argparse.Namespace) -> int:
             report = deliver_pending(ctx.records, config)
             for o in report.outcomes:
                 if not o.ok:
-                    print(f"  #{o.id} {o.channel}/{o.target} 第 {o.attempts} 次失败：{o.reason}", file=sys.stderr)
+                    print(
+                        f"  #{o.id} {o.channel}/{o.target} 第 {o.attempts} 次失败：{o.reason}",
+                        file=sys.stderr,
+                    )
             print(report.summary())
             return 0 if report.failed == 0 else 1
         try:
@@ -607,7 +610,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="覆盖已有存储 / overwrite an existing store")
     s.set_defaults(func=cmd_restore)
 
-    s = sub.add_parser("notify", help="通知通道：测试各通道 / 发送待发通知 / test channels, deliver the outbox")
+    s = sub.add_parser(
+        "notify", help="通知通道：测试各通道 / 发送待发通知 / test channels, deliver the outbox"
+    )
     s.add_argument("action", choices=["test", "send"])
     s.add_argument("--channel", action="append", help="只测试这些通道 / only these channels (repeatable)")
     s.set_defaults(func=cmd_notify)
