@@ -189,7 +189,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     from yuqing.notify import OutboxPump
 
-    pump = OutboxPump(ctx.records, settings).start() if settings.notify.channels else None
+    notify = settings.notify
+    pump = OutboxPump(ctx.records, settings).start() if notify.channels or notify.smtp.host else None
     from yuqing.clock_watch import ClockWatch, describe
 
     watch = ClockWatch(ctx, on_event=lambda e: print(describe(e), flush=True)).start()
