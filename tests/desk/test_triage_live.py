@@ -72,5 +72,4 @@ def test_new_alert_appears_without_a_click(browser_paths, desk_config, tmp_path)
         ]
         assert len(badges) == 1, [b.text for b in badges]
         assert "新到达\n\n1\n" in text  # the count of new alerts for this person
-        assert "新到 1 条预警" in text  # and a toast announced the arrival
     print(f"\nnew alert shown {waited:.1f} s after it was stored (refresh every {REFRESH_SECONDS} s)")
