@@ -135,6 +135,20 @@ def test_triage_page_renders_chinese_in_chromium(browser_paths, desk_config, tmp
         glyphs = drv.execute_script(browser.GLYPH_CHECK_JS, h1, CJK_SAMPLE)
         assert glyphs["without_ink"] == 0 and glyphs["like_tofu"] == 0, glyphs
         assert glyphs["distinct"] == len(CJK_SAMPLE), glyphs
+
+        # the playbook library, from the sidebar: read-only for an officer, without errors
+        links = drv.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNavLink"]')
+        next(link for link in links if "预案库" in link.text).click()
+        _wait_for(lambda: "分级时限" in _page_text(drv), 30, "the 预案库 page", drv)
+        tables = "return document.querySelectorAll('[data-testid=\"stDataFrame\"] canvas').length"
+        _wait_for(lambda: drv.execute_script(tables) >= 2, 30, "the clocks and steps tables drawn", drv)
+        time.sleep(0.5)
+        drv.save_screenshot(str(tmp_path / "desk-playbooks.png"))
+        shutil.copyfile(tmp_path / "desk-playbooks.png", ARTEFACTS / "desk-playbooks.png")
+        assert _errors_on_page(drv) == []
+        assert "预案库" in [el.text.strip() for el in drv.find_elements(By.CSS_SELECTOR, "h1")]
+        assert "需合规审核" in _page_text(drv) and "预案由管理员维护" in _page_text(drv)
+        assert not drv.find_elements(By.CSS_SELECTOR, "textarea")  # no editor for an officer
     assert shot.stat().st_size > 20_000  # a drawn page, not a blank one
 
 
