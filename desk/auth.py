@@ -29,6 +29,12 @@ FORM = "desk.login_form"
 USERNAME_KEY = "desk.login.username"
 PASSWORD_KEY = "desk.login.password"
 SIGN_OUT_KEY = "desk.sign_out"
+PASSWD_FORM = "desk.passwd_form"
+PASSWD_FIELDS = (
+    ("desk.passwd.current", "当前密码"),
+    ("desk.passwd.new", "新密码"),
+    ("desk.passwd.again", "确认新密码"),
+)
 SSO_KEY = "desk.login.sso"  # True while this session came in through single sign-on
 
 ENDED_MESSAGES = {
@@ -192,3 +198,44 @@ def sidebar_user(ctx: Context, actor: Actor) -> None:
             st.logout()
     else:
         st.button("退出登录", key=SIGN_OUT_KEY, on_click=sign_out, args=(ctx,))
+        with st.expander("修改密码"), st.form(PASSWD_FORM, clear_on_submit=False):
+            for key, label in PASSWD_FIELDS:
+                auto = "current-password" if key == PASSWD_FIELDS[0][0] else "new-password"
+                st.text_input(label, key=key, type="password", autocomplete=auto)
+            st.form_submit_button("修改密码", on_click=_change_password, args=(ctx,))
+
+
+def _change_password(ctx: Context) -> None:
+    """The sidebar form's callback: the signed-in person sets a new password (this session stays)."""
+    ss = st.session_state
+    current, new, again = (str(ss.get(key) or "") for key, _ in PASSWD_FIELDS)
+    for key, _ in PASSWD_FIELDS:
+        ss[key] = ""  # never kept past this callback
+    actor = state.current_actor()
+    if actor is None:
+        state.flash("warning", "请先登录值守台。")
+        return
+    if new != again:
+        state.flash("warning", "两次输入的新密码不一致。")
+        return
+    problem = ""
+    try:
+        with ctx.records.session() as s:
+            try:
+                users.change_own_password(
+                    s,
+                    actor.username,
+                    current,
+                    new,
+                    keep_token=str(ss.get(state.SESSION_TOKEN) or ""),
+                    policy=state.auth_policy(ctx),
+                )
+            except users.UserError as exc:
+                problem = str(exc)  # caught inside the transaction: a wrong current password is recorded
+    except Exception:  # noqa: BLE001 - the store failed: say so, no stack trace
+        log.exception("password change failed on the store")
+        problem = "暂时无法修改密码：处置记录库不可用，请稍后重试。"
+    if problem:
+        state.flash("warning", problem)
+    else:
+        state.flash("success", "密码已修改；您在其他地方的登录已退出。")

@@ -405,6 +405,53 @@ def set_password(
     return user
 
 
+def change_own_password(
+    session: Session,
+    username: str,
+    current: str,
+    new: str,
+    *,
+    keep_token: str = "",
+    policy: AuthPolicy | None = None,
+    now: datetime | None = None,
+) -> User:
+    """A signed-in person changes their own password; the current one must be right.
+
+    A wrong current password counts as a failed sign-in (the same lock applies). The person's other
+    sessions end; the one holding ``keep_token`` stays. Audited as user.password_changed.
+    """
+    policy = policy or AuthPolicy()
+    at = _now(now)
+    user = _must_get(session, username)
+    if lock_state(session, user.username, policy=policy, now=at)[0] is not None:
+        raise UserError("登录失败次数过多，账号已暂时锁定，请稍后再试或联系管理员。")
+    if not user.password_hash or not verify_password(current, user.password_hash):
+        session.add(
+            LoginAttempt(username=user.username, at=at, ok=False, reason="bad_password", client="passwd")
+        )
+        user.failed_logins = int(user.failed_logins or 0) + 1
+        raise UserError("当前密码不正确。")
+    if new == current:
+        raise UserError("新密码不能与当前密码相同。")
+    check_password_policy(new, username=user.username)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = at
+    stmt = update(DeskSession).where(DeskSession.user_id == user.id, DeskSession.revoked_at.is_(None))
+    if keep_token:
+        stmt = stmt.where(DeskSession.token_hash != token_hash(keep_token))
+    ended = int(session.execute(stmt.values(revoked_at=at)).rowcount or 0)
+    audit(
+        session,
+        actor=user.username,
+        action="user.password_changed",
+        entity="user",
+        entity_id=user.username,
+        other_sessions_ended=ended,
+    )
+    log.info("user %s changed their password", user.username)
+    return user
+
+
 def set_active(
     session: Session, username: str, active: bool, *, by: str, now: datetime | None = None
 ) -> User:

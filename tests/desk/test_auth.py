@@ -243,3 +243,39 @@ def test_user_management_functions_refuse_an_officer_server_side(desk_store):
             accounts.update_profile(ctx.records, admin, "admin", role="officer")
     finally:
         ctx.close()
+
+
+def test_signed_in_person_changes_their_own_password(desk_store):
+    other = _fresh()
+    sign_in(other, desk_store, "officer")  # the same person signed in elsewhere
+    at = _fresh()
+    sign_in(at, desk_store, "officer")
+    at.run()
+
+    def change(current: str, new: str, again: str) -> None:
+        at.text_input(key="desk.passwd.current").input(current)
+        at.text_input(key="desk.passwd.new").input(new)
+        at.text_input(key="desk.passwd.again").input(again)
+        at.button(key="FormSubmitter:desk.passwd_form-修改密码").click().run()
+        assert not at.exception
+
+    change("not-the-password", "Mine-New-Pass-1", "Mine-New-Pass-1")
+    assert any("当前密码不正确" in w.value for w in at.warning)
+    change(TEST_PASSWORD, "Mine-New-Pass-1", "Mine-New-Pass-2")
+    assert any("不一致" in w.value for w in at.warning)
+    change(TEST_PASSWORD, "Mine-New-Pass-1", "Mine-New-Pass-1")
+    assert any("密码已修改" in s.value for s in at.success)
+    assert all(
+        at.session_state[k] == "" for k in ("desk.passwd.current", "desk.passwd.new", "desk.passwd.again")
+    )
+    assert [t.value for t in at.title] == ["预警队列"]  # this session stays signed in
+    assert _on_login_form(other.run())  # the other one ended
+    assert any("登录已失效" in w.value for w in other.warning)
+    assert [t.value for t in _login(_fresh().run(), OFFICER, "Mine-New-Pass-1").title] == ["预警队列"]
+    trail = _store(
+        desk_store,
+        lambda s: [
+            (a.actor, a.action) for a in s.scalars(select(AuditEntry).where(AuditEntry.entity == "user"))
+        ],
+    )
+    assert (OFFICER, "user.password_changed") in trail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -287,3 +288,26 @@ def test_single_sign_on_maps_a_verified_email_to_its_user(rec):
             users.sso_user(s, "wangxm@huading.example")
         reasons = [a.reason for a in s.scalars(select(LoginAttempt).order_by(LoginAttempt.id))]
     assert reasons == ["sso", "sso_unknown", "sso_unknown", "sso_unverified", "sso_unknown"]
+
+
+def test_changing_ones_own_password_needs_the_current_one_and_keeps_this_session(rec):
+    here, elsewhere = _session(rec, T0), _session(rec, T0)
+    with rec.session() as s, pytest.raises(users.UserError, match="当前密码不正确"):
+        users.change_own_password(s, "wangxm", "wrong-password", "Fresh-Pass-2025", keep_token=here)
+    with rec.session() as s:
+        with pytest.raises(users.UserError, match="不能与当前密码相同"):
+            users.change_own_password(s, "wangxm", PASSWORD, PASSWORD, keep_token=here)
+        users.change_own_password(s, "wangxm", PASSWORD, "Fresh-Pass-2025", keep_token=here, now=T0)
+    assert isinstance(_check(rec, here, T0 + timedelta(minutes=1)), users.Principal)
+    assert _check(rec, elsewhere, T0 + timedelta(minutes=1)) == "revoked"
+    assert isinstance(attempt(rec, "wangxm", "Fresh-Pass-2025", T0), User)
+
+
+def test_wrong_current_passwords_count_toward_the_lock(rec):
+    for i in range(5):
+        # caught inside the transaction, as the desk does: the failure is recorded
+        with rec.session() as s, contextlib.suppress(users.UserError):
+            users.change_own_password(s, "wangxm", f"guess-number-{i}", "Fresh-Pass-2025")
+    with rec.session() as s, pytest.raises(users.UserError, match="锁定"):
+        users.change_own_password(s, "wangxm", PASSWORD, "Fresh-Pass-2025")
+    assert isinstance(attempt(rec, "wangxm", PASSWORD, datetime.now(UTC)), users.LoginRefused)
