@@ -7,6 +7,8 @@ records are not offered: a drill never produces a regulator report.
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import streamlit as st
 from sqlalchemy import select
@@ -17,7 +19,7 @@ from desk.ui import format_time, level_label, plain
 from playbooks.authz import PermissionDenied, role_allows
 from playbooks.escalation import STATE_LABELS
 from playbooks.reports import ReportError, regulator_report, report_docx, reports_for, sign_report
-from store.models import Escalation, utcnow
+from store.models import Escalation, Report, utcnow
 
 PERMISSION = "report.generate"
 ESC_KEY = "desk.reports.escalation"
@@ -125,7 +127,6 @@ with ctx.records.session() as s:
             "created_at": r.created_at,
             "signed_by": r.signed_by,
             "signed_at": r.signed_at,
-            "docx": report_docx(r),
         }
         for r in reports_for(s, esc_id)
     ]
@@ -164,11 +165,16 @@ report_id = st.selectbox(
 )
 report = by_id.get(report_id) or reports[0]
 report_id = report["id"]
+with ctx.records.session() as s:
+    # the .docx rebuilt from the stored Markdown: the same bytes as generated, checked against the SHA-256
+    row = s.get(Report, report_id)
+    docx_bytes = report_docx(row)
+    intact = hashlib.sha256(docx_bytes).hexdigest() == row.sha256
 
 a, b = st.columns(2)
 a.download_button(
     "下载 .docx",
-    data=report["docx"],
+    data=docx_bytes,
     file_name=f"报告证监局草稿-处置记录{esc_id}-报告{report_id}.docx",
     mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     key="desk.reports.download",
@@ -183,7 +189,10 @@ elif role_allows(actor.role, "report.sign"):
         key="desk.reports.sign",
         help="确认内容无误后签发；签发人与时间记入审计日志。",
     )
-st.caption(f"SHA-256：{report['sha256']}")
+if intact:
+    st.caption(f"SHA-256：{report['sha256']}（与生成时一致）")
+else:
+    st.error("报告内容与生成时的校验值不符，请勿报送，并重新生成。")
 
 with st.container(border=True):
     # the stored Markdown: every character that came from outside is backslash-escaped in it

@@ -153,6 +153,7 @@ def test_manager_generates_downloads_and_signs_a_regulator_report(desk_store):
         ctx.close()
     assert "华鼎证券股份有限公司" in body and "I 级（特别重大）" in body
     assert any("一、事件基本情况" in m.value for m in at.markdown)  # the preview
+    assert any("与生成时一致" in c.value for c in at.caption)  # the rebuilt .docx matches its SHA-256
     download = at.get("download_button")[0]
     assert "docx" in json.dumps(str(download.proto), ensure_ascii=False)
 
