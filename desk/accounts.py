@@ -11,7 +11,7 @@ from typing import Any
 
 from playbooks.authz import Actor, require
 from store import users
-from store.records import Records
+from store.records import Records, audit_trail
 
 
 def add_user(
@@ -73,3 +73,14 @@ def list_users(records: Records, actor: Actor | None) -> list[users.UserView]:
     require(actor, "user.manage")
     with records.session() as s:
         return users.list_users(s)
+
+
+def user_history(records: Records, actor: Actor | None, username: str) -> list[dict[str, Any]]:
+    """The audit entries about one user, newest first (who changed what, when; never a password)."""
+    require(actor, "user.manage")
+    with records.session() as s:
+        rows = audit_trail(s, entity="user", entity_id=username)
+        return [
+            {"at": r.at, "actor": r.actor, "action": r.action, "detail": dict(r.detail or {})}
+            for r in reversed(rows)
+        ]

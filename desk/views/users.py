@@ -14,7 +14,7 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from desk import accounts, state
-from desk.ui import escape_markdown, format_time
+from desk.ui import escape_markdown, format_detail, format_time, plain
 from playbooks.authz import ROLE_LABELS, PermissionDenied, require
 from store import users
 
@@ -22,6 +22,15 @@ ADD = "desk.users.add"
 EDIT = "desk.users.edit"
 SELECT_KEY = "desk.users.select"
 ROLE_OPTIONS = list(ROLE_LABELS)  # officer, manager, admin
+ACTION_LABELS = {
+    "user.created": "新增用户",
+    "user.updated": "修改资料",
+    "user.password_set": "重置密码",
+    "user.password_changed": "本人修改密码",
+    "user.disabled": "停用",
+    "user.enabled": "启用",
+    "user.unlocked": "解锁",
+}
 CONTACTS_HELP = '企业微信 / 钉钉 / 飞书 的用户 ID，JSON 格式，例如 {"wecom": "WangXiaoMing", "dingtalk": "0123", "feishu": "ou_xxx"}'
 
 state.init_session_state()
@@ -255,3 +264,26 @@ if people:
         st.text_input("确认新密码", key=f"{p}.password2", type="password", autocomplete="new-password")
         st.form_submit_button("重置密码", on_click=_reset_password, args=(u.username,))
         st.caption("重置后该用户已登录的会话全部退出。")
+
+    st.markdown("**变更记录**")
+    try:
+        history = accounts.user_history(ctx.records, state.current_actor(), u.username)
+    except (PermissionDenied, SQLAlchemyError):
+        history = []
+        st.caption("变更记录暂时无法读取。")
+    if history:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "时间（北京）": format_time(h["at"], with_seconds=True),
+                        "操作人": plain(h["actor"], 80),
+                        "操作": ACTION_LABELS.get(h["action"], h["action"]),
+                        "详情": format_detail(h["detail"]),
+                    }
+                    for h in history
+                ]
+            ),
+            hide_index=True,
+            key=f"{p}.history",
+        )

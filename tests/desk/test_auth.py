@@ -205,6 +205,10 @@ def test_admin_disables_resets_and_unlocks_on_the_page(desk_store):
     assert at.button(key=f"{prefix}.unlock").disabled is False
     at.button(key=f"{prefix}.unlock").click().run()
     assert any(f"已解锁用户 {OFFICER}" in s.value for s in at.success)
+    history = next(df.value for df in at.dataframe if "操作" in df.value.columns)
+    assert list(history["操作"]) == ["解锁", "重置密码", "启用", "停用", "新增用户"]  # newest first
+    assert list(history["操作人"])[:4] == ["admin"] * 4
+    assert "Reset-By-Admin-1" not in history.to_string()
     assert [t.value for t in _login(_fresh().run(), OFFICER, "Reset-By-Admin-1").title] == ["预警队列"]
 
 
