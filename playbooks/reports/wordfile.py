@@ -108,7 +108,7 @@ def _styles(doc) -> None:
     normal = doc.styles["Normal"]
     normal.font.size = Pt(12)
     _set_fonts(normal.element, east_asia=BODY_FONT)
-    for name in ("Heading 1", "Heading 2", "Title"):
+    for name in ("Heading 1", "Heading 2"):
         style = doc.styles[name]
         style.font.color.rgb = RGBColor(0, 0, 0)
         _set_fonts(style.element, east_asia=HEADING_FONT, ascii_font="Arial")
@@ -137,8 +137,10 @@ def render_docx(markdown: str, *, title: str, author: str, created: datetime) ->
         if not line.strip():
             continue
         if line.startswith("# "):
-            p = doc.add_paragraph(style="Title")
+            # a plain centred paragraph, not the "Title" style: its blue rule has no place in an official letter
+            p = doc.add_paragraph()
             p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            p.paragraph_format.space_after = Pt(18)
             _run(p, unescape(line[2:].strip()), font=HEADING_FONT, size=18, bold=True)
         elif line.startswith("## "):
             p = doc.add_paragraph(style="Heading 1")
