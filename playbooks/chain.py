@@ -85,7 +85,7 @@ def people_for(session: Session, esc: Escalation, entry: str) -> list[User]:
 
 def entry_label(entry: str) -> str:
     if entry == "owner":
-        return "负责人（记录所有者）"
+        return "承办人"
     if entry.startswith("role:"):
         role = entry.removeprefix("role:")
         return f"全体{ROLE_NAMES.get(role, role)}"
@@ -173,7 +173,7 @@ def _message(
         f"级别：{level}",
         f"预案：{playbook.name if playbook else (esc.playbook_id or '未指定')}",
         f"预警：{title or '（无标题）'}",
-        f"当前负责人：{esc.owner or '未指定'}",
+        f"当前承办人：{esc.owner or '未指定'}",
         "超时的时限：",
         *(_clock_line(c) for c in new),
         f"请立即在值守台处理：{link}",

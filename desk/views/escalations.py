@@ -60,6 +60,7 @@ ASSIGN_KEY = "desk.esc.assign_to"
 MAX_NOTE = 500
 
 ACTION_LABELS = {
+    "escalation.assigned": "转交承办人",
     "escalation.step_done": "步骤完成",
     "escalation.chain": "时限超时升级",
     "statement.drafted": "起草口径",
@@ -152,7 +153,7 @@ st.dataframe(
                 "级别": level_label(r["level"]),
                 "时限": CLOCK_STATE_LABELS.get(r["worst"], "—"),
                 "预案": _playbook_name(r["playbook_id"]),
-                "负责人": r["owner"] or "未指定",
+                "承办人": r["owner"] or "未指定",
                 "升级层级": r["chain_tier"],
                 "开启人": r["opened_by"],
                 "开启时间（北京）": format_time(r["opened_at"]),
@@ -233,7 +234,7 @@ def _transition(esc_id: int, to_state: str, version: int) -> None:
 def _assign(esc_id: int, version: int) -> None:
     owner = str(st.session_state.get(ASSIGN_KEY) or "")
     if not owner:
-        state.flash("warning", "请选择要转交的负责人。")
+        state.flash("warning", "请选择要转交的承办人。")
         return
     _run(
         lambda s, who: assign(s, escalation_id=esc_id, owner=owner, actor=who, expected_version=version),
@@ -374,7 +375,7 @@ with st.container(border=True):
         "  \n".join(
             [
                 f"**预案**：{escape_markdown(_playbook_name(esc['playbook_id']))}",
-                f"**负责人**：{escape_markdown(esc['owner'] or '未指定')}",
+                f"**承办人**：{escape_markdown(esc['owner'] or '未指定')}",
                 f"**升级链**：{tier_text}" + ("（尚未因超时升级）" if tier == 0 else ""),
                 f"**开启**：{escape_markdown(esc['opened_by'])} · {format_time(esc['opened_at'])}"
                 f"（已持续 {format_age(esc['opened_at'], now)}）",
@@ -561,11 +562,11 @@ else:
             type="primary" if nxt in ("acknowledged", "responding") else "secondary",
         )
 
-    with st.expander("转交负责人"):
+    with st.expander("转交承办人"):
         options = [u for u, _, _ in active_users]
         names = {u: f"{d or u}（{ROLE_LABELS.get(r, r)}）" for u, d, r in active_users}
         st.selectbox(
-            "负责人",
+            "承办人",
             options,
             key=ASSIGN_KEY,
             format_func=lambda u: names.get(u, u),

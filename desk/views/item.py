@@ -318,7 +318,7 @@ else:
     if current is not None:
         st.success(
             f"处置记录 #{current['id']}：{STATE_LABELS.get(current['state'], current['state'])}"
-            f" · 负责人 {escape_markdown(current['owner'] or '未指定')}"
+            f" · 承办人 {escape_markdown(current['owner'] or '未指定')}"
             f" · {escape_markdown(current['opened_by'])} 于 {format_time(current['opened_at'])} 开启"
         )
         if current["clocks"]:

@@ -46,7 +46,7 @@ def test_item_shows_post_reasons_and_playbook_steps(desk_store, app):
     assert steps["截止（北京）"].str.match(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}").all()
     # holding statements carry the compliance warning
     assert match.playbook.holding_statements
-    assert all("需合规审核后使用" in e.label for e in at.expander)
+    assert all("需合规审核后使用" in e.label for e in at.main.expander)  # the sidebar has 修改密码
     # a safe link to the source
     assert [b.proto.url for b in at.get("link_button")] == ["https://example.com/outage"]
 
