@@ -307,7 +307,7 @@ else:
                 "编号": r.id,
                 "级别": level_label(r.level),
                 "状态": r.state_label,
-                "负责人": plain(r.owner) or "—",
+                "承办人": plain(r.owner) or "—",
                 "标题": plain(r.title, 60),
                 "已历时": format_duration(r.age.total_seconds() / 60),
                 "最紧迫时限": plain(r.worst_clock.name) if r.worst_clock else "—",

@@ -51,7 +51,7 @@ _ACTION_WORDS = {
     "alert.acknowledged": "值班员确认预警",
     "alert.assigned": "预警指派处理人",
     "escalation.opened": "开启处置记录",
-    "escalation.assigned": "指定处置负责人",
+    "escalation.assigned": "指定承办人",
     "statement.drafted": "起草对外口径",
     "statement.approved": "对外口径经合规审核通过",
     "statement.submitted": "对外口径提交合规审核",
@@ -200,6 +200,14 @@ def _done_rows(
     return rows
 
 
+def _person(session: Session, username: str) -> str:
+    """王晓明（wang） for a desk user with a display name; the username as it is otherwise."""
+    if not username:
+        return ""
+    user = session.scalar(select(User).where(User.username == username))
+    return f"{user.display_name}（{username}）" if user is not None and user.display_name else username
+
+
 def _approved_statement(session: Session, esc: Escalation) -> StatementDraft | None:
     return session.scalar(
         select(StatementDraft)
@@ -324,7 +332,7 @@ def build_markdown(
     # 五、current state
     md += ["## 五、目前状态", ""]
     md.append(f"- 处置状态：{STATE_LABELS.get(esc.state, esc.state)}")
-    md.append(f"- 处置负责人：{escape(esc.owner) or '—'}")
+    md.append(f"- 承办人：{escape(_person(session, esc.owner)) or '—'}")
     if first_seen is not None:
         md.append(f"- 自首次监测已历时：{_duration(_utc(now) - first_seen)}")
     clocks = escalation_clocks(session, esc, playbook, now=now) if playbook is not None else []

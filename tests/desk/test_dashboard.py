@@ -83,7 +83,7 @@ def test_manager_sees_charts_and_open_records_worst_first(desk_store):
     assert list(table["编号"]) == [overdue, fresh]
     assert table["时限状态"].iloc[0] == "已超时"
     assert table["剩余时间"].iloc[0].startswith("已超时")
-    assert table["负责人"].iloc[0] == "wang"
+    assert table["承办人"].iloc[0] == "wang"
     assert "演练" not in table.columns
 
     at.toggle(key="desk.dash.drill").set_value(True).run()

@@ -144,6 +144,7 @@ def _scenario(records: Records, index: SqlitePostIndex, *, drill: bool = False) 
     ]
     index.upsert_many(posts)
     with records.session() as s:
+        s.add(User(username="wang", display_name="王晓明", role="officer"))
         s.add(
             User(
                 username="zhao",
@@ -234,6 +235,7 @@ def test_docx_says_who_what_level_steps_and_approved_statement(records, index):
         "发布对外口径（官网/官方微博）（合规，时限 2026-10-02 10:00，已超时）" in body
     )  # not done, owner, due
     assert "联系人：赵经理" in body and "021-5555 0000" in body
+    assert "承办人：王晓明（wang）" in body
     assert "2026年10月02日" in body
 
 
