@@ -197,7 +197,10 @@ def _done_rows(
             continue  # internal bookkeeping (report drafts, alert refreshes, notifications): not a measure
         rows.append((_utc(e.at), what, e.actor, str(detail.get("note") or "")))
     rows.sort(key=lambda r: r[0] or datetime.min.replace(tzinfo=UTC))
-    return rows
+    names: dict[str, str] = {}
+    for who in {r[2] for r in rows}:
+        names[who] = "系统" if who in ("system", "系统") else _person(session, who)
+    return [(when, what, names[who], note) for when, what, who, note in rows]
 
 
 def _person(session: Session, username: str) -> str:

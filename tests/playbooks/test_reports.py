@@ -219,7 +219,7 @@ def test_docx_says_who_what_level_steps_and_approved_statement(records, index):
     assert "微博、股吧" in body
     assert "转发 320 次，评论 45 条，点赞 910 次" in body  # reach summed over the event's posts
     # steps done, with their times (Beijing) and who
-    assert "2026-10-02 09:33 | 完成预案步骤：确认预警并固定证据 | wang | 已截图取证" in body
+    assert "2026-10-02 09:33 | 完成预案步骤：确认预警并固定证据 | 王晓明（wang） | 已截图取证" in body
     assert "2026-10-02 09:39 | 完成预案步骤：向信息技术部门核实系统状态 | li" in body
     assert "处置状态：新建 → 已确认" in body
     # the approved holding statement, never the unapproved draft
