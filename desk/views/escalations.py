@@ -368,7 +368,7 @@ with st.container(border=True):
         h4.badge("演练", color="violet")
     st.markdown(f"**当前状态：{STATE_LABELS.get(esc['state'], escape_markdown(esc['state']))}**")
     st.text(plain(esc["title"], 200))
-    chain = list(ctx.settings.escalation.chain) if hasattr(ctx.settings, "escalation") else []
+    chain = list(ctx.settings.escalation.chain)
     tier = esc["chain_tier"]
     tier_text = f"第 {tier} 级" + (f"（{entry_label(chain[tier])}）" if tier < len(chain) else "")
     st.markdown(
