@@ -54,6 +54,7 @@ DRAWN_AT = (
 )
 FULL_RUN_AT = "desk.triage.full_run_at"  # the last full run (sign-in re-checked)
 SHOWN_ALERTS = "desk.triage.shown_alerts"  # alert ids of the previous refresh (to announce arrivals)
+OPEN_FORM = "desk.triage.open_form"  # (指派 | 误报, post id): the one row whose small form is open
 
 state.init_session_state()
 ctx = state.get_context()
@@ -266,6 +267,7 @@ def _assign(alert_ids: list[int], key: str) -> None:
     results = [_run(lambda s, a, actor, u=who: triage.assign(s, a, u, actor), a) for a in alert_ids]
     if any(r is None for r in results):
         return
+    st.session_state[OPEN_FORM] = None
     _done("success", f"已指派给 {escape_markdown(_name(who))}。")
 
 
@@ -277,6 +279,7 @@ def _false_positive(alert_ids: list[int], key: str) -> None:
     if any(r is None for r in results):
         return
     st.session_state[key] = ""
+    st.session_state[OPEN_FORM] = None
     n = sum(bool(r) for r in results)
     _done("success", f"已标为误报 {n} 条（记录保留，可导出作训练数据）。" if n else "该预警已是误报。")
 
@@ -348,8 +351,8 @@ def live_queue() -> None:
         seen_at = triage.last_seen(s, actor.username) if actor else None
         counts = triage.level_counts(s, drill=drill, statuses=statuses)
         new_total = triage.count_new(s, seen_at=seen_at, drill=drill, statuses=statuses) if actor else 0
-        _names.update(dict(triage.active_users(s)))
         assignable = triage.active_users(s)
+        _names.update(dict(assignable))
 
     cols = st.columns(len(LEVELS) + 2)
     for col, lv in zip(cols, LEVELS, strict=False):
@@ -438,10 +441,17 @@ def live_queue() -> None:
                 )
             _row(g.rows[0], states, seen_at, similar, assignable)
             if len(g.rows) > 1:
-                with st.expander(f"同一事件的其余 {len(g.rows) - 1} 条"):
-                    for r in g.rows[1:]:
-                        st.divider()
-                        _row(r, states, seen_at, similar, assignable)
+                # drawn only while open: a page of big events stays quick to refresh
+                more = st.expander(
+                    f"同一事件的其余 {len(g.rows) - 1} 条",
+                    key=f"desk.triage.more.{g.rows[0].post.id}",
+                    on_change="rerun",
+                )
+                if more.open:
+                    with more:
+                        for r in g.rows[1:]:
+                            st.divider()
+                            _row(r, states, seen_at, similar, assignable)
 
     p1, p2, p3 = st.columns([1, 2, 1])
     p1.button("上一页", on_click=_go_to, args=(page_no - 1,), disabled=page_no <= 1, key="desk.triage.prev")
@@ -517,7 +527,9 @@ def _row(
             if who:
                 st.caption(who)
     with c_action:
-        _actions(post, alert, ids, assignable)
+        _actions(post, alert, ids)
+    if alert is not None:
+        _form(post, alert, ids, assignable)
 
 
 def _handling(alert: triage.AlertState) -> str:
@@ -541,14 +553,12 @@ def _handling(alert: triage.AlertState) -> str:
     return " · ".join(parts)
 
 
-def _actions(
-    post: PostRecord, alert: triage.AlertState | None, ids: list[int], assignable: list[tuple[str, str]]
-) -> None:
+def _actions(post: PostRecord, alert: triage.AlertState | None, ids: list[int]) -> None:
     if st.button("查看详情", key=f"desk.triage.open.{post.id}", type="primary", width="stretch"):
         _open_item(post.id)
     if alert is None or actor is None:
         return
-    if alert.status == "false_positive":
+    if alert.status in ("false_positive", "closed"):  # settled: only a manager can put it back
         if actor.can("alert.reopen"):
             st.button("恢复", key=f"desk.triage.reopen.{post.id}", on_click=_reopen, args=(alert.alert_id,))
         return
@@ -557,30 +567,15 @@ def _actions(
             "确认", key=f"desk.triage.ack.{post.id}", on_click=_acknowledge, args=(ids,), width="stretch"
         )
     if actor.can("alert.assign"):
-        with st.popover("指派", width="stretch"):
-            usernames = [u for u, _ in assignable]
-            pick = f"desk.triage.assign_to.{post.id}"
-            st.selectbox(
-                "指派给",
-                usernames,
-                index=usernames.index(alert.assignee) if alert.assignee in usernames else None,
-                format_func=lambda u: _name(u),
-                key=pick,
-                placeholder="选择值守台用户",
-            )
-            st.button("指派", key=f"desk.triage.assign.{post.id}", on_click=_assign, args=(ids, pick))
+        st.button(
+            "指派", key=f"desk.triage.assign_form.{post.id}", on_click=_toggle_form, args=("assign", post.id),
+            width="stretch",
+        )  # fmt: skip
     if actor.can("alert.false_positive"):
-        with st.popover("误报", width="stretch"):
-            reason_key = f"desk.triage.fp_reason.{post.id}"
-            st.text_input(
-                "误报原因",
-                key=reason_key,
-                max_chars=triage.MAX_REASON_CHARS,
-                placeholder="例如：同名公司，与本司无关",
-            )
-            st.button(
-                "标为误报", key=f"desk.triage.fp.{post.id}", on_click=_false_positive, args=(ids, reason_key)
-            )
+        st.button(
+            "误报", key=f"desk.triage.fp_form.{post.id}", on_click=_toggle_form, args=("fp", post.id),
+            width="stretch",
+        )  # fmt: skip
     if alert.escalation_id is not None:
         if st.button(f"处置记录 #{alert.escalation_id}", key=f"desk.triage.goto.{post.id}", width="stretch"):
             _open_escalation(alert.escalation_id)
@@ -593,6 +588,50 @@ def _actions(
             args=(alert.alert_id, playbook.playbook.id if playbook else None),
             help="开启处置记录（按匹配的预案计时）",
             width="stretch",
+        )
+
+
+def _toggle_form(kind: str, post_id: str) -> None:
+    """指派 / 误报 open a small form under their row (one at a time); a second click closes it."""
+    st.session_state[OPEN_FORM] = (
+        None if st.session_state.get(OPEN_FORM) == (kind, post_id) else (kind, post_id)
+    )
+
+
+def _form(
+    post: PostRecord, alert: triage.AlertState, ids: list[int], assignable: list[tuple[str, str]]
+) -> None:
+    """The open 指派 or 误报 form of this row, if any (drawn only for that row: the list stays light)."""
+    if actor is None or st.session_state.get(OPEN_FORM) not in (("assign", post.id), ("fp", post.id)):
+        return
+    kind = st.session_state[OPEN_FORM][0]
+    with st.container(border=True):
+        c_input, c_ok, c_cancel = st.columns([5, 1.4, 1], vertical_alignment="bottom")
+        if kind == "assign":
+            usernames = [u for u, _ in assignable]
+            pick = f"desk.triage.assign_to.{post.id}"
+            c_input.selectbox(
+                "指派给",
+                usernames,
+                index=usernames.index(alert.assignee) if alert.assignee in usernames else None,
+                format_func=_name,
+                key=pick,
+                placeholder="选择在岗的值守台用户",
+            )
+            c_ok.button("确定指派", key=f"desk.triage.assign.{post.id}", on_click=_assign, args=(ids, pick))
+        else:
+            reason_key = f"desk.triage.fp_reason.{post.id}"
+            c_input.text_input(
+                "误报原因",
+                key=reason_key,
+                max_chars=triage.MAX_REASON_CHARS,
+                placeholder="一句话说明，例如：同名公司，与本司无关",
+            )
+            c_ok.button(
+                "标为误报", key=f"desk.triage.fp.{post.id}", on_click=_false_positive, args=(ids, reason_key)
+            )
+        c_cancel.button(
+            "取消", key=f"desk.triage.cancel.{post.id}", on_click=_toggle_form, args=(kind, post.id)
         )
 
 

@@ -247,12 +247,18 @@ def test_posts_of_one_event_form_one_group(desk_store, app):
     headers = [c.value for c in at.caption if c.value.startswith("同一事件")]
     assert len(headers) == 1
     assert "共 3 条" in headers[0] and "最高 II 级" in headers[0]
-    assert [e.label for e in at.expander] == ["同一事件的其余 2 条"]
+    assert [e.label for e in at.expander if e.label.startswith("同一事件")] == ["同一事件的其余 2 条"]
+    assert "共 7 条预警，5 组" in " ".join(c.value for c in at.caption)
+    # the most severe post leads the group; the other two are drawn once the group is opened
     shown = texts(at)
-    # the most severe post leads the group; the other two are inside it, after it
+    assert "传华鼎证券暂停融资融券" in shown and "华鼎证券两融业务暂停？" not in shown
+    at.session_state["desk.triage.more.post-evt2"] = True  # what opening the expander does
+    at.run()
+    shown = texts(at)
     lead = shown.index("传华鼎证券暂停融资融券")
     assert shown.index("华鼎证券两融业务暂停？") > lead and shown.index("华鼎证券回应两融传闻") > lead
-    assert "共 7 条预警，5 组" in " ".join(c.value for c in at.caption)
+    # each post of the group keeps its own actions
+    assert at.button(key="desk.triage.ack.post-evt3").label == "确认"
 
 
 def test_acknowledge_changes_the_row_and_the_audit_trail(desk_store, app):
@@ -271,6 +277,8 @@ def test_acknowledge_changes_the_row_and_the_audit_trail(desk_store, app):
 def test_assign_to_a_user_shows_who_has_it(desk_store, app):
     make_user(desk_store, username="zhao", display_name="赵敏")
     at = app()
+    assert not [s for s in at.selectbox if s.key == "desk.triage.assign_to.post-rumor"]  # form closed
+    at.button(key="desk.triage.assign_form.post-rumor").click().run()
     at.selectbox(key="desk.triage.assign_to.post-rumor").set_value("zhao")
     at.button(key="desk.triage.assign.post-rumor").click().run()
     assert not at.exception
@@ -281,6 +289,7 @@ def test_assign_to_a_user_shows_who_has_it(desk_store, app):
 
 def test_false_positive_leaves_the_queue_and_is_kept(desk_store, app):
     at = app()
+    at.button(key="desk.triage.fp_form.post-complaint").click().run()
     at.button(key="desk.triage.fp.post-complaint").click().run()  # no reason: refused
     assert any("误报原因" in w.value for w in at.warning)
     assert _alert(desk_store, "post-complaint").status == "open"
@@ -302,6 +311,7 @@ def test_false_positive_leaves_the_queue_and_is_kept(desk_store, app):
 
 def test_manager_reopens_a_false_positive(desk_store, app):
     at = app()
+    at.button(key="desk.triage.fp_form.post-complaint").click().run()
     at.text_input(key="desk.triage.fp_reason.post-complaint").input("同名产品")
     at.button(key="desk.triage.fp.post-complaint").click().run()
     mgr = app(officer="李负责", role="manager")
