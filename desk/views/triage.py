@@ -49,11 +49,8 @@ VIEW_LABELS = {"todo": "待处理", "false_positive": "误报", "all": "全部"}
 
 # session-state keys of this page
 LIVE = "desk.triage.live"  # auto-refresh on (widget)
-DRAWN_AT = (
-    "desk.triage.drawn_at"  # when the list on screen was read from the store (「全部已读」 marks up to it)
-)
 FULL_RUN_AT = "desk.triage.full_run_at"  # the last full run (sign-in re-checked)
-SHOWN_ALERTS = "desk.triage.shown_alerts"  # alert ids of the previous refresh (to announce arrivals)
+SHOWN_ALERTS = "desk.triage.shown_at"  # filters and time of the previous refresh (to announce arrivals)
 OPEN_FORM = "desk.triage.open_form"  # (指派 | 误报, post id): the one row whose small form is open
 
 state.init_session_state()
@@ -76,7 +73,7 @@ live = t2.toggle(
     "自动刷新",
     value=True,
     key=LIVE,
-    help=f"每 {interval} 秒自动载入新到的预警；填写误报原因等需要专心时可暂停。",
+    help=f"每 {interval} 秒自动载入新到的预警；需要时可暂停（新预警要手动刷新才会出现）。",
 )
 view = t3.segmented_control(
     "状态",
@@ -386,12 +383,14 @@ def live_queue() -> None:
         if statuses is None or (states.get(p.id) is None and view == "todo") or _status(states, p) in statuses
     ]
     groups = group_posts(posts)
-    alert_ids = {st_.alert_id for st_ in states.values()}
-    previous = st.session_state.get(SHOWN_ALERTS)
-    if previous is not None and (arrived := alert_ids - previous):
-        st.toast(f"新到 {len(arrived)} 条预警", icon="🚨")
-    st.session_state[SHOWN_ALERTS] = alert_ids
-    st.session_state[DRAWN_AT] = now
+    previous = st.session_state.get(SHOWN_ALERTS)  # (filters, when) of the previous refresh
+    if previous is not None and previous[0] == signature:
+        arrived = [
+            p for p in posts if (a := states.get(p.id)) and a.created_at and a.created_at > previous[1]
+        ]
+        if arrived:
+            st.toast(f"新到 {len(arrived)} 条预警", icon="🚨")
+    st.session_state[SHOWN_ALERTS] = (signature, now)
 
     if actor is not None:
         a1, a2 = st.columns([1, 5], vertical_alignment="center")

@@ -354,3 +354,21 @@ def test_pause_auto_refresh_says_so(desk_store, app):
     at.toggle(key="desk.triage.live").set_value(False).run()
     assert not at.exception
     assert any("自动刷新已暂停" in c.value for c in at.caption)
+
+
+def test_a_refresh_announces_what_arrived(desk_store, app):
+    at = app()
+    assert not at.toast
+    desk_store.add(
+        [
+            make_post(
+                "fresh", title="华鼎证券网点排长队", text="华鼎证券网点排长队。", level="IV", source="微博"
+            )
+        ]
+    )
+    at.run()  # what the fragment's timer does
+    assert [t.value for t in at.toast] == ["新到 1 条预警"]
+    at.run()
+    assert not at.toast  # announced once
+    at.multiselect(key="desk.triage.levels").set_value(["IV"]).run()
+    assert not at.toast  # another filter is not an arrival
