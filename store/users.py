@@ -632,14 +632,14 @@ def check_session(
     row = session.scalar(select(DeskSession).where(DeskSession.token_hash == token_hash(token)))
     if row is None:
         raise SessionInvalid("unknown")
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        raise SessionInvalid("disabled")  # said first: disabling also revokes, but this is the reason
     if row.revoked_at is not None:
         raise SessionInvalid("revoked")
     last_seen = _aware(row.last_seen_at) or at
     if at >= _aware(row.expires_at) or at - last_seen >= policy.idle:  # type: ignore[operator]
         raise SessionInvalid("expired")
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
-        raise SessionInvalid("disabled")
     if at - last_seen >= policy.touch_every:
         row.last_seen_at = at
     return Principal(

@@ -182,12 +182,16 @@ def test_admin_adds_a_user_on_the_page_and_the_password_stays_secret(desk_store,
 
 
 def test_admin_disables_resets_and_unlocks_on_the_page(desk_store):
-    make_user(desk_store, role="officer")
+    officer = _fresh()
+    sign_in(officer, desk_store, "officer")
+    assert [t.value for t in officer.run().title] == ["预警队列"]
     at = _users_page(desk_store)
     at.selectbox(key="desk.users.select").set_value(OFFICER).run()
     prefix = f"desk.users.edit.{OFFICER}"
     at.button(key=f"{prefix}.disable").click().run()
     assert any(f"已停用用户 {OFFICER}" in s.value for s in at.success)
+    officer.run()  # the disabled officer's open desk: out at the next run
+    assert _on_login_form(officer) and any("账号已停用" in w.value for w in officer.warning)
     assert _on_login_form(_login(_fresh().run(), OFFICER, TEST_PASSWORD))
     at.button(key=f"{prefix}.enable").click().run()
     at.text_input(key=f"{prefix}.password").input("short")

@@ -205,6 +205,9 @@ def test_revoked_session_and_sessions_ended_by_password_reset_or_disable(rec):
     token = _session(rec, T0)
     with rec.session() as s:
         users.set_active(s, "wangxm", False, by="admin")
+    assert _check(rec, token, T0 + timedelta(minutes=1)) == "disabled"
+    with rec.session() as s:  # enabled again, the old session stays ended
+        users.set_active(s, "wangxm", True, by="admin")
     assert _check(rec, token, T0 + timedelta(minutes=1)) == "revoked"
 
 
