@@ -1,4 +1,5 @@
-"""The triage queue refreshes itself in a real browser: a new alert appears, marked 新, without a click.
+"""The triage queue in a real browser: it refreshes itself (a new alert appears, marked 新, without a
+click), and a manager's 导出误报训练数据 button downloads the false positives as JSONL.
 
 AppTest runs a fragment once and cannot show ``run_every``; this starts `yuqing desk` with a short
 refresh interval, signs in through the login form in headless Chromium, stores a new flagged post
@@ -73,3 +74,47 @@ def test_new_alert_appears_without_a_click(browser_paths, desk_config, tmp_path)
         assert len(badges) == 1, [b.text for b in badges]
         assert "新到达\n\n1\n" in text  # the count of new alerts for this person
     print(f"\nnew alert shown {waited:.1f} s after it was stored (refresh every {REFRESH_SECONDS} s)")
+
+
+def test_manager_downloads_false_positives_as_training_data(browser_paths, desk_config, tmp_path):
+    import json
+
+    from playbooks.authz import Actor
+    from playbooks.triage import mark_false_positive
+    from store.records import get_alert_for_post
+
+    chromium, driver = browser_paths
+    posts = sample_posts()
+    store = DeskStore(config=desk_config, posts=posts)
+    store.add(list(posts.values()))
+    make_user(store, username="李负责", role="manager")
+    ctx = store.context()
+    try:
+        with ctx.records.session() as s:
+            alert = get_alert_for_post(s, post_id="post-complaint")
+            mark_false_positive(s, alert.id, Actor("王晓明", "officer"), "赎回慢属正常到账周期，非投诉")
+    finally:
+        ctx.close()
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+
+    with (
+        browser.running_desk(desk_config, tmp_path / "desk.log") as base,
+        browser.chromium_driver(chromium, driver, log_path=tmp_path / "chromedriver.log") as drv,
+    ):
+        from selenium.webdriver.common.by import By
+
+        drv.execute_cdp_cmd(
+            "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+        )
+        drv.get(base + "/")
+        _sign_in(drv, "李负责", TEST_PASSWORD)
+        _wait_for(lambda: "导出误报训练数据（1 条" in _page_text(drv), 40, "the export button", drv)
+        button = next(b for b in drv.find_elements(By.CSS_SELECTOR, "button") if "导出误报训练数据" in b.text)
+        button.click()
+        files = _wait_for(lambda: [f for f in downloads.glob("*.jsonl")], 30, "the downloaded file", drv)
+        assert _errors_on_page(drv) == []
+    (row,) = [json.loads(line) for line in files[0].read_text(encoding="utf-8").splitlines()]
+    assert row["id"] == "post-complaint" and row["title"] == posts["complaint"].title
+    assert row["text"] == posts["complaint"].text and row["sentiment"]["label"] == "negative"
+    assert row["verdict"] == "false_positive" and row["verdict_reason"] == "赎回慢属正常到账周期，非投诉"
