@@ -35,6 +35,10 @@ ALERT_STATUS_LABELS = {
 AUDIT_ACTION_LABELS = {
     "alert.opened": "生成预警",
     "alert.updated": "预警更新",
+    "alert.acknowledged": "确认预警",
+    "alert.assigned": "指派",
+    "alert.false_positive": "标为误报",
+    "alert.reopened": "恢复预警",
     "escalation.opened": "开启处置记录",
     "escalation.state": "状态变更",
     "escalation.assigned": "转交负责人",
