@@ -83,7 +83,7 @@ def browser_paths():
     return browser.browser_paths()
 
 
-def test_triage_page_renders_chinese_in_chromium(browser_paths, desk_config, tmp_path):
+def test_triage_page_renders_chinese_in_chromium(browser_paths, desk_config, tmp_path, capsys):
     chromium, driver = browser_paths
     families = browser.chinese_font_families()
     if not families:
@@ -108,10 +108,10 @@ def test_triage_page_renders_chinese_in_chromium(browser_paths, desk_config, tmp
         drv.execute_script("return document.fonts.ready")
         time.sleep(0.5)  # let the last elements settle before the screenshot
         assert drv.save_screenshot(str(shot)), "Chromium could not save a screenshot"
-        print(f"\ndesk screenshot: {shot}")
         ARTEFACTS.mkdir(exist_ok=True)
         shutil.copyfile(shot, ARTEFACTS / shot.name)
-        print(f"copied to: {ARTEFACTS / shot.name}")
+        with capsys.disabled():  # shown in every run, not only with -s
+            print(f"\ndesk screenshot: {shot} (copied to {ARTEFACTS / shot.name})")
 
         assert _errors_on_page(drv) == []
         text = _page_text(drv)
