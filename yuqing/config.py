@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -119,16 +119,8 @@ class RiskConfig(BaseModel):
     burst_min_posts: int = Field(5, ge=1)
 
 
-class DeskUser(BaseModel):
-    username: str
-    role: Literal["officer", "manager", "admin"] = "officer"
-    display_name: str = ""
-    password_hash: SecretStr | None = None
-
-
 class DeskConfig(BaseModel):
     base_url: str = "http://127.0.0.1:8501"
-    users: list[DeskUser] = Field(default_factory=list)
     # sign-in (store/users.py): session lifetimes and the failed-login limit
     session_idle_minutes: float = Field(30.0, gt=0, description="a desk session ends after this long unused")
     session_max_hours: float = Field(12.0, gt=0, description="a desk session ends this long after sign-in")
@@ -140,6 +132,16 @@ class DeskConfig(BaseModel):
     queue_refresh_seconds: int = Field(
         30, ge=5, le=3600, description="the triage queue reloads itself this often (each person can pause it)"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_users_here(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "users" in data:
+            raise ValueError(
+                "[[desk.users]] is no longer read: desk accounts live in the store; "
+                "add them with `yuqing user add NAME --role officer|manager|admin` (docs/sign-in.md)"
+            )
+        return data
 
 
 class CrawlConfig(BaseModel):

@@ -186,3 +186,16 @@ def test_prompted_password_must_be_typed_the_same_twice(config, monkeypatch, cap
     typed = iter(["Good-Password-1", "Good-Password-1"])
     assert _cli(config, monkeypatch, "add", "zhaoli", "--role", "officer") == 0
     assert _login(config, "zhaoli", "Good-Password-1")
+
+
+def test_accounts_in_the_config_file_are_refused_with_the_way_to_add_them(tmp_path):
+    from yuqing.config import ConfigError
+
+    path = tmp_path / "yuqing.toml"
+    path.write_text(
+        TOML.format(store=(tmp_path / "y.db").as_posix())
+        + '\n[desk]\n[[desk.users]]\nusername = "wangxm"\npassword_hash = "x"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="yuqing user add"):
+        load_settings(path)
