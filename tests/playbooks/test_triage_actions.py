@@ -402,3 +402,20 @@ def test_a_reopened_alert_is_no_longer_exported(rec):
     with rec.session() as s:
         assert list(triage.false_positive_training_rows(s, MANAGER)) == []
         assert s.scalar(select(Alert.status).where(Alert.id == aid)) == "open"
+
+
+def test_queue_counts_per_view_and_new_since_a_mark(rec):
+    ids = {k: _alert(rec, _post(k, level=lv)) for k, lv in (("c1", "I"), ("c2", "II"), ("c3", "II"))}
+    _alert(rec, _post("cdrill", level="I", drill=True))
+    with rec.session() as s:
+        triage.mark_false_positive(s, ids["c3"], OFFICER, "广告")
+    todo, fps = triage.QUEUE_VIEWS["todo"], triage.QUEUE_VIEWS["false_positive"]
+    with rec.session() as s:
+        assert triage.level_counts(s, drill=False, statuses=todo) == {"I": 1, "II": 1}
+        assert triage.level_counts(s, drill=False, statuses=fps) == {"II": 1}
+        assert triage.level_counts(s, drill=False, statuses=None) == {"I": 1, "II": 2}
+        assert triage.level_counts(s, drill=True, statuses=todo) == {"I": 1}
+        created = triage.queue_states(s, ["post-c2"])["post-c2"].created_at
+        assert triage.count_new(s, seen_at=None, drill=False, statuses=todo) == 2
+        assert triage.count_new(s, seen_at=created + timedelta(seconds=1), drill=False, statuses=todo) == 0
+        assert triage.count_new(s, seen_at=created - timedelta(hours=1), drill=False, statuses=todo) == 2
