@@ -275,14 +275,16 @@ def test_acknowledge_changes_the_row_and_the_audit_trail(desk_store, app):
 
 
 def test_assign_to_a_user_shows_who_has_it(desk_store, app):
-    make_user(desk_store, username="zhao", display_name="赵敏")
+    make_user(desk_store, username="zhao", display_name="赵敏 <b>组长</b>")
     at = app()
     assert not [s for s in at.selectbox if s.key == "desk.triage.assign_to.post-rumor"]  # form closed
     at.button(key="desk.triage.assign_form.post-rumor").click().run()
     at.selectbox(key="desk.triage.assign_to.post-rumor").set_value("zhao")
     at.button(key="desk.triage.assign.post-rumor").click().run()
     assert not at.exception
-    assert any("指派：赵敏" in c.value for c in at.caption)
+    handling = next(c.value for c in at.caption if "指派：赵敏" in c.value)
+    assert "<b>" not in handling  # a display name is shown as text, not markup
+    assert any("已指派给 赵敏" in s.value and "<b>" not in s.value for s in at.success)
     (entry,) = _trail(desk_store, "post-rumor", "alert.assigned")
     assert (entry.actor, entry.detail["after"]) == ("王晓明", "zhao")
 
