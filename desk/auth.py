@@ -169,7 +169,10 @@ def require_sign_in(ctx: Context) -> Actor:
     actor = state.current_actor()
     if actor is not None:
         return actor
-    if sso_available(ctx) and _sso_identity()[0]:
+    # signed in at the identity provider: a desk session is opened without asking, except after one
+    # ended (expired, revoked, disabled): then the form says why, and 单点登录 is one click away
+    ended = st.session_state.get(state.SESSION_ENDED)
+    if not ended and sso_available(ctx) and _sso_identity()[0]:
         _sso_sign_in(ctx)
         actor = state.current_actor()
         if actor is not None:
