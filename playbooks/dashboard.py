@@ -92,17 +92,20 @@ class PostFigures:
     flagged: int
 
     def rows(self) -> list[dict[str, Any]]:
-        """Long-form rows (one per bucket and series) for charts: 时间, 类别, 数量, 序列."""
+        """Long-form rows (one per bucket and series) for charts: 时间 (naive Beijing time), 时段 (its label:
+        10-01, or 10-01 09时), 序列, 类别, 数量."""
         out: list[dict[str, Any]] = []
         for b in self.series:
-            t = b.start.replace(tzinfo=None)
-            out.append({"时间": t, "序列": "发帖量", "类别": "全部", "数量": b.total})
+            t = b.start.astimezone(SHANGHAI).replace(tzinfo=None)
+            label = t.strftime("%m-%d") if self.unit == "day" else t.strftime("%m-%d %H时")
+            base = {"时间": t, "时段": label}
+            out.append({**base, "序列": "发帖量", "类别": "全部", "数量": b.total})
             for s in SENTIMENTS:
                 out.append(
-                    {"时间": t, "序列": "情绪", "类别": SENTIMENT_NAMES[s], "数量": b.sentiment.get(s, 0)}
+                    {**base, "序列": "情绪", "类别": SENTIMENT_NAMES[s], "数量": b.sentiment.get(s, 0)}
                 )
             for lv in LEVELS:
-                out.append({"时间": t, "序列": "级别", "类别": LEVEL_NAMES[lv], "数量": b.level.get(lv, 0)})
+                out.append({**base, "序列": "级别", "类别": LEVEL_NAMES[lv], "数量": b.level.get(lv, 0)})
         return out
 
 

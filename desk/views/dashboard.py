@@ -115,8 +115,14 @@ m[4].metric("时限已超时", counts["breached"], help="最紧迫时限已超�
 # ----------------------------------------------------------------------------- posts over time
 
 rows = pd.DataFrame(figs.rows())
-time_axis = alt.Axis(title="时间", format="%m-%d" if unit == "day" else "%m-%d %H:%M", labelAngle=-30)
-time_unit = "yearmonthdate" if unit == "day" else "yearmonthdatehours"
+# one band per bucket, labelled 10-01 or 10-01 09时 (Beijing time), in time order
+time_x = alt.X("时段:O", title="时间", sort=None, axis=alt.Axis(labelAngle=-45, labelOverlap=True))
+ROW = alt.Step(30)  # height of one bar in the horizontal bar charts
+
+
+def count_axis(title: str) -> alt.Axis:
+    """A count axis: whole numbers only."""
+    return alt.Axis(title=title, format="d", tickMinStep=1)
 
 
 def _series(name: str) -> pd.DataFrame:
@@ -128,10 +134,10 @@ st.altair_chart(
     alt.Chart(_series("发帖量"))
     .mark_bar(color="#1f77b4")
     .encode(
-        x=alt.X("时间:T", timeUnit=time_unit, axis=time_axis),
-        y=alt.Y("数量:Q", title="帖子数"),
+        x=time_x,
+        y=alt.Y("数量:Q", axis=count_axis("帖子数")),
         tooltip=[
-            alt.Tooltip("时间:T", title="时间", format="%Y-%m-%d %H:%M"),
+            alt.Tooltip("时段:O", title="时间"),
             alt.Tooltip("数量:Q", title="帖子数"),
         ],
     )
@@ -146,8 +152,8 @@ with c1:
         alt.Chart(_series("情绪"))
         .mark_line(point=True)
         .encode(
-            x=alt.X("时间:T", timeUnit=time_unit, axis=time_axis),
-            y=alt.Y("数量:Q", title="帖子数"),
+            x=time_x,
+            y=alt.Y("数量:Q", axis=count_axis("帖子数")),
             color=alt.Color(
                 "类别:N",
                 title="情绪",
@@ -164,8 +170,8 @@ with c2:
         alt.Chart(_series("级别"))
         .mark_bar()
         .encode(
-            x=alt.X("时间:T", timeUnit=time_unit, axis=time_axis),
-            y=alt.Y("数量:Q", title="预警帖子数", stack=True),
+            x=time_x,
+            y=alt.Y("数量:Q", axis=count_axis("预警帖子数"), stack=True),
             color=alt.Color(
                 "类别:N",
                 title="级别",
@@ -194,11 +200,11 @@ with c3:
             alt.Chart(src)
             .mark_bar(color="#1f77b4")
             .encode(
-                x=alt.X("帖子数:Q", title="帖子数"),
+                x=alt.X("帖子数:Q", axis=count_axis("帖子数")),
                 y=alt.Y("来源:N", title="来源", sort="-x"),
                 tooltip=["来源:N", "帖子数:Q"],
             )
-            .properties(height=max(120, 28 * len(src))),
+            .properties(height=ROW),
             width="stretch",
         )
     else:
@@ -220,11 +226,11 @@ with c4:
             alt.Chart(ev)
             .mark_bar(color="#ff7f0e")
             .encode(
-                x=alt.X("预警数:Q", title="预警帖子数"),
+                x=alt.X("预警数:Q", axis=count_axis("预警帖子数")),
                 y=alt.Y("事件:N", title="事件（首条标题）", sort="-x"),
                 tooltip=["事件:N", "预警数:Q", "最高级别:N"],
             )
-            .properties(height=max(120, 28 * len(ev))),
+            .properties(height=ROW),
             width="stretch",
         )
     else:
@@ -264,7 +270,7 @@ else:
             alt.Chart(cs)
             .mark_bar()
             .encode(
-                x=alt.X("记录数:Q", title="处置记录数"),
+                x=alt.X("记录数:Q", axis=count_axis("处置记录数")),
                 y=alt.Y(
                     "时限状态:N", title="最紧迫时限状态", sort=[CLOCK_STATE_LABELS[k] for k in CLOCK_STATES]
                 ),
@@ -275,7 +281,7 @@ else:
                 ),
                 tooltip=["时限状态:N", "记录数:Q"],
             )
-            .properties(height=max(100, 32 * len(cs))),
+            .properties(height=ROW),
             width="stretch",
         )
     with c6:
@@ -284,8 +290,10 @@ else:
             alt.Chart(ages)
             .mark_bar(color="#1f77b4")
             .encode(
-                x=alt.X("已历时:N", title="自预警起已历时", sort=list(ages["已历时"])),
-                y=alt.Y("记录数:Q", title="处置记录数"),
+                x=alt.X(
+                    "已历时:N", title="自预警起已历时", sort=list(ages["已历时"]), axis=alt.Axis(labelAngle=0)
+                ),
+                y=alt.Y("记录数:Q", axis=count_axis("处置记录数")),
                 tooltip=["已历时:N", "记录数:Q"],
             )
             .properties(height=200),
