@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -19,6 +20,7 @@ from store.spool import Spool, spool_dir_for
 from yuqing.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
+PLAYBOOK_CHECK_SECONDS = 1.0  # how often Context.playbooks looks whether the library's files changed
 
 if TYPE_CHECKING:
     from store.posts_es import EsPostIndex
@@ -200,13 +202,19 @@ class Context:
     def playbooks(self) -> list[Playbook]:
         """The library, read again when one of its files changed (an admin's edit on the desk).
 
+        The files are looked at (names, sizes, mtimes) at most once per PLAYBOOK_CHECK_SECONDS, so
+        matching many posts costs no disk access per post; ``reload_playbooks`` looks at once.
         A library that turns invalid after it loaded keeps the last good one, with a warning: a file
         broken by hand must not stop ingest; the desk's editor refuses invalid text before saving.
         """
+        cached = self.__dict__.get("_playbook_cache")  # (signature, library, checked at)
+        now = time.monotonic()
+        if cached is not None and now - cached[2] < PLAYBOOK_CHECK_SECONDS:
+            return cached[1]
         directory = self.playbook_dir
         signature = library_signature(directory)
-        cached = self.__dict__.get("_playbook_cache")
         if cached is not None and cached[0] == signature:
+            self.__dict__["_playbook_cache"] = (signature, cached[1], now)
             return cached[1]
         try:
             library = load_library(directory)
@@ -214,9 +222,16 @@ class Context:
             if cached is None:
                 raise
             log.warning("playbook library not reloaded, keeping the last good one: %s", exc)
-            return cached[1]
-        self.__dict__["_playbook_cache"] = (signature, library)
+            library = cached[1]
+        self.__dict__["_playbook_cache"] = (signature, library, now)
         return library
+
+    def reload_playbooks(self) -> list[Playbook]:
+        """The library as its files are now (after an edit), without waiting for the next check."""
+        cached = self.__dict__.get("_playbook_cache")
+        if cached is not None:
+            self.__dict__["_playbook_cache"] = (cached[0], cached[1], float("-inf"))
+        return self.playbooks
 
     def match_playbook(self, post: PostRecord) -> MatchResult | None:
         alert: dict[str, Any] = {

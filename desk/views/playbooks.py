@@ -228,6 +228,7 @@ def _save(pid: str) -> None:
     except SQLAlchemyError:
         state.flash("error", "审计日志暂时无法写入，预案未保存；请稍后重试。")
         return
+    ctx.reload_playbooks()  # this run and every session of this desk use the edit from now on
     new_id = saved.playbook.id
     st.session_state[SELECT] = new_id
     _load(new_id)

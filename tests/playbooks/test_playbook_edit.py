@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -211,7 +212,9 @@ def test_hostile_text_in_a_step_is_kept_as_text(db, library):
     assert reloaded["generic"].steps[0].description == hostile
 
 
-def test_context_reads_the_library_again_after_an_edit(db, library, tmp_path):
+def test_context_reads_the_library_again_after_an_edit(db, library, tmp_path, monkeypatch):
+    import yuqing.context
+
     settings = settings_from_dict(
         {
             "firm": {"name": "华鼎证券股份有限公司"},
@@ -219,15 +222,26 @@ def test_context_reads_the_library_again_after_an_edit(db, library, tmp_path):
             "playbooks_dir": str(library),
         }
     )
+    monkeypatch.setattr(yuqing.context, "PLAYBOOK_CHECK_SECONDS", 3600.0)
     ctx = build_context(settings)
     assert ctx.playbook_dir == library
     assert ctx.playbook("generic").version == "1.0"
     sig = library_signature(library)
-    text = _edited(read_source(library, "generic").text, 'version: "1.0"', 'version: "1.5"')
-    with db.session() as s:
-        save_playbook(s, ADMIN, directory=library, playbook_id="generic", text=text)
+
+    def edit(version: str) -> None:
+        text = read_source(library, "generic").text
+        new = re.sub(r'version: "[^"]*"', f'version: "{version}"', text, count=1)
+        with db.session() as s:
+            save_playbook(s, ADMIN, directory=library, playbook_id="generic", text=new)
+
+    edit("1.5")
     assert library_signature(library) != sig
-    assert ctx.playbook("generic").version == "1.5"
+    assert ctx.playbook("generic").version == "1.0"  # within the check interval: no disk access
+    assert ctx.reload_playbooks() and ctx.playbook("generic").version == "1.5"  # the desk's save does this
+    monkeypatch.setattr(yuqing.context, "PLAYBOOK_CHECK_SECONDS", 0.0)
+    edit("1.6")
+    assert ctx.playbook("generic").version == "1.6"  # seen at the next check, without a restart
     # a file broken by hand afterwards does not take the library away from a running process
     (library / "generic.yaml").write_text("id: [broken\n", encoding="utf-8")
-    assert ctx.playbook("generic").version == "1.5"
+    assert ctx.playbook("generic").version == "1.6"
+    ctx.close()
