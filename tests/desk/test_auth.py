@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 import pytest
+import streamlit as st
 from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
@@ -28,8 +29,12 @@ def _login(at: AppTest, username: str, password: str) -> AppTest:
     return at
 
 
+def _has_button(at: AppTest, key: str) -> bool:
+    return any(b.key == key for b in at.button)
+
+
 def _on_login_form(at: AppTest) -> bool:
-    return [t.value for t in at.title] == ["舆情值守台 · 登录"] and bool(at.button(key=LOGIN))
+    return [t.value for t in at.title] == ["舆情值守台 · 登录"] and _has_button(at, LOGIN)
 
 
 def _store(desk_store, fn):
@@ -287,3 +292,40 @@ def test_signed_in_person_changes_their_own_password(desk_store):
         ],
     )
     assert (OFFICER, "user.password_changed") in trail
+
+
+def _with_sso(desk_config, monkeypatch, identity):
+    """[desk] oidc = true, an [auth] secret, and the identity provider's answer (st.user cannot run here)."""
+    import desk.auth
+
+    desk_config.write_text(
+        desk_config.read_text(encoding="utf-8") + "\n[desk]\noidc = true\n", encoding="utf-8"
+    )
+    monkeypatch.setattr(desk.auth, "_sso_identity", lambda: identity)
+    st.cache_resource.clear()  # the desk caches its Context (and so the config) per config path
+    at = _fresh()
+    at.secrets["auth"] = {"client_id": "desk", "server_metadata_url": "https://idp.example/.well-known"}
+    return at
+
+
+def test_single_sign_on_maps_the_email_to_the_desk_user(desk_store, desk_config, monkeypatch):
+    make_user(desk_store, role="manager", email="lifz@huading.example")
+    at = _with_sso(desk_config, monkeypatch, (True, "LiFZ@huading.example", True)).run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["预警队列"]
+    assert any("李负责" in m.value and "负责人" in m.value for m in at.sidebar.markdown)
+    assert at.session_state["desk.login.sso"] is True
+
+
+def test_single_sign_on_with_an_unknown_email_is_refused(desk_store, desk_config, monkeypatch):
+    at = _with_sso(desk_config, monkeypatch, (True, "stranger@elsewhere.example", True)).run()
+    assert not at.exception
+    assert any("请联系管理员开通" in e.value for e in at.error)
+    assert not at.session_state[TOKEN_KEY] and not at.dataframe
+
+
+def test_login_form_offers_single_sign_on_only_when_configured(desk_store, desk_config, monkeypatch):
+    plain_form = _fresh().run()
+    assert _on_login_form(plain_form) and not _has_button(plain_form, "desk.sso_login")
+    at = _with_sso(desk_config, monkeypatch, (False, "", None)).run()
+    assert _on_login_form(at) and at.button(key="desk.sso_login").label == "单点登录"
