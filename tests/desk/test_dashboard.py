@@ -171,3 +171,20 @@ def test_manager_generates_downloads_and_signs_a_regulator_report(desk_store):
             assert "华鼎证券股份有限公司" in "\n".join(p.text for p in doc.paragraphs)
     finally:
         ctx.close()
+
+
+def test_switching_records_shows_each_ones_reports(desk_store):
+    first = _escalate(desk_store, "outage", minutes_ago=30)
+    second = _escalate(desk_store, "rumor", minutes_ago=10)
+    at = _as("manager").run()
+    at.switch_page(REPORTS).run()
+    for esc_id in (first, second):
+        at.selectbox(key="desk.reports.escalation").set_value(esc_id).run()
+        at.button(key="desk.reports.generate").click().run()
+        assert not at.exception
+    at.selectbox(key="desk.reports.escalation").set_value(first).run()
+    assert not at.exception
+    preview = "\n".join(m.value for m in at.markdown)
+    assert "华鼎证券APP崩了" in preview and "传华鼎证券将被立案调查" not in preview
+    options = at.selectbox(key="desk.reports.pick").options
+    assert len(options) == 1 and options[0].startswith("报告 #1（")  # the first record's only report
