@@ -488,7 +488,7 @@ def _row(
     post = row.post
     alert = states.get(post.id)
     ids = [a.alert_id for p in (post, *row.copies) if (a := states.get(p.id)) is not None]
-    c_level, c_body, c_action = st.columns([1.4, 6.4, 2.2])
+    c_level, c_body, c_action = st.columns([1.4, 6.2, 2.4])
     with c_level:
         label, color = level_badge(post.level)
         st.badge(label, color=color)
@@ -561,26 +561,26 @@ def _actions(post: PostRecord, alert: triage.AlertState | None, ids: list[int]) 
         if actor.can("alert.reopen"):
             st.button("恢复", key=f"desk.triage.reopen.{post.id}", on_click=_reopen, args=(alert.alert_id,))
         return
+    cells = iter(
+        [c for _ in range(2) for c in st.columns(2, gap="small")]
+    )  # a 2 × 2 grid of one-click actions
     if not alert.acknowledged_at and actor.can("alert.acknowledge"):
-        st.button(
+        next(cells).button(
             "确认", key=f"desk.triage.ack.{post.id}", on_click=_acknowledge, args=(ids,), width="stretch"
         )
     if actor.can("alert.assign"):
-        st.button(
+        next(cells).button(
             "指派", key=f"desk.triage.assign_form.{post.id}", on_click=_toggle_form, args=("assign", post.id),
             width="stretch",
         )  # fmt: skip
     if actor.can("alert.false_positive"):
-        st.button(
+        next(cells).button(
             "误报", key=f"desk.triage.fp_form.{post.id}", on_click=_toggle_form, args=("fp", post.id),
             width="stretch",
         )  # fmt: skip
-    if alert.escalation_id is not None:
-        if st.button(f"处置记录 #{alert.escalation_id}", key=f"desk.triage.goto.{post.id}", width="stretch"):
-            _open_escalation(alert.escalation_id)
-    elif alert.status == "open" and actor.can("escalation.open"):
+    if alert.escalation_id is None and alert.status == "open" and actor.can("escalation.open"):
         playbook = ctx.match_playbook(post)
-        st.button(
+        next(cells).button(
             "升级",
             key=f"desk.triage.escalate.{post.id}",
             on_click=_escalate,
@@ -588,6 +588,11 @@ def _actions(post: PostRecord, alert: triage.AlertState | None, ids: list[int]) 
             help="开启处置记录（按匹配的预案计时）",
             width="stretch",
         )
+    esc_id = alert.escalation_id
+    if esc_id is not None and st.button(
+        f"处置记录 #{esc_id}", key=f"desk.triage.goto.{post.id}", width="stretch"
+    ):
+        _open_escalation(esc_id)
 
 
 def _toggle_form(kind: str, post_id: str) -> None:
