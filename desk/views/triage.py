@@ -448,8 +448,9 @@ def live_queue() -> None:
                 )
                 if more.open:
                     with more:
-                        for r in g.rows[1:]:
-                            st.divider()
+                        for k, r in enumerate(g.rows[1:]):
+                            if k:
+                                st.divider()
                             _row(r, states, seen_at, similar, assignable)
 
     p1, p2, p3 = st.columns([1, 2, 1])
