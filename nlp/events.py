@@ -135,7 +135,9 @@ class EventTracker:
             "burst_ratio",
             "burst_min_posts",
         )
-        conf = {n: getattr(risk, f"event_{n}" if n in ("window_hours", "similarity") else n, None) for n in names}
+        conf = {
+            n: getattr(risk, f"event_{n}" if n in ("window_hours", "similarity") else n, None) for n in names
+        }
         return cls(**{k: v for k, v in conf.items() if v is not None}, **kwargs)
 
     # -- clustering ----------------------------------------------------------------------------------

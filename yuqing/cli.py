@@ -512,7 +512,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     script = BENCH_DIR / f"bench_{args.name}.py"
     if not script.is_file():
         known = sorted(p.stem.removeprefix("bench_") for p in BENCH_DIR.glob("bench_*.py"))
-        raise CliError(f"没有名为 {args.name!r} 的基准 / no benchmark {args.name!r}; known: {', '.join(known)}")
+        raise CliError(
+            f"没有名为 {args.name!r} 的基准 / no benchmark {args.name!r}; known: {', '.join(known)}"
+        )
     old_argv = sys.argv
     sys.argv = [str(script), *args.bench_args]
     try:
@@ -622,7 +624,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_user_parser(sub).set_defaults(func=cmd_user)
 
-    s = sub.add_parser("report", help="报告：报告证监局草稿（.docx）与签发 / regulator report draft and sign-off")
+    s = sub.add_parser(
+        "report", help="报告：报告证监局草稿（.docx）与签发 / regulator report draft and sign-off"
+    )
     rsub = s.add_subparsers(dest="report_command", required=True)
     r = rsub.add_parser("regulator", help="由处置记录生成报告证监局草稿 / draft from an escalation record")
     r.add_argument("--escalation", type=int, required=True, help="处置记录编号 / escalation id")

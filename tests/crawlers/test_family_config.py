@@ -19,7 +19,9 @@ TEMPLATE = Path(__file__).resolve().parents[2] / "yuqing" / "init_template.toml"
 def _commented_sources() -> list[dict]:
     text = TEMPLATE.read_text(encoding="utf-8")
     block = text[text.index("# --- 更多信息源示例") :]
-    block = block[: block.index("\n[", 1)]  # up to the next live section: later commented examples are not sources
+    block = block[
+        : block.index("\n[", 1)
+    ]  # up to the next live section: later commented examples are not sources
     keep = [
         line[2:]
         for line in block.splitlines()

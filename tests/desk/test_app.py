@@ -36,5 +36,3 @@ def test_unusable_store_shows_a_chinese_error(tmp_path, monkeypatch, desk_config
     at = AppTest.from_file(str(APP), default_timeout=30).run()
     assert not at.exception
     assert any("无法打开数据存储" in e.value for e in at.error)
-
-
