@@ -13,6 +13,7 @@ import threading
 import time
 from datetime import datetime
 
+from playbooks.alerting import AlertChase, chase_alerts
 from playbooks.chain import ChainEvent, check_clocks
 from store.models import utcnow
 from yuqing.context import Context
@@ -20,23 +21,39 @@ from yuqing.context import Context
 log = logging.getLogger(__name__)
 
 
-def check_once(ctx: Context, *, now: datetime | None = None) -> list[ChainEvent]:
-    """One pass over the open records, in one transaction."""
+def check_once(ctx: Context, *, now: datetime | None = None) -> list[ChainEvent | AlertChase]:
+    """One pass, in one transaction: the records being worked, then the alerts nobody has acknowledged."""
     settings = ctx.settings
+    now = now or utcnow()
     with ctx.records.session() as s:
-        return check_clocks(
+        events: list[ChainEvent | AlertChase] = list(
+            check_clocks(
+                s,
+                playbooks=ctx.playbooks,
+                chain=settings.escalation.chain,
+                now=now,
+                desk_base_url=settings.desk.base_url,
+            )
+        )
+        events += chase_alerts(
             s,
             playbooks=ctx.playbooks,
             chain=settings.escalation.chain,
-            now=now or utcnow(),
+            now=now,
             desk_base_url=settings.desk.base_url,
         )
+        return events
 
 
-def describe(event: ChainEvent) -> str:
+def describe(event: ChainEvent | AlertChase) -> str:
     """One line for the console: 处置记录 #12 → 第 1 级（role:manager：li, chen），确认预警 … (2 条通知)."""
     drill = "【演练】" if event.drill else ""
     who = ", ".join(event.people) or "无可通知的人"
+    if isinstance(event, AlertChase):
+        return (
+            f"{drill}预警 #{event.alert_id} 已 {event.overdue_minutes} 分钟无人确认 → 第 {event.tier} 级"
+            f"（{event.entry}：{who}），{event.notifications} 条通知入队"
+        )
     return (
         f"{drill}处置记录 #{event.escalation_id} 超时 → 第 {event.tier} 级（{event.entry}：{who}），"
         f"时限 {', '.join(event.clocks)}，{event.notifications} 条通知入队"
@@ -67,7 +84,7 @@ class ClockWatch:
             self.once()
             self._stop.wait(self.every)
 
-    def once(self) -> list[ChainEvent] | None:
+    def once(self) -> list[ChainEvent | AlertChase] | None:
         try:
             events = check_once(self.ctx)
         except Exception:  # a records database that is down, a broken library: try again next time

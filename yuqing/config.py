@@ -218,6 +218,13 @@ class NotifyConfig(BaseModel):
     deliver_every_seconds: float = Field(
         30.0, gt=0, description="`yuqing schedule` delivers the outbox this often"
     )
+    announce_levels: list[Literal["I", "II", "III", "IV"]] = Field(
+        default_factory=lambda: ["I", "II"],
+        description="a new alert at these levels is announced at once on the announce channels",
+    )
+    announce_channels: list[str] = Field(
+        default_factory=list, description="channel names told of new alerts; empty = every configured channel"
+    )
 
     @field_validator("channels")
     @classmethod
@@ -227,6 +234,18 @@ class NotifyConfig(BaseModel):
         if dupes:
             raise ValueError(f"duplicate notify channel names: {sorted(dupes)}")
         return v
+
+    @model_validator(mode="after")
+    def _known_announce_channels(self) -> NotifyConfig:
+        unknown = sorted(set(self.announce_channels) - {c.name for c in self.channels})
+        if unknown:
+            raise ValueError(f"announce_channels names channels that are not configured: {unknown}")
+        return self
+
+    def announce_targets(self) -> list[tuple[str, str]]:
+        """(kind, channel name) of every channel a new alert is announced on."""
+        wanted = set(self.announce_channels)
+        return [(c.kind, c.name) for c in self.channels if not wanted or c.name in wanted]
 
 
 class EscalationConfig(BaseModel):

@@ -11,8 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy.exc
+from sqlalchemy.orm import Session
 
-from store.models import PostRecord, utcnow_iso
+from playbooks.alerting import announce_alerts
+from playbooks.notify.outbox import Recipient
+from playbooks.schema import PlaybookError
+from store.models import Alert, PostRecord, utcnow_iso
 from store.posts_es import PostsRejected
 from store.posts_sqlite import StoreUnavailable
 from store.records import RecordsUnavailable, upsert_alert
@@ -33,6 +37,7 @@ class IngestReport:
     flagged: int = 0
     alerts_opened: int = 0
     alerts_updated: int = 0
+    alerts_announced: int = 0  # serious new alerts put in the outbox for the duty channels
     rejected: list[str] = field(default_factory=list)
     spooled: int = 0  # posts kept on disk because the store was down; written when it is back
     alerts_spooled: int = 0  # stored posts whose alerts wait on disk for the records database
@@ -48,6 +53,7 @@ class IngestReport:
             "flagged",
             "alerts_opened",
             "alerts_updated",
+            "alerts_announced",
             "spooled",
             "alerts_spooled",
             "replayed",
@@ -61,6 +67,7 @@ class IngestReport:
             f"收到 {self.received} 条，新增 {self.stored_new}，更新 {self.updated}，未变 {self.unchanged}，"
             f"预警 {self.flagged} 条（新开 {self.alerts_opened}，更新 {self.alerts_updated}），"
             f"拒收 {len(self.rejected)} 条"
+            + (f"；{self.alerts_announced} 条严重预警已通知值班群" if self.alerts_announced else "")
             + (f"；补写此前暂存 {self.replayed} 条" if self.replayed else "")
             + (f"；存储不可用，已暂存 {self.spooled} 条，恢复后自动补写" if self.spooled else "")
             + (f"；预警库不可用，{self.alerts_spooled} 条预警已暂存" if self.alerts_spooled else "")
@@ -188,13 +195,37 @@ def _open_alerts(flagged: Sequence[PostRecord], *, ctx: Context, report: IngestR
     if not flagged:
         return
     with ctx.records.session() as session:
+        touched = []
         for rec in flagged:
             match = ctx.match_playbook(rec)
-            _, what = upsert_alert(session, post=rec, playbook_id=match.playbook.id if match else None)
+            alert, what = upsert_alert(session, post=rec, playbook_id=match.playbook.id if match else None)
             if what == "opened":
                 report.alerts_opened += 1
             elif what == "updated":
                 report.alerts_updated += 1
+            if what != "unchanged":
+                touched.append(alert)
+        _announce(session, touched, ctx=ctx, report=report)
+
+
+def _announce(session: Session, alerts: list[Alert], *, ctx: Context, report: IngestReport) -> None:
+    """Serious new alerts go to the duty channels at once, in the same transaction (playbooks/alerting.py)."""
+    notify = ctx.settings.notify
+    targets = notify.announce_targets()
+    if not alerts or not targets:
+        return
+    try:
+        playbooks = ctx.playbooks
+    except PlaybookError:  # a broken library must not stop alerts being stored; the message names no playbook
+        playbooks = []
+    report.alerts_announced += announce_alerts(
+        session,
+        alerts,
+        recipients=[Recipient(kind, name) for kind, name in targets],
+        desk_base_url=ctx.settings.desk.base_url,
+        levels=notify.announce_levels,
+        playbooks=playbooks,
+    )
 
 
 def _spool(
