@@ -19,6 +19,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -464,3 +465,63 @@ class Report(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     signed_by: Mapped[str] = mapped_column(String(80), default="")
     signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+# --------------------------------------------------------------------------- holiday readiness (0005)
+
+DUTIES = ("primary", "backup", "manager")  # 主班值班员, 备班值班员, 带班负责人
+
+
+class RosterEntry(Base):
+    """One person on duty for one shift of one day (值班表); the escalation chain follows it."""
+
+    __tablename__ = "duty_roster"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), index=True)  # YYYY-MM-DD, Beijing time
+    shift_start: Mapped[str] = mapped_column(String(5), default="00:00")  # HH:MM, Beijing time
+    shift_end: Mapped[str] = mapped_column(String(5), default="24:00")
+    duty: Mapped[str] = mapped_column(String(20), default="primary")  # one of DUTIES
+    username: Mapped[str] = mapped_column(String(40), index=True)
+    phone: Mapped[str] = mapped_column(String(40), default="")  # reachable on this shift, if not the usual
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("day", "shift_start", "duty", "username", name="one_roster_slot_per_person"),
+    )
+
+
+class DrillRun(Base):
+    """One rehearsal of a drill scenario on the live path: its posts are marked drill; its score is kept."""
+
+    __tablename__ = "drill_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scenario_id: Mapped[str] = mapped_column(String(80), index=True)
+    scenario_name: Mapped[str] = mapped_column(Text, default="")
+    speed: Mapped[float] = mapped_column(Float, default=1.0)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | finished | aborted
+    run_by: Mapped[str] = mapped_column(String(80), default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    score: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    report_md: Mapped[str] = mapped_column(Text, default="")
+
+
+class DrillInjection(Base):
+    """One post a drill injected, what it expected (should it be flagged?) and when it was flagged."""
+
+    __tablename__ = "drill_injections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    drill_run_id: Mapped[int] = mapped_column(ForeignKey("drill_runs.id"), index=True)
+    step_no: Mapped[int] = mapped_column(Integer, default=0)
+    post_id: Mapped[str] = mapped_column(String(40), index=True)
+    should_flag: Mapped[bool] = mapped_column(Boolean, default=True)
+    injected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    level: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    flagged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
