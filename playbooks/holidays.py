@@ -1,0 +1,291 @@
+"""The holiday calendar of the Chinese exchanges: statutory holidays, 调休 make-up days, closures.
+
+Two maintained packages, each for what it knows best:
+
+- ``chinesecalendar`` (module ``chinese_calendar``; 1.11.0 covers 2004–2026): the State Council's
+  statutory holidays (法定节假日) with their names, and the 调休 make-up working days — weekend days
+  on which offices work to pay for a bridge day.
+- ``exchange_calendars`` (calendar ``XSHG``, the Shanghai Stock Exchange; 4.x records holidays to
+  2026): which days are trading sessions.  The exchange is closed on every Saturday and Sunday, also
+  on a 调休 make-up Saturday that is an office working day, and sometimes on days the office
+  calendar does not list (2024-02-09, 除夕, was a working day but no session).  Where the exchange
+  calendar does not reach, the rule "weekday and not a statutory holiday" stands in.
+
+A year the packages have not published yet (the State Council announces the next year's holidays
+around November) raises :class:`CalendarDataMissing` with a Chinese message — never a silent "no
+holidays".  Upgrade ``chinesecalendar`` / ``exchange_calendars`` to get a new year.
+
+Days are Beijing calendar days (``datetime.date``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+from dataclasses import dataclass, field
+
+import chinese_calendar
+from chinese_calendar import constants as cc_constants
+
+log = logging.getLogger(__name__)
+
+# chinese_calendar's English names → the Chinese names people use on the desk
+NAMES_CN = {
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "National Day": "国庆节",
+    "Mid-autumn Festival": "中秋节",
+    "Anti-Fascist 70th Day": "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日",
+}
+
+# how far from a holiday block a 调休 make-up day may lie and still belong to it
+_MAKEUP_REACH = dt.timedelta(days=45)
+
+
+class CalendarDataMissing(LookupError):
+    """The packages have no holiday data for the asked year (message in Chinese, for people)."""
+
+    def __init__(self, year: int):
+        first, last = covered_years()
+        self.year = year
+        super().__init__(
+            f"{year}年的节假日安排尚未收录：当前日历数据只覆盖{first}–{last}年"
+            f"（chinesecalendar {_cc_version()}）。请升级 chinesecalendar 后再查看。"
+        )
+
+
+@dataclass(frozen=True)
+class Holiday:
+    name_cn: str  # "国庆节、中秋节"
+    name_en: str  # "National Day & Mid-autumn Festival"
+    start: dt.date  # first day off (statutory holiday period)
+    end: dt.date  # last day off
+    days: int  # calendar days from start to end
+    makeup_workdays: list[dt.date] = field(default_factory=list)  # 调休上班 (often a weekend day)
+    exchange_closed_days: list[dt.date] = field(default_factory=list)  # 休市 (incl. adjacent weekends)
+    reopen: dt.date | None = None  # first trading session after the closure
+
+    def __contains__(self, day: dt.date) -> bool:
+        return self.start <= day <= self.end
+
+    @property
+    def label(self) -> str:
+        """'国庆节、中秋节 2025-10-01 至 2025-10-08'"""
+        return f"{self.name_cn} {self.start.isoformat()} 至 {self.end.isoformat()}"
+
+    def days_left(self, today: dt.date) -> int:
+        """Days until the holiday starts (0 on its first day and while it lasts)."""
+        return max((self.start - today).days, 0)
+
+
+def _cc_version() -> str:
+    return getattr(chinese_calendar, "__version__", "?")
+
+
+@functools.cache
+def covered_years() -> tuple[int, int]:
+    """(first, last) year chinese_calendar has statutory holiday data for."""
+    years = [d.year for d in cc_constants.holidays]
+    return min(years), max(years)
+
+
+def _check_year(year: int) -> None:
+    first, last = covered_years()
+    if not first <= year <= last:
+        raise CalendarDataMissing(year)
+
+
+@functools.cache
+def _xshg():
+    """The XSHG calendar over the years both packages know, or None when it cannot be built."""
+    try:
+        import exchange_calendars as xcals
+
+        first, last = covered_years()
+        for end_year in range(last, first, -1):
+            try:
+                return xcals.get_calendar("XSHG", start="2006-01-01", end=f"{end_year}-12-31")
+            except Exception:  # noqa: BLE001 - the package says how far it reaches by refusing
+                continue
+    except ImportError:  # pragma: no cover - a base dependency
+        log.warning("exchange_calendars is not installed; exchange sessions follow the office calendar")
+    return None
+
+
+@functools.cache
+def _sessions() -> tuple[frozenset[dt.date], dt.date, dt.date] | None:
+    cal = _xshg()
+    if cal is None:
+        return None
+    sessions = frozenset(ts.date() for ts in cal.sessions)
+    return sessions, cal.first_session.date(), cal.last_session.date()
+
+
+def is_exchange_open(day: dt.date) -> bool:
+    """Is ``day`` a trading session on the Shanghai exchange?  False on every weekend (also a
+    调休 make-up Saturday) and on holidays.  Raises CalendarDataMissing beyond the packages' data."""
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    known = _sessions()
+    if known is not None:
+        sessions, first, last = known
+        if first <= day <= last:
+            return day in sessions
+    _check_year(day.year)
+    return day.weekday() < 5 and not chinese_calendar.is_holiday(day)
+
+
+def is_office_workday(day: dt.date) -> bool:
+    """Is ``day`` an office working day (调休 make-up weekend days included)?"""
+    _check_year(day.year)
+    return chinese_calendar.is_workday(day)
+
+
+def _is_plain_weekend(day: dt.date) -> bool:
+    return day.weekday() >= 5 and day not in cc_constants.workdays
+
+
+def _blocks() -> list[list[dt.date]]:
+    """Statutory holiday days grouped into periods (a gap of plain weekend days does not split)."""
+    days = sorted(cc_constants.holidays)
+    blocks: list[list[dt.date]] = []
+    for day in days:
+        if blocks:
+            prev = blocks[-1][-1]
+            between = [prev + dt.timedelta(days=i) for i in range(1, (day - prev).days)]
+            if all(_is_plain_weekend(b) for b in between):
+                blocks[-1].append(day)
+                continue
+        blocks.append([day])
+    return blocks
+
+
+def _closure_around(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The contiguous run of non-session days that holds [start, end]."""
+
+    def closed(day: dt.date) -> bool:
+        try:
+            return not is_exchange_open(day)
+        except CalendarDataMissing:
+            return False
+
+    first, last = start, end
+    while closed(first - dt.timedelta(days=1)):
+        first -= dt.timedelta(days=1)
+    while closed(last + dt.timedelta(days=1)):
+        last += dt.timedelta(days=1)
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _reopen_after(day: dt.date) -> dt.date:
+    nxt = day + dt.timedelta(days=1)
+    for _ in range(30):
+        try:
+            if is_exchange_open(nxt):
+                return nxt
+        except CalendarDataMissing:  # beyond the data: the next weekday is the best guess
+            if nxt.weekday() < 5:
+                return nxt
+        nxt += dt.timedelta(days=1)
+    return nxt
+
+
+@functools.cache
+def _all_holidays() -> tuple[Holiday, ...]:
+    blocks = _blocks()
+    names_of = [[] for _ in blocks]
+    for i, block in enumerate(blocks):
+        for day in block:
+            name = chinese_calendar.get_holiday_detail(day)[1]
+            if name and name not in names_of[i]:
+                names_of[i].append(name)
+    makeups: list[list[dt.date]] = [[] for _ in blocks]
+    for day in sorted(cc_constants.workdays):
+        name = chinese_calendar.get_holiday_detail(day)[1]
+        if not name:
+            continue
+        best = None
+        for i, block in enumerate(blocks):
+            if name not in names_of[i]:
+                continue
+            distance = min(abs((day - block[0]).days), abs((day - block[-1]).days))
+            if distance <= _MAKEUP_REACH.days and (best is None or distance < best[0]):
+                best = (distance, i)
+        if best is not None:
+            makeups[best[1]].append(day)
+    out = []
+    for i, block in enumerate(blocks):
+        start, end = block[0], block[-1]
+        closed = _closure_around(start, end)
+        out.append(
+            Holiday(
+                name_cn="、".join(NAMES_CN.get(n, n) for n in names_of[i]),
+                name_en=" & ".join(names_of[i]),
+                start=start,
+                end=end,
+                days=(end - start).days + 1,
+                makeup_workdays=makeups[i],
+                exchange_closed_days=closed,
+                reopen=_reopen_after(closed[-1]),
+            )
+        )
+    return tuple(out)
+
+
+def holidays_in(year: int) -> list[Holiday]:
+    """The holiday periods that start in ``year``.  CalendarDataMissing when it is not published."""
+    _check_year(year)
+    return [h for h in _all_holidays() if h.start.year == year]
+
+
+def next_holidays(today: dt.date, n: int = 3) -> list[Holiday]:
+    """The next ``n`` holidays that have not ended by ``today`` (one under way comes first).
+
+    Returns fewer than ``n`` when the calendar data ends; raises CalendarDataMissing when it knows
+    none at all (the next year's arrangement is not in the installed package yet)."""
+    if isinstance(today, dt.datetime):
+        today = today.date()
+    found = [h for h in _all_holidays() if h.end >= today][:n]
+    if not found:
+        _, last = covered_years()
+        raise CalendarDataMissing(max(today.year, last + 1))
+    return found
+
+
+def holiday_for(day: dt.date) -> Holiday | None:
+    """The holiday ``day`` falls in (its statutory days or the exchange closure around them)."""
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    _check_year(day.year)
+    for h in _all_holidays():
+        if h.start <= day <= h.end or day in h.exchange_closed_days:
+            return h
+    return None
+
+
+def find_holiday(name: str, today: dt.date | None = None) -> Holiday:
+    """A holiday by (part of) its Chinese or English name — the next such one from ``today`` —
+    or by its start date 'YYYY-MM-DD'.  LookupError (Chinese) when none matches."""
+    name = (name or "").strip()
+    try:
+        day = dt.date.fromisoformat(name)
+    except ValueError:
+        day = None
+    if day is not None:
+        found = holiday_for(day)
+        if found is None:
+            raise LookupError(f"{name} 不在任何节假日内")
+        return found
+    today = today or dt.date.today()
+    lowered = name.lower()
+    candidates = [h for h in _all_holidays() if lowered in h.name_cn.lower() or lowered in h.name_en.lower()]
+    upcoming = [h for h in candidates if h.end >= today]
+    if upcoming:
+        return upcoming[0]
+    if candidates:
+        return candidates[-1]
+    raise LookupError(f"找不到名为“{name}”的节假日")
