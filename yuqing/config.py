@@ -265,6 +265,17 @@ class EscalationConfig(BaseModel):
         return list(validate_chain(v))
 
 
+class ReadinessConfig(BaseModel):
+    """`[readiness]`: how recent the last drill and the channel tests must be (yuqing/readiness.py)."""
+
+    drill_max_age_days: float = Field(
+        30.0, gt=0, description="the last passed drill finished at most this many days before the holiday"
+    )
+    channel_test_max_age_days: float = Field(
+        7.0, gt=0, description="every notify channel had a successful test within this many days"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="YUQING_",
@@ -284,6 +295,7 @@ class Settings(BaseSettings):
     health: HealthConfig = Field(default_factory=HealthConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    readiness: ReadinessConfig = Field(default_factory=ReadinessConfig)
     secrets_file: Path | None = None
     # the playbook library (*.yaml); admins edit it on the desk (预案库). Default: the packaged library
     playbooks_dir: Path | None = None

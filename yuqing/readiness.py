@@ -1,0 +1,457 @@
+"""节前准备: the readiness gate before a holiday. Is the desk ready to run with a thin crew?
+
+:func:`check_readiness` runs a list of small checks, each one explainable on its own; the desk is ready
+only when every one passes. Each failing check says in Chinese what is wrong (``detail_cn``) and what
+to do about it (``fix_cn``). The checks:
+
+- 值班表完整: every day of the holiday has its primary officer and its manager on the roster
+  (``playbooks.roster.roster_complete``).
+- 信息源健康: every enabled source is neither silent nor failing (yuqing/health.py); no enabled source at
+  all is a failure (the desk would be blind).
+- 最近一次演练通过: the latest finished drill (``drill_runs``) passed and finished no more than
+  ``[readiness] drill_max_age_days`` before the holiday starts.
+- 通知通道已测试: every configured channel (``[[notify.channels]]``) had a successful test
+  (``yuqing notify test``) within ``[readiness] channel_test_max_age_days``; no channel at all fails
+  (nobody would be told).
+- 负责人与管理员: at least one active manager and one active admin.
+- 预案库可加载: the playbook library loads and holds at least one playbook.
+- 升级链可达: every tier of ``[escalation] chain`` names someone active (``owner`` always resolves: the
+  record's owner).
+- 帖子索引可访问: the posts index answers.
+
+The records database itself must answer, or nothing can be checked: :class:`ReadinessError` (the CLI
+exits 2). Who looked and what they saw goes into the audit trail (:func:`record_check`); a manager's
+sign-off (:func:`sign_off`) is allowed only when every check passes, and is audited too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, text
+
+from playbooks.authz import Actor, require
+from playbooks.chain import entry_label
+from playbooks.notify.deliver import last_channel_tests
+from store.models import ROLES, AuditEntry, DrillRun, User
+from store.records import audit
+from yuqing.context import Context
+
+log = logging.getLogger(__name__)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+AUDIT_ENTITY = "readiness"
+CHECK_ACTION = "readiness.check"
+SIGNOFF_ACTION = "readiness.signoff"
+# a sign-off is a manager's statement, like signing a report: 负责人 and 管理员
+SIGNOFF_PERMISSION = "report.sign"
+ROLE_NAMES = {"officer": "值班员", "manager": "负责人", "admin": "管理员"}
+ROSTER_FIX = "在「假期与值班」页添加，或运行 yuqing roster import"
+
+
+class ReadinessError(Exception):
+    """Nothing can be checked (the records database does not answer, no holiday found); Chinese message."""
+
+
+class HolidayLike(Protocol):
+    name_cn: str
+    start: date
+    end: date
+
+
+@dataclass(frozen=True)
+class Check:
+    key: str  # stable English id: roster, sources, drill, channels, people, playbooks, chain, posts_index
+    name_cn: str
+    ok: bool
+    detail_cn: str
+    fix_cn: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "name": self.name_cn, "ok": self.ok, "detail": self.detail_cn, "fix": self.fix_cn}
+
+
+@dataclass
+class Readiness:
+    ready: bool
+    holiday: Any  # a playbooks.holidays.Holiday (name_cn, start, end) or None
+    checks: list[Check] = field(default_factory=list)
+    checked_at: datetime | None = None
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if not c.ok]
+
+    def days_left(self) -> int | None:
+        """Whole days from today (Beijing) to the holiday's first day; 0 on the day, negative during it."""
+        if self.holiday is None or self.checked_at is None:
+            return None
+        return (self.holiday.start - beijing_day(self.checked_at)).days
+
+    def to_dict(self) -> dict[str, Any]:
+        h = self.holiday
+        return {
+            "ready": self.ready,
+            "holiday": None
+            if h is None
+            else {"name": h.name_cn, "start": h.start.isoformat(), "end": h.end.isoformat()},
+            "days_left": self.days_left(),
+            "checked_at": self.checked_at.isoformat() if self.checked_at else None,
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def beijing_day(at: datetime) -> date:
+    return _utc(at).astimezone(SHANGHAI).date()
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def _md(d: date) -> str:
+    return f"{d.month}月{d.day}日"
+
+
+def holiday_label(h: HolidayLike) -> str:
+    if h.start == h.end:
+        return f"{h.name_cn}（{_md(h.start)}）"
+    return f"{h.name_cn}（{_md(h.start)}至{_md(h.end)}）"
+
+
+def holiday_key(h: HolidayLike) -> str:
+    """What the audit trail files a check or sign-off under: 国庆节 2026-10-01."""
+    return f"{h.name_cn} {h.start.isoformat()}"[:40]
+
+
+def _fmt_at(at: datetime) -> str:
+    return _utc(at).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def _days(delta: timedelta) -> str:
+    days = delta.total_seconds() / 86400
+    return f"{days:.0f} 天" if days >= 1 else "不到 1 天"
+
+
+# ----------------------------------------------------------------------------- the holiday
+
+
+def find_holiday(today: date, name: str | None = None) -> HolidayLike:
+    """The next holiday from today (Beijing; one under way counts), or the one ``name`` names (part of its
+    Chinese or English name, or its start date YYYY-MM-DD); ReadinessError (Chinese) when there is none."""
+    from playbooks import holidays
+
+    try:
+        if name and name.strip():
+            return holidays.find_holiday(name.strip(), today)
+        return holidays.next_holidays(today, 1)[0]
+    except LookupError as exc:  # CalendarDataMissing too: its message says to upgrade chinesecalendar
+        raise ReadinessError(str(exc.args[0]) if exc.args else str(exc)) from exc
+
+
+# ----------------------------------------------------------------------------- the checks
+
+
+def _roster_check(session, holiday: HolidayLike) -> Check:
+    from playbooks.roster import roster_complete
+
+    complete, gaps = roster_complete(session, holiday)
+    name = "值班表完整"
+    if complete:
+        days = (holiday.end - holiday.start).days + 1
+        return Check("roster", name, True, f"{holiday_label(holiday)} 共 {days} 天均已排班")
+    shown = [_gap_text(g) for g in list(gaps)[:8]]
+    more = f"等 {len(gaps)} 处" if len(gaps) > len(shown) else ""
+    return Check("roster", name, False, "；".join(shown) + more, ROSTER_FIX)
+
+
+def _gap_text(gap: Any) -> str:
+    for attr in ("text_cn", "detail_cn", "label_cn", "message"):
+        value = getattr(gap, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return str(gap)
+
+
+def _sources_check(ctx: Context, now: datetime) -> Check:
+    from yuqing.health import source_health
+
+    name = "信息源健康"
+    enabled = [s for s in ctx.settings.sources if s.enabled]
+    if not enabled:
+        return Check(
+            "sources",
+            name,
+            False,
+            "没有启用的信息源：假期中值守台将看不到任何内容",
+            "在 yuqing.toml 的 [[sources]] 中配置并启用信息源，然后运行 yuqing crawl",
+        )
+    flagged = [h for h in source_health(ctx, now=now) if h.enabled and h.flagged]
+    if not flagged:
+        return Check("sources", name, True, f"{len(enabled)} 个启用的信息源均正常")
+    detail = "；".join(f"{h.label}：{h.status}（{'，'.join(h.reasons[:2])}）" for h in flagged[:6])
+    return Check(
+        "sources",
+        name,
+        False,
+        f"{len(flagged)} 个信息源异常：{detail}",
+        "在「信息源健康」页查看原因，修复后运行 yuqing crawl --source 名称 确认恢复",
+    )
+
+
+def _drill_check(session, *, reference: datetime, max_age_days: float) -> Check:
+    name = "最近一次演练通过"
+    run = session.scalar(
+        select(DrillRun)
+        .where(DrillRun.status == "finished", DrillRun.finished_at.is_not(None))
+        .order_by(DrillRun.finished_at.desc(), DrillRun.id.desc())
+        .limit(1)
+    )
+    fix = "运行一次演练：yuqing drill run 场景 --headless，或在「演练」页开始演练"
+    if run is None:
+        return Check("drill", name, False, "尚无完成的演练记录", fix)
+    finished = _utc(run.finished_at)
+    what = f"「{run.scenario_name or run.scenario_id}」（{_fmt_at(finished)} 完成）"
+    age = reference - finished
+    if not run.passed:
+        return Check("drill", name, False, f"最近一次演练{what}未通过", "查看演练报告，改进后重新演练：" + fix)
+    if age > timedelta(days=max_age_days):
+        return Check(
+            "drill",
+            name,
+            False,
+            f"最近一次演练{what}距假期已 {_days(age)}，超过 {max_age_days:g} 天",
+            "假期前重新演练：" + fix,
+        )
+    return Check("drill", name, True, f"最近一次演练{what}已通过")
+
+
+def _channels_check(ctx: Context, session, *, now: datetime, max_age_days: float) -> Check:
+    name = "通知通道已测试"
+    channels = list(ctx.settings.notify.channels)
+    if not channels:
+        return Check(
+            "channels",
+            name,
+            False,
+            "没有配置通知通道：超时和严重预警将无人收到",
+            "在 yuqing.toml 的 [[notify.channels]] 中配置通道（见 docs/notifications.md），再运行 yuqing notify test",
+        )
+    tests = last_channel_tests(session)
+    problems = []
+    for ch in channels:
+        last = tests.get(ch.name)
+        if last is None:
+            problems.append(f"「{ch.name}」从未测试")
+            continue
+        at, ok = last
+        if not ok:
+            problems.append(f"「{ch.name}」最近一次测试（{_fmt_at(at)}）失败")
+        elif now - _utc(at) > timedelta(days=max_age_days):
+            problems.append(f"「{ch.name}」上次测试成功在 {_fmt_at(at)}，已超过 {max_age_days:g} 天")
+    if problems:
+        names = " ".join(f"--channel {ch.name}" for ch in channels if any(f"「{ch.name}」" in p for p in problems))
+        return Check("channels", name, False, "；".join(problems), f"运行 yuqing notify test {names} 并确认收到")
+    return Check("channels", name, True, f"{len(channels)} 个通知通道在 {max_age_days:g} 天内测试成功")
+
+
+def _people_check(session) -> Check:
+    counts = {r: 0 for r in ROLES}
+    for user in session.scalars(select(User).where(User.active)):
+        counts[user.role] = counts.get(user.role, 0) + 1
+    missing = [ROLE_NAMES[r] for r in ("manager", "admin") if not counts.get(r)]
+    name = "负责人与管理员"
+    if missing:
+        return Check(
+            "people",
+            name,
+            False,
+            "没有启用的" + "和".join(missing) + "账号",
+            "运行 yuqing user add 用户名 --role manager|admin，或在「用户管理」页启用账号",
+        )
+    return Check("people", name, True, f"负责人 {counts['manager']} 人，管理员 {counts['admin']} 人")
+
+
+def _playbooks_check(ctx: Context) -> Check:
+    name = "预案库可加载"
+    try:
+        library = ctx.reload_playbooks()
+    except Exception as exc:  # PlaybookError, an unreadable directory
+        return Check("playbooks", name, False, f"预案库无法加载：{exc}"[:300], "在「预案库」页修正出错的预案文件")
+    if not library:
+        return Check("playbooks", name, False, f"预案库（{ctx.playbook_dir}）中没有预案", "在「预案库」页添加预案")
+    return Check("playbooks", name, True, f"已加载 {len(library)} 个预案")
+
+
+def _chain_check(ctx: Context, session) -> Check:
+    name = "升级链可达"
+    active = list(session.scalars(select(User).where(User.active)))
+    empty = []
+    described = []
+    for tier, entry in enumerate(ctx.settings.escalation.chain):
+        if entry == "owner":
+            described.append(f"第 {tier} 级 承办人")
+            continue
+        if entry.startswith("role:"):
+            people = [u for u in active if u.role == entry.removeprefix("role:")]
+        else:
+            people = [u for u in active if u.username == entry]
+        if people:
+            described.append(f"第 {tier} 级 {entry_label(entry)}（{len(people)} 人）")
+        else:
+            empty.append(f"第 {tier} 级「{entry_label(entry)}」没有可通知的启用账号")
+    if empty:
+        return Check(
+            "chain",
+            name,
+            False,
+            "；".join(empty),
+            "添加或启用对应账号（yuqing user add / 「用户管理」页），或修改 yuqing.toml 的 [escalation] chain",
+        )
+    return Check("chain", name, True, "；".join(described))
+
+
+def _posts_index_check(ctx: Context) -> Check:
+    name = "帖子索引可访问"
+    try:
+        total = ctx.index.count()
+    except Exception as exc:  # StoreUnavailable, an Elasticsearch that does not answer
+        return Check(
+            "posts_index",
+            name,
+            False,
+            f"帖子索引无法访问：{exc}"[:300],
+            "检查 [store] 配置与存储服务（Elasticsearch / 存储文件）是否可用",
+        )
+    return Check("posts_index", name, True, f"帖子索引可访问，共 {total} 条")
+
+
+# ----------------------------------------------------------------------------- the gate
+
+
+def check_readiness(
+    ctx: Context,
+    *,
+    holiday: HolidayLike | None = None,
+    now: datetime | None = None,
+) -> Readiness:
+    """Every check for ``holiday`` (default: the next one) as of ``now``. Raises ReadinessError when the
+    records database does not answer."""
+    now = _utc(now or datetime.now(UTC))
+    cfg = ctx.settings.readiness
+    if holiday is None:
+        holiday = find_holiday(beijing_day(now))
+    start = datetime.combine(holiday.start, time(0), tzinfo=SHANGHAI).astimezone(UTC)
+    reference = max(now, start)  # the drill must be recent when the holiday begins
+    try:
+        with ctx.records.session() as session:
+            session.execute(text("SELECT 1"))
+            checks = [
+                _roster_check(session, holiday),
+                _drill_check(session, reference=reference, max_age_days=cfg.drill_max_age_days),
+                _channels_check(ctx, session, now=now, max_age_days=cfg.channel_test_max_age_days),
+                _people_check(session),
+                _chain_check(ctx, session),
+            ]
+    except ReadinessError:
+        raise
+    except Exception as exc:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from store.records import RecordsUnavailable
+
+        if isinstance(exc, SQLAlchemyError | RecordsUnavailable):
+            raise ReadinessError(f"记录库无法访问，无法检查节前准备：{exc}"[:400]) from exc
+        raise
+    checks.insert(1, _sources_check(ctx, now))
+    checks.append(_playbooks_check(ctx))
+    checks.append(_posts_index_check(ctx))
+    return Readiness(ready=all(c.ok for c in checks), holiday=holiday, checks=checks, checked_at=now)
+
+
+def record_check(ctx: Context, result: Readiness, *, actor: str, via: str) -> None:
+    """The audit trail keeps who looked, when and what they saw (the regulator asks for the evidence)."""
+    with ctx.records.session() as session:
+        audit(
+            session,
+            actor=actor,
+            action=CHECK_ACTION,
+            entity=AUDIT_ENTITY,
+            entity_id=holiday_key(result.holiday),
+            ready=result.ready,
+            via=via,
+            checked_at=result.checked_at.isoformat() if result.checked_at else None,
+            failed=[c.name_cn for c in result.failed],
+            checks=[c.to_dict() for c in result.checks],
+        )
+
+
+def sign_off(
+    ctx: Context,
+    actor: Actor | None,
+    *,
+    holiday: HolidayLike | None = None,
+    now: datetime | None = None,
+    check: Callable[..., Readiness] = check_readiness,
+) -> Readiness:
+    """A manager's 确认节前准备就绪: checked again here (not trusted from a page), refused unless ready."""
+    from playbooks.authz import PermissionDenied
+
+    actor = require(actor, SIGNOFF_PERMISSION)
+    result = check(ctx, holiday=holiday, now=now)
+    if not result.ready:
+        names = "、".join(c.name_cn for c in result.failed)
+        raise PermissionDenied(f"尚有未通过的检查（{names}），不能确认节前准备就绪。")
+    with ctx.records.session() as session:
+        audit(
+            session,
+            actor=actor.username,
+            action=SIGNOFF_ACTION,
+            entity=AUDIT_ENTITY,
+            entity_id=holiday_key(result.holiday),
+            holiday=result.holiday.name_cn,
+            start=result.holiday.start.isoformat(),
+            end=result.holiday.end.isoformat(),
+            checked_at=result.checked_at.isoformat() if result.checked_at else None,
+            checks=[c.to_dict() for c in result.checks],
+        )
+    return result
+
+
+def history(ctx: Context, holiday: HolidayLike, *, limit: int = 20) -> list[AuditEntry]:
+    """The checks and sign-offs recorded for ``holiday``, newest first."""
+    with ctx.records.session() as session:
+        return list(
+            session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.entity == AUDIT_ENTITY, AuditEntry.entity_id == holiday_key(holiday))
+                .order_by(AuditEntry.id.desc())
+                .limit(limit)
+            )
+        )
+
+
+def render_text(result: Readiness) -> Sequence[str]:
+    """The lines `yuqing readiness` prints: the holiday, each check ✓/✗ with its detail and fix."""
+    lines = []
+    h = result.holiday
+    left = result.days_left()
+    when = f"还有 {left} 天" if left and left > 0 else ("今天开始" if left == 0 else "假期中")
+    lines.append(f"节前准备检查：{holiday_label(h)}，{when}")
+    for c in result.checks:
+        lines.append(f"{'✓' if c.ok else '✗'} {c.name_cn}：{c.detail_cn}")
+        if not c.ok and c.fix_cn:
+            lines.append(f"    处理：{c.fix_cn}")
+    if result.ready:
+        lines.append("结论：已就绪。")
+    else:
+        lines.append(f"结论：未就绪（{len(result.failed)} 项未通过）。")
+    return lines
