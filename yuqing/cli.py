@@ -327,6 +327,48 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_readiness(args: argparse.Namespace) -> int:
+    """`yuqing readiness [--holiday NAME] [--json]`: the readiness gate before a holiday (yuqing/readiness.py).
+
+    Exit codes: 0 ready (every check passed); 1 not ready (the failed checks say what to do);
+    2 the check could not run (configuration invalid, records database unreachable, no such holiday).
+    Each run is recorded in the audit trail under --as (default the OS user).
+    """
+    import getpass
+    from datetime import datetime
+
+    from yuqing.context import build_context
+    from yuqing.readiness import (
+        ReadinessError,
+        beijing_day,
+        check_readiness,
+        find_holiday,
+        record_check,
+        render_text,
+    )
+
+    now = None
+    if args.at:
+        try:
+            now = datetime.fromisoformat(args.at)
+        except ValueError as exc:
+            raise CliError(f"--at 应为 ISO 时间，例如 2026-09-26T10:00+08:00：{args.at}") from exc
+    ctx = build_context(_settings(args))
+    try:
+        holiday = find_holiday(beijing_day(now or datetime.now().astimezone()), args.holiday)
+        result = check_readiness(ctx, holiday=holiday, now=now)
+        record_check(ctx, result, actor=args.as_user or getpass.getuser(), via="cli")
+    except ReadinessError as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        ctx.close()
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(render_text(result)))
+    return 0 if result.ready else 1
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Records schema to the newest Alembic revision; with Elasticsearch, its index and alias too."""
     from store.records import Records, upgrade_sql
@@ -637,6 +679,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--report", type=int, required=True, help="报告编号 / report id")
     r.add_argument("--as", dest="as_user", help="以该负责人身份（默认当前系统用户名）/ acting desk user")
     r.set_defaults(func=cmd_report)
+
+    s = sub.add_parser(
+        "readiness",
+        help="节前准备检查：值班表、信息源、演练、通知通道等；未就绪时退出码 1（出错 2）/ holiday readiness gate",
+    )
+    s.add_argument("--holiday", help="假期名称或开始日期（默认下一个假期）/ e.g. 国庆节, 2026-10-01")
+    s.add_argument("--json", action="store_true", help="输出 JSON / print the result as JSON")
+    s.add_argument("--at", help="按此时间检查（ISO，默认现在）/ check as of this time")
+    s.add_argument("--as", dest="as_user", help="审计记录中的检查人（默认当前系统用户名）/ who checked")
+    s.set_defaults(func=cmd_readiness)
 
     s = sub.add_parser("bench", help="基准测试，打印数字 / run a benchmark from bench/ and print its figures")
     s.add_argument("name", help="nlp, extract, store, …")

@@ -73,7 +73,13 @@ class Check:
     fix_cn: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "name": self.name_cn, "ok": self.ok, "detail": self.detail_cn, "fix": self.fix_cn}
+        return {
+            "key": self.key,
+            "name": self.name_cn,
+            "ok": self.ok,
+            "detail": self.detail_cn,
+            "fix": self.fix_cn,
+        }
 
 
 @dataclass
@@ -222,7 +228,9 @@ def _drill_check(session, *, reference: datetime, max_age_days: float) -> Check:
     what = f"「{run.scenario_name or run.scenario_id}」（{_fmt_at(finished)} 完成）"
     age = reference - finished
     if not run.passed:
-        return Check("drill", name, False, f"最近一次演练{what}未通过", "查看演练报告，改进后重新演练：" + fix)
+        return Check(
+            "drill", name, False, f"最近一次演练{what}未通过", "查看演练报告，改进后重新演练：" + fix
+        )
     if age > timedelta(days=max_age_days):
         return Check(
             "drill",
@@ -258,8 +266,12 @@ def _channels_check(ctx: Context, session, *, now: datetime, max_age_days: float
         elif now - _utc(at) > timedelta(days=max_age_days):
             problems.append(f"「{ch.name}」上次测试成功在 {_fmt_at(at)}，已超过 {max_age_days:g} 天")
     if problems:
-        names = " ".join(f"--channel {ch.name}" for ch in channels if any(f"「{ch.name}」" in p for p in problems))
-        return Check("channels", name, False, "；".join(problems), f"运行 yuqing notify test {names} 并确认收到")
+        names = " ".join(
+            f"--channel {ch.name}" for ch in channels if any(f"「{ch.name}」" in p for p in problems)
+        )
+        return Check(
+            "channels", name, False, "；".join(problems), f"运行 yuqing notify test {names} 并确认收到"
+        )
     return Check("channels", name, True, f"{len(channels)} 个通知通道在 {max_age_days:g} 天内测试成功")
 
 
@@ -285,9 +297,13 @@ def _playbooks_check(ctx: Context) -> Check:
     try:
         library = ctx.reload_playbooks()
     except Exception as exc:  # PlaybookError, an unreadable directory
-        return Check("playbooks", name, False, f"预案库无法加载：{exc}"[:300], "在「预案库」页修正出错的预案文件")
+        return Check(
+            "playbooks", name, False, f"预案库无法加载：{exc}"[:300], "在「预案库」页修正出错的预案文件"
+        )
     if not library:
-        return Check("playbooks", name, False, f"预案库（{ctx.playbook_dir}）中没有预案", "在「预案库」页添加预案")
+        return Check(
+            "playbooks", name, False, f"预案库（{ctx.playbook_dir}）中没有预案", "在「预案库」页添加预案"
+        )
     return Check("playbooks", name, True, f"已加载 {len(library)} 个预案")
 
 
