@@ -45,6 +45,7 @@ PERMISSIONS: dict[str, str] = {
     "user.manage": ADMIN,
     "notify.test": ADMIN,
     "notify.configure": ADMIN,
+    "roster.edit": ADMIN,  # the duty roster (playbooks/roster.py)
 }
 
 

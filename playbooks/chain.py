@@ -4,8 +4,8 @@ The chain is a list from the configuration (``[escalation] chain`` in yuqing.tom
 
     chain = ["owner", "role:manager", "role:admin"]
 
-An entry is ``owner`` (the record's owner), ``role:<role>`` (every active desk user of that role) or a
-username. A record starts at tier 0 (its owner is responsible). Each time ``check_clocks`` finds clocks
+An entry is ``owner`` (the record's owner), ``role:<role>`` (every active desk user of that role),
+``duty:<primary|backup|manager>`` (whoever the duty roster has on that duty now) or a username. A record starts at tier 0 (its owner is responsible). Each time ``check_clocks`` finds clocks
 on it that have run out and were not reported before, it records one ``ClockBreach`` per clock at the
 next tier, moves the record to that tier (``Escalation.chain_tier``; the last tier is the ceiling: later
 breaches are told to it again) and puts one message for that tier's people in the outbox: by email and
@@ -40,7 +40,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from playbooks.clocks import ClockState, escalation_clocks
 from playbooks.notify.outbox import Recipient, enqueue
 from playbooks.schema import Playbook
-from store.models import ROLES, ClockBreach, Escalation, User
+from store.models import DUTIES, ROLES, ClockBreach, Escalation, User
 from store.records import SYSTEM_ACTOR, audit
 
 DEFAULT_CHAIN = ("owner", "role:manager", "role:admin")
@@ -69,6 +69,8 @@ def validate_chain(chain: Sequence[str]) -> tuple[str, ...]:
             raise ChainError("an escalation chain entry is empty")
         if entry.startswith("role:") and entry.removeprefix("role:") not in ROLES:
             raise ChainError(f"unknown role in chain entry {entry!r}; roles: {', '.join(ROLES)}")
+        if entry.startswith("duty:") and entry.removeprefix("duty:") not in DUTIES:
+            raise ChainError(f"unknown duty in chain entry {entry!r}; duties: {', '.join(DUTIES)}")
     return out
 
 
@@ -89,6 +91,10 @@ def entry_label(entry: str) -> str:
     if entry.startswith("role:"):
         role = entry.removeprefix("role:")
         return f"全体{ROLE_NAMES.get(role, role)}"
+    if entry.startswith("duty:"):  # the duty roster (playbooks/roster.py): whoever is on that duty now
+        return {"primary": "当班主班", "backup": "当班备班", "manager": "当班带班负责人"}.get(
+            entry.removeprefix("duty:"), entry
+        )
     return entry
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from playbooks.alerting import AlertChase, chase_alerts
 from playbooks.chain import ChainEvent, check_clocks
+from playbooks.roster import roster_alert_resolver, roster_resolver
 from store.models import utcnow
 from yuqing.context import Context
 
@@ -33,6 +34,7 @@ def check_once(ctx: Context, *, now: datetime | None = None) -> list[ChainEvent 
                 chain=settings.escalation.chain,
                 now=now,
                 desk_base_url=settings.desk.base_url,
+                resolve=roster_resolver(now),  # the chain follows the duty roster
             )
         )
         events += chase_alerts(
@@ -41,6 +43,7 @@ def check_once(ctx: Context, *, now: datetime | None = None) -> list[ChainEvent 
             chain=settings.escalation.chain,
             now=now,
             desk_base_url=settings.desk.base_url,
+            resolve=roster_alert_resolver(now),
         )
         return events
 
