@@ -4,7 +4,8 @@
 only when every one passes. Each failing check says in Chinese what is wrong (``detail_cn``) and what
 to do about it (``fix_cn``). The checks:
 
-- 值班表完整: every day of the holiday has its primary officer and its manager on the roster
+- 值班表完整: the roster has no gap on any day of the holiday or the exchange closure around it: a
+  primary every hour, a backup and a manager each day, all active users with a phone
   (``playbooks.roster.roster_complete``).
 - 信息源健康: every enabled source is neither silent nor failing (yuqing/health.py); no enabled source at
   all is a failure (the desk would be blind).
@@ -38,6 +39,7 @@ from sqlalchemy import select, text
 from playbooks.authz import Actor, require
 from playbooks.chain import entry_label
 from playbooks.notify.deliver import last_channel_tests
+from playbooks.roster import DUTY_LABELS, holiday_days, roster_complete
 from store.models import ROLES, AuditEntry, DrillRun, User
 from store.records import audit
 from yuqing.context import Context
@@ -166,25 +168,22 @@ def find_holiday(today: date, name: str | None = None) -> HolidayLike:
 # ----------------------------------------------------------------------------- the checks
 
 
-def _roster_check(session, holiday: HolidayLike) -> Check:
-    from playbooks.roster import roster_complete
-
-    complete, gaps = roster_complete(session, holiday)
+def _roster_check(session, holiday: HolidayLike) -> tuple[Check, list[Any]]:
+    """(the check, the roster's gaps): the chain check reads the gaps for its ``duty:`` tiers."""
+    complete, found = roster_complete(session, holiday)
     name = "值班表完整"
     if complete:
-        days = (holiday.end - holiday.start).days + 1
-        return Check("roster", name, True, f"{holiday_label(holiday)} 共 {days} 天均已排班")
-    shown = [_gap_text(g) for g in list(gaps)[:8]]
-    more = f"等 {len(gaps)} 处" if len(gaps) > len(shown) else ""
-    return Check("roster", name, False, "；".join(shown) + more, ROSTER_FIX)
+        first, last = holiday_days(holiday)
+        days = (last - first).days + 1
+        return Check("roster", name, True, f"{_md(first)}至{_md(last)} 共 {days} 天均已排班"), []
+    shown = [_gap_text(g) for g in found[:8]]
+    more = f" 等 {len(found)} 处" if len(found) > len(shown) else ""
+    return Check("roster", name, False, "；".join(shown) + more, ROSTER_FIX), list(found)
 
 
 def _gap_text(gap: Any) -> str:
-    for attr in ("text_cn", "detail_cn", "label_cn", "message"):
-        value = getattr(gap, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    return str(gap)
+    """10月3日 缺带班负责人: the roster's own message with the day as people write it."""
+    return gap.message.replace(gap.day.isoformat(), _md(gap.day))
 
 
 def _sources_check(ctx: Context, now: datetime) -> Check:
@@ -307,7 +306,7 @@ def _playbooks_check(ctx: Context) -> Check:
     return Check("playbooks", name, True, f"已加载 {len(library)} 个预案")
 
 
-def _chain_check(ctx: Context, session) -> Check:
+def _chain_check(ctx: Context, session, roster_gaps: Sequence[Any]) -> Check:
     name = "升级链可达"
     active = list(session.scalars(select(User).where(User.active)))
     empty = []
@@ -315,6 +314,15 @@ def _chain_check(ctx: Context, session) -> Check:
     for tier, entry in enumerate(ctx.settings.escalation.chain):
         if entry == "owner":
             described.append(f"第 {tier} 级 承办人")
+            continue
+        if entry.startswith("duty:"):  # whoever the roster has on that duty: every day must have one
+            duty = entry.removeprefix("duty:")
+            missing = sorted({g.day for g in roster_gaps if g.duty == duty and g.kind.startswith("no_")})
+            if missing:
+                days = "、".join(_md(d) for d in missing[:5]) + (" 等" if len(missing) > 5 else "")
+                empty.append(f"第 {tier} 级「{entry_label(entry)}」在 {days} 无人值{DUTY_LABELS[duty]}")
+            else:
+                described.append(f"第 {tier} 级 {entry_label(entry)}（按值班表）")
             continue
         if entry.startswith("role:"):
             people = [u for u in active if u.role == entry.removeprefix("role:")]
@@ -370,12 +378,13 @@ def check_readiness(
     try:
         with ctx.records.session() as session:
             session.execute(text("SELECT 1"))
+            roster, roster_gaps = _roster_check(session, holiday)
             checks = [
-                _roster_check(session, holiday),
+                roster,
                 _drill_check(session, reference=reference, max_age_days=cfg.drill_max_age_days),
                 _channels_check(ctx, session, now=now, max_age_days=cfg.channel_test_max_age_days),
                 _people_check(session),
-                _chain_check(ctx, session),
+                _chain_check(ctx, session, roster_gaps),
             ]
     except ReadinessError:
         raise
