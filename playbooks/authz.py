@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, str] = {
     "notify.test": ADMIN,
     "notify.configure": ADMIN,
     "roster.edit": ADMIN,  # the duty roster (playbooks/roster.py)
+    "drill.run": MANAGER,  # start a drill (playbooks/drills, yuqing drill run)
 }
 
 

@@ -369,6 +369,84 @@ def cmd_readiness(args: argparse.Namespace) -> int:
     return 0 if result.ready else 1
 
 
+def cmd_drill(args: argparse.Namespace) -> int:
+    """`yuqing drill list|run|score|report`: drills through the real ingest path (yuqing/drill.py).
+
+    ``run --headless`` prints the score and exits 0 when the drill ran to its end (passed or not: the
+    verdict is printed and stored in DrillRun.passed, which the readiness gate reads); ``--strict``
+    exits 1 when it did not pass. A drill that cannot run (store down, unknown scenario) exits 2.
+    """
+    import getpass
+
+    from playbooks.drills.schema import ScenarioError
+    from store.models import DrillRun
+    from yuqing import drill
+    from yuqing.context import build_context
+
+    ctx = build_context(_settings(args))
+    try:
+        if args.drill_command == "list":
+            for s in drill.scenarios(ctx):
+                print(f"{s.id}\t{s.name}\t{len(s.timeline)} 条帖子（应预警 {s.should_flag}），约 {s.duration_minutes:g} 分钟")
+            return 0
+        if args.drill_command == "report":
+            with ctx.records.session() as session:
+                run = session.get(DrillRun, args.run_id)
+                if run is None:
+                    raise CliError(f"演练 #{args.run_id} 不存在")
+                text = run.report_md or "（该演练尚无报告）"
+            if args.output:
+                try:
+                    Path(args.output).write_text(text, encoding="utf-8")
+                except OSError as exc:
+                    raise CliError(f"无法写入 {args.output}: {exc.strerror}") from exc
+                print(f"已写出演练报告 {args.output}")
+            else:
+                print(text)
+            return 0
+        run_by = _drill_actor(ctx, args.as_user) if args.as_user else getpass.getuser()
+        if args.drill_command == "score":
+            result = drill.score_run(ctx, args.run_id, actor=run_by)
+        else:
+            if args.speed < 0:
+                raise CliError("--speed 不能为负数（0 表示不等待）")
+            s = drill.scenario(ctx, args.scenario)
+            result = drill.run_drill(
+                ctx,
+                s,
+                speed=args.speed,
+                run_by=run_by,
+                headless=args.headless,
+                window_s=args.window,
+                progress=None if args.headless else print,
+            )
+        print(f"演练 #{result.run_id} 成绩：")
+        for line in result.score.lines():
+            print("  " + line)
+        print(f"报告：yuqing drill report {result.run_id}")
+        return 1 if getattr(args, "strict", False) and not result.passed else 0
+    except (ScenarioError, drill.DrillError) as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        ctx.close()
+
+
+def _drill_actor(ctx: Any, username: str) -> str:
+    """--as: an active desk user allowed to run drills (负责人 or 管理员)."""
+    from playbooks.authz import Actor, PermissionDenied, require
+    from store.users import get_user
+
+    with ctx.records.session() as session:
+        user = get_user(session, username)
+        if user is None or not user.active:
+            raise CliError(f"值守台用户 {username} 不存在或已停用")
+        try:
+            require(Actor(username=user.username, role=user.role), "drill.run")
+        except PermissionDenied as exc:
+            raise CliError(str(exc)) from exc
+        return user.username
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Records schema to the newest Alembic revision; with Elasticsearch, its index and alias too."""
     from store.records import Records, upgrade_sql
@@ -689,6 +767,31 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--at", help="按此时间检查（ISO，默认现在）/ check as of this time")
     s.add_argument("--as", dest="as_user", help="审计记录中的检查人（默认当前系统用户名）/ who checked")
     s.set_defaults(func=cmd_readiness)
+
+    from yuqing.stress import add_parser as add_stress_parser
+
+    add_stress_parser(sub).set_defaults(func=cmd_stress)
+
+    s = sub.add_parser("drill", help="应急演练：注入演练场景并评分 / drills through the live path, scored")
+    dsub = s.add_subparsers(dest="drill_command", required=True)
+    d = dsub.add_parser("list", help="列出演练场景 / list the scenarios")
+    d.set_defaults(func=cmd_drill)
+    d = dsub.add_parser("run", help="运行一个演练场景 / run a scenario")
+    d.add_argument("scenario", help="场景编号或 .yaml 文件 / scenario id or file")
+    d.add_argument("--speed", type=float, default=1.0, help="倍速：60 = 每秒一分钟；0 = 不等待 / speed-up")
+    d.add_argument("--headless", action="store_true", help="不等值班员，打印成绩 / short wait, print the score")
+    d.add_argument("--window", type=float, help="最后一条后等待响应的秒数 / response window in seconds")
+    d.add_argument("--strict", action="store_true", help="未通过时退出码为 1 / exit 1 when not passed")
+    d.add_argument("--as", dest="as_user", help="以该负责人身份（默认当前系统用户名）/ acting desk user")
+    d.set_defaults(func=cmd_drill)
+    d = dsub.add_parser("score", help="按值守台当前处置情况重新评分 / score a run again")
+    d.add_argument("run_id", type=int)
+    d.add_argument("--as", dest="as_user", help="以该负责人身份 / acting desk user")
+    d.set_defaults(func=cmd_drill)
+    d = dsub.add_parser("report", help="打印或写出演练报告 / print or write a run's report")
+    d.add_argument("run_id", type=int)
+    d.add_argument("--output", help="写入 Markdown 文件 / write to a .md file")
+    d.set_defaults(func=cmd_drill)
 
     s = sub.add_parser("bench", help="基准测试，打印数字 / run a benchmark from bench/ and print its figures")
     s.add_argument("name", help="nlp, extract, store, …")
