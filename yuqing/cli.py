@@ -584,6 +584,26 @@ def cmd_notify(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
+def cmd_holidays(args: argparse.Namespace) -> int:
+    """`yuqing holidays [--year Y]` (yuqing/roster_cli.py)."""
+    from yuqing import roster_cli
+
+    try:
+        return roster_cli.cmd_holidays(args)
+    except roster_cli.RosterCliError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def cmd_roster(args: argparse.Namespace) -> int:
+    """`yuqing roster import|show` (yuqing/roster_cli.py)."""
+    from yuqing import roster_cli
+
+    try:
+        return roster_cli.cmd_roster(args, _settings(args))
+    except roster_cli.RosterCliError as exc:
+        raise CliError(str(exc)) from exc
+
+
 def cmd_user(args: argparse.Namespace) -> int:
     """`yuqing user add|list|passwd|disable|enable|unlock` (yuqing/users_cli.py)."""
     from yuqing import users_cli
@@ -644,6 +664,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     finally:
         sys.argv = old_argv
     return 0
+
+
+def cmd_stress(args: argparse.Namespace) -> int:
+    """`yuqing stress --factor 3`: replay the busiest hour faster into a scratch store (yuqing/stress.py)."""
+    from yuqing import stress
+
+    return stress.run_cli(args, _settings(args))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -743,6 +770,12 @@ def build_parser() -> argparse.ArgumentParser:
     from yuqing.users_cli import add_parser as add_user_parser
 
     add_user_parser(sub).set_defaults(func=cmd_user)
+
+    from yuqing.roster_cli import add_parsers as add_roster_parsers
+
+    holidays_parser, roster_parser = add_roster_parsers(sub)
+    holidays_parser.set_defaults(func=cmd_holidays)
+    roster_parser.set_defaults(func=cmd_roster)
 
     s = sub.add_parser(
         "report", help="报告：报告证监局草稿（.docx）与签发 / regulator report draft and sign-off"
