@@ -466,11 +466,15 @@ def reports_for(session: Session, escalation_id: int) -> list[Report]:
     )
 
 
+SIGNABLE_KINDS = (KIND, "daily", "holiday")  # the daily brief and holiday summary: playbooks.reports.periodic
+
+
 def sign_report(session: Session, report_id: int, *, actor: Actor, now: datetime) -> Report:
-    """A manager signs off a regulator report draft (签发): who and when are kept and audited."""
+    """A manager signs off a report (签发: a regulator report draft, a daily brief, a holiday summary):
+    who and when are kept and audited. A report is signed once; a new version is a new report."""
     require(actor, "report.sign")
     report = session.get(Report, report_id)
-    if report is None or report.kind != KIND:
+    if report is None or report.kind not in SIGNABLE_KINDS:
         raise ReportError(f"报告 {report_id} 不存在。")
     if report.drill:
         raise ReportRefused("演练报告不能签发。")
@@ -485,10 +489,10 @@ def sign_report(session: Session, report_id: int, *, actor: Actor, now: datetime
         session,
         actor=actor.username,
         action="report.signed",
-        entity="escalation",
-        entity_id=report.ref,
+        entity="escalation" if report.kind == KIND else "report",
+        entity_id=report.ref if report.kind == KIND else report.id,
         report_id=report.id,
-        kind=KIND,
+        kind=report.kind,
         sha256=report.sha256,
     )
     return report

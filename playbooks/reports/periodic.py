@@ -1,0 +1,333 @@
+"""What the daily brief (舆情日报) and the holiday summary (假期舆情工作总结) share: keeping a generated
+report as a ``Report`` row, the signed copy, the list of reports, and the figures both read from the
+records database (escalations in a period, response times, clock compliance, false positives).
+
+A report is kept as its Markdown (every outside text escaped, ``wordfile.escape``) with the SHA-256 of
+the .docx rendered from it. Every generation is a new row: a signed report is never written over, so
+regenerating after a sign-off leaves the signed version as it was and adds a new, unsigned one.
+
+The Markdown carries a sign-off line (``SIGN_PLACEHOLDER``); the files handed out for a signed report
+(``report_files``) have that line replaced by who signed and when. The stored Markdown and its SHA-256
+stay those of the draft as generated, which is what ``regulator.verify`` checks before a sign-off.
+
+Drills never count: every query here leaves out ``drill`` rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from playbooks.authz import Actor
+from playbooks.clocks import LEVEL_CLOCKS, escalation_clocks, facts_for
+from playbooks.reports.regulator import _author_of, _bj, _duration, _person, _utc, report_docx
+from playbooks.reports.wordfile import escape, render_docx, unescape
+from playbooks.schema import Playbook
+from store.models import Alert, Escalation, Report, User
+from store.records import audit
+
+KINDS = ("daily", "holiday")
+KIND_LABELS = {"regulator": "报告证监局", "daily": "舆情日报", "holiday": "假期舆情工作总结"}
+SIGN_PLACEHOLDER = "- 签发：待负责人在舆情值守台审核签发"
+DUE_STATES = ("met", "met_late", "breached")  # clocks whose deadline has come (or that were done)
+
+
+def dur(delta: timedelta | None) -> str:
+    """A duration for people (3 分钟, 1 小时 5 分); '—' when unknown."""
+    return _duration(delta) if delta is not None else "—"
+
+
+def pct(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "—"
+
+
+def change(now: int, before: int) -> str:
+    """+3 / -2 / 持平 (the day-on-day change)."""
+    diff = now - before
+    return "持平" if diff == 0 else f"{diff:+d}"
+
+
+# --------------------------------------------------------------------------- keeping and signing
+
+
+def save_report(
+    session: Session,
+    *,
+    kind: str,
+    ref: str,
+    title: str,
+    markdown: str,
+    firm: str,
+    actor: Actor,
+    now: datetime,
+) -> tuple[Report, bytes]:
+    """Keep a generated report as a new ``Report`` row (never over an older one) and audit it."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}")
+    data = render_docx(markdown, title=unescape(title), author=firm, created=now)
+    digest = hashlib.sha256(data).hexdigest()
+    report = Report(
+        kind=kind,
+        ref=ref,
+        title=unescape(title),
+        content_md=markdown,
+        sha256=digest,
+        drill=False,
+        created_by=actor.username,
+        created_at=now,
+    )
+    session.add(report)
+    session.flush()
+    audit(
+        session,
+        actor=actor.username,
+        action="report.generated",
+        entity="report",
+        entity_id=report.id,
+        kind=kind,
+        ref=ref,
+        sha256=digest,
+    )
+    return report, data
+
+
+def signed_markdown(session: Session, report: Report) -> str:
+    """The report's Markdown as handed out: with who signed it and when, once it is signed."""
+    if report.signed_at is None or SIGN_PLACEHOLDER not in report.content_md:
+        return report.content_md
+    line = f"- 签发：{escape(_person(session, report.signed_by))}，{_bj(report.signed_at)}（北京时间）"
+    return report.content_md.replace(SIGN_PLACEHOLDER, line, 1)
+
+
+def report_files(session: Session, report: Report) -> tuple[str, bytes]:
+    """(Markdown, .docx) of a stored report: the draft as generated, or the signed copy once signed."""
+    if report.signed_at is None:
+        return report.content_md, report_docx(report)
+    md = signed_markdown(session, report)
+    created = _utc(report.created_at)
+    return md, render_docx(md, title=report.title, author=_author_of(report), created=created)  # type: ignore[arg-type]
+
+
+def reports_of(session: Session, kind: str, ref: str | None = None, *, limit: int = 200) -> list[Report]:
+    """Reports of one kind (and ref), newest first."""
+    stmt = select(Report).where(Report.kind == kind, Report.drill.is_(False))
+    if ref is not None:
+        stmt = stmt.where(Report.ref == ref)
+    return list(session.scalars(stmt.order_by(Report.created_at.desc(), Report.id.desc()).limit(limit)))
+
+
+def file_name(report: Report, suffix: str) -> str:
+    """舆情日报-2026-10-01-报告12.docx: a name without characters a file system refuses."""
+    ref = "".join(ch if ch.isalnum() or ch in "-_~" else "_" for ch in report.ref)
+    return f"{KIND_LABELS.get(report.kind, report.kind)}-{ref}-报告{report.id}.{suffix}"
+
+
+# --------------------------------------------------------------------------- figures from the records
+
+
+def escalations_opened(session: Session, start: datetime, end: datetime) -> list[Escalation]:
+    """Escalation records (not drills) opened in [start, end), oldest first."""
+    return list(
+        session.scalars(
+            select(Escalation)
+            .where(
+                Escalation.drill.is_(False),
+                Escalation.opened_at >= _utc(start),
+                Escalation.opened_at < _utc(end),
+            )
+            .order_by(Escalation.opened_at, Escalation.id)
+        )
+    )
+
+
+def escalation_title(esc: Escalation, limit: int = 40) -> str:
+    alert = esc.alert
+    return escape((alert.title or alert.snippet) if alert is not None else "", limit) or "—"
+
+
+@dataclass
+class LateClock:
+    escalation_id: int
+    title: str  # escaped
+    level: str | None
+    clock: str  # the clock's name (确认预警, a step's title)
+    due_at: datetime
+    done_at: datetime | None  # None: never done (breached)
+
+
+@dataclass
+class ResponseTimes:
+    """Response figures over a set of escalation records, every clock counted from the alert's opening."""
+
+    records: int = 0
+    to_acknowledge: list[timedelta] = field(default_factory=list)
+    to_statement: list[timedelta] = field(default_factory=list)
+    unacknowledged: int = 0
+    clocks_due: int = 0  # clocks whose deadline came (met, met late, breached)
+    clocks_met: int = 0
+    late: list[LateClock] = field(default_factory=list)  # met late or breached, by deadline
+
+    @staticmethod
+    def _median(values: list[timedelta]) -> timedelta | None:
+        return statistics.median(values) if values else None
+
+    @property
+    def median_acknowledge(self) -> timedelta | None:
+        return self._median(self.to_acknowledge)
+
+    @property
+    def worst_acknowledge(self) -> timedelta | None:
+        return max(self.to_acknowledge) if self.to_acknowledge else None
+
+    @property
+    def median_statement(self) -> timedelta | None:
+        return self._median(self.to_statement)
+
+    @property
+    def worst_statement(self) -> timedelta | None:
+        return max(self.to_statement) if self.to_statement else None
+
+    @property
+    def compliance(self) -> float | None:
+        """Share of the clocks that came due which were met in time (None when none came due)."""
+        return self.clocks_met / self.clocks_due if self.clocks_due else None
+
+    @property
+    def breached(self) -> list[LateClock]:
+        return [c for c in self.late if c.done_at is None]
+
+
+def response_times(
+    session: Session, escalations: Sequence[Escalation], *, playbooks: Sequence[Playbook], now: datetime
+) -> ResponseTimes:
+    """Times to acknowledge and to the first approved holding statement, and clock compliance.
+
+    A record's acknowledgment is its acknowledge clock's completion (the record left 新建, its alert was
+    acknowledged in triage, or the step on that clock was done); its holding statement is the first
+    compliance approval (or the step on that clock). Records that are drills or false positives are
+    left out: a false positive asks nothing of anyone.
+    """
+    by_id = {p.id: p for p in playbooks}
+    out = ResponseTimes()
+    for esc in escalations:
+        if esc.drill or esc.state == "false_positive":
+            continue
+        out.records += 1
+        facts = facts_for(session, esc)
+        start = facts.started_at
+        playbook = by_id.get(esc.playbook_id or (esc.alert.playbook_id if esc.alert else "") or "")
+        clocks = escalation_clocks(session, esc, playbook, now=now) if playbook is not None else []
+        done = {c.key: c.done_at for c in clocks if c.kind == "level"}
+        acked = done.get("acknowledge_within") or facts.acknowledged_at
+        stated = done.get("holding_statement_within") or facts.statement_approved_at
+        if acked is not None:
+            out.to_acknowledge.append(max(acked - start, timedelta(0)))
+        else:
+            out.unacknowledged += 1
+        if stated is not None:
+            out.to_statement.append(max(stated - start, timedelta(0)))
+        for c in clocks:
+            if c.state not in DUE_STATES:
+                continue
+            out.clocks_due += 1
+            if c.state == "met":
+                out.clocks_met += 1
+            else:
+                out.late.append(
+                    LateClock(
+                        escalation_id=esc.id,
+                        title=escalation_title(esc),
+                        level=esc.level,
+                        clock=c.name,
+                        due_at=c.due_at,  # type: ignore[arg-type]
+                        done_at=c.done_at,
+                    )
+                )
+    out.late.sort(key=lambda c: (c.due_at, c.escalation_id))
+    return out
+
+
+def false_positives(session: Session, start: datetime, end: datetime) -> tuple[int, int]:
+    """(alerts marked false positive in [start, end), alerts opened in [start, end)), drills left out."""
+    marked = session.scalar(
+        select(func.count(Alert.id)).where(
+            Alert.drill.is_(False),
+            Alert.false_positive_at >= _utc(start),
+            Alert.false_positive_at < _utc(end),
+        )
+    )
+    opened = session.scalar(
+        select(func.count(Alert.id)).where(
+            Alert.drill.is_(False), Alert.created_at >= _utc(start), Alert.created_at < _utc(end)
+        )
+    )
+    return int(marked or 0), int(opened or 0)
+
+
+@dataclass
+class NewEvent:
+    event_id: str
+    title: str  # the first alert's title (raw; escape before writing)
+    first_seen: datetime
+    alerts: int  # alerts of the event up to the end of the period
+    worst_level: str | None
+    sources: list[str]
+
+
+def new_events(session: Session, start: datetime, end: datetime, *, limit: int = 20) -> list[NewEvent]:
+    """Events (alerts sharing an event id, drills left out) first seen in [start, end), biggest first."""
+    from store.models import LEVELS
+
+    base = [Alert.event_id != "", Alert.drill.is_(False), Alert.created_at < _utc(end)]
+    grouped = session.execute(
+        select(Alert.event_id, func.count(Alert.id), func.min(Alert.created_at), func.min(Alert.level_rank))
+        .where(*base)
+        .group_by(Alert.event_id)
+        .having(func.min(Alert.created_at) >= _utc(start))
+        .order_by(func.count(Alert.id).desc(), func.min(Alert.level_rank), func.min(Alert.created_at))
+        .limit(limit)
+    ).all()
+    out: list[NewEvent] = []
+    for event_id, n, first, rank in grouped:
+        members = session.scalars(
+            select(Alert).where(*base, Alert.event_id == event_id).order_by(Alert.created_at, Alert.id)
+        ).all()
+        out.append(
+            NewEvent(
+                event_id=event_id,
+                title=members[0].title or members[0].snippet[:60],
+                first_seen=_utc(first),  # type: ignore[arg-type]
+                alerts=int(n),
+                worst_level=LEVELS[rank - 1] if 1 <= (rank or 9) <= len(LEVELS) else None,
+                sources=list(dict.fromkeys(m.source for m in members if m.source)),
+            )
+        )
+    return out
+
+
+def level_text(level: str | None) -> str:
+    return f"{level} 级" if level else "未定级"
+
+
+def clock_name(key: str) -> str:
+    return LEVEL_CLOCKS.get(key, key.removeprefix("step:"))
+
+
+def person(session: Session, username: str) -> str:
+    return _person(session, username)
+
+
+def user_phone(session: Session, username: str) -> str:
+    user = session.scalar(select(User).where(User.username == username))
+    return user.phone if user is not None else ""
+
+
+def bj(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return _bj(value, fmt)
