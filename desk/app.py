@@ -34,10 +34,13 @@ pages = [
     st.Page(state.HEALTH_PAGE, title="信息源健康", icon="📡"),
     st.Page("views/rumors.py", title="传言登记", icon="🧾"),
     st.Page("views/playbooks.py", title="预案库", icon="📚"),  # everyone reads; admins edit
+    st.Page("views/roster.py", title="假期与值班", icon="📅"),  # everyone reads; admins edit (roster.edit)
+    st.Page("views/drills.py", title="应急演练", icon="🎯"),  # everyone: officers take part in drills
 ]
 if actor.can("user.manage"):
     pages.append(st.Page(state.USERS_PAGE, title="用户管理", icon="👥"))
 if actor.can("report.generate"):  # 负责人 and 管理员: the managers' views
     pages.append(st.Page("views/dashboard.py", title="态势总览", icon="📊"))
     pages.append(st.Page("views/reports.py", title="报告证监局", icon="📝"))
+    pages.append(st.Page("views/readiness.py", title="节前准备", icon="🎌"))
 st.navigation(pages).run()

@@ -82,7 +82,9 @@ def check_store(ctx: Context) -> None:
     except Exception as exc:  # e.g. an Elasticsearch connection error
         raise DrillError(f"存储不可用，演练未开始：{exc}") from exc
     if ctx.spool.pending():
-        raise DrillError("存储有暂存批次尚未补写（存储刚恢复或仍不可用），演练未开始；请先运行 yuqing spool 查看。")
+        raise DrillError(
+            "存储有暂存批次尚未补写（存储刚恢复或仍不可用），演练未开始；请先运行 yuqing spool 查看。"
+        )
 
 
 def post_for(step_no: int, s: Scenario, run_id: int, now: datetime) -> dict[str, Any]:
@@ -172,9 +174,7 @@ def score_run(ctx: Context, run_id: int, *, finish: bool = False, actor: str = "
         if finish:
             run.status = "finished"
             run.finished_at = now
-        s = rescore(
-            session, run, playbooks=ctx.playbooks, now=now, firm=firm_label(ctx), posts=ctx.index
-        )
+        s = rescore(session, run, playbooks=ctx.playbooks, now=now, firm=firm_label(ctx), posts=ctx.index)
         if finish:
             audit(
                 session,
@@ -198,7 +198,14 @@ def abort_run(ctx: Context, run_id: int, *, actor: str, reason: str) -> None:
             run.status = "aborted"
             run.finished_at = utcnow()
             run.passed = False
-            audit(session, actor=actor, action="drill.aborted", entity="drill_run", entity_id=run_id, reason=reason)
+            audit(
+                session,
+                actor=actor,
+                action="drill.aborted",
+                entity="drill_run",
+                entity_id=run_id,
+                reason=reason,
+            )
     except Exception as exc:
         log.warning("drill run %s could not be marked aborted: %s", run_id, exc)
 
@@ -227,7 +234,9 @@ def run_drill(
     say = progress or (lambda _msg: None)
     ctx.analyzer  # noqa: B018 - loaded before the clock starts: time to flag measures the path, not the import
     run_id = start_run(ctx, s, speed=speed, run_by=run_by, via=via)
-    say(f"演练 #{run_id} 开始：{s.name}（{len(s.timeline)} 条帖子，{'不等待' if speed <= 0 else f'{speed:g} 倍速'}）")
+    say(
+        f"演练 #{run_id} 开始：{s.name}（{len(s.timeline)} 条帖子，{'不等待' if speed <= 0 else f'{speed:g} 倍速'}）"
+    )
     t0 = monotonic()
     try:
         for n, step in enumerate(s.timeline, start=1):

@@ -22,6 +22,7 @@ from functools import partial
 import streamlit as st
 
 from desk import state
+from desk.drill_ui import show_drill_banner
 from desk.health_ui import show_health_banner
 from desk.ui import (
     LEVEL_LABELS,
@@ -61,6 +62,7 @@ st.session_state[FULL_RUN_AT] = utcnow()
 st.title("预警队列")
 state.show_flash()
 show_health_banner(ctx)  # a silent or failing source is a flag too: the queue may be missing posts
+show_drill_banner(ctx)  # 演练进行中：N 条演练预警，不是真实舆情 (desk/drill_ui.py)
 
 interval = int(ctx.settings.desk.queue_refresh_seconds)
 t1, t2, t3 = st.columns([2, 2, 3])

@@ -131,13 +131,19 @@ def drill_report(
         out.append("| 预警 | 确认 | 升级（处置记录） | 状态 |")
         out.append("|---|---|---|---|")
         for a in by_alert.values():
-            ack = f"{bj(a.acknowledged_at, '%H:%M:%S')} {md(a.acknowledged_by)}" if a.acknowledged_at else "未确认"
+            ack = (
+                f"{bj(a.acknowledged_at, '%H:%M:%S')} {md(a.acknowledged_by)}"
+                if a.acknowledged_at
+                else "未确认"
+            )
             esc = (
                 f"#{a.escalation_id} {bj(a.escalated_at, '%H:%M:%S')} {md(a.escalated_by)}"
                 if a.escalated_at
                 else "未升级"
             )
-            out.append(f"| #{a.alert_id} | {ack} | {esc} | {ALERT_STATUS_LABELS.get(a.status, md(a.status))} |")
+            out.append(
+                f"| #{a.alert_id} | {ack} | {esc} | {ALERT_STATUS_LABELS.get(a.status, md(a.status))} |"
+            )
     if clocks:
         out.append("")
         out.append("| 处置记录 | 时限 | 状态 |")
@@ -170,7 +176,9 @@ def improvements(
     false = [i for i in injections if not i.should_flag and i.flagged]
     if false:
         nums = "、".join(f"#{i.step_no}" for i in false)
-        tips.append(f"误报 {len(false)} 条（{nums}）：正常帖子被预警，会分散值班员精力，可在分诊中标为误报供模型改进。")
+        tips.append(
+            f"误报 {len(false)} 条（{nums}）：正常帖子被预警，会分散值班员精力，可在分诊中标为误报供模型改进。"
+        )
     low = [i for i in injections if i.should_flag and i.flagged and not i.level_ok]
     if low:
         nums = "、".join(f"#{i.step_no}" for i in low)

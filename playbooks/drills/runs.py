@@ -68,7 +68,9 @@ def latest_finished(session: Session, scenario_id: str | None = None) -> DrillRu
 def injections_of(session: Session, run_id: int) -> list[DrillInjection]:
     return list(
         session.scalars(
-            select(DrillInjection).where(DrillInjection.drill_run_id == run_id).order_by(DrillInjection.step_no)
+            select(DrillInjection)
+            .where(DrillInjection.drill_run_id == run_id)
+            .order_by(DrillInjection.step_no)
         )
     )
 
@@ -85,9 +87,11 @@ def collect(
     plan = {int(p["step_no"]): p for p in (run.score or {}).get("plan", [])}
     rows = injections_of(session, run.id)
     post_ids = [r.post_id for r in rows]
-    alerts = {
-        a.post_id: a for a in session.scalars(select(Alert).where(Alert.post_id.in_(post_ids)))
-    } if post_ids else {}
+    alerts = (
+        {a.post_id: a for a in session.scalars(select(Alert).where(Alert.post_id.in_(post_ids)))}
+        if post_ids
+        else {}
+    )
     stored = {}
     if posts is not None and post_ids:
         try:
@@ -100,7 +104,9 @@ def collect(
         alert = alerts.get(r.post_id)
         post = stored.get(r.post_id)
         reasons = list(alert.reasons) if alert is not None else list(getattr(post, "reasons", []) or [])
-        rumor = (alert.falsity_label if alert is not None else getattr(post, "falsity_label", "none")) == "rumor"
+        rumor = (
+            alert.falsity_label if alert is not None else getattr(post, "falsity_label", "none")
+        ) == "rumor"
         injections.append(
             InjectionFacts(
                 step_no=r.step_no,
@@ -130,7 +136,9 @@ def collect(
         first = escs[0] if escs else None
         acks = [t for t in (alert.acknowledged_at, *(e.acknowledged_at for e in escs)) if t is not None]
         ack_at = min((_utc(t) for t in acks), default=None)  # type: ignore[type-var]
-        ack_by = alert.acknowledged_by or (next((e.owner for e in escs if e.acknowledged_at), "") if acks else "")
+        ack_by = alert.acknowledged_by or (
+            next((e.owner for e in escs if e.acknowledged_at), "") if acks else ""
+        )
         alert_facts.append(
             AlertFacts(
                 alert_id=alert.id,

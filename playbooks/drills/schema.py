@@ -74,13 +74,13 @@ class ScenarioError(ValueError):
 def parse_at(value: Any) -> float:
     """Minutes from the start: a number (minutes) or "+5m", "+90s", "+1h", "+0"."""
     if isinstance(value, bool):
-        raise ValueError("时间应为分钟数或 \"+5m\" 这样的写法")
+        raise ValueError('时间应为分钟数或 "+5m" 这样的写法')
     if isinstance(value, int | float):
         minutes = float(value)
     else:
         m = _AT.match(str(value).strip())
         if not m:
-            raise ValueError(f"时间 {value!r} 看不懂，应为分钟数或 \"+5m\"、\"+90s\"、\"+1h\"")
+            raise ValueError(f'时间 {value!r} 看不懂，应为分钟数或 "+5m"、"+90s"、"+1h"')
         n, unit = float(m.group(1)), (m.group(2) or "m").lower()
         minutes = n / 60 if unit == "s" else n * 60 if unit == "h" else n
     if minutes < 0:

@@ -1,0 +1,140 @@
+"""应急演练 — the drill scenarios, past runs with their scores and verdicts, and each run's report.
+
+Drills are started from the command line (``yuqing drill run SCENARIO --speed 60``): a run takes the
+scenario's length divided by the speed, which does not suit a page that reruns on every click. While a
+run is going, the queue shows a drill banner and the drill's alerts sit under 「只看演练预警」.
+A manager can score a run again here (after acting on its alerts), which updates its report.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from desk import state
+from desk.drill_ui import show_drill_banner
+from desk.ui import escape_markdown, format_time, plain
+from playbooks.authz import role_allows
+from playbooks.drills.runs import recent_runs
+from playbooks.drills.schema import ScenarioError
+from playbooks.drills.scoring import duration_label, rate_label
+from yuqing import drill
+
+STATUS_LABELS = {"running": "进行中", "finished": "已结束", "aborted": "已中止"}
+PICK_KEY = "desk.drills.run"
+
+state.init_session_state()
+ctx = state.get_context()
+actor = state.current_actor()
+
+st.title("应急演练")
+state.show_flash()
+st.caption(
+    "演练帖子经真实入库流程注入并标记为演练：通知只记录不发送，不生成报告证监局，不计入态势总览等生产统计。"
+)
+show_drill_banner(ctx)
+
+# ----------------------------------------------------------------------------- scenarios
+st.subheader("演练场景")
+try:
+    scenarios = drill.scenarios(ctx)
+except ScenarioError as exc:
+    st.error(f"演练场景文件有误：{plain(exc)}")
+    scenarios = []
+if scenarios:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "编号": s.id,
+                    "名称": s.name,
+                    "帖子": len(s.timeline),
+                    "应预警": s.should_flag,
+                    "时长（分钟）": round(s.duration_minutes),
+                    "预案": s.playbook or "—",
+                }
+                for s in scenarios
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    for s in scenarios:
+        with st.expander(f"{s.name}（{s.id}）"):
+            st.markdown(escape_markdown(s.description))
+            st.code(f"yuqing drill run {s.id} --speed 60 --as 用户名", language="bash")
+            for n, step in enumerate(s.timeline, start=1):
+                want = "应预警" if step.expect.flag else "不应预警"
+                if step.expect.min_level:
+                    want += f"（≥{step.expect.min_level}级）"
+                st.markdown(
+                    f"**{n}. +{step.at:g} 分 · {escape_markdown(step.post.source)} · {want}**  \n"
+                    f"{escape_markdown(step.post.title or step.post.text, 160)}"
+                )
+st.caption(
+    "在服务器上运行 `yuqing drill run 场景编号 --speed 60`（60 倍速：场景一分钟为一秒；--speed 1 为实时），"
+    "演练期间在「预警队列」打开「只看演练预警」进行确认、升级；结束后在此查看成绩与报告。"
+)
+
+# ----------------------------------------------------------------------------- runs
+st.subheader("演练记录")
+try:
+    with ctx.records.session() as s:
+        runs = recent_runs(s, limit=50)
+        rows = [
+            {
+                "id": r.id,
+                "场景": r.scenario_name,
+                "发起人": r.run_by,
+                "开始": format_time(r.started_at),
+                "状态": STATUS_LABELS.get(r.status, r.status),
+                "发现率": rate_label((r.score or {}).get("discovery_rate")),
+                "确认用时": duration_label((r.score or {}).get("time_to_acknowledge_s"), none="未确认"),
+                "升级用时": duration_label((r.score or {}).get("time_to_escalate_s"), none="未升级"),
+                "时限达标率": rate_label((r.score or {}).get("compliance_rate"), none="—"),
+                "结论": "通过" if r.passed else ("未通过" if r.passed is False else "—"),
+            }
+            for r in runs
+        ]
+        reports = {r.id: r.report_md for r in runs}
+except Exception as exc:
+    st.error("无法读取演练记录（处置记录库不可用）。")
+    st.caption(f"{type(exc).__name__}: {str(exc)[:300]}")
+    st.stop()
+if not rows:
+    st.info("还没有演练记录。")
+    st.stop()
+st.dataframe(pd.DataFrame(rows).rename(columns={"id": "编号"}), hide_index=True, width="stretch")
+
+ids = [r["id"] for r in rows]
+picked = st.selectbox(
+    "查看演练报告",
+    ids,
+    format_func=lambda i: next(
+        f"#{r['id']} {r['场景']} · {r['开始']} · {r['结论']}" for r in rows if r["id"] == i
+    ),
+    key=PICK_KEY,
+)
+report_md = reports[picked]
+c1, c2 = st.columns([1, 1])
+c1.download_button(
+    "下载演练报告（Markdown）",
+    data=(report_md or "").encode("utf-8"),
+    file_name=f"drill-{picked}.md",
+    mime="text/markdown",
+    disabled=not report_md,
+)
+can_score = actor is not None and role_allows(actor.role, "drill.run")
+if can_score and c2.button("按当前处置情况重新评分", help="演练结束后才确认、升级的预警也计入（按实际用时）"):
+    try:
+        drill.score_run(ctx, picked, actor=actor.username)
+    except drill.DrillError as exc:
+        st.error(str(exc))
+    else:
+        state.flash("success", f"演练 #{picked} 已重新评分。")
+        st.rerun()
+if report_md:
+    with st.container(border=True):
+        st.markdown(report_md)  # built by playbooks.drills.report: post texts are escaped there
+else:
+    st.info("该演练尚无报告（仍在进行或已中止）。")
