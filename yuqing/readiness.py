@@ -117,6 +117,11 @@ class Readiness:
 # ----------------------------------------------------------------------------- helpers
 
 
+def clock() -> datetime:
+    """Now, in UTC: what the desk page checks against (one place to read the time)."""
+    return datetime.now(UTC)
+
+
 def beijing_day(at: datetime) -> date:
     return _utc(at).astimezone(SHANGHAI).date()
 

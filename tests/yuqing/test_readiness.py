@@ -10,88 +10,18 @@ local 企业微信-style webhook, users through store.users.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete, select, update
 
 from playbooks.authz import Actor, PermissionDenied
-from playbooks.notify.deliver import run_channel_tests
-from store import users
 from store.models import AuditEntry, DrillRun, Notification, RosterEntry, SourceRun, User
+from tests.yuqing.readiness_support import CHANNEL_TOML, NOW, Bot, Prepared, prepare
 from yuqing.cli import main
-from yuqing.config import load_settings
-from yuqing.context import Context, build_context
-from yuqing.health import record_runs
-from yuqing.notify import notify_config
 from yuqing.readiness import check_readiness, find_holiday, sign_off
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-# 10:00 in Beijing, three days before 国庆节 (10月1日至10月7日); UTC, as everything stored is
-NOW = datetime(2026, 9, 28, 10, 0, tzinfo=SHANGHAI).astimezone(UTC)
-HOLIDAY_DAYS = [f"2026-10-0{d}" for d in range(1, 8)]
-PASSWORD = "readiness-test-pass-42"
-
-SOURCES_TOML = """
-[[sources]]
-name = "zqgc"
-family = "rss"
-url = "http://127.0.0.1:9/feed.xml"
-interval_minutes = 30
-options = { display_name = "证券观察报" }
-"""
-
-CHANNEL_TOML = """
-[[notify.channels]]
-name = "wecom-duty"
-kind = "wecom"
-webhook_secret = "wecom_duty_webhook"
-"""
-
-
-class Bot:
-    """A 企业微信 group bot stand-in: answers errcode 0, or HTTP 500 while ``failing``."""
-
-    def __init__(self) -> None:
-        bot = self
-        self.failing = False
-        self.received: list[dict] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if bot.failing:
-                    self.send_response(500)
-                    self.end_headers()
-                    return
-                bot.received.append(json.loads(body))
-                data = json.dumps({"errcode": 0, "errmsg": "ok"}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def webhook(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/cgi-bin/webhook/send?key=duty"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -101,84 +31,9 @@ def bot() -> Iterator[Bot]:
     b.close()
 
 
-@dataclass
-class Prepared:
-    config: Path
-    bot: Bot
-
-    def context(self) -> Context:
-        return build_context(load_settings(self.config))
-
-    def run(self, fn: Callable[[Context], object]) -> object:
-        ctx = self.context()
-        try:
-            return fn(ctx)
-        finally:
-            ctx.close()
-
-    def session(self, fn: Callable) -> object:
-        def inner(ctx: Context):
-            with ctx.records.session() as s:
-                return fn(s)
-
-        return self.run(inner)
-
-    def test_channels(self, at: datetime) -> None:
-        self.run(lambda ctx: run_channel_tests(ctx.records, notify_config(ctx.settings), now=at))
-
-    def crawl(self, at: datetime, **stats) -> None:
-        source = {"family": "rss", "finish_reason": "finished", "scraped": 12, **stats}
-        self.run(
-            lambda ctx: record_runs(
-                ctx,
-                run_id=f"run-{at.isoformat()}",
-                started_at=at,
-                finished_at=at + timedelta(minutes=1),
-                stats={"zqgc": source},
-            )
-        )
-
-    def edit_config(self, old: str, new: str) -> None:
-        text = self.config.read_text(encoding="utf-8")
-        assert old in text
-        self.config.write_text(text.replace(old, new), encoding="utf-8")
-
-
-def _people_and_roster(s) -> None:
-    for username, role in (("wang", "officer"), ("zhou", "officer"), ("zhao", "manager"), ("root", "admin")):
-        users.create_user(s, username=username, role=role, password=PASSWORD, by="test")
-    for day in HOLIDAY_DAYS:
-        s.add(RosterEntry(day=day, duty="primary", username="wang", phone="13800000001", created_by="test"))
-        s.add(RosterEntry(day=day, duty="backup", username="zhou", phone="13800000002", created_by="test"))
-        s.add(RosterEntry(day=day, duty="manager", username="zhao", phone="13800000003", created_by="test"))
-    s.add(
-        DrillRun(
-            scenario_id="app-login-rumor",
-            scenario_name="国庆期间APP无法登录传言",
-            status="finished",
-            run_by="zhao",
-            started_at=NOW - timedelta(days=5, hours=1),
-            finished_at=NOW - timedelta(days=5),
-            passed=True,
-            score={"discovery_rate": 1.0},
-        )
-    )
-
-
 @pytest.fixture
 def prepared(config_file: Path, bot: Bot, monkeypatch) -> Prepared:
-    """Roster complete for 国庆, a passed drill 5 days ago, the channel tested yesterday, the source crawled
-    ten minutes ago, a manager and an admin: ready."""
-    config_file.write_text(
-        config_file.read_text(encoding="utf-8") + SOURCES_TOML + CHANNEL_TOML, encoding="utf-8"
-    )
-    monkeypatch.setenv("YUQING_SECRET_WECOM_DUTY_WEBHOOK", bot.webhook)
-    p = Prepared(config_file, bot)
-    p.session(_people_and_roster)
-    p.crawl(NOW - timedelta(minutes=10))
-    p.test_channels(NOW - timedelta(days=1))
-    assert len(bot.received) == 1  # the test message really went out
-    return p
+    return prepare(config_file, bot, monkeypatch)
 
 
 def readiness(capsys, *args: str) -> tuple[int, str, list[str]]:
