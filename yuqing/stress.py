@@ -311,7 +311,8 @@ class StressResult:
     factor: float
     latency_bound_s: float
     peak_rate: float  # posts/s, the hour's average
-    offered_rate: float  # posts/s, factor × peak rate
+    nominal_rate: float  # posts/s, factor × peak rate
+    offered_rate: float = 0.0  # posts/s as offered: offered posts over the schedule (bursts run higher)
     offered: int = 0
     ingested: int = 0
     flagged: int = 0
@@ -377,6 +378,7 @@ def replay(
         cumulative.append(total)
     result.offered = total
     result.schedule_s = offsets[-1] if offsets else 0.0
+    result.offered_rate = total / result.schedule_s if result.schedule_s > 0 else float(total)
     deadline = result.schedule_s + result.latency_bound_s  # the backlog must drain by then
 
     def offered_by(t: float) -> int:
@@ -513,7 +515,7 @@ def run_stress(
         factor=factor,
         latency_bound_s=latency_bound,
         peak_rate=peak.peak_rate,
-        offered_rate=peak.peak_rate * factor,
+        nominal_rate=peak.peak_rate * factor,
         notes=notes,
     )
     if not batches:
@@ -591,9 +593,10 @@ def describe(r: StressResult) -> list[str]:
         f"压力测试 / stress test：以 {r.factor:g} 倍速重放最忙的一小时 / the busiest hour at {r.factor:g}×",
         f"  来源 / source：{source}",
         f"  时段 / hour：{r.hour_label}，{r.hour_posts} 条（峰值 {r.peak_rate:.2f} 条/秒 / posts/s）",
-        f"  重放 / offered：{r.offered} 条，按 {r.offered_rate:.2f} 条/秒提供，历时 {r.schedule_s:.1f} 秒"
-        f" / {r.offered} posts at {r.offered_rate:.2f} posts/s over {r.schedule_s:.1f} s",
-        f"  吞吐 / throughput：实际 {r.throughput:.2f} 条/秒；满负荷能力 {r.capacity:.1f} 条/秒，"
+        f"  重放 / offered：{r.offered} 条，历时 {r.schedule_s:.1f} 秒，平均 {r.offered_rate:.2f} 条/秒"
+        f"（小时均值 × {r.factor:g} = {r.nominal_rate:.2f} 条/秒）"
+        f" / {r.offered} posts over {r.schedule_s:.1f} s, {r.offered_rate:.2f} posts/s",
+        f"  吞吐 / throughput：实际入库 {r.throughput:.2f} 条/秒；满负荷能力 {r.capacity:.1f} 条/秒，"
         f"为历史峰值的 {r.headroom:.0f} 倍 / capacity {r.capacity:.1f} posts/s = {r.headroom:.0f}× the peak",
         f"  积压 / backlog：最多 {r.backlog_max} 条，结束时 {r.backlog_end} 条 / max {r.backlog_max}, at end {r.backlog_end}",
         f"  延迟 / latency（提供→入库并完成预警判断 offer→stored+flagged）：p50 {r.latency_p50_s:.2f} 秒  "
