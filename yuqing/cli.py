@@ -280,7 +280,8 @@ def _export_false_positives(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """`yuqing report regulator|sign`: the 报告证监局 draft of an escalation record, and its sign-off.
+    """`yuqing report regulator|daily|holiday|sign`: the 报告证监局 draft of an escalation record, the
+    daily brief and the holiday summary (yuqing/reports_cli.py), and the sign-off of any of them.
 
     The acting person (--as, default the OS user) must be an active desk user with a manager's role:
     the report and the audit trail name them, and the role is checked again in playbooks.reports.
@@ -305,6 +306,14 @@ def cmd_report(args: argparse.Namespace) -> int:
                 if args.report_command == "sign":
                     report = sign_report(session, args.report, actor=actor, now=utcnow())
                     print(f"报告 #{report.id} 已由 {actor.username} 签发 / signed report {report.id}")
+                    return 0
+                if args.report_command in ("daily", "holiday"):  # 舆情日报, 假期舆情工作总结
+                    from yuqing.reports_cli import ReportUsageError, generate
+
+                    try:
+                        print(generate(args, ctx=ctx, session=session, actor=actor, now=utcnow()))
+                    except ReportUsageError as exc:
+                        raise CliError(str(exc)) from exc
                     return 0
                 _, data = regulator_report(
                     session,
@@ -778,7 +787,9 @@ def build_parser() -> argparse.ArgumentParser:
     roster_parser.set_defaults(func=cmd_roster)
 
     s = sub.add_parser(
-        "report", help="报告：报告证监局草稿（.docx）与签发 / regulator report draft and sign-off"
+        "report",
+        help="报告：报告证监局草稿、舆情日报、假期舆情工作总结与签发 / regulator report, daily brief, "
+        "holiday summary, sign-off",
     )
     rsub = s.add_subparsers(dest="report_command", required=True)
     r = rsub.add_parser("regulator", help="由处置记录生成报告证监局草稿 / draft from an escalation record")
@@ -786,6 +797,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--output", required=True, help="输出 .docx 文件 / the .docx to write")
     r.add_argument("--as", dest="as_user", help="以该负责人身份（默认当前系统用户名）/ acting desk user")
     r.set_defaults(func=cmd_report)
+    from yuqing.reports_cli import add_parsers as add_report_parsers
+
+    add_report_parsers(rsub, cmd_report)  # daily, holiday
     r = rsub.add_parser("sign", help="签发报告 / sign off a report")
     r.add_argument("--report", type=int, required=True, help="报告编号 / report id")
     r.add_argument("--as", dest="as_user", help="以该负责人身份（默认当前系统用户名）/ acting desk user")
