@@ -9,7 +9,7 @@ to do about it (``fix_cn``). The checks:
   (``playbooks.roster.roster_complete``).
 - 信息源健康: every enabled source is neither silent nor failing (yuqing/health.py); no enabled source at
   all is a failure (the desk would be blind).
-- 最近一次演练通过: the latest finished drill (``drill_runs``) passed and finished no more than
+- 最近一次演练通过: the latest finished drill (``playbooks.drills.runs.latest_finished``) passed and finished no more than
   ``[readiness] drill_max_age_days`` before the holiday starts.
 - 通知通道已测试: every configured channel (``[[notify.channels]]``) had a successful test
   (``yuqing notify test``) within ``[readiness] channel_test_max_age_days``; no channel at all fails
@@ -38,9 +38,10 @@ from sqlalchemy import select, text
 
 from playbooks.authz import Actor, require
 from playbooks.chain import entry_label
+from playbooks.drills.runs import latest_finished
 from playbooks.notify.deliver import last_channel_tests
 from playbooks.roster import DUTY_LABELS, holiday_days, roster_complete
-from store.models import ROLES, AuditEntry, DrillRun, User
+from store.models import ROLES, AuditEntry, User
 from store.records import audit
 from yuqing.context import Context
 
@@ -219,21 +220,20 @@ def _sources_check(ctx: Context, now: datetime) -> Check:
 
 def _drill_check(session, *, reference: datetime, max_age_days: float) -> Check:
     name = "最近一次演练通过"
-    run = session.scalar(
-        select(DrillRun)
-        .where(DrillRun.status == "finished", DrillRun.finished_at.is_not(None))
-        .order_by(DrillRun.finished_at.desc(), DrillRun.id.desc())
-        .limit(1)
-    )
-    fix = "运行一次演练：yuqing drill run 场景 --headless，或在「演练」页开始演练"
+    run = latest_finished(session)
+    fix = "在「应急演练」页开始一次演练，或运行 yuqing drill list 后 yuqing drill run 场景编号"
     if run is None:
         return Check("drill", name, False, "尚无完成的演练记录", fix)
-    finished = _utc(run.finished_at)
+    finished = _utc(run.finished_at or run.started_at)
     what = f"「{run.scenario_name or run.scenario_id}」（{_fmt_at(finished)} 完成）"
     age = reference - finished
     if not run.passed:
         return Check(
-            "drill", name, False, f"最近一次演练{what}未通过", "查看演练报告，改进后重新演练：" + fix
+            "drill",
+            name,
+            False,
+            f"最近一次演练{what}未通过",
+            f"查看演练报告（yuqing drill report {run.id}），改进后重新演练：" + fix,
         )
     if age > timedelta(days=max_age_days):
         return Check(

@@ -96,7 +96,7 @@ def test_a_failed_check_is_red_with_its_fix_and_blocks_the_sign_off(prepared):
     errors = [e.value for e in at.main.error]
     assert errors[0] == "未就绪：1 项检查未通过，请按下面的说明处理后重新检查。"
     assert errors[1].startswith("**✗ 最近一次演练通过**：尚无完成的演练记录")
-    assert "处理：运行一次演练" in errors[1]
+    assert "处理：在「应急演练」页开始一次演练" in errors[1]
     assert len(errors) == 2  # only that check is red
     assert _button(at, SIGN_OFF).disabled
     assert _audit(prepared, "readiness.check") == [("zhao", False, "desk")]

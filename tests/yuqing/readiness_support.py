@@ -2,7 +2,9 @@
 
 Prepared through the real paths: users through store.users, crawl runs through yuqing.health.record_runs,
 channel tests through playbooks.notify.deliver.run_channel_tests against a local 企业微信-style webhook.
-Roster rows and the drill run are written as the roster import and the drill runner would write them.
+The roster goes in through playbooks.roster.import_csv (what yuqing roster import does). The finished drill
+run is written directly as the drill runner leaves it (status, finished_at, passed): a real run would be
+stamped with today's clock, not the fixed NOW these tests check against.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from playbooks import roster
+from playbooks.authz import Actor
 from playbooks.notify.deliver import run_channel_tests
 from store import users
-from store.models import DrillRun, RosterEntry
+from store.models import DrillRun
 from yuqing.config import load_settings
 from yuqing.context import Context, build_context
 from yuqing.health import record_runs
@@ -132,10 +136,15 @@ class Prepared:
 def people_and_roster(s) -> None:
     for username, role in (("wang", "officer"), ("zhou", "officer"), ("zhao", "manager"), ("root", "admin")):
         users.create_user(s, username=username, role=role, password=PASSWORD, by="test")
+    lines = ["日期,开始,结束,岗位,用户名,电话,备注"]
     for day in HOLIDAY_DAYS:
-        s.add(RosterEntry(day=day, duty="primary", username="wang", phone="13800000001", created_by="test"))
-        s.add(RosterEntry(day=day, duty="backup", username="zhou", phone="13800000002", created_by="test"))
-        s.add(RosterEntry(day=day, duty="manager", username="zhao", phone="13800000003", created_by="test"))
+        lines += [
+            f"{day},00:00,24:00,主班,wang,13800000001,",
+            f"{day},00:00,24:00,备班,zhou,13800000002,",
+            f"{day},00:00,24:00,带班负责人,zhao,13800000003,",
+        ]
+    roster.import_csv(s, Actor("root", "admin"), "\n".join(lines) + "\n", source="readiness test")
+    # the drill runner's finished run (yuqing.drill.score_run with finish=True writes these fields)
     s.add(
         DrillRun(
             scenario_id="app-login-rumor",

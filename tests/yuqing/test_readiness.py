@@ -163,6 +163,21 @@ def test_the_roster_gap_says_where_to_fix_it(prepared, capsys):
     assert "处理：在「假期与值班」页添加，或运行 yuqing roster import" in out
 
 
+def test_a_chain_tier_that_follows_the_roster_needs_that_duty_every_day(prepared, capsys):
+    prepared.config.write_text(
+        prepared.config.read_text(encoding="utf-8")
+        + '\n[escalation]\nchain = ["owner", "duty:manager", "role:admin"]\n',
+        encoding="utf-8",
+    )
+    code, out, _ = readiness(capsys)
+    assert code == 0, out
+    assert "第 1 级 当班带班负责人（按值班表）" in out
+    _drop_manager_on_oct_3(prepared)
+    code, out, failed = readiness(capsys)
+    assert code == 1
+    assert failed[1] == "✗ 升级链可达：第 1 级「当班带班负责人」在 10月3日 无人值带班负责人"
+
+
 def test_the_drill_window_is_configurable(prepared, capsys):
     _old_drill(prepared)
     prepared.config.write_text(
