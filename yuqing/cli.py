@@ -396,7 +396,9 @@ def cmd_drill(args: argparse.Namespace) -> int:
     try:
         if args.drill_command == "list":
             for s in drill.scenarios(ctx):
-                print(f"{s.id}\t{s.name}\t{len(s.timeline)} 条帖子（应预警 {s.should_flag}），约 {s.duration_minutes:g} 分钟")
+                print(
+                    f"{s.id}\t{s.name}\t{len(s.timeline)} 条帖子（应预警 {s.should_flag}），约 {s.duration_minutes:g} 分钟"
+                )
             return 0
         if args.drill_command == "report":
             with ctx.records.session() as session:
@@ -826,7 +828,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = dsub.add_parser("run", help="运行一个演练场景 / run a scenario")
     d.add_argument("scenario", help="场景编号或 .yaml 文件 / scenario id or file")
     d.add_argument("--speed", type=float, default=1.0, help="倍速：60 = 每秒一分钟；0 = 不等待 / speed-up")
-    d.add_argument("--headless", action="store_true", help="不等值班员，打印成绩 / short wait, print the score")
+    d.add_argument("--headless", action="store_true", help="不等值班员，打印成绩 / short wait, print score")
     d.add_argument("--window", type=float, help="最后一条后等待响应的秒数 / response window in seconds")
     d.add_argument("--strict", action="store_true", help="未通过时退出码为 1 / exit 1 when not passed")
     d.add_argument("--as", dest="as_user", help="以该负责人身份（默认当前系统用户名）/ acting desk user")
