@@ -209,7 +209,14 @@ def chase_alerts(
         recipients = recipients_for(people)
         overdue_min = max(1, int(overdue.total_seconds() // 60))
         subject, body = _chase_message(
-            alert, playbook, tier, chain[tier], minutes, overdue_min, desk_base_url
+            alert,
+            playbook,
+            tier,
+            chain[tier],
+            minutes,
+            overdue_min,
+            desk_base_url,
+            [u.display_name or u.username for u in people],
         )
         rows = enqueue(
             session,
@@ -251,7 +258,14 @@ def chase_alerts(
 
 
 def _chase_message(
-    alert: Alert, playbook: Playbook, tier: int, entry: str, minutes: int, overdue: int, base_url: str
+    alert: Alert,
+    playbook: Playbook,
+    tier: int,
+    entry: str,
+    minutes: int,
+    overdue: int,
+    base_url: str,
+    told: Sequence[str] = (),
 ) -> tuple[str, str]:
     drill = "【演练】" if alert.drill else ""
     title = _one_line(alert.title or alert.snippet, MAX_TITLE) or "（无标题）"
@@ -259,6 +273,7 @@ def _chase_message(
     lines = [
         f"{drill}预警 #{alert.id} 已 {overdue} 分钟无人确认（{_level_short(alert.level)}要求 {minutes} 分钟内确认），"
         f"已按升级链通知第 {tier} 级：{entry_label(entry)}。",
+        *([f"本次通知：{'、'.join(told)}"] if told else []),  # e.g. only the manager on duty (roster)
         f"级别：{LEVEL_NAMES.get(alert.level or '', '未定级')}",
         f"来源：{alert.source or '未知'}",
         f"标题：{title}",

@@ -165,7 +165,13 @@ class ChainEvent:
 
 
 def _message(
-    esc: Escalation, playbook: Playbook | None, new: list[ClockState], tier: int, entry: str, link: str
+    esc: Escalation,
+    playbook: Playbook | None,
+    new: list[ClockState],
+    tier: int,
+    entry: str,
+    link: str,
+    told: Sequence[str] = (),
 ) -> tuple[str, str]:
     alert = esc.alert
     level = LEVEL_NAMES.get(esc.level or "", "未定级")
@@ -176,6 +182,7 @@ def _message(
     title = (alert.title or alert.snippet or "").strip().replace("\n", " ")[:80] if alert else ""
     lines = [
         f"{drill}处置记录 #{esc.id} 有处置时限已过，已按升级链通知第 {tier} 级：{entry_label(entry)}。",
+        *([f"本次通知：{'、'.join(told)}"] if told else []),  # e.g. only the manager on duty (roster)
         f"级别：{level}",
         f"预案：{playbook.name if playbook else (esc.playbook_id or '未指定')}",
         f"预警：{title or '（无标题）'}",
@@ -272,7 +279,9 @@ def _escalate(
     )
     session.flush()
     session.expire(esc, ["chain_tier"])
-    subject, body = _message(esc, playbook, new, tier, entry, link)
+    subject, body = _message(
+        esc, playbook, new, tier, entry, link, [u.display_name or u.username for u in people]
+    )
     recipients = recipients_for(people)
     sent = enqueue(
         session,

@@ -264,6 +264,7 @@ def test_at_2am_on_a_holiday_the_chain_tells_the_manager_on_duty_and_not_the_oth
             resolve=R.roster_resolver(TWO_AM),
         )
         assert [(e.tier, e.entry, e.people) for e in events] == [(1, "role:manager", ["chen"])]
+        assert "本次通知：陈刚" in events[0].body  # the message says who was told
         told = sorted((n.channel, n.target) for n in s.scalars(select(Notification)))
         assert told == [("email", "chen@huading.example"), ("wecom", "default@ChenGang")]  # not li
 
