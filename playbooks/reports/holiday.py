@@ -186,13 +186,6 @@ def _drill_runs(session: Session, period: Period) -> list[DrillRun]:
     )
 
 
-def _score(score: dict[str, Any], *keys: str) -> Any:
-    for k in keys:
-        if score.get(k) is not None:
-            return score[k]
-    return None
-
-
 def _rate(value: Any) -> str:
     try:
         v = float(value)
@@ -212,16 +205,17 @@ def _seconds(value: Any) -> str:
 
 
 def _drill_row(run: DrillRun) -> str:
+    """One drill run's row: its score as playbooks.drills.scoring stores it (Score.as_dict())."""
     s = run.score or {}
     passed = "通过" if run.passed else ("未通过" if run.passed is False else "—")
     cells = [
         bj(run.finished_at),
         escape(run.scenario_name or run.scenario_id, 40) or "—",
-        _rate(_score(s, "discovery_rate", "discovery")),
-        _seconds(_score(s, "time_to_flag_s", "time_to_flag_seconds", "time_to_flag")),
-        _seconds(_score(s, "time_to_acknowledge_s", "time_to_acknowledge_seconds", "time_to_acknowledge")),
-        _seconds(_score(s, "time_to_escalate_s", "time_to_escalate_seconds", "time_to_escalate")),
-        _rate(_score(s, "compliance_rate", "compliance")),
+        _rate(s.get("discovery_rate")),
+        _seconds(s.get("time_to_flag_s")),
+        _seconds(s.get("time_to_acknowledge_s")),
+        _seconds(s.get("time_to_escalate_s")),
+        _rate(s.get("compliance_rate")),
         passed,
     ]
     return "| " + " | ".join(cells) + " |"
