@@ -182,14 +182,18 @@ def _roster_check(session, holiday: HolidayLike) -> tuple[Check, list[Any]]:
         first, last = holiday_days(holiday)
         days = (last - first).days + 1
         return Check("roster", name, True, f"{_md(first)}至{_md(last)} 共 {days} 天均已排班"), []
-    shown = [_gap_text(g) for g in found[:8]]
-    more = f" 等 {len(found)} 处" if len(found) > len(shown) else ""
-    return Check("roster", name, False, "；".join(shown) + more, ROSTER_FIX), list(found)
+    by_day: dict[date, list[str]] = {}
+    for gap in found:
+        by_day.setdefault(gap.day, []).append(_gap_text(gap))
+    days = list(by_day)
+    shown = "；".join(f"{_md(d)} " + "、".join(by_day[d]) for d in days[:4])
+    more = f"；等共 {len(days)} 天 {len(found)} 处" if len(days) > 4 else ""
+    return Check("roster", name, False, shown + more, ROSTER_FIX), list(found)
 
 
 def _gap_text(gap: Any) -> str:
-    """10月3日 缺带班负责人: the roster's own message with the day as people write it."""
-    return gap.message.replace(gap.day.isoformat(), _md(gap.day))
+    """缺带班负责人: the roster's own message without its day (the days are grouped)."""
+    return gap.message.removeprefix(gap.day.isoformat()).strip()
 
 
 def _sources_check(ctx: Context, now: datetime) -> Check:
@@ -469,13 +473,23 @@ def history(ctx: Context, holiday: HolidayLike, *, limit: int = 20) -> list[Audi
         )
 
 
+def days_left_text(result: Readiness) -> str:
+    """还有 3 天 / 今天开始 / 假期中 / 已结束."""
+    left = result.days_left()
+    if left is None:
+        return ""
+    if left > 0:
+        return f"还有 {left} 天"
+    if left == 0:
+        return "今天开始"
+    today = beijing_day(result.checked_at)
+    return "假期中" if today <= result.holiday.end else "已结束"
+
+
 def render_text(result: Readiness) -> Sequence[str]:
     """The lines `yuqing readiness` prints: the holiday, each check ✓/✗ with its detail and fix."""
     lines = []
-    h = result.holiday
-    left = result.days_left()
-    when = f"还有 {left} 天" if left and left > 0 else ("今天开始" if left == 0 else "假期中")
-    lines.append(f"节前准备检查：{holiday_label(h)}，{when}")
+    lines.append(f"节前准备检查：{holiday_label(result.holiday)}，{days_left_text(result)}")
     for c in result.checks:
         lines.append(f"{'✓' if c.ok else '✗'} {c.name_cn}：{c.detail_cn}")
         if not c.ok and c.fix_cn:

@@ -75,7 +75,7 @@ except ReadinessError as exc:
 left = result.days_left()
 c1, c2, c3 = st.columns(3)
 c1.metric("假期", holiday.name_cn)
-c2.metric("距假期开始", f"{left} 天" if left and left > 0 else ("今天开始" if left == 0 else "假期中"))
+c2.metric("距假期开始", f"{left} 天" if left and left > 0 else readiness.days_left_text(result))
 c3.metric("未通过的检查", len(result.failed))
 st.caption(
     f"{holiday_label(holiday)} · 检查时间 {format_time(result.checked_at)} · 检查人 {escape_markdown(actor.label)}"
