@@ -1,12 +1,19 @@
 """应急演练 — the drill scenarios, past runs with their scores and verdicts, and each run's report.
 
-Drills are started from the command line (``yuqing drill run SCENARIO --speed 60``): a run takes the
-scenario's length divided by the speed, which does not suit a page that reruns on every click. While a
+Drills run as their own process (``yuqing drill run SCENARIO --speed 60``): a run takes the scenario's
+length divided by the speed, longer than a page should wait. A manager can start one here (the page
+starts that command in the background, as the signed-in manager), or run it on the server. While a
 run is going, the queue shows a drill banner and the drill's alerts sit under 「只看演练预警」.
 A manager can score a run again here (after acting on its alerts), which updates its report.
 """
 
 from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -14,14 +21,31 @@ import streamlit as st
 from desk import state
 from desk.drill_ui import show_drill_banner
 from desk.ui import escape_markdown, format_time, plain
-from playbooks.authz import role_allows
-from playbooks.drills.runs import recent_runs
+from playbooks.authz import PermissionDenied, require, role_allows
+from playbooks.drills.runs import recent_runs, running_runs
 from playbooks.drills.schema import ScenarioError
 from playbooks.drills.scoring import duration_label, rate_label
+from store.models import utcnow
 from yuqing import drill
+from yuqing.config import config_path
 
+SPEEDS = {0.0: "不等待（只检验发现）", 60.0: "60 倍速（场景一分钟为一秒）", 10.0: "10 倍速", 1.0: "实时"}
 STATUS_LABELS = {"running": "进行中", "finished": "已结束", "aborted": "已中止"}
 PICK_KEY = "desk.drills.run"
+
+
+def start_in_background(config: str | Path, scenario_id: str, speed: float, username: str) -> Path:
+    """Start ``yuqing drill run`` as its own process (a run lasts the scenario's length / speed, longer
+    than a page should wait); it records itself in the store. Returns the log file's path."""
+    log = Path(tempfile.gettempdir()) / f"yuqing-drill-{scenario_id}-{int(time.time())}.log"
+    cmd = [sys.executable, "-m", "yuqing.cli", "--config", str(config), "drill", "run", scenario_id]
+    cmd += ["--speed", f"{speed:g}", "--as", username]
+    with log.open("wb") as out:
+        subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+    return log
+
 
 state.init_session_state()
 ctx = state.get_context()
@@ -71,6 +95,36 @@ if scenarios:
                     f"**{n}. +{step.at:g} 分 · {escape_markdown(step.post.source)} · {want}**  \n"
                     f"{escape_markdown(step.post.title or step.post.text, 160)}"
                 )
+if scenarios and actor is not None and role_allows(actor.role, "drill.run"):
+    with st.form("desk.drills.start"):
+        st.markdown("**开始演练**（负责人、管理员）")
+        f1, f2 = st.columns([3, 2])
+        pick = f1.selectbox(
+            "场景",
+            [s.id for s in scenarios],
+            format_func=lambda i: next(s.name for s in scenarios if s.id == i),
+        )
+        speed = f2.selectbox("速度", list(SPEEDS), format_func=SPEEDS.get, index=1)
+        if st.form_submit_button("开始演练", type="primary"):
+            try:
+                with ctx.records.session() as s:
+                    busy = running_runs(s, now=utcnow())
+                if busy:
+                    st.warning(
+                        f"已有演练在进行（#{busy[0].id} {plain(busy[0].scenario_name)}），请等它结束后再开始。"
+                    )
+                else:
+                    log = start_in_background(
+                        Path(config_path()).resolve(), pick, speed, require(actor, "drill.run").username
+                    )
+                    state.flash(
+                        "success", f"演练已在后台开始（{SPEEDS[speed]}），稍后刷新本页查看。日志：{log}"
+                    )
+                    st.rerun()
+            except PermissionDenied as exc:
+                st.error(str(exc))
+            except OSError as exc:
+                st.error(f"无法启动演练：{plain(exc)}")
 st.caption(
     "在服务器上运行 `yuqing drill run 场景编号 --speed 60`（60 倍速：场景一分钟为一秒；--speed 1 为实时），"
     "演练期间在「预警队列」打开「只看演练预警」进行确认、升级；结束后在此查看成绩与报告。"
