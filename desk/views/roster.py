@@ -90,7 +90,7 @@ if upcoming:
     first = upcoming[0]
     left = (first.start - today).days
     st.metric(f"距{first.name_cn}", "放假中" if left <= 0 else f"{left} 天")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 # --------------------------------------------------------------------------- the roster of one holiday
 
@@ -135,7 +135,7 @@ if holiday is not None:
         st.error("值班表暂时无法读取，请稍后重试；如持续失败请联系管理员。")
         st.stop()
     st.caption(f"{holiday.name_cn}：{_d(start)} 至 {_d(end)}（放假日及其前后的休市日）")
-    st.dataframe(pd.DataFrame(table), hide_index=True, use_container_width=True)
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
     if found:
         st.error(f"值班表有 {len(found)} 处缺口：")
         for g in found:

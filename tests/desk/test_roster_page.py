@@ -139,3 +139,19 @@ def test_hostile_roster_text_is_shown_as_text(desk_config, app):
     # names appear only inside the dataframe (cells are text); the gap lines are escaped
     assert any("联系电话缺失：主班 evil" in m.value for m in at.markdown if "⚠" in m.value)
     assert not any("<script>" in m.value for m in at.markdown)
+
+
+def test_admin_removes_an_entry_and_the_gap_comes_back(desk_config, app):
+    _people(desk_config)
+    at = _page(app, role="admin")
+    csv = "日期,开始,结束,岗位,用户名,电话,备注\n2026-09-25,00:00,24:00,带班负责人,li,,\n"
+    at.text_area(key="desk.roster.csv_text").input(csv)
+    next(b for b in at.button if b.label == "导入").click().run()
+    assert not any("2026\\-09\\-25 缺带班负责人" in m.value for m in at.markdown)
+    assert at.selectbox(key="desk.roster.remove").value is not None
+    next(b for b in at.button if b.label == "删除").click().run()
+    assert not at.exception
+    assert any("已从值班表中删除" in s.value for s in at.success)
+    assert any("2026\\-09\\-25 缺带班负责人" in m.value for m in at.markdown)
+    entries, audit = _rows(desk_config)
+    assert entries == [] and audit == ["roster.add", "roster.import", "roster.remove"]
