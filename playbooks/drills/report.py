@@ -113,6 +113,10 @@ def drill_report(
             result = "**漏报**"
         else:
             result = "未预警（正确）"
+        if i.flagged and i.expect_rumor and not i.rumor:
+            result += "（未识别为不实）"
+        elif i.flagged and i.rumor:
+            result += "（不实）"
         want = "是" if i.should_flag else "否"
         if i.min_level:
             want += f"（≥{i.min_level}级）"
