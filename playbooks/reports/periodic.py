@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from playbooks.authz import Actor
-from playbooks.clocks import LEVEL_CLOCKS, escalation_clocks, facts_for
+from playbooks.clocks import escalation_clocks, facts_for
 from playbooks.reports.regulator import _author_of, _bj, _duration, _person, _utc, report_docx
 from playbooks.reports.wordfile import escape, render_docx, unescape
 from playbooks.schema import Playbook
@@ -314,10 +314,6 @@ def new_events(session: Session, start: datetime, end: datetime, *, limit: int =
 
 def level_text(level: str | None) -> str:
     return f"{level} 级" if level else "未定级"
-
-
-def clock_name(key: str) -> str:
-    return LEVEL_CLOCKS.get(key, key.removeprefix("step:"))
 
 
 def person(session: Session, username: str) -> str:

@@ -398,8 +398,12 @@ def test_only_a_manager_generates_and_signs(records, index):
             s, PERIOD, index=index, playbooks=PLAYBOOKS, firm=FIRM, actor=MANAGER, now=NOW
         )
         report_id = report.id
+    with records.session() as s, pytest.raises(ReportError, match="最多覆盖 31 天"):
+        long = period_between(date(2026, 1, 1), date(2026, 3, 1))
+        holiday_report(s, long, index=index, playbooks=PLAYBOOKS, firm=FIRM, actor=MANAGER, now=NOW)
     with records.session() as s:
         assert s.scalar(select(Report).where(Report.kind == "daily")) is None  # the refused one left nothing
+        assert len(reports_of(s, "holiday")) == 1
         with pytest.raises(PermissionDenied):
             sign_report(s, report_id, actor=OFFICER, now=NOW)
         assert s.get(Report, report_id).signed_at is None
