@@ -4,22 +4,50 @@ scored from what people did on the desk; nothing about a drill leaves the buildi
 from __future__ import annotations
 
 import json
+import os
 import threading
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from playbooks import triage
 from playbooks.authz import Actor
 from playbooks.dashboard import open_escalations, post_figures, top_events
+from playbooks.drills.runs import latest_finished
 from playbooks.reports import ReportRefused, regulator_report
 from store.models import Alert, AuditEntry, DrillInjection, DrillRun, Escalation, Notification
 from yuqing.cli import main
 from yuqing.config import load_settings
 from yuqing.context import build_context
+
+ENGINES = ["sqlite"] + (["postgresql"] if os.environ.get("YUQING_TEST_PG_URL") else [])
+
+
+@pytest.fixture(params=ENGINES)
+def records_url(request, config_file: Path) -> Iterator[str]:
+    """The records database: the embedded SQLite file, and a schema of its own on PostgreSQL when
+    YUQING_TEST_PG_URL is set."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    base = os.environ["YUQING_TEST_PG_URL"]
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    body = config_file.read_text(encoding="utf-8")
+    config_file.write_text(body.replace("[store]\n", f'[store]\nrecords_url = "{url}"\n'), encoding="utf-8")
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
 
 OFFICER = Actor(username="王晓明", role="officer", display_name="王晓明")
 MANAGER = Actor(username="李负责", role="manager")
@@ -45,7 +73,7 @@ def _runs(config: Path) -> list[DrillRun]:
 
 
 def test_headless_run_flags_every_should_flag_post_prints_the_score_and_stores_run_and_report(
-    config_file: Path, capsys
+    config_file: Path, records_url: str, capsys
 ):
     assert _run(config_file, "app-outage-rumor", "--speed", "0", "--headless") == 0
     out = capsys.readouterr().out
@@ -119,7 +147,9 @@ def test_two_runs_do_not_share_posts_or_alerts(config_file: Path):
         ctx.close()
 
 
-def test_acknowledging_and_escalating_on_the_desk_gives_times_and_compliance(config_file: Path, capsys):
+def test_acknowledging_and_escalating_on_the_desk_gives_times_and_compliance(
+    config_file: Path, records_url: str, capsys
+):
     assert _run(config_file, "app-outage-rumor", "--speed", "0", "--headless") == 0
     [run] = _runs(config_file)
     ctx = _ctx(config_file)
@@ -315,3 +345,38 @@ def test_steps_are_injected_at_their_time_divided_by_the_speed(config_file: Path
     # speed 60: a scenario minute per second; then the response window (30 min / 60 = 30 s)
     assert waits == [2.0, 3.0, 3.0, 4.0, 8.0, 30.0]
     assert result.status == "finished"
+
+
+def test_a_drill_stopped_midway_is_marked_aborted_not_left_running(config_file: Path):
+    from yuqing import drill
+
+    def progress(msg: str) -> None:
+        if msg.startswith("+5 分"):  # the person at the terminal presses Ctrl-C after the third post
+            raise KeyboardInterrupt
+
+    ctx = _ctx(config_file)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            drill.run_drill(
+                ctx, drill.scenario(ctx, "app-outage-rumor"), speed=0, run_by="test", progress=progress
+            )
+        with ctx.records.session() as s:
+            run = s.scalar(select(DrillRun))
+            assert (run.status, run.passed) == ("aborted", False)
+            assert run.finished_at is not None
+            assert len(s.scalars(select(DrillInjection)).all()) == 3
+            assert s.scalar(select(AuditEntry).where(AuditEntry.action == "drill.aborted")).entity_id == str(
+                run.id
+            )
+            assert latest_finished(s) is None  # the readiness gate does not count it
+    finally:
+        ctx.close()
+    assert main(["drill", "score", "999"]) == 2
+
+
+def test_an_attended_run_says_what_it_injects_and_when_to_respond(config_file: Path, capsys):
+    assert _run(config_file, "executive-rumor", "--speed", "0", "--window", "0") == 0
+    out = capsys.readouterr().out
+    assert "演练 #1 开始：高管被带走调查谣言" in out
+    assert "+0 分 第 1 条（微博，应预警）：已预警" in out
+    assert "+3 分 第 2 条（证券观察报，不应预警）：未预警" in out
