@@ -23,6 +23,9 @@ from store.models import DUTIES, User
 
 TODAY_KEY = "desk.roster.today"  # a date to count from instead of today (tests; looking ahead)
 HOLIDAY_KEY = "desk.roster.holiday"
+MODE_KEY = "desk.roster.mode"
+FROM_KEY = "desk.roster.from"
+TO_KEY = "desk.roster.to"
 ADD = "desk.roster.add"
 CSV_TEXT = "desk.roster.csv_text"
 CSV_FILE = "desk.roster.csv_file"
@@ -100,50 +103,80 @@ choices = list(upcoming)
 if not choices:  # the next holiday is not published: offer the latest year the calendar knows
     choices = H.holidays_in(last_year)
 labels = [h.label for h in choices]
-picked = st.selectbox("假期", labels, key=HOLIDAY_KEY) if labels else None
-holiday = choices[labels.index(picked)] if picked in labels else None
-
-if holiday is not None:
-    start, end = R.holiday_days(holiday)
-    try:
-        with ctx.records.session() as s:
-            entries = R.entries_between(s, start, end)
-            users = {u.username: u for u in s.scalars(select(User))}
-            found = R.gaps(s, start, end)
-            table = []
-            day = start
-            while day <= end:
-                row = {"日期": _d(day) + ("（休市）" if day in holiday.exchange_closed_days else "")}
-                for duty in DUTIES:
-                    cells = []
-                    for e in entries:
-                        if e.day != day.isoformat() or e.duty != duty:
-                            continue
-                        user = users.get(e.username)
-                        name = (user.display_name if user and user.display_name else "") or e.username
-                        phone = R.contact_phone(e, user) or "无电话"
-                        cells.append(f"{name} {R.shift_text(e)} {phone}")
-                    row[R.DUTY_LABELS[duty]] = "；".join(cells) or "—"
-                table.append(row)
-                day += timedelta(days=1)
-            entry_options = {
-                e.id: f"{e.day} {R.DUTY_LABELS.get(e.duty, e.duty)} {R.shift_text(e)} {e.username}"
-                for e in entries
-            }
-            active_users = sorted(u.username for u in users.values() if u.active)
-    except SQLAlchemyError:
-        st.error("值班表暂时无法读取，请稍后重试；如持续失败请联系管理员。")
-        st.stop()
-    st.caption(f"{holiday.name_cn}：{_d(start)} 至 {_d(end)}（放假日及其前后的休市日）")
-    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
-    if found:
-        st.error(f"值班表有 {len(found)} 处缺口：")
-        for g in found:
-            st.markdown(f":red[⚠ {escape_markdown(g.message)}]")
-    else:
-        st.success("值班表完整：每天每个时段都有主班，每天有备班和带班负责人，均留有联系电话。")
+mode = st.radio("查看", ["按假期", "按日期"], horizontal=True, key=MODE_KEY, label_visibility="collapsed")
+if mode == "按日期" or not labels:
+    c1, c2 = st.columns(2)
+    start = c1.date_input("从", value=today, key=FROM_KEY)
+    end = c2.date_input("至（含）", value=today + timedelta(days=6), key=TO_KEY)
+    if end < start:
+        start, end = end, start
+    if (end - start).days > 62:
+        st.warning("一次最多查看 63 天，已截到起始日后的 63 天。")
+        end = start + timedelta(days=62)
+    title = f"{_d(start)} 至 {_d(end)}"
 else:
-    entry_options, active_users, start = {}, [], today
+    if not upcoming:
+        st.caption(
+            f"下一个假期尚未收录，以下为已收录的 {last_year} 年假期；也可「按日期」查看任意日期的值班表。"
+        )
+    picked = st.selectbox("假期", labels, key=HOLIDAY_KEY)
+    holiday = choices[labels.index(picked)]
+    start, end = R.holiday_days(holiday)
+    title = f"{holiday.name_cn}：{_d(start)} 至 {_d(end)}（放假日及其前后的休市日）"
+
+
+def _day_note(day: date) -> str:
+    try:
+        closed = not H.is_exchange_open(day)
+        makeup = day.weekday() >= 5 and H.is_office_workday(day)
+    except H.CalendarDataMissing:
+        return "（日历未收录）"
+    if makeup:
+        return "（调休上班·休市）"
+    return "（休市）" if closed else ""
+
+
+try:
+    with ctx.records.session() as s:
+        entries = R.entries_between(s, start, end)
+        users = {u.username: u for u in s.scalars(select(User))}
+        found = R.gaps(s, start, end)
+        table = []
+        day = start
+        while day <= end:
+            row = {"日期": _d(day) + _day_note(day)}
+            for duty in DUTIES:
+                cells = []
+                for e in entries:
+                    if e.day != day.isoformat() or e.duty != duty:
+                        continue
+                    user = users.get(e.username)
+                    name = (user.display_name if user and user.display_name else "") or e.username
+                    phone = R.contact_phone(e, user) or "无电话"
+                    cells.append(f"{name} {R.shift_text(e)} {phone}")
+                row[R.DUTY_LABELS[duty]] = "；".join(cells) or "—"
+            table.append(row)
+            day += timedelta(days=1)
+        entry_options = {
+            e.id: f"{e.day} {R.DUTY_LABELS.get(e.duty, e.duty)} {R.shift_text(e)} {e.username}"
+            for e in entries
+        }
+        active_users = {
+            u.username: f"{u.display_name}（{u.username}）" if u.display_name else u.username
+            for u in sorted(users.values(), key=lambda u: u.username)
+            if u.active
+        }
+except SQLAlchemyError:
+    st.error("值班表暂时无法读取，请稍后重试；如持续失败请联系管理员。")
+    st.stop()
+st.caption(title)
+st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+if found:
+    st.error(f"值班表有 {len(found)} 处缺口：")
+    for g in found:
+        st.markdown(f":red[⚠ {escape_markdown(g.message)}]")
+else:
+    st.success("值班表完整：每天每个时段都有主班，每天有备班和带班负责人，均留有联系电话。")
 
 
 # --------------------------------------------------------------------------- admin: add, remove, import
@@ -229,7 +262,12 @@ if can_edit:
         c1, c2, c3 = st.columns(3)
         c1.date_input("日期", value=start, key=f"{ADD}.day")
         c2.selectbox("岗位", list(DUTIES), format_func=lambda d: R.DUTY_LABELS[d], key=f"{ADD}.duty")
-        c3.selectbox("值班人（用户名）", active_users, key=f"{ADD}.username")
+        c3.selectbox(
+            "值班人",
+            list(active_users),
+            format_func=lambda u: plain(active_users.get(u, u)),
+            key=f"{ADD}.username",
+        )
         c4, c5, c6 = st.columns(3)
         c4.text_input("开始（HH:MM）", value="00:00", key=f"{ADD}.start")
         c5.text_input("结束（HH:MM，可为 24:00）", value="24:00", key=f"{ADD}.end")

@@ -83,6 +83,27 @@ def test_a_year_without_data_is_said_plainly(desk_config, app):
     assert not at.exception
     assert any("2027年的节假日安排尚未收录" in w.value for w in at.warning)
     assert at.selectbox(key="desk.roster.holiday").options[0].startswith("元旦 2026")
+    assert any("也可「按日期」查看" in c.value for c in at.caption)
+    # the roster of New Year 2027 can still be kept, by dates
+    at.radio(key="desk.roster.mode").set_value("按日期").run()
+    at.date_input(key="desk.roster.from").set_value(date(2027, 1, 1))
+    at.date_input(key="desk.roster.to").set_value(date(2027, 1, 2)).run()
+    assert not at.exception
+    table = _frame(at, 0)
+    assert list(table["日期"]) == ["1月1日（周五）（日历未收录）", "1月2日（周六）（日历未收录）"]
+    assert any("2027\\-01\\-02 缺主班（全天）" in m.value for m in at.markdown)
+
+
+def test_a_makeup_working_day_is_marked(desk_config, app):
+    at = _page(app, today=date(2025, 12, 1))  # 元旦 2026: 1–3 Jan off, Sunday 4 Jan an office day
+    assert at.selectbox(key="desk.roster.holiday").value.startswith("元旦 2026")
+    days = list(_frame(at, 1)["日期"])
+    assert days == [
+        "1月1日（周四）（休市）",
+        "1月2日（周五）（休市）",
+        "1月3日（周六）（休市）",
+        "1月4日（周日）（调休上班·休市）",
+    ]
 
 
 def test_admin_imports_a_csv_and_adds_an_entry_and_gaps_are_named(desk_config, app):
