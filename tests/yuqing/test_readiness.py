@@ -10,12 +10,14 @@ local 企业微信-style webhook, users through store.users.
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import create_engine, delete, select, text, update
 
 from playbooks.authz import Actor, PermissionDenied
 from store.models import AuditEntry, DrillRun, Notification, RosterEntry, SourceRun, User
@@ -31,8 +33,33 @@ def bot() -> Iterator[Bot]:
     b.close()
 
 
+ENGINES = ["sqlite"] + (["postgresql"] if os.environ.get("YUQING_TEST_PG_URL") else [])
+
+
+@pytest.fixture(params=ENGINES)
+def records_url(request, config_file: Path) -> Iterator[str]:
+    """The records database: the embedded SQLite file, and a schema of its own on PostgreSQL when
+    YUQING_TEST_PG_URL is set."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    base = os.environ["YUQING_TEST_PG_URL"]
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    url = f"{base}{sep}options=-csearch_path%3D{schema}"
+    text_ = config_file.read_text(encoding="utf-8")
+    config_file.write_text(text_.replace("[store]\n", f'[store]\nrecords_url = "{url}"\n'), encoding="utf-8")
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
 @pytest.fixture
-def prepared(config_file: Path, bot: Bot, monkeypatch) -> Prepared:
+def prepared(config_file: Path, records_url: str, bot: Bot, monkeypatch) -> Prepared:
     return prepare(config_file, bot, monkeypatch)
 
 
@@ -201,9 +228,12 @@ def test_json_output_lists_every_check(prepared, capsys):
 
 
 def test_unreachable_records_database_exits_2(prepared, capsys, tmp_path):
-    prepared.edit_config(
-        "[store]\n", f'[store]\nrecords_url = "sqlite:///{(tmp_path / "missing" / "x.db").as_posix()}"\n'
-    )
+    missing = f"sqlite:///{(tmp_path / 'missing' / 'x.db').as_posix()}"
+    kept = [
+        line for line in prepared.config.read_text(encoding="utf-8").splitlines() if "records_url" not in line
+    ]
+    text_ = "\n".join(kept).replace("[store]", f'[store]\nrecords_url = "{missing}"', 1)
+    prepared.config.write_text(text_ + "\n", encoding="utf-8")
     code, out, _ = readiness(capsys)
     assert code == 2
     assert "记录库无法访问" in out
