@@ -303,3 +303,11 @@ def test_duty_entries_in_the_chain_and_alert_chasing(db):
             resolve=R.roster_alert_resolver(TWO_AM),
         )
         assert [(c.alert_id, c.entry, c.people) for c in chased] == [(alert.id, "duty:primary", ["wang"])]
+
+
+def test_a_csv_saved_by_excel_in_gb18030_is_read(db):
+    text = HEADER + "2026-10-01,00:00,24:00,带班负责人,li,,国庆首日\n"
+    with db.session() as s:
+        _people(s)
+        (entry,) = R.import_csv(s, ADMIN, text.encode("gb18030"))
+        assert (entry.duty, entry.note) == ("manager", "国庆首日")
