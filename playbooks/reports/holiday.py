@@ -62,7 +62,8 @@ class Period:
 
     first: date
     last: date
-    name: str  # 国庆节、中秋节 2026 / 2026-10-01 至 2026-10-08
+    title: str  # 2026年国庆节假期舆情工作总结 / 假期舆情工作总结（2026-10-01 至 2026-10-08）
+    holiday_name: str  # 国庆节、中秋节; "" for given dates
     ref: str  # the Report.ref: "国庆节、中秋节 2026" / "2026-10-01~2026-10-08"
     holiday_start: date  # the first day off (drills before it are 节前演练)
     holiday_end: date
@@ -97,7 +98,8 @@ def period_for_holiday(name: str, year: int) -> Period:
     return Period(
         first=first,
         last=last,
-        name=f"{h.name_cn} {year}",
+        title=f"{year}年{h.name_cn}假期舆情工作总结",
+        holiday_name=h.name_cn,
         ref=f"{h.name_cn} {year}",
         holiday_start=h.start,
         holiday_end=h.end,
@@ -118,7 +120,8 @@ def period_between(first: date, last: date) -> Period:
     return Period(
         first=first,
         last=last,
-        name=text,
+        title=f"假期舆情工作总结（{text}）",
+        holiday_name="",
         ref=f"{first.isoformat()}~{last.isoformat()}",
         holiday_start=first,
         holiday_end=last,
@@ -250,14 +253,14 @@ def build_markdown(
     regulator = _regulator_reports(session, start, end)
     drills = _drill_runs(session, period)
     f = escape(firm)
-    title = f"{escape(period.name)}假期舆情工作总结"
+    title = escape(period.title)
     span = f"{period.first:%Y年%m月%d日}至{period.last:%Y年%m月%d日}"
 
     md: list[str] = [f"# {title}", ""]
     if period.reopen is not None:
         scope = (
             f"本总结覆盖 {span}（共 {len(period.days)} 天），即休市前最后一个交易日、"
-            f"{escape(period.name)}假期休市期间及节后复市首日（{period.reopen:%m月%d日}）。"
+            f"{escape(period.holiday_name)}假期休市期间及节后复市首日（{period.reopen:%m月%d日}）。"
         )
     else:
         scope = f"本总结覆盖 {span}（共 {len(period.days)} 天）。"

@@ -282,7 +282,9 @@ def test_holiday_summary_figures(records, index):
     text = docx_text(data)
     assert FIRM in text
     assert "2026年10月01日至2026年10月03日" in text
-    assert "71.4%" in text and "6 分钟" in text
+    assert (
+        "假期舆情工作总结（2026-10-01 至 2026-10-03）" in text
+    )  # the title    assert "71.4%" in text and "6 分钟" in text
     with records.session() as s:
         row = s.get(Report, report_id)
         assert (row.kind, row.ref, row.created_by, row.signed_at) == (
@@ -306,6 +308,7 @@ def test_the_calendar_gives_the_whole_closure():
         date(2026, 10, 8),
     )
     assert period.ref == "国庆节 2026" and len(period.days) == 9
+    assert period.title == "2026年国庆节假期舆情工作总结"
     with pytest.raises(ReportError, match="没有名为"):
         period_for_holiday("圣诞", 2026)
 

@@ -88,7 +88,7 @@ def test_holiday_summary_from_the_calendar_or_dates(store, tmp_path, capsys):
     base = ["--config", str(store), "report", "holiday", "--output", str(out), "--as", "zhao"]
     assert main([*base, "--holiday", "国庆", "--year", "2026"]) == 0, capsys.readouterr().err
     body = out.read_text(encoding="utf-8")
-    assert body.startswith("# 国庆节 2026假期舆情工作总结")
+    assert body.startswith("# 2026年国庆节假期舆情工作总结")
     assert "2026年09月30日至2026年10月08日（共 9 天）" in body
     assert "| 10-02（五） | 2 | 2 | 1 | 0 | 1 | 0 | 0 |" in body
     assert main([*base, "--from", "2026-10-01", "--to", "2026-10-03"]) == 0
