@@ -110,7 +110,7 @@ ACTIONS = {CHECK_ACTION: "检查", SIGNOFF_ACTION: "确认就绪"}
 entries = readiness.history(ctx, holiday)
 signoffs = [e for e in entries if e.action == SIGNOFF_ACTION]
 if signoffs:
-    st.info(f"最近一次确认：{plain(signoffs[0].actor)} 于 {format_time(signoffs[0].at)}")
+    st.info(f"最近一次确认：{escape_markdown(signoffs[0].actor)} 于 {format_time(signoffs[0].at)}")
 if entries:
     st.markdown("**检查与确认记录**")
     st.dataframe(
