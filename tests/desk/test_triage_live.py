@@ -52,10 +52,26 @@ def test_new_alert_appears_without_a_click(browser_paths, desk_config, tmp_path)
         drv.get(base + "/")
         _sign_in(drv, USER, TEST_PASSWORD)
         _wait_for(lambda: posts["complaint"].title in _page_text(drv), 40, "the triage queue", drv)
+
         # mark everything seen, so the 新 on the late post is its own
-        seen = [b for b in drv.find_elements(By.CSS_SELECTOR, "button") if b.text.strip() == "全部已读"]
-        assert seen, "no 全部已读 button"
-        seen[0].click()
+        def _seen_buttons():
+            return [b for b in drv.find_elements(By.CSS_SELECTOR, "button") if b.text.strip() == "全部已读"]
+
+        # the list can be drawn a moment before the buttons above it on a loaded machine: wait for it
+        _wait_for(lambda: bool(_seen_buttons()), 30, "the 全部已读 button", drv)
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        def _click_seen() -> bool:  # the fragment may redraw between finding and clicking: try again
+            try:
+                buttons = _seen_buttons()
+                if buttons:
+                    buttons[0].click()
+                    return True
+            except StaleElementReferenceException:
+                pass
+            return False
+
+        _wait_for(_click_seen, 20, "a click on 全部已读", drv)
         _wait_for(lambda: "已全部标为已读" in _page_text(drv), 20, "the 全部已读 message", drv)
         assert late.title not in _page_text(drv)
 
