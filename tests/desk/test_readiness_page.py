@@ -122,6 +122,16 @@ def test_a_failed_check_is_red_with_its_fix_and_blocks_the_sign_off(prepared):
     assert _audit(prepared, "readiness.check") == [("zhao", False, "desk"), ("zhao", True, "desk")]
 
 
+def test_a_failed_channel_test_is_red_on_the_page_as_on_the_command_line(prepared):
+    prepared.bot.failing = True
+    prepared.test_channels(NOW - timedelta(hours=2))
+    at = _open()
+    red = [e.value for e in at.main.error][1:]
+    assert len(red) == 1 and red[0].startswith("**✗ 通知通道已测试**：「wecom\\-duty」最近一次测试")
+    assert "失败" in red[0] and "yuqing notify test \\-\\-channel wecom\\-duty" in red[0]
+    assert _button(at, SIGN_OFF).disabled
+
+
 def test_hostile_names_in_a_check_are_shown_as_text(prepared):
     prepared.edit_config('display_name = "证券观察报"', 'display_name = "<script>x</script>**粗**"')
     prepared.session(lambda s: s.execute(delete(SourceRun)))
