@@ -42,6 +42,7 @@ if actor.can("user.manage"):
 if actor.can("report.generate"):  # 负责人 and 管理员: the managers' views
     pages.append(st.Page("views/dashboard.py", title="态势总览", icon="📊"))
     pages.append(st.Page("views/reports.py", title="报告证监局", icon="📝"))
+    pages.append(st.Page("views/notifications.py", title="通知中心", icon="📣"))
     pages.append(st.Page("views/briefs.py", title="日报与假期总结", icon="🗞️"))
     pages.append(st.Page("views/readiness.py", title="节前准备", icon="🎌"))
 st.navigation(pages).run()
