@@ -239,6 +239,7 @@ def run_drill(
 ) -> DrillResult:
     """Run a whole scenario: start, inject each step on time, wait for the desk, score, finish."""
     say = progress or (lambda _msg: None)
+    check_store(ctx)  # before warming up: the event state reads (and would create) the posts index
     warm_up(ctx)
     run_id = start_run(ctx, s, speed=speed, run_by=run_by, via=via)
     say(
