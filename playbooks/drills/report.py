@@ -19,7 +19,7 @@ from playbooks.drills.scoring import (
 )
 
 BEIJING = ZoneInfo("Asia/Shanghai")
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~$])")
 ALERT_STATUS_LABELS = {"open": "待处理", "escalated": "已升级", "false_positive": "误报", "closed": "已关闭"}
 
 

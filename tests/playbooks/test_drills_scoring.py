@@ -118,7 +118,7 @@ def test_the_report_lists_each_post_flagged_or_missed_and_escapes_markup():
         flagged=True,
         level="II",
         flagged_at=T0 + timedelta(seconds=1),
-        title="**假消息** <script>alert(1)</script> | 表格",
+        title="**假消息** <script>alert(1)</script> | 表格 :red[红字] $x^2$",
         source="股吧",
         reasons=["不实线索：“网传”"],
         alert_id=14,
@@ -146,5 +146,6 @@ def test_the_report_lists_each_post_flagged_or_missed_and_escapes_markup():
     assert "09:00:00" in md  # Beijing time
     assert "<script>" not in md and "\\<script\\>" in md
     assert "\\*\\*假消息\\*\\*" in md and "\\| 表格" in md
+    assert ":red\\[红字\\]" in md and "\\$x^2\\$" in md
     assert "## 改进建议" in md and "漏报 1 条（#4）" in md and "无人确认演练预警" in md
     assert f"**结论：{score.verdict}**" in md
