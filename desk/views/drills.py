@@ -151,6 +151,7 @@ try:
             for r in runs
         ]
         reports = {r.id: r.report_md for r in runs}
+        statuses = {r.id: r.status for r in runs}
 except Exception as exc:
     st.error("无法读取演练记录（处置记录库不可用）。")
     st.caption(f"{type(exc).__name__}: {str(exc)[:300]}")
@@ -187,6 +188,14 @@ if can_score and c2.button("按当前处置情况重新评分", help="演练结�
     else:
         state.flash("success", f"演练 #{picked} 已重新评分。")
         st.rerun()
+if (
+    can_score
+    and statuses[picked] == "running"
+    and st.button("标记为中止", help="演练进程已不在运行（例如服务器重启）时使用；中止的演练不计为通过")
+):
+    drill.abort_run(ctx, picked, actor=actor.username, reason="marked aborted on the desk")
+    state.flash("success", f"演练 #{picked} 已标记为中止。")
+    st.rerun()
 if report_md:
     with st.container(border=True):
         st.markdown(report_md)  # built by playbooks.drills.report: post texts are escaped there

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from store.models import DrillRun, utcnow
+from store.models import AuditEntry, DrillRun, utcnow
 from tests.desk.conftest import APP, sign_in
 from yuqing import drill
 
@@ -111,3 +111,29 @@ def test_the_queue_shows_a_drill_banner_only_while_a_drill_runs(desk_store, app)
     assert banners == [
         f"演练进行中（国庆期间APP无法登录传言）：{len(drills)} 条演练预警，不是真实舆情。打开「只看演练预警」处理演练预警。"
     ]
+
+
+def test_a_manager_marks_a_run_left_behind_as_aborted(desk_store):
+    ctx = desk_store.context()
+    try:
+        with ctx.records.session() as s:
+            s.add(
+                DrillRun(
+                    scenario_id="x", scenario_name="国庆期间APP无法登录传言", status="running", run_by="zhao"
+                )
+            )
+    finally:
+        ctx.close()
+    at = _open(username="zhao")
+    next(b for b in at.button if b.label == "标记为中止").click().run()
+    assert not at.exception
+    assert at.dataframe[1].value.iloc[0]["状态"] == "已中止"
+    ctx = desk_store.context()
+    try:
+        with ctx.records.session() as s:
+            run = s.scalar(select(DrillRun))
+            assert (run.status, run.passed) == ("aborted", False)
+            entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "drill.aborted"))
+            assert (entry.actor, entry.entity_id) == ("zhao", str(run.id))
+    finally:
+        ctx.close()

@@ -135,3 +135,26 @@ def test_broken_yaml_and_an_empty_timeline_are_refused(tmp_path):
         load_scenario(_write(tmp_path, "id: empty-one\nname: 空\ntimeline: []\n"))
     with pytest.raises(ScenarioError, match="没有名为 nope 的演练场景"):
         find_scenario("nope")
+
+
+def test_a_scenario_may_set_its_own_pass_marks(tmp_path):
+    from playbooks.drills.scoring import Thresholds
+    from yuqing.drill import thresholds_of
+
+    body = '  - at: "+0m"\n    post: {text: a, source: b}\n    expect: {flag: true}\n'
+    s = load_scenario(
+        _write(
+            tmp_path,
+            GOOD_HEAD.replace("timeline:", "thresholds: {max_time_to_acknowledge_s: 600}\ntimeline:") + body,
+        )
+    )
+    t = thresholds_of(s)
+    assert t.max_time_to_acknowledge_s == 600
+    assert t.min_discovery_rate == Thresholds().min_discovery_rate  # the others keep the defaults
+    with pytest.raises(ScenarioError, match=r"thresholds\.min_discovery_rate（最低发现率）：不能大于 1"):
+        load_scenario(
+            _write(
+                tmp_path,
+                GOOD_HEAD.replace("timeline:", "thresholds: {min_discovery_rate: 2}\ntimeline:") + body,
+            )
+        )
