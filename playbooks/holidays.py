@@ -13,7 +13,11 @@ Two maintained packages, each for what it knows best:
 
 A year the packages have not published yet (the State Council announces the next year's holidays
 around November) raises :class:`CalendarDataMissing` with a Chinese message — never a silent "no
-holidays".  Upgrade ``chinesecalendar`` / ``exchange_calendars`` to get a new year.
+holidays".  Upgrade ``chinesecalendar`` / ``exchange_calendars`` to get a new year — or, when the
+notice is out and the package not yet, enter it yourself: ``[calendar] official_schedule_file`` in
+yuqing.toml names a TOML file of the notice's holidays and make-up days (:func:`load_official_schedule`),
+which then counts exactly like the package's data (the exchange is taken to be closed on those
+holidays and on every weekend).
 
 Days are Beijing calendar days (``datetime.date``).
 """
@@ -42,6 +46,10 @@ NAMES_CN = {
     "Anti-Fascist 70th Day": "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日",
 }
 
+# the State Council notice entered by an admin (load_official_schedule): date → holiday name (Chinese)
+_EXTRA_HOLIDAYS: dict[dt.date, str] = {}
+_EXTRA_WORKDAYS: dict[dt.date, str] = {}
+
 # how far from a holiday block a 调休 make-up day may lie and still belong to it
 _MAKEUP_REACH = dt.timedelta(days=45)
 
@@ -54,7 +62,8 @@ class CalendarDataMissing(LookupError):
         self.year = year
         super().__init__(
             f"{year}年的节假日安排尚未收录：当前日历数据只覆盖{first}–{last}年"
-            f"（chinesecalendar {_cc_version()}）。请升级 chinesecalendar 后再查看。"
+            f"（chinesecalendar {_cc_version()}）。请升级 chinesecalendar，或在国务院通知发布后"
+            f"由管理员将当年安排录入 [calendar] official_schedule_file 指定的文件。"
         )
 
 
@@ -87,9 +96,32 @@ def _cc_version() -> str:
 
 
 @functools.cache
+def _holiday_days() -> dict[dt.date, str]:
+    """Every statutory holiday day known: the package's, then the entered notice's."""
+    return {**{d: str(n) for d, n in cc_constants.holidays.items()}, **_EXTRA_HOLIDAYS}
+
+
+@functools.cache
+def _workday_days() -> dict[dt.date, str]:
+    """Every 调休 make-up working day known (weekend days on which offices work)."""
+    return {**{d: str(n) for d, n in cc_constants.workdays.items()}, **_EXTRA_WORKDAYS}
+
+
+def _holiday_name(day: dt.date) -> str | None:
+    if day in _EXTRA_HOLIDAYS:
+        return _EXTRA_HOLIDAYS[day]
+    if day in _EXTRA_WORKDAYS:
+        return _EXTRA_WORKDAYS[day]
+    try:
+        return chinese_calendar.get_holiday_detail(day)[1]
+    except NotImplementedError:
+        return None
+
+
+@functools.cache
 def covered_years() -> tuple[int, int]:
-    """(first, last) year chinese_calendar has statutory holiday data for."""
-    years = [d.year for d in cc_constants.holidays]
+    """(first, last) year with statutory holiday data (the package's, and any entered notice)."""
+    years = [d.year for d in _holiday_days()]
     return min(years), max(years)
 
 
@@ -136,22 +168,24 @@ def is_exchange_open(day: dt.date) -> bool:
         if first <= day <= last:
             return day in sessions
     _check_year(day.year)
-    return day.weekday() < 5 and not chinese_calendar.is_holiday(day)
+    return day.weekday() < 5 and day not in _holiday_days()
 
 
 def is_office_workday(day: dt.date) -> bool:
     """Is ``day`` an office working day (调休 make-up weekend days included)?"""
     _check_year(day.year)
-    return chinese_calendar.is_workday(day)
+    if day in _workday_days():
+        return True
+    return day.weekday() < 5 and day not in _holiday_days()
 
 
 def _is_plain_weekend(day: dt.date) -> bool:
-    return day.weekday() >= 5 and day not in cc_constants.workdays
+    return day.weekday() >= 5 and day not in _workday_days()
 
 
 def _blocks() -> list[list[dt.date]]:
     """Statutory holiday days grouped into periods (a gap of plain weekend days does not split)."""
-    days = sorted(cc_constants.holidays)
+    days = sorted(_holiday_days())
     blocks: list[list[dt.date]] = []
     for day in days:
         if blocks:
@@ -200,12 +234,12 @@ def _all_holidays() -> tuple[Holiday, ...]:
     names_of = [[] for _ in blocks]
     for i, block in enumerate(blocks):
         for day in block:
-            name = chinese_calendar.get_holiday_detail(day)[1]
+            name = _holiday_name(day)
             if name and name not in names_of[i]:
                 names_of[i].append(name)
     makeups: list[list[dt.date]] = [[] for _ in blocks]
-    for day in sorted(cc_constants.workdays):
-        name = chinese_calendar.get_holiday_detail(day)[1]
+    for day in sorted(_workday_days()):
+        name = _holiday_name(day)
         if not name:
             continue
         best = None
@@ -289,3 +323,78 @@ def find_holiday(name: str, today: dt.date | None = None) -> Holiday:
     if candidates:
         return candidates[-1]
     raise LookupError(f"找不到名为“{name}”的节假日")
+
+
+# --------------------------------------------------------------------------- an entered official notice
+
+
+class ScheduleFileError(ValueError):
+    """The official-schedule file cannot be used (message in Chinese, naming the entry)."""
+
+
+def load_official_schedule(path) -> int:
+    """Read the State Council notice an admin entered, for a year the package has not published yet.
+
+    The file (TOML)::
+
+        # 国务院办公厅关于2027年部分节假日安排的通知（国办发明电〔2026〕…号）
+        [[holiday]]
+        name = "元旦"
+        start = 2027-01-01
+        end = 2027-01-03
+        makeup_workdays = []            # 调休上班的日期
+
+    Returns how many holiday periods it added; raises ScheduleFileError (Chinese) for a bad entry.
+    The entered days replace nothing the package already knows for the same days; a later call
+    replaces what an earlier call entered.
+    """
+    import tomllib
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ScheduleFileError(f"找不到节假日安排文件：{p}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScheduleFileError(f"节假日安排文件 {p.name} 格式有误：{exc}") from exc
+    entries = data.get("holiday") or []
+    if not isinstance(entries, list) or not entries:
+        raise ScheduleFileError(f"节假日安排文件 {p.name} 中没有 [[holiday]] 条目")
+    holidays: dict[dt.date, str] = {}
+    workdays: dict[dt.date, str] = {}
+    for i, e in enumerate(entries, start=1):
+        where = f"第 {i} 个 [[holiday]]"
+        name = str(e.get("name") or "").strip() if isinstance(e, dict) else ""
+        start, end = (e.get("start"), e.get("end")) if isinstance(e, dict) else (None, None)
+        if not name:
+            raise ScheduleFileError(f"{where}缺少名称（name）")
+        if not isinstance(start, dt.date) or not isinstance(end, dt.date) or isinstance(start, dt.datetime):
+            raise ScheduleFileError(f"{where}（{name}）的 start / end 须为日期，例如 2027-01-01")
+        if end < start or (end - start).days > 14:
+            raise ScheduleFileError(f"{where}（{name}）的日期范围不合理：{start} 至 {end}")
+        for k in range((end - start).days + 1):
+            holidays[start + dt.timedelta(days=k)] = name
+        for w in e.get("makeup_workdays") or []:
+            if not isinstance(w, dt.date) or w.weekday() < 5:
+                raise ScheduleFileError(f"{where}（{name}）的调休上班日 {w} 须为周末日期")
+            workdays[w] = name
+    _EXTRA_HOLIDAYS.clear()
+    _EXTRA_HOLIDAYS.update({d: n for d, n in holidays.items() if d not in cc_constants.holidays})
+    _EXTRA_WORKDAYS.clear()
+    _EXTRA_WORKDAYS.update({d: n for d, n in workdays.items() if d not in cc_constants.workdays})
+    _clear_caches()
+    log.info("official holiday schedule %s: %d periods, %d days", p, len(entries), len(holidays))
+    return len(entries)
+
+
+def clear_official_schedule() -> None:
+    """Forget an entered notice (tests; a config without the file)."""
+    _EXTRA_HOLIDAYS.clear()
+    _EXTRA_WORKDAYS.clear()
+    _clear_caches()
+
+
+def _clear_caches() -> None:
+    for fn in (_holiday_days, _workday_days, covered_years, _xshg, _sessions, _all_holidays):
+        fn.cache_clear()

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from yuqing.config import ConfigError, Settings, load_settings
+from yuqing.config import ConfigError, Settings, config_path, load_settings
 
 log = logging.getLogger("yuqing")
 
@@ -598,7 +598,10 @@ def cmd_notify(args: argparse.Namespace) -> int:
 def cmd_holidays(args: argparse.Namespace) -> int:
     """`yuqing holidays [--year Y]` (yuqing/roster_cli.py)."""
     from yuqing import roster_cli
+    from yuqing.context import load_calendar
 
+    if config_path(args.config).exists():  # works without a config; with one, an entered notice counts
+        load_calendar(_settings(args))
     try:
         return roster_cli.cmd_holidays(args)
     except roster_cli.RosterCliError as exc:

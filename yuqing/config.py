@@ -248,6 +248,16 @@ class NotifyConfig(BaseModel):
         return [(c.kind, c.name) for c in self.channels if not wanted or c.name in wanted]
 
 
+class CalendarConfig(BaseModel):
+    """`[calendar]`: the holiday calendar comes from chinesecalendar; when the State Council has published
+    next year's arrangement and the package has not caught up, an admin enters it in a TOML file."""
+
+    model_config = ConfigDict(extra="forbid")
+    official_schedule_file: Path | None = Field(
+        None, description="TOML of [[holiday]] name/start/end/makeup_workdays (playbooks.holidays)"
+    )
+
+
 class EscalationConfig(BaseModel):
     """The escalation chain (playbooks/chain.py): who is told, tier by tier, when a clock runs out."""
 
@@ -296,6 +306,7 @@ class Settings(BaseSettings):
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     readiness: ReadinessConfig = Field(default_factory=ReadinessConfig)
+    calendar: CalendarConfig = Field(default_factory=CalendarConfig)
     secrets_file: Path | None = None
     # the playbook library (*.yaml); admins edit it on the desk (预案库). Default: the packaged library
     playbooks_dir: Path | None = None
@@ -373,6 +384,9 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         settings.secrets_file = (p.parent / settings.secrets_file).resolve()
     if settings.playbooks_dir is not None and not settings.playbooks_dir.is_absolute():
         settings.playbooks_dir = (p.parent / settings.playbooks_dir).resolve()
+    cal = settings.calendar.official_schedule_file
+    if cal is not None and not cal.is_absolute():
+        settings.calendar.official_schedule_file = (p.parent / cal).resolve()
     return settings
 
 

@@ -253,4 +253,19 @@ class Context:
 
 
 def build_context(settings: Settings) -> Context:
+    load_calendar(settings)
     return Context(settings=settings)
+
+
+def load_calendar(settings: Settings) -> None:
+    """The holiday calendar is process-wide: an entered official schedule joins the package's data."""
+    from playbooks import holidays
+
+    path = settings.calendar.official_schedule_file
+    if path is None:
+        holidays.clear_official_schedule()
+        return
+    try:
+        holidays.load_official_schedule(path)
+    except holidays.ScheduleFileError as exc:
+        raise ConfigError(f"[calendar] official_schedule_file：{exc}") from exc
