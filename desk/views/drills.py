@@ -47,6 +47,10 @@ def start_in_background(config: str | Path, scenario_id: str, speed: float, user
     return log
 
 
+def _scored(run) -> bool:
+    return "verdict" in (run.score or {})
+
+
 state.init_session_state()
 ctx = state.get_context()
 actor = state.current_actor()
@@ -143,8 +147,12 @@ try:
                 "开始": format_time(r.started_at),
                 "状态": STATUS_LABELS.get(r.status, r.status),
                 "发现率": rate_label((r.score or {}).get("discovery_rate")),
-                "确认用时": duration_label((r.score or {}).get("time_to_acknowledge_s"), none="未确认"),
-                "升级用时": duration_label((r.score or {}).get("time_to_escalate_s"), none="未升级"),
+                "确认用时": duration_label(
+                    (r.score or {}).get("time_to_acknowledge_s"), none="未确认" if _scored(r) else "—"
+                ),
+                "升级用时": duration_label(
+                    (r.score or {}).get("time_to_escalate_s"), none="未升级" if _scored(r) else "—"
+                ),
                 "时限达标率": rate_label((r.score or {}).get("compliance_rate"), none="—"),
                 "结论": "通过" if r.passed else ("未通过" if r.passed is False else "—"),
             }
