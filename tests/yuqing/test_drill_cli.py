@@ -380,3 +380,44 @@ def test_an_attended_run_says_what_it_injects_and_when_to_respond(config_file: P
     assert "演练 #1 开始：高管被带走调查谣言" in out
     assert "+0 分 第 1 条（微博，应预警）：已预警" in out
     assert "+3 分 第 2 条（证券观察报，不应预警）：未预警" in out
+
+
+def test_a_posts_index_lost_midway_aborts_the_drill_with_a_clear_message(config_file: Path):
+    """Production posts engine (Elasticsearch, here a local server that answers like it) goes away
+    after the third post: the run is aborted, says why, and is never counted as passed."""
+    from tests.store import es_wire
+    from yuqing import drill
+
+    wire, server = es_wire.start()
+    config_file.write_text(
+        config_file.read_text(encoding="utf-8").replace(
+            "[store]\n", f'[store]\nposts_engine = "elasticsearch"\nelasticsearch_url = "{wire.url}"\n'
+        ),
+        encoding="utf-8",
+    )
+
+    def progress(msg: str) -> None:
+        if msg.startswith("+5 分"):
+            server.shutdown()
+            server.server_close()
+            ctx.index.close()  # drop kept-alive connections: the next request finds nobody listening
+
+    ctx = _ctx(config_file)
+    try:
+        with pytest.raises(drill.DrillError, match="第 4 条演练帖子未能入库.*演练已中止"):
+            drill.run_drill(
+                ctx, drill.scenario(ctx, "app-outage-rumor"), speed=0, run_by="test", progress=progress
+            )
+        with ctx.records.session() as s:
+            run = s.scalar(select(DrillRun))
+            assert (run.status, run.passed) == ("aborted", False)
+            assert len(s.scalars(select(DrillInjection)).all()) == 3
+            assert latest_finished(s) is None
+        # the fourth post waits in the spool (marked drill); no new drill starts while the index is down
+        assert ctx.spool.pending()
+        with pytest.raises(drill.DrillError, match="存储不可用，演练未开始"):
+            drill.check_store(ctx)
+    finally:
+        ctx.close()
+    assert len(wire.docs) == 3  # the three posts injected before the loss, marked drill
+    assert all(d.get("drill") for d in wire.docs.values())
