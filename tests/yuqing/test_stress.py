@@ -50,7 +50,9 @@ def _post(n: int, seen: str, *, text: str = NEUTRAL, **extra) -> dict:
 HOUR_01 = [_post(i, f"2026-10-01T01:{10 + i:02d}:00+00:00") for i in range(2)]
 HOUR_02 = [
     _post(10, "2026-10-01T02:00:05+00:00"),
-    _post(11, "2026-10-01T02:00:05+00:00", text=NEGATIVE, reposts=30000, comments=8000, user_followers=2_000_000),
+    _post(
+        11, "2026-10-01T02:00:05+00:00", text=NEGATIVE, reposts=30000, comments=8000, user_followers=2_000_000
+    ),
     _post(12, "2026-10-01T02:00:06+00:00"),
     _post(13, "2026-10-01T02:00:07+00:00"),
     _post(14, "2026-10-01T02:00:08+00:00", text=NEGATIVE),
@@ -174,3 +176,15 @@ def test_an_empty_store_says_so_in_chinese_and_exits_2(config_file, tmp_path, ca
     assert main(["stress"]) == 2
     captured = capsys.readouterr()
     assert "存储中没有可重放的帖子" in captured.err and captured.out == ""
+
+
+def test_the_benchmark_prints_the_figures_of_a_small_synthetic_peak(tmp_path, capsys):
+    code = main(
+        ["bench", "stress", "--posts", "40", "--minutes", "0.1", "--duration-limit", "10",
+         "--workdir", str(tmp_path / "bench")]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "busy hour 2026-10-01T01 UTC with 40 posts" in out
+    assert "40 条" in out and "结论 / verdict" in out
+    assert (tmp_path / "bench" / "yuqing.db").exists()  # --workdir keeps the store for another run
