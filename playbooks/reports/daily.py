@@ -24,6 +24,7 @@ from playbooks.clocks import CLOCK_STATE_LABELS
 from playbooks.dashboard import SHANGHAI, day_range, open_escalations, post_figures
 from playbooks.escalation import STATE_LABELS
 from playbooks.reports.periodic import (
+    MAX_LISTED,
     SIGN_PLACEHOLDER,
     bj,
     change,
@@ -31,6 +32,7 @@ from playbooks.reports.periodic import (
     escalation_title,
     escalations_opened,
     level_text,
+    more,
     new_events,
     person,
     save_report,
@@ -160,24 +162,25 @@ def build_markdown(
     md.append("")
     if opened or open_rows:
         md += ["| 处置记录 | 事件 | 级别 | 状态 | 时限 |", "|---|---|---|---|---|"]
+        lines = []
         shown: set[int] = set()
         for esc in opened:
             shown.add(esc.id)
-            md.append(
+            lines.append(
                 f"| #{esc.id} | {escalation_title(esc)} | {level_text(esc.level)} | "
                 f"{STATE_LABELS.get(esc.state, esc.state)} | {_clock_text(open_rows, esc.id)} |"
             )
         for r in open_rows:
             if r.id in shown:
                 continue
-            md.append(
+            lines.append(
                 f"| #{r.id} | {escape(r.title, 40) or '—'} | {level_text(r.level)} | {r.state_label} | "
                 f"{_clock_text(open_rows, r.id)} |"
             )
-        md.append("")
+        md += [*lines[:MAX_LISTED], "", *more(len(lines))]
     if overdue:
         md += ["### 超时未完成的环节", ""]
-        for r in overdue:
+        for r in overdue[:MAX_LISTED]:
             c = r.worst_clock
             if c is None:
                 continue
@@ -185,7 +188,7 @@ def build_markdown(
                 f"- 处置记录 #{r.id}（{escape(r.title, 30) or '—'}）：{escape(c.name)}，"
                 f"时限 {bj(c.due_at)}，已超时 {dur(c.overdue_by)}"
             )
-        md.append("")
+        md += ["", *more(len(overdue))]
 
     # 四、sources
     md += ["## 四、主要来源", ""]
@@ -240,7 +243,7 @@ def _by_level(escalations: Sequence[Escalation]) -> str:
 
 
 def _clock_text(open_rows, esc_id: int) -> str:
-    row = next((r for r in open_rows if r.id == esc_id), None)
+    row = next((r for r in open_rows if r.id == esc_id), None)  # at most a few hundred rows
     if row is None:
         return "—"
     return CLOCK_STATE_LABELS[row.worst]

@@ -29,6 +29,7 @@ from playbooks.authz import Actor, require
 from playbooks.dashboard import day_range, post_figures
 from playbooks.escalation import STATE_LABELS, STATES
 from playbooks.reports.periodic import (
+    MAX_LISTED,
     SIGN_PLACEHOLDER,
     ResponseTimes,
     bj,
@@ -36,6 +37,7 @@ from playbooks.reports.periodic import (
     escalations_opened,
     false_positives,
     level_text,
+    more,
     new_events,
     pct,
     person,
@@ -416,12 +418,12 @@ def build_markdown(
     md.append("")
     if times.late:
         md += ["| 处置记录 | 事件 | 级别 | 环节 | 时限 | 完成 |", "|---|---|---|---|---|---|"]
-        for c in times.late:
+        for c in times.late[:MAX_LISTED]:
             done = f"{bj(c.done_at)}（超时 {dur(c.done_at - c.due_at)}）" if c.done_at else "未完成"
             md.append(
                 f"| #{c.escalation_id} | {c.title} | {level_text(c.level)} | {escape(c.clock)} | {bj(c.due_at)} | {done} |"
             )
-        md.append("")
+        md += ["", *more(len(times.late))]
     md.append("改进措施：")
     md.append("")
     improvements = []

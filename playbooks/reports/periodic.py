@@ -37,6 +37,12 @@ KINDS = ("daily", "holiday")
 KIND_LABELS = {"regulator": "报告证监局", "daily": "舆情日报", "holiday": "假期舆情工作总结"}
 SIGN_PLACEHOLDER = "- 签发：待负责人在舆情值守台审核签发"
 DUE_STATES = ("met", "met_late", "breached")  # clocks whose deadline has come (or that were done)
+MAX_LISTED = 30  # rows a report's table lists (a busy period is summed up, not printed whole)
+
+
+def more(total: int, listed: int = MAX_LISTED) -> list[str]:
+    """The line after a cut table: 另有 N 项未列出."""
+    return [f"另有 {total - listed} 项未列出，详见值守台处置记录。", ""] if total > listed else []
 
 
 def dur(delta: timedelta | None) -> str:

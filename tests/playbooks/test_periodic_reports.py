@@ -460,3 +460,41 @@ def test_signing_once_and_regenerating_keeps_the_signed_version(records, index):
         assert s.get(Report, second_id).signed_at is None
         md_new, _ = report_files(s, s.get(Report, second_id))
         assert "待负责人在舆情值守台审核签发" in md_new
+
+
+def test_a_busy_period_is_summed_up_not_printed_whole(records, index):
+    """Eleven level I records never acknowledged: 33 clocks run out; the table lists 30 and says so."""
+    with records.session() as s:
+        for i in range(11):
+            opened = _at("2026-10-02 09:00") + timedelta(minutes=i)
+            a = Alert(
+                post_id=f"busy-{i}",
+                title=f"繁忙{i}",
+                level="I",
+                level_rank=1,
+                playbook_id=PLAYBOOK.id,
+                created_at=opened,
+            )
+            s.add(a)
+            s.flush()
+            s.add(
+                Escalation(
+                    alert_id=a.id,
+                    state="new",
+                    level="I",
+                    playbook_id=PLAYBOOK.id,
+                    owner="wang",
+                    opened_by="wang",
+                    opened_at=opened,
+                )
+            )
+        s.flush()
+        _, md, data = holiday_report(
+            s, PERIOD, index=index, playbooks=PLAYBOOKS, firm=FIRM, actor=MANAGER, now=NOW
+        )
+    problems = _section(md, "九、存在问题与改进措施")
+    assert "超时未完成 33 项" in problems
+    assert problems.count("| 未完成 |") == 30 and "另有 3 项未列出" in problems
+    assert "处置时限达标率：0.0%（按时完成 0 项 / 已到期 33 项" in md
+    assert "仍未确认的处置记录：11 件" in md
+    assert "另有 3 项未列出" in docx_text(data)
