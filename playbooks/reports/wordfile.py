@@ -191,9 +191,9 @@ def _table(doc, rows: list[list[str]]) -> None:
     table = doc.add_table(rows=len(rows), cols=width)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for r, cells in enumerate(rows):
-        for c in range(width):
-            cell = table.cell(r, c)
+    # row by row: table.cell(r, c) walks the whole table on every call, quadratic in its size
+    for r, (row, cells) in enumerate(zip(table.rows, rows, strict=True)):
+        for c, cell in enumerate(row.cells):
             p = cell.paragraphs[0]
             _run(
                 p,
