@@ -71,3 +71,25 @@ def test_labels():
     assert (
         ui.format_scores({"negative": 0.9, "neutral": 0.06, "positive": "x"}) == "负面 90%　中性 6%　正面 —"
     )
+
+
+def test_every_audited_action_has_a_chinese_label():
+    """The audit trail on the desk reads in Chinese: any action written anywhere has a label."""
+    import re
+    from pathlib import Path
+
+    from desk.ui import AUDIT_ACTION_LABELS
+
+    root = Path(__file__).resolve().parents[2]
+    pattern = re.compile(
+        r'action="([a-z_]+\.[a-z_]+)"|_audit\(\s*session,\s*actor,\s*"([a-z_]+\.[a-z_]+)"'
+        r'|"(statement\.(?:approved|rejected))"'
+    )
+    actions: set[str] = set()
+    for folder in ("playbooks", "store", "yuqing", "desk"):
+        for path in (root / folder).rglob("*.py"):
+            for m in pattern.finditer(path.read_text(encoding="utf-8")):
+                actions.add(next(g for g in m.groups() if g))
+    assert len(actions) > 20  # the scan found the audit calls
+    missing = sorted(a for a in actions if a not in AUDIT_ACTION_LABELS)
+    assert not missing, f"audit actions without a Chinese label in desk/ui.py: {missing}"
