@@ -7,6 +7,7 @@ counted, and the verdict for a generous bound (and a bound no pipeline can meet)
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -108,8 +109,13 @@ def test_the_busiest_hour_is_the_one_with_most_arrivals_in_utc_drills_left_out(c
         index.close()
 
 
-def test_replay_at_three_times_keeps_up_and_production_is_untouched(config_file, tmp_path, capsys):
+def test_replay_at_three_times_keeps_up_and_production_is_untouched(
+    config_file, tmp_path, capsys, monkeypatch
+):
     config_file.write_text(config_file.read_text(encoding="utf-8") + NOTIFY_TOML, encoding="utf-8")
+    scratch_parent = tmp_path / "tmp"
+    scratch_parent.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch_parent))  # where the scratch store is made
     _fill(config_file, tmp_path)
     before = _production(config_file)
     assert before["outbox"] >= 1  # the serious post was announced when it came in for real
@@ -128,6 +134,7 @@ def test_replay_at_three_times_keeps_up_and_production_is_untouched(config_file,
     assert 0 < out["latency_p50_s"] <= out["latency_p95_s"] <= out["latency_max_s"]
     assert out["peak_rss_mib"] > 0
 
+    assert [p for p in scratch_parent.iterdir() if p.name.startswith("yuqing-stress-")] == []  # scratch gone
     after = _production(config_file)
     assert after == before  # same posts, same alerts, no new outbox rows, no replayed post in production
     assert after["replayed"] == []
