@@ -45,3 +45,18 @@ def test_priorities_and_context_rules():
 def test_hostile_and_empty_text():
     assert classify("").topic == "其他" and classify(None).topic == "其他"  # type: ignore[arg-type]
     assert classify("<script>投诉</script>" * 10_000).topic == "客户投诉"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "华鼎证券APP从早上开始就登录不了，一直提示网络异常，重装了也不行，有人一样吗？",
+        "华鼎证券APP是不是又登录不了了？一直转圈",
+        "华鼎证券交易软件连不上，委托下不了",
+    ],
+)
+def test_an_outage_in_everyday_words_is_an_outage(text, analyzer):
+    """How customers really write it (found by the drill scenarios): no 无法登录, still an outage, flagged."""
+    assert classify(text).topic == "交易系统故障"
+    post = analyzer.analyze([{"id": "x", "text": text, "source": "微博"}])[0]
+    assert post["flagged"] and post["topic"] == "交易系统故障"
