@@ -266,6 +266,37 @@ def scratch_settings(settings: Settings, directory: Path, run_id: str) -> Settin
     return settings.model_copy(update={"store": StoreConfig(**store)})
 
 
+def copy_production_store(settings: Settings, directory: Path) -> Path:
+    """``--copy-store``: one consistent copy of the embedded store (posts and records in one SQLite file).
+
+    The replay then meets a store as big as production's (FTS index, near-duplicate bands, events seeded
+    from the latest posts). Outbox rows still pending in the copy are marked suppressed: nothing reads the
+    copy's outbox, and nothing ever will.
+    """
+    import sqlite3
+
+    s = settings.store
+    if s.posts_engine != "sqlite" or (s.records_url and s.records_url != f"sqlite:///{s.path}"):
+        raise StressError("--copy-store 只支持内嵌存储（帖子与记录在同一个 SQLite 文件中）")
+    if not Path(s.path).exists():
+        raise StressError(f"存储 {s.path} 不存在，没有可复制的存储")
+    target = directory / "stress.db"
+    source = sqlite3.connect(f"file:{Path(s.path).resolve()}?mode=ro", uri=True, timeout=30)
+    copy = sqlite3.connect(target)
+    try:
+        source.backup(copy)  # one read transaction: a snapshot while production keeps writing
+        have = {r[0] for r in copy.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "notifications" in have:
+            copy.execute("UPDATE notifications SET status = 'suppressed' WHERE status = 'pending'")
+            copy.commit()
+    except sqlite3.Error as exc:
+        raise StressError(f"无法复制存储 {s.path}：{exc}") from exc
+    finally:
+        copy.close()
+        source.close()
+    return target
+
+
 def copy_rumor_register(settings: Settings, scratch_ctx: Any) -> int:
     """The production register's active entries into the scratch records (read only on production)."""
     from sqlalchemy import select
@@ -484,8 +515,12 @@ def run_stress(
     duration_limit: float | None = None,
     latency_bound: float = DEFAULT_LATENCY_BOUND_S,
     max_posts: int = DEFAULT_MAX_POSTS,
+    copy_store: bool = False,
 ) -> StressResult:
-    """Find the hour, build the scratch store, replay, measure; the scratch store is gone afterwards."""
+    """Find the hour, build the scratch store, replay, measure; the scratch store is gone afterwards.
+
+    ``copy_store``: the scratch store starts as a copy of production's embedded store, not empty.
+    """
     from yuqing.context import build_context
     from yuqing.ingest import ingest
 
@@ -523,9 +558,17 @@ def run_stress(
 
     run_id = uuid.uuid4().hex[:10]
     with tempfile.TemporaryDirectory(prefix="yuqing-stress-") as tmp:
+        if copy_store:
+            t = time.perf_counter()
+            copy_production_store(settings, Path(tmp))
+            result.notes.append(
+                f"临时存储是生产存储的副本（复制用时 {time.perf_counter() - t:.1f} 秒）"
+                " / the scratch store is a copy of production's"
+            )
         scratch = build_context(scratch_settings(settings, Path(tmp), run_id))
         try:
-            result.rumor_entries = copy_rumor_register(settings, scratch)
+            if not copy_store:  # a copy has the register already
+                result.rumor_entries = copy_rumor_register(settings, scratch)
             _warm_up(scratch, batches[0].posts[0])
             replay(
                 batches,
@@ -636,6 +679,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     s.add_argument(
         "--max-posts", type=int, default=DEFAULT_MAX_POSTS, help="最多重放条数 / at most this many posts"
     )
+    s.add_argument(
+        "--copy-store",
+        action="store_true",
+        help="临时存储从生产存储的副本开始（仅内嵌存储）/ start the scratch store as a copy of production's",
+    )
     s.add_argument("--json", action="store_true", help="输出 JSON / print the figures as JSON")
     return s
 
@@ -650,6 +698,7 @@ def run_cli(args: argparse.Namespace, settings: Settings) -> int:
             duration_limit=args.duration_limit,
             latency_bound=args.latency_bound,
             max_posts=args.max_posts,
+            copy_store=args.copy_store,
         )
     except StressError as exc:
         print(f"错误 / error: {exc}", file=sys.stderr)

@@ -82,7 +82,7 @@ def _production(config: Path) -> dict:
             return {
                 "posts": ctx.index.count(),
                 "alerts": s.scalar(select(func.count()).select_from(Alert)),
-                "outbox": s.scalar(select(func.count()).select_from(Notification)),
+                "outbox": s.scalars(select(Notification.status).order_by(Notification.id)).all(),
                 "replayed": [u for u in urls if "stress.invalid" in u],
             }
     finally:
@@ -118,7 +118,7 @@ def test_replay_at_three_times_keeps_up_and_production_is_untouched(
     monkeypatch.setattr(tempfile, "tempdir", str(scratch_parent))  # where the scratch store is made
     _fill(config_file, tmp_path)
     before = _production(config_file)
-    assert before["outbox"] >= 1  # the serious post was announced when it came in for real
+    assert before["outbox"] == ["pending"]  # the serious post was announced when it came in for real
     capsys.readouterr()
 
     code = main(["stress", "--factor", "3", "--duration-limit", "30", "--latency-bound", "120", "--json"])
@@ -195,3 +195,23 @@ def test_the_benchmark_prints_the_figures_of_a_small_synthetic_peak(tmp_path, ca
     assert "busy hour 2026-10-01T01 UTC with 40 posts" in out
     assert "40 条" in out and "结论 / verdict" in out
     assert (tmp_path / "bench" / "yuqing.db").exists()  # --workdir keeps the store for another run
+
+
+def test_copy_store_replays_into_a_copy_of_production_and_leaves_production_alone(
+    config_file, tmp_path, capsys
+):
+    config_file.write_text(config_file.read_text(encoding="utf-8") + NOTIFY_TOML, encoding="utf-8")
+    _fill(config_file, tmp_path)
+    before = _production(config_file)
+    capsys.readouterr()
+    assert main(["stress", "--copy-store", "--duration-limit", "30", "--latency-bound", "120", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["offered"], out["ingested"], out["backlog_end"]) == (6, 6, 0)
+    assert any("副本" in n for n in out["notes"])
+    assert _production(config_file) == before  # the pending announcement in production is still pending
+
+
+def test_copy_store_needs_an_embedded_store(config_file, tmp_path, capsys):
+    src = _write(tmp_path / "peak.jsonl", HOUR_02)
+    assert main(["stress", "--copy-store", "--input", str(src)]) == 2
+    assert "不存在" in capsys.readouterr().err
