@@ -126,9 +126,27 @@ def test_manager_downloads_false_positives_as_training_data(browser_paths, desk_
         drv.get(base + "/")
         _sign_in(drv, "李负责", TEST_PASSWORD)
         _wait_for(lambda: "导出误报训练数据（1 条" in _page_text(drv), 40, "the export button", drv)
-        button = next(b for b in drv.find_elements(By.CSS_SELECTOR, "button") if "导出误报训练数据" in b.text)
-        button.click()
-        files = _wait_for(lambda: [f for f in downloads.glob("*.jsonl")], 30, "the downloaded file", drv)
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        def _click_export() -> bool:  # the queue fragment may redraw between finding and clicking
+            try:
+                for b in drv.find_elements(By.CSS_SELECTOR, "button"):
+                    if "导出误报训练数据" in b.text:
+                        b.click()
+                        return True
+            except StaleElementReferenceException:
+                pass
+            return False
+
+        files: list = []
+        for _ in range(3):  # a click swallowed by a redraw on a loaded machine is clicked again
+            _wait_for(_click_export, 20, "a click on 导出误报训练数据", drv)
+            try:
+                files = _wait_for(lambda: list(downloads.glob("*.jsonl")), 15, "the downloaded file", drv)
+                break
+            except AssertionError:
+                continue
+        assert files, "no file downloaded after three clicks"
         assert _errors_on_page(drv) == []
     (row,) = [json.loads(line) for line in files[0].read_text(encoding="utf-8").splitlines()]
     assert row["id"] == "post-complaint" and row["title"] == posts["complaint"].title
