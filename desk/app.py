@@ -27,22 +27,31 @@ with st.sidebar:
     auth.sidebar_user(ctx, actor)  # 当前用户 with role, and 退出登录
     show_health_sidebar(ctx)  # a silent or failing source stays in sight on every page
 
-pages = [
+# grouped by what people do, all shown (a flat list of 14 hides the last ones behind "View more")
+duty = [
     st.Page(state.TRIAGE_PAGE, title="预警队列", icon="🚨", default=True),
     st.Page(state.ITEM_PAGE, title="预警详情", icon="📄"),
     st.Page(state.ESCALATIONS_PAGE, title="处置记录", icon="🗂️"),
-    st.Page(state.HEALTH_PAGE, title="信息源健康", icon="📡"),
     st.Page("views/rumors.py", title="传言登记", icon="🧾"),
+    st.Page(state.HEALTH_PAGE, title="信息源健康", icon="📡"),
+]
+prepare = [
     st.Page("views/playbooks.py", title="预案库", icon="📚"),  # everyone reads; admins edit
     st.Page("views/roster.py", title="假期与值班", icon="📅"),  # everyone reads; admins edit (roster.edit)
     st.Page("views/drills.py", title="应急演练", icon="🎯"),  # everyone: officers take part in drills
 ]
-if actor.can("user.manage"):
-    pages.append(st.Page(state.USERS_PAGE, title="用户管理", icon="👥"))
+manage = []
 if actor.can("report.generate"):  # 负责人 and 管理员: the managers' views
-    pages.append(st.Page("views/dashboard.py", title="态势总览", icon="📊"))
-    pages.append(st.Page("views/reports.py", title="报告证监局", icon="📝"))
-    pages.append(st.Page("views/notifications.py", title="通知中心", icon="📣"))
-    pages.append(st.Page("views/briefs.py", title="日报与假期总结", icon="🗞️"))
-    pages.append(st.Page("views/readiness.py", title="节前准备", icon="🎌"))
-st.navigation(pages).run()
+    prepare.append(st.Page("views/readiness.py", title="节前准备", icon="🎌"))
+    manage += [
+        st.Page("views/dashboard.py", title="态势总览", icon="📊"),
+        st.Page("views/notifications.py", title="通知中心", icon="📣"),
+        st.Page("views/reports.py", title="报告证监局", icon="📝"),
+        st.Page("views/briefs.py", title="日报与假期总结", icon="🗞️"),
+    ]
+if actor.can("user.manage"):
+    manage.append(st.Page(state.USERS_PAGE, title="用户管理", icon="👥"))
+sections = {"值守": duty, "预案与演练": prepare}
+if manage:
+    sections["管理"] = manage
+st.navigation(sections, expanded=True).run()
