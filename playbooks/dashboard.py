@@ -56,6 +56,33 @@ def day_range(first: date, last: date) -> tuple[datetime, datetime]:
     return start, end
 
 
+def default_range(index: Any, today: date, days: int = 7) -> tuple[date, date, str]:
+    """The dashboard's opening range: the last ``days`` Beijing days; or, when they hold no posts, the
+    ``days`` up to the newest post (a quiet week, a store filled from an older export), with a note
+    saying so, so the page does not open on empty charts."""
+    first = today - timedelta(days=days - 1)
+    start, end = day_range(first, today)
+    recent = index.facets(drill=False, since=_bound(start), until=_bound(end))
+    if sum(recent.get("source", {}).values()):
+        return first, today, ""
+    newest = index.search(drill=False, order="newest", limit=1).items
+    stamp = newest[0].display_time if newest else ""
+    try:
+        at = datetime.fromisoformat(stamp) if stamp else None
+    except ValueError:
+        at = None
+    if at is None:
+        return first, today, ""
+    day = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(SHANGHAI).date()
+    if day >= today:
+        return first, today, ""
+    return (
+        day - timedelta(days=days - 1),
+        day,
+        f"最近 {days} 天没有帖子，默认显示截至最新帖子（{day.isoformat()}）的 {days} 天；可在上方改选日期。",
+    )
+
+
 def buckets(start: datetime, end: datetime, unit: str) -> list[tuple[datetime, datetime]]:
     """[start, end) cut into Beijing days or hours."""
     if unit not in ("day", "hour"):

@@ -8,6 +8,7 @@ unless the 包含演练数据 toggle is on.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 import altair as alt
@@ -26,6 +27,7 @@ from playbooks.dashboard import (
     age_bands,
     clock_state_counts,
     day_range,
+    default_range,
     open_escalations,
     post_figures,
     top_events,
@@ -61,10 +63,17 @@ st.title("态势总览")
 
 now = utcnow()
 today = now.astimezone(SHANGHAI).date()
+
+
+default_note = ""
+default_first, default_last = today - timedelta(days=6), today
+if RANGE_KEY not in st.session_state:  # the first look: open on a week that has posts
+    with contextlib.suppress(StoreUnavailable, ValueError):  # the figures below say the store is down
+        default_first, default_last, default_note = default_range(ctx.index, today)
 f1, f2, f3 = st.columns([3, 2, 2], vertical_alignment="bottom")
 picked = f1.date_input(
     "日期范围（北京时间）",
-    value=(today - timedelta(days=6), today),
+    value=(default_first, default_last),
     max_value=today,
     key=RANGE_KEY,
     format="YYYY-MM-DD",
@@ -73,6 +82,8 @@ unit = (
     f2.segmented_control("统计粒度", list(UNITS), default="day", format_func=UNITS.get, key=UNIT_KEY) or "day"
 )
 include_drills = f3.toggle("包含演练数据", key=DRILL_KEY, help="默认不计入演练：演练不计入生产统计。")
+if default_note:
+    st.caption(default_note)
 
 if not isinstance(picked, tuple | list) or len(picked) != 2:
     st.info("请选择开始和结束日期。")

@@ -13,6 +13,7 @@ from playbooks.dashboard import (
     buckets,
     clock_state_counts,
     day_range,
+    default_range,
     open_escalations,
     post_figures,
     top_events,
@@ -85,6 +86,17 @@ def test_drills_count_only_when_asked(index):
     figs = post_figures(index, start=start, end=end, unit="day", include_drills=True)
     assert figs.total == 3 and figs.series[0].level["I"] == 1
     assert post_figures(index, start=start, end=end).total == 2
+
+
+def test_the_opening_range_is_the_last_week_or_the_week_up_to_the_newest_post(index):
+    # a week with posts: the last seven days, no note
+    assert default_range(index, date(2026, 10, 4)) == (date(2026, 9, 28), date(2026, 10, 4), "")
+    # a quiet month since: the week up to the newest post (not the drill), said so
+    first, last, note = default_range(index, date(2026, 11, 22))
+    assert (first, last) == (date(2026, 9, 27), date(2026, 10, 3))
+    assert "最近 7 天没有帖子" in note and "2026-10-03" in note
+    start, end = day_range(first, last)
+    assert post_figures(index, start=start, end=end).total == 6
 
 
 def test_posts_per_hour(index):
