@@ -9,7 +9,6 @@ thread, so a long crawl run does not hold a breach back.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from datetime import datetime
 
@@ -17,6 +16,7 @@ from playbooks.alerting import AlertChase, chase_alerts
 from playbooks.chain import ChainEvent, check_clocks
 from playbooks.roster import roster_alert_resolver, roster_resolver
 from store.models import utcnow
+from yuqing.background import Periodic
 from yuqing.context import Context
 
 log = logging.getLogger(__name__)
@@ -63,29 +63,15 @@ def describe(event: ChainEvent | AlertChase) -> str:
     )
 
 
-class ClockWatch:
+class ClockWatch(Periodic):
     """Checks the clocks every ``every`` seconds in a daemon thread until stopped."""
+
+    name = "clock-watch"
 
     def __init__(self, ctx: Context, *, every: float | None = None, on_event=None):
         self.ctx = ctx
-        self.every = every if every is not None else ctx.settings.escalation.check_interval_minutes * 60
         self.on_event = on_event
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="clock-watch", daemon=True)
-        self.passes = 0
-
-    def start(self) -> ClockWatch:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.once()
-            self._stop.wait(self.every)
+        super().__init__(every if every is not None else ctx.settings.escalation.check_interval_minutes * 60)
 
     def once(self) -> list[ChainEvent | AlertChase] | None:
         try:

@@ -9,10 +9,10 @@ messages fail with it (``缺少机密 …``), which ``yuqing notify test`` shows
 from __future__ import annotations
 
 import logging
-import threading
 
 from playbooks.notify.channels import Channel, NotifyConfig, RetryPolicy, SmtpSettings
 from playbooks.notify.deliver import DeliveryReport, deliver_pending
+from yuqing.background import Periodic
 from yuqing.config import Settings
 from yuqing.secrets import SecretError, get_secret, secret_env_name
 
@@ -92,32 +92,18 @@ def notify_config(settings: Settings) -> NotifyConfig:
     )
 
 
-class OutboxPump:
+class OutboxPump(Periodic):
     """Delivers the outbox every ``notify.deliver_every_seconds`` in a daemon thread (``yuqing schedule``).
 
     A crawl run can take minutes; a clock breach's message must not wait for it.
     """
 
+    name = "outbox-pump"
+
     def __init__(self, records, settings: Settings, *, every: float | None = None):
         self.records = records
         self.config = notify_config(settings)
-        self.every = every if every is not None else settings.notify.deliver_every_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="outbox-pump", daemon=True)
-        self.passes = 0
-
-    def start(self) -> OutboxPump:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.once()
-            self._stop.wait(self.every)
+        super().__init__(every if every is not None else settings.notify.deliver_every_seconds)
 
     def once(self) -> DeliveryReport | None:
         try:
