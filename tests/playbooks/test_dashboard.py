@@ -21,9 +21,9 @@ from playbooks.dashboard import (
 from playbooks.matcher import default_library
 from store.models import Alert, Escalation, EscalationStep, PostRecord
 from store.posts_sqlite import SqlitePostIndex
-from tests.playbooks import records_engines
+from tests.store import conftest as engines
 
-records = records_engines.records  # the fixture: SQLite, and PostgreSQL when reachable
+records = engines.records  # the fixture: SQLite, and PostgreSQL when reachable
 BJ = timedelta(hours=8)
 
 

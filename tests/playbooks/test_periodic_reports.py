@@ -38,9 +38,9 @@ from store.models import (
     User,
 )
 from store.posts_sqlite import SqlitePostIndex
-from tests.playbooks import records_engines
+from tests.store import conftest as engines
 
-records = records_engines.records  # the fixture: SQLite, and PostgreSQL when reachable
+records = engines.records  # the fixture: SQLite, and PostgreSQL when reachable
 FIRM = "华鼎证券股份有限公司"
 MANAGER = Actor("zhao", "manager", "赵经理")
 OFFICER = Actor("wang", "officer", "王晓明")

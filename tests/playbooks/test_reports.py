@@ -35,9 +35,9 @@ from store.models import (
 )
 from store.posts_sqlite import SqlitePostIndex
 from store.records import Records, upsert_alert
-from tests.playbooks import records_engines
+from tests.store import conftest as engines
 
-records = records_engines.records  # the fixture: SQLite, and PostgreSQL when reachable
+records = engines.records  # the fixture: SQLite, and PostgreSQL when reachable
 FIRM = "华鼎证券股份有限公司"
 T0 = datetime(2026, 10, 2, 1, 30, tzinfo=UTC)  # 09:30 Beijing, 2 October
 NOW = T0 + timedelta(minutes=50)

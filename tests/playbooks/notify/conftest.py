@@ -12,7 +12,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import socket
 import subprocess
 import threading
@@ -24,32 +23,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from store.records import Records
+from tests.store import conftest as store_engines
 
-ENGINES = ["sqlite"] + (["postgresql"] if os.environ.get("YUQING_TEST_PG_URL") else [])
-
-
-@pytest.fixture(params=ENGINES)
-def records(request, tmp_path):
-    if request.param == "sqlite":
-        rec = Records(f"sqlite:///{tmp_path / 'records.db'}")
-        yield rec
-        rec.dispose()
-        return
-    base = os.environ["YUQING_TEST_PG_URL"]
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    rec = Records(f"{base}{sep}options=-csearch_path%3D{schema}")
-    yield rec
-    rec.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+records = store_engines.records  # the records-engine fixture: SQLite, and PostgreSQL when configured
 
 
 @dataclass
