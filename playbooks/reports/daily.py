@@ -31,6 +31,7 @@ from playbooks.reports.periodic import (
     dur,
     escalation_title,
     escalations_opened,
+    events_table,
     level_text,
     more,
     new_events,
@@ -142,15 +143,7 @@ def build_markdown(
 
     # 二、new events
     md += ["## 二、新发现事件", ""]
-    if events:
-        md += ["| 首次发现 | 事件（首条标题） | 规模 | 最高级别 | 来源 |", "|---|---|---|---|---|"]
-        for e in events:
-            md.append(
-                f"| {escape(bj(e.first_seen, '%H:%M'))} | {escape(e.title, 60) or '—'} | {e.alerts} 条预警 | "
-                f"{level_text(e.worst_level)} | {'、'.join(escape(s) for s in e.sources[:3]) or '—'} |"
-            )
-    else:
-        md.append("当日未发现新的舆情事件。")
+    md += events_table(events, time_format="%H:%M", none="当日未发现新的舆情事件。")
     md.append("")
 
     # 三、escalations

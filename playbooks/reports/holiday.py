@@ -35,6 +35,7 @@ from playbooks.reports.periodic import (
     bj,
     dur,
     escalations_opened,
+    events_table,
     false_positives,
     level_text,
     more,
@@ -323,15 +324,7 @@ def build_markdown(
 
     # 四、events
     md += ["## 四、主要舆情事件", ""]
-    if events:
-        md += ["| 首次发现 | 事件（首条标题） | 规模 | 最高级别 | 来源 |", "|---|---|---|---|---|"]
-        for e in events:
-            md.append(
-                f"| {escape(bj(e.first_seen))} | {escape(e.title, 60) or '—'} | {e.alerts} 条预警 | "
-                f"{level_text(e.worst_level)} | {'、'.join(escape(s) for s in e.sources[:3]) or '—'} |"
-            )
-    else:
-        md.append("本期间未发现新的舆情事件。")
+    md += events_table(events, none="本期间未发现新的舆情事件。")
     md.append("")
 
     # 五、escalations

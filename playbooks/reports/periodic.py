@@ -333,3 +333,16 @@ def user_phone(session: Session, username: str) -> str:
 
 def bj(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return _bj(value, fmt)
+
+
+def events_table(events: Sequence[NewEvent], *, time_format: str = "%Y-%m-%d %H:%M", none: str) -> list[str]:
+    """The 新发现事件 table of the daily brief and the holiday summary (``none`` when there are none)."""
+    if not events:
+        return [none]
+    rows = ["| 首次发现 | 事件（首条标题） | 规模 | 最高级别 | 来源 |", "|---|---|---|---|---|"]
+    for e in events:
+        rows.append(
+            f"| {escape(bj(e.first_seen, time_format))} | {escape(e.title, 60) or '—'} | {e.alerts} 条预警 | "
+            f"{level_text(e.worst_level)} | {'、'.join(escape(s) for s in e.sources[:3]) or '—'} |"
+        )
+    return rows
