@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from desk import state
+from desk import report_actions, state
 from desk.ui import format_time, plain, to_shanghai
 from playbooks.authz import PermissionDenied, role_allows
 from playbooks.reports import (
@@ -24,7 +24,6 @@ from playbooks.reports import (
     period_for_holiday,
     report_files,
     reports_of,
-    sign_report,
     verify,
 )
 from playbooks.reports.periodic import file_name
@@ -83,19 +82,6 @@ def _generate(kind: str, **what) -> None:
         return
     st.session_state[f"{KEY}.{kind}.pick"] = report_id  # show the new one
     state.flash("success", f"已生成《{title}》（报告 #{report_id}），请审核后签发。")
-
-
-def _sign(report_id: int) -> None:
-    try:
-        with ctx.records.session() as s:
-            sign_report(s, report_id, actor=state.current_actor(), now=utcnow())
-    except (PermissionDenied, ReportError) as exc:
-        state.flash("error", str(exc))
-        return
-    except SQLAlchemyError:
-        state.flash("error", "签发未能保存，请稍后重试。")
-        return
-    state.flash("success", f"报告 #{report_id} 已签发，签发人与签发时间已记录。")
 
 
 def _reports(kind: str) -> None:
@@ -173,7 +159,7 @@ def _reports(kind: str) -> None:
     elif role_allows(actor.role, "report.sign"):
         c.button(
             "签发",
-            on_click=_sign,
+            on_click=report_actions.sign,
             args=(report_id,),
             key=f"{KEY}.{kind}.sign",
             type="primary",

@@ -14,11 +14,11 @@ import streamlit as st
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from desk import state
+from desk import report_actions, state
 from desk.ui import format_time, level_label, plain
 from playbooks.authz import PermissionDenied, role_allows
 from playbooks.escalation import STATE_LABELS
-from playbooks.reports import ReportError, regulator_report, report_docx, reports_for, sign_report
+from playbooks.reports import ReportError, regulator_report, report_docx, reports_for
 from store.models import Escalation, Report, utcnow
 
 PERMISSION = "report.generate"
@@ -99,19 +99,6 @@ def _generate(escalation_id: int) -> None:
     state.flash("success", "已生成报告证监局草稿，请审核后签发。")
 
 
-def _sign(report_id: int) -> None:
-    try:
-        with ctx.records.session() as s:
-            sign_report(s, report_id, actor=state.current_actor(), now=utcnow())
-    except (PermissionDenied, ReportError) as exc:
-        state.flash("error", str(exc))
-        return
-    except SQLAlchemyError:
-        state.flash("error", "签发未能保存，请稍后重试。")
-        return
-    state.flash("success", "报告已签发，签发人与签发时间已记录。")
-
-
 st.button(
     "生成报告证监局草稿", type="primary", on_click=_generate, args=(esc_id,), key="desk.reports.generate"
 )
@@ -184,7 +171,7 @@ if report["signed_at"]:
 elif role_allows(actor.role, "report.sign"):
     b.button(
         "签发",
-        on_click=_sign,
+        on_click=report_actions.sign,
         args=(report_id,),
         key="desk.reports.sign",
         help="确认内容无误后签发；签发人与时间记入审计日志。",
