@@ -10,8 +10,9 @@ from playbooks.reports import ReportError, sign_report
 from store.models import utcnow
 
 
-def sign(report_id: int) -> None:
-    """签发: a manager signs report ``report_id`` off (role checked again in sign_report); a flash says how it went."""
+def sign(report_id: int, done: str = "报告已签发，签发人与签发时间已记录。") -> None:
+    """签发: a manager signs report ``report_id`` off (role checked again in sign_report); a flash says how it
+    went (``done`` on success)."""
     ctx = state.get_context()
     try:
         with ctx.records.session() as s:
@@ -22,4 +23,4 @@ def sign(report_id: int) -> None:
     except SQLAlchemyError:
         state.flash("error", "签发未能保存，请稍后重试。")
         return
-    state.flash("success", f"报告已签发（报告 #{report_id}），签发人与签发时间已记录。")
+    state.flash("success", done)

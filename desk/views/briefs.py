@@ -160,7 +160,7 @@ def _reports(kind: str) -> None:
         c.button(
             "签发",
             on_click=report_actions.sign,
-            args=(report_id,),
+            args=(report_id, f"报告 #{report_id} 已签发，签发人与签发时间已记录。"),
             key=f"{KEY}.{kind}.sign",
             type="primary",
             help="确认内容无误后签发；签发人与时间记入审计日志。签发后的报告不再改动。",
