@@ -15,7 +15,6 @@ Drills never count: every query here leaves out ``drill`` rows.
 
 from __future__ import annotations
 
-import hashlib
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,11 +26,10 @@ from sqlalchemy.orm import Session
 
 from playbooks.authz import Actor
 from playbooks.clocks import escalation_clocks, facts_for
-from playbooks.reports.regulator import _author_of, _bj, _duration, _person, _utc, report_docx
-from playbooks.reports.wordfile import escape, render_docx, unescape
+from playbooks.reports.regulator import _author_of, _bj, _duration, _person, _utc, report_docx, store_report
+from playbooks.reports.wordfile import escape, render_docx
 from playbooks.schema import Playbook
 from store.models import Alert, Escalation, Report, User
-from store.records import audit
 
 KINDS = ("daily", "holiday")
 KIND_LABELS = {"regulator": "报告证监局", "daily": "舆情日报", "holiday": "假期舆情工作总结"}
@@ -77,31 +75,9 @@ def save_report(
     """Keep a generated report as a new ``Report`` row (never over an older one) and audit it."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
-    data = render_docx(markdown, title=unescape(title), author=firm, created=now)
-    digest = hashlib.sha256(data).hexdigest()
-    report = Report(
-        kind=kind,
-        ref=ref,
-        title=unescape(title),
-        content_md=markdown,
-        sha256=digest,
-        drill=False,
-        created_by=actor.username,
-        created_at=now,
+    return store_report(
+        session, kind=kind, ref=ref, title=title, markdown=markdown, firm=firm, actor=actor, now=now
     )
-    session.add(report)
-    session.flush()
-    audit(
-        session,
-        actor=actor.username,
-        action="report.generated",
-        entity="report",
-        entity_id=report.id,
-        kind=kind,
-        ref=ref,
-        sha256=digest,
-    )
-    return report, data
 
 
 def signed_markdown(session: Session, report: Report) -> str:

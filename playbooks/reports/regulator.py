@@ -399,12 +399,40 @@ def regulator_report(
     title, markdown = build_markdown(
         session, esc, playbook=playbook, firm=firm_name, actor=actor, now=now, index=index
     )
-    data = render_docx(markdown, title=_plain_title(title), author=firm_name, created=now)
-    digest = hashlib.sha256(data).hexdigest()
-    report = Report(
+    _, data = store_report(
+        session,
         kind=KIND,
         ref=str(esc.id),
-        title=_plain_title(title),
+        title=title,
+        markdown=markdown,
+        firm=firm_name,
+        actor=actor,
+        now=now,
+        audit_on=("escalation", esc.id),  # on the record's own history, beside its other changes
+    )
+    return markdown, data
+
+
+def store_report(
+    session: Session,
+    *,
+    kind: str,
+    ref: str,
+    title: str,
+    markdown: str,
+    firm: str,
+    actor: Actor,
+    now: datetime,
+    audit_on: tuple[str, Any] | None = None,
+) -> tuple[Report, bytes]:
+    """Keep a generated report as a new ``Report`` row (never over an older one), with the sha256 of its
+    .docx, and audit it — on the report itself, or on ``audit_on`` (entity, id) such as its escalation."""
+    data = render_docx(markdown, title=unescape(title), author=firm, created=now)
+    digest = hashlib.sha256(data).hexdigest()
+    report = Report(
+        kind=kind,
+        ref=ref,
+        title=unescape(title),
         content_md=markdown,
         sha256=digest,
         drill=False,
@@ -413,17 +441,19 @@ def regulator_report(
     )
     session.add(report)
     session.flush()
+    entity, entity_id = audit_on or ("report", report.id)
     audit(
         session,
         actor=actor.username,
         action="report.generated",
-        entity="escalation",
-        entity_id=esc.id,
+        entity=entity,
+        entity_id=entity_id,
         report_id=report.id,
-        kind=KIND,
+        kind=kind,
+        ref=ref,
         sha256=digest,
     )
-    return markdown, data
+    return report, data
 
 
 def _plain_title(title: str) -> str:
