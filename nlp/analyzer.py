@@ -333,7 +333,13 @@ class Analyzer:
             span: float(p[self._neg]) for span, p in zip(w.clauses, w.clause_probs or (), strict=False)
         }
         clause_doc = dict(zip(w.clauses, w.doc_scores[1:], strict=False))
-        rows = targets_mod.features(w.text, len(title), cands, clause_neg, clause_doc, p_neg, w.doc_scores[0])
+        # a post's own candidate list (``watch``): the names it does not mention are candidates too,
+        # as in training (they count for is_sub/has_sub and the number of candidates)
+        found = {c.name for c in cands}
+        unseen = [n for n in w.watchlist.names if n not in found] if w.post.get("watch") is not None else []
+        rows = targets_mod.features(
+            w.text, len(title), cands, clause_neg, clause_doc, p_neg, w.doc_scores[0], extra_names=unseen
+        )
         scores = self.target_model.score(rows)
         return {c.name: float(v) for c, v in zip(cands, scores, strict=True) if not c.lookalike}
 
