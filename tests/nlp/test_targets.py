@@ -197,3 +197,20 @@ def test_entity_f1_through_the_analyzer(heldout, builtin_model):
     analyzer = Analyzer.from_config(firm={"name": "华鼎证券"}, sentiment_model=builtin_model)
     m = evaluate_analyzer(analyzer, heldout)
     assert m["entity_f1"] >= ANALYZER_F1_FLOOR, m
+
+
+def test_the_analyzer_hands_a_posts_unmentioned_candidates_to_the_features(analyzer, monkeypatch):
+    import nlp.analyzer as analyzer_mod
+
+    seen: list[list[str]] = []
+    real = analyzer_mod.targets_mod.features
+
+    def spy(*args, **kwargs):
+        seen.append(list(kwargs.get("extra_names", ())))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analyzer_mod.targets_mod, "features", spy)
+    one(analyzer, "中信证券被立案调查", watch=["中信证券", "中信证券资管", "华鼎证券"])
+    assert seen[-1] == ["中信证券资管", "华鼎证券"]
+    one(analyzer, "华鼎证券被立案调查")  # the configured watch list: no candidate list of its own
+    assert seen[-1] == []
