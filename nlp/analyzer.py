@@ -356,7 +356,10 @@ class Analyzer:
 
         own: dict[str, set[tuple[int, int]]] = {}
         alike: set[tuple[int, int]] = set()
+        named: dict[tuple[int, int], set[str]] = {}  # who each clause names
         for m, c in zip(w.mentions, w.of_mention, strict=True):
+            if c is not None:
+                named.setdefault(c, set()).add(m.entity)
             if m.role == EXCLUDED:
                 if c is not None:
                     alike.add(c)
@@ -366,7 +369,12 @@ class Analyzer:
                     own[m.entity].add(c)
         ours = set().union(*own.values()) if own else set()
         elsewhere = any(neg(c) for c in alike - ours)
-        own_neg = {t: max((sent.get(c, 0.0) for c in cs), default=0.0) for t, cs in own.items()}
+        # a negative clause speaks against the target only where it names no one else (新闻里「A与B合作的
+        # 平台逾期」 names both; which one it is about is the entity model's call)
+        own_neg = {
+            t: max((sent.get(c, 0.0) for c in cs if named.get(c) == {t}), default=0.0)
+            for t, cs in own.items()
+        }
         calm = {t for t, cs in own.items() if elsewhere and cs and not any(neg(c) for c in cs)}
         return own_neg, calm
 

@@ -14,13 +14,16 @@ from nlp.sentiment import (
     LABELS,
     LINEAR_DIR,
     MODELS_DIR,
+    DomainLinearSentimentClassifier,
     EnsembleSentimentClassifier,
+    LinearSentimentClassifier,
     ModelLoadError,
     OnnxSentimentClassifier,
     UnknownModelError,
     create_sentiment_model,
+    load_linear_model,
 )
-from nlp.train import SENTIMENT_SETS, sentiment_rows
+from nlp.train import NEWS_SET, SENTIMENT_SETS, news_negativity, sentiment_rows
 
 SHARED_DATA = Path(
     os.environ.get("YUQING_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")
@@ -90,7 +93,7 @@ def test_injected_tiny_model(tiny_model):
     assert tiny_model.predict_proba([]).shape == (0, 3)
 
 
-@pytest.mark.parametrize("name", ["builtin", "linear", "linear-fit", "bert-small"])
+@pytest.mark.parametrize("name", ["builtin", "domain", "linear", "linear-fit", "bert-small"])
 def test_one_row_per_text_whatever_the_batch(name):
     model = create_sentiment_model(name)
     texts = ["太差了，亏惨了，垃圾公司", "", "涨停了，开心，赚翻了", "x" * 1_000_000, "\x00\ufffd<script>"]
@@ -135,3 +138,70 @@ def test_shipped_models_on_held_out_rows(model_name, name):
 def test_the_small_bert_alone_learnt_something():
     rows = heldout("chnsenticorp")
     assert accuracy(create_sentiment_model("bert-small"), rows) >= 0.8  # majority class: 0.50
+
+
+def tiny_domain_model() -> DomainLinearSentimentClassifier:
+    """Shared: 差 negative, 好 positive. The router sends texts with 股 to "forum", the rest to
+    "reviews"; in the forum corpus 跌 is negative, in reviews it means nothing."""
+    vocab = ["差", "好", "股", "跌"]
+    zero = [0.0, 0.0, 0.0]
+    return DomainLinearSentimentClassifier(
+        vocab,
+        idf=np.ones(4),
+        coef=[[4.0, 0.0, -4.0], [-4.0, 0.0, 4.0], zero, zero],
+        intercept=[0.0, 1.0, 0.0],
+        domains=["reviews", "forum"],
+        # per feature: reviews' 3 columns then forum's 3 columns
+        domain_coef=[zero + zero, zero + zero, zero + zero, zero + [6.0, 0.0, -6.0]],
+        domain_bias=[zero, zero],
+        router_coef=[[0.0, 0.0], [0.0, 0.0], [-8.0, 8.0], [0.0, 0.0]],
+        router_intercept=[3.0, 0.0],  # a text with no forum word reads like a review
+    )
+
+
+def test_domain_model_reads_a_word_by_the_corpus_the_text_resembles(tmp_path):
+    model = tiny_domain_model()
+    forum, review = model.predict(["股跌"]), model.predict(["跌"])
+    assert forum[0]["label"] == "negative"  # 跌 in a stock forum: the forum block says negative
+    assert review[0]["label"] == "neutral"  # 跌 in a review: the forum block barely counts
+    routes = model.domain_proba(["股跌", "跌"])
+    assert routes[0].argmax() == 1 and routes[1].argmax() == 0 and routes[1, 1] < 0.1
+    # shared words work whatever the corpus
+    assert [o["label"] for o in model.predict(["股差", "好"])] == ["negative", "positive"]
+    assert model.predict_proba([]).shape == (0, 3)
+
+    model.save(tmp_path / "m")
+    with np.load(tmp_path / "m" / "weights.npz", allow_pickle=False) as w:
+        assert {"coef", "domain_coef_int8", "router_coef"} <= set(w.files)
+    again = load_linear_model(tmp_path / "m")
+    assert isinstance(again, DomainLinearSentimentClassifier) and again.domains == ("reviews", "forum")
+    texts = ["股跌", "跌", "好", "", "股股股差"]
+    assert np.allclose(again.predict_proba(texts), model.predict_proba(texts), atol=1e-3)
+    # a plain linear directory still loads as the plain class
+    assert type(load_linear_model(LINEAR_DIR)) is LinearSentimentClassifier
+    # and one's own trained directory is a valid `sentiment_model` setting
+    assert isinstance(create_sentiment_model(str(tmp_path / "m")), DomainLinearSentimentClassifier)
+
+
+def test_domain_model_is_no_worse_than_the_floor_on_any_slice_and_reads_negative_news():
+    """The opt-in ``domain`` model against the first linear model (TF-IDF + LR, the floor of issue 4)
+    on the held-out slices: no worse on any of the four sets the card reports, better on average, and
+    far better at telling negative financial news (finnsp) from the rest, which the floor never saw."""
+    domain, floor = create_sentiment_model("domain"), create_sentiment_model("linear")
+    gains = {}
+    for name in sorted(FLOORS):
+        rows = heldout(name)
+        gains[name] = accuracy(domain, rows) - accuracy(floor, rows)
+    assert min(gains.values()) > -0.005, gains
+    assert sum(gains.values()) / len(gains) > 0.004, gains
+    news = sentiment_rows(SHARED_DATA, NEWS_SET, "heldout")
+    ours, theirs = news_negativity(domain, news), news_negativity(floor, news)
+    assert ours["negative_auc"] > theirs["negative_auc"] + 0.1, (ours, theirs)
+    assert ours["negative_f1"] > 0.8 and ours["negative_read_as_surely_positive"] < 0.01, ours
+
+
+def test_the_builtin_still_reads_short_complaints_about_a_firm_as_negative():
+    """Why ``domain`` is not the builtin: the desk's everyday complaints must lean negative."""
+    complaints = ["华鼎证券客服态度太差，垃圾", "华鼎证券高管被带走调查", "中信银行信用卡乱收费"]
+    p = create_sentiment_model("builtin").predict_proba(complaints)
+    assert (p.argmax(axis=1) == LABELS.index("negative")).all(), p.round(2)
