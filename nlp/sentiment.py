@@ -189,12 +189,15 @@ class LinearSentimentClassifier:
         (d / VOCAB_FILE).write_text(
             json.dumps(meta, ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
         )
-        np.savez_compressed(
-            d / WEIGHTS_FILE,
-            coef=self.coef.astype(np.float16),
-            idf=self.idf.astype(np.float32),
-            intercept=self.intercept.astype(np.float32),
-        )
+        np.savez_compressed(d / WEIGHTS_FILE, **self._weight_arrays())
+
+    def _weight_arrays(self) -> dict[str, np.ndarray]:
+        """What ``weights.npz`` holds (float16 weights: half the size, no decision moves)."""
+        return {
+            "coef": self.coef.astype(np.float16),
+            "idf": self.idf.astype(np.float32),
+            "intercept": self.intercept.astype(np.float32),
+        }
 
     # -- inference --------------------------------------------------------------------------------
 
@@ -326,18 +329,17 @@ class DomainLinearSentimentClassifier(LinearSentimentClassifier):
             "domains": list(self.domains),
         }
         super().save(directory, extra=extra)
+
+    def _weight_arrays(self) -> dict[str, np.ndarray]:
         dq, ds = _quantize(self.domain_coef)
-        np.savez_compressed(
-            Path(directory) / WEIGHTS_FILE,
-            coef=self.coef.astype(np.float16),
-            idf=self.idf.astype(np.float32),
-            intercept=self.intercept.astype(np.float32),
-            domain_coef_int8=dq,
-            domain_coef_scale=ds,
-            domain_bias=self.domain_bias.astype(np.float32),
-            router_coef=self.router_coef.astype(np.float16),
-            router_intercept=self.router_intercept.astype(np.float32),
-        )
+        return {
+            **super()._weight_arrays(),
+            "domain_coef_int8": dq,
+            "domain_coef_scale": ds,
+            "domain_bias": self.domain_bias.astype(np.float32),
+            "router_coef": self.router_coef.astype(np.float16),
+            "router_intercept": self.router_intercept.astype(np.float32),
+        }
 
 
 def _quantize(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
