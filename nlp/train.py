@@ -134,7 +134,8 @@ def news_negativity(model, rows: list[tuple[str, str]]) -> dict:
     order = np.argsort(score, kind="mergesort")
     ranks = np.empty(len(score))
     ranks[order] = np.arange(1, len(score) + 1)
-    for v in np.unique(score[np.diff(np.sort(score), prepend=np.nan) == 0]):
+    ordered = score[order]
+    for v in np.unique(ordered[np.diff(ordered, prepend=np.nan) == 0]):  # tied scores share their mean rank
         ranks[score == v] = ranks[score == v].mean()
     n_pos, n_neg = int(gold.sum()), int((~gold).sum())
     auc = (ranks[gold].sum() - n_pos * (n_pos + 1) / 2) / max(1, n_pos * n_neg)
@@ -308,10 +309,10 @@ def train_sentiment(
             ds.name: evaluate(shipped, sentiment_rows(data, ds, "validation"))["accuracy"]
             for ds in SENTIMENT_SETS
         }
+        metrics["validation"]["mean"] = round(float(np.mean(list(metrics["validation"].values()))), 4)
         metrics["validation"]["finnsp negative_auc"] = news_negativity(
             shipped, sentiment_rows(data, NEWS_SET, "validation")
         )["negative_auc"]
-        metrics["validation"]["mean"] = round(float(np.mean(list(metrics["validation"].values()))), 4)
     finfe_dev = [(r["text"], r["label"]) for r in read_jsonl(data / "sentiment/finfe_dev.jsonl")]
     metrics["finfe_dev (published, 151)"] = evaluate(shipped, finfe_dev)
     size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())

@@ -205,3 +205,16 @@ def test_the_builtin_still_reads_short_complaints_about_a_firm_as_negative():
     complaints = ["华鼎证券客服态度太差，垃圾", "华鼎证券高管被带走调查", "中信银行信用卡乱收费"]
     p = create_sentiment_model("builtin").predict_proba(complaints)
     assert (p.argmax(axis=1) == LABELS.index("negative")).all(), p.round(2)
+
+
+def test_news_negativity_counts_ties_as_half():
+    class Fixed:
+        def predict_proba(self, texts):
+            neg = np.array([0.9, 0.4, 0.4, 0.1])
+            return np.stack([neg, 1 - neg, np.zeros(4)], axis=1)
+
+    rows = [("a", "negative"), ("b", "negative"), ("c", "neutral"), ("d", "neutral")]
+    out = news_negativity(Fixed(), rows)
+    # pairs (negative item, other): 0.9>0.4, 0.9>0.1, 0.4=0.4 (half), 0.4>0.1 → 3.5 / 4
+    assert out["negative_auc"] == 0.875
+    assert out["negative_f1"] == round(2 / 3, 4)  # argmax says negative for 0.9 only: 1 hit, 1 miss
