@@ -4,16 +4,13 @@ scored from what people did on the desk; nothing about a drill leaves the buildi
 from __future__ import annotations
 
 import json
-import os
 import threading
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from playbooks import triage
 from playbooks.authz import Actor
@@ -24,30 +21,6 @@ from store.models import Alert, AuditEntry, DrillInjection, DrillRun, Escalation
 from yuqing.cli import main
 from yuqing.config import load_settings
 from yuqing.context import build_context
-
-ENGINES = ["sqlite"] + (["postgresql"] if os.environ.get("YUQING_TEST_PG_URL") else [])
-
-
-@pytest.fixture(params=ENGINES)
-def records_url(request, config_file: Path) -> Iterator[str]:
-    """The records database: the embedded SQLite file, and a schema of its own on PostgreSQL when
-    YUQING_TEST_PG_URL is set."""
-    if request.param == "sqlite":
-        yield ""
-        return
-    base = os.environ["YUQING_TEST_PG_URL"]
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    body = config_file.read_text(encoding="utf-8")
-    config_file.write_text(body.replace("[store]\n", f'[store]\nrecords_url = "{url}"\n'), encoding="utf-8")
-    yield url
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
-
 
 OFFICER = Actor(username="王晓明", role="officer", display_name="王晓明")
 MANAGER = Actor(username="李负责", role="manager")

@@ -10,14 +10,12 @@ local 企业微信-style webhook, users through store.users.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, delete, select, text, update
+from sqlalchemy import delete, select, update
 
 from playbooks.authz import Actor, PermissionDenied
 from store.models import AuditEntry, DrillRun, Notification, RosterEntry, SourceRun, User
@@ -31,31 +29,6 @@ def bot() -> Iterator[Bot]:
     b = Bot()
     yield b
     b.close()
-
-
-ENGINES = ["sqlite"] + (["postgresql"] if os.environ.get("YUQING_TEST_PG_URL") else [])
-
-
-@pytest.fixture(params=ENGINES)
-def records_url(request, config_file: Path) -> Iterator[str]:
-    """The records database: the embedded SQLite file, and a schema of its own on PostgreSQL when
-    YUQING_TEST_PG_URL is set."""
-    if request.param == "sqlite":
-        yield ""
-        return
-    base = os.environ["YUQING_TEST_PG_URL"]
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    url = f"{base}{sep}options=-csearch_path%3D{schema}"
-    text_ = config_file.read_text(encoding="utf-8")
-    config_file.write_text(text_.replace("[store]\n", f'[store]\nrecords_url = "{url}"\n'), encoding="utf-8")
-    yield url
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,34 @@
+"""Fixtures shared by the command-line tests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+ENGINES = ["sqlite"] + (["postgresql"] if os.environ.get("YUQING_TEST_PG_URL") else [])
+
+
+@pytest.fixture(params=ENGINES)
+def records_url(request, config_file: Path) -> Iterator[str]:
+    """The records database: the embedded SQLite file, and a schema of its own on PostgreSQL when
+    YUQING_TEST_PG_URL is set (written into the test's yuqing.toml)."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    base = os.environ["YUQING_TEST_PG_URL"]
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    body = config_file.read_text(encoding="utf-8")
+    config_file.write_text(body.replace("[store]\n", f'[store]\nrecords_url = "{url}"\n'), encoding="utf-8")
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
