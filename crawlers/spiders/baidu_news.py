@@ -29,7 +29,7 @@ from scrapy.http import Response
 from crawlers.extract import extract_article
 from crawlers.pipelines import canonical_url
 from crawlers.spiders.base import SourceSpider, seen_meta
-from crawlers.spiders.guba import _str_list
+from crawlers.spiders.common import str_list
 
 DEFAULTS = {
     "result_css": "div.result-op.c-container, div.result",
@@ -56,7 +56,7 @@ class BaiduNewsSpider(SourceSpider):
 
     def __init__(self, source: Mapping[str, Any] | str | None = None, **kwargs: Any):
         super().__init__(source, **kwargs)
-        self.keywords = _str_list(self.options.get("keywords"))
+        self.keywords = str_list(self.options.get("keywords"))
         self.pages = max(1, int(self.options.get("pages", 1)))
         self.follow = bool(self.options.get("follow_links", False))
         self.css = {k: str(self.options.get(k) or v) for k, v in DEFAULTS.items()}

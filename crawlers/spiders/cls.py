@@ -29,7 +29,7 @@ from scrapy.http import Response
 
 from crawlers.extract import html_fragment_to_text
 from crawlers.spiders.base import SourceSpider
-from crawlers.spiders.weibo import parse_count
+from crawlers.spiders.common import parse_count
 
 _HEAD = re.compile(r"^\s*【([^】]{2,120})】")
 

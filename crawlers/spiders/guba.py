@@ -35,7 +35,7 @@ from scrapy.http import Response
 
 from crawlers.extract import extract_article, html_fragment_to_text
 from crawlers.spiders.base import SourceSpider, seen_meta
-from crawlers.spiders.weibo import parse_count
+from crawlers.spiders.common import parse_count, str_list
 
 SEARCH_URL = "https://search-api-web.eastmoney.com/search/jsonp"
 _VAR = re.compile(r"var\s+(article_list|post_article)\s*=\s*")
@@ -61,8 +61,8 @@ class GubaSpider(SourceSpider):
 
     def __init__(self, source: Mapping[str, Any] | str | None = None, **kwargs: Any):
         super().__init__(source, **kwargs)
-        self.stock_codes = _str_list(self.options.get("stock_codes"))
-        self.keywords = _str_list(self.options.get("keywords"))
+        self.stock_codes = str_list(self.options.get("stock_codes"))
+        self.keywords = str_list(self.options.get("keywords"))
         self.pages = max(1, int(self.options.get("pages", 1)))
         self.page_size = max(1, int(self.options.get("page_size", 10)))
         self.fetch_detail = self.options.get("fetch_detail", "auto")
@@ -210,11 +210,3 @@ class GubaSpider(SourceSpider):
                 published_at=self.site_time(row.get("createTime")),
                 site_id=str(row.get("postId") or ""),
             )
-
-
-def _str_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str | int):
-        value = [value]
-    return [str(v).strip() for v in value if str(v).strip()]

@@ -30,8 +30,7 @@ from scrapy.http import Response
 
 from crawlers.extract import html_fragment_to_text
 from crawlers.spiders.base import SourceSpider
-from crawlers.spiders.guba import _str_list
-from crawlers.spiders.weibo import parse_count
+from crawlers.spiders.common import parse_count, str_list
 
 DEFAULT_SALT = "$d6eb7ff91ee257475%"
 PUBLIC_HOST = "https://tousu.sina.com.cn"
@@ -48,7 +47,7 @@ class HeimaoSpider(SourceSpider):
 
     def __init__(self, source: Mapping[str, Any] | str | None = None, **kwargs: Any):
         super().__init__(source, **kwargs)
-        self.keywords = _str_list(self.options.get("keywords"))
+        self.keywords = str_list(self.options.get("keywords"))
         self.pages = max(1, int(self.options.get("pages", 1)))
         self.page_size = max(1, int(self.options.get("page_size", 10)))
         self.salt = str(self.options.get("sign_salt") or DEFAULT_SALT)

@@ -33,35 +33,11 @@ from twisted.python.failure import Failure
 from crawlers.extract import html_fragment_to_text
 from crawlers.seen import SeenSkip, reach_bucket
 from crawlers.spiders.base import SourceSpider, seen_meta
+from crawlers.spiders.common import parse_count
 
 PUBLIC_STATUS_HOST = "https://m.weibo.cn"
 TIMELINE_PREFIX = "107603"
 SEARCH_PREFIX = "100103type=1&q="
-
-_COUNT_RE = re.compile(r"^\s*([\d.,]+)\s*(万|w|W|亿)?\+?\s*$")
-
-
-def parse_count(value: Any) -> int:
-    """Weibo counts: ints, or strings such as ``"1.2万"``, ``"3亿"``, ``"100万+"``, ``"1,234"``."""
-    if value is None or isinstance(value, bool):
-        return 0
-    if isinstance(value, int):
-        return max(value, 0)
-    if isinstance(value, float):
-        return max(int(value), 0)
-    m = _COUNT_RE.match(str(value))
-    if not m:
-        return 0
-    try:
-        number = float(m.group(1).replace(",", ""))
-    except ValueError:
-        return 0
-    unit = m.group(2)
-    if unit in ("万", "w", "W"):
-        number *= 10_000
-    elif unit == "亿":
-        number *= 100_000_000
-    return int(round(number))
 
 
 def weibo_text(html: str) -> str:

@@ -34,8 +34,7 @@ from scrapy.http import Response
 
 from crawlers.extract import html_fragment_to_text
 from crawlers.spiders.base import SourceSpider, http_status_reason, seen_meta
-from crawlers.spiders.guba import _str_list
-from crawlers.spiders.weibo import parse_count
+from crawlers.spiders.common import parse_count, str_list
 
 PUBLIC_HOST = "https://xueqiu.com"
 LOGIN_ERROR_CODES = {"400016", "10022", "10026"}
@@ -47,9 +46,9 @@ class XueqiuSpider(SourceSpider):
 
     def __init__(self, source: Mapping[str, Any] | str | None = None, **kwargs: Any):
         super().__init__(source, **kwargs)
-        self.keywords = _str_list(self.options.get("keywords"))
-        self.symbols = [s.upper() for s in _str_list(self.options.get("symbols"))]
-        self.user_ids = _str_list(self.options.get("user_ids"))
+        self.keywords = str_list(self.options.get("keywords"))
+        self.symbols = [s.upper() for s in str_list(self.options.get("symbols"))]
+        self.user_ids = str_list(self.options.get("user_ids"))
         self.pages = max(1, int(self.options.get("pages", 1)))
         self.count = max(1, int(self.options.get("count", 10)))
         self.token_secret = str(self.options.get("token_secret") or "xq_a_token")
