@@ -34,10 +34,10 @@ import scrapy
 from scrapy.http import Response
 
 from crawlers.extract import extract_article, html_fragment_to_text
+from crawlers.families import GubaOptions
 from crawlers.spiders.base import SourceSpider, seen_meta
-from crawlers.spiders.common import parse_count, str_list
+from crawlers.spiders.common import parse_count
 
-SEARCH_URL = "https://search-api-web.eastmoney.com/search/jsonp"
 _VAR = re.compile(r"var\s+(article_list|post_article)\s*=\s*")
 
 
@@ -58,16 +58,17 @@ def embedded_json(html: str, name: str) -> Any | None:
 class GubaSpider(SourceSpider):
     name = "guba"
     family = "guba"
+    options: GubaOptions
 
     def __init__(self, source: Mapping[str, Any] | str | None = None, **kwargs: Any):
         super().__init__(source, **kwargs)
-        self.stock_codes = str_list(self.options.get("stock_codes"))
-        self.keywords = str_list(self.options.get("keywords"))
-        self.pages = max(1, int(self.options.get("pages", 1)))
-        self.page_size = max(1, int(self.options.get("page_size", 10)))
-        self.fetch_detail = self.options.get("fetch_detail", "auto")
+        self.stock_codes = self.options.stock_codes
+        self.keywords = self.options.keywords
+        self.pages = max(1, self.options.pages)
+        self.page_size = max(1, self.options.page_size)
+        self.fetch_detail = self.options.fetch_detail
         self.base = self.source["url"].rstrip("/")
-        self.search_url = str(self.options.get("search_url") or SEARCH_URL)
+        self.search_url = self.options.search_url
 
     def start_requests(self) -> Iterable[scrapy.Request]:
         if not self.stock_codes and not self.keywords:
@@ -170,7 +171,7 @@ class GubaSpider(SourceSpider):
             post["published_at"] = post["published_at"] or self.site_time(article.get("post_publish_time"))
         if not text:
             try:
-                text = extract_article(html, response.url, self.options)["text"]
+                text = extract_article(html, response.url, self.options.article_selectors())["text"]
             except ValueError as exc:
                 self.source_error("config", str(exc), url=response.url)
                 return

@@ -31,11 +31,11 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawlers.extract import html_fragment_to_text
+from crawlers.families import WeiboOptions
 from crawlers.seen import SeenSkip, reach_bucket
 from crawlers.spiders.base import SourceSpider, seen_meta
 from crawlers.spiders.common import parse_count
 
-PUBLIC_STATUS_HOST = "https://m.weibo.cn"
 TIMELINE_PREFIX = "107603"
 SEARCH_PREFIX = "100103type=1&q="
 
@@ -71,20 +71,15 @@ def retweet_text(mblog: Mapping[str, Any]) -> str:
 class WeiboSpider(SourceSpider):
     name = "weibo"
     family = "weibo"
+    options: WeiboOptions
 
     def __init__(self, source: Mapping[str, Any] | str | None = None, **kwargs: Any):
         super().__init__(source, **kwargs)
-        uids = self.options.get("uids") or []
-        if isinstance(uids, str | int):
-            uids = [uids]
-        self.uids = [str(u).strip() for u in uids if str(u).strip()]
-        keywords = self.options.get("keywords") or []
-        if isinstance(keywords, str):
-            keywords = [keywords]
-        self.keywords = [str(k).strip() for k in keywords if str(k).strip()]
-        self.pages = max(1, int(self.options.get("pages", 1)))
-        self.fetch_long_text = bool(self.options.get("fetch_long_text", self.options.get("long_text", True)))
-        self.status_host = str(self.options.get("status_host") or PUBLIC_STATUS_HOST).rstrip("/")
+        self.uids = self.options.uids
+        self.keywords = self.options.keywords
+        self.pages = max(1, self.options.pages)
+        self.fetch_long_text = self.options.fetch_long_text
+        self.status_host = self.options.status_host.rstrip("/")
         self.api_base = self.source["url"].rstrip("/")
 
     def start_requests(self) -> Iterable[scrapy.Request]:
