@@ -20,6 +20,9 @@ Source options (``stock_codes`` or ``keywords``, or both):
 - ``pages`` (int, default 1): list / search pages each
 - ``fetch_detail`` (``"auto"`` default: only when the list has no text; ``true``; ``false``)
 - ``search_url``: the search API endpoint; ``page_size`` (default 10)
+- the article ``*_css`` / ``*_xpath`` overrides as for ``rss``, for post pages read by the generic extraction
+
+The options are checked by ``crawlers.families.GubaOptions``.
 """
 
 from __future__ import annotations
