@@ -32,7 +32,7 @@ def parse_count(value: Any) -> int:
 
 
 def str_list(value: Any) -> list[str]:
-    """A list option as strings: one value (``"华鼎证券"``, ``609999``) counts as a list of one; blanks dropped."""
+    """A list option as strings: one value (``"华鼎证券"``, ``609999``) is a list of one; blanks dropped."""
     if value is None:
         return []
     if isinstance(value, str | int):
