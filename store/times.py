@@ -23,20 +23,21 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def parse_utc(value: str | datetime | None) -> datetime | None:
-    """ISO text (or a datetime) → an aware UTC datetime; None when empty or unreadable.
+def parse_instant(value: str | None) -> datetime | None:
+    """ISO text as an aware UTC datetime (naive means UTC, the store's convention); None if not one.
 
-    For times kept as text (``PostRecord.published_at``, ``first_seen_at``, JSON fields): naive text
-    is UTC, as ``store.models.utcnow_iso`` and the posts engines write it.
+    For times kept as text (``PostRecord.published_at`` and ``first_seen_at``, JSON fields).
     """
-    if value is None or value == "":
+    value = (value or "").strip()
+    if not value:
         return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    return as_utc(value)
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return as_utc(dt)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -60,4 +61,4 @@ class UTCDateTime(TypeDecorator[datetime]):
         return datetime
 
 
-__all__ = ["UTCDateTime", "as_utc", "parse_utc"]
+__all__ = ["UTCDateTime", "as_utc", "parse_instant"]
