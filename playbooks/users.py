@@ -1,4 +1,4 @@
-"""Desk users, passwords, sign-in with a failed-login limit, and desk sessions.
+"""Desk users' accounts, passwords, sign-in with a failed-login limit, and desk sessions: authentication.
 
 Passwords are kept only as salted scrypt hashes (``hashlib.scrypt``, parameters stored with the
 hash, compared in constant time). A desk session is a random token handed to the browser session;
@@ -9,8 +9,9 @@ Every change to a user is written to the audit trail; no password, hash or token
 audit entry or a log line. Sign-in refusals never say whether the username exists: an unknown name
 is refused, counted and locked exactly like a wrong password.
 
-This module is the store room's: it imports only ``store``. Who may call which function is decided
-by the caller (``playbooks.authz.require(actor, "user.manage")``).
+Authorisation (who may call which function) sits next door and is decided by the caller
+(``playbooks.authz.require(actor, "user.manage")``). The plain reads of the users table (``get_user``,
+``list_users``, ``view`` …) are ``store/users.py``'s and are re-exported here, so callers need one module.
 """
 
 from __future__ import annotations
@@ -22,15 +23,17 @@ import logging
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from store.models import ROLES, DeskSession, LoginAttempt, User, utcnow
 from store.records import audit
+from store.times import as_utc
+from store.users import UserView, count_users, get_user, list_users, user_by_email, view
 
 log = logging.getLogger(__name__)
 
@@ -89,39 +92,12 @@ class Principal:
     email: str = ""
 
 
-@dataclass(frozen=True)
-class UserView:
-    """A user for listing: everything but the password hash."""
-
-    id: int
-    username: str
-    display_name: str
-    role: str
-    active: bool
-    email: str
-    phone: str
-    contacts: dict[str, Any] = field(default_factory=dict)
-    locked_until: datetime | None = None
-    last_login_at: datetime | None = None
-    password_changed_at: datetime | None = None
-    created_at: datetime | None = None
-
-    def locked(self, now: datetime | None = None) -> bool:
-        return self.locked_until is not None and (now or utcnow()) < self.locked_until
-
-
 Clock = Callable[[], datetime]
 
 
-def _aware(dt: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything here is stored and compared in UTC."""
-    if dt is None:
-        return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
 def _now(now: datetime | None) -> datetime:
-    return _aware(now) if now is not None else utcnow()  # type: ignore[return-value]
+    """``now`` as given by the caller (naive is UTC), or the clock."""
+    return as_utc(now) if now is not None else utcnow()
 
 
 # --------------------------------------------------------------------------- passwords
@@ -247,47 +223,11 @@ def _clean_contacts(raw: Any) -> dict[str, str]:
     return out
 
 
-def view(user: User) -> UserView:
-    return UserView(
-        id=user.id,
-        username=user.username,
-        display_name=user.display_name or "",
-        role=user.role,
-        active=bool(user.active),
-        email=user.email or "",
-        phone=user.phone or "",
-        contacts=dict(user.contacts or {}),
-        locked_until=_aware(user.locked_until),
-        last_login_at=_aware(user.last_login_at),
-        password_changed_at=_aware(user.password_changed_at),
-        created_at=_aware(user.created_at),
-    )
-
-
-def get_user(session: Session, username: str) -> User | None:
-    return session.scalar(select(User).where(User.username == (username or "").strip()))
-
-
 def _must_get(session: Session, username: str) -> User:
     user = get_user(session, username)
     if user is None:
         raise UserError(f"用户 {username} 不存在。")
     return user
-
-
-def user_by_email(session: Session, email: str) -> User | None:
-    email = (email or "").strip().lower()
-    if not email:
-        return None
-    return session.scalar(select(User).where(func.lower(User.email) == email))
-
-
-def list_users(session: Session) -> list[UserView]:
-    return [view(u) for u in session.scalars(select(User).order_by(User.username))]
-
-
-def count_users(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(User)) or 0)
 
 
 def create_user(
@@ -512,9 +452,7 @@ def lock_state(
     ).all()
     failures: list[datetime] = []
     locked_until: datetime | None = None
-    for when_raw, reason in rows:
-        when = _aware(when_raw)
-        assert when is not None
+    for when, reason in rows:
         if reason in _RESETS:
             failures, locked_until = [], None
             continue
@@ -637,8 +575,8 @@ def check_session(
         raise SessionInvalid("disabled")  # said first: disabling also revokes, but this is the reason
     if row.revoked_at is not None:
         raise SessionInvalid("revoked")
-    last_seen = _aware(row.last_seen_at) or at
-    if at >= _aware(row.expires_at) or at - last_seen >= policy.idle:  # type: ignore[operator]
+    last_seen = row.last_seen_at or at
+    if at >= row.expires_at or at - last_seen >= policy.idle:
         raise SessionInvalid("expired")
     if at - last_seen >= policy.touch_every:
         row.last_seen_at = at
@@ -712,3 +650,46 @@ def sso_user(
     user.last_login_at = at
     log.info("user %s signed in through single sign-on", user.username)
     return user
+
+
+__all__ = [
+    "BAD_LOGIN",
+    "CONTACT_CHANNELS",
+    "LOCKED_LOGIN",
+    "MAX_PASSWORD_LENGTH",
+    "MIN_PASSWORD_LENGTH",
+    "SSO_UNKNOWN",
+    "USERNAME_RE",
+    "AuthPolicy",
+    "Clock",
+    "LoginRefused",
+    "Principal",
+    "SessionInvalid",
+    "UserError",
+    "UserView",  # the plain reads below are store/users.py's
+    "authenticate",
+    "change_own_password",
+    "check_password_policy",
+    "check_session",
+    "clean_username",
+    "count_users",
+    "create_user",
+    "generate_password",
+    "get_user",
+    "hash_password",
+    "list_users",
+    "lock_state",
+    "open_session",
+    "principal",
+    "revoke_session",
+    "revoke_user_sessions",
+    "set_active",
+    "set_password",
+    "sso_user",
+    "token_hash",
+    "unlock",
+    "update_user",
+    "user_by_email",
+    "verify_password",
+    "view",
+]
