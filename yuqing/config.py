@@ -135,7 +135,7 @@ class RiskConfig(BaseModel):
 
 class DeskConfig(BaseModel):
     base_url: str = "http://127.0.0.1:8501"
-    # sign-in (store/users.py): session lifetimes and the failed-login limit
+    # sign-in (playbooks/users.py): session lifetimes and the failed-login limit
     session_idle_minutes: float = Field(30.0, gt=0, description="a desk session ends after this long unused")
     session_max_hours: float = Field(12.0, gt=0, description="a desk session ends this long after sign-in")
     max_failed_logins: int = Field(5, ge=1, description="failed sign-ins within lockout_minutes that lock")

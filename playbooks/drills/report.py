@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from playbooks.drills.scoring import (
@@ -17,6 +17,7 @@ from playbooks.drills.scoring import (
     duration_label,
     rate_label,
 )
+from store.times import as_utc
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~$])")
@@ -32,8 +33,7 @@ def md(text: object) -> str:
 def bj(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     if value is None:
         return "—"
-    v = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-    return v.astimezone(BEIJING).strftime(fmt)
+    return as_utc(value).astimezone(BEIJING).strftime(fmt)
 
 
 def _level(level: str | None) -> str:

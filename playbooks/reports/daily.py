@@ -38,10 +38,11 @@ from playbooks.reports.periodic import (
     person,
     save_report,
 )
-from playbooks.reports.regulator import ReportError, _firm_name, _utc
+from playbooks.reports.regulator import ReportError, _firm_name
 from playbooks.reports.wordfile import SIGNATURE_LINE, escape
 from playbooks.schema import Playbook
 from store.models import LEVELS, ClockBreach, Escalation, Report
+from store.times import as_utc
 
 KIND = "daily"
 NOTABLE = 5  # the most severe flagged posts listed
@@ -49,12 +50,12 @@ TOP_SOURCES = 5
 
 
 def beijing_today(now: datetime) -> date:
-    return _utc(now).astimezone(SHANGHAI).date()  # type: ignore[union-attr]
+    return as_utc(now).astimezone(SHANGHAI).date()
 
 
 def _closed_between(session: Session, start: datetime, end: datetime) -> list[Escalation]:
     """Records (not drills) resolved or closed in [start, end)."""
-    lo, hi = _utc(start), _utc(end)
+    lo, hi = start, end
     return list(
         session.scalars(
             select(Escalation)
@@ -74,8 +75,8 @@ def _breaches_between(session: Session, start: datetime, end: datetime) -> int:
         select(func.count(ClockBreach.id)).where(
             ClockBreach.drill.is_(False),
             ClockBreach.tier == 1,
-            ClockBreach.breached_at >= _utc(start),
-            ClockBreach.breached_at < _utc(end),
+            ClockBreach.breached_at >= start,
+            ClockBreach.breached_at < end,
         )
     )
     return int(n or 0)
@@ -114,7 +115,7 @@ def build_markdown(
     day_text = day.strftime("%Y年%m月%d日")
     title = f"舆情日报（{day_text}）"
     f = escape(firm)
-    partial = _utc(now) < end  # type: ignore[operator]
+    partial = as_utc(now) < end
 
     md: list[str] = [f"# {title}", ""]
     md.append(
@@ -226,7 +227,7 @@ def build_markdown(
 
 
 def _bound(value: datetime) -> str:
-    return _utc(value).replace(tzinfo=None).isoformat(timespec="seconds")  # type: ignore[union-attr]
+    return as_utc(value).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
 def _by_level(escalations: Sequence[Escalation]) -> str:
@@ -255,7 +256,7 @@ def daily_report(
     """Generate the 舆情日报 for a Beijing day (default: today): (the Report row, Markdown, .docx)."""
     require(actor, "report.generate")
     firm_name = _firm_name(firm)
-    now = _utc(now).replace(microsecond=0)  # type: ignore[union-attr]
+    now = as_utc(now).replace(microsecond=0)
     day = day or beijing_today(now)
     if day > beijing_today(now):
         raise ReportError("不能为尚未到来的日期生成日报。")

@@ -47,10 +47,11 @@ from playbooks.reports.periodic import (
     user_phone,
 )
 from playbooks.reports.regulator import KIND as REGULATOR
-from playbooks.reports.regulator import ReportError, _firm_name, _utc
+from playbooks.reports.regulator import ReportError, _firm_name
 from playbooks.reports.wordfile import SIGNATURE_LINE, escape
 from playbooks.schema import Playbook
 from store.models import DUTIES, LEVELS, ClockBreach, DrillRun, Report, RosterEntry
+from store.times import as_utc
 
 KIND = "holiday"
 MAX_DAYS = 31  # a holiday summary covers a closure, not a season
@@ -160,7 +161,7 @@ def _roster(session: Session, period: Period) -> tuple[list[str], list[date]]:
 
 def _regulator_reports(session: Session, start: datetime, end: datetime) -> list[Report]:
     """Regulator reports (not drills) generated or signed in [start, end)."""
-    lo, hi = _utc(start), _utc(end)
+    lo, hi = start, end
     return list(
         session.scalars(
             select(Report)
@@ -184,8 +185,8 @@ def _drill_runs(session: Session, period: Period) -> list[DrillRun]:
             select(DrillRun)
             .where(
                 DrillRun.status == "finished",
-                DrillRun.finished_at >= _utc(lo),
-                DrillRun.finished_at < _utc(hi),
+                DrillRun.finished_at >= lo,
+                DrillRun.finished_at < hi,
             )
             .order_by(DrillRun.finished_at, DrillRun.id)
         )
@@ -248,8 +249,8 @@ def build_markdown(
         select(func.count(ClockBreach.id)).where(
             ClockBreach.drill.is_(False),
             ClockBreach.tier == 1,
-            ClockBreach.breached_at >= _utc(start),
-            ClockBreach.breached_at < _utc(end),
+            ClockBreach.breached_at >= start,
+            ClockBreach.breached_at < end,
         )
     )
     roster_rows, gaps = _roster(session, period)
@@ -459,7 +460,7 @@ def holiday_report(
     firm_name = _firm_name(firm)
     if len(period.days) > MAX_DAYS:
         raise ReportError(f"假期总结最多覆盖 {MAX_DAYS} 天，请缩短日期范围。")
-    now = _utc(now).replace(microsecond=0)  # type: ignore[union-attr]
+    now = as_utc(now).replace(microsecond=0)
     title, markdown = build_markdown(
         session, period, index=index, playbooks=playbooks, firm=firm_name, actor=actor, now=now
     )

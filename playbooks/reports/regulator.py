@@ -38,6 +38,7 @@ from store.models import (
     User,
 )
 from store.records import audit
+from store.times import as_utc
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 KIND = "regulator"
@@ -69,12 +70,6 @@ class ReportRefused(ReportError):
     """The rules forbid this report (a drill, a false positive)."""
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _bj(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A time as Beijing local time text; '—' when unknown."""
     if isinstance(value, str):
@@ -82,7 +77,7 @@ def _bj(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
             value = datetime.fromisoformat(value) if value else None
         except ValueError:
             return value
-    dt = _utc(value)
+    dt = as_utc(value) if value else None
     return dt.astimezone(SHANGHAI).strftime(fmt) if dt else "—"
 
 
@@ -121,8 +116,8 @@ class _EventFacts:
 
     @property
     def first_seen(self) -> datetime | None:
-        times = [_utc(a.created_at) for a in self.alerts if a.created_at]
-        return min(times) if times else None  # type: ignore[type-var]
+        times = [a.created_at for a in self.alerts if a.created_at]
+        return min(times) if times else None
 
     def reach(self) -> dict[str, int] | None:
         if not self.posts:
@@ -160,14 +155,14 @@ def _done_rows(
     """(when, what, who, note) for everything done on the record, oldest first."""
     rows: list[tuple[datetime, str, str, str]] = []
     if esc.alert is not None and esc.alert.created_at is not None:
-        rows.append((_utc(esc.alert.created_at), "监测系统生成预警", "系统", ""))
+        rows.append((esc.alert.created_at, "监测系统生成预警", "系统", ""))
     titles = {s.id: s.title for s in playbook.steps} if playbook else {}
     for step in session.scalars(
         select(EscalationStep).where(EscalationStep.escalation_id == esc.id).order_by(EscalationStep.done_at)
     ):
         rows.append(
             (
-                _utc(step.done_at),
+                step.done_at,
                 f"完成预案步骤：{titles.get(step.step_id, step.step_id)}",
                 step.done_by,
                 step.note,
@@ -195,7 +190,7 @@ def _done_rows(
                 what += f"（{detail['channel']}）"
         else:
             continue  # internal bookkeeping (report drafts, alert refreshes, notifications): not a measure
-        rows.append((_utc(e.at), what, e.actor, str(detail.get("note") or "")))
+        rows.append((e.at, what, e.actor, str(detail.get("note") or "")))
     rows.sort(key=lambda r: r[0] or datetime.min.replace(tzinfo=UTC))
     names: dict[str, str] = {}
     for who in {r[2] for r in rows}:
@@ -337,7 +332,7 @@ def build_markdown(
     md.append(f"- 处置状态：{STATE_LABELS.get(esc.state, esc.state)}")
     md.append(f"- 承办人：{escape(_person(session, esc.owner)) or '—'}")
     if first_seen is not None:
-        md.append(f"- 自首次监测已历时：{_duration(_utc(now) - first_seen)}")
+        md.append(f"- 自首次监测已历时：{_duration(as_utc(now) - first_seen)}")
     clocks = escalation_clocks(session, esc, playbook, now=now) if playbook is not None else []
     level_clocks = [c for c in clocks if c.kind == "level" and c.state != "not_required"]
     for c in level_clocks:
@@ -394,7 +389,7 @@ def regulator_report(
     if esc.state == "false_positive":
         raise ReportRefused("该处置记录已判定为误报，无需报告证监局。")
     firm_name = _firm_name(firm)
-    now = _utc(now).replace(microsecond=0)  # type: ignore[union-attr]
+    now = as_utc(now).replace(microsecond=0)
     playbook = _playbook(playbooks, esc.playbook_id or esc.alert.playbook_id)
     title, markdown = build_markdown(
         session, esc, playbook=playbook, firm=firm_name, actor=actor, now=now, index=index
@@ -466,7 +461,7 @@ def report_docx(report: Report) -> bytes:
         report.content_md,
         title=report.title,
         author=_author_of(report),
-        created=_utc(report.created_at),  # type: ignore[arg-type]
+        created=report.created_at,
     )
 
 
@@ -513,7 +508,7 @@ def sign_report(session: Session, report_id: int, *, actor: Actor, now: datetime
     if not verify(report):
         raise ReportError("报告内容与生成时的校验值不符，不能签发；请重新生成。")
     report.signed_by = actor.username
-    report.signed_at = _utc(now)
+    report.signed_at = as_utc(now)
     session.flush()
     audit(
         session,
