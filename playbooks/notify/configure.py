@@ -1,40 +1,28 @@
-"""The composition root's side of notifications: ``[notify]`` + secrets → :class:`playbooks.notify.channels.NotifyConfig`.
+"""``[notify]`` settings → :class:`playbooks.notify.channels.NotifyConfig`: the channels with their secrets.
 
-The playbooks room may not read the environment or the secrets file; this module looks every secret up
-by the name the configuration gives (``yuqing.secrets.get_secret``) and hands the channels over with the
-values filled in. A missing secret does not stop the others: that channel carries a ``problem`` and its
-messages fail with it (``缺少机密 …``), which ``yuqing notify test`` shows.
+This room may not read the environment or the secrets file: the composition root hands in a lookup that
+gives each secret by the name the configuration uses (yuqing/notify.py). A missing secret does not stop
+the others: that channel carries a ``problem`` and its messages fail with it (``缺少机密 …``), which
+``yuqing notify test`` shows.
 """
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
+from typing import Any
 
 from playbooks.notify.channels import Channel, NotifyConfig, RetryPolicy, SmtpSettings
-from playbooks.notify.deliver import DeliveryReport, deliver_pending
-from yuqing.background import Periodic
-from yuqing.config import Settings
-from yuqing.secrets import SecretError, get_secret, secret_env_name
 
-log = logging.getLogger(__name__)
+# a secret's name → (its value, or "" and a Chinese sentence saying what is missing)
+SecretLookup = Callable[[str], tuple[str, str]]
 
 
-def _secret(settings: Settings, name: str) -> tuple[str, str]:
-    """(value, problem): the secret called ``name``, or '' and a Chinese sentence saying what is missing."""
-    if not name:
-        return "", ""
-    try:
-        value = get_secret(name, secrets_file=settings.secrets_file)
-    except SecretError as exc:
-        return "", str(exc)
-    if not value:
-        return "", f"缺少机密 {name}（设置环境变量 {secret_env_name(name)} 或写入机密文件）"
-    return value, ""
-
-
-def notify_config(settings: Settings) -> NotifyConfig:
-    n = settings.notify
-    password, smtp_problem = _secret(settings, n.smtp.password_secret)
+def notify_config(notify: Any, secret: SecretLookup) -> NotifyConfig:
+    """The channels of ``notify`` (``yuqing.config.NotifyConfig``-like: ``[notify]`` with its channels and
+    smtp), each secret filled in through ``secret``; a channel whose secret is missing carries the
+    ``problem``."""
+    n = notify  # [notify]
+    password, smtp_problem = secret(n.smtp.password_secret)
     smtp = SmtpSettings(
         host=n.smtp.host,
         port=n.smtp.port,
@@ -49,7 +37,7 @@ def notify_config(settings: Settings) -> NotifyConfig:
     channels: list[Channel] = []
     for c in n.channels:
         problems: list[str] = []
-        webhook = secret = ""
+        webhook = sign = ""
         if c.kind == "email":
             if smtp_problem:
                 problems.append(smtp_problem)
@@ -60,10 +48,10 @@ def notify_config(settings: Settings) -> NotifyConfig:
         else:
             if not c.webhook_secret:
                 problems.append(f"通道 {c.name} 没有指定 webhook_secret")
-            webhook, p = _secret(settings, c.webhook_secret)
+            webhook, p = secret(c.webhook_secret)
             if p:
                 problems.append(p)
-            secret, p = _secret(settings, c.sign_secret)
+            sign, p = secret(c.sign_secret)
             if p:
                 problems.append(p)
         channels.append(
@@ -71,7 +59,7 @@ def notify_config(settings: Settings) -> NotifyConfig:
                 name=c.name,
                 kind=c.kind,
                 webhook=webhook,
-                secret=secret,
+                secret=sign,
                 format=c.format,
                 to=tuple(c.to),
                 smtp=smtp if c.kind == "email" else None,
@@ -90,28 +78,3 @@ def notify_config(settings: Settings) -> NotifyConfig:
         smtp=smtp if n.smtp.host else None,
         smtp_problem=smtp_problem,
     )
-
-
-class OutboxPump(Periodic):
-    """Delivers the outbox every ``notify.deliver_every_seconds`` in a daemon thread (``yuqing schedule``).
-
-    A crawl run can take minutes; a clock breach's message must not wait for it.
-    """
-
-    name = "outbox-pump"
-
-    def __init__(self, records, settings: Settings, *, every: float | None = None):
-        self.records = records
-        self.config = notify_config(settings)
-        super().__init__(every if every is not None else settings.notify.deliver_every_seconds)
-
-    def once(self) -> DeliveryReport | None:
-        try:
-            report = deliver_pending(self.records, self.config)
-        except Exception:  # a records database that is down: try again next time
-            log.exception("outbox delivery failed")
-            return None
-        self.passes += 1
-        if report.outcomes:
-            log.info("outbox: %s", report.summary())
-        return report
