@@ -101,7 +101,7 @@ class Context:
                 products=f.products,
                 exclude=f.exclude,
                 extra=[
-                    Entity(name=w.name, aliases=list(w.aliases), kind=w.kind) for w in self.settings.watch
+                    Entity(name=w.name, aliases=tuple(w.aliases), kind=w.kind) for w in self.settings.watch
                 ],
             )
             self._analyzer = Analyzer(

@@ -135,7 +135,7 @@ def ingest(posts: Sequence[Any], *, ctx: Context, drill: bool = False) -> Ingest
     if not valid:
         return report
 
-    refresh_rumor_register(ctx)
+    refresh_rumor_register(ctx)  # entries added on the desk count within seconds
     analyses = ctx.analyzer.analyze(valid)
     records = []
     for post, analysis in zip(valid, analyses, strict=True):
@@ -143,6 +143,7 @@ def ingest(posts: Sequence[Any], *, ctx: Context, drill: bool = False) -> Ingest
         records.append(PostRecord.from_post(merged, drill=drill))
     # event_id; a burst raises the level (reasons say so)
     seeded_events(ctx).apply(records, volume=partial(firm_volume, ctx))
+    # then store: near-duplicate groups, the posts index, alerts with their playbook (store_batch)
 
     report.flagged = sum(1 for r in records if r.flagged)
     replay_spool(ctx, report)  # batches kept while the store was down go first, in the order they came
