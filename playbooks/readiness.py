@@ -74,6 +74,13 @@ class HolidayLike(Protocol):
     end: date
 
 
+class NamedChannel(Protocol):
+    """A configured notification channel (``yuqing.config.NotifyChannelConfig`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class ReadinessParts:
     """What the gate looks at. The parts that may be down are reached through callables, so a records
@@ -86,7 +93,7 @@ class ReadinessParts:
     playbook_dir: Path
     sources: Sequence[WatchedSource]  # [[sources]]
     health: HealthRules  # [health]
-    channels: Sequence[str]  # the names of [[notify.channels]]
+    channels: Sequence[NamedChannel]  # [[notify.channels]]
     chain: Sequence[str]  # [escalation] chain
     drill_max_age_days: float  # [readiness]
     channel_test_max_age_days: float
@@ -275,7 +282,9 @@ def _drill_check(session, *, reference: datetime, max_age_days: float) -> Check:
     return Check("drill", name, True, f"最近一次演练{what}已通过")
 
 
-def _channels_check(channels: Sequence[str], session, *, now: datetime, max_age_days: float) -> Check:
+def _channels_check(
+    channels: Sequence[NamedChannel], session, *, now: datetime, max_age_days: float
+) -> Check:
     name = "通知通道已测试"
     if not channels:
         return Check(
@@ -288,17 +297,19 @@ def _channels_check(channels: Sequence[str], session, *, now: datetime, max_age_
     tests = last_channel_tests(session)
     problems = []
     for ch in channels:
-        last = tests.get(ch)
+        last = tests.get(ch.name)
         if last is None:
-            problems.append(f"「{ch}」从未测试")
+            problems.append(f"「{ch.name}」从未测试")
             continue
         at, ok = last
         if not ok:
-            problems.append(f"「{ch}」最近一次测试（{_fmt_at(at)}）失败")
+            problems.append(f"「{ch.name}」最近一次测试（{_fmt_at(at)}）失败")
         elif now - _utc(at) > timedelta(days=max_age_days):
-            problems.append(f"「{ch}」上次测试成功在 {_fmt_at(at)}，已超过 {max_age_days:g} 天")
+            problems.append(f"「{ch.name}」上次测试成功在 {_fmt_at(at)}，已超过 {max_age_days:g} 天")
     if problems:
-        names = " ".join(f"--channel {ch}" for ch in channels if any(f"「{ch}」" in p for p in problems))
+        names = " ".join(
+            f"--channel {ch.name}" for ch in channels if any(f"「{ch.name}」" in p for p in problems)
+        )
         return Check(
             "channels", name, False, "；".join(problems), f"运行 yuqing notify test {names} 并确认收到"
         )

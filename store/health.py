@@ -1,8 +1,7 @@
 """Source health: is every source still being seen? A blind desk looks calm, so silence is a flag.
 
 Every crawl writes one ``source_runs`` row per source (:func:`record_runs`). From those rows,
-:func:`source_health` tells for each configured source (``SourceConfig``-like: name, label, enabled,
-interval_minutes; the rules are ``HealthConfig``-like, both duck-typed: this room imports nothing above it): the last successful crawl, the items of the
+:func:`source_health` tells for each configured source: the last successful crawl, the items of the
 last 24 hours, the error rate, and two alerts:
 
 - **silent** (信息源沉默): nothing listed by the source for longer than ``interval_minutes ×
@@ -14,11 +13,14 @@ last 24 hours, the error rate, and two alerts:
   one dead link among twenty articles is 5 %, a feed that answers 503 is 100 %.
 
 Every flag carries a short Chinese reason the duty officer can read.
+
+The services take the caller's session; the sources and the rules come as ``SourceConfig``- and
+``HealthConfig``-like values (:class:`WatchedSource`, :class:`HealthRules`): this room imports nothing
+above it.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,37 +31,9 @@ from sqlalchemy.orm import Session
 
 from store.models import SourceRun
 
-log = logging.getLogger(__name__)
-
 FINISHED = "finished"
 MAX_REASONS = 20
 DAY = timedelta(hours=24)
-
-
-class WatchedSource(Protocol):
-    """What health needs of a configured source (``yuqing.config.SourceConfig`` is one)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def label(self) -> str: ...
-    @property
-    def enabled(self) -> bool: ...
-    @property
-    def interval_minutes(self) -> int: ...
-
-
-class HealthRules(Protocol):
-    """When a source counts as silent or failing (``yuqing.config.HealthConfig`` is one)."""
-
-    @property
-    def silent_factor(self) -> float: ...
-    @property
-    def recent_runs(self) -> int: ...
-    @property
-    def baseline_runs(self) -> int: ...
-    @property
-    def error_rate_jump(self) -> float: ...
 
 
 def _aware(dt: datetime | None) -> datetime | None:
@@ -145,6 +119,32 @@ def record_failed_run(
 
 
 # ----------------------------------------------------------------------------- health
+
+
+class WatchedSource(Protocol):
+    """What health needs of a configured source (``yuqing.config.SourceConfig`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def interval_minutes(self) -> int: ...
+
+
+class HealthRules(Protocol):
+    """When a source counts as silent or failing (``yuqing.config.HealthConfig`` is one)."""
+
+    @property
+    def silent_factor(self) -> float: ...
+    @property
+    def recent_runs(self) -> int: ...
+    @property
+    def baseline_runs(self) -> int: ...
+    @property
+    def error_rate_jump(self) -> float: ...
 
 
 @dataclass

@@ -275,7 +275,7 @@ class Context:
             playbook_dir=self.playbook_dir,
             sources=s.sources,
             health=s.health,
-            channels=[c.name for c in s.notify.channels],
+            channels=s.notify.channels,
             chain=s.escalation.chain,
             drill_max_age_days=s.readiness.drill_max_age_days,
             channel_test_max_age_days=s.readiness.channel_test_max_age_days,
