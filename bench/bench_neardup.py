@@ -1,4 +1,5 @@
-"""Near-duplicate detection (crawlers/simhash.py) on real financial posts: prints figures, asserts nothing.
+"""Near-duplicate detection (nlp/simhash.py; the store's bands: store/neardup.py) on real financial posts:
+prints figures, asserts nothing.
 
     yuqing bench neardup [--n 2000] [--copies 300] [--data ../shared/data/sentiment/finnsp_train.jsonl]
 
@@ -26,7 +27,8 @@ from collections import defaultdict
 from itertools import combinations
 from pathlib import Path
 
-from crawlers.simhash import BANDS, MAX_DISTANCE, bands, distance, simhash
+from nlp.simhash import MAX_DISTANCE, distance, simhash
+from store.neardup import BANDS, bands
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "sentiment" / "finnsp_train.jsonl"

@@ -6,10 +6,15 @@ import streamlit as st
 
 from desk.state import HEALTH_PAGE
 from desk.ui import escape_markdown
+from store.health import SourceHealth, health_flags
 from yuqing.context import Context
-from yuqing.health import SourceHealth, health_flags
 
 MAX_BANNER_SOURCES = 5
+
+
+def _flags(ctx: Context) -> list[SourceHealth]:
+    with ctx.records.session() as session:
+        return health_flags(session, sources=ctx.settings.sources, rules=ctx.settings.health)
 
 
 def banner_lines(flags: list[SourceHealth]) -> list[str]:
@@ -30,7 +35,7 @@ def show_health_banner(ctx: Context) -> list[SourceHealth]:
     A blind desk looks calm: an empty queue means nothing only when every source is being seen.
     """
     try:
-        flags = health_flags(ctx)
+        flags = _flags(ctx)
     except Exception as exc:  # the queue must still show when the health records cannot be read
         st.warning(f"无法读取信息源健康状态：{type(exc).__name__}")
         return []
@@ -48,7 +53,7 @@ def show_health_banner(ctx: Context) -> list[SourceHealth]:
 def show_health_sidebar(ctx: Context) -> None:
     """The same flag in the sidebar, so it stays in sight on every page of the desk."""
     try:
-        flags = health_flags(ctx)
+        flags = _flags(ctx)
     except Exception:
         st.caption("信息源健康状态暂不可读。")
         return

@@ -104,6 +104,18 @@ def _score(
     return score, topic_hit, why
 
 
+def match_post(post: Any, library: Sequence[Playbook] | None = None) -> MatchResult | None:
+    """The playbook for a stored post's alert (``store.models.PostRecord``: its topic, level, title and text,
+    falsity label): what ingest records on the alert and the desk offers first."""
+    alert: dict[str, Any] = {
+        "topic": post.topic,
+        "level": post.level,
+        "text": f"{post.title}\n{post.text}",
+        "falsity_label": post.falsity_label,
+    }
+    return match(alert, library)
+
+
 def match(alert: Any, library: Sequence[Playbook] | None = None) -> MatchResult | None:
     """The playbook that best fits `alert`, or None when nothing fits and the library has no fallback.
 

@@ -253,7 +253,7 @@ class AuditEntry(Base):
 
 
 class SourceRun(Base):
-    """One source in one crawl run: what it found, what was new, what went wrong (yuqing/health.py)."""
+    """One source in one crawl run: what it found, what was new, what went wrong (store/health.py)."""
 
     __tablename__ = "source_runs"
 

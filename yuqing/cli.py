@@ -6,50 +6,20 @@ import argparse
 import json
 import logging
 import os
-import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from yuqing.cli_common import CliError, read_jsonl
 from yuqing.config import ConfigError, Settings, config_path, load_settings
+from yuqing.desk_cli import run_desk
 
 log = logging.getLogger("yuqing")
 
-DESK_APP = Path(__file__).resolve().parent.parent / "desk" / "app.py"
-
-
-class CliError(Exception):
-    """A problem the person at the terminal can fix; printed without a traceback."""
-
-
-# --------------------------------------------------------------------------- JSONL input
-
-
-def read_jsonl(path: Path) -> Iterator[tuple[int, Any, str | None]]:
-    """Yield (line number, object or None, error or None) for each non-blank line; never raises on bad lines."""
-    try:
-        fh = path.open("rb")
-    except OSError as exc:
-        raise CliError(f"无法读取输入文件 {path}: {exc.strerror}") from exc
-    with fh:
-        for n, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                line = raw.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                try:
-                    line = raw.decode("gb18030")
-                except UnicodeDecodeError:
-                    yield n, None, "不是 UTF-8 或 GBK 编码"
-                    continue
-            try:
-                yield n, json.loads(line), None
-            except json.JSONDecodeError as exc:
-                yield n, None, f"JSON 格式错误：{exc.msg}（第 {exc.colno} 列）"
+__all__ = ["CliError", "build_parser", "main", "read_jsonl", "run_desk"]
 
 
 # --------------------------------------------------------------------------- commands
@@ -187,10 +157,10 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     except ValueError as exc:
         ctx.close()
         raise CliError(str(exc)) from exc
-    from yuqing.notify import OutboxPump
+    from yuqing.notify import outbox_pump
 
     notify = settings.notify
-    pump = OutboxPump(ctx.records, settings).start() if notify.channels or notify.smtp.host else None
+    pump = outbox_pump(ctx.records, settings).start() if notify.channels or notify.smtp.host else None
     from yuqing.clock_watch import ClockWatch, describe
 
     watch = ClockWatch(ctx, on_event=lambda e: print(describe(e), flush=True)).start()
@@ -337,7 +307,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_readiness(args: argparse.Namespace) -> int:
-    """`yuqing readiness [--holiday NAME] [--json]`: the readiness gate before a holiday (yuqing/readiness.py).
+    """`yuqing readiness [--holiday NAME] [--json]`: the readiness gate before a holiday (playbooks/readiness.py).
 
     Exit codes: 0 ready (every check passed); 1 not ready (the failed checks say what to do);
     2 the check could not run (configuration invalid, records database unreachable, no such holiday).
@@ -346,9 +316,7 @@ def cmd_readiness(args: argparse.Namespace) -> int:
     import getpass
     from datetime import datetime
 
-    from store.times import as_utc
-    from yuqing.context import build_context
-    from yuqing.readiness import (
+    from playbooks.readiness import (
         ReadinessError,
         beijing_day,
         check_readiness,
@@ -356,6 +324,7 @@ def cmd_readiness(args: argparse.Namespace) -> int:
         record_check,
         render_text,
     )
+    from yuqing.context import build_context
 
     now = None
     if args.at:
@@ -366,8 +335,9 @@ def cmd_readiness(args: argparse.Namespace) -> int:
     ctx = build_context(_settings(args))
     try:
         holiday = find_holiday(beijing_day(now or datetime.now().astimezone()), args.holiday)
-        result = check_readiness(ctx, holiday=holiday, now=now)
-        record_check(ctx, result, actor=args.as_user or getpass.getuser(), via="cli")
+        result = check_readiness(ctx.readiness_parts(), holiday=holiday, now=now)
+        with ctx.records.session() as session:
+            record_check(session, result, actor=args.as_user or getpass.getuser(), via="cli")
     except ReadinessError as exc:
         raise CliError(str(exc)) from exc
     finally:
@@ -380,7 +350,7 @@ def cmd_readiness(args: argparse.Namespace) -> int:
 
 
 def cmd_drill(args: argparse.Namespace) -> int:
-    """`yuqing drill list|run|score|report`: drills through the real ingest path (yuqing/drill.py).
+    """`yuqing drill list|run|score|report`: drills through the real ingest path (playbooks/drills/runner.py).
 
     ``run --headless`` prints the score and exits 0 when the drill ran to its end (passed or not: the
     verdict is printed and stored in DrillRun.passed, which the readiness gate reads); ``--strict``
@@ -388,15 +358,15 @@ def cmd_drill(args: argparse.Namespace) -> int:
     """
     import getpass
 
+    from playbooks.drills import runner as drill
     from playbooks.drills.schema import ScenarioError
     from store.models import DrillRun
-    from yuqing import drill
     from yuqing.context import build_context
 
     ctx = build_context(_settings(args))
     try:
         if args.drill_command == "list":
-            for s in drill.scenarios(ctx):
+            for s in drill.scenarios(ctx.settings.firm):
                 print(
                     f"{s.id}\t{s.name}\t{len(s.timeline)} 条帖子（应预警 {s.should_flag}），约 {s.duration_minutes:g} 分钟"
                 )
@@ -418,13 +388,13 @@ def cmd_drill(args: argparse.Namespace) -> int:
             return 0
         run_by = _drill_actor(ctx, args.as_user) if args.as_user else getpass.getuser()
         if args.drill_command == "score":
-            result = drill.score_run(ctx, args.run_id, actor=run_by)
+            result = drill.score_run(ctx.drill_path(), args.run_id, actor=run_by)
         else:
             if args.speed < 0:
                 raise CliError("--speed 不能为负数（0 表示不等待）")
-            s = drill.scenario(ctx, args.scenario)
+            s = drill.scenario(ctx.settings.firm, args.scenario)
             result = drill.run_drill(
-                ctx,
+                ctx.drill_path(),
                 s,
                 speed=args.speed,
                 run_by=run_by,
@@ -635,26 +605,6 @@ def cmd_desk(args: argparse.Namespace) -> int:
     if args.config:
         env["YUQING_CONFIG"] = str(Path(args.config).resolve())
     return run_desk(env, port=args.port, base_url=settings.desk.base_url)
-
-
-# Simplified Chinese fonts named before the browser's default: Streamlit's page says lang="en", and
-# with only "sans-serif" Chromium on Linux draws Chinese in Noto Sans CJK JP (Japanese glyph forms).
-DESK_FONT = '"Source Sans", "Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
-DESK_CODE_FONT = '"Source Code Pro", "Noto Sans Mono CJK SC", "Microsoft YaHei", monospace'
-
-
-def run_desk(env: dict[str, str], *, port: int, base_url: str = "") -> int:
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(DESK_APP),
-        "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
-        "--theme.font", DESK_FONT, "--theme.codeFont", DESK_CODE_FONT,
-    ]  # fmt: skip
-    print(f"值守台已启动 / desk at http://127.0.0.1:{port}  (Ctrl+C 退出)")
-    try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        return 0
 
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"

@@ -14,9 +14,9 @@ from datetime import datetime
 
 from playbooks.alerting import AlertChase, chase_alerts
 from playbooks.chain import ChainEvent, check_clocks
+from playbooks.periodic import Periodic
 from playbooks.roster import roster_alert_resolver, roster_resolver
 from store.models import utcnow
-from yuqing.background import Periodic
 from yuqing.context import Context
 
 log = logging.getLogger(__name__)

@@ -180,7 +180,7 @@ class ScheduleConfig(BaseModel):
 
 
 class HealthConfig(BaseModel):
-    """When a source counts as silent or failing (yuqing/health.py)."""
+    """When a source counts as silent or failing (store/health.py)."""
 
     silent_factor: float = Field(
         3.0, gt=0.0, description="silent after interval_minutes × this without new items"
@@ -290,7 +290,7 @@ class EscalationConfig(BaseModel):
 
 
 class ReadinessConfig(BaseModel):
-    """`[readiness]`: how recent the last drill and the channel tests must be (yuqing/readiness.py)."""
+    """`[readiness]`: how recent the last drill and the channel tests must be (playbooks/readiness.py)."""
 
     drill_max_age_days: float = Field(
         30.0, gt=0, description="the last passed drill finished at most this many days before the holiday"

@@ -1,17 +1,22 @@
-"""The composition root's one object: settings turned into the running parts, built once per process."""
+"""The composition root's one object: settings turned into the running parts, each built once per process.
+
+A part is built the first time it is used and kept in a private field, so a command that needs only the
+records database never loads the model, and a store that is down fails where it is first used. Ingest
+(yuqing/ingest.py) runs its steps on these parts; the desk reaches them through ``desk.state``, and the
+services in the lower rooms get what they need from here as plain values, sessions and callables
+(``readiness_parts``, ``drill_path``, ``notify_config``).
+"""
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from playbooks.edit import library_signature
-from playbooks.matcher import MatchResult, match
+from playbooks.matcher import MatchResult, match_post
 from playbooks.schema import PACKAGED_LIBRARY, Playbook, PlaybookError, load_library
 from store.models import PostRecord
 from store.posts_sqlite import SqlitePostIndex
@@ -19,77 +24,108 @@ from store.records import Records
 from store.spool import Spool, spool_dir_for
 from yuqing.config import ConfigError, Settings
 
+if TYPE_CHECKING:
+    from nlp.analyzer import Analyzer
+    from nlp.events import EventTracker
+    from nlp.rumor import RegisterEntry
+    from nlp.segment import Segmenter
+    from playbooks.drills.runner import LivePath
+    from playbooks.notify.channels import NotifyConfig
+    from playbooks.readiness import ReadinessParts
+    from store.posts_es import EsPostIndex
+
 log = logging.getLogger(__name__)
 PLAYBOOK_CHECK_SECONDS = 1.0  # how often Context.playbooks looks whether the library's files changed
 
-if TYPE_CHECKING:
-    from store.posts_es import EsPostIndex
+
+class _Library(NamedTuple):
+    """The playbook library as last loaded: the files' signature, the playbooks, when the files were looked at."""
+
+    signature: Any
+    playbooks: list[Playbook]
+    checked_at: float
 
 
 @dataclass
 class Context:
     settings: Settings
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # when the analyzer last got the rumor register (time.monotonic); ingest's refresh step reads it
+    rumor_register_read_at: float = field(default=float("-inf"), repr=False)
+    # whether ingest has seeded the event state from the store (once per process: yuqing.ingest.seeded_events)
+    events_seeded: bool = field(default=False, repr=False)
+    _watch_terms: list[str] | None = field(default=None, init=False, repr=False)
+    _segmenter: Segmenter | None = field(default=None, init=False, repr=False)
+    _analyzer: Analyzer | None = field(default=None, init=False, repr=False)
+    _events: EventTracker | None = field(default=None, init=False, repr=False)
+    _index: SqlitePostIndex | EsPostIndex | None = field(default=None, init=False, repr=False)
+    _spool: Spool | None = field(default=None, init=False, repr=False)
+    _records: Records | None = field(default=None, init=False, repr=False)
+    _library: _Library | None = field(default=None, init=False, repr=False)
 
     # ----------------------------------------------------------------- nlp
 
-    @cached_property
+    @property
     def watch_terms(self) -> list[str]:
-        f = self.settings.firm
-        terms = [f.name, *f.short_names, *f.stock_codes, *f.executives, *f.products, *f.exclude]
-        for w in self.settings.watch:
-            terms.extend([w.name, *w.aliases])
-        return [t for t in dict.fromkeys(terms) if t]
+        """The firm's names, codes, people and products and every watched entity's names, once each."""
+        if self._watch_terms is None:
+            f = self.settings.firm
+            terms = [f.name, *f.short_names, *f.stock_codes, *f.executives, *f.products, *f.exclude]
+            for w in self.settings.watch:
+                terms.extend([w.name, *w.aliases])
+            self._watch_terms = [t for t in dict.fromkeys(terms) if t]
+        return self._watch_terms
 
-    @cached_property
-    def segmenter(self):
-        from nlp.segment import Segmenter
+    @property
+    def segmenter(self) -> Segmenter:
+        if self._segmenter is None:
+            from nlp.segment import Segmenter
 
-        return Segmenter(self.watch_terms)
+            self._segmenter = Segmenter(self.watch_terms)
+        return self._segmenter
 
-    @cached_property
-    def analyzer(self):
-        from nlp.analyzer import Analyzer
-        from nlp.sentiment import create_sentiment_model
-        from nlp.watchlist import Entity, WatchList
+    @property
+    def analyzer(self) -> Analyzer:
+        """The analyzer for the configured firm and watch list, with the rumor register as it is when built
+        (ingest's ``refresh_rumor_register`` keeps it current)."""
+        if self._analyzer is None:
+            from nlp.analyzer import Analyzer
+            from nlp.sentiment import create_sentiment_model
+            from nlp.watchlist import Entity, WatchList
 
-        f = self.settings.firm
-        watchlist = WatchList.from_firm(
-            name=f.name,
-            short_names=f.short_names,
-            stock_codes=f.stock_codes,
-            executives=f.executives,
-            products=f.products,
-            exclude=f.exclude,
-            extra=[Entity(name=w.name, aliases=list(w.aliases), kind=w.kind) for w in self.settings.watch],
-        )
-        risk = self.settings.risk
-        return Analyzer(
-            watchlist,
-            create_sentiment_model(self.settings.model.sentiment_model),
-            risk_thresholds=risk.model_dump(),
-            segmenter=self.segmenter,
-            source_authority={s.name: s.authority for s in self.settings.sources},
-            rumor_register=self.rumor_entries(),
-        )
+            f = self.settings.firm
+            watchlist = WatchList.from_firm(
+                name=f.name,
+                short_names=f.short_names,
+                stock_codes=f.stock_codes,
+                executives=f.executives,
+                products=f.products,
+                exclude=f.exclude,
+                extra=[
+                    Entity(name=w.name, aliases=tuple(w.aliases), kind=w.kind) for w in self.settings.watch
+                ],
+            )
+            self._analyzer = Analyzer(
+                watchlist,
+                create_sentiment_model(self.settings.model.sentiment_model),
+                risk_thresholds=self.settings.risk.model_dump(),
+                segmenter=self.segmenter,
+                source_authority={s.name: s.authority for s in self.settings.sources},
+                rumor_register=self.read_rumor_register() or [],
+            )
+        return self._analyzer
 
-    # ----------------------------------------------------------------- detection state (rumors, events)
+    def read_rumor_register(self) -> list[RegisterEntry] | None:
+        """The active entries of the rumor register (records database), or None when it cannot be read.
 
-    RUMOR_REGISTER_TTL_S = 30.0
-
-    def rumor_entries(self) -> list[Any]:
-        """Active entries of the rumor register (records database); [] when it cannot be read."""
-        return self._read_rumor_entries() or []
-
-    def _read_rumor_entries(self) -> list[Any] | None:
-        """The active entries, or None when the records database cannot be read."""
-        import logging
-
+        Notes the time in ``rumor_register_read_at`` either way: an unreadable database is tried again
+        after the refresh interval, not on every batch.
+        """
         from sqlalchemy import select
 
         from nlp.rumor import RegisterEntry
         from store.models import RumorEntry
 
+        self.rumor_register_read_at = time.monotonic()
         store = self.settings.store
         if not store.records_url and not Path(store.path).exists():
             return None  # no store (e.g. `yuqing analyze` on a fresh machine): do not create one
@@ -98,62 +134,36 @@ class Context:
                 rows = session.scalars(select(RumorEntry).where(RumorEntry.active).order_by(RumorEntry.id))
                 return [RegisterEntry.coerce(r) for r in rows]  # detached copies, read inside the session
         except Exception as exc:  # a records database that is down must not stop analysis
-            logging.getLogger(__name__).warning("rumor register not readable: %s", exc)
+            log.warning("rumor register not readable: %s", exc)
             return None
 
-    def refresh_rumor_register(self, *, force: bool = False) -> None:
-        """Hand the analyzer the register as it is now (entries added on the desk count within seconds)."""
-        import time
+    @property
+    def events(self) -> EventTracker:
+        """Event clustering and bursts, empty when built; ingest seeds it from the store once
+        (``yuqing.ingest.seeded_events``)."""
+        if self._events is None:
+            from nlp.events import EventTracker
 
-        from nlp.rumor import RumorRegister
-
-        now = time.monotonic()
-        if not force and now - self.__dict__.get("_register_at", -1e9) < self.RUMOR_REGISTER_TTL_S:
-            return
-        self.__dict__["_register_at"] = now
-        if "analyzer" in self.__dict__:
-            entries = self._read_rumor_entries()
-            if entries is not None:  # unreadable: keep matching against the entries read last time
-                self.analyzer.register = RumorRegister(entries)
-        else:
-            self.analyzer  # noqa: B018 - built with the register read just now
-
-    @cached_property
-    def events(self):
-        """Event clustering and bursts, seeded with the stored posts of the last event window."""
-        import logging
-        from datetime import UTC, datetime
-
-        from nlp.events import EventTracker
-
-        tracker = EventTracker.from_config(
-            self.settings.risk, words=self.segmenter.cut, ignore=self.watch_terms
-        )
-        since = (datetime.now(UTC) - tracker.window).replace(tzinfo=None).isoformat(timespec="seconds")
-        try:
-            page = self.index.search(since=since, order="newest", limit=2000, drill=None)
-            tracker.seed(reversed(page.items))
-        except Exception as exc:  # start empty rather than not at all
-            logging.getLogger(__name__).warning("events not seeded from the store: %s", exc)
-        return tracker
-
-    def firm_volume(self, since, until) -> int:
-        """Stored posts that name the firm between two instants (the burst baseline's counts)."""
-        from datetime import UTC
-
-        def naive(t):  # the index compares naive UTC timestamps
-            return t.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
-
-        f = self.settings.firm
-        name = (f.short_names[0] if f.short_names else "") or f.name
-        page = self.index.search(name, since=naive(since), until=naive(until), limit=0, drill=None)
-        return int(page.total)
+            self._events = EventTracker.from_config(
+                self.settings.risk, words=self.segmenter.cut, ignore=self.watch_terms
+            )
+        return self._events
 
     # ----------------------------------------------------------------- store
 
-    @cached_property
+    @property
     def index(self) -> SqlitePostIndex | EsPostIndex:
         """The posts index named by ``store.posts_engine``: same interface, whichever engine."""
+        if self._index is None:
+            self._index = self._open_index()
+        return self._index
+
+    @property
+    def has_index(self) -> bool:
+        """Whether the posts index was opened in this process (``index`` opens it)."""
+        return self._index is not None
+
+    def _open_index(self) -> SqlitePostIndex | EsPostIndex:
         store = self.settings.store
         if store.posts_engine == "elasticsearch":
             from store.posts_es import EsPostIndex, make_client
@@ -181,15 +191,20 @@ class Context:
 
         return get_secret(f"elasticsearch_{name}", secrets_file=self.settings.secrets_file)
 
-    @cached_property
+    @property
     def spool(self) -> Spool:
         """Batches kept on disk while the posts index or the records database is down."""
-        store = self.settings.store
-        return Spool(spool_dir_for(store.path, store.spool_dir))
+        if self._spool is None:
+            store = self.settings.store
+            self._spool = Spool(spool_dir_for(store.path, store.spool_dir))
+        return self._spool
 
-    @cached_property
+    @property
     def records(self) -> Records:
-        return Records(self.settings.store.resolved_records_url())
+        """The records database (alerts, escalations, users, the audit trail …), migrated when opened."""
+        if self._records is None:
+            self._records = Records(self.settings.store.resolved_records_url())
+        return self._records
 
     # ----------------------------------------------------------------- playbooks
 
@@ -207,49 +222,90 @@ class Context:
         A library that turns invalid after it loaded keeps the last good one, with a warning: a file
         broken by hand must not stop ingest; the desk's editor refuses invalid text before saving.
         """
-        cached = self.__dict__.get("_playbook_cache")  # (signature, library, checked at)
+        cached = self._library
         now = time.monotonic()
-        if cached is not None and now - cached[2] < PLAYBOOK_CHECK_SECONDS:
-            return cached[1]
+        if cached is not None and now - cached.checked_at < PLAYBOOK_CHECK_SECONDS:
+            return cached.playbooks
         directory = self.playbook_dir
         signature = library_signature(directory)
-        if cached is not None and cached[0] == signature:
-            self.__dict__["_playbook_cache"] = (signature, cached[1], now)
-            return cached[1]
+        if cached is not None and cached.signature == signature:
+            self._library = _Library(signature, cached.playbooks, now)
+            return cached.playbooks
         try:
             library = load_library(directory)
         except PlaybookError as exc:
             if cached is None:
                 raise
             log.warning("playbook library not reloaded, keeping the last good one: %s", exc)
-            library = cached[1]
-        self.__dict__["_playbook_cache"] = (signature, library, now)
+            library = cached.playbooks
+        self._library = _Library(signature, library, now)
         return library
 
     def reload_playbooks(self) -> list[Playbook]:
         """The library as its files are now (after an edit), without waiting for the next check."""
-        cached = self.__dict__.get("_playbook_cache")
-        if cached is not None:
-            self.__dict__["_playbook_cache"] = (cached[0], cached[1], float("-inf"))
+        if self._library is not None:
+            self._library = self._library._replace(checked_at=float("-inf"))
         return self.playbooks
 
     def match_playbook(self, post: PostRecord) -> MatchResult | None:
-        alert: dict[str, Any] = {
-            "topic": post.topic,
-            "level": post.level,
-            "text": f"{post.title}\n{post.text}",
-            "falsity_label": post.falsity_label,
-        }
-        return match(alert, self.playbooks)
+        """The playbook that fits ``post``'s alert in the current library (``playbooks.matcher.match_post``)."""
+        return match_post(post, self.playbooks)
 
     def playbook(self, playbook_id: str | None) -> Playbook | None:
         return next((p for p in self.playbooks if p.id == playbook_id), None)
 
+    # ----------------------------------------------------------------- what the services are handed
+
+    def notify_config(self) -> NotifyConfig:
+        """The configured notification channels with their secrets, read now (yuqing/notify.py)."""
+        from yuqing.notify import notify_config
+
+        return notify_config(self.settings)
+
+    def readiness_parts(self) -> ReadinessParts:
+        """What the holiday readiness gate (playbooks/readiness.py) looks at: this desk's records, posts index
+        and playbooks, reached when the gate uses them, and the settings it checks against."""
+        from playbooks.readiness import ReadinessParts
+
+        s = self.settings
+        return ReadinessParts(
+            session=lambda: self.records.session(),
+            count_posts=lambda: self.index.count(),
+            reload_playbooks=self.reload_playbooks,
+            playbook_dir=self.playbook_dir,
+            sources=s.sources,
+            health=s.health,
+            channels=s.notify.channels,
+            chain=s.escalation.chain,
+            drill_max_age_days=s.readiness.drill_max_age_days,
+            channel_test_max_age_days=s.readiness.channel_test_max_age_days,
+        )
+
+    def drill_path(self) -> LivePath:
+        """What a drill (playbooks/drills/runner.py) goes through: this desk's store and playbooks, and
+        ingest's one door with ``drill=True``, reached when the runner uses them."""
+        from playbooks.drills.runner import LivePath, firm_label
+        from yuqing.ingest import ingest, seeded_events
+
+        def warm_up() -> None:  # the model and the event state loaded, as a running crawler has them
+            self.analyzer.analyze([{"text": f"{firm_label(self.settings.firm)}演练预热", "title": ""}])
+            seeded_events(self)
+
+        return LivePath(
+            session=lambda: self.records.session(),
+            posts=lambda: self.index,
+            spool=lambda: self.spool,
+            playbooks=lambda: self.playbooks,
+            firm=self.settings.firm,
+            ingest=lambda posts: ingest(posts, ctx=self, drill=True),
+            warm_up=warm_up,
+        )
+
     def close(self) -> None:
-        if "index" in self.__dict__:
-            self.index.close()
-        if "records" in self.__dict__:
-            self.records.dispose()
+        if self._index is not None:
+            self._index.close()
+        if self._records is not None:
+            self._records.dispose()
 
 
 def build_context(settings: Settings) -> Context:

@@ -43,7 +43,7 @@ def run_demo(*, workdir: Path, headless: bool, port: int = 8501) -> int:
             ctx.close()
         if headless:
             return 0
-        from yuqing.cli import run_desk
+        from yuqing.desk_cli import run_desk
 
         env = dict(os.environ, YUQING_CONFIG=str(config.resolve()))
         return run_desk(env, port=port)

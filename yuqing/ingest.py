@@ -1,31 +1,49 @@
 """One call for a batch: analyse → store → open or update alerts.
 
 Crawled posts, vendor feeds (`yuqing ingest`) and drills all enter here, so every path is the same.
+:func:`ingest` runs the steps in order on the parts the Context built once:
+
+1. check each post (:func:`validate_post`);
+2. hand the analyzer the rumor register as the desk has it now (:func:`refresh_rumor_register`);
+3. analyse the batch (``nlp.analyzer``);
+4. event ids and bursts (:func:`seeded_events`: the event state, seeded from the store on first use);
+5. store (:func:`store_batch`): batches spooled while the store was down first, then near-duplicate groups
+   (:func:`assign_near_dups`), the posts index, and the alerts of flagged posts, each with the playbook
+   that fits (``playbooks.matcher.match_post``); serious new alerts are announced to the duty channels.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy.exc
 from sqlalchemy.orm import Session
 
+from nlp.simhash import MAX_DISTANCE, simhash
 from playbooks.alerting import announce_alerts
+from playbooks.matcher import match_post
 from playbooks.notify.outbox import Recipient
 from playbooks.schema import PlaybookError
+from store import neardup
 from store.models import Alert, PostRecord, utcnow_iso
+from store.outage import STORE_DOWN
 from store.posts_es import PostsRejected
-from store.posts_sqlite import StoreUnavailable
-from store.records import RecordsUnavailable, upsert_alert
-from yuqing.context import Context
-from yuqing.neardup import assign_near_dups
+from store.records import upsert_alert
+
+if TYPE_CHECKING:
+    from nlp.events import EventTracker
+    from yuqing.context import Context
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 1_000_000
+RUMOR_REGISTER_TTL_S = 30.0  # entries added on the desk reach the analyzer within this many seconds
+EVENT_SEED_LIMIT = 2000  # stored posts of the last event window the event state starts from
 
 
 @dataclass
@@ -117,13 +135,15 @@ def ingest(posts: Sequence[Any], *, ctx: Context, drill: bool = False) -> Ingest
     if not valid:
         return report
 
-    ctx.refresh_rumor_register()
+    refresh_rumor_register(ctx)  # entries added on the desk count within seconds
     analyses = ctx.analyzer.analyze(valid)
     records = []
     for post, analysis in zip(valid, analyses, strict=True):
         merged = {**post, **analysis}
         records.append(PostRecord.from_post(merged, drill=drill))
-    ctx.events.apply(records, volume=ctx.firm_volume)  # event_id; a burst raises the level (reasons say so)
+    # event_id; a burst raises the level (reasons say so)
+    seeded_events(ctx).apply(records, volume=partial(firm_volume, ctx))
+    # then store: near-duplicate groups, the posts index, alerts with their playbook (store_batch)
 
     report.flagged = sum(1 for r in records if r.flagged)
     replay_spool(ctx, report)  # batches kept while the store was down go first, in the order they came
@@ -144,14 +164,60 @@ def ingest(posts: Sequence[Any], *, ctx: Context, drill: bool = False) -> Ingest
     return report
 
 
+# --------------------------------------------------------------------------- detection state
+
+
+def refresh_rumor_register(ctx: Context, *, force: bool = False) -> None:
+    """Hand the analyzer the register as it is now (entries added on the desk count within seconds).
+
+    At most once per RUMOR_REGISTER_TTL_S (``force``: now). A records database that cannot be read keeps
+    the analyzer matching against the entries read last time.
+    """
+    from nlp.rumor import RumorRegister
+
+    analyzer = ctx.analyzer  # built on first use, with the register as it is then
+    if not force and time.monotonic() - ctx.rumor_register_read_at < RUMOR_REGISTER_TTL_S:
+        return
+    entries = ctx.read_rumor_register()
+    if entries is not None:
+        analyzer.register = RumorRegister(entries)
+
+
+def seeded_events(ctx: Context) -> EventTracker:
+    """The event state, seeded once per process with the stored posts of the last event window, so events
+    continue across restarts; a store that cannot be read leaves it empty rather than stopping ingest."""
+    tracker = ctx.events
+    if ctx.events_seeded:
+        return tracker
+    ctx.events_seeded = True
+    since = (datetime.now(UTC) - tracker.window).replace(tzinfo=None).isoformat(timespec="seconds")
+    try:
+        page = ctx.index.search(since=since, order="newest", limit=EVENT_SEED_LIMIT, drill=None)
+        tracker.seed(reversed(page.items))
+    except Exception as exc:  # start empty rather than not at all
+        log.warning("events not seeded from the store: %s", exc)
+    return tracker
+
+
+def firm_volume(ctx: Context, since: datetime, until: datetime) -> int:
+    """Stored posts that name the firm between two instants (the burst baseline's counts)."""
+
+    def naive(t: datetime) -> str:  # the index compares naive UTC timestamps
+        return t.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+
+    f = ctx.settings.firm
+    name = (f.short_names[0] if f.short_names else "") or f.name
+    page = ctx.index.search(name, since=naive(since), until=naive(until), limit=0, drill=None)
+    return int(page.total)
+
+
 # --------------------------------------------------------------------------- storing, spooling, replay
 
-STORE_DOWN: tuple[type[Exception], ...] = (
-    StoreUnavailable,
-    RecordsUnavailable,
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-)
+
+def assign_near_dups(session: Session, records: Sequence[PostRecord]) -> int:
+    """Reposts and copied articles join their near-duplicate group (``simhash``, ``dup_of``): nlp's
+    fingerprint, grouped in the records database (store/neardup.py). Returns how many joined a group."""
+    return neardup.assign_near_dups(session, records, fingerprint=simhash, max_distance=MAX_DISTANCE)
 
 
 class PartlyStored(Exception):
@@ -197,7 +263,7 @@ def _open_alerts(flagged: Sequence[PostRecord], *, ctx: Context, report: IngestR
     with ctx.records.session() as session:
         touched = []
         for rec in flagged:
-            match = ctx.match_playbook(rec)
+            match = match_post(rec, ctx.playbooks)
             alert, what = upsert_alert(session, post=rec, playbook_id=match.playbook.id if match else None)
             if what == "opened":
                 report.alerts_opened += 1

@@ -46,9 +46,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from yuqing.config import Settings, StoreConfig
+
+if TYPE_CHECKING:
+    from yuqing.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +145,7 @@ def peak_from_store(index: Any, hour: str | None = None) -> PeakHour:
 def peak_from_file(path: Path, hour: str | None = None) -> PeakHour:
     """The busiest hour of a JSONL file (two passes; only that hour's posts are kept in memory)."""
     from store.arrivals import hour_key, parse_instant
-    from yuqing.cli import CliError, read_jsonl
+    from yuqing.cli_common import CliError, read_jsonl
 
     def arrival(obj: Any) -> tuple[datetime | None, str]:
         if not isinstance(obj, dict) or not isinstance(obj.get("text") or obj.get("title"), str):
@@ -297,7 +300,7 @@ def copy_production_store(settings: Settings, directory: Path) -> Path:
     return target
 
 
-def copy_rumor_register(settings: Settings, scratch_ctx: Any) -> int:
+def copy_rumor_register(settings: Settings, scratch_ctx: Context) -> int:
     """The production register's active entries into the scratch records (read only on production)."""
     from sqlalchemy import select
 
@@ -577,7 +580,7 @@ def run_stress(
                 run_id=run_id,
             )
         finally:
-            if settings.store.posts_engine == "elasticsearch" and "index" in scratch.__dict__:
+            if settings.store.posts_engine == "elasticsearch" and scratch.has_index:
                 try:
                     scratch.index.drop()
                 except Exception as exc:  # say so: the alias has to be dropped by hand
@@ -614,11 +617,13 @@ def _peak_from_production(
     return peak, batches, notes
 
 
-def _warm_up(ctx: Any, sample: dict[str, Any]) -> None:
+def _warm_up(ctx: Context, sample: dict[str, Any]) -> None:
     """What a running ingest process already has: the model, jieba, the playbooks, open stores."""
-    ctx.refresh_rumor_register(force=True)
+    from yuqing.ingest import refresh_rumor_register, seeded_events
+
+    refresh_rumor_register(ctx, force=True)
     ctx.analyzer.analyze([sample])
-    ctx.events  # noqa: B018
+    seeded_events(ctx)
     ctx.index.count()
     with ctx.records.session():
         pass

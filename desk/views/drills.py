@@ -22,11 +22,11 @@ from desk import state
 from desk.drill_ui import show_drill_banner
 from desk.ui import escape_markdown, format_time, plain
 from playbooks.authz import PermissionDenied, require, role_allows
+from playbooks.drills import runner as drill
 from playbooks.drills.runs import recent_runs, running_runs
 from playbooks.drills.schema import ScenarioError
 from playbooks.drills.scoring import duration_label, rate_label
 from store.models import utcnow
-from yuqing import drill
 from yuqing.config import config_path
 
 SPEEDS = {0.0: "不等待（只检验发现）", 60.0: "60 倍速（场景一分钟为一秒）", 10.0: "10 倍速", 1.0: "实时"}
@@ -65,7 +65,7 @@ show_drill_banner(ctx)
 # ----------------------------------------------------------------------------- scenarios
 st.subheader("演练场景")
 try:
-    scenarios = drill.scenarios(ctx)
+    scenarios = drill.scenarios(ctx.settings.firm)
 except ScenarioError as exc:
     st.error(f"演练场景文件有误：{plain(exc)}")
     scenarios = []
@@ -190,7 +190,7 @@ c1.download_button(
 can_score = actor is not None and role_allows(actor.role, "drill.run")
 if can_score and c2.button("按当前处置情况重新评分", help="演练结束后才确认、升级的预警也计入（按实际用时）"):
     try:
-        drill.score_run(ctx, picked, actor=actor.username)
+        drill.score_run(ctx.drill_path(), picked, actor=actor.username)
     except drill.DrillError as exc:
         st.error(str(exc))
     else:
@@ -201,7 +201,7 @@ if (
     and statuses[picked] == "running"
     and st.button("标记为中止", help="演练进程已不在运行（例如服务器重启）时使用；中止的演练不计为通过")
 ):
-    drill.abort_run(ctx, picked, actor=actor.username, reason="marked aborted on the desk")
+    drill.abort_run(ctx.drill_path(), picked, actor=actor.username, reason="marked aborted on the desk")
     state.flash("success", f"演练 #{picked} 已标记为中止。")
     st.rerun()
 if report_md:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from desk import state
 from desk.ui import escape_markdown, format_age, format_time
-from yuqing.health import recent_runs, source_health
+from store.health import recent_runs, source_health
 
 FINISH_LABELS = {
     "finished": "完成",
@@ -31,8 +31,9 @@ st.caption(
 
 now = datetime.now(UTC)
 try:
-    health = source_health(ctx, now=now)
-    runs = recent_runs(ctx, limit=100)
+    with ctx.records.session() as session:
+        health = source_health(session, sources=ctx.settings.sources, rules=ctx.settings.health, now=now)
+        runs = recent_runs(session, limit=100)
 except Exception as exc:  # the records database is down: say so instead of a traceback
     st.error("无法读取信息源健康记录（处置记录库不可用），请检查 [store] records_url 与数据库状态。")
     st.caption(f"{type(exc).__name__}: {str(exc)[:300]}")

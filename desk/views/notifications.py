@@ -25,7 +25,6 @@ from playbooks.notify.admin import (
 from playbooks.notify.deliver import last_channel_tests, run_channel_tests
 from playbooks.notify.outbox import CHANNEL_LABELS
 from store.records import audit
-from yuqing.notify import notify_config
 
 VIEW_PERMISSION = "report.generate"  # 负责人 and above
 STATUS_KEY = "desk.notify.status"
@@ -67,7 +66,7 @@ else:
     if actor.can("notify.test") and st.button("向全部通道发送测试消息", key="desk.notify.test_all"):
         try:
             require(actor, "notify.test")
-            results = run_channel_tests(ctx.records, notify_config(settings), link=settings.desk.base_url)
+            results = run_channel_tests(ctx.records, ctx.notify_config(), link=settings.desk.base_url)
         except PermissionDenied as exc:
             st.error(str(exc))
         else:

@@ -1,8 +1,8 @@
-"""节前准备 — the readiness gate before a holiday (yuqing/readiness.py) for 负责人 and 管理员.
+"""节前准备 — the readiness gate before a holiday (playbooks/readiness.py) for 负责人 and 管理员.
 
 The next holiday and the days left; each check green or red with what is wrong and what to do; 重新检查;
 and the manager's 确认节前准备就绪, allowed only when every check passes (checked again on the server
-side in ``yuqing.readiness.sign_off``). Every check shown here is recorded in the audit trail (who looked,
+side in ``playbooks.readiness.sign_off``). Every check shown here is recorded in the audit trail (who looked,
 the result), so a manager can show the regulator that readiness was checked before the holiday. The page
 checks once when it opens (or the holiday changes) and again on 重新检查, not on every click.
 """
@@ -13,10 +13,9 @@ import streamlit as st
 
 from desk import state
 from desk.ui import escape_markdown, format_time, plain
-from playbooks import holidays
+from playbooks import holidays, readiness
 from playbooks.authz import PermissionDenied, role_allows
-from yuqing import readiness
-from yuqing.readiness import (
+from playbooks.readiness import (
     CHECK_ACTION,
     SIGNOFF_ACTION,
     SIGNOFF_PERMISSION,
@@ -59,8 +58,9 @@ recheck = st.button("重新检查", icon="🔄")
 
 
 def run_check():
-    result = readiness.check_readiness(ctx, holiday=holiday, now=now)
-    readiness.record_check(ctx, result, actor=actor.username, via="desk")
+    result = readiness.check_readiness(ctx.readiness_parts(), holiday=holiday, now=now)
+    with ctx.records.session() as session:
+        readiness.record_check(session, result, actor=actor.username, via="desk")
     st.session_state[RESULT_KEY] = (chosen_key, result)
     return result
 
@@ -98,7 +98,7 @@ if not result.ready:
     st.caption("全部检查通过后才能确认。")
 if st.button("确认节前准备就绪", type="primary", disabled=not result.ready):
     try:
-        signed = readiness.sign_off(ctx, actor, holiday=holiday, now=readiness.clock())
+        signed = readiness.sign_off(ctx.readiness_parts(), actor, holiday=holiday, now=readiness.clock())
     except (PermissionDenied, ReadinessError) as exc:
         st.error(str(exc))
     else:
@@ -107,7 +107,8 @@ if st.button("确认节前准备就绪", type="primary", disabled=not result.rea
         st.rerun()
 
 ACTIONS = {CHECK_ACTION: "检查", SIGNOFF_ACTION: "确认就绪"}
-entries = readiness.history(ctx, holiday)
+with ctx.records.session() as session:
+    entries = readiness.history(session, holiday)
 signoffs = [e for e in entries if e.action == SIGNOFF_ACTION]
 if signoffs:
     st.info(f"最近一次确认：{escape_markdown(signoffs[0].actor)} 于 {format_time(signoffs[0].at)}")

@@ -40,7 +40,7 @@ from playbooks import triage
 from playbooks.authz import Actor, PermissionDenied
 from playbooks.escalation import STATE_LABELS
 from store.models import LEVELS, PostRecord, level_rank, utcnow
-from yuqing.neardup import group_sizes
+from store.neardup import group_sizes
 
 PAGE_SIZES = (20, 50, 100)
 MAX_SEARCH_CHARS = 500

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from crawlers.simhash import MAX_DISTANCE, bands, distance, normalize_for_dup, simhash
+from nlp.simhash import MAX_DISTANCE, distance, normalize_for_dup, simhash
+from store.neardup import bands
 from yuqing.config import settings_from_dict
 from yuqing.context import build_context
 from yuqing.ingest import ingest
@@ -112,7 +113,8 @@ def test_groups_on_postgresql(tmp_path):
     from sqlalchemy import delete
 
     from store.models import NearDupBand, PostRecord
-    from yuqing.neardup import assign_near_dups, group_sizes
+    from store.neardup import group_sizes
+    from yuqing.ingest import assign_near_dups
 
     url = os.environ.get("YUQING_TEST_PG_URL")
     if not url:

@@ -11,10 +11,10 @@ from crawl_site import FAST_SETTINGS
 from newsroom import open_newsroom
 
 import yuqing.crawl
+from store.health import recent_runs, source_health
 from yuqing.cli import main
 from yuqing.config import load_settings, settings_from_dict
 from yuqing.context import build_context
-from yuqing.health import recent_runs, source_health
 from yuqing.schedule import Scheduler
 
 HERE = Path(__file__).resolve().parent
@@ -73,11 +73,14 @@ def test_schedule_survives_a_crashing_and_a_hanging_source(tmp_path, room, silen
         assert newsroom[0].new == 3 and all(r.new == 0 for r in newsroom[1:])  # nothing new the second time
         assert len(lines) == 5 and "抓取进程崩溃" in lines[1] and "exit 70" in lines[1] and "超时" in lines[2]
 
-        runs = {r.source: r for r in recent_runs(ctx)}  # newest first, so the first run of each source wins
+        with ctx.records.session() as s:
+            runs = {r.source: r for r in recent_runs(s)}  # newest first, so the first run of each source wins
+            health = {
+                h.source: h for h in source_health(s, sources=ctx.settings.sources, rules=ctx.settings.health)
+            }
         assert runs["crasher"].finish_reason == "crashed" and runs["crasher"].errors == 1
         assert runs["hanger"].finish_reason == "timeout"
         assert runs["newsroom"].items_new == 3
-        health = {h.source: h for h in source_health(ctx)}
         assert health["crasher"].failing and health["hanger"].failing
         assert not health["newsroom"].flagged
     finally:
@@ -190,6 +193,7 @@ def test_cli_crawl_unknown_source_and_crashed_crawl(tmp_path, room, capsys, monk
     assert "抓取失败" in capsys.readouterr().err
     ctx = build_context(load_settings(config))
     try:
-        assert recent_runs(ctx)[0].finish_reason == "crashed"
+        with ctx.records.session() as s:
+            assert recent_runs(s)[0].finish_reason == "crashed"
     finally:
         ctx.close()

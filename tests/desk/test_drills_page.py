@@ -9,9 +9,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from playbooks.drills import runner as drill
 from store.models import AuditEntry, DrillRun, utcnow
 from tests.desk.conftest import APP, sign_in
-from yuqing import drill
 
 PAGE = "views/drills.py"
 
@@ -27,7 +27,11 @@ def _headless_run(desk_store, scenario: str = "executive-rumor") -> int:
     ctx = desk_store.context()
     try:
         return drill.run_drill(
-            ctx, drill.scenario(ctx, scenario), speed=0, run_by="李负责", headless=True
+            ctx.drill_path(),
+            drill.scenario(ctx.settings.firm, scenario),
+            speed=0,
+            run_by="李负责",
+            headless=True,
         ).run_id
     finally:
         ctx.close()

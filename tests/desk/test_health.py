@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from store.health import record_failed_run, record_runs, source_health
 from tests.desk.conftest import frame
 from yuqing.config import load_settings
 from yuqing.context import build_context
-from yuqing.health import record_failed_run, record_runs, source_health
 
 SOURCES_TOML = """
 [[sources]]
@@ -75,14 +75,15 @@ def hctx(health_config):
 
 def run(ctx, minutes_ago: float, **per_source) -> None:
     started = NOW - timedelta(minutes=minutes_ago)
-    record_runs(
-        ctx,
-        run_id=f"run-{minutes_ago}",
-        started_at=started,
-        finished_at=started + timedelta(seconds=20),
-        stats=per_source,
-        new_by_source={name: s.get("items", 0) for name, s in per_source.items()},
-    )
+    with ctx.records.session() as session:
+        record_runs(
+            session,
+            run_id=f"run-{minutes_ago}",
+            started_at=started,
+            finished_at=started + timedelta(seconds=20),
+            stats=per_source,
+            new_by_source={name: s.get("items", 0) for name, s in per_source.items()},
+        )
 
 
 def healthy_history(ctx, until: dict[str, int] | None = None) -> None:
@@ -94,8 +95,13 @@ def healthy_history(ctx, until: dict[str, int] | None = None) -> None:
         run(ctx, m, **{k: v for k, v in stats.items() if m > until.get(k, 0)})
 
 
+def health_now(ctx):
+    with ctx.records.session() as s:
+        return source_health(s, sources=ctx.settings.sources, rules=ctx.settings.health, now=NOW)
+
+
 def by_name(ctx):
-    return {h.source: h for h in source_health(ctx, now=NOW)}
+    return {h.source: h for h in health_now(ctx)}
 
 
 def test_all_sources_healthy_no_flags(hctx):
@@ -151,13 +157,14 @@ def test_a_source_that_always_had_some_errors_is_not_failing(hctx):
 
 def test_a_crashed_crawl_flags_its_sources(hctx):
     healthy_history(hctx)
-    record_failed_run(
-        hctx,
-        run_id="crash-1",
-        sources=[{"name": "stcn", "family": "rss"}],
-        started_at=NOW - timedelta(minutes=2),
-        reason="抓取进程异常退出：MemoryError",
-    )
+    with hctx.records.session() as s:
+        record_failed_run(
+            s,
+            run_id="crash-1",
+            sources=[{"name": "stcn", "family": "rss"}],
+            started_at=NOW - timedelta(minutes=2),
+            reason="抓取进程异常退出：MemoryError",
+        )
     h = by_name(hctx)["stcn"]
     assert h.failing
     assert any("崩溃" in r for r in h.reasons)
@@ -255,7 +262,7 @@ def test_health_records_on_postgresql(tmp_path):
     try:
         for m in range(200, 0, -10):
             run(ctx, m, **{name: ok_stats(3 if m > 60 else 0)})
-        h = next(h for h in source_health(ctx, now=NOW) if h.source == name)
+        h = next(h for h in health_now(ctx) if h.source == name)
         assert h.silent and h.runs_24h == 20 and h.items_found_24h == 42
     finally:
         with ctx.records.session() as session:
@@ -266,12 +273,12 @@ def test_health_records_on_postgresql(tmp_path):
 def test_health_page_when_the_records_database_is_down(hctx, desk_store, app, monkeypatch):
     at = app()
     import desk.health_ui
-    import yuqing.health
+    import store.health
 
     def down(*args, **kwargs):
         raise RuntimeError("connection refused")
 
-    monkeypatch.setattr(yuqing.health, "source_health", down)
+    monkeypatch.setattr(store.health, "source_health", down)
     monkeypatch.setattr(desk.health_ui, "health_flags", down)  # bound when desk.health_ui was imported
     at.switch_page("views/triage.py").run()
     assert not at.exception and at.title[0].value == "预警队列"  # the queue still shows …

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.desk.conftest import make_post, store_posts
-from yuqing.neardup import assign_near_dups
+from yuqing.ingest import assign_near_dups
 
 TEXT = (
     "华鼎证券今日早盘交易系统出现故障，部分客户无法登录手机APP下单，委托长时间显示处理中。"

@@ -3,7 +3,7 @@ its fix; 重新检查 runs the checks again; every check and the sign-off are in
 is offered only when every check passes; an officer gets neither the page nor the sign-off.
 
 The store is the one the CLI tests prepare for 国庆 2026 (tests/yuqing/readiness_support.py); the page
-reads the time through yuqing.readiness.clock, set here to three days before the holiday.
+reads the time through playbooks.readiness.clock, set here to three days before the holiday.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import delete, select
 from streamlit.testing.v1 import AppTest
 
-import yuqing.readiness
+import playbooks.readiness
 from desk.ui import escape_markdown
 from store.models import AuditEntry, DrillRun, SourceRun
 from tests.desk.conftest import APP, sign_in
@@ -36,7 +36,7 @@ def bot() -> Iterator[Bot]:
 
 @pytest.fixture
 def prepared(config_file: Path, bot: Bot, monkeypatch) -> Prepared:
-    monkeypatch.setattr(yuqing.readiness, "clock", lambda: NOW)
+    monkeypatch.setattr(playbooks.readiness, "clock", lambda: NOW)
     return prepare(config_file, bot, monkeypatch)
 
 

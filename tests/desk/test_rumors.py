@@ -10,7 +10,7 @@ from playbooks.users import revoke_session
 from store.models import AuditEntry, RumorEntry
 from store.rumors import add_rumor
 from tests.desk.conftest import HOSTILE_TEXT, OFFICER, TOKEN_KEY, frame
-from yuqing.ingest import ingest
+from yuqing.ingest import ingest, refresh_rumor_register
 
 PAGE = "views/rumors.py"
 
@@ -150,7 +150,7 @@ def test_a_repeat_of_a_registered_claim_is_flagged_with_the_clarification(desk_s
                 url="https://www.huading.example/notice/1",
                 date_text="2026-03-01",
             )
-        ctx.refresh_rumor_register(force=True)
+        refresh_rumor_register(ctx, force=True)
         posts = [
             {"url": "https://weibo.example/1", "text": "听朋友说李静昨天被带走了，华鼎证券要出大事"},
             {"url": "https://weibo.example/2", "text": "华鼎证券今天开了业绩说明会，李静出席"},
@@ -184,7 +184,7 @@ def test_a_switched_off_entry_stops_matching_and_a_down_database_keeps_the_last_
     try:
         with ctx.records.session() as s:
             rid = add_rumor(s, actor=OFFICER, claim="华鼎证券资金链断裂", keywords="资金链断裂").id
-        ctx.refresh_rumor_register(force=True)
+        refresh_rumor_register(ctx, force=True)
         assert len(ctx.analyzer.register) == 1
         # the records database goes away (file moved): the last register read stays in use
         db = Path(ctx.settings.store.path)
@@ -192,7 +192,7 @@ def test_a_switched_off_entry_stops_matching_and_a_down_database_keeps_the_last_
         moved = {p: p.with_name(p.name + ".away") for p in db.parent.glob(db.name + "*")}
         for src, dst in moved.items():
             src.rename(dst)
-        ctx.refresh_rumor_register(force=True)
+        refresh_rumor_register(ctx, force=True)
         assert len(ctx.analyzer.register) == 1
         ctx.records.engine.dispose()
         for p in db.parent.glob(db.name + "*"):
@@ -202,7 +202,7 @@ def test_a_switched_off_entry_stops_matching_and_a_down_database_keeps_the_last_
             dst.rename(src)
         with ctx.records.session() as s:
             update_rumor(s, rumor_id=rid, actor=OFFICER, active=False, claim="华鼎证券资金链断裂")
-        ctx.refresh_rumor_register(force=True)
+        refresh_rumor_register(ctx, force=True)
         assert len(ctx.analyzer.register) == 0
         a = ctx.analyzer.analyze([{"text": "华鼎证券资金链断裂了"}])[0]
         assert not any(r.startswith("与已辟谣传言相符") for r in a["reasons"])

@@ -138,8 +138,8 @@ def test_broken_yaml_and_an_empty_timeline_are_refused(tmp_path):
 
 
 def test_a_scenario_may_set_its_own_pass_marks(tmp_path):
+    from playbooks.drills.runner import thresholds_of
     from playbooks.drills.scoring import Thresholds
-    from yuqing.drill import thresholds_of
 
     body = '  - at: "+0m"\n    post: {text: a, source: b}\n    expect: {flag: true}\n'
     s = load_scenario(

@@ -1,6 +1,6 @@
 """A store prepared for the holiday readiness gate (国庆 2026), shared by the CLI and the desk page tests.
 
-Prepared through the real paths: users through playbooks.users, crawl runs through yuqing.health.record_runs,
+Prepared through the real paths: users through playbooks.users, crawl runs through store.health.record_runs,
 channel tests through playbooks.notify.deliver.run_channel_tests against a local 企业微信-style webhook.
 The roster goes in through playbooks.roster.import_csv (what yuqing roster import does). The finished drill
 run is written directly as the drill runner leaves it (status, finished_at, passed): a real run would be
@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 from playbooks import roster, users
 from playbooks.authz import Actor
 from playbooks.notify.deliver import run_channel_tests
+from store.health import record_runs
 from store.models import DrillRun
 from yuqing.config import load_settings
 from yuqing.context import Context, build_context
-from yuqing.health import record_runs
 from yuqing.notify import notify_config
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -116,9 +116,9 @@ class Prepared:
 
     def crawl(self, at: datetime, **stats) -> None:
         source = {"family": "rss", "finish_reason": "finished", "scraped": 12, **stats}
-        self.run(
-            lambda ctx: record_runs(
-                ctx,
+        self.session(
+            lambda s: record_runs(
+                s,
                 run_id=f"run-{at.isoformat()}",
                 started_at=at,
                 finished_at=at + timedelta(minutes=1),
@@ -143,7 +143,7 @@ def people_and_roster(s) -> None:
             f"{day},00:00,24:00,带班负责人,zhao,13800000003,",
         ]
     roster.import_csv(s, Actor("root", "admin"), "\n".join(lines) + "\n", source="readiness test")
-    # the drill runner's finished run (yuqing.drill.score_run with finish=True writes these fields)
+    # the drill runner's finished run (playbooks.drills.runner.score_run with finish=True writes these fields)
     s.add(
         DrillRun(
             scenario_id="app-login-rumor",

@@ -298,7 +298,7 @@ def test_as_names_a_desk_manager_who_is_recorded_as_the_one_who_ran_it(config_fi
 
 
 def test_steps_are_injected_at_their_time_divided_by_the_speed(config_file: Path):
-    from yuqing import drill
+    from playbooks.drills import runner as drill
 
     clock = [0.0]
     waits: list[float] = []
@@ -309,9 +309,15 @@ def test_steps_are_injected_at_their_time_divided_by_the_speed(config_file: Path
 
     ctx = _ctx(config_file)
     try:
-        s = drill.scenario(ctx, "app-outage-rumor")  # steps at 0, 2, 5, 8, 12, 20 minutes
+        s = drill.scenario(ctx.settings.firm, "app-outage-rumor")  # steps at 0, 2, 5, 8, 12, 20 minutes
         result = drill.run_drill(
-            ctx, s, speed=60, run_by="test", headless=False, sleep=sleep, monotonic=lambda: clock[0]
+            ctx.drill_path(),
+            s,
+            speed=60,
+            run_by="test",
+            headless=False,
+            sleep=sleep,
+            monotonic=lambda: clock[0],
         )
     finally:
         ctx.close()
@@ -321,7 +327,7 @@ def test_steps_are_injected_at_their_time_divided_by_the_speed(config_file: Path
 
 
 def test_a_drill_stopped_midway_is_marked_aborted_not_left_running(config_file: Path):
-    from yuqing import drill
+    from playbooks.drills import runner as drill
 
     def progress(msg: str) -> None:
         if msg.startswith("+5 分"):  # the person at the terminal presses Ctrl-C after the third post
@@ -331,7 +337,11 @@ def test_a_drill_stopped_midway_is_marked_aborted_not_left_running(config_file: 
     try:
         with pytest.raises(KeyboardInterrupt):
             drill.run_drill(
-                ctx, drill.scenario(ctx, "app-outage-rumor"), speed=0, run_by="test", progress=progress
+                ctx.drill_path(),
+                drill.scenario(ctx.settings.firm, "app-outage-rumor"),
+                speed=0,
+                run_by="test",
+                progress=progress,
             )
         with ctx.records.session() as s:
             run = s.scalar(select(DrillRun))
@@ -358,8 +368,8 @@ def test_an_attended_run_says_what_it_injects_and_when_to_respond(config_file: P
 def test_a_posts_index_lost_midway_aborts_the_drill_with_a_clear_message(config_file: Path):
     """Production posts engine (Elasticsearch, here a local server that answers like it) goes away
     after the third post: the run is aborted, says why, and is never counted as passed."""
+    from playbooks.drills import runner as drill
     from tests.store import es_wire
-    from yuqing import drill
 
     wire, server = es_wire.start()
     config_file.write_text(
@@ -379,7 +389,11 @@ def test_a_posts_index_lost_midway_aborts_the_drill_with_a_clear_message(config_
     try:
         with pytest.raises(drill.DrillError, match="第 4 条演练帖子未能入库.*演练已中止"):
             drill.run_drill(
-                ctx, drill.scenario(ctx, "app-outage-rumor"), speed=0, run_by="test", progress=progress
+                ctx.drill_path(),
+                drill.scenario(ctx.settings.firm, "app-outage-rumor"),
+                speed=0,
+                run_by="test",
+                progress=progress,
             )
         with ctx.records.session() as s:
             run = s.scalar(select(DrillRun))
@@ -389,7 +403,7 @@ def test_a_posts_index_lost_midway_aborts_the_drill_with_a_clear_message(config_
         # the fourth post waits in the spool (marked drill); no new drill starts while the index is down
         assert ctx.spool.pending()
         with pytest.raises(drill.DrillError, match="存储不可用，演练未开始"):
-            drill.check_store(ctx)
+            drill.check_store(ctx.drill_path())
     finally:
         ctx.close()
     assert len(wire.docs) == 3  # the three posts injected before the loss, marked drill

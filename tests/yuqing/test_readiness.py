@@ -3,7 +3,7 @@ time and it is not (exit 1), and the output names exactly that problem in Chines
 all (exit 2) when the records database does not answer. A manager's sign-off needs every check passed.
 
 The store is prepared through the real paths where they exist: sources' crawl runs through
-yuqing.health.record_runs, channel tests through playbooks.notify.deliver.run_channel_tests against a
+store.health.record_runs, channel tests through playbooks.notify.deliver.run_channel_tests against a
 local 企业微信-style webhook, users through playbooks.users.
 """
 
@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from playbooks.authz import Actor, PermissionDenied
+from playbooks.readiness import check_readiness, find_holiday, sign_off
 from store.models import AuditEntry, DrillRun, Notification, RosterEntry, SourceRun, User
 from tests.yuqing.readiness_support import CHANNEL_TOML, NOW, Bot, Prepared, prepare
 from yuqing.cli import main
-from yuqing.readiness import check_readiness, find_holiday, sign_off
 
 
 @pytest.fixture
@@ -222,7 +222,7 @@ def test_sign_off_needs_a_manager_and_every_check_passed(prepared):
     holiday = find_holiday(NOW.date(), "国庆")
 
     def attempt(actor: Actor):
-        return prepared.run(lambda ctx: sign_off(ctx, actor, holiday=holiday, now=NOW))
+        return prepared.run(lambda ctx: sign_off(ctx.readiness_parts(), actor, holiday=holiday, now=NOW))
 
     with pytest.raises(PermissionDenied, match="无权"):
         attempt(Actor("wang", "officer"))
@@ -243,5 +243,5 @@ def test_sign_off_needs_a_manager_and_every_check_passed(prepared):
 def test_check_readiness_sees_the_same_as_the_cli(prepared):
     holiday = find_holiday(NOW.date())
     assert holiday.name_cn == "国庆节"  # 中秋 ended the day before: 国庆 is next
-    result = prepared.run(lambda ctx: check_readiness(ctx, holiday=holiday, now=NOW))
+    result = prepared.run(lambda ctx: check_readiness(ctx.readiness_parts(), holiday=holiday, now=NOW))
     assert result.ready and result.days_left() == 3

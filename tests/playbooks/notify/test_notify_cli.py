@@ -172,12 +172,12 @@ def test_the_documented_examples_in_the_init_template_are_valid(tmp_path, monkey
 def test_the_outbox_pump_beside_the_schedule_delivers_within_seconds(configured):
     import time
 
-    from yuqing.notify import OutboxPump
+    from playbooks.notify.pump import OutboxPump
 
     path, wecom, _ = configured
     settings = load_settings(path)
     records = Records(settings.store.resolved_records_url())
-    pump = OutboxPump(records, settings, every=0.05).start()
+    pump = OutboxPump(records, notify_config(settings), every=0.05).start()
     try:
         with records.session() as s:
             enqueue(

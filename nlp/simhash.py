@@ -3,12 +3,12 @@
 A copied article differs from its original in the wrapping, not the words: a leading ``【标题】``, a
 ``转发微博`` or ``//@某人:`` prefix, a trailing ``来源：证券时报`` or ``（责任编辑：某某）`` line, other
 punctuation. :func:`normalize_for_dup` strips that wrapping; :func:`simhash` then hashes the weighted
-character 3-grams of what is left. Character shingles need no segmenter, so this module depends on
-nothing of ours (the crawlers room) and treats Chinese and Latin text alike.
+character 3-grams of what is left. Character shingles need no segmenter, so this module treats Chinese
+and Latin text alike and depends on nothing of ours (the nlp room).
 
 Two posts are near-duplicates when their fingerprints differ in at most :data:`MAX_DISTANCE` bits.
-:func:`bands` cuts a fingerprint into :data:`BANDS` pieces so a store can find candidates by equality:
-two fingerprints within ``BANDS - 1`` bits share at least one piece (pigeonhole).
+The store keeps the fingerprints cut into bands so it can find candidates by equality
+(store/neardup.py); ingest (yuqing/ingest.py) hands it this fingerprint and :data:`MAX_DISTANCE`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,7 @@ from collections import Counter
 import numpy as np
 
 BITS = 64
-BANDS = 4
-BAND_BITS = BITS // BANDS
-MAX_DISTANCE = 3  # ≤ BANDS - 1, so every near-duplicate is found through the bands
+MAX_DISTANCE = 3  # < store.neardup.BANDS, so every near-duplicate is found through the store's bands
 SHINGLE = 3
 MIN_CHARS = 12  # shorter texts ("晚安", "好") repeat legitimately and are never grouped
 TITLE_BELOW = 40  # a text shorter than this is fingerprinted with its title
@@ -103,17 +101,6 @@ def simhash(text: str, title: str = "") -> int | None:
     return value
 
 
-def to_hex(value: int) -> str:
-    return f"{value:016x}"
-
-
-def from_hex(text: str) -> int | None:
-    try:
-        return int(text, 16) if text else None
-    except ValueError:
-        return None
-
-
 def distance(a: int, b: int) -> int:
     """Hamming distance of two fingerprints."""
     return (a ^ b).bit_count()
@@ -121,9 +108,3 @@ def distance(a: int, b: int) -> int:
 
 def is_near_duplicate(a: int | None, b: int | None, max_distance: int = MAX_DISTANCE) -> bool:
     return a is not None and b is not None and distance(a, b) <= max_distance
-
-
-def bands(value: int) -> list[int]:
-    """The fingerprint cut into :data:`BANDS` pieces of :data:`BAND_BITS` bits, high to low."""
-    mask = (1 << BAND_BITS) - 1
-    return [(value >> (BITS - BAND_BITS * (i + 1))) & mask for i in range(BANDS)]

@@ -7,7 +7,7 @@ to do about it (``fix_cn``). The checks:
 - 值班表完整: the roster has no gap on any day of the holiday or the exchange closure around it: a
   primary every hour, a backup and a manager each day, all active users with a phone
   (``playbooks.roster.roster_complete``).
-- 信息源健康: every enabled source is neither silent nor failing (yuqing/health.py); no enabled source at
+- 信息源健康: every enabled source is neither silent nor failing (store/health.py); no enabled source at
   all is a failure (the desk would be blind).
 - 最近一次演练通过: the latest finished drill (``playbooks.drills.runs.latest_finished``) passed and finished no more than
   ``[readiness] drill_max_age_days`` before the holiday starts.
@@ -23,28 +23,35 @@ to do about it (``fix_cn``). The checks:
 The records database itself must answer, or nothing can be checked: :class:`ReadinessError` (the CLI
 exits 2). Who looked and what they saw goes into the audit trail (:func:`record_check`); a manager's
 sign-off (:func:`sign_off`) is allowed only when every check passes, and is audited too.
+
+What the gate looks at comes in one :class:`ReadinessParts`, which the composition root builds from its
+settings and running parts (``yuqing.context.Context.readiness_parts``); this room imports nothing above it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from playbooks.authz import Actor, require
 from playbooks.chain import entry_label
 from playbooks.drills.runs import latest_finished
 from playbooks.notify.deliver import last_channel_tests
 from playbooks.roster import DUTY_LABELS, holiday_days, roster_complete
+from playbooks.schema import Playbook
+from store.health import HealthRules, WatchedSource, source_health
 from store.models import ROLES, AuditEntry, User
 from store.records import audit
 from store.times import as_utc
-from yuqing.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +73,31 @@ class HolidayLike(Protocol):
     name_cn: str
     start: date
     end: date
+
+
+class NamedChannel(Protocol):
+    """A configured notification channel (``yuqing.config.NotifyChannelConfig`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class ReadinessParts:
+    """What the gate looks at. The parts that may be down are reached through callables, so a records
+    database that does not answer becomes a ReadinessError inside the check (a posts index that does not,
+    a failed check), not an error while the parts are handed over."""
+
+    session: Callable[[], AbstractContextManager[Session]]  # a records transaction
+    count_posts: Callable[[], int]  # the posts index's count
+    reload_playbooks: Callable[[], Sequence[Playbook]]  # the library as its files are now
+    playbook_dir: Path
+    sources: Sequence[WatchedSource]  # [[sources]]
+    health: HealthRules  # [health]
+    channels: Sequence[NamedChannel]  # [[notify.channels]]
+    chain: Sequence[str]  # [escalation] chain
+    drill_max_age_days: float  # [readiness]
+    channel_test_max_age_days: float
 
 
 @dataclass(frozen=True)
@@ -193,11 +225,9 @@ def _gap_text(gap: Any) -> str:
     return gap.message.removeprefix(gap.day.isoformat()).strip()
 
 
-def _sources_check(ctx: Context, now: datetime) -> Check:
-    from yuqing.health import source_health
-
+def _sources_check(parts: ReadinessParts, now: datetime) -> Check:
     name = "信息源健康"
-    enabled = [s for s in ctx.settings.sources if s.enabled]
+    enabled = [s for s in parts.sources if s.enabled]
     if not enabled:
         return Check(
             "sources",
@@ -206,7 +236,9 @@ def _sources_check(ctx: Context, now: datetime) -> Check:
             "没有启用的信息源：假期中值守台将看不到任何内容",
             "在 yuqing.toml 的 [[sources]] 中配置并启用信息源，然后运行 yuqing crawl",
         )
-    flagged = [h for h in source_health(ctx, now=now) if h.enabled and h.flagged]
+    with parts.session() as session:
+        health = source_health(session, sources=parts.sources, rules=parts.health, now=now)
+    flagged = [h for h in health if h.enabled and h.flagged]
     if not flagged:
         return Check("sources", name, True, f"{len(enabled)} 个启用的信息源均正常")
     detail = "；".join(f"{h.label}：{h.status}（{'，'.join(h.reasons[:2])}）" for h in flagged[:6])
@@ -247,9 +279,10 @@ def _drill_check(session, *, reference: datetime, max_age_days: float) -> Check:
     return Check("drill", name, True, f"最近一次演练{what}已通过")
 
 
-def _channels_check(ctx: Context, session, *, now: datetime, max_age_days: float) -> Check:
+def _channels_check(
+    channels: Sequence[NamedChannel], session, *, now: datetime, max_age_days: float
+) -> Check:
     name = "通知通道已测试"
-    channels = list(ctx.settings.notify.channels)
     if not channels:
         return Check(
             "channels",
@@ -297,27 +330,27 @@ def _people_check(session) -> Check:
     return Check("people", name, True, f"负责人 {counts['manager']} 人，管理员 {counts['admin']} 人")
 
 
-def _playbooks_check(ctx: Context) -> Check:
+def _playbooks_check(parts: ReadinessParts) -> Check:
     name = "预案库可加载"
     try:
-        library = ctx.reload_playbooks()
+        library = parts.reload_playbooks()
     except Exception as exc:  # PlaybookError, an unreadable directory
         return Check(
             "playbooks", name, False, f"预案库无法加载：{exc}"[:300], "在「预案库」页修正出错的预案文件"
         )
     if not library:
         return Check(
-            "playbooks", name, False, f"预案库（{ctx.playbook_dir}）中没有预案", "在「预案库」页添加预案"
+            "playbooks", name, False, f"预案库（{parts.playbook_dir}）中没有预案", "在「预案库」页添加预案"
         )
     return Check("playbooks", name, True, f"已加载 {len(library)} 个预案")
 
 
-def _chain_check(ctx: Context, session, roster_gaps: Sequence[Any]) -> Check:
+def _chain_check(chain: Sequence[str], session, roster_gaps: Sequence[Any]) -> Check:
     name = "升级链可达"
     active = list(session.scalars(select(User).where(User.active)))
     empty = []
     described = []
-    for tier, entry in enumerate(ctx.settings.escalation.chain):
+    for tier, entry in enumerate(chain):
         if entry == "owner":
             described.append(f"第 {tier} 级 承办人")
             continue
@@ -349,10 +382,10 @@ def _chain_check(ctx: Context, session, roster_gaps: Sequence[Any]) -> Check:
     return Check("chain", name, True, "；".join(described))
 
 
-def _posts_index_check(ctx: Context) -> Check:
+def _posts_index_check(count_posts: Callable[[], int]) -> Check:
     name = "帖子索引可访问"
     try:
-        total = ctx.index.count()
+        total = count_posts()
     except Exception as exc:  # StoreUnavailable, an Elasticsearch that does not answer
         return Check(
             "posts_index",
@@ -368,7 +401,7 @@ def _posts_index_check(ctx: Context) -> Check:
 
 
 def check_readiness(
-    ctx: Context,
+    parts: ReadinessParts,
     *,
     holiday: HolidayLike | None = None,
     now: datetime | None = None,
@@ -376,21 +409,22 @@ def check_readiness(
     """Every check for ``holiday`` (default: the next one) as of ``now``. Raises ReadinessError when the
     records database does not answer."""
     now = as_utc(now or datetime.now(UTC))
-    cfg = ctx.settings.readiness
     if holiday is None:
         holiday = find_holiday(beijing_day(now))
     start = datetime.combine(holiday.start, time(0), tzinfo=SHANGHAI).astimezone(UTC)
     reference = max(now, start)  # the drill must be recent when the holiday begins
     try:
-        with ctx.records.session() as session:
+        with parts.session() as session:
             session.execute(text("SELECT 1"))
             roster, roster_gaps = _roster_check(session, holiday)
             checks = [
                 roster,
-                _drill_check(session, reference=reference, max_age_days=cfg.drill_max_age_days),
-                _channels_check(ctx, session, now=now, max_age_days=cfg.channel_test_max_age_days),
+                _drill_check(session, reference=reference, max_age_days=parts.drill_max_age_days),
+                _channels_check(
+                    parts.channels, session, now=now, max_age_days=parts.channel_test_max_age_days
+                ),
                 _people_check(session),
-                _chain_check(ctx, session, roster_gaps),
+                _chain_check(parts.chain, session, roster_gaps),
             ]
     except ReadinessError:
         raise
@@ -402,31 +436,30 @@ def check_readiness(
         if isinstance(exc, SQLAlchemyError | RecordsUnavailable):
             raise ReadinessError(f"记录库无法访问，无法检查节前准备：{exc}"[:400]) from exc
         raise
-    checks.insert(1, _sources_check(ctx, now))
-    checks.append(_playbooks_check(ctx))
-    checks.append(_posts_index_check(ctx))
+    checks.insert(1, _sources_check(parts, now))
+    checks.append(_playbooks_check(parts))
+    checks.append(_posts_index_check(parts.count_posts))
     return Readiness(ready=all(c.ok for c in checks), holiday=holiday, checks=checks, checked_at=now)
 
 
-def record_check(ctx: Context, result: Readiness, *, actor: str, via: str) -> None:
+def record_check(session: Session, result: Readiness, *, actor: str, via: str) -> None:
     """The audit trail keeps who looked, when and what they saw (the regulator asks for the evidence)."""
-    with ctx.records.session() as session:
-        audit(
-            session,
-            actor=actor,
-            action=CHECK_ACTION,
-            entity=AUDIT_ENTITY,
-            entity_id=holiday_key(result.holiday),
-            ready=result.ready,
-            via=via,
-            checked_at=result.checked_at.isoformat() if result.checked_at else None,
-            failed=[c.name_cn for c in result.failed],
-            checks=[c.to_dict() for c in result.checks],
-        )
+    audit(
+        session,
+        actor=actor,
+        action=CHECK_ACTION,
+        entity=AUDIT_ENTITY,
+        entity_id=holiday_key(result.holiday),
+        ready=result.ready,
+        via=via,
+        checked_at=result.checked_at.isoformat() if result.checked_at else None,
+        failed=[c.name_cn for c in result.failed],
+        checks=[c.to_dict() for c in result.checks],
+    )
 
 
 def sign_off(
-    ctx: Context,
+    parts: ReadinessParts,
     actor: Actor | None,
     *,
     holiday: HolidayLike | None = None,
@@ -437,11 +470,11 @@ def sign_off(
     from playbooks.authz import PermissionDenied
 
     actor = require(actor, SIGNOFF_PERMISSION)
-    result = check(ctx, holiday=holiday, now=now)
+    result = check(parts, holiday=holiday, now=now)
     if not result.ready:
         names = "、".join(c.name_cn for c in result.failed)
         raise PermissionDenied(f"尚有未通过的检查（{names}），不能确认节前准备就绪。")
-    with ctx.records.session() as session:
+    with parts.session() as session:
         audit(
             session,
             actor=actor.username,
@@ -457,17 +490,16 @@ def sign_off(
     return result
 
 
-def history(ctx: Context, holiday: HolidayLike, *, limit: int = 20) -> list[AuditEntry]:
+def history(session: Session, holiday: HolidayLike, *, limit: int = 20) -> list[AuditEntry]:
     """The checks and sign-offs recorded for ``holiday``, newest first."""
-    with ctx.records.session() as session:
-        return list(
-            session.scalars(
-                select(AuditEntry)
-                .where(AuditEntry.entity == AUDIT_ENTITY, AuditEntry.entity_id == holiday_key(holiday))
-                .order_by(AuditEntry.id.desc())
-                .limit(limit)
-            )
+    return list(
+        session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.entity == AUDIT_ENTITY, AuditEntry.entity_id == holiday_key(holiday))
+            .order_by(AuditEntry.id.desc())
+            .limit(limit)
         )
+    )
 
 
 def days_left_text(result: Readiness) -> str:

@@ -1,7 +1,7 @@
 """A task repeated every few seconds in a daemon thread beside `yuqing schedule`'s crawl loop.
 
-The clock watch (yuqing/clock_watch.py) and the outbox pump (yuqing/notify.py) run this way, so a
-crawl that takes minutes holds back neither a breach nor its message. A subclass says what one pass
+The clock watch (yuqing/clock_watch.py) and the outbox pump (playbooks/notify/pump.py) run this way, so
+a crawl that takes minutes holds back neither a breach nor its message. A subclass says what one pass
 does in ``once``; an exception there is its own business (each logs and tries again next time).
 """
 

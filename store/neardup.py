@@ -1,29 +1,58 @@
-"""Group near-duplicate posts (reposts, copied articles) at ingest: each post gets ``simhash`` and ``dup_of``.
+"""Near-duplicate groups (reposts, copied articles) in the records database: each post gets ``simhash`` and
+``dup_of``.
 
-The fingerprints live in the records database (``near_dup_bands``, four 16-bit bands per post), so the
-lookup is the same on SQLite and PostgreSQL and does not depend on the posts engine. A post joins the
-group of the closest stored post within :data:`crawlers.simhash.MAX_DISTANCE` bits; ``dup_of`` is the
-id of that group's first post ("" for the first post itself and for unique posts). Drill posts group
-only with drill posts.
+The fingerprints live in the records database (``near_dup_bands``, :data:`BANDS` pieces of
+:data:`BAND_BITS` bits per 64-bit fingerprint), so the lookup is the same on SQLite and PostgreSQL and
+does not depend on the posts engine: two fingerprints within ``BANDS - 1`` bits share at least one piece
+(pigeonhole), so candidates are found by equality. The fingerprint itself is text analysis and is handed
+in (ingest gives ``nlp.simhash.simhash`` and its ``MAX_DISTANCE``). A post joins the group of the closest
+stored post within ``max_distance`` bits; ``dup_of`` is the id of that group's first post ("" for the
+first post itself and for unique posts). Drill posts group only with drill posts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from crawlers.simhash import MAX_DISTANCE, bands, distance, from_hex, simhash, to_hex
 from store.models import NearDupBand, PostRecord
 
+BITS = 64
+BANDS = 4
+BAND_BITS = BITS // BANDS
 
-def assign_near_dups(session: Session, records: Sequence[PostRecord]) -> int:
+Fingerprint = Callable[[str, str], int | None]  # (text, title) → a 64-bit fingerprint, None: too short
+
+
+def bands(value: int) -> list[int]:
+    """The fingerprint cut into :data:`BANDS` pieces of :data:`BAND_BITS` bits, high to low."""
+    mask = (1 << BAND_BITS) - 1
+    return [(value >> (BITS - BAND_BITS * (i + 1))) & mask for i in range(BANDS)]
+
+
+def to_hex(value: int) -> str:
+    return f"{value:016x}"
+
+
+def from_hex(text: str) -> int | None:
+    try:
+        return int(text, 16) if text else None
+    except ValueError:
+        return None
+
+
+def assign_near_dups(
+    session: Session, records: Sequence[PostRecord], *, fingerprint: Fingerprint, max_distance: int
+) -> int:
     """Fill ``simhash`` and ``dup_of`` on ``records`` and index them; returns how many joined a group."""
+    if not 0 <= max_distance < BANDS:
+        raise ValueError(f"max_distance must be below {BANDS} bits: the bands would miss near-duplicates")
     grouped = 0
     for rec in sorted(records, key=_published_key):  # in a batch, the earliest published leads its group
-        value = simhash(rec.text, rec.title)
+        value = fingerprint(rec.text, rec.title)
         if value is None:
             rec.simhash, rec.dup_of = "", ""
             continue
@@ -34,7 +63,7 @@ def assign_near_dups(session: Session, records: Sequence[PostRecord]) -> int:
         else:
             if mine:
                 session.execute(delete(NearDupBand).where(NearDupBand.post_id == rec.id))
-            group = _closest_group(session, rec, value) or rec.id
+            group = _closest_group(session, rec, value, max_distance) or rec.id
             for i, piece in enumerate(bands(value)):
                 session.add(
                     NearDupBand(
@@ -62,7 +91,7 @@ def _published_key(rec: PostRecord) -> tuple[int, float]:
     return (0, when.timestamp())
 
 
-def _closest_group(session: Session, rec: PostRecord, value: int) -> str | None:
+def _closest_group(session: Session, rec: PostRecord, value: int, max_distance: int) -> str | None:
     pieces = bands(value)
     stmt = select(NearDupBand).where(
         or_(*(and_(NearDupBand.band == i, NearDupBand.value == v) for i, v in enumerate(pieces))),
@@ -74,8 +103,8 @@ def _closest_group(session: Session, rec: PostRecord, value: int) -> str | None:
         other = from_hex(row.simhash)
         if other is None:
             continue
-        d = distance(value, other)
-        if d <= MAX_DISTANCE and (best is None or (d, row.id) < best[:2]):
+        d = (value ^ other).bit_count()  # Hamming distance
+        if d <= max_distance and (best is None or (d, row.id) < best[:2]):
             best = (d, row.id, row.group_id)
     return best[2] if best else None
 

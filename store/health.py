@@ -13,23 +13,23 @@ last 24 hours, the error rate, and two alerts:
   one dead link among twenty articles is 5 %, a feed that answers 503 is 100 %.
 
 Every flag carries a short Chinese reason the duty officer can read.
+
+The services take the caller's session; the sources and the rules come as ``SourceConfig``- and
+``HealthConfig``-like values (:class:`WatchedSource`, :class:`HealthRules`): this room imports nothing
+above it.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from store.models import SourceRun
-from yuqing.config import HealthConfig, SourceConfig
-from yuqing.context import Context
-
-log = logging.getLogger(__name__)
 
 FINISHED = "finished"
 MAX_REASONS = 20
@@ -50,7 +50,7 @@ def _error_kinds(stats: Mapping[str, Any]) -> dict[str, int]:
 
 
 def record_runs(
-    ctx: Context,
+    session: Session,
     *,
     run_id: str,
     started_at: datetime,
@@ -83,13 +83,12 @@ def record_runs(
                 error_kinds=_error_kinds(s),
             )
         )
-    with ctx.records.session() as session:
-        session.add_all(rows)
+    session.add_all(rows)
     return rows
 
 
 def record_failed_run(
-    ctx: Context,
+    session: Session,
     *,
     run_id: str,
     sources: Iterable[Mapping[str, Any]],
@@ -109,21 +108,36 @@ def record_failed_run(
         for src in sources
         if src.get("name")
     }
-    record_runs(ctx, run_id=run_id, started_at=started_at, finished_at=datetime.now(UTC), stats=stats)
-
-
-def record_quietly(record: Any, ctx: Context, **kwargs: Any) -> bool:
-    """Call :func:`record_runs` or :func:`record_failed_run`; a records database that is down costs the
-    health history this run (logged as an error), never the crawl's posts."""
-    try:
-        record(ctx, **kwargs)
-    except Exception:
-        log.exception("source runs not recorded (records database unavailable?)")
-        return False
-    return True
+    record_runs(session, run_id=run_id, started_at=started_at, finished_at=datetime.now(UTC), stats=stats)
 
 
 # ----------------------------------------------------------------------------- health
+
+
+class WatchedSource(Protocol):
+    """What health needs of a configured source (``yuqing.config.SourceConfig`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def interval_minutes(self) -> int: ...
+
+
+class HealthRules(Protocol):
+    """When a source counts as silent or failing (``yuqing.config.HealthConfig`` is one)."""
+
+    @property
+    def silent_factor(self) -> float: ...
+    @property
+    def recent_runs(self) -> int: ...
+    @property
+    def baseline_runs(self) -> int: ...
+    @property
+    def error_rate_jump(self) -> float: ...
 
 
 @dataclass
@@ -186,7 +200,7 @@ def _fmt_age(delta: timedelta) -> str:
 
 
 def assess(
-    source: SourceConfig, runs: Sequence[SourceRun], cfg: HealthConfig, now: datetime, day: Mapping[str, int]
+    source: WatchedSource, runs: Sequence[SourceRun], cfg: HealthRules, now: datetime, day: Mapping[str, int]
 ) -> SourceHealth:
     """Health of one source from its recent runs (newest first) and its 24-hour totals."""
     h = SourceHealth(
@@ -245,47 +259,56 @@ def assess(
     return h
 
 
-def source_health(ctx: Context, *, now: datetime | None = None) -> list[SourceHealth]:
+def source_health(
+    session: Session,
+    *,
+    sources: Iterable[WatchedSource],
+    rules: HealthRules,
+    now: datetime | None = None,
+) -> list[SourceHealth]:
     """Health of every configured source, flagged ones first."""
-    cfg = ctx.settings.health
     now = now or datetime.now(UTC)
-    keep = cfg.recent_runs + cfg.baseline_runs
+    keep = rules.recent_runs + rules.baseline_runs
     out: list[SourceHealth] = []
-    with ctx.records.session() as session:
-        day_rows = session.execute(
-            select(
-                SourceRun.source,
-                func.count(SourceRun.id),
-                func.coalesce(func.sum(SourceRun.items_new), 0),
-                func.coalesce(func.sum(SourceRun.items_found), 0),
-                func.coalesce(func.sum(SourceRun.errors), 0),
+    day_rows = session.execute(
+        select(
+            SourceRun.source,
+            func.count(SourceRun.id),
+            func.coalesce(func.sum(SourceRun.items_new), 0),
+            func.coalesce(func.sum(SourceRun.items_found), 0),
+            func.coalesce(func.sum(SourceRun.errors), 0),
+        )
+        .where(SourceRun.started_at >= now - DAY)
+        .group_by(SourceRun.source)
+    ).all()
+    day = {r[0]: {"runs": r[1], "new": r[2], "found": r[3], "errors": r[4]} for r in day_rows}
+    for src in sources:
+        runs = list(
+            session.scalars(
+                select(SourceRun)
+                .where(SourceRun.source == src.name, SourceRun.started_at <= now)
+                .order_by(SourceRun.started_at.desc(), SourceRun.id.desc())
+                .limit(keep)
             )
-            .where(SourceRun.started_at >= now - DAY)
-            .group_by(SourceRun.source)
-        ).all()
-        day = {r[0]: {"runs": r[1], "new": r[2], "found": r[3], "errors": r[4]} for r in day_rows}
-        for src in ctx.settings.sources:
-            runs = list(
-                session.scalars(
-                    select(SourceRun)
-                    .where(SourceRun.source == src.name, SourceRun.started_at <= now)
-                    .order_by(SourceRun.started_at.desc(), SourceRun.id.desc())
-                    .limit(keep)
-                )
-            )
-            out.append(assess(src, runs, cfg, now, day.get(src.name, {})))
+        )
+        out.append(assess(src, runs, rules, now, day.get(src.name, {})))
     out.sort(key=lambda h: (not h.flagged, not h.enabled, h.label))
     return out
 
 
-def health_flags(ctx: Context, *, now: datetime | None = None) -> list[SourceHealth]:
+def health_flags(
+    session: Session,
+    *,
+    sources: Iterable[WatchedSource],
+    rules: HealthRules,
+    now: datetime | None = None,
+) -> list[SourceHealth]:
     """The sources a duty officer must hear about: silent or failing."""
-    return [h for h in source_health(ctx, now=now) if h.flagged]
+    return [h for h in source_health(session, sources=sources, rules=rules, now=now) if h.flagged]
 
 
-def recent_runs(ctx: Context, *, limit: int = 100, source: str | None = None) -> list[SourceRun]:
-    with ctx.records.session() as session:
-        stmt = select(SourceRun).order_by(SourceRun.started_at.desc(), SourceRun.id.desc()).limit(limit)
-        if source:
-            stmt = stmt.where(SourceRun.source == source)
-        return list(session.scalars(stmt))
+def recent_runs(session: Session, *, limit: int = 100, source: str | None = None) -> list[SourceRun]:
+    stmt = select(SourceRun).order_by(SourceRun.started_at.desc(), SourceRun.id.desc()).limit(limit)
+    if source:
+        stmt = stmt.where(SourceRun.source == source)
+    return list(session.scalars(stmt))

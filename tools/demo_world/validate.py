@@ -1,6 +1,6 @@
 """Check the generated demo sources: JSON parses, routes resolve, feeds link to pages, encodings are as meant.
 
-Run: python yuqing/demo_sources/_generator/validate.py   (exit 1 on any problem)
+Run: python tools/demo_world/validate.py   (exit 1 on any problem)
 """
 
 import email.utils
@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-D = Path(__file__).resolve().parents[1]
+D = Path(__file__).resolve().parents[2] / "yuqing" / "demo_sources"
 UIDS = ["1000000001", "1000000002", "1000000003"]
 
 

@@ -11,7 +11,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from articles import ARTICLES  # noqa: E402
 from weibo import ARTICLE_EXPECT, EXPECT, POSTS, USERS  # noqa: E402
 
-OUT = Path(__file__).resolve().parents[1]
+# the generated files live in the package; this generator stays outside it (tools/demo_world/)
+OUT = Path(__file__).resolve().parents[2] / "yuqing" / "demo_sources"
 B = "{base_url}"
 TZ = dt.timezone(dt.timedelta(hours=8))
 
