@@ -324,6 +324,7 @@ def cmd_readiness(args: argparse.Namespace) -> int:
         record_check,
         render_text,
     )
+    from store.times import as_utc
     from yuqing.context import build_context
 
     now = None
