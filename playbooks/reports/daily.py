@@ -23,10 +23,10 @@ from playbooks.authz import Actor, require
 from playbooks.clocks import CLOCK_STATE_LABELS
 from playbooks.dashboard import SHANGHAI, day_range, open_escalations, post_figures
 from playbooks.escalation import STATE_LABELS
+from playbooks.reports.common import ReportError, as_utc, bj, firm_name, person
 from playbooks.reports.periodic import (
     MAX_LISTED,
     SIGN_PLACEHOLDER,
-    bj,
     change,
     dur,
     escalation_title,
@@ -35,10 +35,8 @@ from playbooks.reports.periodic import (
     level_text,
     more,
     new_events,
-    person,
     save_report,
 )
-from playbooks.reports.regulator import ReportError, _firm_name, _utc
 from playbooks.reports.wordfile import SIGNATURE_LINE, escape
 from playbooks.schema import Playbook
 from store.models import LEVELS, ClockBreach, Escalation, Report
@@ -49,12 +47,12 @@ TOP_SOURCES = 5
 
 
 def beijing_today(now: datetime) -> date:
-    return _utc(now).astimezone(SHANGHAI).date()  # type: ignore[union-attr]
+    return as_utc(now).astimezone(SHANGHAI).date()  # type: ignore[union-attr]
 
 
 def _closed_between(session: Session, start: datetime, end: datetime) -> list[Escalation]:
     """Records (not drills) resolved or closed in [start, end)."""
-    lo, hi = _utc(start), _utc(end)
+    lo, hi = as_utc(start), as_utc(end)
     return list(
         session.scalars(
             select(Escalation)
@@ -74,8 +72,8 @@ def _breaches_between(session: Session, start: datetime, end: datetime) -> int:
         select(func.count(ClockBreach.id)).where(
             ClockBreach.drill.is_(False),
             ClockBreach.tier == 1,
-            ClockBreach.breached_at >= _utc(start),
-            ClockBreach.breached_at < _utc(end),
+            ClockBreach.breached_at >= as_utc(start),
+            ClockBreach.breached_at < as_utc(end),
         )
     )
     return int(n or 0)
@@ -114,7 +112,7 @@ def build_markdown(
     day_text = day.strftime("%Y年%m月%d日")
     title = f"舆情日报（{day_text}）"
     f = escape(firm)
-    partial = _utc(now) < end  # type: ignore[operator]
+    partial = as_utc(now) < end  # type: ignore[operator]
 
     md: list[str] = [f"# {title}", ""]
     md.append(
@@ -226,7 +224,7 @@ def build_markdown(
 
 
 def _bound(value: datetime) -> str:
-    return _utc(value).replace(tzinfo=None).isoformat(timespec="seconds")  # type: ignore[union-attr]
+    return as_utc(value).replace(tzinfo=None).isoformat(timespec="seconds")  # type: ignore[union-attr]
 
 
 def _by_level(escalations: Sequence[Escalation]) -> str:
@@ -254,13 +252,13 @@ def daily_report(
 ) -> tuple[Report, str, bytes]:
     """Generate the 舆情日报 for a Beijing day (default: today): (the Report row, Markdown, .docx)."""
     require(actor, "report.generate")
-    firm_name = _firm_name(firm)
-    now = _utc(now).replace(microsecond=0)  # type: ignore[union-attr]
+    full_name = firm_name(firm)
+    now = as_utc(now).replace(microsecond=0)  # type: ignore[union-attr]
     day = day or beijing_today(now)
     if day > beijing_today(now):
         raise ReportError("不能为尚未到来的日期生成日报。")
     title, markdown = build_markdown(
-        session, day, index=index, playbooks=playbooks, firm=firm_name, actor=actor, now=now
+        session, day, index=index, playbooks=playbooks, firm=full_name, actor=actor, now=now
     )
     report, data = save_report(
         session,
@@ -268,7 +266,7 @@ def daily_report(
         ref=day.isoformat(),
         title=title,
         markdown=markdown,
-        firm=firm_name,
+        firm=full_name,
         actor=actor,
         now=now,
     )

@@ -28,11 +28,11 @@ from sqlalchemy.orm import Session
 from playbooks.authz import Actor, require
 from playbooks.dashboard import day_range, post_figures
 from playbooks.escalation import STATE_LABELS, STATES
+from playbooks.reports.common import ReportError, as_utc, bj, firm_name, person
 from playbooks.reports.periodic import (
     MAX_LISTED,
     SIGN_PLACEHOLDER,
     ResponseTimes,
-    bj,
     dur,
     escalations_opened,
     events_table,
@@ -41,13 +41,11 @@ from playbooks.reports.periodic import (
     more,
     new_events,
     pct,
-    person,
     response_times,
     save_report,
     user_phone,
 )
 from playbooks.reports.regulator import KIND as REGULATOR
-from playbooks.reports.regulator import ReportError, _firm_name, _utc
 from playbooks.reports.wordfile import SIGNATURE_LINE, escape
 from playbooks.schema import Playbook
 from store.models import DUTIES, LEVELS, ClockBreach, DrillRun, Report, RosterEntry
@@ -160,7 +158,7 @@ def _roster(session: Session, period: Period) -> tuple[list[str], list[date]]:
 
 def _regulator_reports(session: Session, start: datetime, end: datetime) -> list[Report]:
     """Regulator reports (not drills) generated or signed in [start, end)."""
-    lo, hi = _utc(start), _utc(end)
+    lo, hi = as_utc(start), as_utc(end)
     return list(
         session.scalars(
             select(Report)
@@ -184,8 +182,8 @@ def _drill_runs(session: Session, period: Period) -> list[DrillRun]:
             select(DrillRun)
             .where(
                 DrillRun.status == "finished",
-                DrillRun.finished_at >= _utc(lo),
-                DrillRun.finished_at < _utc(hi),
+                DrillRun.finished_at >= as_utc(lo),
+                DrillRun.finished_at < as_utc(hi),
             )
             .order_by(DrillRun.finished_at, DrillRun.id)
         )
@@ -248,8 +246,8 @@ def build_markdown(
         select(func.count(ClockBreach.id)).where(
             ClockBreach.drill.is_(False),
             ClockBreach.tier == 1,
-            ClockBreach.breached_at >= _utc(start),
-            ClockBreach.breached_at < _utc(end),
+            ClockBreach.breached_at >= as_utc(start),
+            ClockBreach.breached_at < as_utc(end),
         )
     )
     roster_rows, gaps = _roster(session, period)
@@ -456,12 +454,12 @@ def holiday_report(
 ) -> tuple[Report, str, bytes]:
     """Generate the 假期舆情工作总结 for ``period``: (the Report row, Markdown, .docx)."""
     require(actor, "report.generate")
-    firm_name = _firm_name(firm)
+    full_name = firm_name(firm)
     if len(period.days) > MAX_DAYS:
         raise ReportError(f"假期总结最多覆盖 {MAX_DAYS} 天，请缩短日期范围。")
-    now = _utc(now).replace(microsecond=0)  # type: ignore[union-attr]
+    now = as_utc(now).replace(microsecond=0)  # type: ignore[union-attr]
     title, markdown = build_markdown(
-        session, period, index=index, playbooks=playbooks, firm=firm_name, actor=actor, now=now
+        session, period, index=index, playbooks=playbooks, firm=full_name, actor=actor, now=now
     )
     report, data = save_report(
         session,
@@ -469,7 +467,7 @@ def holiday_report(
         ref=period.ref,
         title=title,
         markdown=markdown,
-        firm=firm_name,
+        firm=full_name,
         actor=actor,
         now=now,
     )

@@ -19,14 +19,14 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from playbooks.authz import Actor
 from playbooks.clocks import escalation_clocks, facts_for
-from playbooks.reports.regulator import _author_of, _bj, _duration, _person, _utc, report_docx, store_report
+from playbooks.reports.common import as_utc, author_of, bj, duration, person
+from playbooks.reports.regulator import report_docx, store_report
 from playbooks.reports.wordfile import escape, render_docx
 from playbooks.schema import Playbook
 from store.models import Alert, Escalation, Report, User
@@ -45,7 +45,7 @@ def more(total: int, listed: int = MAX_LISTED) -> list[str]:
 
 def dur(delta: timedelta | None) -> str:
     """A duration for people (3 分钟, 1 小时 5 分); '—' when unknown."""
-    return _duration(delta) if delta is not None else "—"
+    return duration(delta) if delta is not None else "—"
 
 
 def pct(part: int, whole: int) -> str:
@@ -84,7 +84,7 @@ def signed_markdown(session: Session, report: Report) -> str:
     """The report's Markdown as handed out: with who signed it and when, once it is signed."""
     if report.signed_at is None or SIGN_PLACEHOLDER not in report.content_md:
         return report.content_md
-    line = f"- 签发：{escape(_person(session, report.signed_by))}，{_bj(report.signed_at)}（北京时间）"
+    line = f"- 签发：{escape(person(session, report.signed_by))}，{bj(report.signed_at)}（北京时间）"
     return report.content_md.replace(SIGN_PLACEHOLDER, line, 1)
 
 
@@ -93,8 +93,8 @@ def report_files(session: Session, report: Report) -> tuple[str, bytes]:
     if report.signed_at is None:
         return report.content_md, report_docx(report)
     md = signed_markdown(session, report)
-    created = _utc(report.created_at)
-    return md, render_docx(md, title=report.title, author=_author_of(report), created=created)  # type: ignore[arg-type]
+    created = as_utc(report.created_at)
+    return md, render_docx(md, title=report.title, author=author_of(report), created=created)  # type: ignore[arg-type]
 
 
 def reports_of(session: Session, kind: str, ref: str | None = None, *, limit: int = 200) -> list[Report]:
@@ -121,8 +121,8 @@ def escalations_opened(session: Session, start: datetime, end: datetime) -> list
             select(Escalation)
             .where(
                 Escalation.drill.is_(False),
-                Escalation.opened_at >= _utc(start),
-                Escalation.opened_at < _utc(end),
+                Escalation.opened_at >= as_utc(start),
+                Escalation.opened_at < as_utc(end),
             )
             .order_by(Escalation.opened_at, Escalation.id)
         )
@@ -241,13 +241,13 @@ def false_positives(session: Session, start: datetime, end: datetime) -> tuple[i
     marked = session.scalar(
         select(func.count(Alert.id)).where(
             Alert.drill.is_(False),
-            Alert.false_positive_at >= _utc(start),
-            Alert.false_positive_at < _utc(end),
+            Alert.false_positive_at >= as_utc(start),
+            Alert.false_positive_at < as_utc(end),
         )
     )
     opened = session.scalar(
         select(func.count(Alert.id)).where(
-            Alert.drill.is_(False), Alert.created_at >= _utc(start), Alert.created_at < _utc(end)
+            Alert.drill.is_(False), Alert.created_at >= as_utc(start), Alert.created_at < as_utc(end)
         )
     )
     return int(marked or 0), int(opened or 0)
@@ -267,12 +267,12 @@ def new_events(session: Session, start: datetime, end: datetime, *, limit: int =
     """Events (alerts sharing an event id, drills left out) first seen in [start, end), biggest first."""
     from store.models import LEVELS
 
-    base = [Alert.event_id != "", Alert.drill.is_(False), Alert.created_at < _utc(end)]
+    base = [Alert.event_id != "", Alert.drill.is_(False), Alert.created_at < as_utc(end)]
     grouped = session.execute(
         select(Alert.event_id, func.count(Alert.id), func.min(Alert.created_at), func.min(Alert.level_rank))
         .where(*base)
         .group_by(Alert.event_id)
-        .having(func.min(Alert.created_at) >= _utc(start))
+        .having(func.min(Alert.created_at) >= as_utc(start))
         .order_by(func.count(Alert.id).desc(), func.min(Alert.level_rank), func.min(Alert.created_at))
         .limit(limit)
     ).all()
@@ -285,7 +285,7 @@ def new_events(session: Session, start: datetime, end: datetime, *, limit: int =
             NewEvent(
                 event_id=event_id,
                 title=members[0].title or members[0].snippet[:60],
-                first_seen=_utc(first),  # type: ignore[arg-type]
+                first_seen=as_utc(first),  # type: ignore[arg-type]
                 alerts=int(n),
                 worst_level=LEVELS[rank - 1] if 1 <= (rank or 9) <= len(LEVELS) else None,
                 sources=list(dict.fromkeys(m.source for m in members if m.source)),
@@ -298,17 +298,9 @@ def level_text(level: str | None) -> str:
     return f"{level} 级" if level else "未定级"
 
 
-def person(session: Session, username: str) -> str:
-    return _person(session, username)
-
-
 def user_phone(session: Session, username: str) -> str:
     user = session.scalar(select(User).where(User.username == username))
     return user.phone if user is not None else ""
-
-
-def bj(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return _bj(value, fmt)
 
 
 def events_table(events: Sequence[NewEvent], *, time_format: str = "%Y-%m-%d %H:%M", none: str) -> list[str]:
