@@ -63,6 +63,27 @@ def duration(delta: timedelta) -> str:
     return f"{mins} 分钟"
 
 
+def dur(delta: timedelta | None) -> str:
+    """A duration for people (3 分钟, 1 小时 5 分); '—' when unknown."""
+    return duration(delta) if delta is not None else "—"
+
+
+def pct(part: int, whole: int) -> str:
+    """12.5%; '—' of nothing."""
+    return f"{part / whole:.1%}" if whole else "—"
+
+
+def change(now: int, before: int) -> str:
+    """+3 / -2 / 持平 (the day-on-day change)."""
+    diff = now - before
+    return "持平" if diff == 0 else f"{diff:+d}"
+
+
+def level_text(level: str | None) -> str:
+    """II 级; 未定级."""
+    return f"{level} 级" if level else "未定级"
+
+
 def firm_name(firm: Any) -> str:
     """The firm's full name from a name or the config's FirmConfig; ReportError when there is none."""
     name = getattr(firm, "name", firm)
@@ -121,6 +142,10 @@ REPORT_FILTERS: dict[str, Callable[..., Any]] = {
     "md_join": md_join,
     "bj": bj,
     "duration": duration,
+    "dur": dur,
+    "pct": pct,
+    "change": change,
+    "level_text": level_text,
 }
 _ENV: Environment | None = None
 

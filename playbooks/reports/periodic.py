@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from playbooks.authz import Actor
 from playbooks.clocks import escalation_clocks, facts_for
-from playbooks.reports.common import as_utc, author_of, bj, duration, person
+from playbooks.reports.common import as_utc, author_of, bj, person
 from playbooks.reports.regulator import report_docx, store_report
 from playbooks.reports.wordfile import escape, render_docx
 from playbooks.schema import Playbook
@@ -36,26 +36,6 @@ KIND_LABELS = {"regulator": "报告证监局", "daily": "舆情日报", "holiday
 SIGN_PLACEHOLDER = "- 签发：待负责人在舆情值守台审核签发"
 DUE_STATES = ("met", "met_late", "breached")  # clocks whose deadline has come (or that were done)
 MAX_LISTED = 30  # rows a report's table lists (a busy period is summed up, not printed whole)
-
-
-def more(total: int, listed: int = MAX_LISTED) -> list[str]:
-    """The line after a cut table: 另有 N 项未列出."""
-    return [f"另有 {total - listed} 项未列出，详见值守台处置记录。", ""] if total > listed else []
-
-
-def dur(delta: timedelta | None) -> str:
-    """A duration for people (3 分钟, 1 小时 5 分); '—' when unknown."""
-    return duration(delta) if delta is not None else "—"
-
-
-def pct(part: int, whole: int) -> str:
-    return f"{part / whole:.1%}" if whole else "—"
-
-
-def change(now: int, before: int) -> str:
-    """+3 / -2 / 持平 (the day-on-day change)."""
-    diff = now - before
-    return "持平" if diff == 0 else f"{diff:+d}"
 
 
 # --------------------------------------------------------------------------- keeping and signing
@@ -294,23 +274,6 @@ def new_events(session: Session, start: datetime, end: datetime, *, limit: int =
     return out
 
 
-def level_text(level: str | None) -> str:
-    return f"{level} 级" if level else "未定级"
-
-
 def user_phone(session: Session, username: str) -> str:
     user = session.scalar(select(User).where(User.username == username))
     return user.phone if user is not None else ""
-
-
-def events_table(events: Sequence[NewEvent], *, time_format: str = "%Y-%m-%d %H:%M", none: str) -> list[str]:
-    """The 新发现事件 table of the daily brief and the holiday summary (``none`` when there are none)."""
-    if not events:
-        return [none]
-    rows = ["| 首次发现 | 事件（首条标题） | 规模 | 最高级别 | 来源 |", "|---|---|---|---|---|"]
-    for e in events:
-        rows.append(
-            f"| {escape(bj(e.first_seen, time_format))} | {escape(e.title, 60) or '—'} | {e.alerts} 条预警 | "
-            f"{level_text(e.worst_level)} | {'、'.join(escape(s) for s in e.sources[:3]) or '—'} |"
-        )
-    return rows

@@ -344,7 +344,7 @@ def regulator_title(facts: RegulatorFacts) -> str:
     return f"关于{escape(facts.event_kind)}舆情事件的报告"
 
 
-def level_text(level: str | None) -> str:
+def _level_text(level: str | None) -> str:
     """II 级（重大）; 未定级."""
     return f"{level} 级（{LEVEL_NAMES[level]}）" if level in LEVEL_NAMES else "未定级"
 
@@ -356,7 +356,7 @@ def render_markdown(facts: RegulatorFacts) -> tuple[str, str]:
         "regulator.md.j2",
         f=facts,
         title=title,
-        level_text=level_text(facts.level),
+        level_text=_level_text(facts.level),
         max_posts=MAX_POSTS_LISTED,
         state_labels=STATE_LABELS,
         clock_labels=CLOCK_STATE_LABELS,
