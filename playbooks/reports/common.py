@@ -3,22 +3,24 @@ user's name, the firm written under a stored report's signature line, and the Ma
 
 Each report is built in two steps: a query step reads the records (and the posts index) and returns
 plain values (dataclasses of str, int, date and datetime: no ORM rows), and a render step writes those
-values as Markdown from a Jinja2 template under ``playbooks/reports/templates/``. Templates are Markdown,
-so autoescaping is off; every text that came from outside goes through the ``md`` filter
-(``wordfile.escape``) in the template, exactly where the report needs it.
+values as Markdown from a Jinja2 template under ``playbooks/reports/templates/`` (``playbooks.markdown``).
+Autoescaping is off; every text that came from outside goes through the ``md`` filter (``wordfile.escape``)
+in the template, exactly where the report needs it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from playbooks.markdown import template_environment
 from playbooks.reports.wordfile import SIGNATURE_LINE, escape, unescape
 from store.models import Report, User
 
@@ -118,24 +120,6 @@ def md_join(items: Iterable[Any] | None, sep: str, limit: int | None = None) -> 
     return sep.join(escape(x, limit) for x in (items or []) if str(x).strip())
 
 
-def template_environment(**filters: Callable[..., Any]) -> Environment:
-    """A Jinja2 environment for the Markdown templates in playbooks/reports/templates.
-
-    Autoescape is off (the output is Markdown, not HTML); a block tag on a line of its own leaves no
-    line behind; an undefined name is an error, not an empty string.
-    """
-    env = Environment(
-        loader=PackageLoader("playbooks.reports", "templates"),
-        autoescape=False,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        undefined=StrictUndefined,
-    )
-    env.filters.update(filters)
-    return env
-
-
 # the reports' filters: md = escape (every ASCII punctuation backslash-escaped, see wordfile)
 REPORT_FILTERS: dict[str, Callable[..., Any]] = {
     "md": escape,
@@ -147,12 +131,13 @@ REPORT_FILTERS: dict[str, Callable[..., Any]] = {
     "change": change,
     "level_text": level_text,
 }
-_ENV: Environment | None = None
+
+
+@cache
+def _environment() -> Environment:
+    return template_environment("playbooks.reports", **REPORT_FILTERS)
 
 
 def render(template: str, **values: Any) -> str:
     """The Markdown of a report template (``daily.md.j2`` …) for the given values."""
-    global _ENV
-    if _ENV is None:
-        _ENV = template_environment(**REPORT_FILTERS)
-    return _ENV.get_template(template).render(**values)
+    return _environment().get_template(template).render(**values)
