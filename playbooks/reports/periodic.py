@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from playbooks.authz import Actor
 from playbooks.clocks import escalation_clocks, facts_for
-from playbooks.reports.common import as_utc, author_of, bj, person
-from playbooks.reports.regulator import report_docx, store_report
+from playbooks.reports.common import ReportError, as_utc, author_of, bj, person
+from playbooks.reports.regulator import report_docx, store_report, verify
 from playbooks.reports.wordfile import escape, render_docx
 from playbooks.schema import Playbook
 from store.models import Alert, Escalation, Report, User
@@ -75,6 +75,32 @@ def report_files(session: Session, report: Report) -> tuple[str, bytes]:
     md = signed_markdown(session, report)
     created = as_utc(report.created_at)
     return md, render_docx(md, title=report.title, author=author_of(report), created=created)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """The files handed out for a stored report, and whether its draft is intact."""
+
+    markdown: str
+    docx: bytes
+    intact: bool  # the draft's .docx rebuilt from the stored Markdown has the SHA-256 kept with it
+    docx_name: str
+    md_name: str
+
+
+def files_of(session: Session, report_id: int) -> ReportFiles:
+    """The Markdown and .docx of a stored report as handed out (the signed copy once signed)."""
+    report = session.get(Report, report_id)
+    if report is None:
+        raise ReportError(f"报告 {report_id} 不存在。")
+    markdown, data = report_files(session, report)
+    return ReportFiles(
+        markdown=markdown,
+        docx=data,
+        intact=verify(report),
+        docx_name=file_name(report, "docx"),
+        md_name=file_name(report, "md"),
+    )
 
 
 def reports_of(session: Session, kind: str, ref: str | None = None, *, limit: int = 200) -> list[Report]:

@@ -494,6 +494,40 @@ def reports_for(session: Session, escalation_id: int) -> list[Report]:
     )
 
 
+@dataclass(frozen=True)
+class ReportableRecord:
+    """An escalation record a regulator report can be made for."""
+
+    id: int
+    level: str | None
+    state: str
+    title: str  # the alert's title, or its snippet
+
+
+def reportable_records(session: Session, *, limit: int = 500) -> list[ReportableRecord]:
+    """The records a regulator report can be made for (never a drill's nor a false positive), newest first."""
+    rows = session.scalars(
+        select(Escalation)
+        .where(Escalation.drill.is_(False), Escalation.state != "false_positive")
+        .order_by(Escalation.opened_at.desc(), Escalation.id.desc())
+        .limit(limit)
+    )
+    return [
+        ReportableRecord(id=e.id, level=e.level, state=e.state, title=e.alert.title or e.alert.snippet)
+        for e in rows
+    ]
+
+
+def draft_docx(session: Session, report_id: int) -> tuple[bytes, bool]:
+    """A stored report's .docx rebuilt from its Markdown (the same bytes as generated), and whether they
+    are those whose SHA-256 was kept."""
+    report = session.get(Report, report_id)
+    if report is None:
+        raise ReportError(f"报告 {report_id} 不存在。")
+    data = report_docx(report)
+    return data, hashlib.sha256(data).hexdigest() == report.sha256
+
+
 SIGNABLE_KINDS = (KIND, "daily", "holiday")  # the daily brief and holiday summary: playbooks.reports.periodic
 
 
