@@ -6,6 +6,7 @@ and the clocks overdue; the top sources; the notable items (the most severe flag
 analyzer's reasons). Posts come from the posts index (``dashboard.post_figures``, the same figures as
 态势总览), everything else from the records database. Drills never count.
 
+``daily_facts`` reads all of it as plain values; ``render_markdown`` writes it from templates/daily.md.j2.
 ``daily_report`` requires ``report.generate``, keeps a ``Report`` row (kind ``daily``, ref the day
 ``YYYY-MM-DD``) and audits it; a manager signs it with ``sign_report``.
 """

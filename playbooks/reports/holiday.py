@@ -11,7 +11,8 @@ compliance rate); 七、报告监管情况 (regulator reports in the period); �
 holiday, with their scores); 九、存在问题与改进措施 (false positives, clocks run out or met late); 十、编制
 与签发. Drills never count in the figures; the drill results section lists the drill runs.
 
-``holiday_report`` requires ``report.generate``, keeps a ``Report`` row (kind ``holiday``, ref
+``holiday_facts`` reads all of it as plain values; ``render_markdown`` writes it from
+templates/holiday.md.j2. ``holiday_report`` requires ``report.generate``, keeps a ``Report`` row (kind ``holiday``, ref
 "<name> <year>" or "<from>~<to>") and audits it; a manager signs it with ``sign_report``.
 """
 
