@@ -4,8 +4,8 @@
 
 Each model is measured in its own child process pinned to at most 2 CPUs, so its peak RSS is its own:
 load time, the model alone, ``Analyzer.analyze`` end to end in batches of 50 (the crawl pipeline's
-batch size), peak RSS, and accuracy on the held-out slices (``nlp.train.is_heldout``) that no model
-trained or was calibrated on. "bert-base" is a randomly initialised bert-base-chinese-size classifier
+batch size), peak RSS, and accuracy on the held-out slices (``nlp.training.data.is_heldout``) that no
+model trained or was calibrated on. "bert-base" is a randomly initialised bert-base-chinese-size classifier
 (12 layers, hidden 768) exported to ONNX int8 the same way as the shipped model: its answers mean
 nothing, its speed is what a bert-base model of one's own would cost (needs torch: the train extra).
 
@@ -28,7 +28,7 @@ from pathlib import Path
 from nlp.analyzer import Analyzer
 from nlp.segment import Segmenter
 from nlp.sentiment import LABELS, create_sentiment_model
-from nlp.train import SENTIMENT_SETS, sentiment_rows
+from nlp.training.data import SENTIMENT_SETS, sentiment_rows
 
 FIRM = {
     "name": "华鼎证券股份有限公司",
@@ -84,7 +84,7 @@ def build_bert_base(directory: Path) -> Path:
     from tokenizers import BertWordPieceTokenizer
     from transformers import BertConfig, BertForSequenceClassification
 
-    from nlp.train_bert import BASE_VOCAB, export_onnx
+    from nlp.training.bert import BASE_VOCAB, export_onnx
 
     torch.manual_seed(0)
     directory.mkdir(parents=True, exist_ok=True)
@@ -225,13 +225,16 @@ def detect_figures(data: Path, model) -> None:
     """Held-out figures of the detection models (helper "detect"): negative targets on finnsp (entity
     model alone and through Analyzer.analyze) and the rumor model per set, on the slices training never saw."""
     from nlp import rumor, targets
+    from nlp.training import rumor as rumor_training
+    from nlp.training import targets as targets_training
+    from nlp.training.data import finnsp_rows, rumor_rows
 
     if not (data / "sentiment" / "finnsp_train.jsonl").exists():
         print(f"detection figures: skipped (no data under {data})")
         return
-    rows = targets.finnsp_rows(data, "heldout")
-    m = targets.evaluate(targets.load_default(), rows)
-    a = targets.evaluate_analyzer(
+    rows = finnsp_rows(data, "heldout")
+    m = targets_training.evaluate(targets.load_default(), rows)
+    a = targets_training.evaluate_analyzer(
         Analyzer.from_config(firm={"name": "华鼎证券"}, sentiment_model=model), rows
     )
     print(
@@ -241,7 +244,7 @@ def detect_figures(data: Path, model) -> None:
         f"(P {a['entity_precision']:.3f} R {a['entity_recall']:.3f})"
     )
     if (data / "rumor").exists():
-        r = rumor.evaluate(rumor.load_default(), rumor.rumor_rows(data, "heldout"))
+        r = rumor_training.evaluate(rumor.load_default(), rumor_rows(data, "heldout"))
         per = ", ".join(f"{k} {v['rumor_f1']:.3f} (n={v['n']})" for k, v in r.items())
         print(f"rumor model, rumor-class F1 on held-out rows: {per}")
 

@@ -28,17 +28,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-#: ``family`` in a ``[[sources]]`` entry → its spider; per-site differences are that entry's ``options``
-SPIDER_FAMILIES: dict[str, str] = {
-    "rss": "crawlers.spiders.news.NewsSpider",
-    "news_list": "crawlers.spiders.news.NewsListSpider",
-    "weibo": "crawlers.spiders.weibo.WeiboSpider",
-    "guba": "crawlers.spiders.guba.GubaSpider",
-    "xueqiu": "crawlers.spiders.xueqiu.XueqiuSpider",
-    "heimao": "crawlers.spiders.heimao.HeimaoSpider",
-    "cls": "crawlers.spiders.cls.ClsSpider",
-    "baidu_news": "crawlers.spiders.baidu_news.BaiduNewsSpider",
-}
+from crawlers.families import FAMILIES
+
+#: ``family`` in a ``[[sources]]`` entry → its spider (a view of crawlers.families.FAMILIES, the one list);
+#: per-site differences are that entry's ``options``, checked by the family's options model
+SPIDER_FAMILIES: dict[str, str] = {family: spec.spider for family, spec in FAMILIES.items()}
 
 __all__ = ["SPIDER_FAMILIES", "JsonlWriter", "build_settings", "main", "run_crawl", "run_crawl_subprocess"]
 

@@ -1,16 +1,16 @@
 """User management as the signed-in person: each function checks ``user.manage`` before touching the store.
 
 The 用户管理 page calls these, so the check does not depend on the page being hidden from a role.
-Each runs in one transaction and is audited by store/users.py under the acting username.
-PermissionDenied and store.users.UserError carry Chinese messages for the page to show.
+Each runs in one transaction and is audited by playbooks/users.py under the acting username.
+PermissionDenied and playbooks.users.UserError carry Chinese messages for the page to show.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from playbooks import users
 from playbooks.authz import Actor, require
-from store import users
 from store.records import Records, audit_trail
 
 

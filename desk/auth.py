@@ -8,7 +8,7 @@ Single sign-on (optional): with ``[desk] oidc = true`` in yuqing.toml and Stream
 section in .streamlit/secrets.toml (client id/secret, server_metadata_url, redirect_uri, cookie
 secret — see the Streamlit docs for ``st.login``), the form offers 「单点登录」. After the identity
 provider signs the person in, ``st.user.email`` is matched to a desk user by email
-(``store.users.sso_user``); an unknown or disabled email is refused and told to ask the admin. The
+(``playbooks.users.sso_user``); an unknown or disabled email is refused and told to ask the admin. The
 role always comes from the desk's own user record, never from the identity provider.
 """
 
@@ -19,8 +19,8 @@ import logging
 import streamlit as st
 
 from desk import state
+from playbooks import users
 from playbooks.authz import ROLE_LABELS, Actor
-from store import users
 from yuqing.context import Context
 
 log = logging.getLogger(__name__)

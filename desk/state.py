@@ -12,9 +12,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from playbooks import users
 from playbooks.authz import Actor
 from playbooks.schema import PlaybookError
-from store import users
 from store.posts_sqlite import StoreUnavailable
 from store.records import RecordsUnavailable
 from yuqing.config import ConfigError, config_path, load_settings

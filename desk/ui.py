@@ -12,10 +12,12 @@ import json
 import re
 import string
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
+
+from store.times import as_utc, parse_instant
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -118,23 +120,8 @@ def audit_action_label(action: str) -> str:
 
 def to_shanghai(value: str | datetime | None) -> datetime | None:
     """An aware datetime in Asia/Shanghai. Naive values are taken as UTC (how the store keeps them)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(SHANGHAI)
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """The same instant, aware, in UTC (naive values are taken as UTC)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    at = as_utc(value) if isinstance(value, datetime) else parse_instant(value)
+    return at.astimezone(SHANGHAI) if at is not None else None
 
 
 def format_time(value: str | datetime | None, *, with_seconds: bool = False) -> str:
@@ -169,7 +156,7 @@ def format_deadline(due: datetime | None, now: datetime) -> str:
     """'剩余 12 分钟' before the deadline, '已超时 1 小时 3 分' after it."""
     if due is None:
         return "—"
-    left = (as_utc(due) - as_utc(now)).total_seconds() / 60  # type: ignore[operator]
+    left = (due - now).total_seconds() / 60
     return f"剩余 {format_duration(left)}" if left >= 0 else f"已超时 {format_duration(left)}"
 
 

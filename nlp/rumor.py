@@ -13,16 +13,13 @@ Two kinds of evidence, each named in the reasons:
   character shingles — is 不实, and the reason names the claim and links the clarification. A post that
   itself denies the claim (辟谣, 澄清 …) is the clarification being spread, not the rumor.
 
-Train and measure: ``python -m nlp.rumor train`` / ``python -m nlp.rumor eval``.
+Trained and measured by ``python -m nlp.training rumor train`` / ``… rumor eval``
+(:mod:`nlp.training.rumor`).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
-import sys
-import time
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,9 +31,6 @@ import numpy as np
 from nlp.sentiment import MODELS_DIR, LinearSentimentClassifier
 
 RUMOR_DIR = MODELS_DIR / "rumor-linear"
-RUMOR_SETS = ("ced", "jin2017", "checked")
-RUMOR_LABELS = ("non-rumor", "rumor")
-DEFAULT_MODEL_THRESHOLD = 0.9
 
 
 class RumorModel:
@@ -178,119 +172,3 @@ class RumorRegister:
             if best is None or score > max(best.similarity, 1.0 if best.keywords else 0.0):
                 best = RegisterMatch(entry, round(sim, 3), kw_hit if len(kw_hit) == len(kws) else ())
         return best
-
-
-# -- training and evaluation (the `train` extra) -----------------------------------------------------
-
-
-def rumor_rows(data: Path, part: str) -> list[tuple[str, str, int]]:
-    """(set name, text, 1 if rumor) rows of ``part`` (train | heldout), split as nlp.train.is_heldout."""
-    from nlp.train import is_heldout, read_jsonl
-
-    want = part == "heldout"
-    out = []
-    for name in RUMOR_SETS:
-        for r in read_jsonl(data / "rumor" / f"{name}_train.jsonl"):
-            t = str(r.get("text") or "")
-            if t and is_heldout(name, t) == want:
-                out.append((name, t, int(r["label"] == "rumor")))
-    return out
-
-
-def _f1(pred: Sequence[int], gold: Sequence[int]) -> dict:
-    tp = sum(p and g for p, g in zip(pred, gold, strict=True))
-    fp = sum(p and not g for p, g in zip(pred, gold, strict=True))
-    fn = sum(g and not p for p, g in zip(pred, gold, strict=True))
-    return {
-        "n": len(gold),
-        "rumor_f1": round(2 * tp / max(1, 2 * tp + fp + fn), 4),
-        "precision": round(tp / max(1, tp + fp), 4),
-        "recall": round(tp / max(1, tp + fn), 4),
-    }
-
-
-def evaluate(model: RumorModel, rows: list[tuple[str, str, int]], threshold: float = 0.5) -> dict:
-    """Rumor-class F1 overall and per set at ``threshold`` (0.5: the model as a classifier)."""
-    s = model.scores([t for _, t, _ in rows])
-    pred = [int(v >= threshold) for v in s]
-    gold = [y for _, _, y in rows]
-    out: dict[str, Any] = {"all": _f1(pred, gold)}
-    for name in RUMOR_SETS:
-        idx = [i for i, (n, _, _) in enumerate(rows) if n == name]
-        out[name] = _f1([pred[i] for i in idx], [gold[i] for i in idx])
-    return out
-
-
-def train(data: Path, out: Path, *, c: float = 8.0, max_features: int = 150_000) -> dict:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    from nlp.falsity import detect
-    from nlp.sentiment import char_ngrams
-
-    t0 = time.time()
-    rows = rumor_rows(data, "train")
-    texts, y = [t for _, t, _ in rows], [v for _, _, v in rows]
-    vec = TfidfVectorizer(
-        analyzer=char_ngrams, sublinear_tf=True, min_df=2, max_features=max_features, dtype=np.float32
-    )
-    x = vec.fit_transform(texts)
-    clf = LogisticRegression(C=c, max_iter=3000).fit(x, y)
-    coef = np.zeros((x.shape[1], 2), np.float32)
-    coef[:, 1] = clf.coef_[0]
-    model = LinearSentimentClassifier(
-        vec.vocabulary_,
-        idf=vec.idf_.astype(np.float32),
-        coef=coef,
-        intercept=np.array([0.0, clf.intercept_[0]], np.float32),
-        labels=RUMOR_LABELS,
-    )
-    probe = texts[:200]
-    diff = np.abs(model.predict_proba(probe)[:, 1] - clf.predict_proba(vec.transform(probe))[:, 1]).max()
-    if diff > 1e-3:
-        raise RuntimeError(f"numpy inference disagrees with scikit-learn: max |Δp| = {diff:.2e}")
-    meta = {
-        "trained_rows": len(rows),
-        "C": c,
-        "max_features": max_features,
-        "split": "15% per set by blake2b('yuqing-split-v1:<set>:<text>') (nlp.train.is_heldout)",
-    }
-    model.save(out, extra={"training": meta})
-    shipped = RumorModel.load(out)
-    test = rumor_rows(data, "heldout")
-    cue = [int(detect(t)["label"] == "rumor") for _, t, _ in test]
-    report = {
-        "heldout": evaluate(shipped, test),
-        "heldout_at_model_threshold": evaluate(shipped, test, DEFAULT_MODEL_THRESHOLD)["all"],
-        "cue_rules": _f1(cue, [v for _, _, v in test]),
-        **meta,
-        "train_seconds": round(time.time() - t0, 1),
-    }
-    print(f"trained in {time.time() - t0:.0f}s", file=sys.stderr)
-    (out / "metrics.json").write_text(
-        json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
-    return report
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m nlp.rumor", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="what", required=True)
-    t = sub.add_parser("train", help="train and save the rumor model, then measure it held-out")
-    t.add_argument("--data", type=Path, default=Path("../shared/data"))
-    t.add_argument("--out", type=Path, default=RUMOR_DIR)
-    t.add_argument("--C", type=float, default=8.0)
-    t.add_argument("--max-features", type=int, default=150_000)
-    e = sub.add_parser("eval", help="measure the shipped rumor model on the held-out rows")
-    e.add_argument("--data", type=Path, default=Path("../shared/data"))
-    args = p.parse_args(argv)
-    if args.what == "train":
-        report = train(args.data, args.out, c=args.C, max_features=args.max_features)
-    else:
-        report = evaluate(RumorModel.load(RUMOR_DIR), rumor_rows(args.data, "heldout"))
-    print(json.dumps(report, ensure_ascii=False, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

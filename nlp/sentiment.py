@@ -1,7 +1,7 @@
 """Three-class sentiment (negative / neutral / positive).
 
 The shipped default ("builtin") is a linear model: TF-IDF over character 1–3-grams with a
-multinomial logistic regression, trained by ``python -m nlp.train sentiment`` and stored as plain
+multinomial logistic regression, trained by ``python -m nlp.training sentiment`` and stored as plain
 files (``vocab.json`` + ``weights.npz``) that numpy alone applies: no pickle, no scikit-learn at
 inference, nothing that breaks when a library version moves.
 
@@ -51,7 +51,7 @@ def normalize(text: str) -> str:
 def char_ngrams(text: str, ngram_range: tuple[int, int] = (1, 3)) -> list[str]:
     """The model's features: character n-grams of the normalised text.
 
-    Training (``nlp.train``) hands this very function to scikit-learn's vectoriser, so training and
+    Training (``nlp.training``) hands this very function to scikit-learn's vectoriser, so training and
     inference see the same features.
     """
     t = normalize(text)
@@ -605,8 +605,8 @@ class EnsembleSentimentClassifier:
 
     ``p = w·p_linear + (1 − w)·p_transformer`` for texts whose linear top probability is below
     ``gate`` (gate ≥ 1: every text). The weight and the gate are chosen on the validation slice
-    (``nlp.train``), never on the held-out slices. The gate keeps the desk fast: the linear model reads
-    thousands of posts a second, the transformer hundreds.
+    (``nlp.training.sentiment``), never on the held-out slices. The gate keeps the desk fast: the linear
+    model reads thousands of posts a second, the transformer hundreds.
     """
 
     def __init__(
@@ -657,7 +657,8 @@ def _shipped(name: str, build) -> SentimentModel:
 def _load_linear(directory: Path) -> LinearSentimentClassifier:
     if not (directory / WEIGHTS_FILE).exists():
         raise FileNotFoundError(
-            f"shipped sentiment model missing under {directory}; rebuild it with `python -m nlp.train`"
+            f"shipped sentiment model missing under {directory}; "
+            "rebuild it with `python -m nlp.training sentiment`"
         )
     return load_linear_model(directory)
 
@@ -716,7 +717,7 @@ def create_sentiment_model(name: str = "builtin") -> SentimentModel:
         if (local / "model.onnx").is_file() and (local / "tokenizer.json").is_file():
             return OnnxSentimentClassifier(local)
         if (local / VOCAB_FILE).is_file() and (local / WEIGHTS_FILE).is_file():
-            return load_linear_model(local)  # one's own `python -m nlp.train sentiment --out DIR`
+            return load_linear_model(local)  # one's own `python -m nlp.training sentiment --out DIR`
         return HFSentimentClassifier(str(local))
     if local.exists() or name.startswith((".", "/", "~")) or "\\" in name or name.count("/") != 1:
         raise UnknownModelError(

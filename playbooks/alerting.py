@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,15 +30,12 @@ from playbooks.notify.outbox import Recipient, enqueue
 from playbooks.schema import Playbook
 from store.models import Alert, Escalation, Notification, User, level_rank
 from store.records import SYSTEM_ACTOR, audit
+from store.times import as_utc
 
 DEFAULT_ANNOUNCE_LEVELS = ("I", "II")
 OPEN_ALERT = "open"  # Alert.status of an alert nobody has dealt with yet
 MAX_TITLE = 80
 MAX_SNIPPET = 160
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _one_line(text: str, limit: int) -> str:
@@ -194,7 +191,7 @@ def chase_alerts(
         minutes = playbook.clocks(alert.level).acknowledge_within
         if not minutes:
             continue
-        overdue = _aware(now) - _aware(alert.created_at)
+        overdue = as_utc(now) - alert.created_at
         windows = int(overdue.total_seconds() // (minutes * 60))
         if windows < 1:
             continue

@@ -28,13 +28,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from playbooks.schema import LEVELS, Playbook
 from store.models import Escalation, EscalationStep, Report, StatementDraft
+from store.times import as_utc
 
 # clock states, from the one that needs attention most to the one that needs none
 CLOCK_STATES = ("breached", "due_soon", "met_late", "running", "met", "not_required")
@@ -67,16 +68,9 @@ STEP_PREFIX = "step:"
 _STOPPED_STATES = ("resolved", "closed", "false_positive")
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """Aware UTC (SQLite hands back naive datetimes, which are UTC)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _first(*values: datetime | None) -> datetime | None:
-    present = [_utc(v) for v in values if v is not None]
-    return min(present) if present else None  # type: ignore[type-var]
+    present = [v for v in values if v is not None]
+    return min(present) if present else None
 
 
 @dataclass(frozen=True)
@@ -100,7 +94,7 @@ class EscalationFacts:
         """When the clocks stopped (resolved / closed / false positive), None while they run."""
         if self.state not in _STOPPED_STATES:
             return None
-        return _first(self.resolved_at, self.closed_at) or _utc(self.started_at)
+        return _first(self.resolved_at, self.closed_at) or self.started_at
 
 
 @dataclass(frozen=True)
@@ -173,15 +167,14 @@ def clock_states(facts: EscalationFacts, playbook: Playbook | None, *, now: date
     """
     if playbook is None or facts.level not in LEVELS:
         return []
-    now = _utc(now)  # type: ignore[assignment]
-    start = _utc(facts.started_at)
-    assert start is not None
+    now = as_utc(now)
+    start = facts.started_at
     stopped = facts.stopped_at
     if facts.state == "false_positive":
         stopped = start  # a false positive asks nothing of anyone: nothing counts as run out
     level = facts.level
     clocks = playbook.clocks(level)
-    steps_done = {k: _utc(v) for k, v in facts.steps_done.items()}
+    steps_done = facts.steps_done
 
     # a step whose deadline is a level clock also completes that clock
     by_clock: dict[str, list[str]] = {}
@@ -274,10 +267,10 @@ def facts_for(session: Session, esc: Escalation) -> EscalationFacts:
         escalation_id=esc.id,
         level=esc.level,
         state=esc.state,
-        started_at=_utc(alert.created_at if alert is not None and alert.created_at else esc.opened_at),  # type: ignore[arg-type]
+        started_at=alert.created_at if alert is not None and alert.created_at else esc.opened_at,
         acknowledged_at=_first(esc.acknowledged_at, alert.acknowledged_at if alert is not None else None),
-        resolved_at=_utc(esc.resolved_at),
-        closed_at=_utc(esc.closed_at),
+        resolved_at=esc.resolved_at,
+        closed_at=esc.closed_at,
         steps_done=steps,
         statement_approved_at=_first(*approved),
         regulator_reported_at=_first(*reported),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from playbooks.clocks import CLOCK_STATE_LABELS, CLOCK_STATES, ClockState, escal
 from playbooks.escalation import OPEN_STATES, STATE_LABELS
 from playbooks.schema import Playbook
 from store.models import LEVELS, SENTIMENTS, Alert, Escalation, level_rank
+from store.times import as_utc, parse_instant
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_BUCKETS = 24 * 7  # hourly buckets are offered for ranges of up to a week
@@ -36,15 +37,9 @@ class RangeError(ValueError):
     """A date range the dashboard cannot show; the message is Chinese."""
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _bound(value: datetime) -> str:
     """An aware time as the index's bound: naive UTC ISO to the second."""
-    return _utc(value).replace(tzinfo=None).isoformat(timespec="seconds")  # type: ignore[union-attr]
+    return as_utc(value).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
 def day_range(first: date, last: date) -> tuple[datetime, datetime]:
@@ -67,13 +62,10 @@ def default_range(index: Any, today: date, days: int = 7) -> tuple[date, date, s
         return first, today, ""
     newest = index.search(drill=False, order="newest", limit=1).items
     stamp = newest[0].display_time if newest else ""
-    try:
-        at = datetime.fromisoformat(stamp) if stamp else None
-    except ValueError:
-        at = None
+    at = parse_instant(stamp)
     if at is None:
         return first, today, ""
-    day = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(SHANGHAI).date()
+    day = at.astimezone(SHANGHAI).date()
     if day >= today:
         return first, today, ""
     return (
@@ -188,7 +180,7 @@ def top_events(
     session: Session, *, start: datetime, end: datetime, include_drills: bool = False, top: int = 10
 ) -> list[EventRow]:
     """Events (posts sharing an event id) with the most alerts in [start, end), each with its first title."""
-    conds = [Alert.event_id != "", Alert.created_at >= _utc(start), Alert.created_at < _utc(end)]
+    conds = [Alert.event_id != "", Alert.created_at >= start, Alert.created_at < end]
     if not include_drills:
         conds.append(Alert.drill.is_(False))
     grouped = session.execute(
@@ -214,8 +206,8 @@ def top_events(
                 event_id=event_id,
                 title=members[0].title or members[0].snippet[:60],
                 alerts=int(n),
-                first_seen=_utc(first),  # type: ignore[arg-type]
-                last_seen=_utc(last),  # type: ignore[arg-type]
+                first_seen=first,
+                last_seen=last,
                 worst_level=LEVELS[rank - 1] if 1 <= (rank or 9) <= len(LEVELS) else None,
                 sources=list(dict.fromkeys(m.source for m in members if m.source)),
             )
@@ -268,7 +260,7 @@ def open_escalations(
 ) -> list[OpenEscalation]:
     """Every escalation not yet closed (nor a false positive), worst clock state first, then level, then
     least time left, then oldest."""
-    now = _utc(now)  # type: ignore[assignment]
+    now = as_utc(now)
     by_id = {p.id: p for p in playbooks}
     stmt = select(Escalation).where(Escalation.state.in_(OPEN_STATES))
     if not include_drills:
@@ -279,7 +271,7 @@ def open_escalations(
         playbook = by_id.get(esc.playbook_id or (alert.playbook_id if alert else "") or "")
         clocks = escalation_clocks(session, esc, playbook, now=now) if playbook else []
         worst = worst_state(clocks)
-        started = _utc(alert.created_at if alert is not None and alert.created_at else esc.opened_at)
+        started = alert.created_at if alert is not None and alert.created_at else esc.opened_at
         rows.append(
             OpenEscalation(
                 id=esc.id,
@@ -287,8 +279,8 @@ def open_escalations(
                 state=esc.state,
                 owner=esc.owner,
                 title=(alert.title or alert.snippet[:60]) if alert is not None else "",
-                started_at=started,  # type: ignore[arg-type]
-                age=now - started,  # type: ignore[operator]
+                started_at=started,
+                age=now - started,
                 worst=worst,
                 worst_clock=_pick(clocks, worst),
                 drill=bool(esc.drill),

@@ -26,7 +26,7 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from playbooks.authz import Actor, require
 from store.models import DUTIES, Alert, Escalation, RosterEntry, User
 from store.records import audit
+from store.times import as_utc
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 DUTY_LABELS = {"primary": "主班", "backup": "备班", "manager": "带班负责人"}
@@ -333,9 +334,7 @@ def entries_between(session: Session, start: date, end: date) -> list[RosterEntr
 
 
 def _beijing(at: datetime) -> datetime:
-    if at.tzinfo is None:  # naive datetimes in this project are UTC (store.models.utcnow)
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(BEIJING)
+    return as_utc(at).astimezone(BEIJING)  # naive datetimes in this project are UTC
 
 
 def on_duty(session: Session, at: datetime, duty: str | None = None) -> list[RosterEntry]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
@@ -30,6 +30,7 @@ from playbooks import escalation as escalation_flow
 from playbooks.authz import Actor, require
 from store.models import Alert, Escalation, PostRecord, User, level_rank, utcnow
 from store.records import audit
+from store.times import as_utc
 
 MAX_REASON_CHARS = 200  # a false positive's reason: one short sentence
 
@@ -94,12 +95,12 @@ def queue_states(session: Session, post_ids: Sequence[str]) -> dict[str, AlertSt
             level=a.level,
             drill=bool(a.drill),
             event_id=a.event_id or "",
-            created_at=as_utc(a.created_at),
+            created_at=a.created_at,
             assignee=a.assignee or "",
             acknowledged_by=a.acknowledged_by or "",
-            acknowledged_at=as_utc(a.acknowledged_at),
+            acknowledged_at=a.acknowledged_at,
             false_positive_by=a.false_positive_by or "",
-            false_positive_at=as_utc(a.false_positive_at),
+            false_positive_at=a.false_positive_at,
             false_positive_reason=a.false_positive_reason or "",
             escalation_id=esc.id if esc else None,
             escalation_state=esc.state if esc else None,
@@ -234,7 +235,7 @@ def count_new(
     if statuses is not None:
         stmt = stmt.where(Alert.status.in_(list(statuses)))
     if seen_at is not None:
-        stmt = stmt.where(Alert.created_at > as_utc(seen_at))
+        stmt = stmt.where(Alert.created_at > seen_at)
     return int(session.scalar(stmt) or 0)
 
 
@@ -248,22 +249,14 @@ def active_users(session: Session) -> list[tuple[str, str]]:
 
 def last_seen(session: Session, username: str) -> datetime | None:
     """When this person last marked the queue as seen (None: never, or no such user)."""
-    value = session.scalar(select(User.last_queue_look_at).where(User.username == username))
-    return as_utc(value)
+    return session.scalar(select(User.last_queue_look_at).where(User.username == username))
 
 
 def is_new(created_at: datetime | None, seen_at: datetime | None) -> bool:
     """An alert is new to a person when it opened after they last marked the queue seen (or never did)."""
     if created_at is None:
         return False
-    return seen_at is None or as_utc(created_at) > as_utc(seen_at)
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """Aware UTC (SQLite hands back naive datetimes; the store writes UTC)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return seen_at is None or created_at > seen_at
 
 
 # --------------------------------------------------------------------------- actions
@@ -417,7 +410,7 @@ def mark_seen(session: Session, actor: Actor, now: datetime | None = None) -> da
     if user is None:
         return None
     now = as_utc(now or utcnow())
-    before = as_utc(user.last_queue_look_at)
+    before = user.last_queue_look_at
     if before is not None and before >= now:
         return before
     user.last_queue_look_at = now
@@ -485,7 +478,7 @@ def false_positive_training_rows(
 
 
 def _training_row(alert: Alert, post: PostRecord | None) -> dict[str, Any]:
-    when = as_utc(alert.false_positive_at)
+    when = alert.false_positive_at
     row: dict[str, Any] = {
         "id": alert.post_id,
         "alert_id": alert.id,
@@ -566,7 +559,7 @@ def _audit(session: Session, actor: Actor, action: str, alert: Alert, now: datet
         drill=bool(alert.drill),
         **detail,
     )
-    entry.at = as_utc(now)
+    entry.at = now
 
 
 def _escalation_to_false_positive(session: Session, esc: Escalation, actor: Actor, reason: str) -> None:

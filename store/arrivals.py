@@ -13,22 +13,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from store.posts_sqlite import SqlitePostIndex, StoreUnavailable
+from store.times import parse_instant
 
 HOUR_FORMAT = "%Y-%m-%dT%H"
-
-
-def parse_instant(value: str) -> datetime | None:
-    """An ISO timestamp as an aware UTC datetime (naive means UTC, the store's convention); None if not one."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def hour_key(dt: datetime) -> str:

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from store.times import parse_instant
+
 NO_TIME = -(2**62)  # posts with no known time sort last, like '' in the SQL path
 DAY = 86_400
 BEIJING = 8 * 3600
@@ -25,15 +27,8 @@ BEIJING = 8 * 3600
 
 def epoch(value: str | None) -> int | None:
     """Naive-UTC ISO text (the ``sort_time`` column, or a since/until bound) → epoch seconds."""
-    if not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp())
+    dt = parse_instant(value)
+    return None if dt is None else int(dt.timestamp())
 
 
 class _Codes:

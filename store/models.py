@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -29,6 +28,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from store.times import UTCDateTime
 
 LEVELS = ("I", "II", "III", "IV")
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -183,16 +184,16 @@ class Alert(Base):
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)
     playbook_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
     drill: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     # triage (0004): the post's event (posts of one event are grouped in the queue), who has it,
     # who acknowledged it, and — for a false positive — why (kept, exportable as training data)
     event_id: Mapped[str] = mapped_column(String(40), default="", server_default="", index=True)
     assignee: Mapped[str] = mapped_column(String(80), default="", server_default="")
     acknowledged_by: Mapped[str] = mapped_column(String(80), default="", server_default="")
-    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     false_positive_by: Mapped[str] = mapped_column(String(80), default="", server_default="")
-    false_positive_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    false_positive_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     false_positive_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     escalations: Mapped[list[Escalation]] = relationship(back_populates="alert", order_by="Escalation.id")
@@ -211,15 +212,15 @@ class Escalation(Base):
     owner: Mapped[str] = mapped_column(String(80), default="")
     summary: Mapped[str] = mapped_column(Text, default="")
     opened_by: Mapped[str] = mapped_column(String(80))
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     drill: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
     # clocks (0004): when the record first reached these states; how far up the escalation chain
     # it has been passed (0 = the owner; 1 = the next person in the chain …)
-    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     chain_tier: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     alert: Mapped[Alert] = relationship(back_populates="escalations")
@@ -243,7 +244,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(80))
     action: Mapped[str] = mapped_column(String(40))
     entity: Mapped[str] = mapped_column(String(40))
@@ -260,8 +261,8 @@ class SourceRun(Base):
     run_id: Mapped[str] = mapped_column(String(64), index=True)
     source: Mapped[str] = mapped_column(String(200), index=True)
     family: Mapped[str] = mapped_column(String(40), default="")
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     finish_reason: Mapped[str] = mapped_column(String(40), default="")
     items_found: Mapped[int] = mapped_column(Integer, default=0)
     items_new: Mapped[int] = mapped_column(Integer, default=0)
@@ -286,7 +287,7 @@ class NearDupBand(Base):
     simhash: Mapped[str] = mapped_column(String(16))
     group_id: Mapped[str] = mapped_column(String(40))
     drill: Mapped[bool] = mapped_column(Boolean, default=False)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (
         UniqueConstraint("post_id", "band", name="near_dup_band_per_post"),
@@ -311,8 +312,8 @@ class RumorEntry(Base):
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     added_by: Mapped[str] = mapped_column(String(80), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 # --------------------------------------------------------------------------- the response desk (0004)
@@ -336,13 +337,13 @@ class User(Base):
     # ids of this person in 企业微信 / 钉钉 / 飞书 (for @-mentions in group bots), by channel name
     contacts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # the last time this person looked at the triage queue: what is newer is marked 新
-    last_queue_look_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    last_queue_look_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class LoginAttempt(Base):
@@ -352,7 +353,7 @@ class LoginAttempt(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(80), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     ok: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str] = mapped_column(String(40), default="")
     client: Mapped[str] = mapped_column(String(80), default="")
@@ -366,10 +367,10 @@ class DeskSession(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class EscalationStep(Base):
@@ -381,7 +382,7 @@ class EscalationStep(Base):
     escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), index=True)
     step_id: Mapped[str] = mapped_column(String(80))
     done_by: Mapped[str] = mapped_column(String(80))
-    done_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     note: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (UniqueConstraint("escalation_id", "step_id", name="one_done_per_step"),)
@@ -395,8 +396,8 @@ class ClockBreach(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), index=True)
     clock: Mapped[str] = mapped_column(String(80))  # a level clock name, or "step:<step id>"
-    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    breached_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    breached_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     tier: Mapped[int] = mapped_column(Integer, default=1)
     notified: Mapped[str] = mapped_column(String(200), default="")
     drill: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -415,9 +416,9 @@ class StatementDraft(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="draft")  # draft | approved | rejected
     drafted_by: Mapped[str] = mapped_column(String(80), default="")
-    drafted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    drafted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     reviewed_by: Mapped[str] = mapped_column(String(80), default="")
-    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     review_note: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -444,9 +445,9 @@ class Notification(Base):
     )  # pending|sent|failed|suppressed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Report(Base):
@@ -462,9 +463,9 @@ class Report(Base):
     sha256: Mapped[str] = mapped_column(String(64), default="")
     drill: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[str] = mapped_column(String(80), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     signed_by: Mapped[str] = mapped_column(String(80), default="")
-    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 # --------------------------------------------------------------------------- holiday readiness (0005)
@@ -486,7 +487,7 @@ class RosterEntry(Base):
     phone: Mapped[str] = mapped_column(String(40), default="")  # reachable on this shift, if not the usual
     note: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(80), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (
         UniqueConstraint("day", "shift_start", "duty", "username", name="one_roster_slot_per_person"),
@@ -504,8 +505,8 @@ class DrillRun(Base):
     speed: Mapped[float] = mapped_column(Float, default=1.0)
     status: Mapped[str] = mapped_column(String(20), default="running")  # running | finished | aborted
     run_by: Mapped[str] = mapped_column(String(80), default="")
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     score: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     report_md: Mapped[str] = mapped_column(Text, default="")
@@ -521,7 +522,7 @@ class DrillInjection(Base):
     step_no: Mapped[int] = mapped_column(Integer, default=0)
     post_id: Mapped[str] = mapped_column(String(40), index=True)
     should_flag: Mapped[bool] = mapped_column(Boolean, default=True)
-    injected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    injected_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     level: Mapped[str | None] = mapped_column(String(4), nullable=True)
-    flagged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

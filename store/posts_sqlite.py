@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,6 +20,7 @@ import numpy as np
 
 from store.columns import PostColumns, epoch
 from store.models import LEVELS, PostRecord, dumps, level_rank, utcnow_iso
+from store.times import parse_instant
 
 MAX_QUERY_CHARS = 200
 
@@ -465,14 +466,9 @@ def _to_row(post: PostRecord) -> dict[str, Any]:
 def _sort_time(post: PostRecord) -> str:
     """A comparable UTC timestamp (naive ISO): published time when known, else first seen."""
     for value in (post.published_at, post.first_seen_at):
-        if value:
-            try:
-                dt = datetime.fromisoformat(value)
-            except ValueError:
-                continue
-            if dt.tzinfo is not None:
-                dt = dt.astimezone(UTC).replace(tzinfo=None)
-            return dt.isoformat(timespec="seconds")
+        dt = parse_instant(value)
+        if dt is not None:
+            return dt.replace(tzinfo=None).isoformat(timespec="seconds")
     return ""
 
 

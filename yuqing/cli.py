@@ -346,6 +346,7 @@ def cmd_readiness(args: argparse.Namespace) -> int:
     import getpass
     from datetime import datetime
 
+    from store.times import as_utc
     from yuqing.context import build_context
     from yuqing.readiness import (
         ReadinessError,
@@ -359,7 +360,7 @@ def cmd_readiness(args: argparse.Namespace) -> int:
     now = None
     if args.at:
         try:
-            now = datetime.fromisoformat(args.at)
+            now = as_utc(datetime.fromisoformat(args.at))  # without an offset: UTC
         except ValueError as exc:
             raise CliError(f"--at 应为 ISO 时间，例如 2026-09-26T10:00+08:00：{args.at}") from exc
     ctx = build_context(_settings(args))

@@ -15,13 +15,15 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, SerializeAsAny, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from crawlers.families import FAMILIES, FamilyName, SourceOptions, parse_options
 
 CONFIG_ENV = "YUQING_CONFIG"
 DEFAULT_CONFIG_NAME = "yuqing.toml"
@@ -53,19 +55,31 @@ class SourceConfig(BaseModel):
     """One source. Per-site differences are data: selectors and options live here, not in code."""
 
     name: str
-    family: Literal["rss", "news_list", "weibo", "guba", "xueqiu", "heimao", "cls", "baidu_news"] = Field(
-        ..., description="the spider (crawlers.runner.SPIDER_FAMILIES); README lists each family's options"
+    family: FamilyName = Field(  # type: ignore[valid-type]
+        ..., description="the spider (crawlers.families.FAMILIES); README lists each family's options"
     )
     url: str = Field(..., description="feed URL (rss), list page (news_list) or the site's base URL")
     enabled: bool = True
     interval_minutes: int = Field(30, ge=1)
     authority: float = Field(0.5, ge=0.0, le=1.0, description="how much weight a post here carries")
-    options: dict[str, Any] = Field(default_factory=dict)
+    # the family's options model (crawlers.families): an unknown or mistyped option is refused, naming
+    # the source and the option; dumped with every field of that model, not only the base's
+    options: SerializeAsAny[SourceOptions] = Field(default_factory=SourceOptions)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _family_options(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            family, name = data.get("family"), data.get("name")
+            # an unknown family is reported by `family` itself; its options are not judged
+            raw = data.get("options") if family in FAMILIES else None
+            data = {**data, "options": parse_options(str(family), raw, source=str(name or "?"))}
+        return data
 
     @property
     def label(self) -> str:
         """What a person sees: ``options.display_name`` (e.g. 证券观察报) or the source's name."""
-        return str(self.options.get("display_name") or self.name)
+        return self.options.display_name or self.name
 
 
 class StoreConfig(BaseModel):
@@ -121,7 +135,7 @@ class RiskConfig(BaseModel):
 
 class DeskConfig(BaseModel):
     base_url: str = "http://127.0.0.1:8501"
-    # sign-in (store/users.py): session lifetimes and the failed-login limit
+    # sign-in (playbooks/users.py): session lifetimes and the failed-login limit
     session_idle_minutes: float = Field(30.0, gt=0, description="a desk session ends after this long unused")
     session_max_hours: float = Field(12.0, gt=0, description="a desk session ends this long after sign-in")
     max_failed_logins: int = Field(5, ge=1, description="failed sign-ins within lockout_minutes that lock")

@@ -63,7 +63,7 @@ def ensure_demo_accounts(ctx) -> tuple[list[tuple[str, str]], str]:
     already had users (a reused --workdir keeps its accounts). The password is printed once on
     stdout by the caller and kept nowhere else (only its hash is stored; never logged).
     """
-    from store import users
+    from playbooks import users
 
     with ctx.records.session() as s:
         if users.count_users(s):

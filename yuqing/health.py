@@ -36,13 +36,6 @@ MAX_REASONS = 20
 DAY = timedelta(hours=24)
 
 
-def _aware(dt: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    if dt is None:
-        return None
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
-
-
 def _found(stats: Mapping[str, Any]) -> int:
     """Items the source listed: scraped, plus those skipped because they are stored unchanged."""
     raw = stats.get("stats") or {}
@@ -206,13 +199,13 @@ def assess(
     h.items_found_24h, h.errors_24h = day.get("found", 0), day.get("errors", 0)
     if runs:
         last = runs[0]
-        h.last_run_at = _aware(last.started_at)
+        h.last_run_at = last.started_at
         h.last_finish_reason = last.finish_reason
         h.last_errors = list(last.error_reasons or [])
         ok = [r for r in runs if r.finish_reason == FINISHED and (r.items_found > 0 or r.errors == 0)]
-        h.last_success_at = _aware(ok[0].started_at) if ok else None
+        h.last_success_at = ok[0].started_at if ok else None
         found = [r for r in runs if r.items_found > 0]
-        h.last_found_at = _aware(found[0].started_at) if found else None
+        h.last_found_at = found[0].started_at if found else None
         recent, baseline = (
             runs[: cfg.recent_runs],
             runs[cfg.recent_runs : cfg.recent_runs + cfg.baseline_runs],
@@ -227,7 +220,7 @@ def assess(
         h.silent = True
         h.reasons.append("尚无抓取记录：该信息源从未运行，值守台看不到它的内容")
     else:
-        since = h.last_found_at or _aware(runs[-1].started_at)
+        since = h.last_found_at or runs[-1].started_at
         if since is not None and now - since > window:
             h.silent = True
             what = "未抓到任何内容" if h.last_found_at else "自有记录以来从未抓到内容"

@@ -43,6 +43,7 @@ from playbooks.notify.deliver import last_channel_tests
 from playbooks.roster import DUTY_LABELS, holiday_days, roster_complete
 from store.models import ROLES, AuditEntry, User
 from store.records import audit
+from store.times import as_utc
 from yuqing.context import Context
 
 log = logging.getLogger(__name__)
@@ -124,11 +125,7 @@ def clock() -> datetime:
 
 
 def beijing_day(at: datetime) -> date:
-    return _utc(at).astimezone(SHANGHAI).date()
-
-
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    return at.astimezone(SHANGHAI).date()
 
 
 def _md(d: date) -> str:
@@ -147,7 +144,7 @@ def holiday_key(h: HolidayLike) -> str:
 
 
 def _fmt_at(at: datetime) -> str:
-    return _utc(at).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def _days(delta: timedelta) -> str:
@@ -228,7 +225,7 @@ def _drill_check(session, *, reference: datetime, max_age_days: float) -> Check:
     fix = "在「应急演练」页开始一次演练，或运行 yuqing drill list 后 yuqing drill run 场景编号"
     if run is None:
         return Check("drill", name, False, "尚无完成的演练记录", fix)
-    finished = _utc(run.finished_at or run.started_at)
+    finished = run.finished_at or run.started_at
     what = f"「{run.scenario_name or run.scenario_id}」（{_fmt_at(finished)} 完成）"
     age = reference - finished
     if not run.passed:
@@ -271,7 +268,7 @@ def _channels_check(ctx: Context, session, *, now: datetime, max_age_days: float
         at, ok = last
         if not ok:
             problems.append(f"「{ch.name}」最近一次测试（{_fmt_at(at)}）失败")
-        elif now - _utc(at) > timedelta(days=max_age_days):
+        elif now - at > timedelta(days=max_age_days):
             problems.append(f"「{ch.name}」上次测试成功在 {_fmt_at(at)}，已超过 {max_age_days:g} 天")
     if problems:
         names = " ".join(
@@ -378,7 +375,7 @@ def check_readiness(
 ) -> Readiness:
     """Every check for ``holiday`` (default: the next one) as of ``now``. Raises ReadinessError when the
     records database does not answer."""
-    now = _utc(now or datetime.now(UTC))
+    now = as_utc(now or datetime.now(UTC))
     cfg = ctx.settings.readiness
     if holiday is None:
         holiday = find_holiday(beijing_day(now))

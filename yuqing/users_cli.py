@@ -55,7 +55,7 @@ def _records(settings: Settings) -> Records:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from store import users
+    from playbooks import users
 
     records = _records(settings)
     by = cli_actor()

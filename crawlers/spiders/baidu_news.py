@@ -27,9 +27,9 @@ import scrapy
 from scrapy.http import Response
 
 from crawlers.extract import extract_article
+from crawlers.families import BaiduNewsOptions
 from crawlers.pipelines import canonical_url
 from crawlers.spiders.base import SourceSpider, seen_meta
-from crawlers.spiders.guba import _str_list
 
 DEFAULTS = {
     "result_css": "div.result-op.c-container, div.result",
@@ -53,13 +53,14 @@ def _text(sel: Any) -> str:
 class BaiduNewsSpider(SourceSpider):
     name = "baidu_news"
     family = "baidu_news"
+    options: BaiduNewsOptions
 
     def __init__(self, source: Mapping[str, Any] | str | None = None, **kwargs: Any):
         super().__init__(source, **kwargs)
-        self.keywords = _str_list(self.options.get("keywords"))
-        self.pages = max(1, int(self.options.get("pages", 1)))
-        self.follow = bool(self.options.get("follow_links", False))
-        self.css = {k: str(self.options.get(k) or v) for k, v in DEFAULTS.items()}
+        self.keywords = self.options.keywords
+        self.pages = max(1, self.options.pages)
+        self.follow = self.options.follow_links
+        self.css = {k: getattr(self.options, k) or v for k, v in DEFAULTS.items()}
         self.base = self.source["url"].rstrip("/")
 
     def start_requests(self) -> Iterable[scrapy.Request]:
@@ -156,7 +157,7 @@ class BaiduNewsSpider(SourceSpider):
         art = None
         if html is not None:
             try:
-                art = extract_article(html, response.url, self.options)
+                art = extract_article(html, response.url, self.options.article_selectors())
             except ValueError as exc:
                 self.source_error("config", str(exc), url=response.url)
         if not art or not art["text"]:

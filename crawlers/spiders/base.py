@@ -27,6 +27,7 @@ from twisted.python.failure import Failure
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 
 from crawlers.extract import decode_html
+from crawlers.families import SourceOptions, parse_options
 from crawlers.items import RawPost, new_rawpost
 from crawlers.spiders.timeparse import parse_now, parse_site_time
 
@@ -171,10 +172,12 @@ class SourceSpider(scrapy.Spider):
     """A spider for one configured source.
 
     ``source`` is a ``SourceConfig`` as a dict (or its JSON, as ``scrapy crawl -a source=...`` gives);
-    per-site differences live in ``source["options"]``.
+    per-site differences live in ``source["options"]``, validated here by the family's options model
+    (crawlers.families) into ``self.options``: an unknown or mistyped option raises SourceOptionsError.
     """
 
     family = ""
+    options: SourceOptions
 
     def __init__(self, source: Mapping[str, Any] | str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
@@ -185,8 +188,8 @@ class SourceSpider(scrapy.Spider):
         if source.get("family") and self.family and source["family"] != self.family:
             raise ValueError(f"source {source['name']!r} is family {source['family']!r}, not {self.family!r}")
         self.source: dict[str, Any] = dict(source)
-        self.options: dict[str, Any] = dict(self.source.get("options") or {})
         self.source_name: str = self.source["name"]
+        self.options = parse_options(self.family, self.source.get("options"), source=self.source_name)
 
     # -- scrapy entry points (start() for Scrapy >= 2.13, start_requests() for older) -------------
 

@@ -28,8 +28,9 @@ import scrapy
 from scrapy.http import Response
 
 from crawlers.extract import html_fragment_to_text
+from crawlers.families import ClsOptions
 from crawlers.spiders.base import SourceSpider
-from crawlers.spiders.weibo import parse_count
+from crawlers.spiders.common import parse_count
 
 _HEAD = re.compile(r"^\s*【([^】]{2,120})】")
 
@@ -42,12 +43,13 @@ def sign(params: Mapping[str, Any]) -> str:
 class ClsSpider(SourceSpider):
     name = "cls"
     family = "cls"
+    options: ClsOptions
 
     def __init__(self, source: Mapping[str, Any] | str | None = None, **kwargs: Any):
         super().__init__(source, **kwargs)
-        self.rn = max(1, min(100, int(self.options.get("rn", 20))))
-        self.category = str(self.options.get("category") or "")
-        self.detail_host = str(self.options.get("detail_host") or "https://www.cls.cn").rstrip("/")
+        self.rn = max(1, min(100, self.options.rn))
+        self.category = self.options.category
+        self.detail_host = self.options.detail_host.rstrip("/")
         self.base = self.source["url"].rstrip("/")
 
     def start_requests(self) -> Iterable[scrapy.Request]:

@@ -20,6 +20,9 @@ Source options (``stock_codes`` or ``keywords``, or both):
 - ``pages`` (int, default 1): list / search pages each
 - ``fetch_detail`` (``"auto"`` default: only when the list has no text; ``true``; ``false``)
 - ``search_url``: the search API endpoint; ``page_size`` (default 10)
+- the article ``*_css`` / ``*_xpath`` overrides as for ``rss``, for post pages read by the generic extraction
+
+The options are checked by ``crawlers.families.GubaOptions``.
 """
 
 from __future__ import annotations
@@ -34,10 +37,10 @@ import scrapy
 from scrapy.http import Response
 
 from crawlers.extract import extract_article, html_fragment_to_text
+from crawlers.families import GubaOptions
 from crawlers.spiders.base import SourceSpider, seen_meta
-from crawlers.spiders.weibo import parse_count
+from crawlers.spiders.common import parse_count
 
-SEARCH_URL = "https://search-api-web.eastmoney.com/search/jsonp"
 _VAR = re.compile(r"var\s+(article_list|post_article)\s*=\s*")
 
 
@@ -58,16 +61,17 @@ def embedded_json(html: str, name: str) -> Any | None:
 class GubaSpider(SourceSpider):
     name = "guba"
     family = "guba"
+    options: GubaOptions
 
     def __init__(self, source: Mapping[str, Any] | str | None = None, **kwargs: Any):
         super().__init__(source, **kwargs)
-        self.stock_codes = _str_list(self.options.get("stock_codes"))
-        self.keywords = _str_list(self.options.get("keywords"))
-        self.pages = max(1, int(self.options.get("pages", 1)))
-        self.page_size = max(1, int(self.options.get("page_size", 10)))
-        self.fetch_detail = self.options.get("fetch_detail", "auto")
+        self.stock_codes = self.options.stock_codes
+        self.keywords = self.options.keywords
+        self.pages = max(1, self.options.pages)
+        self.page_size = max(1, self.options.page_size)
+        self.fetch_detail = self.options.fetch_detail
         self.base = self.source["url"].rstrip("/")
-        self.search_url = str(self.options.get("search_url") or SEARCH_URL)
+        self.search_url = self.options.search_url
 
     def start_requests(self) -> Iterable[scrapy.Request]:
         if not self.stock_codes and not self.keywords:
@@ -170,7 +174,7 @@ class GubaSpider(SourceSpider):
             post["published_at"] = post["published_at"] or self.site_time(article.get("post_publish_time"))
         if not text:
             try:
-                text = extract_article(html, response.url, self.options)["text"]
+                text = extract_article(html, response.url, self.options.article_selectors())["text"]
             except ValueError as exc:
                 self.source_error("config", str(exc), url=response.url)
                 return
@@ -210,11 +214,3 @@ class GubaSpider(SourceSpider):
                 published_at=self.site_time(row.get("createTime")),
                 site_id=str(row.get("postId") or ""),
             )
-
-
-def _str_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str | int):
-        value = [value]
-    return [str(v).strip() for v in value if str(v).strip()]

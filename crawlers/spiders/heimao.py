@@ -29,11 +29,10 @@ import scrapy
 from scrapy.http import Response
 
 from crawlers.extract import html_fragment_to_text
+from crawlers.families import HeimaoOptions
 from crawlers.spiders.base import SourceSpider
-from crawlers.spiders.guba import _str_list
-from crawlers.spiders.weibo import parse_count
+from crawlers.spiders.common import parse_count
 
-DEFAULT_SALT = "$d6eb7ff91ee257475%"
 PUBLIC_HOST = "https://tousu.sina.com.cn"
 
 
@@ -45,14 +44,15 @@ def signature(ts: str, rs: str, salt: str, keywords: str, page_size: int, page: 
 class HeimaoSpider(SourceSpider):
     name = "heimao"
     family = "heimao"
+    options: HeimaoOptions
 
     def __init__(self, source: Mapping[str, Any] | str | None = None, **kwargs: Any):
         super().__init__(source, **kwargs)
-        self.keywords = _str_list(self.options.get("keywords"))
-        self.pages = max(1, int(self.options.get("pages", 1)))
-        self.page_size = max(1, int(self.options.get("page_size", 10)))
-        self.salt = str(self.options.get("sign_salt") or DEFAULT_SALT)
-        self.status_names = {str(k): str(v) for k, v in (self.options.get("status_names") or {}).items()}
+        self.keywords = self.options.keywords
+        self.pages = max(1, self.options.pages)
+        self.page_size = max(1, self.options.page_size)
+        self.salt = self.options.sign_salt
+        self.status_names = self.options.status_names
         self.base = self.source["url"].rstrip("/")
 
     def start_requests(self) -> Iterable[scrapy.Request]:

@@ -35,6 +35,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawlers.extract import extract_article, html_fragment_to_text, parse_datetime
+from crawlers.families import NewsListOptions, RssOptions
 from crawlers.pipelines import canonical_url
 from crawlers.spiders.base import SourceSpider, html_wall_kind, login_wall_kind, seen_meta
 
@@ -113,6 +114,7 @@ def parse_feed(body: bytes, base_url: str = "") -> list[dict[str, str]]:
 class NewsSpider(SourceSpider):
     name = "news"
     family = "rss"
+    options: RssOptions
     _entries_taken = 0
 
     def start_requests(self) -> Iterable[scrapy.Request]:
@@ -146,9 +148,9 @@ class NewsSpider(SourceSpider):
 
     def follow_entries(self, entries: list[dict[str, str]]) -> Iterator[Any]:
         """Article requests (or posts from the entries alone) for up to ``max_items`` entries in all."""
-        follow = bool(self.options.get("follow_links", True))
-        allowed = [d.lower() for d in self.options.get("allowed_domains") or []]
-        limit = int(self.options.get("max_items", 50))
+        follow = self.options.follow_links
+        allowed = [d.lower() for d in self.options.allowed_domains]
+        limit = self.options.max_items
         for entry in entries:
             if self._entries_taken >= limit:
                 break
@@ -194,7 +196,7 @@ class NewsSpider(SourceSpider):
                 yield post
             return
         try:
-            art = extract_article(html, response.url, self.options)
+            art = extract_article(html, response.url, self.options.article_selectors())
         except ValueError as exc:  # a bad per-site selector: the config is wrong, say so
             self.record_source_error(str(exc), url=response.url, kind="config")
             return
@@ -249,16 +251,16 @@ class NewsListSpider(NewsSpider):
 
     name = "news_list"
     family = "news_list"
+    options: NewsListOptions
 
     def __init__(self, source: Any = None, **kwargs: Any):
         super().__init__(source, **kwargs)
         o = self.options
-        if not (o.get("link_css") or o.get("link_xpath") or o.get("link_pattern")):
+        if not (o.link_css or o.link_xpath or o.link_pattern):
             raise ValueError("news_list needs options.link_css, link_xpath or link_pattern")
-        self.link_re = re.compile(o["link_pattern"]) if o.get("link_pattern") else None
-        self.max_pages = max(1, int(o.get("max_pages", 1)))
-        urls = o.get("list_urls") or [self.source["url"]]
-        self.list_urls = [urls] if isinstance(urls, str) else [str(u) for u in urls]
+        self.link_re = re.compile(o.link_pattern) if o.link_pattern else None
+        self.max_pages = max(1, o.max_pages)
+        self.list_urls = o.list_urls or [self.source["url"]]
 
     def start_requests(self) -> Iterable[scrapy.Request]:
         for url in self.list_urls:
@@ -295,10 +297,11 @@ class NewsListSpider(NewsSpider):
 
     def _select(self, sel: scrapy.Selector, css_key: str, xpath_key: str) -> list[Any]:
         try:
-            if self.options.get(css_key):
-                return sel.css(str(self.options[css_key]))
-            if self.options.get(xpath_key):
-                return sel.xpath(str(self.options[xpath_key]))
+            css, xpath = getattr(self.options, css_key), getattr(self.options, xpath_key)
+            if css:
+                return sel.css(css)
+            if xpath:
+                return sel.xpath(xpath)
         except Exception as exc:  # cssselect / lxml raise several types for a bad expression
             raise ValueError(
                 f"选择器无效 / invalid selector in options.{css_key}/{xpath_key}: {exc}"

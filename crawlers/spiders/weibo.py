@@ -31,37 +31,13 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawlers.extract import html_fragment_to_text
+from crawlers.families import WeiboOptions
 from crawlers.seen import SeenSkip, reach_bucket
 from crawlers.spiders.base import SourceSpider, seen_meta
+from crawlers.spiders.common import parse_count
 
-PUBLIC_STATUS_HOST = "https://m.weibo.cn"
 TIMELINE_PREFIX = "107603"
 SEARCH_PREFIX = "100103type=1&q="
-
-_COUNT_RE = re.compile(r"^\s*([\d.,]+)\s*(万|w|W|亿)?\+?\s*$")
-
-
-def parse_count(value: Any) -> int:
-    """Weibo counts: ints, or strings such as ``"1.2万"``, ``"3亿"``, ``"100万+"``, ``"1,234"``."""
-    if value is None or isinstance(value, bool):
-        return 0
-    if isinstance(value, int):
-        return max(value, 0)
-    if isinstance(value, float):
-        return max(int(value), 0)
-    m = _COUNT_RE.match(str(value))
-    if not m:
-        return 0
-    try:
-        number = float(m.group(1).replace(",", ""))
-    except ValueError:
-        return 0
-    unit = m.group(2)
-    if unit in ("万", "w", "W"):
-        number *= 10_000
-    elif unit == "亿":
-        number *= 100_000_000
-    return int(round(number))
 
 
 def weibo_text(html: str) -> str:
@@ -95,20 +71,15 @@ def retweet_text(mblog: Mapping[str, Any]) -> str:
 class WeiboSpider(SourceSpider):
     name = "weibo"
     family = "weibo"
+    options: WeiboOptions
 
     def __init__(self, source: Mapping[str, Any] | str | None = None, **kwargs: Any):
         super().__init__(source, **kwargs)
-        uids = self.options.get("uids") or []
-        if isinstance(uids, str | int):
-            uids = [uids]
-        self.uids = [str(u).strip() for u in uids if str(u).strip()]
-        keywords = self.options.get("keywords") or []
-        if isinstance(keywords, str):
-            keywords = [keywords]
-        self.keywords = [str(k).strip() for k in keywords if str(k).strip()]
-        self.pages = max(1, int(self.options.get("pages", 1)))
-        self.fetch_long_text = bool(self.options.get("fetch_long_text", self.options.get("long_text", True)))
-        self.status_host = str(self.options.get("status_host") or PUBLIC_STATUS_HOST).rstrip("/")
+        self.uids = self.options.uids
+        self.keywords = self.options.keywords
+        self.pages = max(1, self.options.pages)
+        self.fetch_long_text = self.options.fetch_long_text
+        self.status_host = self.options.status_host.rstrip("/")
         self.api_base = self.source["url"].rstrip("/")
 
     def start_requests(self) -> Iterable[scrapy.Request]:

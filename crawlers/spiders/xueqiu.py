@@ -33,28 +33,28 @@ import scrapy
 from scrapy.http import Response
 
 from crawlers.extract import html_fragment_to_text
+from crawlers.families import XueqiuOptions
 from crawlers.spiders.base import SourceSpider, http_status_reason, seen_meta
-from crawlers.spiders.guba import _str_list
-from crawlers.spiders.weibo import parse_count
+from crawlers.spiders.common import parse_count
 
-PUBLIC_HOST = "https://xueqiu.com"
 LOGIN_ERROR_CODES = {"400016", "10022", "10026"}
 
 
 class XueqiuSpider(SourceSpider):
     name = "xueqiu"
     family = "xueqiu"
+    options: XueqiuOptions
 
     def __init__(self, source: Mapping[str, Any] | str | None = None, **kwargs: Any):
         super().__init__(source, **kwargs)
-        self.keywords = _str_list(self.options.get("keywords"))
-        self.symbols = [s.upper() for s in _str_list(self.options.get("symbols"))]
-        self.user_ids = _str_list(self.options.get("user_ids"))
-        self.pages = max(1, int(self.options.get("pages", 1)))
-        self.count = max(1, int(self.options.get("count", 10)))
-        self.token_secret = str(self.options.get("token_secret") or "xq_a_token")
-        self.fetch_detail = bool(self.options.get("fetch_detail", True))
-        self.status_host = str(self.options.get("status_host") or PUBLIC_HOST).rstrip("/")
+        self.keywords = self.options.keywords
+        self.symbols = [s.upper() for s in self.options.symbols]
+        self.user_ids = self.options.user_ids
+        self.pages = max(1, self.options.pages)
+        self.count = max(1, self.options.count)
+        self.token_secret = self.options.token_secret
+        self.fetch_detail = self.options.fetch_detail
+        self.status_host = self.options.status_host.rstrip("/")
         self.base = self.source["url"].rstrip("/")
         self._token: str | None = None
 

@@ -9,7 +9,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from desk import state
 from desk.ui import (
-    as_utc,
     audit_action_label,
     escape_markdown,
     falsity_label,
@@ -246,7 +245,7 @@ elif playbook is not None:
     now = utcnow()
     if post.level in LEVELS:
         # the clocks run from the alert's opening (the post's first sighting when it has no alert)
-        opened_at = as_utc(to_shanghai((alert or {}).get("created_at") or post.first_seen_at)) or now
+        opened_at = to_shanghai((alert or {}).get("created_at") or post.first_seen_at) or now
         steps = steps_with_deadlines(playbook, post.level, opened_at)
         clocks = steps[0]["clocks"] if steps else {}
         clock_lines = []

@@ -1,7 +1,7 @@
 """用户管理 — desk accounts (admins only): list, add, edit, reset password, disable/enable, unlock.
 
 Every action goes through desk/accounts.py, which checks ``require(actor, "user.manage")`` before
-it calls store/users.py, so a non-admin who reaches this page some other way still changes nothing. Passwords typed here
+it calls playbooks/users.py, so a non-admin who reaches this page some other way still changes nothing. Passwords typed here
 are cleared from the session state in the callback that uses them and never logged or audited.
 """
 
@@ -15,8 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from desk import accounts, state
 from desk.ui import escape_markdown, format_detail, format_time, plain
+from playbooks import users
 from playbooks.authz import ROLE_LABELS, PermissionDenied, require
-from store import users
 
 ADD = "desk.users.add"
 EDIT = "desk.users.edit"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from playbooks.drills.scoring import (
     rate_label,
 )
 from playbooks.markdown import template_environment
+from store.times import as_utc
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~$])")
@@ -42,8 +43,7 @@ def md(text: object) -> str:
 def bj(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     if value is None:
         return "—"
-    v = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-    return v.astimezone(BEIJING).strftime(fmt)
+    return as_utc(value).astimezone(BEIJING).strftime(fmt)
 
 
 def _level(level: str | None) -> str:

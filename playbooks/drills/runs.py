@@ -23,11 +23,11 @@ from playbooks.drills.scoring import (
     InjectionFacts,
     Score,
     Thresholds,
-    _utc,
     compute_score,
 )
 from playbooks.schema import Playbook
 from store.models import Alert, DrillInjection, DrillRun, Escalation
+from store.times import as_utc
 
 STALE_AFTER = timedelta(hours=12)  # a run still "running" after this long was left behind by a crash
 OPEN_ALERT_STATUSES = ("open", "escalated")
@@ -38,7 +38,8 @@ def running_runs(session: Session, *, now: datetime) -> list[DrillRun]:
     rows = session.scalars(
         select(DrillRun).where(DrillRun.status == "running").order_by(DrillRun.id.desc())
     ).all()
-    return [r for r in rows if (_utc(r.started_at) or now) >= _utc(now) - STALE_AFTER]  # type: ignore[operator]
+    now = as_utc(now)
+    return [r for r in rows if (r.started_at or now) >= now - STALE_AFTER]
 
 
 def open_drill_alerts(session: Session) -> int:
@@ -135,7 +136,7 @@ def collect(
         )
         first = escs[0] if escs else None
         acks = [t for t in (alert.acknowledged_at, *(e.acknowledged_at for e in escs)) if t is not None]
-        ack_at = min((_utc(t) for t in acks), default=None)  # type: ignore[type-var]
+        ack_at = min(acks, default=None)
         ack_by = alert.acknowledged_by or (
             next((e.owner for e in escs if e.acknowledged_at), "") if acks else ""
         )
@@ -181,7 +182,7 @@ def rescore(
     data = score.as_dict()
     data["plan"] = previous.get("plan", [])
     data["description"] = description or previous.get("description", "")
-    data["scored_at"] = _utc(now).isoformat()  # type: ignore[union-attr]
+    data["scored_at"] = as_utc(now).isoformat()
     run.score = data
     run.passed = score.passed
     run.report_md = drill_report(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 LEVEL_RANK = {"I": 1, "II": 2, "III": 3, "IV": 4}
@@ -31,17 +31,10 @@ COUNTED_CLOCK_STATES = ("met", "met_late", "breached")
 PENDING_CLOCK_STATES = ("running", "due_soon")
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _seconds(later: datetime | None, earlier: datetime | None) -> float | None:
-    a, b = _utc(later), _utc(earlier)
-    if a is None or b is None:
+    if later is None or earlier is None:
         return None
-    return max(0.0, (a - b).total_seconds())
+    return max(0.0, (later - earlier).total_seconds())
 
 
 def level_at_least(level: str | None, minimum: str | None) -> bool:
@@ -222,9 +215,9 @@ def compute_score(
     not_flag = [i for i in injections if not i.should_flag]
     discovered = [i for i in should if i.flagged]
     flag_times = [s for s in (i.time_to_flag_s for i in injections if i.flagged) if s is not None]
-    flagged_first = min((_utc(i.injected_at) for i in injections if i.flagged), default=None)
-    acks = [_utc(a.acknowledged_at) for a in alerts if a.acknowledged_at is not None]
-    escs = [_utc(a.escalated_at) for a in alerts if a.escalated_at is not None]
+    flagged_first = min((i.injected_at for i in injections if i.flagged), default=None)
+    acks = [a.acknowledged_at for a in alerts if a.acknowledged_at is not None]
+    escs = [a.escalated_at for a in alerts if a.escalated_at is not None]
     states = [c.state for c in clocks]
     met, late, breached = (states.count(s) for s in COUNTED_CLOCK_STATES)
     pending = sum(states.count(s) for s in PENDING_CLOCK_STATES)

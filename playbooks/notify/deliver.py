@@ -32,6 +32,7 @@ from playbooks.notify import dingtalk, email, feishu, wecom
 from playbooks.notify.channels import Channel, NotifyConfig, SendError, redact
 from playbooks.notify.message import Message
 from store.models import Notification
+from store.times import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +48,6 @@ SessionSource = Any  # a Records (``.session()``) or a callable returning a sess
 
 def _session_factory(source: SessionSource) -> Callable[[], AbstractContextManager[Session]]:
     return source.session if hasattr(source, "session") else source
-
-
-def _utc(dt: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; all of ours are UTC."""
-    if dt is None:
-        return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 @dataclass
@@ -199,7 +193,7 @@ def deliver_pending(
     clock). Sending happens outside transactions; each outcome is written in its own short one.
     """
     factory = _session_factory(source)
-    now = _utc(now) or (clock or (lambda: datetime.now(UTC)))()
+    now = now or (clock or (lambda: datetime.now(UTC)))()
     policy = config.retry
     report = DeliveryReport()
     try:
@@ -301,7 +295,7 @@ def run_channel_tests(
     results: list[ChannelTest] = []
     secrets = config.secrets()
     for ch in chosen:
-        at = _utc(now) or datetime.now(UTC)
+        at = as_utc(now or datetime.now(UTC))
         msg = Message(
             subject="舆情值守台通知通道测试",
             body=f"这是一条测试消息，用于确认通道「{ch.name}」能够送达。收到即表示通道正常，无需处置。",
@@ -345,5 +339,5 @@ def last_channel_tests(session: Session) -> dict[str, tuple[datetime, bool]]:
     )
     latest: dict[str, tuple[datetime, bool]] = {}
     for r in rows:
-        latest[r.target] = (_utc(r.created_at), r.status == "sent")  # type: ignore[assignment]
+        latest[r.target] = (r.created_at, r.status == "sent")
     return latest

@@ -11,7 +11,7 @@ in the template, exactly where the report needs it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from playbooks.markdown import template_environment
 from playbooks.reports.wordfile import SIGNATURE_LINE, escape, unescape
 from store.models import Report, User
+from store.times import as_utc
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -35,13 +36,6 @@ class ReportRefused(ReportError):
     """The rules forbid this report (a drill, a false positive)."""
 
 
-def as_utc(value: datetime | None) -> datetime | None:
-    """Aware UTC (SQLite hands back naive datetimes, which are UTC)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def bj(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A time as Beijing local time text; '—' when unknown (a text that is no time stays as it is)."""
     if isinstance(value, str):
@@ -49,7 +43,7 @@ def bj(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
             value = datetime.fromisoformat(value) if value else None
         except ValueError:
             return value
-    dt = as_utc(value)
+    dt = as_utc(value) if value else None
     return dt.astimezone(SHANGHAI).strftime(fmt) if dt else "—"
 
 

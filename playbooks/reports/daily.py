@@ -32,7 +32,7 @@ from playbooks.dashboard import (
     post_figures,
 )
 from playbooks.escalation import STATE_LABELS
-from playbooks.reports.common import ReportError, as_utc, firm_name, person, render
+from playbooks.reports.common import ReportError, firm_name, person, render
 from playbooks.reports.periodic import (
     MAX_LISTED,
     SIGN_PLACEHOLDER,
@@ -44,6 +44,7 @@ from playbooks.reports.periodic import (
 from playbooks.reports.wordfile import SIGNATURE_LINE
 from playbooks.schema import Playbook
 from store.models import LEVELS, ClockBreach, Escalation, PostRecord, Report
+from store.times import as_utc
 
 KIND = "daily"
 NOTABLE = 5  # the most severe flagged posts listed
@@ -51,7 +52,7 @@ TOP_SOURCES = 5
 
 
 def beijing_today(now: datetime) -> date:
-    return as_utc(now).astimezone(SHANGHAI).date()  # type: ignore[union-attr]
+    return as_utc(now).astimezone(SHANGHAI).date()
 
 
 # --------------------------------------------------------------------------- the facts (query step)
@@ -142,7 +143,7 @@ def daily_facts(
         day=day,
         firm=firm,
         now=now,
-        partial=as_utc(now) < end,  # type: ignore[operator]
+        partial=as_utc(now) < end,
         today=today,
         before=before,
         levels_today=today.series[0].level if today.series else {},
@@ -164,7 +165,7 @@ def daily_facts(
 
 def _closed_between(session: Session, start: datetime, end: datetime) -> int:
     """Records (not drills) resolved or closed in [start, end)."""
-    lo, hi = as_utc(start), as_utc(end)
+    lo, hi = start, end
     n = session.scalar(
         select(func.count(Escalation.id)).where(
             Escalation.drill.is_(False),
@@ -181,8 +182,8 @@ def _breaches_between(session: Session, start: datetime, end: datetime) -> int:
         select(func.count(ClockBreach.id)).where(
             ClockBreach.drill.is_(False),
             ClockBreach.tier == 1,
-            ClockBreach.breached_at >= as_utc(start),
-            ClockBreach.breached_at < as_utc(end),
+            ClockBreach.breached_at >= start,
+            ClockBreach.breached_at < end,
         )
     )
     return int(n or 0)
@@ -249,7 +250,7 @@ def _notable_post(p: PostRecord) -> NotablePost:
 
 
 def _bound(value: datetime) -> str:
-    return as_utc(value).replace(tzinfo=None).isoformat(timespec="seconds")  # type: ignore[union-attr]
+    return as_utc(value).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
 # --------------------------------------------------------------------------- the Markdown (render step)
@@ -300,7 +301,7 @@ def daily_report(
     """Generate the 舆情日报 for a Beijing day (default: today): (the Report row, Markdown, .docx)."""
     require(actor, "report.generate")
     full_name = firm_name(firm)
-    now = as_utc(now).replace(microsecond=0)  # type: ignore[union-attr]
+    now = as_utc(now).replace(microsecond=0)
     day = day or beijing_today(now)
     if day > beijing_today(now):
         raise ReportError("不能为尚未到来的日期生成日报。")

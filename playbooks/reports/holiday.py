@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from playbooks.authz import Actor, require
 from playbooks.dashboard import PostFigures, day_range, post_figures
 from playbooks.escalation import STATE_LABELS, STATES
-from playbooks.reports.common import ReportError, as_utc, dur, firm_name, person, render
+from playbooks.reports.common import ReportError, dur, firm_name, person, render
 from playbooks.reports.periodic import (
     MAX_LISTED,
     SIGN_PLACEHOLDER,
@@ -46,6 +46,7 @@ from playbooks.reports.regulator import KIND as REGULATOR
 from playbooks.reports.wordfile import SIGNATURE_LINE, escape
 from playbooks.schema import Playbook
 from store.models import DUTIES, LEVELS, ClockBreach, DrillRun, Report, RosterEntry
+from store.times import as_utc
 
 KIND = "holiday"
 MAX_DAYS = 31  # a holiday summary covers a closure, not a season
@@ -232,8 +233,8 @@ def _chain_breaches(session: Session, start: datetime, end: datetime) -> int:
         select(func.count(ClockBreach.id)).where(
             ClockBreach.drill.is_(False),
             ClockBreach.tier == 1,
-            ClockBreach.breached_at >= as_utc(start),
-            ClockBreach.breached_at < as_utc(end),
+            ClockBreach.breached_at >= start,
+            ClockBreach.breached_at < end,
         )
     )
     return int(n or 0)
@@ -255,7 +256,7 @@ def _roster(session: Session, period: Period) -> list[Shift]:
 
 def _regulator_reports(session: Session, start: datetime, end: datetime) -> list[RegulatorReportLine]:
     """Regulator reports (not drills) generated or signed in [start, end)."""
-    lo, hi = as_utc(start), as_utc(end)
+    lo, hi = start, end
     rows = session.scalars(
         select(Report)
         .where(
@@ -287,8 +288,8 @@ def _drill_runs(session: Session, period: Period) -> list[DrillLine]:
         select(DrillRun)
         .where(
             DrillRun.status == "finished",
-            DrillRun.finished_at >= as_utc(lo),
-            DrillRun.finished_at < as_utc(hi),
+            DrillRun.finished_at >= lo,
+            DrillRun.finished_at < hi,
         )
         .order_by(DrillRun.finished_at, DrillRun.id)
     )
@@ -394,7 +395,7 @@ def holiday_report(
     full_name = firm_name(firm)
     if len(period.days) > MAX_DAYS:
         raise ReportError(f"假期总结最多覆盖 {MAX_DAYS} 天，请缩短日期范围。")
-    now = as_utc(now).replace(microsecond=0)  # type: ignore[union-attr]
+    now = as_utc(now).replace(microsecond=0)
     title, markdown = build_markdown(
         session, period, index=index, playbooks=playbooks, firm=full_name, actor=actor, now=now
     )

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from playbooks.authz import Actor
 from playbooks.clocks import escalation_clocks, facts_for
-from playbooks.reports.common import ReportError, as_utc, author_of, bj, person
+from playbooks.reports.common import ReportError, author_of, bj, person
 from playbooks.reports.regulator import report_docx, store_report, verify
 from playbooks.reports.wordfile import escape, render_docx
 from playbooks.schema import Playbook
@@ -73,8 +73,7 @@ def report_files(session: Session, report: Report) -> tuple[str, bytes]:
     if report.signed_at is None:
         return report.content_md, report_docx(report)
     md = signed_markdown(session, report)
-    created = as_utc(report.created_at)
-    return md, render_docx(md, title=report.title, author=author_of(report), created=created)  # type: ignore[arg-type]
+    return md, render_docx(md, title=report.title, author=author_of(report), created=report.created_at)
 
 
 @dataclass(frozen=True)
@@ -127,8 +126,8 @@ def escalations_opened(session: Session, start: datetime, end: datetime) -> list
             select(Escalation)
             .where(
                 Escalation.drill.is_(False),
-                Escalation.opened_at >= as_utc(start),
-                Escalation.opened_at < as_utc(end),
+                Escalation.opened_at >= start,
+                Escalation.opened_at < end,
             )
             .order_by(Escalation.opened_at, Escalation.id)
         )
@@ -247,13 +246,13 @@ def false_positives(session: Session, start: datetime, end: datetime) -> tuple[i
     marked = session.scalar(
         select(func.count(Alert.id)).where(
             Alert.drill.is_(False),
-            Alert.false_positive_at >= as_utc(start),
-            Alert.false_positive_at < as_utc(end),
+            Alert.false_positive_at >= start,
+            Alert.false_positive_at < end,
         )
     )
     opened = session.scalar(
         select(func.count(Alert.id)).where(
-            Alert.drill.is_(False), Alert.created_at >= as_utc(start), Alert.created_at < as_utc(end)
+            Alert.drill.is_(False), Alert.created_at >= start, Alert.created_at < end
         )
     )
     return int(marked or 0), int(opened or 0)
@@ -273,12 +272,12 @@ def new_events(session: Session, start: datetime, end: datetime, *, limit: int =
     """Events (alerts sharing an event id, drills left out) first seen in [start, end), biggest first."""
     from store.models import LEVELS
 
-    base = [Alert.event_id != "", Alert.drill.is_(False), Alert.created_at < as_utc(end)]
+    base = [Alert.event_id != "", Alert.drill.is_(False), Alert.created_at < end]
     grouped = session.execute(
         select(Alert.event_id, func.count(Alert.id), func.min(Alert.created_at), func.min(Alert.level_rank))
         .where(*base)
         .group_by(Alert.event_id)
-        .having(func.min(Alert.created_at) >= as_utc(start))
+        .having(func.min(Alert.created_at) >= start)
         .order_by(func.count(Alert.id).desc(), func.min(Alert.level_rank), func.min(Alert.created_at))
         .limit(limit)
     ).all()
@@ -291,7 +290,7 @@ def new_events(session: Session, start: datetime, end: datetime, *, limit: int =
             NewEvent(
                 event_id=event_id,
                 title=members[0].title or members[0].snippet[:60],
-                first_seen=as_utc(first),  # type: ignore[arg-type]
+                first_seen=first,
                 alerts=int(n),
                 worst_level=LEVELS[rank - 1] if 1 <= (rank or 9) <= len(LEVELS) else None,
                 sources=list(dict.fromkeys(m.source for m in members if m.source)),

@@ -29,7 +29,6 @@ from playbooks.escalation import STATE_LABELS
 from playbooks.reports.common import (
     ReportError,
     ReportRefused,
-    as_utc,
     author_of,
     bj,
     firm_name,
@@ -48,6 +47,7 @@ from store.models import (
     User,
 )
 from store.records import audit
+from store.times import as_utc
 
 KIND = "regulator"
 LEVEL_NAMES = {"I": "特别重大", "II": "重大", "III": "较大", "IV": "一般"}
@@ -168,7 +168,7 @@ def regulator_facts(
     alert = esc.alert
     alerts = _event_alerts(session, alert)
     posts = _event_posts(alerts, index)
-    times = [as_utc(a.created_at) for a in alerts if a.created_at]
+    times = [a.created_at for a in alerts if a.created_at]
     clocks = escalation_clocks(session, esc, playbook, now=now) if playbook is not None else []
     level = esc.level or alert.level
     rr = playbook.regulator_report if playbook is not None else None
@@ -176,14 +176,14 @@ def regulator_facts(
     minutes = playbook.clocks(level).regulator_report_within if playbook is not None and required else None
     return RegulatorFacts(
         firm=firm,
-        now=as_utc(now),  # type: ignore[arg-type]
+        now=as_utc(now),
         # the addressee without the playbook's explanatory note: 当地证监局（公司住所地…派出机构） → 当地证监局
         addressee=re.sub(r"[（(][^）)]*[）)]$", "", rr.to if rr is not None else "") or "当地证监局",
         subject=alert.title or "",
         snippet=alert.snippet or "",
         event_kind=playbook.name.removesuffix("应对预案").removesuffix("舆情") if playbook else "相关",
         level=level,
-        first_seen=min(times) if times else None,  # type: ignore[type-var]
+        first_seen=min(times) if times else None,
         sources=list(dict.fromkeys(a.source for a in alerts if a.source)),
         reach=_reach(posts),
         posts=[_post_line(a, posts.get(a.post_id)) for a in alerts],
@@ -263,14 +263,14 @@ def _done_lines(session: Session, esc: Escalation, playbook: Playbook | None) ->
     """Everything done on the record, oldest first."""
     rows: list[tuple[datetime, str, str, str]] = []
     if esc.alert is not None and esc.alert.created_at is not None:
-        rows.append((as_utc(esc.alert.created_at), "监测系统生成预警", "系统", ""))
+        rows.append((esc.alert.created_at, "监测系统生成预警", "系统", ""))
     titles = {s.id: s.title for s in playbook.steps} if playbook else {}
     for step in session.scalars(
         select(EscalationStep).where(EscalationStep.escalation_id == esc.id).order_by(EscalationStep.done_at)
     ):
         rows.append(
             (
-                as_utc(step.done_at),
+                step.done_at,
                 f"完成预案步骤：{titles.get(step.step_id, step.step_id)}",
                 step.done_by,
                 step.note,
@@ -298,7 +298,7 @@ def _done_lines(session: Session, esc: Escalation, playbook: Playbook | None) ->
                 what += f"（{detail['channel']}）"
         else:
             continue  # internal bookkeeping (report drafts, alert refreshes, notifications): not a measure
-        rows.append((as_utc(e.at), what, e.actor, str(detail.get("note") or "")))
+        rows.append((e.at, what, e.actor, str(detail.get("note") or "")))
     rows.sort(key=lambda r: r[0] or datetime.min.replace(tzinfo=UTC))
     names: dict[str, str] = {}
     for who in {r[2] for r in rows}:
@@ -406,7 +406,7 @@ def regulator_report(
     if esc.state == "false_positive":
         raise ReportRefused("该处置记录已判定为误报，无需报告证监局。")
     full_name = firm_name(firm)
-    now = as_utc(now).replace(microsecond=0)  # type: ignore[union-attr]
+    now = as_utc(now).replace(microsecond=0)
     playbook = _playbook(playbooks, esc.playbook_id or esc.alert.playbook_id)
     title, markdown = build_markdown(
         session, esc, playbook=playbook, firm=full_name, actor=actor, now=now, index=index
@@ -474,7 +474,7 @@ def report_docx(report: Report) -> bytes:
         report.content_md,
         title=report.title,
         author=author_of(report),
-        created=as_utc(report.created_at),  # type: ignore[arg-type]
+        created=report.created_at,
     )
 
 

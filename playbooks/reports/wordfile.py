@@ -21,7 +21,7 @@ import io
 import re
 import string
 import zipfile
-from datetime import UTC, datetime
+from datetime import datetime
 
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -29,6 +29,8 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
+
+from store.times import as_utc
 
 BODY_FONT = "宋体"  # SimSun
 BODY_FONT_ASCII = "Times New Roman"
@@ -119,8 +121,7 @@ def _styles(doc) -> None:
 
 def render_docx(markdown: str, *, title: str, author: str, created: datetime) -> bytes:
     """The .docx for ``markdown``; the same inputs give the same bytes (fixed times in the package)."""
-    created = created.replace(tzinfo=UTC) if created.tzinfo is None else created.astimezone(UTC)
-    created = created.replace(microsecond=0, tzinfo=None)
+    created = as_utc(created).replace(microsecond=0, tzinfo=None)
     doc = Document()
     _styles(doc)
     section = doc.sections[0]

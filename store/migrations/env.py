@@ -10,9 +10,17 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from store.models import Base
+from store.times import UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    # a new migration spells the store's UTC column as its DDL type, so it needs no import of ours
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def _options(dialect_name: str) -> dict:
@@ -21,6 +29,7 @@ def _options(dialect_name: str) -> dict:
         "target_metadata": target_metadata,
         "render_as_batch": dialect_name == "sqlite",
         "compare_type": True,
+        "render_item": _render_item,
     }
 
 

@@ -7,7 +7,8 @@ import json
 import pytest
 from crawl_site import PAGES, require_pages
 
-from crawlers.spiders.weibo import WeiboSpider, iter_mblogs, parse_count, weibo_text
+from crawlers.spiders.common import parse_count
+from crawlers.spiders.weibo import WeiboSpider, iter_mblogs, weibo_text
 
 LONG_ID = "4645748019299849"
 

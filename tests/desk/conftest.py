@@ -23,7 +23,7 @@ from yuqing.context import Context, build_context
 APP = Path(__file__).resolve().parents[2] / "desk" / "app.py"
 TOKEN_KEY = "desk.session_token"  # desk.state.SESSION_TOKEN
 OFFICER = "王晓明"  # the default signed-in officer's username (recorded in the audit trail)
-TEST_PASSWORD = "desk-test-pass-42"  # meets the password policy (store/users.py)
+TEST_PASSWORD = "desk-test-pass-42"  # meets the password policy (playbooks/users.py)
 # the username sign_in() uses for each role when none is given
 ROLE_USERS = {"officer": OFFICER, "manager": "李负责", "admin": "admin"}
 
@@ -254,7 +254,7 @@ def make_user(
     email: str = "",
 ):
     """A user in the test store (made once; an existing one gets ``role``). Returns its UserView."""
-    from store import users
+    from playbooks import users
 
     username = username or ROLE_USERS[role]
     ctx, close = _records_ctx(where)
@@ -292,7 +292,7 @@ def sign_in(
     ``where`` is a Context, a DeskStore, a config path, or None for $YUQING_CONFIG (the desk_config
     fixture sets it). The default usernames per role are in ROLE_USERS (officer → 王晓明).
     """
-    from store import users
+    from playbooks import users
 
     user = make_user(where, username=username, role=role, display_name=display_name)
     ctx, close = _records_ctx(where)

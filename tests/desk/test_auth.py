@@ -10,7 +10,7 @@ import streamlit as st
 from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
-from store import users
+from playbooks import users
 from store.models import AuditEntry, DeskSession, LoginAttempt, utcnow
 from tests.desk.conftest import APP, OFFICER, TEST_PASSWORD, TOKEN_KEY, make_user, sign_in
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from playbooks.users import revoke_session
 from store.models import AuditEntry, RumorEntry
 from store.rumors import add_rumor
-from store.users import revoke_session
 from tests.desk.conftest import HOSTILE_TEXT, OFFICER, TOKEN_KEY, frame
 from yuqing.ingest import ingest
 

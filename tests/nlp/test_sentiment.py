@@ -23,13 +23,14 @@ from nlp.sentiment import (
     create_sentiment_model,
     load_linear_model,
 )
-from nlp.train import NEWS_SET, SENTIMENT_SETS, news_negativity, sentiment_rows
+from nlp.training.data import NEWS_SET, SENTIMENT_SETS, sentiment_rows
+from nlp.training.sentiment import news_negativity
 
 SHARED_DATA = Path(
     os.environ.get("YUQING_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")
 )
 
-# accuracy floors on the held-out slices, a little under what `python -m nlp.train sentiment-ensemble`
+# accuracy floors on the held-out slices, a little under what `python -m nlp.training sentiment-ensemble`
 # measured for both shipped models (nlp/models/ensemble-metrics.json)
 FLOORS = {"finfe": 0.68, "stock_comments": 0.89, "chnsenticorp": 0.90, "weibo_emotion": 0.77}
 

@@ -16,6 +16,7 @@ from playbooks.escalation import transition
 from store.models import Alert, AuditEntry, Escalation, PostRecord, User
 from store.posts_sqlite import SqlitePostIndex
 from store.records import audit_trail, upsert_alert
+from store.times import as_utc
 from tests.store.conftest import records  # noqa: F401  (the engine fixture: SQLite, and PostgreSQL when set)
 
 OFFICER = Actor("wang", "officer", "王晓明")
@@ -89,11 +90,11 @@ def test_acknowledge_records_who_and_when_once(rec):
         assert triage.acknowledge(s, aid, OFFICER_2, now=T0 + timedelta(seconds=1)) is False
     alert = _get(rec, aid)
     assert alert.acknowledged_by == "wang"
-    assert triage.as_utc(alert.acknowledged_at) == T0
+    assert as_utc(alert.acknowledged_at) == T0
     entries = _trail(rec, aid, "alert.acknowledged")
     assert len(entries) == 1
     assert entries[0].actor == "wang"
-    assert triage.as_utc(entries[0].at) == T0
+    assert as_utc(entries[0].at) == T0
 
 
 def test_acknowledge_race_with_a_stale_read_is_done_once(rec):
@@ -176,7 +177,7 @@ def test_false_positive_is_kept_with_who_when_why(rec):
     alert = _get(rec, aid)  # still there: kept, not deleted
     assert alert.status == "false_positive"
     assert alert.false_positive_by == "wang"
-    assert triage.as_utc(alert.false_positive_at) == T0
+    assert as_utc(alert.false_positive_at) == T0
     assert alert.false_positive_reason == "同名 公司，非本司"
     entries = _trail(rec, aid, "alert.false_positive")
     assert len(entries) == 1

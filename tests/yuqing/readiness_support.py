@@ -1,6 +1,6 @@
 """A store prepared for the holiday readiness gate (国庆 2026), shared by the CLI and the desk page tests.
 
-Prepared through the real paths: users through store.users, crawl runs through yuqing.health.record_runs,
+Prepared through the real paths: users through playbooks.users, crawl runs through yuqing.health.record_runs,
 channel tests through playbooks.notify.deliver.run_channel_tests against a local 企业微信-style webhook.
 The roster goes in through playbooks.roster.import_csv (what yuqing roster import does). The finished drill
 run is written directly as the drill runner leaves it (status, finished_at, passed): a real run would be
@@ -18,10 +18,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from playbooks import roster
+from playbooks import roster, users
 from playbooks.authz import Actor
 from playbooks.notify.deliver import run_channel_tests
-from store import users
 from store.models import DrillRun
 from yuqing.config import load_settings
 from yuqing.context import Context, build_context

@@ -101,7 +101,7 @@ def test_demo_makes_desk_accounts_and_shows_their_password_once(demo_run):
     assert m, res.stdout[-2000:]
     password = m.group(1)
     assert res.stdout.count(password) == 1 and password not in res.stderr
-    from store import users
+    from playbooks import users
 
     ctx = build_context(load_settings(Path(workdir) / "yuqing.toml"))
     try:

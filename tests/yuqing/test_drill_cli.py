@@ -280,7 +280,7 @@ def test_a_malformed_scenario_file_is_refused_naming_the_field(config_file: Path
 
 
 def test_as_names_a_desk_manager_who_is_recorded_as_the_one_who_ran_it(config_file: Path, capsys):
-    from store import users
+    from playbooks import users
 
     ctx = _ctx(config_file)
     try:

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from playbooks.reports import docx_text
+from playbooks.users import create_user
 from store.models import PostRecord, Report
 from store.records import upsert_alert
-from store.users import create_user
 from yuqing.cli import main
 from yuqing.config import load_settings
 from yuqing.context import build_context

@@ -4,7 +4,7 @@ all (exit 2) when the records database does not answer. A manager's sign-off nee
 
 The store is prepared through the real paths where they exist: sources' crawl runs through
 yuqing.health.record_runs, channel tests through playbooks.notify.deliver.run_channel_tests against a
-local 企业微信-style webhook, users through store.users.
+local 企业微信-style webhook, users through playbooks.users.
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ import pytest
 from docx import Document
 from sqlalchemy import select
 
+from playbooks.users import create_user
 from store.models import AuditEntry, Escalation, PostRecord, Report
 from store.records import upsert_alert
-from store.users import create_user
 from yuqing.cli import main
 from yuqing.config import load_settings
 from yuqing.context import build_context

@@ -10,7 +10,7 @@ import sys
 import pytest
 from sqlalchemy import select
 
-from store import users
+from playbooks import users
 from store.models import AuditEntry
 from store.records import Records
 from yuqing.cli import main

@@ -1,25 +1,20 @@
-"""Train the shipped models from ``../shared/data`` (scikit-learn: the ``train`` extra).
+"""Sentiment models: the linear ones (``linear``, ``linear-fit``, ``domain``), their held-out figures,
+and the linear + transformer ensemble's calibration (scikit-learn: the ``train`` extra).
 
-    python -m nlp.train sentiment --data ../shared/data --out nlp/models/sentiment-linear
-    python -m nlp.train rumor --data ../shared/data        # evaluates the optional rumor model, ships nothing
+    python -m nlp.training sentiment --data ../shared/data --out nlp/models/sentiment-linear
+    python -m nlp.training sentiment-ensemble --data ../shared/data
 
-Held-out rows are chosen by a hash of (dataset, text), not by shuffling, so the split is the same on
-every machine and every run, and tests can pick the same held-out rows with :func:`is_heldout`
-without importing scikit-learn. The data is research material and is never committed; only the
-trained model files are.
+The small BERT behind ``bert-small`` is :mod:`nlp.training.bert`; the rows and splits,
+:mod:`nlp.training.data`.
 """
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import json
 import platform
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,94 +27,14 @@ from nlp.sentiment import (
     load_linear_model,
     text_features,
 )
-
-HELDOUT_PERCENT = 15
-SPLIT_SALT = "yuqing-split-v1"
-VALIDATION_PERCENT = 8
-VALIDATION_SALT = "yuqing-val-v1"
-
-
-def is_heldout(dataset: str, text: str, percent: int = HELDOUT_PERCENT) -> bool:
-    """Whether a row belongs to the fixed held-out validation slice of its dataset."""
-    h = hashlib.blake2b(f"{SPLIT_SALT}:{dataset}:{text}".encode(), digest_size=8).digest()
-    return int.from_bytes(h, "big") % 100 < percent
-
-
-def is_validation(dataset: str, text: str, percent: int = VALIDATION_PERCENT) -> bool:
-    """Whether a training row belongs to the validation slice (ensemble calibration, model choice).
-
-    Carved from the rows that are not held out, with its own salt: the held-out slices are never used
-    to tune anything.
-    """
-    h = hashlib.blake2b(f"{VALIDATION_SALT}:{dataset}:{text}".encode(), digest_size=8).digest()
-    return int.from_bytes(h, "big") % 100 < percent
-
-
-@dataclass(frozen=True)
-class SentimentSet:
-    name: str
-    file: str
-    weight: float = 1.0  # sample weight of each training row
-    max_train: int | None = None  # cap on training rows (deterministic: hash order)
-    heldout_file: str | None = None  # a published dev split used whole as held-out, instead of carving
-    news: bool = False  # finnsp: title + text; its post-level ``negative`` flag → negative, else neutral
-
-
-SENTIMENT_SETS: tuple[SentimentSet, ...] = (
-    SentimentSet("finfe", "sentiment/finfe_train.jsonl", weight=2.0),
-    SentimentSet("stock_comments", "sentiment/stock_comments.jsonl", weight=1.5),
-    SentimentSet("weibo_emotion", "sentiment/weibo_emotion_smp2020.jsonl", weight=1.5),
-    SentimentSet(
-        "chnsenticorp", "sentiment/chnsenticorp_train.jsonl", heldout_file="sentiment/chnsenticorp_dev.jsonl"
-    ),
-    SentimentSet("weibo_senti", "sentiment/weibo_senti_sample.jsonl"),
-    SentimentSet("waimai", "sentiment/waimai_10k.jsonl"),
-    SentimentSet("online_shopping", "sentiment/online_shopping_10_cats.jsonl", weight=0.5, max_train=20_000),
+from nlp.training.data import (
+    HELDOUT_PERCENT,
+    NEWS_SET,
+    SENTIMENT_SETS,
+    SPLIT_SALT,
+    read_jsonl,
+    sentiment_rows,
 )
-# Financial news about named firms (FinNSP): negative news vs the rest. Not in the first model's recipe
-# (``linear``); ``--news`` adds it. Its held-out rows are the same as ``nlp.targets`` holds out.
-NEWS_SET = SentimentSet("finnsp", "sentiment/finnsp_train.jsonl", news=True)
-
-
-def read_jsonl(path: Path) -> Iterator[dict]:
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if line:
-                yield json.loads(line)
-
-
-def sentiment_rows(data: Path, ds: SentimentSet, part: str, *, cap: bool = True) -> list[tuple[str, str]]:
-    """(text, label) rows of one dataset.
-
-    ``part``: ``heldout`` (the fixed test slice), ``train`` (everything else), or the two halves of
-    ``train``: ``validation`` (:func:`is_validation`) and ``fit`` (the rest). ``cap=False`` ignores
-    ``max_train``.
-    """
-    if part not in ("train", "fit", "validation", "heldout"):
-        raise ValueError(f"unknown part {part!r}")
-    if ds.heldout_file:
-        path = data / (ds.file if part != "heldout" else ds.heldout_file)
-        rows = [(r["text"], r["label"]) for r in read_jsonl(path)]
-    else:
-        want = part == "heldout"
-        rows = [_row(ds, r) for r in read_jsonl(data / ds.file) if is_heldout(ds.name, r["text"]) == want]
-    rows = [(t, lab) for t, lab in rows if t and lab in LABELS]
-    if part in ("fit", "validation"):
-        want = part == "validation"
-        rows = [(t, lab) for t, lab in rows if is_validation(ds.name, t) == want]
-    if part != "heldout" and cap and ds.max_train and len(rows) > ds.max_train:
-        rows.sort(key=lambda r: hashlib.blake2b(r[0].encode(), digest_size=8).digest())
-        rows = rows[: ds.max_train]
-    return rows
-
-
-def _row(ds: SentimentSet, r: dict) -> tuple[str, str]:
-    if not ds.news:
-        return r["text"], r["label"]
-    title = (r.get("title") or "").strip()
-    text = r["text"] if not title or title in r["text"] else f"{title}。{r['text']}"
-    return text, "negative" if r["negative"] else "neutral"
 
 
 def news_negativity(model, rows: list[tuple[str, str]]) -> dict:
@@ -463,121 +378,3 @@ def calibrate_ensemble(data: Path, linear: str, transformer: str, *, max_routed:
         json.dumps(cfg, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
     return cfg
-
-
-# -- rumor (evaluated only; the shipped falsity detector is rule-based) -----------------------------
-
-RUMOR_FILES = ("rumor/ced_train.jsonl", "rumor/jin2017_train.jsonl", "rumor/checked_train.jsonl")
-
-
-def eval_rumor(data: Path) -> dict:
-    """Train a char n-gram LR on the rumor sets and report held-out F1, next to the cue rules."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score
-
-    from nlp.falsity import detect
-
-    train_x, train_y, test_x, test_y, test_set = [], [], [], [], []
-    for f in RUMOR_FILES:
-        name = Path(f).stem
-        for r in read_jsonl(data / f):
-            y = int(r["label"] == "rumor")
-            if is_heldout(name, r["text"]):
-                test_x.append(r["text"])
-                test_y.append(y)
-                test_set.append(name)
-            else:
-                train_x.append(r["text"])
-                train_y.append(y)
-    vec = TfidfVectorizer(analyzer=char_ngrams, sublinear_tf=True, min_df=2, max_features=200_000)
-    clf = LogisticRegression(C=4.0, max_iter=2000).fit(vec.fit_transform(train_x), train_y)
-    pred = clf.predict(vec.transform(test_x))
-    cue = [int(detect(t)["label"] == "rumor") for t in test_x]
-    out = {
-        "n_train": len(train_x),
-        "n_heldout": len(test_x),
-        "lr_f1": round(float(f1_score(test_y, pred)), 4),
-        "cue_rules_f1": round(float(f1_score(test_y, cue)), 4),
-        "cue_rules_precision": round(
-            sum(c and y for c, y in zip(cue, test_y, strict=True)) / max(1, sum(cue)), 4
-        ),
-    }
-    for name in sorted(set(test_set)):
-        idx = [i for i, s in enumerate(test_set) if s == name]
-        out[f"lr_f1[{name}]"] = round(float(f1_score([test_y[i] for i in idx], [pred[i] for i in idx])), 4)
-    return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m nlp.train", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="what", required=True)
-    s = sub.add_parser("sentiment", help="train and save the shipped sentiment model")
-    s.add_argument("--data", type=Path, default=Path("../shared/data"))
-    s.add_argument("--out", type=Path, default=Path("nlp/models/sentiment-linear"))
-    s.add_argument("--C", type=float, default=2.0)
-    s.add_argument("--max-features", type=int, default=250_000)
-    s.add_argument("--min-df", type=int, default=2)
-    s.add_argument(
-        "--words", action="store_true", help="add jieba words and word bigrams to the char n-grams"
-    )
-    s.add_argument(
-        "--domains",
-        action="store_true",
-        help="per-corpus corrections and a corpus router (the shipped builtin, nlp/models/sentiment-domain)",
-    )
-    s.add_argument("--domain-scale", type=float, default=1.0)
-    s.add_argument("--router-C", type=float, default=4.0)
-    s.add_argument("--router-sharpen", type=float, default=1.0, help="router logits × this (1: soft)")
-    s.add_argument("--news", action="store_true", help="finnsp's financial news as one more corpus")
-    s.add_argument(
-        "--part",
-        choices=["train", "fit"],
-        default="train",
-        help="fit: leave the validation slice out (ensembles)",
-    )
-    e = sub.add_parser(
-        "sentiment-ensemble",
-        help="calibrate the linear + transformer ensemble on the validation slice; held-out figures of all",
-    )
-    e.add_argument("--data", type=Path, default=Path("../shared/data"))
-    e.add_argument("--linear", default="linear-fit")
-    e.add_argument("--transformer", default="bert-small")
-    e.add_argument("--max-routed", type=float, default=0.35, help="most texts the transformer may read")
-    b = sub.add_parser(
-        "sentiment-bert",
-        help="pre-train (MLM) and fine-tune the small BERT, export ONNX (torch: train extra)",
-    )
-    from nlp import train_bert
-
-    train_bert.add_arguments(b)
-    r = sub.add_parser("rumor", help="evaluate a char n-gram rumor model against the cue rules")
-    r.add_argument("--data", type=Path, default=Path("../shared/data"))
-    args = p.parse_args(argv)
-    if args.what == "sentiment-bert":
-        report = train_bert.run(args)
-    elif args.what == "sentiment":
-        report = train_sentiment(
-            args.data,
-            args.out,
-            c=args.C,
-            max_features=args.max_features,
-            min_df=args.min_df,
-            words=args.words,
-            part=args.part,
-            domains=args.domains,
-            domain_scale=args.domain_scale,
-            router_c=args.router_C,
-            router_sharpen=args.router_sharpen,
-            news=args.news,
-        )
-    elif args.what == "sentiment-ensemble":
-        report = calibrate_ensemble(args.data, args.linear, args.transformer, max_routed=args.max_routed)
-    else:
-        report = eval_rumor(args.data)
-    print(json.dumps(report, ensure_ascii=False, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from playbooks import users
 from playbooks.authz import Actor, PermissionDenied, require
-from store import users
 from store.models import AuditEntry, DeskSession, LoginAttempt, User
+from tests.store.conftest import records  # noqa: F401  (the engine fixture: SQLite, and PostgreSQL when set)
 
 PASSWORD = "Tide-Watch-2024"
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -19,7 +20,7 @@ POLICY = users.AuthPolicy()  # 30 min idle, 12 h absolute, 5 failures in 15 min 
 
 
 @pytest.fixture
-def rec(records):
+def rec(records):  # noqa: F811
     with records.session() as s:
         users.create_user(
             s,
@@ -57,7 +58,7 @@ def test_hash_is_salted_scrypt_with_its_parameters_and_verifies():
     ("password", "message"),
     [("short1", "至少需要 10 个字符"), ("aaaaaaaaaaaa", "过于简单"), ("wangxm-2024!", "不能包含用户名")],
 )
-def test_weak_passwords_are_refused(records, password, message):
+def test_weak_passwords_are_refused(records, password, message):  # noqa: F811
     with records.session() as s, pytest.raises(users.UserError, match=message):
         users.create_user(s, username="wangxm", role="officer", password=password, by="admin")
     with records.session() as s:

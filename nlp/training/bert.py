@@ -1,6 +1,6 @@
 """Train the small Chinese BERT behind the shipped sentiment model (torch + transformers: the ``train`` extra).
 
-    python -m nlp.train sentiment-bert --data ../shared/data --work /tmp/yuqing-bert \\
+    python -m nlp.training sentiment-bert --data ../shared/data --work /tmp/yuqing-bert \\
         --mlm-minutes 30 --ft-minutes 25 --out nlp/models/sentiment-bert
 
 No pretrained Chinese weights can be downloaded here, so the model starts from random weights:
@@ -11,7 +11,7 @@ No pretrained Chinese weights can be downloaded here, so the model starts from r
 2. masked-language-model pre-training on the unlabelled text of every shared corpus (sentiment,
    FinNSP, rumor sets), held-out rows excluded so the figures stay honest;
 3. fine-tuning for negative / neutral / positive on the sentiment training rows (the validation slice
-   of :func:`nlp.train.is_validation` kept out: it calibrates the ensemble);
+   of :func:`nlp.training.data.is_validation` kept out: it calibrates the ensemble);
 4. export: ONNX (int8 dynamic quantisation) next to the transformers files (config.json with id2label,
    tokenizer files, model.safetensors), so the desk runs it with onnxruntime + tokenizers, without torch.
 
@@ -32,9 +32,10 @@ from pathlib import Path
 import numpy as np
 
 from nlp.sentiment import LABELS
+from nlp.training.data import SENTIMENT_SETS, is_heldout, read_jsonl, sentiment_rows
 
 BASE_VOCAB = (
-    Path(__file__).resolve().parents[2] / "shared" / "models" / "bert-base-chinese-vocab" / "vocab.txt"
+    Path(__file__).resolve().parents[3] / "shared" / "models" / "bert-base-chinese-vocab" / "vocab.txt"
 )
 SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 ARCH = {
@@ -57,8 +58,6 @@ def log(msg: str) -> None:
 
 def unlabelled_texts(data: Path) -> list[str]:
     """Text of every shared corpus, held-out rows of each left out (MLM must not read the test slices)."""
-    from nlp.train import SENTIMENT_SETS, is_heldout, read_jsonl, sentiment_rows
-
     out: list[str] = []
     for ds in SENTIMENT_SETS:
         out += [t for t, _ in sentiment_rows(data, ds, "train", cap=False)]
@@ -232,8 +231,6 @@ def pretrain_mlm(work: Path, data: Path, minutes: float, batch: int = 64, lr: fl
 
 
 def _labelled(data: Path, part: str) -> tuple[list[str], list[int], list[float], list[str]]:
-    from nlp.train import SENTIMENT_SETS, sentiment_rows
-
     texts, ys, ws, names = [], [], [], []
     for ds in SENTIMENT_SETS:
         for t, lab in sentiment_rows(data, ds, part):
