@@ -25,20 +25,15 @@ from yuqing.context import Context, build_context
 # the signed-in person: the desk-session token (only its SHA-256 is in the store); see current_actor()
 SESSION_TOKEN = "desk.session_token"
 SESSION_ENDED = "desk.session_ended"  # why the last session ended (expired, revoked, …): the login form says
-OFFICER = "desk.officer"  # unused since sign-in came; kept so old session state does no harm
 SELECTED_POST = "desk.selected_post"  # post id the item page shows when the URL carries none
 SELECTED_ESCALATION = "desk.selected_escalation"  # escalation id preselected on the escalations page
 TRIAGE_PAGE_NO = "desk.triage.page_no"  # current page of the triage queue (widget key)
 TRIAGE_FILTER_SIG = "desk.triage.filter_sig"  # the filters the page number belongs to
 FLASH = "desk.flash"  # one message (kind, text) to show on the next run, e.g. after a callback
 
-# widget keys that are read by more than one function of a page
-OFFICER_INPUT = "desk.officer_input"
-
 _DEFAULTS: dict[str, object] = {
     SESSION_TOKEN: "",
     SESSION_ENDED: "",
-    OFFICER: "",
     SELECTED_POST: None,
     SELECTED_ESCALATION: None,
     TRIAGE_PAGE_NO: 1,
@@ -55,7 +50,6 @@ HEALTH_PAGE = "views/health.py"  # source health: silent and failing sources (de
 USERS_PAGE = "views/users.py"  # 用户管理, registered for admins only
 
 POST_PARAM = "post"  # ?post=<id> on the item page
-MAX_OFFICER_NAME = 40
 
 
 def init_session_state() -> None:
@@ -96,18 +90,6 @@ def current_actor() -> Actor | None:
         st.session_state[SESSION_ENDED] = exc.reason
         return None
     return Actor(username=who.username, role=who.role, display_name=who.display_name)
-
-
-def officer() -> str:
-    """The signed-in person's username (recorded in the audit trail), or '' when nobody signed in."""
-    actor = current_actor()
-    return actor.username if actor else ""
-
-
-def clean_officer_name(raw: str | None) -> str:
-    """A name fit for the audit trail: trimmed, single-spaced, at most MAX_OFFICER_NAME characters."""
-    name = " ".join(str(raw or "").split())
-    return "".join(ch for ch in name if ch.isprintable())[:MAX_OFFICER_NAME]
 
 
 def flash(kind: str, text: str) -> None:

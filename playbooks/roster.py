@@ -360,6 +360,46 @@ def contact_phone(entry: RosterEntry, user: User | None) -> str:
 
 
 @dataclass(frozen=True)
+class RosterLine:
+    """One roster entry as people read it (plain values)."""
+
+    entry_id: int
+    day: str  # 2026-10-01
+    duty: str  # one of DUTIES
+    username: str
+    name: str  # the user's display name, else the username
+    shift: str  # shift_text: 全天 / 08:00–20:00
+    phone: str  # contact_phone; "" when there is none
+
+
+def roster_lines(session: Session, start: date, end: date) -> list[RosterLine]:
+    """The entries of the days start..end (inclusive) in roster order, with names and phones."""
+    entries = entries_between(session, start, end)
+    users = {u.username: u for u in session.scalars(select(User))}
+    out = []
+    for e in entries:
+        user = users.get(e.username)
+        out.append(
+            RosterLine(
+                entry_id=e.id,
+                day=e.day,
+                duty=e.duty,
+                username=e.username,
+                name=(user.display_name if user and user.display_name else "") or e.username,
+                shift=shift_text(e),
+                phone=contact_phone(e, user),
+            )
+        )
+    return out
+
+
+def active_people(session: Session) -> dict[str, str]:
+    """username → 王晓明（wang） (or the username alone) of every active user, by username."""
+    users = sorted(session.scalars(select(User).where(User.active.is_(True))), key=lambda u: u.username)
+    return {u.username: f"{u.display_name}（{u.username}）" if u.display_name else u.username for u in users}
+
+
+@dataclass(frozen=True)
 class Gap:
     """One thing missing from the roster on one day; ``message`` is for people."""
 

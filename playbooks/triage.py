@@ -5,6 +5,10 @@ person's "last looked at the queue" mark (what is newer is shown as 新); false_
 yields the alerts officers dismissed as false positives, with the post and the model's analysis, for
 retraining.
 
+What the queue shows is read here too: ``queue_states`` (each alert's state as plain values),
+``queue_figures`` (per level, new to this person, who can be assigned), ``in_view`` (which posts a view
+shows) and ``group_posts`` (one group per event, near-duplicates folded under their first post).
+
 Every action calls ``require(actor, …)`` before it touches anything (the desk hides buttons by role as
 a convenience; this is the rule) and writes who and when to the append-only audit trail. The changes
 are compare-and-set updates (``UPDATE … WHERE <not yet done>``), so a double click or two officers at
@@ -15,7 +19,7 @@ stay drill; they are never exported as training data.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -24,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from playbooks import escalation as escalation_flow
 from playbooks.authz import Actor, require
-from store.models import Alert, Escalation, PostRecord, User, utcnow
+from store.models import Alert, Escalation, PostRecord, User, level_rank, utcnow
 from store.records import audit
 from store.times import as_utc
 
@@ -110,6 +114,109 @@ QUEUE_VIEWS: dict[str, tuple[str, ...] | None] = {
     "false_positive": ("false_positive",),
     "all": None,
 }
+
+
+def in_view(posts: Sequence[PostRecord], states: Mapping[str, AlertState], view: str) -> list[PostRecord]:
+    """The posts a queue view (QUEUE_VIEWS) shows, in their order: those whose alert has one of the view's
+    statuses; a flagged post whose alert is not there yet counts as still to handle."""
+    statuses = QUEUE_VIEWS[view]
+    if statuses is None:
+        return list(posts)
+    return [
+        p
+        for p in posts
+        if (p.id not in states and view == "todo") or (p.id in states and states[p.id].status in statuses)
+    ]
+
+
+@dataclass
+class QueueRow:
+    """One row of the queue: a post and the near-duplicates collapsed under it."""
+
+    post: PostRecord
+    copies: list[PostRecord] = field(default_factory=list)
+
+
+@dataclass
+class QueueGroup:
+    """Posts of one event (or one post alone): rows in queue order."""
+
+    rows: list[QueueRow]
+
+    @property
+    def posts(self) -> list[PostRecord]:
+        return [p for r in self.rows for p in (r.post, *r.copies)]
+
+    @property
+    def level(self) -> str | None:
+        """The most severe level among the group's posts."""
+        return min((p.level for p in self.posts), key=level_rank, default=None)
+
+
+def group_posts(posts: Sequence[PostRecord]) -> list[QueueGroup]:
+    """Posts (in queue order) → groups: one per event, near-duplicates folded under their first post.
+
+    Posts are joined when they share an event id, or when one is a near-duplicate of the other
+    (``dup_of``); groups keep the order of their first post, so the most severe and newest lead.
+    """
+    parent = {p.id: p.id for p in posts}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[rb] = ra
+
+    by_event: dict[str, str] = {}
+    by_dup: dict[str, str] = {}
+    for p in posts:
+        if p.event_id:
+            union(by_event.setdefault(p.event_id, p.id), p.id)
+        key = p.dup_of or p.id
+        union(by_dup.setdefault(key, p.id), p.id)
+    groups: dict[str, QueueGroup] = {}
+    rows: dict[tuple[str, str], QueueRow] = {}
+    for p in posts:
+        g = groups.setdefault(find(p.id), QueueGroup(rows=[]))
+        dup_key = (find(p.id), p.dup_of or p.id)
+        row = rows.get(dup_key)
+        if row is None:
+            rows[dup_key] = row = QueueRow(post=p)
+            g.rows.append(row)
+        elif p.id == dup_key[1]:  # the first post itself, listed after a newer copy: it leads its row
+            row.copies.insert(0, row.post)
+            row.post = p
+        else:
+            row.copies.append(p)
+    return list(groups.values())
+
+
+@dataclass(frozen=True)
+class QueueFigures:
+    """The figures above a queue view, for one person."""
+
+    seen_at: datetime | None  # when they last marked the queue seen (None: never, or nobody signed in)
+    counts: dict[str | None, int]  # alerts per level (None: unrated)
+    new_total: int  # alerts new to them
+    assignable: list[tuple[str, str]]  # (username, display name) of every active user
+
+
+def queue_figures(
+    session: Session, *, username: str | None, drill: bool, statuses: Sequence[str] | None
+) -> QueueFigures:
+    """Alerts per level in a queue view, how many are new to ``username``, and who can be assigned."""
+    seen_at = last_seen(session, username) if username else None
+    return QueueFigures(
+        seen_at=seen_at,
+        counts=level_counts(session, drill=drill, statuses=statuses),
+        new_total=count_new(session, seen_at=seen_at, drill=drill, statuses=statuses) if username else 0,
+        assignable=active_users(session),
+    )
 
 
 def level_counts(session: Session, *, drill: bool, statuses: Sequence[str] | None) -> dict[str | None, int]:

@@ -19,15 +19,13 @@ from playbooks.authz import PermissionDenied, role_allows
 from playbooks.reports import (
     ReportError,
     daily_report,
+    files_of,
     holiday_report,
     period_between,
     period_for_holiday,
-    report_files,
     reports_of,
-    verify,
 )
-from playbooks.reports.periodic import file_name
-from store.models import Report, utcnow
+from store.models import utcnow
 
 PERMISSION = "report.generate"
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -139,18 +137,15 @@ def _reports(kind: str) -> None:
     )
     picked = by_id[report_id]
     with ctx.records.session() as s:
-        row = s.get(Report, report_id)
-        markdown, docx_bytes = report_files(s, row)  # the signed copy names who signed and when
-        intact = verify(row)
-        names = (file_name(row, "docx"), file_name(row, "md"))
+        files = files_of(s, report_id)  # the signed copy names who signed and when
     a, b, c = st.columns(3)
     a.download_button(
-        "下载 .docx", data=docx_bytes, file_name=names[0], mime=DOCX_MIME, key=f"{KEY}.{kind}.docx"
+        "下载 .docx", data=files.docx, file_name=files.docx_name, mime=DOCX_MIME, key=f"{KEY}.{kind}.docx"
     )
     b.download_button(
         "下载 .md",
-        data=markdown.encode("utf-8"),
-        file_name=names[1],
+        data=files.markdown.encode("utf-8"),
+        file_name=files.md_name,
         mime="text/markdown",
         key=f"{KEY}.{kind}.md",
     )
@@ -165,14 +160,14 @@ def _reports(kind: str) -> None:
             type="primary",
             help="确认内容无误后签发；签发人与时间记入审计日志。签发后的报告不再改动。",
         )
-    if intact:
+    if files.intact:
         signed = "；签发件另载签发人与签发时间" if picked["signed_at"] else ""
         st.caption(f"草稿 SHA-256：{picked['sha256']}（与生成时一致{signed}）")
     else:
         st.error("报告内容与生成时的校验值不符，请勿报送，并重新生成。")
     with st.container(border=True):
         # the stored Markdown: every character that came from outside is backslash-escaped in it
-        st.markdown(markdown)
+        st.markdown(files.markdown)
 
 
 daily_tab, holiday_tab = st.tabs(["舆情日报", "假期舆情工作总结"])

@@ -12,7 +12,6 @@ from datetime import datetime
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -28,16 +27,10 @@ from desk.ui import (
     level_label,
     plain,
 )
-from playbooks import statements
+from playbooks import escalation_records, statements
 from playbooks.authz import ROLE_LABELS, Actor, PermissionDenied
 from playbooks.chain import entry_label
-from playbooks.clocks import (
-    CLOCK_STATE_COLORS,
-    CLOCK_STATE_LABELS,
-    ClockState,
-    escalation_clocks,
-    worst_state,
-)
+from playbooks.clocks import CLOCK_STATE_COLORS, CLOCK_STATE_LABELS, ClockState, worst_state
 from playbooks.escalation import (
     OPEN_STATES,
     STATE_LABELS,
@@ -47,12 +40,10 @@ from playbooks.escalation import (
     allowed_next,
     assign,
     mark_step_done,
-    steps_done,
     transition,
 )
 from playbooks.schema import PLACEHOLDERS
-from store.models import ClockBreach, Escalation, User, utcnow
-from store.records import audit_trail, list_escalations
+from store.models import utcnow
 
 SELECT_KEY = "desk.esc.select"
 NOTE_KEY = "desk.esc.note"
@@ -109,27 +100,9 @@ include_drill = f2.toggle("包含演练", key="desk.esc.drill")
 now = utcnow()
 try:
     with ctx.records.session() as s:
-        rows = []
-        for e in list_escalations(s, states=states or None, drill=None if include_drill else False):
-            board = escalation_clocks(s, e, playbooks.get(e.playbook_id or ""), now=now)
-            rows.append(
-                {
-                    "id": e.id,
-                    "state": e.state,
-                    "level": e.level,
-                    "playbook_id": e.playbook_id,
-                    "owner": e.owner,
-                    "opened_by": e.opened_by,
-                    "opened_at": e.opened_at,
-                    "version": e.version,
-                    "summary": e.summary,
-                    "drill": e.drill,
-                    "chain_tier": e.chain_tier,
-                    "post_id": e.alert.post_id,
-                    "title": e.alert.title or e.alert.snippet,
-                    "worst": worst_state(board) if board else "",
-                }
-            )
+        rows = escalation_records.record_rows(
+            s, states=states or None, drill=None if include_drill else False, playbooks=playbooks, now=now
+        )
 except SQLAlchemyError:
     st.error("处置记录库暂时无法读取，请稍后刷新；如持续失败请联系管理员。")
     st.stop()
@@ -148,18 +121,18 @@ st.dataframe(
     pd.DataFrame(
         [
             {
-                "编号": f"#{r['id']}",
-                "状态": STATE_LABELS.get(r["state"], r["state"]),
-                "级别": level_label(r["level"]),
-                "时限": CLOCK_STATE_LABELS.get(r["worst"], "—"),
-                "预案": _playbook_name(r["playbook_id"]),
-                "承办人": r["owner"] or "未指定",
-                "升级层级": r["chain_tier"],
-                "开启人": r["opened_by"],
-                "开启时间（北京）": format_time(r["opened_at"]),
-                "已持续": format_age(r["opened_at"], now),
-                "预警": plain(r["title"], 60),
-                "演练": "演练" if r["drill"] else "",
+                "编号": f"#{r.id}",
+                "状态": STATE_LABELS.get(r.state, r.state),
+                "级别": level_label(r.level),
+                "时限": CLOCK_STATE_LABELS.get(r.worst, "—"),
+                "预案": _playbook_name(r.playbook_id),
+                "承办人": r.owner or "未指定",
+                "升级层级": r.chain_tier,
+                "开启人": r.opened_by,
+                "开启时间（北京）": format_time(r.opened_at),
+                "已持续": format_age(r.opened_at, now),
+                "预警": plain(r.title, 60),
+                "演练": "演练" if r.drill else "",
             }
             for r in rows
         ]
@@ -170,7 +143,7 @@ st.dataframe(
 
 # ----------------------------------------------------------------------------- one record
 
-by_id = {r["id"]: r for r in rows}
+by_id = {r.id: r for r in rows}
 ids = list(by_id)
 wanted = st.session_state.get(state.SELECTED_ESCALATION)
 if st.session_state.get(SELECT_KEY) not in ids:
@@ -179,13 +152,11 @@ chosen = st.selectbox(
     "选择处置记录",
     ids,
     key=SELECT_KEY,
-    format_func=lambda i: (
-        f"#{i} · {STATE_LABELS.get(by_id[i]['state'], '')} · {plain(by_id[i]['title'], 40)}"
-    ),
+    format_func=lambda i: f"#{i} · {STATE_LABELS.get(by_id[i].state, '')} · {plain(by_id[i].title, 40)}",
 )
 st.session_state[state.SELECTED_ESCALATION] = chosen
 esc = by_id[chosen]
-playbook = playbooks.get(esc["playbook_id"] or "")
+playbook = playbooks.get(esc.playbook_id or "")
 
 
 def _run(action, success: str | None = None) -> bool:
@@ -299,42 +270,18 @@ def _open_item(post_id: str) -> None:
 
 # everything about the chosen record, read in one transaction as plain values
 with ctx.records.session() as s:
-    rec = s.get(Escalation, esc["id"])
-    board: list[ClockState] = escalation_clocks(s, rec, playbook, now=now) if rec else []
-    done_rows = {k: (v.done_by, v.done_at) for k, v in steps_done(s, esc["id"]).items()}
-    breaches = [
-        (b.clock, b.due_at, b.breached_at, b.tier, b.notified, b.drill)
-        for b in s.scalars(
-            select(ClockBreach).where(ClockBreach.escalation_id == esc["id"]).order_by(ClockBreach.id)
-        )
-    ]
-    drafts = [
-        {
-            "id": d.id,
-            "template_id": d.template_id,
-            "text": d.text,
-            "status": d.status,
-            "drafted_by": d.drafted_by,
-            "drafted_at": d.drafted_at,
-            "reviewed_by": d.reviewed_by,
-            "reviewed_at": d.reviewed_at,
-            "review_note": d.review_note,
-        }
-        for d in statements.drafts_for(s, esc["id"])
-    ]
-    active_users = [
-        (u.username, u.display_name, u.role)
-        for u in s.scalars(select(User).where(User.active.is_(True)).order_by(User.username))
-    ]
-    trail = [
-        {
-            "时间（北京）": format_time(a.at, with_seconds=True),
-            "操作人": a.actor,
-            "操作": ACTION_LABELS.get(a.action) or audit_action_label(a.action),
-            "详情": format_detail(a.detail),
-        }
-        for a in audit_trail(s, entity="escalation", entity_id=esc["id"])
-    ]
+    record = escalation_records.record_file(s, esc.id, playbook=playbook, now=now)
+board: list[ClockState] = record.clocks
+done_rows = record.steps_done
+trail = [
+    {
+        "时间（北京）": format_time(a.at, with_seconds=True),
+        "操作人": a.actor,
+        "操作": ACTION_LABELS.get(a.action) or audit_action_label(a.action),
+        "详情": format_detail(a.detail),
+    }
+    for a in record.trail
+]
 
 
 def _badge(c: ClockState) -> str:
@@ -357,35 +304,35 @@ def _time_left(c: ClockState, now: datetime) -> str:
 
 
 with st.container(border=True):
-    label, color = level_badge(esc["level"])
+    label, color = level_badge(esc.level)
     h1, h2, h3, h4 = st.columns([1, 1.6, 1.6, 4])
-    h1.badge(f"#{esc['id']}", color="gray")
+    h1.badge(f"#{esc.id}", color="gray")
     h2.badge(label, color=color)
     if board:
         worst = worst_state(board)
         h3.badge(f"时限：{CLOCK_STATE_LABELS[worst]}", color=CLOCK_STATE_COLORS[worst])
-    if esc["drill"]:
+    if esc.drill:
         h4.badge("演练", color="violet")
-    st.markdown(f"**当前状态：{STATE_LABELS.get(esc['state'], escape_markdown(esc['state']))}**")
-    st.text(plain(esc["title"], 200))
+    st.markdown(f"**当前状态：{STATE_LABELS.get(esc.state, escape_markdown(esc.state))}**")
+    st.text(plain(esc.title, 200))
     chain = list(ctx.settings.escalation.chain)
-    tier = esc["chain_tier"]
+    tier = esc.chain_tier
     tier_text = f"第 {tier} 级" + (f"（{entry_label(chain[tier])}）" if tier < len(chain) else "")
     st.markdown(
         "  \n".join(
             [
-                f"**预案**：{escape_markdown(_playbook_name(esc['playbook_id']))}",
-                f"**承办人**：{escape_markdown(esc['owner'] or '未指定')}",
+                f"**预案**：{escape_markdown(_playbook_name(esc.playbook_id))}",
+                f"**承办人**：{escape_markdown(esc.owner or '未指定')}",
                 f"**升级链**：{tier_text}" + ("（尚未因超时升级）" if tier == 0 else ""),
-                f"**开启**：{escape_markdown(esc['opened_by'])} · {format_time(esc['opened_at'])}"
-                f"（已持续 {format_age(esc['opened_at'], now)}）",
+                f"**开启**：{escape_markdown(esc.opened_by)} · {format_time(esc.opened_at)}"
+                f"（已持续 {format_age(esc.opened_at, now)}）",
             ]
         )
     )
-    if esc["summary"]:
-        st.text(plain(esc["summary"]))
+    if esc.summary:
+        st.text(plain(esc.summary))
     if st.button("查看预警详情", key="desk.esc.open_item"):
-        _open_item(esc["post_id"])
+        _open_item(esc.post_id)
 
 # ----------------------------------------------------------------------------- clocks
 
@@ -409,7 +356,7 @@ steps = [c for c in board if c.kind == "step"]
 if steps:
     st.subheader("处置步骤")
     step_ids = tuple(c.key.removeprefix("step:") for c in steps)
-    can_tick = bool(actor and actor.can("escalation.step_done")) and esc["state"] in OPEN_STATES
+    can_tick = bool(actor and actor.can("escalation.step_done")) and esc.state in OPEN_STATES
     for c in steps:
         sid = c.key.removeprefix("step:")
         done = done_rows.get(sid)
@@ -428,28 +375,28 @@ if steps:
                 key=f"desk.esc.step.{sid}",
                 disabled=not can_tick,
                 on_click=_step_done,
-                args=(esc["id"], sid, c.name, step_ids),
+                args=(esc.id, sid, c.name, step_ids),
             )
-    if esc["drill"] and any(c.external for c in steps):
+    if esc.drill and any(c.external for c in steps):
         st.caption("演练：标记为「对外」的步骤只记录，不得真实对外发布或报送。")
 
 # ----------------------------------------------------------------------------- the chain
 
 st.subheader("超时升级")
-if breaches:
+if record.breaches:
     st.dataframe(
         pd.DataFrame(
             [
                 {
-                    "时限": CLOCK_NAMES.get(clock)
-                    or next((c.name for c in board if c.key == clock), clock.removeprefix("step:")),
-                    "截止（北京）": format_time(due),
-                    "发现超时": format_time(found),
-                    "升级至": f"第 {t} 级",
-                    "已通知": notified or "（无可通知的人）",
-                    "演练": "演练（未发出）" if drill else "",
+                    "时限": CLOCK_NAMES.get(b.clock)
+                    or next((c.name for c in board if c.key == b.clock), b.clock.removeprefix("step:")),
+                    "截止（北京）": format_time(b.due_at),
+                    "发现超时": format_time(b.breached_at),
+                    "升级至": f"第 {b.tier} 级",
+                    "已通知": b.notified or "（无可通知的人）",
+                    "演练": "演练（未发出）" if b.drill else "",
                 }
-                for clock, due, found, t, notified, drill in breaches
+                for b in record.breaches
             ]
         ),
         hide_index=True,
@@ -468,38 +415,38 @@ else:
     can_draft = bool(actor and actor.can("statement.draft"))
     can_approve = bool(actor and actor.can("statement.approve"))
     titles = {h.id: h.title for h in playbook.holding_statements}
-    for d in drafts:
+    for d in record.drafts:
         with st.container(border=True):
             x, y = st.columns([4, 1.4])
             x.markdown(
-                f"**{escape_markdown(titles.get(d['template_id'], d['template_id']))}** · 口径稿 #{d['id']}"
-                f" · {escape_markdown(d['drafted_by'])} 起草于 {format_time(d['drafted_at'])}"
+                f"**{escape_markdown(titles.get(d.template_id, d.template_id))}** · 口径稿 #{d.id}"
+                f" · {escape_markdown(d.drafted_by)} 起草于 {format_time(d.drafted_at)}"
             )
             y.badge(
-                statements.STATUS_LABELS.get(d["status"], d["status"]),
-                color=STATEMENT_COLORS.get(d["status"], "gray"),
+                statements.STATUS_LABELS.get(d.status, d.status),
+                color=STATEMENT_COLORS.get(d.status, "gray"),
             )
-            if d["reviewed_by"]:
+            if d.reviewed_by:
                 st.caption(
-                    f"审核：{escape_markdown(d['reviewed_by'])} · {format_time(d['reviewed_at'])}"
-                    + (f" · 意见：{escape_markdown(d['review_note'])}" if d["review_note"] else "")
+                    f"审核：{escape_markdown(d.reviewed_by)} · {format_time(d.reviewed_at)}"
+                    + (f" · 意见：{escape_markdown(d.review_note)}" if d.review_note else "")
                 )
-            key = f"desk.esc.stmt.{d['id']}"
-            if d["status"] in ("draft", "rejected") and can_draft:
+            key = f"desk.esc.stmt.{d.id}"
+            if d.status in ("draft", "rejected") and can_draft:
                 st.text_area(
-                    "口径内容", value=d["text"], key=f"{key}.text", max_chars=statements.MAX_TEXT, height=140
+                    "口径内容", value=d.text, key=f"{key}.text", max_chars=statements.MAX_TEXT, height=140
                 )
                 b1, b2, _ = st.columns([1, 1.4, 3])
-                b1.button("保存修改", key=f"{key}.save", on_click=_revise, args=(d["id"], f"{key}.text"))
-                if d["status"] == "draft":
+                b1.button("保存修改", key=f"{key}.save", on_click=_revise, args=(d.id, f"{key}.text"))
+                if d.status == "draft":
                     b2.button(
-                        "提交合规审核", key=f"{key}.submit", type="primary", on_click=_submit, args=(d["id"],)
+                        "提交合规审核", key=f"{key}.submit", type="primary", on_click=_submit, args=(d.id,)
                     )
                 else:
                     b2.caption("保存修改后再提交审核")
             else:
-                st.text(d["text"])
-            if d["status"] == "submitted":
+                st.text(d.text)
+            if d.status == "submitted":
                 if can_approve:
                     st.text_input("审核意见（退回时必填）", key=f"{key}.note", max_chars=statements.MAX_NOTE)
                     b1, b2, _ = st.columns([1, 1, 4])
@@ -508,18 +455,18 @@ else:
                         key=f"{key}.approve",
                         type="primary",
                         on_click=_review,
-                        args=(d["id"], True, f"{key}.note"),
+                        args=(d.id, True, f"{key}.note"),
                     )
                     b2.button(
-                        "退回", key=f"{key}.reject", on_click=_review, args=(d["id"], False, f"{key}.note")
+                        "退回", key=f"{key}.reject", on_click=_review, args=(d.id, False, f"{key}.note")
                     )
                 else:
                     st.caption("等待负责人合规审核。")
-            if d["status"] == "approved" and can_draft:
+            if d.status == "approved" and can_draft:
                 c1, c2, _ = st.columns([2, 1.4, 3], vertical_alignment="bottom")
                 c1.text_input("发布渠道", key=f"{key}.channel", max_chars=80, placeholder="例如：官网公告")
-                c2.button("标记已使用", key=f"{key}.used", on_click=_used, args=(d["id"], f"{key}.channel"))
-    if can_draft and esc["state"] in OPEN_STATES:
+                c2.button("标记已使用", key=f"{key}.used", on_click=_used, args=(d.id, f"{key}.channel"))
+    if can_draft and esc.state in OPEN_STATES:
         with st.expander("起草新的对外口径"):
             template_id = st.selectbox(
                 "模板",
@@ -538,12 +485,12 @@ else:
                 st.text_input(PLACEHOLDERS.get(name, name), key=key, max_chars=200)
                 keys[name] = key
             st.button(
-                "生成草稿", key="desk.esc.stmt.draft", on_click=_draft, args=(esc["id"], template_id, keys)
+                "生成草稿", key="desk.esc.stmt.draft", on_click=_draft, args=(esc.id, template_id, keys)
             )
 
 # ----------------------------------------------------------------------------- state and owner
 
-nexts = allowed_next(esc["state"])
+nexts = allowed_next(esc.state)
 st.subheader("变更状态")
 if not nexts:
     st.caption("该记录已结束，没有后续状态。")
@@ -558,13 +505,16 @@ else:
             disabled=actor is None or needs_manager,
             help="关闭处置记录需要负责人或以上权限。" if needs_manager else None,
             on_click=_transition,
-            args=(esc["id"], nxt, esc["version"]),
+            args=(esc.id, nxt, esc.version),
             type="primary" if nxt in ("acknowledged", "responding") else "secondary",
         )
 
     with st.expander("转交承办人"):
-        options = [u for u, _, _ in active_users]
-        names = {u: f"{d or u}（{ROLE_LABELS.get(r, r)}）" for u, d, r in active_users}
+        options = [u.username for u in record.active_users]
+        names = {
+            u.username: f"{u.display_name or u.username}（{ROLE_LABELS.get(u.role, u.role)}）"
+            for u in record.active_users
+        }
         st.selectbox(
             "承办人",
             options,
@@ -578,7 +528,7 @@ else:
             key="desk.esc.assign",
             disabled=not (actor and actor.can("escalation.assign")),
             on_click=_assign,
-            args=(esc["id"], esc["version"]),
+            args=(esc.id, esc.version),
         )
 
 st.subheader("审计记录")

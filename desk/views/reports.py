@@ -7,19 +7,16 @@ records are not offered: a drill never produces a regulator report.
 
 from __future__ import annotations
 
-import hashlib
-
 import pandas as pd
 import streamlit as st
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from desk import report_actions, state
 from desk.ui import format_time, level_label, plain
 from playbooks.authz import PermissionDenied, role_allows
 from playbooks.escalation import STATE_LABELS
-from playbooks.reports import ReportError, regulator_report, report_docx, reports_for
-from store.models import Escalation, Report, utcnow
+from playbooks.reports import ReportError, draft_docx, regulator_report, reportable_records, reports_for
+from store.models import utcnow
 
 PERMISSION = "report.generate"
 ESC_KEY = "desk.reports.escalation"
@@ -40,22 +37,17 @@ st.caption(
 
 try:
     with ctx.records.session() as s:
-        choices = [
-            (
-                e.id,
-                f"#{e.id} · {level_label(e.level)} · {STATE_LABELS.get(e.state, e.state)} · "
-                f"{plain(e.alert.title or e.alert.snippet, 40)}",
-            )
-            for e in s.scalars(
-                select(Escalation)
-                .where(Escalation.drill.is_(False), Escalation.state != "false_positive")
-                .order_by(Escalation.opened_at.desc(), Escalation.id.desc())
-                .limit(500)
-            )
-        ]
+        records = reportable_records(s, limit=500)
 except SQLAlchemyError:
     st.error("处置记录库暂时无法读取，请稍后刷新；如持续失败请联系管理员。")
     st.stop()
+choices = [
+    (
+        e.id,
+        f"#{e.id} · {level_label(e.level)} · {STATE_LABELS.get(e.state, e.state)} · {plain(e.title, 40)}",
+    )
+    for e in records
+]
 
 if not choices:
     st.info("还没有可报告的处置记录。")
@@ -154,9 +146,7 @@ report = by_id.get(report_id) or reports[0]
 report_id = report["id"]
 with ctx.records.session() as s:
     # the .docx rebuilt from the stored Markdown: the same bytes as generated, checked against the SHA-256
-    row = s.get(Report, report_id)
-    docx_bytes = report_docx(row)
-    intact = hashlib.sha256(docx_bytes).hexdigest() == row.sha256
+    docx_bytes, intact = draft_docx(s, report_id)
 
 a, b = st.columns(2)
 a.download_button(

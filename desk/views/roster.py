@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from desk import state
@@ -19,7 +18,7 @@ from desk.ui import escape_markdown, plain
 from playbooks import holidays as H
 from playbooks import roster as R
 from playbooks.authz import PermissionDenied, require
-from store.models import DUTIES, User
+from store.models import DUTIES
 
 TODAY_KEY = "desk.roster.today"  # a date to count from instead of today (tests; looking ahead)
 HOLIDAY_KEY = "desk.roster.holiday"
@@ -138,37 +137,28 @@ def _day_note(day: date) -> str:
 
 try:
     with ctx.records.session() as s:
-        entries = R.entries_between(s, start, end)
-        users = {u.username: u for u in s.scalars(select(User))}
+        lines = R.roster_lines(s, start, end)
         found = R.gaps(s, start, end)
-        table = []
-        day = start
-        while day <= end:
-            row = {"日期": _d(day) + _day_note(day)}
-            for duty in DUTIES:
-                cells = []
-                for e in entries:
-                    if e.day != day.isoformat() or e.duty != duty:
-                        continue
-                    user = users.get(e.username)
-                    name = (user.display_name if user and user.display_name else "") or e.username
-                    phone = R.contact_phone(e, user) or "无电话"
-                    cells.append(f"{name} {R.shift_text(e)} {phone}")
-                row[R.DUTY_LABELS[duty]] = "；".join(cells) or "—"
-            table.append(row)
-            day += timedelta(days=1)
-        entry_options = {
-            e.id: f"{e.day} {R.DUTY_LABELS.get(e.duty, e.duty)} {R.shift_text(e)} {e.username}"
-            for e in entries
-        }
-        active_users = {
-            u.username: f"{u.display_name}（{u.username}）" if u.display_name else u.username
-            for u in sorted(users.values(), key=lambda u: u.username)
-            if u.active
-        }
+        active_users = R.active_people(s)
 except SQLAlchemyError:
     st.error("值班表暂时无法读取，请稍后重试；如持续失败请联系管理员。")
     st.stop()
+table = []
+day = start
+while day <= end:
+    row = {"日期": _d(day) + _day_note(day)}
+    for duty in DUTIES:
+        cells = [
+            f"{x.name} {x.shift} {x.phone or '无电话'}"
+            for x in lines
+            if x.day == day.isoformat() and x.duty == duty
+        ]
+        row[R.DUTY_LABELS[duty]] = "；".join(cells) or "—"
+    table.append(row)
+    day += timedelta(days=1)
+entry_options = {
+    x.entry_id: f"{x.day} {R.DUTY_LABELS.get(x.duty, x.duty)} {x.shift} {x.username}" for x in lines
+}
 st.caption(title)
 st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
 if found:

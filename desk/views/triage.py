@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -39,7 +38,7 @@ from desk.ui import (
 from playbooks import triage
 from playbooks.authz import Actor, PermissionDenied
 from playbooks.escalation import STATE_LABELS
-from store.models import LEVELS, PostRecord, level_rank, utcnow
+from store.models import LEVELS, PostRecord, utcnow
 from store.neardup import group_sizes
 
 PAGE_SIZES = (20, 50, 100)
@@ -156,80 +155,6 @@ if actor is not None and actor.can("alert.export_false_positives"):
     )
 
 
-# ----------------------------------------------------------------------------- grouping
-
-
-@dataclass
-class Row:
-    """One row of the queue: a post and the near-duplicates collapsed under it."""
-
-    post: PostRecord
-    copies: list[PostRecord] = field(default_factory=list)
-
-
-@dataclass
-class Group:
-    """Posts of one event (or one post alone): rows in queue order."""
-
-    rows: list[Row]
-
-    @property
-    def posts(self) -> list[PostRecord]:
-        return [p for r in self.rows for p in (r.post, *r.copies)]
-
-    @property
-    def level(self) -> str | None:
-        return min((p.level for p in self.posts), key=level_rank, default=None)
-
-    @property
-    def newest(self) -> datetime | None:
-        times = [t for t in (to_shanghai(p.display_time) for p in self.posts) if t is not None]
-        return max(times, default=None)
-
-
-def group_posts(posts: list[PostRecord]) -> list[Group]:
-    """Posts (in queue order) → groups: one per event, near-duplicates folded under their first post.
-
-    Posts are joined when they share an event id, or when one is a near-duplicate of the other
-    (``dup_of``); groups keep the order of their first post, so the most severe and newest lead.
-    """
-    parent = {p.id: p.id for p in posts}
-
-    def find(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    def union(a: str, b: str) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[rb] = ra
-
-    by_event: dict[str, str] = {}
-    by_dup: dict[str, str] = {}
-    for p in posts:
-        if p.event_id:
-            union(by_event.setdefault(p.event_id, p.id), p.id)
-        key = p.dup_of or p.id
-        union(by_dup.setdefault(key, p.id), p.id)
-    groups: dict[str, Group] = {}
-    rows: dict[tuple[str, str], Row] = {}
-    for p in posts:
-        g = groups.setdefault(find(p.id), Group(rows=[]))
-        dup_key = (find(p.id), p.dup_of or p.id)
-        row = rows.get(dup_key)
-        if row is None:
-            rows[dup_key] = row = Row(post=p)
-            g.rows.append(row)
-        elif p.id == dup_key[1]:  # the first post itself, listed after a newer copy: it leads its row
-            row.copies.insert(0, row.post)
-            row.post = p
-        else:
-            row.copies.append(p)
-    return list(groups.values())
-
-
 # ----------------------------------------------------------------------------- actions (callbacks)
 
 
@@ -340,25 +265,69 @@ def _name(username: str) -> str:
 
 @st.fragment(run_every=interval if live else None)
 def live_queue() -> None:
+    """The queue: figures, then the groups of the current page, redrawn every ``interval`` seconds."""
     now = utcnow()
-    idle = timedelta(minutes=float(ctx.settings.desk.session_idle_minutes))
-    if now - st.session_state.get(FULL_RUN_AT, now) >= idle:
-        st.rerun(scope="app")  # the sign-in is checked again (an unattended screen's session ends)
+    _recheck_sign_in(now)
     state.show_flash()
     statuses = triage.QUEUE_VIEWS[view]
     with ctx.records.session() as s:
-        seen_at = triage.last_seen(s, actor.username) if actor else None
-        counts = triage.level_counts(s, drill=drill, statuses=statuses)
-        new_total = triage.count_new(s, seen_at=seen_at, drill=drill, statuses=statuses) if actor else 0
-        assignable = triage.active_users(s)
-        _names.update(dict(assignable))
+        figures = triage.queue_figures(
+            s, username=actor.username if actor else None, drill=drill, statuses=statuses
+        )
+    _names.update(dict(figures.assignable))
+    _metrics(figures)
 
+    result = _search()
+    if result is None:
+        return
+    with ctx.records.session() as s:
+        states = triage.queue_states(s, [p.id for p in result.items])
+    posts = triage.in_view(result.items, states, view)
+    groups = triage.group_posts(posts)
+    _announce_arrivals(posts, states, now)
+    if actor is not None:
+        _seen_bar(now, figures.new_total)
+    if result.total > GROUP_WINDOW:
+        st.info(
+            f"符合条件的预警超过 {GROUP_WINDOW} 条，只列出最严重、最新的 {GROUP_WINDOW} 条；请用级别、来源或搜索缩小范围。"
+        )
+    if not groups:
+        filtered = query or levels or sources or sentiments or view != "todo"
+        st.success("没有符合筛选条件的预警。" if filtered else "当前没有待处理的预警。")
+        return
+
+    page_no, pages = _page_number(len(groups))
+    shown = groups[(page_no - 1) * page_size : page_no * page_size]
+    st.caption(
+        f"共 {len(posts)} 条预警，{len(groups)} 组，第 {page_no} / {pages} 页"
+        "（同一事件合为一组，转载/抄发折叠在首发之下；按级别从高到低、时间从新到旧排列）"
+    )
+    with ctx.records.session() as s:
+        similar = group_sizes(s, [r.post for g in shown for r in g.rows])  # reposts, copies in the store
+    for g in shown:
+        _group(g, states, figures.seen_at, similar, figures.assignable)
+    _pager(page_no, pages)
+
+
+def _recheck_sign_in(now: datetime) -> None:
+    """After the idle time, rerun the whole page: the sign-in is checked again (an unattended screen's
+    session ends)."""
+    idle = timedelta(minutes=float(ctx.settings.desk.session_idle_minutes))
+    if now - st.session_state.get(FULL_RUN_AT, now) >= idle:
+        st.rerun(scope="app")
+
+
+def _metrics(figures: triage.QueueFigures) -> None:
     cols = st.columns(len(LEVELS) + 2)
     for col, lv in zip(cols, LEVELS, strict=False):
-        col.metric(f"{LEVEL_LABELS[lv]} · {LEVEL_NAMES[lv]}", counts.get(lv, 0))
-    cols[-2].metric("预警合计", sum(counts.values()))
-    cols[-1].metric("新到达", new_total)
+        col.metric(f"{LEVEL_LABELS[lv]} · {LEVEL_NAMES[lv]}", figures.counts.get(lv, 0))
+    cols[-2].metric("预警合计", sum(figures.counts.values()))
+    cols[-1].metric("新到达", figures.new_total)
 
+
+def _search():
+    """The most severe and newest GROUP_WINDOW flagged posts matching the filters; None (and a message)
+    when the search cannot be done."""
     try:
         result = ctx.index.search(
             query or "",
@@ -373,18 +342,14 @@ def live_queue() -> None:
         )
     except sqlite3.Error:
         st.error("搜索暂时无法完成，请换个关键词再试。")
-        return
+        return None
     if result.note:
         st.info(result.note)
+    return result
 
-    with ctx.records.session() as s:
-        states = triage.queue_states(s, [p.id for p in result.items])
-    posts = [
-        p
-        for p in result.items
-        if statuses is None or (states.get(p.id) is None and view == "todo") or _status(states, p) in statuses
-    ]
-    groups = group_posts(posts)
+
+def _announce_arrivals(posts: list[PostRecord], states: dict[str, triage.AlertState], now: datetime) -> None:
+    """A toast for the alerts that opened since the previous refresh of the same filters."""
     previous = st.session_state.get(SHOWN_ALERTS)  # (filters, when) of the previous refresh
     if previous is not None and previous[0] == signature:
         arrived = [
@@ -394,67 +359,65 @@ def live_queue() -> None:
             st.toast(f"新到 {len(arrived)} 条预警", icon="🚨")
     st.session_state[SHOWN_ALERTS] = (signature, now)
 
-    if actor is not None:
-        a1, a2 = st.columns([1, 5], vertical_alignment="center")
-        a1.button(
-            "全部已读",
-            key="desk.triage.seen",
-            on_click=_mark_all_seen,
-            args=(now,),
-            disabled=new_total == 0,
-        )
-        a2.caption(
-            "「新」= 您上次点「全部已读」之后到达的预警（每人分别记录）。点「全部已读」只记到本列表"
-            "刷新的时刻，之后到达的仍标「新」；只浏览不会消去标记。"
-            + (f"列表每 {interval} 秒自动刷新。" if live else "自动刷新已暂停。")
-        )
 
-    if result.total > GROUP_WINDOW:
-        st.info(
-            f"符合条件的预警超过 {GROUP_WINDOW} 条，只列出最严重、最新的 {GROUP_WINDOW} 条；请用级别、来源或搜索缩小范围。"
-        )
+def _seen_bar(now: datetime, new_total: int) -> None:
+    """「全部已读」 and what 新 means."""
+    a1, a2 = st.columns([1, 5], vertical_alignment="center")
+    a1.button(
+        "全部已读",
+        key="desk.triage.seen",
+        on_click=_mark_all_seen,
+        args=(now,),
+        disabled=new_total == 0,
+    )
+    a2.caption(
+        "「新」= 您上次点「全部已读」之后到达的预警（每人分别记录）。点「全部已读」只记到本列表"
+        "刷新的时刻，之后到达的仍标「新」；只浏览不会消去标记。"
+        + (f"列表每 {interval} 秒自动刷新。" if live else "自动刷新已暂停。")
+    )
 
-    if not groups:
-        filtered = query or levels or sources or sentiments or view != "todo"
-        st.success("没有符合筛选条件的预警。" if filtered else "当前没有待处理的预警。")
-        return
 
-    pages = max(1, -(-len(groups) // page_size))
+def _page_number(groups: int) -> tuple[int, int]:
+    """(this page, pages) for ``groups`` groups; the last page when the queue shrank under us."""
+    pages = max(1, -(-groups // page_size))
     page_no = max(1, int(st.session_state[state.TRIAGE_PAGE_NO] or 1))
     if page_no > pages:  # the queue shrank under us (or filters changed); show the last page
         st.session_state[state.TRIAGE_PAGE_NO] = page_no = pages
-    shown = groups[(page_no - 1) * page_size : page_no * page_size]
-    st.caption(
-        f"共 {len(posts)} 条预警，{len(groups)} 组，第 {page_no} / {pages} 页"
-        "（同一事件合为一组，转载/抄发折叠在首发之下；按级别从高到低、时间从新到旧排列）"
-    )
+    return page_no, pages
 
-    with ctx.records.session() as s:
-        similar = group_sizes(s, [r.post for g in shown for r in g.rows])  # reposts, copies in the store
 
-    for g in shown:
-        with st.container(border=True):
-            if len(g.posts) > 1:
-                label, _ = level_badge(g.level)
-                st.caption(
-                    f"同一事件 · 共 {len(g.posts)} 条 · 最高 {label} · 最新 {format_time(g.newest)}"
-                    + (f" · 其中新 {n} 条" if (n := _new_in(g, states, seen_at)) else "")
-                )
-            _row(g.rows[0], states, seen_at, similar, assignable)
-            if len(g.rows) > 1:
-                # drawn only while open: a page of big events stays quick to refresh
-                more = st.expander(
-                    f"同一事件的其余 {len(g.rows) - 1} 条",
-                    key=f"desk.triage.more.{g.rows[0].post.id}",
-                    on_change="rerun",
-                )
-                if more.open:
-                    with more:
-                        for k, r in enumerate(g.rows[1:]):
-                            if k:
-                                st.divider()
-                            _row(r, states, seen_at, similar, assignable)
+def _group(
+    g: triage.QueueGroup,
+    states: dict[str, triage.AlertState],
+    seen_at: datetime | None,
+    similar: dict[str, int],
+    assignable: list[tuple[str, str]],
+) -> None:
+    """One event: its summary, its first row, and the other rows in an expander drawn only while open."""
+    with st.container(border=True):
+        if len(g.posts) > 1:
+            label, _ = level_badge(g.level)
+            st.caption(
+                f"同一事件 · 共 {len(g.posts)} 条 · 最高 {label} · 最新 {format_time(_newest(g))}"
+                + (f" · 其中新 {n} 条" if (n := _new_in(g, states, seen_at)) else "")
+            )
+        _row(g.rows[0], states, seen_at, similar, assignable)
+        if len(g.rows) > 1:
+            # drawn only while open: a page of big events stays quick to refresh
+            more = st.expander(
+                f"同一事件的其余 {len(g.rows) - 1} 条",
+                key=f"desk.triage.more.{g.rows[0].post.id}",
+                on_change="rerun",
+            )
+            if more.open:
+                with more:
+                    for k, r in enumerate(g.rows[1:]):
+                        if k:
+                            st.divider()
+                        _row(r, states, seen_at, similar, assignable)
 
+
+def _pager(page_no: int, pages: int) -> None:
     p1, p2, p3 = st.columns([1, 2, 1])
     p1.button("上一页", on_click=_go_to, args=(page_no - 1,), disabled=page_no <= 1, key="desk.triage.prev")
     p2.caption(f"第 {page_no} / {pages} 页")
@@ -463,17 +426,18 @@ def live_queue() -> None:
     )
 
 
+def _newest(g: triage.QueueGroup) -> datetime | None:
+    """The newest post time of a group, in Beijing time."""
+    times = [t for t in (to_shanghai(p.display_time) for p in g.posts) if t is not None]
+    return max(times, default=None)
+
+
 def _time(value: str | None) -> str:
     """A post's time for a caption: Beijing time, or the raw value escaped when it cannot be read."""
     return format_time(value) if to_shanghai(value) is not None else escape_markdown(format_time(value))
 
 
-def _status(states: dict[str, triage.AlertState], post: PostRecord) -> str | None:
-    s = states.get(post.id)
-    return s.status if s else None
-
-
-def _new_in(g: Group, states: dict[str, triage.AlertState], seen_at: datetime | None) -> int:
+def _new_in(g: triage.QueueGroup, states: dict[str, triage.AlertState], seen_at: datetime | None) -> int:
     if actor is None:
         return 0
     return sum(
@@ -482,7 +446,7 @@ def _new_in(g: Group, states: dict[str, triage.AlertState], seen_at: datetime | 
 
 
 def _row(
-    row: Row,
+    row: triage.QueueRow,
     states: dict[str, triage.AlertState],
     seen_at: datetime | None,
     similar: dict[str, int],

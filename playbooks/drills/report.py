@@ -1,13 +1,22 @@
 """The drill report (演练报告) in Markdown: scenario, timeline, each injected post flagged or missed,
-the times, clock compliance, the verdict and what to improve. Stored in ``DrillRun.report_md``."""
+the times, clock compliance, the verdict and what to improve. Stored in ``DrillRun.report_md``.
+
+The facts come from ``playbooks.drills.runs.collect`` (plain values: InjectionFacts, AlertFacts,
+ClockFacts) and the score from ``scoring.compute_score``; ``render_drill_report`` writes them from
+templates/drill_report.md.j2, escaping outside text with ``md`` (markup shown, not obeyed)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
+from jinja2 import Environment
+
+from playbooks.clocks import CLOCK_STATE_LABELS
 from playbooks.drills.scoring import (
     LEVEL_LABELS,
     AlertFacts,
@@ -17,6 +26,7 @@ from playbooks.drills.scoring import (
     duration_label,
     rate_label,
 )
+from playbooks.markdown import template_environment
 from store.times import as_utc
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -40,6 +50,26 @@ def _level(level: str | None) -> str:
     return LEVEL_LABELS.get(level or "", "—")
 
 
+@dataclass(frozen=True)
+class DrillReportFacts:
+    """What the drill report says: the run, and the facts its score was computed from (plain values,
+    read by ``playbooks.drills.runs.collect``)."""
+
+    run_id: int
+    scenario_id: str
+    scenario_name: str
+    description: str
+    firm: str
+    run_by: str
+    speed: float  # 0: everything injected at once
+    started_at: datetime
+    finished_at: datetime | None
+    injections: Sequence[InjectionFacts]
+    alerts: Sequence[AlertFacts]
+    clocks: Sequence[ClockFacts]
+    score: Score
+
+
 def drill_report(
     *,
     run_id: int,
@@ -56,114 +86,74 @@ def drill_report(
     clocks: Sequence[ClockFacts],
     score: Score,
 ) -> str:
-    out: list[str] = []
-    out.append(f"# 演练报告：{md(scenario_name)}")
-    out.append("")
-    out.append("> 本报告为应急演练记录，演练帖子均标记为演练，不对外发送、不报告监管、不计入生产统计。")
-    out.append("")
-    out.append(f"- 演练编号：#{run_id}")
-    out.append(f"- 场景：{md(scenario_name)}（{md(scenario_id)}）")
-    out.append(f"- 公司：{md(firm)}")
-    out.append(f"- 发起人：{md(run_by) or '—'}")
-    speed_text = "不等待（一次注入）" if speed <= 0 else f"{speed:g} 倍速"
-    out.append(f"- 速度：{speed_text}")
-    out.append(f"- 开始：{bj(started_at)}（北京时间）；结束：{bj(finished_at)}")
-    out.append(f"- **结论：{md(score.verdict)}**")
-    if description:
-        out.append("")
-        out.append(md(description))
+    """The report's Markdown for a run (``render_drill_report`` of these facts)."""
+    facts = DrillReportFacts(
+        run_id=run_id,
+        scenario_id=scenario_id,
+        scenario_name=scenario_name,
+        description=description,
+        firm=firm,
+        run_by=run_by,
+        speed=speed,
+        started_at=started_at,
+        finished_at=finished_at,
+        injections=injections,
+        alerts=alerts,
+        clocks=clocks,
+        score=score,
+    )
+    return render_drill_report(facts)
 
-    out.append("")
-    out.append("## 成绩")
-    out.append("")
-    out.append("| 指标 | 结果 | 要求 | 是否达标 |")
-    out.append("|---|---|---|---|")
-    for c in score.checks:
-        out.append(f"| {c.label} | {md(c.value)} | {md(c.threshold)} | {'达标' if c.passed else '未达标'} |")
-    out.append("")
-    out.append(f"- 误报：{score.false_alarms}/{score.not_flag} 条不应预警的帖子被预警")
-    out.append(
-        f"- 发现用时：最慢 {duration_label(score.time_to_flag_s)}，平均 {duration_label(score.time_to_flag_mean_s)}"
-    )
-    out.append(
-        f"- 确认：{score.acknowledged}/{score.alerts} 条演练预警已确认，首次确认用时 "
-        f"{duration_label(score.time_to_acknowledge_s, none='未确认')}"
-    )
-    out.append(
-        f"- 升级：{score.escalations} 条预警开立了处置记录，首次升级用时 "
-        f"{duration_label(score.time_to_escalate_s, none='未升级')}"
-    )
-    out.append(
-        f"- 预案时限：按时完成 {score.clocks_met}，超时完成 {score.clocks_late}，已超时 {score.clocks_breached}，"
-        f"未到期 {score.clocks_pending}；达标率 {rate_label(score.compliance_rate, none='无处置记录')}"
-    )
 
-    out.append("")
-    out.append("## 时间线")
-    out.append("")
-    out.append("| # | 时间 | 来源 | 内容 | 应预警 | 结果 | 级别 | 发现用时 | 依据 |")
-    out.append("|---|---|---|---|---|---|---|---|---|")
-    by_alert = {a.alert_id: a for a in alerts}
-    for i in injections:
-        if i.flagged and i.should_flag:
-            result = "已发现" if i.level_ok else "已发现（级别偏低）"
-        elif i.flagged:
-            result = "误报"
-        elif i.should_flag:
-            result = "**漏报**"
-        else:
-            result = "未预警（正确）"
-        if i.flagged and i.expect_rumor and not i.rumor:
-            result += "（未识别为不实）"
-        elif i.flagged and i.rumor:
-            result += "（不实）"
-        want = "是" if i.should_flag else "否"
-        if i.min_level:
-            want += f"（≥{i.min_level}级）"
-        out.append(
-            f"| {i.step_no} | +{i.at_minutes:g} 分 · {bj(i.injected_at, '%H:%M:%S')} | {md(i.source)} | "
-            f"{md((i.title or '')[:60])} | {want} | {result} | {_level(i.level) if i.flagged else '—'} | "
-            f"{duration_label(i.time_to_flag_s)} | {md('；'.join(list(i.reasons)[:4]))} |"
+def render_drill_report(facts: DrillReportFacts) -> str:
+    """The report's Markdown (templates/drill_report.md.j2): every outside text goes through ``md``."""
+    return (
+        _environment()
+        .get_template("drill_report.md.j2")
+        .render(
+            f=facts,
+            s=facts.score,
+            alerts=list({a.alert_id: a for a in facts.alerts}.values()),  # each alert once
+            improvements=improvements(facts.injections, facts.score, facts.clocks),
+            result=_result,
+            wanted=_wanted,
+            level=_level,
+            duration_label=duration_label,
+            rate_label=rate_label,
+            alert_status_labels=ALERT_STATUS_LABELS,
+            clock_labels=CLOCK_STATE_LABELS,
         )
+    )
 
-    out.append("")
-    out.append("## 值守台响应")
-    out.append("")
-    if not alerts:
-        out.append("本次演练没有产生预警。")
+
+def _result(i: InjectionFacts) -> str:
+    """What became of an injected post: 已发现 / 误报 / **漏报** / 未预警（正确）, and whether it was taken as 不实."""
+    if i.flagged and i.should_flag:
+        result = "已发现" if i.level_ok else "已发现（级别偏低）"
+    elif i.flagged:
+        result = "误报"
+    elif i.should_flag:
+        result = "**漏报**"
     else:
-        out.append("| 预警 | 确认 | 升级（处置记录） | 状态 |")
-        out.append("|---|---|---|---|")
-        for a in by_alert.values():
-            ack = (
-                f"{bj(a.acknowledged_at, '%H:%M:%S')} {md(a.acknowledged_by)}"
-                if a.acknowledged_at
-                else "未确认"
-            )
-            esc = (
-                f"#{a.escalation_id} {bj(a.escalated_at, '%H:%M:%S')} {md(a.escalated_by)}"
-                if a.escalated_at
-                else "未升级"
-            )
-            out.append(
-                f"| #{a.alert_id} | {ack} | {esc} | {ALERT_STATUS_LABELS.get(a.status, md(a.status))} |"
-            )
-    if clocks:
-        out.append("")
-        out.append("| 处置记录 | 时限 | 状态 |")
-        out.append("|---|---|---|")
-        from playbooks.clocks import CLOCK_STATE_LABELS
+        result = "未预警（正确）"
+    if i.flagged and i.expect_rumor and not i.rumor:
+        result += "（未识别为不实）"
+    elif i.flagged and i.rumor:
+        result += "（不实）"
+    return result
 
-        for c in clocks:
-            out.append(f"| #{c.escalation_id} | {md(c.name)} | {CLOCK_STATE_LABELS.get(c.state, c.state)} |")
 
-    out.append("")
-    out.append("## 改进建议")
-    out.append("")
-    for line in improvements(injections, score, clocks):
-        out.append(f"- {line}")
-    out.append("")
-    return "\n".join(out)
+def _wanted(i: InjectionFacts) -> str:
+    """是 / 否, with the lowest level the scenario expects: 是（≥III级）."""
+    want = "是" if i.should_flag else "否"
+    if i.min_level:
+        want += f"（≥{i.min_level}级）"
+    return want
+
+
+@cache
+def _environment() -> Environment:
+    return template_environment("playbooks.drills", md=md, bj=bj)
 
 
 def improvements(

@@ -6,6 +6,7 @@ and the clocks overdue; the top sources; the notable items (the most severe flag
 analyzer's reasons). Posts come from the posts index (``dashboard.post_figures``, the same figures as
 态势总览), everything else from the records database. Drills never count.
 
+``daily_facts`` reads all of it as plain values; ``render_markdown`` writes it from templates/daily.md.j2.
 ``daily_report`` requires ``report.generate``, keeps a ``Report`` row (kind ``daily``, ref the day
 ``YYYY-MM-DD``) and audits it; a manager signs it with ``sign_report``.
 """
@@ -13,6 +14,7 @@ analyzer's reasons). Posts come from the posts index (``dashboard.post_figures``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -21,27 +23,27 @@ from sqlalchemy.orm import Session
 
 from playbooks.authz import Actor, require
 from playbooks.clocks import CLOCK_STATE_LABELS
-from playbooks.dashboard import SHANGHAI, day_range, open_escalations, post_figures
+from playbooks.dashboard import (
+    SHANGHAI,
+    OpenEscalation,
+    PostFigures,
+    day_range,
+    open_escalations,
+    post_figures,
+)
 from playbooks.escalation import STATE_LABELS
+from playbooks.reports.common import ReportError, firm_name, person, render
 from playbooks.reports.periodic import (
     MAX_LISTED,
     SIGN_PLACEHOLDER,
-    bj,
-    change,
-    dur,
-    escalation_title,
+    NewEvent,
     escalations_opened,
-    events_table,
-    level_text,
-    more,
     new_events,
-    person,
     save_report,
 )
-from playbooks.reports.regulator import ReportError, _firm_name
-from playbooks.reports.wordfile import SIGNATURE_LINE, escape
+from playbooks.reports.wordfile import SIGNATURE_LINE
 from playbooks.schema import Playbook
-from store.models import LEVELS, ClockBreach, Escalation, Report
+from store.models import LEVELS, ClockBreach, Escalation, PostRecord, Report
 from store.times import as_utc
 
 KIND = "daily"
@@ -53,20 +55,125 @@ def beijing_today(now: datetime) -> date:
     return as_utc(now).astimezone(SHANGHAI).date()
 
 
-def _closed_between(session: Session, start: datetime, end: datetime) -> list[Escalation]:
+# --------------------------------------------------------------------------- the facts (query step)
+
+
+@dataclass(frozen=True)
+class EscalationLine:
+    """One row of the 处置情况 table: a record opened that day, or one still open."""
+
+    id: int
+    title: str  # the alert's title or snippet (raw)
+    level: str | None
+    state: str
+    worst: str | None  # the worst clock state of a record still open; None for one that is not
+
+
+@dataclass(frozen=True)
+class OverdueLine:
+    """A record still open whose worst clock has run out."""
+
+    id: int
+    title: str  # raw
+    clock: str | None  # the clock furthest behind (None: none to name)
+    due_at: datetime | None
+    overdue_by: timedelta | None
+
+
+@dataclass(frozen=True)
+class NotablePost:
+    level: str | None
+    title: str  # the post's title, or its text (raw)
+    source: str
+    when: str  # published (or first seen), as the index keeps it
+    reposts: int
+    comments: int
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class DailyFacts:
+    """Everything the daily brief says about one Beijing day, as plain values (outside text raw)."""
+
+    day: date
+    firm: str
+    now: datetime
+    partial: bool  # the day is not over yet: figures as of ``now``
+    today: PostFigures
+    before: PostFigures  # the day before
+    levels_today: dict[str, int]  # flagged posts by level
+    levels_before: dict[str, int]
+    events: list[NewEvent]  # first seen that day, biggest first
+    events_before: int
+    opened: int  # records opened that day
+    opened_by_level: dict[str, int]
+    opened_before: int
+    closed: int  # records resolved or closed that day
+    still_open: int  # records opened by the day's end and not yet resolved or closed
+    breaches: int  # clocks that ran out that day (the chain's first tier)
+    escalations: list[EscalationLine]  # opened that day, then the others still open
+    overdue: list[OverdueLine]
+    notable: list[NotablePost]  # the most severe flagged posts of the day
+    author: str  # who generated it: 赵经理（zhao）
+
+
+def daily_facts(
+    session: Session,
+    day: date,
+    *,
+    index: Any,
+    playbooks: Sequence[Playbook],
+    firm: str,
+    actor: Actor,
+    now: datetime,
+) -> DailyFacts:
+    """The query step: the day's figures from the posts index and the records database (no drills)."""
+    start, end = day_range(day, day)
+    prev_start, prev_end = day_range(day - timedelta(days=1), day - timedelta(days=1))
+    today = post_figures(index, start=start, end=end, unit="day", top=TOP_SOURCES)
+    before = post_figures(index, start=prev_start, end=prev_end, unit="day", top=TOP_SOURCES)
+    opened = escalations_opened(session, start, end)
+    # records opened by the day's end and not yet resolved or closed (as they stand now)
+    open_rows = [
+        r
+        for r in open_escalations(session, playbooks=playbooks, now=now)
+        if r.state != "resolved" and r.started_at < end
+    ]
+    return DailyFacts(
+        day=day,
+        firm=firm,
+        now=now,
+        partial=as_utc(now) < end,
+        today=today,
+        before=before,
+        levels_today=today.series[0].level if today.series else {},
+        levels_before=before.series[0].level if before.series else {},
+        events=new_events(session, start, end),
+        events_before=len(new_events(session, prev_start, prev_end)),
+        opened=len(opened),
+        opened_by_level={lv: sum(1 for e in opened if e.level == lv) for lv in LEVELS},
+        opened_before=len(escalations_opened(session, prev_start, prev_end)),
+        closed=_closed_between(session, start, end),
+        still_open=len(open_rows),
+        breaches=_breaches_between(session, start, end),
+        escalations=_escalation_lines(opened, open_rows),
+        overdue=[_overdue_line(r) for r in open_rows if r.worst == "breached"],
+        notable=_notable(index, start, end),
+        author=person(session, actor.username),
+    )
+
+
+def _closed_between(session: Session, start: datetime, end: datetime) -> int:
     """Records (not drills) resolved or closed in [start, end)."""
     lo, hi = start, end
-    return list(
-        session.scalars(
-            select(Escalation)
-            .where(
-                Escalation.drill.is_(False),
-                ((Escalation.closed_at >= lo) & (Escalation.closed_at < hi))
-                | ((Escalation.resolved_at >= lo) & (Escalation.resolved_at < hi)),
-            )
-            .order_by(Escalation.id)
+    n = session.scalar(
+        select(func.count(Escalation.id)).where(
+            Escalation.drill.is_(False),
+            ((Escalation.closed_at >= lo) & (Escalation.closed_at < hi))
+            | ((Escalation.resolved_at >= lo) & (Escalation.resolved_at < hi)),
         )
     )
+    return int(n or 0)
 
 
 def _breaches_between(session: Session, start: datetime, end: datetime) -> int:
@@ -82,6 +189,90 @@ def _breaches_between(session: Session, start: datetime, end: datetime) -> int:
     return int(n or 0)
 
 
+def _escalation_lines(
+    opened: Sequence[Escalation], open_rows: Sequence[OpenEscalation]
+) -> list[EscalationLine]:
+    """The records opened that day, then the other records still open, each once."""
+    worst = {r.id: r.worst for r in open_rows}
+    lines = [
+        EscalationLine(
+            id=esc.id,
+            title=(esc.alert.title or esc.alert.snippet) if esc.alert is not None else "",
+            level=esc.level,
+            state=esc.state,
+            worst=worst.get(esc.id),
+        )
+        for esc in opened
+    ]
+    shown = {esc.id for esc in opened}
+    lines += [
+        EscalationLine(id=r.id, title=r.title, level=r.level, state=r.state, worst=r.worst)
+        for r in open_rows
+        if r.id not in shown
+    ]
+    return lines
+
+
+def _overdue_line(row: OpenEscalation) -> OverdueLine:
+    c = row.worst_clock
+    return OverdueLine(
+        id=row.id,
+        title=row.title,
+        clock=c.name if c is not None else None,
+        due_at=c.due_at if c is not None else None,
+        overdue_by=c.overdue_by if c is not None else None,
+    )
+
+
+def _notable(index: Any, start: datetime, end: datetime) -> list[NotablePost]:
+    """The most severe flagged posts (not drills) of [start, end)."""
+    page = index.search(
+        flagged=True,
+        drill=False,
+        since=_bound(start),
+        until=_bound(end),
+        limit=NOTABLE,
+        order="severity",
+    )
+    return [_notable_post(p) for p in page.items]
+
+
+def _notable_post(p: PostRecord) -> NotablePost:
+    return NotablePost(
+        level=p.level,
+        title=p.title or p.text,
+        source=p.source,
+        when=p.published_at or p.first_seen_at,
+        reposts=p.reposts,
+        comments=p.comments,
+        reasons=list(p.reasons or []),
+    )
+
+
+def _bound(value: datetime) -> str:
+    return as_utc(value).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------- the Markdown (render step)
+
+
+def render_markdown(facts: DailyFacts) -> tuple[str, str]:
+    """(title, Markdown) of the brief (templates/daily.md.j2). Every outside text is escaped there."""
+    title = f"舆情日报（{facts.day:%Y年%m月%d日}）"
+    markdown = render(
+        "daily.md.j2",
+        f=facts,
+        title=title,
+        levels=LEVELS,
+        max_listed=MAX_LISTED,
+        state_labels=STATE_LABELS,
+        clock_labels=CLOCK_STATE_LABELS,
+        sign_placeholder=SIGN_PLACEHOLDER,
+        signature_line=SIGNATURE_LINE,
+    )
+    return title, markdown
+
+
 def build_markdown(
     session: Session,
     day: date,
@@ -92,155 +283,9 @@ def build_markdown(
     actor: Actor,
     now: datetime,
 ) -> tuple[str, str]:
-    """(title, Markdown) of the brief for ``day``. Every outside text goes through ``escape``."""
-    start, end = day_range(day, day)
-    prev_start, prev_end = day_range(day - timedelta(days=1), day - timedelta(days=1))
-    today = post_figures(index, start=start, end=end, unit="day", top=TOP_SOURCES)
-    before = post_figures(index, start=prev_start, end=prev_end, unit="day", top=TOP_SOURCES)
-    levels_today = today.series[0].level if today.series else {}
-    levels_before = before.series[0].level if before.series else {}
-    events = new_events(session, start, end)
-    events_before = new_events(session, prev_start, prev_end)
-    opened = escalations_opened(session, start, end)
-    opened_before = escalations_opened(session, prev_start, prev_end)
-    closed = _closed_between(session, start, end)
-    # records opened by the day's end and not yet resolved or closed (as they stand now)
-    open_rows = [
-        r
-        for r in open_escalations(session, playbooks=playbooks, now=now)
-        if r.state != "resolved" and r.started_at < end
-    ]
-    overdue = [r for r in open_rows if r.worst == "breached"]
-    breaches = _breaches_between(session, start, end)
-    day_text = day.strftime("%Y年%m月%d日")
-    title = f"舆情日报（{day_text}）"
-    f = escape(firm)
-    partial = as_utc(now) < end
-
-    md: list[str] = [f"# {title}", ""]
-    md.append(
-        f"{f} {day_text}（北京时间 00:00—24:00"
-        + (f"，统计截至 {bj(now, '%H:%M')}" if partial else "")
-        + "）舆情监测与处置情况如下，与前一日比较。演练数据不计入。"
-    )
-    md.append("")
-
-    # 一、volume
-    md += ["## 一、舆情总量", ""]
-    md += ["| 指标 | 当日 | 前一日 | 变化 |", "|---|---|---|---|"]
-    rows = [
-        ("监测帖文", today.total, before.total),
-        ("负面帖文", today.negative, before.negative),
-        ("预警帖文", today.flagged, before.flagged),
-    ]
-    rows += [(f"其中 {lv} 级", levels_today.get(lv, 0), levels_before.get(lv, 0)) for lv in LEVELS]
-    rows += [
-        ("新发现事件", len(events), len(events_before)),
-        ("新开处置记录", len(opened), len(opened_before)),
-    ]
-    for name, a, b in rows:
-        md.append(f"| {name} | {a} | {b} | {change(a, b)} |")
-    md.append("")
-
-    # 二、new events
-    md += ["## 二、新发现事件", ""]
-    md += events_table(events, time_format="%H:%M", none="当日未发现新的舆情事件。")
-    md.append("")
-
-    # 三、escalations
-    md += ["## 三、处置情况", ""]
-    md.append(f"- 当日新开处置记录：{len(opened)} 件" + _by_level(opened))
-    md.append(f"- 当日办结（已解决或已关闭）：{len(closed)} 件")
-    md.append(f"- 尚未办结（截至 {bj(now)}）：{len(open_rows)} 件，其中有超时环节的 {len(overdue)} 件")
-    md.append(f"- 当日处置时限超时并按升级链通知：{breaches} 次")
-    md.append("")
-    if opened or open_rows:
-        md += ["| 处置记录 | 事件 | 级别 | 状态 | 时限 |", "|---|---|---|---|---|"]
-        lines = []
-        shown: set[int] = set()
-        for esc in opened:
-            shown.add(esc.id)
-            lines.append(
-                f"| #{esc.id} | {escalation_title(esc)} | {level_text(esc.level)} | "
-                f"{STATE_LABELS.get(esc.state, esc.state)} | {_clock_text(open_rows, esc.id)} |"
-            )
-        for r in open_rows:
-            if r.id in shown:
-                continue
-            lines.append(
-                f"| #{r.id} | {escape(r.title, 40) or '—'} | {level_text(r.level)} | {r.state_label} | "
-                f"{_clock_text(open_rows, r.id)} |"
-            )
-        md += [*lines[:MAX_LISTED], "", *more(len(lines))]
-    if overdue:
-        md += ["### 超时未完成的环节", ""]
-        for r in overdue[:MAX_LISTED]:
-            c = r.worst_clock
-            if c is None:
-                continue
-            md.append(
-                f"- 处置记录 #{r.id}（{escape(r.title, 30) or '—'}）：{escape(c.name)}，"
-                f"时限 {bj(c.due_at)}，已超时 {dur(c.overdue_by)}"
-            )
-        md += ["", *more(len(overdue))]
-
-    # 四、sources
-    md += ["## 四、主要来源", ""]
-    if today.sources:
-        md += ["| 来源 | 帖文数 | 占比 |", "|---|---|---|"]
-        for name, n in today.sources:
-            md.append(f"| {escape(name) or '—'} | {n} | {n / today.total:.1%} |")
-    else:
-        md.append("当日无监测帖文。")
-    md.append("")
-
-    # 五、notable items
-    md += ["## 五、重点关注", ""]
-    page = index.search(
-        flagged=True,
-        drill=False,
-        since=_bound(start),
-        until=_bound(end),
-        limit=NOTABLE,
-        order="severity",
-    )
-    if page.items:
-        for i, p in enumerate(page.items, 1):
-            reasons = "；".join(escape(r, 60) for r in (p.reasons or []) if str(r).strip()) or "—"
-            when = bj(p.published_at or p.first_seen_at, "%H:%M")
-            md.append(
-                f"{i}\\. 【{level_text(p.level)}】{escape(p.title or p.text, 60) or '—'}"
-                f"（{escape(p.source) or '—'}，{escape(when)}，转发 {p.reposts} / 评论 {p.comments}）；"
-                f"研判依据：{reasons}"
-            )
-            md.append("")
-    else:
-        md += ["当日无预警帖文。", ""]
-
-    # sign-off
-    md += ["## 六、编制与签发", ""]
-    md.append(f"- 编制：{escape(person(session, actor.username))}，{bj(now)}（北京时间）")
-    md.append(SIGN_PLACEHOLDER)
-    md.append("")
-    md += [SIGNATURE_LINE, "", f, "", bj(now, "%Y年%m月%d日"), ""]
-    return title, "\n".join(md)
-
-
-def _bound(value: datetime) -> str:
-    return as_utc(value).replace(tzinfo=None).isoformat(timespec="seconds")
-
-
-def _by_level(escalations: Sequence[Escalation]) -> str:
-    counts = {lv: sum(1 for e in escalations if e.level == lv) for lv in LEVELS}
-    parts = [f"{lv} 级 {n} 件" for lv, n in counts.items() if n]
-    return f"（{'，'.join(parts)}）" if parts else ""
-
-
-def _clock_text(open_rows, esc_id: int) -> str:
-    row = next((r for r in open_rows if r.id == esc_id), None)  # at most a few hundred rows
-    if row is None:
-        return "—"
-    return CLOCK_STATE_LABELS[row.worst]
+    """(title, Markdown) of the brief for ``day``: its facts, rendered."""
+    facts = daily_facts(session, day, index=index, playbooks=playbooks, firm=firm, actor=actor, now=now)
+    return render_markdown(facts)
 
 
 def daily_report(
@@ -255,13 +300,13 @@ def daily_report(
 ) -> tuple[Report, str, bytes]:
     """Generate the 舆情日报 for a Beijing day (default: today): (the Report row, Markdown, .docx)."""
     require(actor, "report.generate")
-    firm_name = _firm_name(firm)
+    full_name = firm_name(firm)
     now = as_utc(now).replace(microsecond=0)
     day = day or beijing_today(now)
     if day > beijing_today(now):
         raise ReportError("不能为尚未到来的日期生成日报。")
     title, markdown = build_markdown(
-        session, day, index=index, playbooks=playbooks, firm=firm_name, actor=actor, now=now
+        session, day, index=index, playbooks=playbooks, firm=full_name, actor=actor, now=now
     )
     report, data = save_report(
         session,
@@ -269,7 +314,7 @@ def daily_report(
         ref=day.isoformat(),
         title=title,
         markdown=markdown,
-        firm=firm_name,
+        firm=full_name,
         actor=actor,
         now=now,
     )

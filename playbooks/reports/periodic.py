@@ -19,14 +19,14 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from playbooks.authz import Actor
 from playbooks.clocks import escalation_clocks, facts_for
-from playbooks.reports.regulator import _author_of, _bj, _duration, _person, report_docx, store_report
+from playbooks.reports.common import ReportError, author_of, bj, person
+from playbooks.reports.regulator import report_docx, store_report, verify
 from playbooks.reports.wordfile import escape, render_docx
 from playbooks.schema import Playbook
 from store.models import Alert, Escalation, Report, User
@@ -36,26 +36,6 @@ KIND_LABELS = {"regulator": "报告证监局", "daily": "舆情日报", "holiday
 SIGN_PLACEHOLDER = "- 签发：待负责人在舆情值守台审核签发"
 DUE_STATES = ("met", "met_late", "breached")  # clocks whose deadline has come (or that were done)
 MAX_LISTED = 30  # rows a report's table lists (a busy period is summed up, not printed whole)
-
-
-def more(total: int, listed: int = MAX_LISTED) -> list[str]:
-    """The line after a cut table: 另有 N 项未列出."""
-    return [f"另有 {total - listed} 项未列出，详见值守台处置记录。", ""] if total > listed else []
-
-
-def dur(delta: timedelta | None) -> str:
-    """A duration for people (3 分钟, 1 小时 5 分); '—' when unknown."""
-    return _duration(delta) if delta is not None else "—"
-
-
-def pct(part: int, whole: int) -> str:
-    return f"{part / whole:.1%}" if whole else "—"
-
-
-def change(now: int, before: int) -> str:
-    """+3 / -2 / 持平 (the day-on-day change)."""
-    diff = now - before
-    return "持平" if diff == 0 else f"{diff:+d}"
 
 
 # --------------------------------------------------------------------------- keeping and signing
@@ -84,7 +64,7 @@ def signed_markdown(session: Session, report: Report) -> str:
     """The report's Markdown as handed out: with who signed it and when, once it is signed."""
     if report.signed_at is None or SIGN_PLACEHOLDER not in report.content_md:
         return report.content_md
-    line = f"- 签发：{escape(_person(session, report.signed_by))}，{_bj(report.signed_at)}（北京时间）"
+    line = f"- 签发：{escape(person(session, report.signed_by))}，{bj(report.signed_at)}（北京时间）"
     return report.content_md.replace(SIGN_PLACEHOLDER, line, 1)
 
 
@@ -93,7 +73,33 @@ def report_files(session: Session, report: Report) -> tuple[str, bytes]:
     if report.signed_at is None:
         return report.content_md, report_docx(report)
     md = signed_markdown(session, report)
-    return md, render_docx(md, title=report.title, author=_author_of(report), created=report.created_at)
+    return md, render_docx(md, title=report.title, author=author_of(report), created=report.created_at)
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """The files handed out for a stored report, and whether its draft is intact."""
+
+    markdown: str
+    docx: bytes
+    intact: bool  # the draft's .docx rebuilt from the stored Markdown has the SHA-256 kept with it
+    docx_name: str
+    md_name: str
+
+
+def files_of(session: Session, report_id: int) -> ReportFiles:
+    """The Markdown and .docx of a stored report as handed out (the signed copy once signed)."""
+    report = session.get(Report, report_id)
+    if report is None:
+        raise ReportError(f"报告 {report_id} 不存在。")
+    markdown, data = report_files(session, report)
+    return ReportFiles(
+        markdown=markdown,
+        docx=data,
+        intact=verify(report),
+        docx_name=file_name(report, "docx"),
+        md_name=file_name(report, "md"),
+    )
 
 
 def reports_of(session: Session, kind: str, ref: str | None = None, *, limit: int = 200) -> list[Report]:
@@ -293,31 +299,6 @@ def new_events(session: Session, start: datetime, end: datetime, *, limit: int =
     return out
 
 
-def level_text(level: str | None) -> str:
-    return f"{level} 级" if level else "未定级"
-
-
-def person(session: Session, username: str) -> str:
-    return _person(session, username)
-
-
 def user_phone(session: Session, username: str) -> str:
     user = session.scalar(select(User).where(User.username == username))
     return user.phone if user is not None else ""
-
-
-def bj(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return _bj(value, fmt)
-
-
-def events_table(events: Sequence[NewEvent], *, time_format: str = "%Y-%m-%d %H:%M", none: str) -> list[str]:
-    """The 新发现事件 table of the daily brief and the holiday summary (``none`` when there are none)."""
-    if not events:
-        return [none]
-    rows = ["| 首次发现 | 事件（首条标题） | 规模 | 最高级别 | 来源 |", "|---|---|---|---|---|"]
-    for e in events:
-        rows.append(
-            f"| {escape(bj(e.first_seen, time_format))} | {escape(e.title, 60) or '—'} | {e.alerts} 条预警 | "
-            f"{level_text(e.worst_level)} | {'、'.join(escape(s) for s in e.sources[:3]) or '—'} |"
-        )
-    return rows

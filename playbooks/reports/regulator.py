@@ -3,8 +3,9 @@
 ``regulator_report`` gathers what the record shows — the posts of the event and their reach, the
 level and why, what was done and when (the audit trail and the playbook steps marked done), the
 holding statement used (only one compliance approved), where things stand, what comes next and whom
-to call — writes it as Markdown and renders that as a .docx with Chinese fonts. It keeps a ``Report``
-row (kind ``regulator``, ref = the escalation id, the SHA-256 of the .docx) and audits it.
+to call — as plain values (``regulator_facts``), writes them as Markdown (``render_markdown``, from
+templates/regulator.md.j2) and renders that as a .docx with Chinese fonts. It keeps a ``Report`` row
+(kind ``regulator``, ref = the escalation id, the SHA-256 of the .docx) and audits it.
 
 Rules it enforces itself, whoever calls it: only a manager (``report.generate``) may generate, only a
 manager (``report.sign``) may sign, and a drill never produces a regulator report.
@@ -18,14 +19,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from playbooks.authz import Actor, require
-from playbooks.clocks import CLOCK_STATE_LABELS, escalation_clocks
+from playbooks.clocks import CLOCK_STATE_LABELS, ClockState, escalation_clocks
 from playbooks.escalation import STATE_LABELS
+from playbooks.reports.common import (
+    ReportError,
+    ReportRefused,
+    author_of,
+    bj,
+    firm_name,
+    person,
+    render,
+)
 from playbooks.reports.wordfile import SIGNATURE_LINE, escape, render_docx, unescape
 from playbooks.schema import Playbook
 from store.models import (
@@ -40,7 +49,6 @@ from store.models import (
 from store.records import audit
 from store.times import as_utc
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 KIND = "regulator"
 LEVEL_NAMES = {"I": "特别重大", "II": "重大", "III": "较大", "IV": "一般"}
 APPROVED_STATEMENT = ("approved", "used")
@@ -62,75 +70,144 @@ _ACTION_WORDS = {
 }
 
 
-class ReportError(Exception):
-    """A report that cannot be made or signed; the message is Chinese and shown as is."""
-
-
-class ReportRefused(ReportError):
-    """The rules forbid this report (a drill, a false positive)."""
-
-
-def _bj(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A time as Beijing local time text; '—' when unknown."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value) if value else None
-        except ValueError:
-            return value
-    dt = as_utc(value) if value else None
-    return dt.astimezone(SHANGHAI).strftime(fmt) if dt else "—"
-
-
-def _duration(delta: timedelta) -> str:
-    minutes = int(abs(delta.total_seconds()) // 60)
-    days, rem = divmod(minutes, 1440)
-    hours, mins = divmod(rem, 60)
-    if days:
-        return f"{days} 天 {hours} 小时" if hours else f"{days} 天"
-    if hours:
-        return f"{hours} 小时 {mins} 分" if mins else f"{hours} 小时"
-    return f"{mins} 分钟"
-
-
-def _firm_name(firm: Any) -> str:
-    name = getattr(firm, "name", firm)
-    if not str(name or "").strip():
-        raise ReportError("配置中没有公司全称（[firm] name），无法生成报告。")
-    return str(name).strip()
-
-
 def _playbook(playbooks: Sequence[Playbook] | Any, playbook_id: str | None) -> Playbook | None:
     if not playbook_id:
         return None
     return next((p for p in playbooks if p.id == playbook_id), None)
 
 
-@dataclass
-class _EventFacts:
-    alerts: list[Alert]
-    posts: dict[str, Any]  # post id → PostRecord (when a posts index was given)
-
-    @property
-    def sources(self) -> list[str]:
-        return list(dict.fromkeys(a.source for a in self.alerts if a.source))
-
-    @property
-    def first_seen(self) -> datetime | None:
-        times = [a.created_at for a in self.alerts if a.created_at]
-        return min(times) if times else None
-
-    def reach(self) -> dict[str, int] | None:
-        if not self.posts:
-            return None
-        out = {"reposts": 0, "comments": 0, "likes": 0}
-        for p in self.posts.values():
-            for k in out:
-                out[k] += int(getattr(p, k, 0) or 0)
-        return out
+# --------------------------------------------------------------------------- the facts (query step)
 
 
-def _event_facts(session: Session, alert: Alert, index: Any | None) -> _EventFacts:
-    """The alerts of the record's event (same event id, never a drill's), oldest first, and their posts."""
+@dataclass(frozen=True)
+class PostLine:
+    """One post of the event: the alert's post as the posts index has it, or the alert alone."""
+
+    when: datetime | str | None  # published (or first seen); the alert's time when the post is unknown
+    source: str
+    title: str  # the alert's title, or its snippet
+    indexed: bool  # the post is in the posts index (else no numbers)
+    reposts: int = 0
+    comments: int = 0
+    likes: int = 0
+
+
+@dataclass(frozen=True)
+class DoneLine:
+    """One thing done on the record (an audit entry or a playbook step), in a regulator's words."""
+
+    when: datetime | None
+    what: str
+    who: str  # 王晓明（wang）, 系统
+    note: str
+
+
+@dataclass(frozen=True)
+class ClockLine:
+    name: str
+    state: str  # one of playbooks.clocks.CLOCK_STATES
+    owner: str  # a step's owner (值班员, 合规 …)
+    due_at: datetime | None
+    done_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ApprovedStatement:
+    reviewed_by: str
+    reviewed_at: datetime | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    phone: str
+    email: str
+
+
+@dataclass(frozen=True)
+class RegulatorFacts:
+    """Everything the regulator report says about one record, as plain values (outside text raw)."""
+
+    firm: str
+    now: datetime
+    addressee: str  # 当地证监局 (the playbook's addressee without its explanatory note)
+    subject: str  # the alert's title ("" when it has none)
+    snippet: str
+    event_kind: str  # the playbook's name without 应对预案/舆情, or 相关: the title when there is no subject
+    level: str | None
+    first_seen: datetime | None
+    sources: list[str]
+    reach: dict[str, int] | None  # reposts, comments, likes summed over the posts (None: no posts index)
+    posts: list[PostLine]  # every alert of the event, oldest first
+    reasons: list[str]
+    playbook_name: str | None  # None: no playbook
+    report_required: bool  # the playbook requires a report at this level
+    report_within: timedelta | None  # … within this time of the alert
+    report_how: list[str]
+    done: list[DoneLine]
+    statement: ApprovedStatement | None
+    state: str
+    owner: str  # 王晓明（wang）
+    level_clocks: list[ClockLine]  # the level's clocks that apply
+    pending_steps: list[ClockLine]  # the playbook steps not done yet
+    contact: Contact  # the manager who generates the report
+
+
+def regulator_facts(
+    session: Session,
+    esc: Escalation,
+    *,
+    playbook: Playbook | None,
+    firm: str,
+    actor: Actor,
+    now: datetime,
+    index: Any | None = None,
+) -> RegulatorFacts:
+    """The query step: what the records (and the posts index, when given) show about one record."""
+    alert = esc.alert
+    alerts = _event_alerts(session, alert)
+    posts = _event_posts(alerts, index)
+    times = [a.created_at for a in alerts if a.created_at]
+    clocks = escalation_clocks(session, esc, playbook, now=now) if playbook is not None else []
+    level = esc.level or alert.level
+    rr = playbook.regulator_report if playbook is not None else None
+    required = rr is not None and level in rr.when
+    minutes = playbook.clocks(level).regulator_report_within if playbook is not None and required else None
+    return RegulatorFacts(
+        firm=firm,
+        now=as_utc(now),
+        # the addressee without the playbook's explanatory note: 当地证监局（公司住所地…派出机构） → 当地证监局
+        addressee=re.sub(r"[（(][^）)]*[）)]$", "", rr.to if rr is not None else "") or "当地证监局",
+        subject=alert.title or "",
+        snippet=alert.snippet or "",
+        event_kind=playbook.name.removesuffix("应对预案").removesuffix("舆情") if playbook else "相关",
+        level=level,
+        first_seen=min(times) if times else None,
+        sources=list(dict.fromkeys(a.source for a in alerts if a.source)),
+        reach=_reach(posts),
+        posts=[_post_line(a, posts.get(a.post_id)) for a in alerts],
+        reasons=list(alert.reasons or []),
+        playbook_name=playbook.name if playbook is not None else None,
+        report_required=required,
+        report_within=timedelta(minutes=minutes or 0) if required else None,
+        report_how=list(rr.how) if rr is not None else [],
+        done=_done_lines(session, esc, playbook),
+        statement=_approved_statement(session, esc),
+        state=esc.state,
+        owner=person(session, esc.owner),
+        level_clocks=[_clock_line(c) for c in clocks if c.kind == "level" and c.state != "not_required"],
+        pending_steps=[
+            _clock_line(c)
+            for c in clocks
+            if c.kind == "step" and c.done_at is None and c.state != "not_required"
+        ],
+        contact=_contact(session, actor),
+    )
+
+
+def _event_alerts(session: Session, alert: Alert) -> list[Alert]:
+    """The alerts of the record's event (same event id, never a drill's), oldest first."""
     if alert.event_id:
         alerts = list(
             session.scalars(
@@ -143,16 +220,47 @@ def _event_facts(session: Session, alert: Alert, index: Any | None) -> _EventFac
         alerts = [alert]
     if alert not in alerts:
         alerts.insert(0, alert)
+    return alerts
+
+
+def _event_posts(alerts: Sequence[Alert], index: Any | None) -> dict[str, Any]:
+    """post id → PostRecord of the alerts' posts in the index (drills left out); {} without an index."""
     posts = index.get_many([a.post_id for a in alerts]) if index is not None else {}
-    return _EventFacts(
-        alerts=alerts, posts={k: v for k, v in posts.items() if not getattr(v, "drill", False)}
+    return {k: v for k, v in posts.items() if not getattr(v, "drill", False)}
+
+
+def _reach(posts: dict[str, Any]) -> dict[str, int] | None:
+    if not posts:
+        return None
+    out = {"reposts": 0, "comments": 0, "likes": 0}
+    for p in posts.values():
+        for k in out:
+            out[k] += int(getattr(p, k, 0) or 0)
+    return out
+
+
+def _post_line(alert: Alert, post: Any | None) -> PostLine:
+    if post is None:
+        return PostLine(
+            when=alert.created_at, source=alert.source, title=alert.title or alert.snippet, indexed=False
+        )
+    return PostLine(
+        when=post.published_at or post.first_seen_at,
+        source=alert.source,
+        title=alert.title or alert.snippet,
+        indexed=True,
+        reposts=post.reposts,
+        comments=post.comments,
+        likes=post.likes,
     )
 
 
-def _done_rows(
-    session: Session, esc: Escalation, playbook: Playbook | None
-) -> list[tuple[datetime, str, str, str]]:
-    """(when, what, who, note) for everything done on the record, oldest first."""
+def _clock_line(c: ClockState) -> ClockLine:
+    return ClockLine(name=c.name, state=c.state, owner=c.owner_label, due_at=c.due_at, done_at=c.done_at)
+
+
+def _done_lines(session: Session, esc: Escalation, playbook: Playbook | None) -> list[DoneLine]:
+    """Everything done on the record, oldest first."""
     rows: list[tuple[datetime, str, str, str]] = []
     if esc.alert is not None and esc.alert.created_at is not None:
         rows.append((esc.alert.created_at, "监测系统生成预警", "系统", ""))
@@ -194,20 +302,13 @@ def _done_rows(
     rows.sort(key=lambda r: r[0] or datetime.min.replace(tzinfo=UTC))
     names: dict[str, str] = {}
     for who in {r[2] for r in rows}:
-        names[who] = "系统" if who in ("system", "系统") else _person(session, who)
-    return [(when, what, names[who], note) for when, what, who, note in rows]
+        names[who] = "系统" if who in ("system", "系统") else person(session, who)
+    return [DoneLine(when=when, what=what, who=names[who], note=note) for when, what, who, note in rows]
 
 
-def _person(session: Session, username: str) -> str:
-    """王晓明（wang） for a desk user with a display name; the username as it is otherwise."""
-    if not username:
-        return ""
-    user = session.scalar(select(User).where(User.username == username))
-    return f"{user.display_name}（{username}）" if user is not None and user.display_name else username
-
-
-def _approved_statement(session: Session, esc: Escalation) -> StatementDraft | None:
-    return session.scalar(
+def _approved_statement(session: Session, esc: Escalation) -> ApprovedStatement | None:
+    """The holding statement compliance approved most recently (only an approved one is ever quoted)."""
+    draft = session.scalar(
         select(StatementDraft)
         .where(
             StatementDraft.escalation_id == esc.id,
@@ -216,14 +317,53 @@ def _approved_statement(session: Session, esc: Escalation) -> StatementDraft | N
         )
         .order_by(StatementDraft.reviewed_at.desc(), StatementDraft.id.desc())
     )
+    if draft is None:
+        return None
+    return ApprovedStatement(
+        reviewed_by=draft.reviewed_by, reviewed_at=draft.reviewed_at, text=draft.text or ""
+    )
 
 
-def _title(alert: Alert, playbook: Playbook | None) -> str:
-    subject = " ".join((alert.title or "").split())
+def _contact(session: Session, actor: Actor) -> Contact:
+    user = session.scalar(select(User).where(User.username == actor.username))
+    return Contact(
+        name=(user.display_name if user and user.display_name else actor.display_name) or actor.username,
+        phone=user.phone if user and user.phone else "",
+        email=user.email if user and user.email else "",
+    )
+
+
+# --------------------------------------------------------------------------- the Markdown (render step)
+
+
+def regulator_title(facts: RegulatorFacts) -> str:
+    """关于“…”舆情事件的报告 (escaped Markdown)."""
+    subject = " ".join(facts.subject.split())
     if subject:
         return f"关于“{escape(subject, 40)}”舆情事件的报告"
-    kind = playbook.name.removesuffix("应对预案").removesuffix("舆情") if playbook else "相关"
-    return f"关于{escape(kind)}舆情事件的报告"
+    return f"关于{escape(facts.event_kind)}舆情事件的报告"
+
+
+def _level_text(level: str | None) -> str:
+    """II 级（重大）; 未定级."""
+    return f"{level} 级（{LEVEL_NAMES[level]}）" if level in LEVEL_NAMES else "未定级"
+
+
+def render_markdown(facts: RegulatorFacts) -> tuple[str, str]:
+    """(title, Markdown) of the draft. Every outside text goes through ``escape`` (the ``md`` filter)."""
+    title = regulator_title(facts)
+    markdown = render(
+        "regulator.md.j2",
+        f=facts,
+        title=title,
+        level_text=_level_text(facts.level),
+        max_posts=MAX_POSTS_LISTED,
+        state_labels=STATE_LABELS,
+        clock_labels=CLOCK_STATE_LABELS,
+        signature_line=SIGNATURE_LINE,
+        draft_note=DRAFT_NOTE,
+    )
+    return title, markdown
 
 
 def build_markdown(
@@ -236,132 +376,9 @@ def build_markdown(
     now: datetime,
     index: Any | None = None,
 ) -> tuple[str, str]:
-    """(title, Markdown) of the draft for one record. Every outside text goes through ``escape``."""
-    alert = esc.alert
-    facts = _event_facts(session, alert, index)
-    level = esc.level or alert.level
-    level_text = f"{level} 级（{LEVEL_NAMES[level]}）" if level in LEVEL_NAMES else "未定级"
-    # the addressee without the playbook's explanatory note: 当地证监局（公司住所地…派出机构） → 当地证监局
-    to = re.sub(r"[（(][^）)]*[）)]$", "", playbook.regulator_report.to if playbook else "") or "当地证监局"
-    title = _title(alert, playbook)
-    sources = "、".join(escape(s) for s in facts.sources) or "网络"
-    first_seen = facts.first_seen
-    f = escape(firm)
-
-    md: list[str] = [f"# {title}", "", f"{escape(to)}：", ""]
-    md += [
-        f"{f}（以下简称“我公司”）于 {_bj(first_seen)} 监测到{sources}等平台出现有关"
-        f"“{escape(alert.title or alert.snippet, 60)}”的舆情（以下简称“本事件”）。"
-        f"经研判，本事件定为 {level_text}。现将有关情况报告如下：",
-        "",
-    ]
-
-    # 一、event
-    md += ["## 一、事件基本情况", ""]
-    md.append(f"- 首次监测时间：{_bj(first_seen)}")
-    md.append(f"- 相关帖文：{len(facts.alerts)} 篇，来源：{sources}")
-    reach = facts.reach()
-    if reach is not None:
-        md.append(
-            f"- 传播情况（截至 {_bj(now)}）：转发 {reach['reposts']} 次，评论 {reach['comments']} 条，"
-            f"点赞 {reach['likes']} 次"
-        )
-    if alert.snippet:
-        md.append(f"- 主要内容：{escape(alert.snippet, 200)}")
-    md.append("")
-    md += ["| 发布/发现时间 | 来源 | 标题 | 转发/评论/点赞 |", "|---|---|---|---|"]
-    for a in facts.alerts[:MAX_POSTS_LISTED]:
-        post = facts.posts.get(a.post_id)
-        when = _bj(post.published_at or post.first_seen_at) if post is not None else _bj(a.created_at)
-        numbers = f"{post.reposts}/{post.comments}/{post.likes}" if post is not None else "—"
-        md.append(
-            f"| {escape(when)} | {escape(a.source) or '—'} | {escape(a.title or a.snippet, 100) or '—'} | {numbers} |"
-        )
-    if len(facts.alerts) > MAX_POSTS_LISTED:
-        md += ["", f"另有 {len(facts.alerts) - MAX_POSTS_LISTED} 篇相关帖文未列出。"]
-    md.append("")
-
-    # 二、level and why
-    md += ["## 二、事件级别及研判依据", ""]
-    md.append(f"- 事件级别：{level_text}")
-    reasons = "；".join(escape(r) for r in (alert.reasons or []) if str(r).strip())
-    md.append(f"- 研判依据：{reasons or '—'}")
-    if playbook is not None:
-        md.append(f"- 适用预案：{escape(playbook.name)}")
-        rr = playbook.regulator_report
-        if level in rr.when:
-            minutes = playbook.clocks(level).regulator_report_within
-            md.append(
-                f"- 报告要求：按预案，{level} 级事件须在预警后 {_duration(timedelta(minutes=minutes or 0))}内"
-                f"报告{escape(to)}（{'；'.join(escape(h) for h in rr.how)}）"
-            )
-        else:
-            md.append(f"- 报告要求：按预案，{level_text}事件不要求报告，本报告为我公司主动报告")
-    md.append("")
-
-    # 三、what was done
-    md += ["## 三、已采取的处置措施", ""]
-    done = _done_rows(session, esc, playbook)
-    if done:
-        md += ["| 时间 | 措施 | 执行人 | 备注 |", "|---|---|---|---|"]
-        for when, what, who, note in done:
-            md.append(
-                f"| {escape(_bj(when))} | {escape(what)} | {escape(who) or '—'} | {escape(note, 120) or '—'} |"
-            )
-    else:
-        md.append("截至报告时，处置记录中尚无已完成的处置措施。")
-    md.append("")
-
-    # 四、holding statement
-    md += ["## 四、对外口径", ""]
-    statement = _approved_statement(session, esc)
-    if statement is not None:
-        md.append(
-            f"我公司采用的对外口径经合规审核（审核人：{escape(statement.reviewed_by) or '—'}，"
-            f"审核时间：{_bj(statement.reviewed_at)}），全文如下："
-        )
-        md.append("")
-        for para in (statement.text or "").splitlines():
-            if para.strip():
-                md += [f"> {escape(para)}", ""]
-    else:
-        md += ["截至报告时，尚无经合规审核通过的对外口径，我公司未就本事件对外发布说明。", ""]
-
-    # 五、current state
-    md += ["## 五、目前状态", ""]
-    md.append(f"- 处置状态：{STATE_LABELS.get(esc.state, esc.state)}")
-    md.append(f"- 承办人：{escape(_person(session, esc.owner)) or '—'}")
-    if first_seen is not None:
-        md.append(f"- 自首次监测已历时：{_duration(as_utc(now) - first_seen)}")
-    clocks = escalation_clocks(session, esc, playbook, now=now) if playbook is not None else []
-    level_clocks = [c for c in clocks if c.kind == "level" and c.state != "not_required"]
-    for c in level_clocks:
-        when = f"，完成于 {_bj(c.done_at)}" if c.done_at else f"，时限 {_bj(c.due_at)}"
-        md.append(f"- {c.name}：{CLOCK_STATE_LABELS[c.state]}{when}")
-    md.append("")
-
-    # 六、next steps
-    md += ["## 六、下一步工作安排", ""]
-    pending = [c for c in clocks if c.kind == "step" and c.done_at is None and c.state != "not_required"]
-    if pending:
-        for c in pending:
-            late = "，已超时" if c.state == "breached" else ""
-            md.append(f"- {escape(c.name)}（{escape(c.owner_label)}，时限 {_bj(c.due_at)}{late}）")
-    else:
-        md.append("- 持续监测舆情变化，如有重大进展及时续报。")
-    md.append("")
-
-    # 七、contact
-    md += ["## 七、联系人", ""]
-    user = session.scalar(select(User).where(User.username == actor.username))
-    name = (user.display_name if user and user.display_name else actor.display_name) or actor.username
-    md.append(f"- 联系人：{escape(name)}（舆情处置负责人）")
-    md.append(f"- 联系电话：{escape(user.phone) if user and user.phone else '—'}")
-    md.append(f"- 电子邮箱：{escape(user.email) if user and user.email else '—'}")
-    md.append("")
-
-    md += [SIGNATURE_LINE, "", f, "", _bj(now, "%Y年%m月%d日"), "", DRAFT_NOTE, ""]
-    return title, "\n".join(md)
+    """(title, Markdown) of the draft for one record: its facts, rendered."""
+    facts = regulator_facts(session, esc, playbook=playbook, firm=firm, actor=actor, now=now, index=index)
+    return render_markdown(facts)
 
 
 def regulator_report(
@@ -388,11 +405,11 @@ def regulator_report(
         raise ReportRefused("这是演练处置记录：演练不生成报告证监局草稿，也不得对外报送。")
     if esc.state == "false_positive":
         raise ReportRefused("该处置记录已判定为误报，无需报告证监局。")
-    firm_name = _firm_name(firm)
+    full_name = firm_name(firm)
     now = as_utc(now).replace(microsecond=0)
     playbook = _playbook(playbooks, esc.playbook_id or esc.alert.playbook_id)
     title, markdown = build_markdown(
-        session, esc, playbook=playbook, firm=firm_name, actor=actor, now=now, index=index
+        session, esc, playbook=playbook, firm=full_name, actor=actor, now=now, index=index
     )
     _, data = store_report(
         session,
@@ -400,7 +417,7 @@ def regulator_report(
         ref=str(esc.id),
         title=title,
         markdown=markdown,
-        firm=firm_name,
+        firm=full_name,
         actor=actor,
         now=now,
         audit_on=("escalation", esc.id),  # on the record's own history, beside its other changes
@@ -451,28 +468,14 @@ def store_report(
     return report, data
 
 
-def _plain_title(title: str) -> str:
-    return unescape(title)
-
-
 def report_docx(report: Report) -> bytes:
     """The .docx of a stored report, rebuilt from its Markdown: the same bytes as when it was made."""
     return render_docx(
         report.content_md,
         title=report.title,
-        author=_author_of(report),
+        author=author_of(report),
         created=report.created_at,
     )
-
-
-def _author_of(report: Report) -> str:
-    """The firm name: the signature block's first line (the docx author is the firm, not a person)."""
-    lines = [ln.strip() for ln in report.content_md.splitlines()]
-    if SIGNATURE_LINE in lines:
-        rest = [ln for ln in lines[lines.index(SIGNATURE_LINE) + 1 :] if ln]
-        if rest:
-            return unescape(rest[0])
-    return ""
 
 
 def verify(report: Report) -> bool:
@@ -491,6 +494,40 @@ def reports_for(session: Session, escalation_id: int) -> list[Report]:
     )
 
 
+@dataclass(frozen=True)
+class ReportableRecord:
+    """An escalation record a regulator report can be made for."""
+
+    id: int
+    level: str | None
+    state: str
+    title: str  # the alert's title, or its snippet
+
+
+def reportable_records(session: Session, *, limit: int = 500) -> list[ReportableRecord]:
+    """The records a regulator report can be made for (never a drill's nor a false positive), newest first."""
+    rows = session.scalars(
+        select(Escalation)
+        .where(Escalation.drill.is_(False), Escalation.state != "false_positive")
+        .order_by(Escalation.opened_at.desc(), Escalation.id.desc())
+        .limit(limit)
+    )
+    return [
+        ReportableRecord(id=e.id, level=e.level, state=e.state, title=e.alert.title or e.alert.snippet)
+        for e in rows
+    ]
+
+
+def draft_docx(session: Session, report_id: int) -> tuple[bytes, bool]:
+    """A stored report's .docx rebuilt from its Markdown (the same bytes as generated), and whether they
+    are those whose SHA-256 was kept."""
+    report = session.get(Report, report_id)
+    if report is None:
+        raise ReportError(f"报告 {report_id} 不存在。")
+    data = report_docx(report)
+    return data, hashlib.sha256(data).hexdigest() == report.sha256
+
+
 SIGNABLE_KINDS = (KIND, "daily", "holiday")  # the daily brief and holiday summary: playbooks.reports.periodic
 
 
@@ -504,7 +541,7 @@ def sign_report(session: Session, report_id: int, *, actor: Actor, now: datetime
     if report.drill:
         raise ReportRefused("演练报告不能签发。")
     if report.signed_at is not None:
-        raise ReportError(f"该报告已由 {report.signed_by} 于 {_bj(report.signed_at)} 签发。")
+        raise ReportError(f"该报告已由 {report.signed_by} 于 {bj(report.signed_at)} 签发。")
     if not verify(report):
         raise ReportError("报告内容与生成时的校验值不符，不能签发；请重新生成。")
     report.signed_by = actor.username

@@ -21,7 +21,6 @@ from yuqing.config import load_settings
 from yuqing.context import Context, build_context
 
 APP = Path(__file__).resolve().parents[2] / "desk" / "app.py"
-OFFICER_KEY = "desk.officer"  # desk.state.OFFICER (unused since sign-in)
 TOKEN_KEY = "desk.session_token"  # desk.state.SESSION_TOKEN
 OFFICER = "王晓明"  # the default signed-in officer's username (recorded in the audit trail)
 TEST_PASSWORD = "desk-test-pass-42"  # meets the password policy (playbooks/users.py)
