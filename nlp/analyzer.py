@@ -19,6 +19,7 @@ from typing import Any
 from nlp import rumor as rumor_mod
 from nlp import targets as targets_mod
 from nlp.falsity import FalsityDetector
+from nlp.feedback import FeedbackHook, FeedbackInput, p_negative
 from nlp.risk import RiskThresholds, assess
 from nlp.rumor import RumorModel, RumorRegister
 from nlp.segment import Segmenter
@@ -86,6 +87,7 @@ class Analyzer:
         source_authority: Mapping[str, float] | None = None,
         falsity: FalsityDetector | None = None,
         max_chars: int = DEFAULT_MAX_CHARS,
+        feedback: FeedbackHook | None = None,
         target_model: TargetModel | str | None = SHIPPED,
         rumor_model: RumorModel | str | None = SHIPPED,
         rumor_register: RumorRegister | Iterable[Any] | None = None,
@@ -104,6 +106,8 @@ class Analyzer:
         self.max_chars = max_chars
         self._neg = list(sentiment_model.labels).index("negative")
         self._restricted: dict[tuple[str, ...], WatchList] = {}
+        # the firm's own layer, fit on its officers' verdicts (nlp.feedback; yuqing learn); None: none
+        self.feedback = feedback
 
     @classmethod
     def from_config(
@@ -189,7 +193,7 @@ class Analyzer:
         named = [w for w in work if w.clauses or any(m.role != EXCLUDED for m in w.mentions)]
         if named:
             self._score_named(named)
-        return [self._one(w, probs[i]) for i, w in enumerate(work)]
+        return self._with_feedback(work, [self._one(w, probs[i]) for i, w in enumerate(work)])
 
     def _score_named(self, named: list[_Work]) -> None:
         """News negativity of each post head and clause, and P(rumor) of each head: both linear models in
@@ -415,6 +419,32 @@ class Analyzer:
             return float(a)
         except (TypeError, ValueError):
             return DEFAULT_AUTHORITY
+
+    # -- the firm's own layer ---------------------------------------------------------------------
+
+    def _with_feedback(self, work: list[_Work], out: list[dict]) -> list[dict]:
+        """The firm's layer (``nlp.feedback``, fit on its officers' verdicts by ``yuqing learn``) looks at
+        the posts it wants (the flagged ones) with the scores the analysis computed, and may lower a flag;
+        the reasons then say so. The one place where it acts; without a layer the analysis is as it is."""
+        hook = self.feedback
+        if hook is None:
+            return out
+        items = [
+            FeedbackInput(
+                post=w.post,
+                text=w.text,
+                analysis=res,
+                rumor_score=w.rumor_score,
+                head_negativity=w.doc_scores[0] if w.doc_scores else None,
+                target_probs=self._model_target_probs(w, p_negative(res)) or {},
+                authority=self._authority(w.post),
+            )
+            for w, res in zip(work, out, strict=True)
+            if hook.wants(res)
+        ]
+        if items:
+            hook.apply(items)
+        return out
 
 
 __all__ = ["ANALYSIS_FIELDS", "LABELS", "Analyzer", "post_text"]

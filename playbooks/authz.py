@@ -47,6 +47,8 @@ PERMISSIONS: dict[str, str] = {
     "notify.configure": ADMIN,
     "roster.edit": ADMIN,  # the duty roster (playbooks/roster.py)
     "drill.run": MANAGER,  # start a drill (playbooks/drills, yuqing drill run)
+    # learning from the desk: fit the firm's layer on the verdicts, switch it on, roll it back (yuqing learn)
+    "feedback.learn": MANAGER,
 }
 
 

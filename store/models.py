@@ -526,3 +526,42 @@ class DrillInjection(Base):
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     level: Mapped[str | None] = mapped_column(String(4), nullable=True)
     flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+# --------------------------------------------------------------------------- learning from the desk (0006)
+
+
+class FeedbackLayerVersion(Base):
+    """One version of the firm's layer fit on its officers' verdicts (``yuqing learn``; nlp/feedback.py).
+
+    Every version is kept. At most one is active: the analysis applies it. ``previous_id`` is the version
+    that was active when this one was switched on (None: the analysis alone), so a rollback restores it.
+    ``state``: active | retired (another version was switched on after it) | rolled_back.
+    """
+
+    __tablename__ = "feedback_layers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the version number
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(80), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    state: Mapped[str] = mapped_column(String(20), default="active")
+    previous_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    signature: Mapped[str] = mapped_column(String(40), default="")  # the analysis it was fit on
+    verdicts: Mapped[int] = mapped_column(Integer, default=0)
+    false_positives: Mapped[int] = mapped_column(Integer, default=0)
+    confirmed: Mapped[int] = mapped_column(Integer, default=0)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # before / after, cross-validated
+    layer: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # nlp.feedback.FeedbackLayer.to_dict()
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    # at most one active version, even when two people run `yuqing learn` at the same moment
+    __table_args__ = (
+        Index(
+            "one_active_feedback_layer",
+            "active",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+    )

@@ -600,6 +600,19 @@ def cmd_user(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
 
 
+def cmd_learn(args: argparse.Namespace) -> int:
+    """`yuqing learn [--dry-run|--status|--rollback]`: the firm's layer refit on officers' verdicts
+    (yuqing/learn_cli.py, yuqing/learn.py)."""
+    from yuqing import learn_cli
+    from yuqing.context import build_context
+
+    ctx = build_context(_settings(args))
+    try:
+        return learn_cli.run(args, ctx)
+    finally:
+        ctx.close()
+
+
 def cmd_desk(args: argparse.Namespace) -> int:
     settings = _settings(args)
     env = dict(os.environ)
@@ -796,6 +809,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("run_id", type=int)
     d.add_argument("--output", help="写入 Markdown 文件 / write to a .md file")
     d.set_defaults(func=cmd_drill)
+
+    from yuqing.learn_cli import add_parser as add_learn_parser
+
+    add_learn_parser(sub).set_defaults(func=cmd_learn)
 
     s = sub.add_parser("bench", help="基准测试，打印数字 / run a benchmark from bench/ and print its figures")
     s.add_argument("name", help="nlp, extract, store, …")

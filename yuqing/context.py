@@ -27,6 +27,7 @@ from yuqing.config import ConfigError, Settings
 if TYPE_CHECKING:
     from nlp.analyzer import Analyzer
     from nlp.events import EventTracker
+    from nlp.feedback import FeedbackLayer
     from nlp.rumor import RegisterEntry
     from nlp.segment import Segmenter
     from playbooks.drills.runner import LivePath
@@ -53,6 +54,9 @@ class Context:
     rumor_register_read_at: float = field(default=float("-inf"), repr=False)
     # whether ingest has seeded the event state from the store (once per process: yuqing.ingest.seeded_events)
     events_seeded: bool = field(default=False, repr=False)
+    # the firm's feedback layer (yuqing/learn.py): when ingest last looked, and the version then active
+    feedback_read_at: float = field(default=float("-inf"), repr=False)
+    feedback_version: int | None = field(default=None, repr=False)
     _watch_terms: list[str] | None = field(default=None, init=False, repr=False)
     _segmenter: Segmenter | None = field(default=None, init=False, repr=False)
     _analyzer: Analyzer | None = field(default=None, init=False, repr=False)
@@ -112,7 +116,14 @@ class Context:
                 source_authority={s.name: s.authority for s in self.settings.sources},
                 rumor_register=self.read_rumor_register() or [],
             )
+            self._analyzer.feedback = self.read_feedback_layer(self._analyzer)
         return self._analyzer
+
+    def read_feedback_layer(self, analyzer: Analyzer) -> FeedbackLayer | None:
+        """The active version of the firm's layer fit on its officers' verdicts (``yuqing learn``), or None."""
+        from yuqing.learn import read_active_layer
+
+        return read_active_layer(self, analyzer)
 
     def read_rumor_register(self) -> list[RegisterEntry] | None:
         """The active entries of the rumor register (records database), or None when it cannot be read.

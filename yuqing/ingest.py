@@ -34,6 +34,7 @@ from store.models import Alert, PostRecord, utcnow_iso
 from store.outage import STORE_DOWN
 from store.posts_es import PostsRejected
 from store.records import upsert_alert
+from yuqing.learn import refresh_feedback_layer
 
 if TYPE_CHECKING:
     from nlp.events import EventTracker
@@ -136,6 +137,7 @@ def ingest(posts: Sequence[Any], *, ctx: Context, drill: bool = False) -> Ingest
         return report
 
     refresh_rumor_register(ctx)  # entries added on the desk count within seconds
+    refresh_feedback_layer(ctx)  # a layer switched on or rolled back (yuqing learn) counts within seconds
     analyses = ctx.analyzer.analyze(valid)
     records = []
     for post, analysis in zip(valid, analyses, strict=True):
