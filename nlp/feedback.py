@@ -5,7 +5,8 @@ Officers' verdicts — 误报 (an alert dismissed as a false positive, with a re
 analysis flagged and decides whether it is worth an officer's attention:
 
 - it remembers the verdicts' posts (:class:`Memory`: TF-IDF over character 2- and 3-grams of the head
-  of each text, with the verdict and the officer's 误报 reason), and reads how alike a new post is to
+  of each text, the IDF from the firm's own stream of stored posts, with the verdict and the officer's
+  误报 reason), and reads how alike a new post is to
   the nearest 误报 and to the nearest confirmed alert (:func:`similarity_features`);
 - optionally the analysis' own scores (P(negative) and the other classes, the entity model's
   negativity toward a target, the news-negativity of the head, the rumor model's and the falsity
@@ -208,36 +209,57 @@ class Remembered:
     reason: str = ""
 
 
-class Memory:
-    """The remembered verdicts as L2-normalised TF-IDF rows over hashed character n-grams; the IDF is the
-    memory's own (a post's words that every verdict shares say little)."""
+def gram_counts(text: str) -> dict[int, int]:
+    """The text's hashed character n-grams and how often each occurs."""
+    out: dict[int, int] = {}
+    for g in char_ngrams(text):
+        j = zlib.crc32(g.encode("utf-8")) % GRAM_DIM
+        out[j] = out.get(j, 0) + 1
+    return out
 
-    def __init__(self, entries: Sequence[Remembered]) -> None:
+
+def idf_of(texts: Iterable[str], keep: set[int] | None = None) -> tuple[dict[int, float], float]:
+    """(IDF of each n-gram, the IDF of one never seen) over ``texts``; only the n-grams in ``keep`` are
+    returned when given (those of the remembered posts: no other n-gram is ever in a dot product)."""
+    df: dict[int, int] = {}
+    n = 0
+    for t in texts:
+        n += 1
+        for j in gram_counts(t):
+            df[j] = df.get(j, 0) + 1
+    idf = {j: round(math.log((n + 1) / (c + 1)) + 1.0, 3) for j, c in df.items() if keep is None or j in keep}
+    return idf, round(math.log(n + 1) + 1.0, 3)
+
+
+class Memory:
+    """The remembered verdicts as L2-normalised TF-IDF rows over hashed character n-grams. The IDF comes
+    from the firm's own stream of posts when given (``yuqing learn`` reads the newest stored posts: the
+    boilerplate of a source, 财联社X月X日电, says little), else from the remembered posts themselves."""
+
+    def __init__(
+        self,
+        entries: Sequence[Remembered],
+        idf: Mapping[int, float] | None = None,
+        unseen_idf: float | None = None,
+    ) -> None:
         self.entries = list(entries)
         self.confirmed = np.array([e.confirmed for e in self.entries], dtype=bool)
-        grams = [self._counts(e.text) for e in self.entries]
-        df: dict[int, int] = {}
-        for g in grams:
-            for j in g:
-                df[j] = df.get(j, 0) + 1
+        grams = [gram_counts(e.text) for e in self.entries]
+        if idf is None:
+            own, unseen = idf_of(e.text for e in self.entries)
+            self.idf, self.unseen_idf = own, unseen
+        else:
+            self.idf = dict(idf)
+            self.unseen_idf = float(
+                unseen_idf if unseen_idf is not None else max(self.idf.values(), default=1.0)
+            )
         n = len(self.entries)
-        self.unseen_idf = math.log(n + 1)
-        self.idf = {j: math.log((n + 1) / (c + 1)) + 1.0 for j, c in df.items()}
-        self.unseen_idf += 1.0
         rows = [self._weights(g) for g in grams]
         lengths = np.array([len(r) for r in rows], dtype=np.int64)
         self.indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         self.indices = np.array([j for r in rows for j in r], dtype=np.int64)
         self.data = np.array([v for r in rows for v in r.values()], dtype=np.float64)
         self._row_of = np.repeat(np.arange(n), lengths)
-
-    @staticmethod
-    def _counts(text: str) -> dict[int, int]:
-        out: dict[int, int] = {}
-        for g in char_ngrams(text):
-            j = zlib.crc32(g.encode("utf-8")) % GRAM_DIM
-            out[j] = out.get(j, 0) + 1
-        return out
 
     def _weights(self, counts: Mapping[int, int]) -> dict[int, float]:
         w = {j: (1.0 + math.log(c)) * self.idf.get(j, self.unseen_idf) for j, c in counts.items()}
@@ -249,7 +271,7 @@ class Memory:
 
     def similarities(self, text: str) -> np.ndarray:
         """Cosine similarity of ``text`` to every remembered post."""
-        q = self._weights(self._counts(text))
+        q = self._weights(gram_counts(text))
         if not q or not len(self.entries):
             return np.zeros(len(self.entries))
         keys = np.fromiter(q.keys(), dtype=np.int64, count=len(q))
@@ -394,6 +416,8 @@ class FeedbackLayer:
             "memory": [
                 {"text": e.text, "confirmed": e.confirmed, "reason": e.reason} for e in self.memory.entries
             ],
+            "idf": {str(j): v for j, v in sorted(self.memory.idf.items())},
+            "unseen_idf": self.memory.unseen_idf,
             "figures": self.figures,
         }
 
@@ -411,11 +435,14 @@ class FeedbackLayer:
             raise ValueError(
                 "feedback layer features differ from this version's: fit it again (yuqing learn)"
             )
+        stored_idf = data.get("idf")
         memory = Memory(
             [
                 Remembered(str(m.get("text") or ""), bool(m.get("confirmed")), str(m.get("reason") or ""))
                 for m in data.get("memory") or ()
-            ]
+            ],
+            idf={int(j): float(v) for j, v in stored_idf.items()} if stored_idf is not None else None,
+            unseen_idf=float(data["unseen_idf"]) if data.get("unseen_idf") is not None else None,
         )
         return cls(
             feature_set=fs,

@@ -14,7 +14,8 @@ How it is measured, and when it is refused:
   the share of flagged verdicts that were confirmed (precision), the share of 误报 it still raises, and
   F2 (recall weighs four times precision: a missed alert costs a desk more than a false one);
 - *after*: the same with the layer, cross-validated: stratified k-fold (k = 5, or fewer with few
-  verdicts of one kind); inside each training part a second cross-validation picks the feature set
+  verdicts of one kind), repeated with other folds (5 times; fewer with many verdicts) and averaged,
+  the folds fixed by the posts' ids, not by the order the verdicts come in; inside each training part a second cross-validation picks the feature set
   (similarity to the remembered verdicts; plus the analysis' scores; plus its reasons), the L2
   strength and the threshold (the best F2 among thresholds that keep at least ``min_kept`` of the
   confirmed alerts the analysis flags) and the similarity floor (a flag is lowered only when the post
@@ -31,6 +32,7 @@ with the feature set, the L2 strength and the threshold chosen by cross-validati
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +47,8 @@ from nlp.feedback import (
     Memory,
     design_row,
     feature_dim,
+    gram_counts,
+    idf_of,
     reason_features,
     remembered,
     score_features,
@@ -64,6 +68,7 @@ class LearnOptions:
     min_kept: float = 0.95
     beta: float = 2.0
     folds: int = 5
+    repeats: int = 5  # the outer cross-validation, repeated with other folds (fewer with many verdicts)
     seed: int = 20261201
     protect_levels: tuple[str, ...] = ("I",)
     feature_sets: tuple[str, ...] = tuple(FEATURE_SETS)
@@ -194,14 +199,19 @@ def predict(X: Sparse, w: np.ndarray, b: float) -> np.ndarray:
 # --------------------------------------------------------------------------- folds and thresholds
 
 
-def stratified_folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """Fold number of each row: each class spread evenly over k folds, in a fixed shuffled order."""
-    rng = np.random.default_rng(seed)
+def stratified_folds(y: np.ndarray, k: int, seed: int, keys: Sequence[str] | None = None) -> np.ndarray:
+    """Fold number of each row: each class spread evenly over k folds, in a shuffled order fixed by
+    ``seed`` and, when given, by each row's ``keys`` (post ids), so the folds do not depend on the order
+    the verdicts come in."""
+    if keys is not None:
+        rank = np.array([hashlib.sha1(f"{seed}:{key}".encode()).digest()[:8] for key in keys], dtype="S8")
+    else:
+        rank = np.random.default_rng(seed).permutation(len(y)).astype("S8")
     fold = np.empty(len(y), dtype=np.int64)
     offset = 0
     for cls in (0, 1):
         ids = np.flatnonzero(y == cls)
-        ids = ids[rng.permutation(len(ids))]
+        ids = ids[np.argsort(rank[ids], kind="stable")]
         fold[ids] = (np.arange(len(ids)) + offset) % k
         offset += len(ids)
     return fold
@@ -246,10 +256,11 @@ class Figures:
     verdicts: int
     confirmed: int
     false_positives: int
-    flagged: int
-    confirmed_flagged: int
-    false_positives_flagged: int
+    flagged: float  # counts; the mean over repeats for cross-validated figures
+    confirmed_flagged: float
+    false_positives_flagged: float
     beta: float = 2.0
+    repeats: int = 1
 
     @property
     def recall(self) -> float:
@@ -272,14 +283,30 @@ class Figures:
             "verdicts": self.verdicts,
             "confirmed": self.confirmed,
             "false_positives": self.false_positives,
-            "flagged": self.flagged,
-            "confirmed_flagged": self.confirmed_flagged,
-            "false_positives_flagged": self.false_positives_flagged,
+            "flagged": round(self.flagged, 2),
+            "confirmed_flagged": round(self.confirmed_flagged, 2),
+            "false_positives_flagged": round(self.false_positives_flagged, 2),
+            "repeats": self.repeats,
             "recall": round(self.recall, 4),
             "precision": round(self.precision, 4),
             "false_positive_rate": round(self.false_positive_rate, 4),
             f"f{self.beta:g}": round(self.f, 4),
         }
+
+
+def mean_figures(runs: Sequence[Figures]) -> Figures:
+    """The mean of repeated cross-validations (counts become means)."""
+    first = runs[0]
+    return Figures(
+        verdicts=first.verdicts,
+        confirmed=first.confirmed,
+        false_positives=first.false_positives,
+        flagged=float(np.mean([r.flagged for r in runs])),
+        confirmed_flagged=float(np.mean([r.confirmed_flagged for r in runs])),
+        false_positives_flagged=float(np.mean([r.false_positives_flagged for r in runs])),
+        beta=first.beta,
+        repeats=len(runs),
+    )
 
 
 def figures(y: np.ndarray, flagged: np.ndarray, beta: float) -> Figures:
@@ -325,9 +352,20 @@ class _Design:
     """The verdicts' feature rows for any training part: similarity features against that part (leaving
     a post itself out), the analysis' scores and reasons as they are."""
 
-    def __init__(self, items: Sequence[FeedbackInput], y: np.ndarray, reasons: Sequence[str]) -> None:
+    def __init__(
+        self,
+        items: Sequence[FeedbackInput],
+        y: np.ndarray,
+        reasons: Sequence[str],
+        keys: Sequence[str],
+        idf: tuple[dict[int, float], float] | None,
+    ) -> None:
         self.y = y
-        memory = Memory([remembered(it.text, bool(c), r) for it, c, r in zip(items, y, reasons, strict=True)])
+        self.keys = list(keys)
+        memory = Memory(
+            [remembered(it.text, bool(c), r) for it, c, r in zip(items, y, reasons, strict=True)],
+            *(idf or (None, None)),
+        )
         self.sims = memory.matrix()
         self.scores = [score_features(it) for it in items]
         self.reasons = [reason_features(it) for it in items]
@@ -375,7 +413,7 @@ def _select(d: _Design, part: np.ndarray, forced: np.ndarray, opts: LearnOptions
     those (ties: the simpler feature set, the stronger L2, the higher floor)."""
     y = d.y[part]
     k = max(2, min(opts.folds - 1, int(y.sum()), int((1 - y).sum())))
-    fold = stratified_folds(y, k, seed)
+    fold = stratified_folds(y, k, seed, [d.keys[i] for i in part])
     near = np.zeros(len(y))
     for f in range(k):
         near[fold == f] = d.nearest_fp(part[fold == f], part[fold != f])
@@ -402,19 +440,27 @@ def learn_layer(
     flagged: Sequence[bool],
     protected: Sequence[bool],
     reasons: Sequence[str],
+    keys: Sequence[str] | None = None,
+    background: Sequence[str] = (),
     signature: str = "",
     options: LearnOptions | None = None,
 ) -> LearnResult:
     """Measure the analysis alone and with a layer (cross-validated), and fit the layer on all verdicts.
 
     The sequences are aligned, one entry per verdict, oldest first; an item is None for a post the
-    analysis no longer reads as about a watched entity (not flagged, so outside the layer's reach)."""
+    analysis no longer reads as about a watched entity (not flagged, so outside the layer's reach).
+    ``keys`` (post ids) fix the folds whatever order the verdicts come in. ``background``: texts of the
+    firm's stream (the newest stored posts) for the IDF; without them the verdicts' own texts."""
     opts = options or LearnOptions()
     y_all = np.asarray(confirmed, dtype=np.int64)
     base = np.asarray(flagged, dtype=bool)
     prot = np.asarray(protected, dtype=bool)
     before = figures(y_all, base, opts.beta)
-    dom = np.flatnonzero(base)  # the layer only sees what the analysis flags
+    all_keys = [str(k) for k in keys] if keys is not None else [f"{i:09d}" for i in range(len(y_all))]
+    # the layer only sees what the analysis flags; in the order of the posts' ids, so nothing depends on
+    # the order the verdicts come in
+    dom = np.array(sorted(np.flatnonzero(base), key=lambda i: all_keys[i]), dtype=np.int64)
+    newest = set(np.flatnonzero(base)[-MEMORY_MAX:].tolist())  # what the switched-on layer remembers
     y = y_all[dom]
     n_fp, n_conf = int((y == 0).sum()), int((y == 1).sum())
     refusal = too_few(n_fp, n_conf, opts)
@@ -423,44 +469,65 @@ def learn_layer(
     dom_items = [items[i] for i in dom]
     if any(it is None for it in dom_items):
         raise ValueError("a flagged verdict needs its analysed post")
-    d = _Design(dom_items, y, [reasons[i] if y_all[i] == 0 else "" for i in dom])  # type: ignore[arg-type]
+    heads = [remembered(it.text, True).text for it in dom_items]  # type: ignore[union-attr]
+    keep_grams = {j for t in heads for j in gram_counts(t)}
+    idf = idf_of([*background, *heads], keep_grams) if background else None
+    d = _Design(
+        dom_items,  # type: ignore[arg-type]
+        y,
+        [reasons[i] if y_all[i] == 0 else "" for i in dom],
+        [all_keys[i] for i in dom],
+        idf,
+    )
     forced = prot[dom]
     every = np.arange(len(y))
 
-    # after: nested cross-validation, each held-out fold decided by a layer fit (and remembering) without it
+    # after: nested cross-validation, each held-out fold decided by a layer fit (and remembering) without
+    # it; repeated with other folds, the figures are the mean of the repeats
     k = max(2, min(opts.folds, n_fp, n_conf))
-    fold = stratified_folds(y, k, opts.seed)
-    keep = np.ones(len(y), dtype=bool)
+    repeats = opts.repeats if len(y) <= 300 else 2 if len(y) <= 1000 else 1
+    runs: list[Figures] = []
+    kept: list[float] = []
     chosen = []
-    for f in range(k):
-        tr, te = every[fold != f], every[fold == f]
-        ch = _select(d, tr, forced, opts, opts.seed + f + 1)
-        w, b = d.fit(ch.feature_set, tr, ch.c)
-        p = d.predict(ch.feature_set, te, tr, w, b)
-        keep[te] = (p >= ch.threshold) | forced[te] | (d.nearest_fp(te, tr) < ch.min_similarity)
-        chosen.append(
-            {
-                "feature_set": ch.feature_set,
-                "c": ch.c,
-                "threshold": round(ch.threshold, 3),
-                "min_similarity": ch.min_similarity,
-            }
-        )
-    after_flag = base.copy()
-    after_flag[dom] = keep
-    after = figures(y_all, after_flag, opts.beta)
-    kept_share = float((keep & (y == 1)).sum() / n_conf)
+    for r in range(max(1, repeats)):
+        seed = opts.seed + 1000 * r
+        fold = stratified_folds(y, k, seed, d.keys)
+        keep = np.ones(len(y), dtype=bool)
+        for f in range(k):
+            tr, te = every[fold != f], every[fold == f]
+            ch = _select(d, tr, forced, opts, seed + f + 1)
+            w, b = d.fit(ch.feature_set, tr, ch.c)
+            p = d.predict(ch.feature_set, te, tr, w, b)
+            keep[te] = (p >= ch.threshold) | forced[te] | (d.nearest_fp(te, tr) < ch.min_similarity)
+            chosen.append(
+                {
+                    "feature_set": ch.feature_set,
+                    "c": ch.c,
+                    "threshold": round(ch.threshold, 3),
+                    "min_similarity": ch.min_similarity,
+                }
+            )
+        after_flag = base.copy()
+        after_flag[dom] = keep
+        runs.append(figures(y_all, after_flag, opts.beta))
+        kept.append(float((keep & (y == 1)).sum() / n_conf))
+    after = mean_figures(runs)
+    kept_share = float(np.mean(kept))
 
     # the layer to switch on: chosen by cross-validation on all verdicts, fit on all, remembering the newest
     ch = _select(d, every, forced, opts, opts.seed)
-    fs, c, t = ch.feature_set, ch.c, ch.threshold
+    fs, c, t = ch.feature_set, ch.c, ch.threshold  # chosen with the first repeat's folds
     w, b = d.fit(fs, every, c)
-    memory = Memory(
-        [
-            remembered(dom_items[k].text, bool(y[k]), reasons[dom[k]] if y[k] == 0 else "")  # type: ignore[union-attr]
-            for k in every[-MEMORY_MAX:]
-        ]
-    )
+    kept_entries = [
+        remembered(dom_items[k].text, bool(y[k]), reasons[dom[k]] if y[k] == 0 else "")  # type: ignore[union-attr]
+        for k in every
+        if int(dom[k]) in newest
+    ]
+    if idf is not None:  # only the n-grams of what is remembered are ever in a dot product
+        grams = {j for e in kept_entries for j in gram_counts(e.text)}
+        memory = Memory(kept_entries, {j: v for j, v in idf[0].items() if j in grams}, idf[1])
+    else:
+        memory = Memory(kept_entries)
     layer = FeedbackLayer(
         feature_set=fs,
         weights=w,
@@ -471,7 +538,9 @@ def learn_layer(
         signature=signature,
         protect_levels=tuple(opts.protect_levels),
     )
-    result = LearnResult(before, after, layer, None, kept_share, k, c, fs, {"folds": chosen})
+    result = LearnResult(
+        before, after, layer, None, kept_share, k, c, fs, {"folds": chosen, "repeats": len(runs)}
+    )
     if kept_share < opts.min_kept:
         result.refusal = f"新模型在交叉验证中只保留了 {kept_share:.0%} 的已确认预警（要求至少 {opts.min_kept:.0%}），不启用。"
     elif after.f <= before.f + 1e-9:
@@ -485,6 +554,7 @@ def learn_layer(
         "after_cv": after.as_dict(),
         "kept_share": round(kept_share, 4),
         "folds": k,
+        "repeats": len(runs),
         "feature_set": fs,
         "c": c,
         "threshold": round(t, 4),

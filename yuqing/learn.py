@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 REFRESH_S = 30.0  # a version switched on (or rolled back) reaches running ingest within this many seconds
 ANALYZE_BATCH = 256
+BACKGROUND_POSTS = 5000  # the newest stored posts whose n-grams weigh the memory's (IDF)
 RAW_FIELDS = (
     "id",
     "title",
@@ -210,6 +211,8 @@ class Gathered:
     from_alert: int
     not_flagged_now: dict[str, int]
     active_before: dict[str, Any] | None
+    background: list[str]  # the newest stored posts' texts (not drills): the IDF of the layer's memory
+    keys: list[str]  # what fixes the cross-validation folds: the post's content hash (else its id)
 
 
 def gather(ctx: Context, *, protect_levels: tuple[str, ...]) -> Gathered:
@@ -256,6 +259,8 @@ def gather(ctx: Context, *, protect_levels: tuple[str, ...]) -> Gathered:
         from_alert=sum(1 for v in kept if v.post_id not in found),
         not_flagged_now={"false_positive": 0, "confirmed": 0},
         active_before=active_before,
+        background=_background(ctx),
+        keys=[(found[v.post_id].content_hash if v.post_id in found else "") or v.post_id for v in kept],
     )
     for v in kept:
         it = by_id.get(v.post_id)
@@ -268,6 +273,16 @@ def gather(ctx: Context, *, protect_levels: tuple[str, ...]) -> Gathered:
         if not is_flagged:
             g.not_flagged_now["confirmed" if v.confirmed else "false_positive"] += 1
     return g
+
+
+def _background(ctx: Context) -> list[str]:
+    """The texts of the newest stored posts (drills never), as the analyzer reads them (title + text)."""
+    try:
+        page = ctx.index.search(order="newest", limit=BACKGROUND_POSTS, drill=False)
+    except Exception as exc:  # the layer still learns, with the verdicts' own IDF
+        log.warning("stored posts not readable for the IDF: %s", exc)
+        return []
+    return [f"{p.title}\n{p.text}" if p.title else p.text for p in page.items]
 
 
 def learn(ctx: Context, *, actor: Actor, options: LearnOptions, dry_run: bool = False) -> LearnReport:
@@ -284,6 +299,8 @@ def learn(ctx: Context, *, actor: Actor, options: LearnOptions, dry_run: bool = 
         flagged=flagged,
         protected=g.protected,
         reasons=g.reasons,
+        keys=g.keys,
+        background=g.background,
         signature=signature,
         options=options,
     )
@@ -338,6 +355,10 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x:.2f}"
 
 
+def _pct3(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3f}"
+
+
 def format_report(report: LearnReport) -> str:
     r = report.result
     kinds = "，".join(f"{KIND_LABELS[k]} {n}" for k, n in report.by_kind.items())
@@ -364,16 +385,23 @@ def format_report(report: LearnReport) -> str:
         (f"F{report.options.beta:g}", b.f, a.f if a else None),
     ]
     for label, x, y in rows:
-        lines.append(f"{label:34s}{_pct(x):>14s}{_pct(y):>20s}")
+        fmt = _pct3 if label.startswith("F") else _pct
+        lines.append(f"{label:34s}{fmt(x):>14s}{fmt(y):>20s}")
     lines.append(
         f"{'预警 / 确认 / 误报 flagged':34s}"
-        f"{f'{b.flagged}/{b.confirmed_flagged}/{b.false_positives_flagged}':>14s}"
-        + (f"{f'{a.flagged}/{a.confirmed_flagged}/{a.false_positives_flagged}':>20s}" if a else f"{'—':>20s}")
+        f"{f'{b.flagged:g}/{b.confirmed_flagged:g}/{b.false_positives_flagged:g}':>14s}"
+        + (
+            f"{f'{a.flagged:.1f}/{a.confirmed_flagged:.1f}/{a.false_positives_flagged:.1f}':>20s}"
+            if a
+            else f"{'—':>20s}"
+        )
     )
     if a is not None:
         lines.append(
-            f"交叉验证 {r.fold_count} 折（每折内再交叉验证选特征、C 与阈值）；已确认预警保留 {r.kept_share:.0%}；"
+            f"交叉验证 {r.fold_count} 折 × {r.after.repeats} 次（每折内再交叉验证选特征、C、阈值与相似度下限）；"
+            f"已确认预警保留 {r.kept_share:.0%}；"
             f"选定：{FEATURE_SET_LABELS.get(r.feature_set or '', r.feature_set)}，阈值 {r.layer.threshold:.2f}，"
+            f"与历史误报相似度至少 {r.layer.min_similarity:.2f} 才降级，"
             f"C = {r.c:g}；{'、'.join(report.options.protect_levels) or '无'} 级预警从不降级"
             if r.layer
             else ""
