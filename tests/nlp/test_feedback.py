@@ -179,7 +179,9 @@ def test_memory_similarity_and_features():
 
 
 def test_reason_tokens_drop_numbers_and_names():
-    toks = reason_tokens(["负面情绪 0.65", "提及：华鼎证券", "关键词：处罚、证监会", "负面指向：华鼎证券（0.83）"])
+    toks = reason_tokens(
+        ["负面情绪 0.65", "提及：华鼎证券", "关键词：处罚、证监会", "负面指向：华鼎证券（0.83）"]
+    )
     assert toks == ["r:负面情绪", "r:提及", "r:关键词", "kw:处罚", "kw:证监会", "r:负面指向"]
 
 
@@ -195,7 +197,9 @@ def test_logistic_fit_separates_and_thresholds_keep_the_confirmed():
     yy = np.array([0, 0, 1, 1, 1])
     t, _ = choose_threshold(p, yy, np.zeros(5, dtype=bool), min_kept=1.0, beta=2.0)
     assert 0.2 < t <= 0.3  # drops both 误报, keeps every confirmed one
-    t_forced, _ = choose_threshold(p, yy, np.array([False, False, False, False, True]), min_kept=1.0, beta=2.0)
+    t_forced, _ = choose_threshold(
+        p, yy, np.array([False, False, False, False, True]), min_kept=1.0, beta=2.0
+    )
     assert 0.2 < t_forced <= 0.8
 
 
