@@ -256,10 +256,16 @@ class Memory:
         n = len(self.entries)
         rows = [self._weights(g) for g in grams]
         lengths = np.array([len(r) for r in rows], dtype=np.int64)
-        self.indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        self.indices = np.array([j for r in rows for j in r], dtype=np.int64)
-        self.data = np.array([v for r in rows for v in r.values()], dtype=np.float64)
-        self._row_of = np.repeat(np.arange(n), lengths)
+        indices = np.array([j for r in rows for j in r], dtype=np.int64)
+        data = np.array([v for r in rows for v in r.values()], dtype=np.float64)
+        row_of = np.repeat(np.arange(n), lengths)
+        # posting lists: for each n-gram, the remembered posts that have it and its weight there, so a
+        # query touches only the posts that share one of its n-grams
+        order = np.argsort(indices, kind="stable")
+        self._post_row, self._post_weight = row_of[order], data[order]
+        self._grams, self._starts, self._counts = np.unique(
+            indices[order], return_index=True, return_counts=True
+        )
 
     def _weights(self, counts: Mapping[int, int]) -> dict[int, float]:
         w = {j: (1.0 + math.log(c)) * self.idf.get(j, self.unseen_idf) for j, c in counts.items()}
@@ -276,13 +282,18 @@ class Memory:
             return np.zeros(len(self.entries))
         keys = np.fromiter(q.keys(), dtype=np.int64, count=len(q))
         vals = np.fromiter(q.values(), dtype=np.float64, count=len(q))
-        order = np.argsort(keys)
-        keys, vals = keys[order], vals[order]
-        pos = np.searchsorted(keys, self.indices)
-        pos[pos >= len(keys)] = 0
-        hit = keys[pos] == self.indices
-        prod = np.where(hit, self.data * vals[pos], 0.0)
-        return np.bincount(self._row_of, weights=prod, minlength=len(self.entries))
+        pos = np.searchsorted(self._grams, keys)
+        pos[pos >= len(self._grams)] = 0
+        hit = self._grams[pos] == keys
+        pos, vals = pos[hit], vals[hit]
+        if not len(pos):
+            return np.zeros(len(self.entries))
+        counts = self._counts[pos]
+        # the postings of every shared n-gram, one after another
+        offsets = np.repeat(self._starts[pos] - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+        at = np.arange(int(counts.sum())) + offsets
+        weights = self._post_weight[at] * np.repeat(vals, counts)
+        return np.bincount(self._post_row[at], weights=weights, minlength=len(self.entries))
 
     def matrix(self) -> np.ndarray:
         """Every remembered post's similarity to every other (the diagonal is 1)."""
