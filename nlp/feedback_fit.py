@@ -42,6 +42,8 @@ import numpy as np
 from nlp.feedback import (
     FEATURE_SETS,
     MEMORY_MAX,
+    SIM_FEATURES,
+    TOP,
     FeedbackInput,
     FeedbackLayer,
     Memory,
@@ -52,7 +54,6 @@ from nlp.feedback import (
     reason_features,
     remembered,
     score_features,
-    similarity_features,
 )
 
 C_GRID = (0.3, 1.0, 3.0, 10.0)  # C as in scikit-learn: 0.5‖w‖² + C·Σ loss (balanced class weights)
@@ -370,13 +371,34 @@ class _Design:
         self.scores = [score_features(it) for it in items]
         self.reasons = [reason_features(it) for it in items]
 
-    def rows(self, feature_set: str, rows: np.ndarray, ref: np.ndarray) -> Sparse:
-        where = {int(j): k for k, j in enumerate(ref)}
+    def similarity_block(self, rows: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        """SIM_FEATURES of every row against ``ref`` (a row in ``ref`` leaves itself out), at once:
+        the same values as ``nlp.feedback.similarity_features`` row by row."""
+        s = self.sims[np.ix_(rows, ref)].astype(np.float64)
+        s[rows[:, None] == ref[None, :]] = -np.inf  # itself
         conf = self.y[ref] == 1
-        out = []
-        for i in rows:
-            sim = similarity_features(self.sims[i, ref], conf, where.get(int(i)))
-            out.append(design_row(feature_set, sim, self.scores[i], self.reasons[i]))
+        out = np.zeros((len(rows), len(SIM_FEATURES)))
+        for col, top_col, mask in ((0, 3, conf), (1, 4, ~conf)):
+            block = s[:, mask]
+            if not block.shape[1]:
+                continue
+            k = min(TOP, block.shape[1])
+            top = -np.partition(-block, k - 1, axis=1)[:, :k]
+            top = np.sort(top, axis=1)[:, ::-1]
+            finite = np.isfinite(top)
+            first = np.where(finite[:, 0], top[:, 0], 0.0)
+            n = finite.sum(axis=1)
+            mean = np.where(n > 0, np.where(finite, top, 0.0).sum(axis=1) / np.maximum(n, 1), 0.0)
+            out[:, col], out[:, top_col] = first, mean
+        out[:, 2] = out[:, 0] - out[:, 1]
+        return out
+
+    def rows(self, feature_set: str, rows: np.ndarray, ref: np.ndarray) -> Sparse:
+        sims = self.similarity_block(rows, ref)
+        out = [
+            design_row(feature_set, sim, self.scores[i], self.reasons[i])
+            for sim, i in zip(sims, rows, strict=True)
+        ]
         return Sparse.from_rows(out, feature_dim(feature_set))
 
     def fit(self, feature_set: str, tr: np.ndarray, c: float) -> tuple[np.ndarray, float]:
@@ -419,12 +441,15 @@ def _select(d: _Design, part: np.ndarray, forced: np.ndarray, opts: LearnOptions
         near[fold == f] = d.nearest_fp(part[fold == f], part[fold != f])
     best, best_score = Choice(opts.feature_sets[0], C_GRID[0], 0.0, SIMILARITY_GRID[-1]), -1.0
     for fs in opts.feature_sets:
+        parts = []  # each fold's rows, built once for every C
+        for f in range(k):
+            tr, te = part[fold != f], part[fold == f]
+            parts.append((d.rows(fs, tr, tr), d.y[tr], d.rows(fs, te, tr)))
         for c in C_GRID:
             oof = np.zeros(len(y))
-            for f in range(k):
-                tr, te = part[fold != f], part[fold == f]
-                w, b = d.fit(fs, tr, c)
-                oof[fold == f] = d.predict(fs, te, tr, w, b)
+            for f, (x_tr, y_tr, x_te) in enumerate(parts):
+                w, b = fit_logistic(x_tr, y_tr, c=c)
+                oof[fold == f] = predict(x_te, w, b)
             for m in reversed(SIMILARITY_GRID):
                 keep_anyway = forced[part] | (near < m)
                 t, score = choose_threshold(oof, y, keep_anyway, min_kept=opts.min_kept, beta=opts.beta)
