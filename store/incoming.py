@@ -290,7 +290,7 @@ class IncomingPost(BaseModel):
             _note(info, f"“{v[:40]}”不是 ISO 8601 时间，按未知时间处理")
             return ""
         if not EARLIEST <= dt <= now + FUTURE_SLACK:
-            _note(info, f"时间 {v[:40]} 不在合理范围（{EARLIEST.year} 年至今），按未知时间处理")
+            _note(info, f"时间 {v[:40]} 不在合理范围（{EARLIEST.year} 年至明天），按未知时间处理")
             return ""
         return v
 
