@@ -55,6 +55,7 @@ EXIT_OK = 0  # every line stored (or analysed)
 EXIT_REJECTED = 1  # some lines rejected, each reported with its line number and reason; the rest done
 EXIT_FAILED = 2  # nothing done: the config, the input file, or an unexpected error (reported)
 EXIT_KEPT = 75  # (ingest) the store was unavailable: lines kept in the spool, written when it answers
+MAX_NOTES_SHOWN = 100  # values brought into range are listed up to this many; rejected lines always all
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -97,8 +98,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     print(report.summary())
     for line in report.rejected:
         print(f"  拒收 {line}", file=sys.stderr)
-    for line in notes + report.notes:
+    adjusted = notes + report.notes
+    for line in adjusted[:MAX_NOTES_SHOWN]:
         print(f"  修正 {line}", file=sys.stderr)
+    if len(adjusted) > MAX_NOTES_SHOWN:
+        print(f"  修正 …另有 {len(adjusted) - MAX_NOTES_SHOWN} 处（各行已入库）", file=sys.stderr)
     if ignored:
         names = "、".join(f"{k}（{v} 行）" for k, v in sorted(ignored.items()))
         print(f"  忽略 由值守台自己生成的字段，不从输入读取：{names}", file=sys.stderr)
@@ -115,7 +119,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     ctx = build_context(settings)
     analyzer = ctx.analyzer
     out_path = Path(args.output)
-    bad = 0
+    bad = adjusted = 0
     batch: list[dict[str, Any]] = []
 
     def flush(out) -> None:
@@ -132,7 +136,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                     checked = check_post(obj, analysis=True)
                     err = checked.reason or None
                     for note in checked.notes:
-                        print(f"第 {n} 行修正 / line {n} adjusted: {note}", file=sys.stderr)
+                        adjusted += 1
+                        if adjusted <= MAX_NOTES_SHOWN:
+                            print(f"第 {n} 行修正 / line {n} adjusted: {note}", file=sys.stderr)
                 if err:
                     bad += 1
                     print(f"第 {n} 行跳过 / line {n} skipped: {err}", file=sys.stderr)
@@ -141,6 +147,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 if len(batch) >= args.batch_size:
                     flush(out)
             flush(out)
+        if adjusted > MAX_NOTES_SHOWN:
+            print(f"另有 {adjusted - MAX_NOTES_SHOWN} 处修正 / more adjusted values", file=sys.stderr)
     except (CliError, OSError) as exc:
         raise CliError(str(exc)) from exc
     except Exception as exc:  # the model or the code failed: say so, apart from "some lines were bad"

@@ -160,6 +160,8 @@ def ingest(
             continue
         report.notes.extend(f"{_label(post, i)}：{n}" for n in result.notes)
         valid.append(result.post)
+    if report.notes:
+        log.info("%d values brought into range: %s", len(report.notes), "; ".join(report.notes[:5]))
     if not valid:
         return report
 

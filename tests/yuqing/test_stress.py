@@ -75,7 +75,9 @@ def _history(config: Path, posts: list[dict], *, drill: bool = False) -> None:
     ctx = build_context(load_settings(config))
     try:
         analyses = ctx.analyzer.analyze(posts)
-        records = [PostRecord.from_post({**p, **a}, drill=drill) for p, a in zip(posts, analyses, strict=True)]
+        records = [
+            PostRecord.from_post({**p, **a}, drill=drill) for p, a in zip(posts, analyses, strict=True)
+        ]
         outcome = store_batch(records, ctx=ctx, report=IngestReport())
         assert not (outcome.waiting or outcome.refused)
     finally:
