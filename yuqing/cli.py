@@ -53,7 +53,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 # exit codes of `yuqing ingest` and `yuqing analyze` (README, "Exit codes")
 EXIT_OK = 0  # every line stored (or analysed)
 EXIT_REJECTED = 1  # some lines rejected, each reported with its line number and reason; the rest done
-EXIT_FAILED = 2  # nothing done: the config, the input file, or an unexpected error (reported)
+EXIT_FAILED = 2  # failure: the config, the input file, or an unexpected error (reported)
 EXIT_KEPT = 75  # (ingest) the store was unavailable: lines kept in the spool, written when it answers
 MAX_NOTES_SHOWN = 100  # values brought into range are listed up to this many; rejected lines always all
 
