@@ -149,7 +149,7 @@ def fill(config: Path, posts_busy: int, minutes: float, rng: random.Random) -> t
     try:
         for k, (start, n, seconds) in enumerate(plan):
             for batch in crawler_arrivals(synthetic_posts(n, rng, f"h{k}"), start, seconds, rng):
-                ingest(batch, ctx=ctx)
+                ingest(batch, ctx=ctx, arrived_at=batch[0]["first_seen_at"])  # a feed cannot set it
     finally:
         ctx.close()
     return busy.strftime("%Y-%m-%dT%H"), time.perf_counter() - t

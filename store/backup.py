@@ -2,7 +2,8 @@
 
 Each SQLite file (posts index, records when they are SQLite) is copied with SQLite's online backup
 API: the copy is one consistent snapshot even while the desk and the crawler keep writing (WAL mode
-lets them). Pending spool batches are copied too, so a backup taken during an outage loses nothing.
+lets them). Pending spool batches are copied too, so a backup taken during an outage loses nothing, and so
+are set-aside batches (``rejected/``) with their reasons.
 ``manifest.json`` lists every file with its SHA-256 and per-table row counts; restore checks them
 before touching anything and refuses to overwrite an existing store without ``--force``.
 PostgreSQL and Elasticsearch have their own tools (pg_dump, snapshots); this module says so.
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from store.models import utcnow_iso
-from store.spool import Spool
+from store.spool import REASON_SUFFIX, REJECTED, Spool
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -114,13 +115,17 @@ def backup(files: list[StoreFile], dest: Path, *, spool: Spool | None = None) ->
                 "tables": _table_counts(out),
             }
         )
-    if spool is not None:
-        pending = spool.pending()
-        if pending:
-            (dest / "spool").mkdir()
-        for p in pending:
-            shutil.copy2(p, dest / "spool" / p.name)
-            manifest["spool"].append({"name": p.name, "sha256": _sha256(dest / "spool" / p.name)})
+    if spool is not None:  # pending batches, and the set-aside ones with their reasons (rejected/…)
+        kept = [(p, p.name) for p in spool.pending()]
+        for p in spool.rejected():
+            kept.append((p, f"{REJECTED}/{p.name}"))
+            note = p.parent / f"{p.name}{REASON_SUFFIX}"
+            if note.is_file():
+                kept.append((note, f"{REJECTED}/{note.name}"))
+        for p, name in kept:
+            (dest / "spool" / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(p, dest / "spool" / name)
+            manifest["spool"].append({"name": name, "sha256": _sha256(dest / "spool" / name)})
     (dest / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     return manifest
 
@@ -171,7 +176,7 @@ def restore(src: Path, files: list[StoreFile], *, spool: Spool | None = None, fo
             raise BackupError(f"恢复后行数与清单不符 / row counts differ after restoring {target}")
     if spool is not None:
         for s in manifest.get("spool", []):
-            spool.dir.mkdir(parents=True, exist_ok=True)
+            (spool.dir / s["name"]).parent.mkdir(parents=True, exist_ok=True)
             if not (spool.dir / s["name"]).exists():
                 shutil.copy2(src / "spool" / s["name"], spool.dir / s["name"])
     return manifest

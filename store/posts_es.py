@@ -26,12 +26,14 @@ from typing import Any
 from store.models import PostRecord, level_rank, utcnow_iso
 from store.posts_sqlite import (
     MAX_QUERY_CHARS,
+    PostsRejected,
     SearchPage,
     StoreUnavailable,
     Tokenizer,
     UpsertResult,
     _clean_token,
     _sort_time,
+    raise_for_errors,
 )
 
 log = logging.getLogger(__name__)
@@ -62,10 +64,6 @@ INDEX_SETTINGS: dict[str, Any] = {
         }
     }
 }
-
-
-class PostsRejected(ValueError):
-    """Elasticsearch refused some documents (not an outage): retrying the same batch cannot help."""
 
 
 # --------------------------------------------------------------------------- mapping
@@ -252,7 +250,18 @@ class EsPostIndex:
     # ----------------------------------------------------------------- writing
 
     def upsert_many(self, posts: Iterable[PostRecord]) -> list[UpsertResult]:
-        """Insert new posts and update known ones (same id); unchanged posts are not rewritten."""
+        """Insert new posts and update known ones (same id); unchanged posts are not rewritten. Every post
+        written, or an exception (:func:`store.posts_sqlite.raise_for_errors`)."""
+        return raise_for_errors(self.write_many(posts))
+
+    def write_many(self, posts: Iterable[PostRecord]) -> list[UpsertResult]:
+        """Insert new posts and update known ones; one result per post, each item of the bulk on its own.
+
+        An item Elasticsearch refuses for what it holds (4xx: a mapping conflict, a document too large)
+        has ``error`` set to the reason and the others are written; an item it cannot take now (5xx:
+        ``unavailable_shards_exception``; a 429 still refused after the retries) has ``error`` and
+        ``retry`` set: an outage for that post. A request that fails as a whole raises StoreUnavailable.
+        """
         from elasticsearch import helpers
 
         posts = list(posts)
@@ -287,7 +296,7 @@ class EsPostIndex:
             {"_op_type": "index", "_index": self.alias, "_id": p.id, "_source": self.to_document(p)}
             for p in to_write.values()
         )
-        failed: list[str] = []
+        failed: dict[str, tuple[str, bool]] = {}
         try:
             for ok, item in helpers.streaming_bulk(
                 self.client,
@@ -300,13 +309,46 @@ class EsPostIndex:
                 refresh=self.refresh,
             ):
                 if not ok:
-                    info = item.get("index", {})
-                    failed.append(f"{info.get('_id')}: {info.get('error')}")
+                    info = next(iter(item.values()), {}) if isinstance(item, dict) else {}
+                    status = int(info.get("status") or 0)
+                    failed[str(info.get("_id"))] = (
+                        _item_reason(status, info.get("error")),
+                        status >= 500 or status == 429,
+                    )
         except _es_errors() as exc:
             raise _unavailable("write", exc) from exc
-        if failed:
-            raise PostsRejected(f"Elasticsearch 拒收 {len(failed)} 条：" + "; ".join(failed[:5]))
+        for i, res in enumerate(results):
+            if res.id in failed:
+                reason, retry = failed[res.id]
+                results[i] = UpsertResult(res.id, created=False, changed=False, error=reason, retry=retry)
         return results
+
+    def flagged_ids(self, *, since: str | None = None, batch: int = 1000) -> Iterator[list[str]]:
+        """Ids of flagged posts (drills too), a page at a time (``search_after`` on the id), first seen at
+        or after ``since`` when given: what the alert sweep checks against the alerts."""
+        self.ensure_index()
+        filt: list[dict[str, Any]] = [{"term": {"flagged": True}}]
+        if since:
+            filt.append({"range": {"first_seen_at": {"gte": since}}})
+        after: list[Any] | None = None
+        while True:
+            kwargs: dict[str, Any] = {"search_after": after} if after else {}
+            try:
+                resp = self.client.search(
+                    index=self.alias,
+                    query={"bool": {"filter": filt}},
+                    sort=[{"id": "asc"}],
+                    size=batch,
+                    source=False,
+                    **kwargs,
+                )
+            except _es_errors() as exc:
+                raise _unavailable("read", exc) from exc
+            hits = resp["hits"]["hits"]
+            if not hits:
+                return
+            yield [h["_id"] for h in hits]
+            after = hits[-1]["sort"]
 
     def _known(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         try:
@@ -512,6 +554,15 @@ FACET_AGGS: dict[str, Any] = {
         }
     },
 }
+
+
+def _item_reason(status: int, error: Any) -> str:
+    """One bulk item's failure as a person reads it: ``HTTP 400 document_parsing_exception: …``."""
+    if isinstance(error, dict):
+        what = f"{error.get('type', '')}: {error.get('reason', '')}".strip(": ")
+    else:
+        what = str(error or "")
+    return f"HTTP {status} {what}"[:500]
 
 
 def _from_source(src: dict[str, Any]) -> PostRecord:

@@ -35,11 +35,56 @@ class StoreUnavailable(Exception):
     """The posts index cannot be reached or written; the message says why."""
 
 
+class PostsRejected(ValueError):
+    """The engine refused documents for what they hold (not an outage): retrying them cannot help.
+
+    ``results`` has one :class:`UpsertResult` per post handed in, when the engine said which; a refused
+    post's ``error`` says why.
+    """
+
+    def __init__(self, message: str, results: list[UpsertResult] | None = None):
+        super().__init__(message)
+        self.results = results or []
+
+
 @dataclass
 class UpsertResult:
     id: str
     created: bool
     changed: bool
+    error: str = ""  # why this post was not written ("": written, or unchanged)
+    retry: bool = False  # with ``error``: the engine could not take it now (an outage for this post)
+
+    @property
+    def written(self) -> bool:
+        return not self.error
+
+
+def raise_for_errors(results: list[UpsertResult]) -> list[UpsertResult]:
+    """``upsert_many``'s contract over ``write_many``: every post written, or an exception that says which
+    were not (``StoreUnavailable`` when any could not be taken now, else ``PostsRejected``)."""
+    failed = [r for r in results if r.error]
+    if not failed:
+        return results
+    summary = "; ".join(f"{r.id}: {r.error}" for r in failed[:5])
+    if any(r.retry for r in failed):
+        raise StoreUnavailable(f"posts index could not take {len(failed)} posts: {summary}")
+    raise PostsRejected(f"存储拒收 {len(failed)} 条：{summary}", results)
+
+
+# errors that say a value could not be written, not that the database is unavailable
+_DATA_ERRORS: tuple[type[Exception], ...] = (
+    sqlite3.InterfaceError,  # a parameter that cannot be bound
+    sqlite3.IntegrityError,
+    sqlite3.DataError,
+    sqlite3.ProgrammingError,
+    sqlite3.NotSupportedError,
+    OverflowError,  # an integer beyond 64 bits
+    UnicodeEncodeError,  # a lone surrogate
+    TypeError,
+    ValueError,
+)
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 @dataclass
@@ -139,21 +184,49 @@ class SqlitePostIndex:
     # ----------------------------------------------------------------- writing
 
     def upsert_many(self, posts: Iterable[PostRecord]) -> list[UpsertResult]:
-        """Insert new posts and update known ones (same id) in one transaction."""
+        """Insert new posts and update known ones (same id) in one transaction; every post or an exception
+        (:func:`raise_for_errors`)."""
+        return raise_for_errors(self.write_many(posts))
+
+    def write_many(
+        self, posts: Iterable[PostRecord], *, connection: sqlite3.Connection | None = None
+    ) -> list[UpsertResult]:
+        """Insert new posts and update known ones (same id) in one transaction; one result per post.
+
+        A post whose values cannot be stored (an integer beyond 64 bits, text that cannot be encoded) is
+        not written: its result's ``error`` says why, and the others are written. ``connection``: write
+        inside that connection's transaction (the records database's, when it is this same file, so posts
+        and their alerts commit together; ``yuqing.ingest``) instead of one of our own; the caller commits.
+
+        Raises StoreUnavailable when the file cannot be written (locked past the timeout, disk full, I/O
+        error, not a database) and PostsRejected when SQLite refuses the batch for what it holds.
+        """
         results: list[UpsertResult] = []
         now = utcnow_iso()
         try:
-            with self._conn() as conn:
-                # every write bumps change_seq (inside the IMMEDIATE transaction: one writer at a time),
-                # so column caches in other processes see exactly which rows changed
-                self._seq = int(conn.execute("SELECT coalesce(max(change_seq), 0) FROM posts").fetchone()[0])
-                for post in posts:
-                    results.append(self._upsert_one(conn, post, now))
+            if connection is not None:
+                self._write(_Borrowed(connection), posts, now, results)
+            else:
+                with self._conn() as conn:
+                    self._write(conn, posts, now, results)
+        except _DATA_ERRORS as exc:
+            raise PostsRejected(f"posts index refused the batch: {type(exc).__name__}: {exc}") from exc
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot write posts index {self.path}: {exc}") from exc
         return results
 
-    def _upsert_one(self, conn: _Txn, post: PostRecord, now: str) -> UpsertResult:
+    def _write(self, conn: _Txn | _Borrowed, posts: Iterable[PostRecord], now: str, out: list) -> None:
+        # every write bumps change_seq (inside the IMMEDIATE transaction: one writer at a time),
+        # so column caches in other processes see exactly which rows changed
+        self._seq = int(conn.execute("SELECT coalesce(max(change_seq), 0) FROM posts").fetchone()[0])
+        for post in posts:
+            problem = _unstorable(post)
+            if problem:
+                out.append(UpsertResult(post.id, created=False, changed=False, error=problem))
+                continue
+            out.append(self._upsert_one(conn, post, now))
+
+    def _upsert_one(self, conn: _Txn | _Borrowed, post: PostRecord, now: str) -> UpsertResult:
         row = conn.execute(
             "SELECT rowid, first_seen_at, content_hash, level, reposts, comments, likes FROM posts WHERE id = ?",
             (post.id,),
@@ -197,6 +270,25 @@ class SqlitePostIndex:
     def _index_text(self, post: PostRecord) -> str:
         tokens = self.tokenizer.search_tokens(f"{post.title}\n{post.text}")
         return " ".join(c for c in map(_clean_token, tokens) if c)
+
+    def flagged_ids(self, *, since: str | None = None, batch: int = 1000) -> Iterator[list[str]]:
+        """Ids of flagged posts (drills too), a page at a time, first seen at or after ``since`` (ISO UTC)
+        when given: what the alert sweep (``yuqing sweep``) checks against the alerts."""
+        last = 0
+        cond, params = ("", []) if not since else (" AND first_seen_at >= ?", [since])
+        while True:
+            rows = (
+                self._conn()
+                .execute(
+                    f"SELECT rowid AS _r, id FROM posts WHERE flagged = 1 AND rowid > ?{cond} ORDER BY rowid LIMIT ?",
+                    (last, *params, batch),
+                )
+                .fetchall()
+            )
+            if not rows:
+                return
+            yield [r["id"] for r in rows]
+            last = rows[-1]["_r"]
 
     def optimize(self) -> None:
         """After a bulk load: refresh the planner's statistics and merge the FTS index's segments."""
@@ -409,6 +501,18 @@ class SqlitePostIndex:
         return " ".join('"' + t.replace('"', '""') + '"' for t in dict.fromkeys(tokens))
 
 
+class _Borrowed:
+    """Someone else's connection (and transaction), read with named columns as ours are."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.raw = conn
+
+    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
+        cur = self.raw.cursor()
+        cur.row_factory = sqlite3.Row
+        return cur.execute(sql, params)
+
+
 class _Txn:
     """A connection whose ``with`` block is one IMMEDIATE transaction (autocommit otherwise)."""
 
@@ -463,6 +567,26 @@ def _to_row(post: PostRecord) -> dict[str, Any]:
     return row
 
 
+def _unstorable(post: PostRecord) -> str:
+    """Why SQLite cannot store this post's values ("" when it can): checked before writing, so a bad value
+    is refused with its reason and never taken for a database that is down."""
+    for name in ("id", *_COLUMNS):
+        v = getattr(post, name)
+        if v is None or isinstance(v, bool | float):
+            continue
+        if isinstance(v, int):
+            if not _INT64[0] <= v <= _INT64[1]:
+                return f"{name} 超出 64 位整数范围"
+        elif isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return f"{name} 含无法编码的字符（单独的 Unicode 代理字符）"
+        elif name not in _JSON_FIELDS:  # JSON fields are checked when written (a refusal names the batch)
+            return f"{name} 类型错误（{type(v).__name__}）"
+    return ""
+
+
 def _sort_time(post: PostRecord) -> str:
     """A comparable UTC timestamp (naive ISO): published time when known, else first seen."""
     for value in (post.published_at, post.first_seen_at):
@@ -496,4 +620,12 @@ def _from_row(row: sqlite3.Row) -> PostRecord:
     return PostRecord(**values)
 
 
-__all__ = ["LEVELS", "SearchPage", "SqlitePostIndex", "StoreUnavailable", "UpsertResult"]
+__all__ = [
+    "LEVELS",
+    "PostsRejected",
+    "SearchPage",
+    "SqlitePostIndex",
+    "StoreUnavailable",
+    "UpsertResult",
+    "raise_for_errors",
+]

@@ -222,6 +222,15 @@ def alerts_for_posts(session: Session, *, post_ids: Sequence[str]) -> dict[str, 
     return {a.post_id: a for a in rows}
 
 
+def post_ids_with_alerts(session: Session, *, post_ids: Sequence[str]) -> set[str]:
+    """Which of these posts have an alert (the ids only: the alert sweep asks this of every flagged post)."""
+    found: set[str] = set()
+    ids = list(post_ids)
+    for i in range(0, len(ids), 500):
+        found.update(session.scalars(select(Alert.post_id).where(Alert.post_id.in_(ids[i : i + 500]))))
+    return found
+
+
 def list_alerts(
     session: Session, *, statuses: Sequence[str] | None = None, drill: bool | None = False, limit: int = 200
 ) -> list[Alert]:
@@ -262,6 +271,7 @@ __all__ = [
     "get_escalation",
     "list_alerts",
     "list_escalations",
+    "post_ids_with_alerts",
     "upsert_alert",
     "utcnow",
 ]

@@ -23,11 +23,18 @@ from typing import Any
 from store.models import PostRecord, dumps, utcnow_iso
 
 SUFFIX = ".jsonl"
+REJECTED = "rejected"  # batches the store refused, kept for a person (docs/engines.md has the runbook)
+REASON_SUFFIX = ".reason.txt"
 _seq = itertools.count()
+STAGES = ("posts", "alerts")
 
 
 class SpoolError(Exception):
     """The spool itself cannot be written (disk full, no permission): the batch was NOT kept."""
+
+
+class SpoolCorrupt(ValueError):
+    """A batch file that cannot be read back (cut short, edited by hand); the message says where and why."""
 
 
 @dataclass
@@ -47,53 +54,112 @@ class Spool:
 
     # ----------------------------------------------------------------- writing
 
-    def put(self, posts: Sequence[PostRecord], *, stage: str, drill: bool, reason: str) -> Path:
-        """Write one batch durably; returns its file. Raises SpoolError when it could not be kept."""
-        name = f"{time.time_ns():020d}-{os.getpid():07d}-{next(_seq):06d}{SUFFIX}"
-        header = {
+    def put(
+        self,
+        posts: Sequence[PostRecord],
+        *,
+        stage: str,
+        drill: bool,
+        reason: str,
+        reasons: dict[str, str] | None = None,
+        name: str | None = None,
+        into: Path | None = None,
+    ) -> Path:
+        """Write one batch durably; returns its file. Raises SpoolError when it could not be kept.
+
+        ``reasons``: why each post (by id) was set aside; ``name``: the file's name (a batch rewritten in
+        place keeps its place in the queue); ``into``: another directory (``rejected/``).
+        """
+        name = name or f"{time.time_ns():020d}-{os.getpid():07d}-{next(_seq):06d}{SUFFIX}"
+        directory = into or self.dir
+        header: dict[str, Any] = {
             "stage": stage,
             "drill": drill,
-            "reason": reason[:500],
+            "reason": reason[:2000],
             "count": len(posts),
             "at": utcnow_iso(),
         }
+        if reasons:
+            header["reasons"] = {k: v[:500] for k, v in reasons.items()}
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            tmp = self.dir / f".{name}.tmp"
+            directory.mkdir(parents=True, exist_ok=True)
+            tmp = directory / f".{name}.tmp"
             with tmp.open("w", encoding="utf-8") as fh:
                 fh.write(dumps(header) + "\n")
                 for post in posts:
                     fh.write(dumps(post.to_dict()) + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())
-            final = self.dir / name
+            final = directory / name
             os.replace(tmp, final)
-            self._fsync_dir()
-        except OSError as exc:
-            raise SpoolError(f"暂存目录 {self.dir} 无法写入：{exc.strerror or exc}") from exc
+            self._fsync_dir(directory)
+        except (OSError, UnicodeEncodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else None
+            raise SpoolError(f"暂存目录 {directory} 无法写入：{why or exc}") from exc
         return final
 
     def done(self, batch: SpooledBatch) -> None:
         batch.path.unlink(missing_ok=True)
         self._fsync_dir()
 
-    def reject(self, batch: SpooledBatch, reason: str) -> Path:
-        """Set aside a batch the store refuses (not an outage): kept in ``rejected/`` with the reason,
-        so it neither blocks the batches behind it nor disappears."""
-        target = self.dir / "rejected"
-        target.mkdir(exist_ok=True)
-        dest = target / batch.path.name
-        os.replace(batch.path, dest)
-        (target / f"{batch.path.name}.reason.txt").write_text(reason, encoding="utf-8")
+    def rewrite(self, batch: SpooledBatch, posts: Sequence[PostRecord], reason: str) -> Path:
+        """Keep only ``posts`` of a batch, in its place in the queue (the rest were written)."""
+        return self.put(posts, stage=batch.stage, drill=batch.drill, reason=reason, name=batch.path.name)
+
+    @property
+    def rejected_dir(self) -> Path:
+        return self.dir / REJECTED
+
+    def reject(self, batch: SpooledBatch | Path, reason: str) -> Path:
+        """Set aside a batch the store refuses (not an outage), or a file that cannot be read: kept in
+        ``rejected/`` with the reason, so it neither blocks the batches behind it nor disappears."""
+        path = batch.path if isinstance(batch, SpooledBatch) else batch
+        target = self.rejected_dir
+        target.mkdir(parents=True, exist_ok=True)
+        dest = target / path.name
+        os.replace(path, dest)
+        (target / f"{path.name}{REASON_SUFFIX}").write_text(reason, encoding="utf-8")
+        self._fsync_dir(target)
         self._fsync_dir()
         return dest
 
+    def set_aside(
+        self, posts: Sequence[PostRecord], *, reason: str, reasons: dict[str, str], drill: bool
+    ) -> Path:
+        """Posts the store refused on their first try: straight into ``rejected/``, each with its reason."""
+        path = self.put(
+            posts, stage="posts", drill=drill, reason=reason, reasons=reasons, into=self.rejected_dir
+        )
+        (self.rejected_dir / f"{path.name}{REASON_SUFFIX}").write_text(reason, encoding="utf-8")
+        self._fsync_dir(self.rejected_dir)
+        return path
+
     def rejected(self) -> list[Path]:
-        target = self.dir / "rejected"
+        target = self.rejected_dir
         return sorted(target.glob(f"*{SUFFIX}")) if target.is_dir() else []
 
-    def _fsync_dir(self) -> None:
-        fd = os.open(self.dir, os.O_RDONLY)
+    def rejected_reason(self, path: Path) -> str:
+        """Why a set-aside batch was set aside (its ``.reason.txt``)."""
+        note = path.parent / f"{path.name}{REASON_SUFFIX}"
+        try:
+            return note.read_text(encoding="utf-8").strip()
+        except OSError:
+            return ""
+
+    def requeue(self, path: Path) -> Path:
+        """Put a set-aside batch back in the queue, in its place by arrival (after the cause was fixed);
+        ``replay`` then writes it, or sets it aside again with the new reason."""
+        if path.parent != self.rejected_dir or not path.name.endswith(SUFFIX):
+            raise SpoolError(f"{path} 不是 {self.rejected_dir} 中的暂存批次")
+        dest = self.dir / path.name
+        os.replace(path, dest)
+        (path.parent / f"{path.name}{REASON_SUFFIX}").unlink(missing_ok=True)
+        self._fsync_dir(self.rejected_dir)
+        self._fsync_dir()
+        return dest
+
+    def _fsync_dir(self, directory: Path | None = None) -> None:
+        fd = os.open(directory or self.dir, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
@@ -111,26 +177,43 @@ class Spool:
 
     def pending_posts(self) -> int:
         """Posts waiting, from the header lines only (the batches are not parsed)."""
-        total = 0
-        for path in self.pending():
+        return sum(int(self.header(path).get("count", 0) or 0) for path in self.pending())
+
+    def header(self, path: Path) -> dict[str, Any]:
+        """A batch's first line (stage, drill, reason, count, at); {} when it cannot be read."""
+        try:
             with path.open("r", encoding="utf-8") as fh:
-                total += int(json.loads(fh.readline()).get("count", 0))
-        return total
+                header = json.loads(fh.readline())
+        except (OSError, ValueError):
+            return {}
+        return header if isinstance(header, dict) else {}
 
     def batches(self) -> Iterator[SpooledBatch]:
         for path in self.pending():
             yield self.read(path)
 
     def read(self, path: Path) -> SpooledBatch:
+        """One batch; raises SpoolCorrupt when the file cannot be read back (replay sets it aside)."""
         known = {f.name for f in fields(PostRecord)}
-        with path.open("r", encoding="utf-8") as fh:
-            header: dict[str, Any] = json.loads(fh.readline())
-            posts = []
-            for line in fh:
-                if line.strip():
-                    d = json.loads(line)
-                    posts.append(PostRecord(**{k: v for k, v in d.items() if k in known}))
-        return SpooledBatch(path, header["stage"], bool(header.get("drill")), header.get("reason", ""), posts)
+        n = 1
+        try:
+            with path.open("r", encoding="utf-8") as fh:
+                header: dict[str, Any] = json.loads(fh.readline())
+                if not isinstance(header, dict) or header.get("stage") not in STAGES:
+                    raise SpoolCorrupt(f"{path.name}: 第 1 行不是暂存批次的头（stage 应为 posts 或 alerts）")
+                posts = []
+                for line_no, line in enumerate(fh, start=2):
+                    n = line_no  # named in the error below
+                    if line.strip():
+                        d = json.loads(line)
+                        posts.append(PostRecord(**{k: v for k, v in d.items() if k in known}))
+        except SpoolCorrupt:
+            raise
+        except (ValueError, TypeError, AttributeError) as exc:  # cut short, edited, not a post
+            raise SpoolCorrupt(f"{path.name}: 第 {n} 行无法读取：{type(exc).__name__}: {exc}"[:500]) from exc
+        return SpooledBatch(
+            path, header["stage"], bool(header.get("drill")), str(header.get("reason", "")), posts
+        )
 
     # ----------------------------------------------------------------- one replayer at a time
 
@@ -158,4 +241,4 @@ def spool_dir_for(store_path: Path, configured: Path | None = None) -> Path:
     return configured if configured else store_path.parent / f"{store_path.name}.spool"
 
 
-__all__ = ["Spool", "SpoolError", "SpooledBatch", "spool_dir_for"]
+__all__ = ["Spool", "SpoolCorrupt", "SpoolError", "SpooledBatch", "spool_dir_for"]

@@ -50,41 +50,76 @@ def _settings(args: argparse.Namespace) -> Settings:
         raise CliError(str(exc)) from exc
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
-    from yuqing.context import build_context
-    from yuqing.ingest import ingest_in_batches, validate_post
+# exit codes of `yuqing ingest` and `yuqing analyze` (README, "Exit codes")
+EXIT_OK = 0  # every line stored (or analysed)
+EXIT_REJECTED = 1  # some lines rejected, each reported with its line number and reason; the rest done
+EXIT_FAILED = 2  # failure: the config, the input file, or an unexpected error (reported)
+EXIT_KEPT = 75  # (ingest) the store was unavailable: lines kept in the spool, written when it answers
+MAX_NOTES_SHOWN = 100  # values brought into range are listed up to this many; rejected lines always all
 
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from store.incoming import check_post
+    from yuqing.context import build_context
+    from yuqing.ingest import IngestReport, ingest_in_batches
+
+    if args.drill:
+        raise CliError(
+            "演练帖子只能通过 yuqing drill run 注入；yuqing ingest 只收真实帖子 / drills enter through `yuqing drill run`"
+        )
     settings = _settings(args)
     posts: list[Any] = []
     bad: list[str] = []
+    notes: list[str] = []
+    ignored: dict[str, int] = {}
     for n, obj, err in read_jsonl(Path(args.input)):
         if err is None:
-            obj, err = validate_post(obj, f"第 {n} 行")
+            checked = check_post(obj)
+            err = checked.reason if checked.post is None else None
+            notes += [f"第 {n} 行：{note}" for note in checked.notes]
+            for name in checked.ignored:
+                ignored[name] = ignored.get(name, 0) + 1
         if err:
-            bad.append(err if err.startswith("第") else f"第 {n} 行：{err}")
+            bad.append(f"第 {n} 行：{err}")
         else:
-            posts.append(obj)
-    ctx = build_context(settings)
+            posts.append(checked.post)
     try:
-        report = ingest_in_batches(posts, ctx=ctx, drill=args.drill)
-    finally:
-        ctx.close()
+        ctx = build_context(settings)
+        try:
+            report = ingest_in_batches(posts, ctx=ctx, checked=True) if posts else IngestReport()
+        finally:
+            ctx.close()
+    except Exception as exc:  # not a bad line: the store or the code failed; nothing was lost from the file
+        log.exception("ingest failed")
+        print(f"错误 / error: 入库失败，文件未处理完：{type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     report.received += len(bad)
     report.rejected[:0] = bad
     print(report.summary())
     for line in report.rejected:
         print(f"  拒收 {line}", file=sys.stderr)
-    return 1 if report.rejected else 0
+    adjusted = notes + report.notes
+    for line in adjusted[:MAX_NOTES_SHOWN]:
+        print(f"  修正 {line}", file=sys.stderr)
+    if len(adjusted) > MAX_NOTES_SHOWN:
+        print(f"  修正 …另有 {len(adjusted) - MAX_NOTES_SHOWN} 处（各行已入库）", file=sys.stderr)
+    if ignored:
+        names = "、".join(f"{k}（{v} 行）" for k, v in sorted(ignored.items()))
+        print(f"  忽略 由值守台自己生成的字段，不从输入读取：{names}", file=sys.stderr)
+    if report.rejected:
+        return EXIT_REJECTED
+    return EXIT_KEPT if report.spooled or report.alerts_spooled else EXIT_OK
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    from store.incoming import check_post
     from yuqing.context import build_context
 
     settings = _analyze_settings(args)
     ctx = build_context(settings)
     analyzer = ctx.analyzer
     out_path = Path(args.output)
-    bad = 0
+    bad = adjusted = 0
     batch: list[dict[str, Any]] = []
 
     def flush(out) -> None:
@@ -94,21 +129,33 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             out.write(json.dumps({**obj, **analysis}, ensure_ascii=False) + "\n")
         batch.clear()
 
-    with out_path.open("w", encoding="utf-8") as out:
-        for n, obj, err in read_jsonl(Path(args.input)):
-            if err is None and not isinstance(obj, dict):
-                err = "不是 JSON 对象"
-            if err is None and not isinstance(obj.get("text"), str):
-                err = "缺少 text 字段"
-            if err:
-                bad += 1
-                print(f"第 {n} 行跳过 / line {n} skipped: {err}", file=sys.stderr)
-                continue
-            batch.append(obj)
-            if len(batch) >= args.batch_size:
-                flush(out)
-        flush(out)
-    return 1 if bad else 0
+    try:
+        with out_path.open("w", encoding="utf-8") as out:
+            for n, obj, err in read_jsonl(Path(args.input)):
+                if err is None:
+                    checked = check_post(obj, analysis=True)
+                    err = checked.reason or None
+                    for note in checked.notes:
+                        adjusted += 1
+                        if adjusted <= MAX_NOTES_SHOWN:
+                            print(f"第 {n} 行修正 / line {n} adjusted: {note}", file=sys.stderr)
+                if err:
+                    bad += 1
+                    print(f"第 {n} 行跳过 / line {n} skipped: {err}", file=sys.stderr)
+                    continue
+                batch.append(checked.post)
+                if len(batch) >= args.batch_size:
+                    flush(out)
+            flush(out)
+        if adjusted > MAX_NOTES_SHOWN:
+            print(f"另有 {adjusted - MAX_NOTES_SHOWN} 处修正 / more adjusted values", file=sys.stderr)
+    except (CliError, OSError) as exc:
+        raise CliError(str(exc)) from exc
+    except Exception as exc:  # the model or the code failed: say so, apart from "some lines were bad"
+        log.exception("analyze failed")
+        print(f"错误 / error: 分析失败：{type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_REJECTED if bad else EXIT_OK
 
 
 def _analyze_settings(args: argparse.Namespace) -> Settings:
@@ -468,7 +515,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_spool(args: argparse.Namespace) -> int:
-    """`yuqing spool status|replay`: batches kept on disk while the store was down."""
+    """`yuqing spool status|replay`: batches kept on disk while the store was down, and those it refused.
+
+    ``status`` lists both with their reasons (exit 0, or 1 when something waits or was set aside);
+    ``replay`` writes the waiting batches (exit 0 when none is left, 1 when the store still cannot take
+    them); ``replay --rejected [FILE …]`` first puts set-aside batches (all, or those named) back in the
+    queue, once their cause is fixed (docs/engines.md, "Set-aside batches").
+    """
     from yuqing.context import build_context
     from yuqing.ingest import replay_spool
 
@@ -476,20 +529,81 @@ def cmd_spool(args: argparse.Namespace) -> int:
     try:
         spool = ctx.spool
         if args.action == "status":
-            print(f"暂存目录 {spool.dir}：{len(spool)} 批，{spool.pending_posts()} 条待补写")
-            for path in spool.rejected():
-                print(f"  被拒收（需人工处理）/ rejected: {path}", file=sys.stderr)
-            return 0
+            return _spool_status(spool)
+        if args.rejected is not None:
+            chosen = _chosen_rejected(spool, args.rejected)
+            for path in chosen:
+                spool.requeue(path)
+            print(f"已将 {len(chosen)} 个被拒收的批次放回暂存队列 / requeued {len(chosen)} set-aside batches")
         report = replay_spool(ctx)
         left = len(spool)
+        aside = len(spool.rejected())
     finally:
         ctx.close()
     print(
         f"已补写 {report.replayed} 条（新增 {report.stored_new}，预警新开 {report.alerts_opened}），剩余 {left} 批"
+        + (f"；被拒收另存 {aside} 批（yuqing spool status 查看原因）" if aside else "")
     )
+    for line in report.rejected:
+        print(f"  拒收 {line}", file=sys.stderr)
     if left:
         print(f"存储仍不可用 / store still unavailable: {report.replay_error}", file=sys.stderr)
-    return 1 if left else 0
+    return 1 if left or report.rejected else 0
+
+
+def _spool_status(spool: Any) -> int:
+    pending, rejected = spool.pending(), spool.rejected()
+    print(f"暂存目录 {spool.dir}：{len(pending)} 批，{spool.pending_posts()} 条待补写")
+    for path in pending:
+        head = spool.header(path)
+        print(
+            f"  待补写 / waiting: {path.name}  {head.get('count', '?')} 条  {head.get('stage', '?')}  "
+            f"{head.get('at', '')}  原因：{head.get('reason', '') or '—'}"
+        )
+    if rejected:
+        print(f"被拒收、需人工处理的批次 {len(rejected)} 个（{spool.rejected_dir}）/ set aside:")
+    for path in rejected:
+        head = spool.header(path)
+        print(f"  {path.name}  {head.get('count', '?')} 条  {head.get('at', '')}")
+        print(f"    原因 / reason: {spool.rejected_reason(path) or head.get('reason', '') or '—'}")
+        for post_id, why in list((head.get("reasons") or {}).items())[:5]:
+            print(f"    {post_id}: {why}")
+    if rejected:
+        print("修正原因后运行 yuqing spool replay --rejected 重新写入（docs/engines.md）")
+    return 1 if pending or rejected else 0
+
+
+def _chosen_rejected(spool: Any, names: list[str]) -> list[Path]:
+    rejected = spool.rejected()
+    if not names:
+        return rejected
+    by_name = {p.name: p for p in rejected}
+    missing = [n for n in names if Path(n).name not in by_name]
+    if missing:
+        raise CliError(f"{spool.rejected_dir} 中没有这些批次 / not set aside: {', '.join(missing)}")
+    return [by_name[Path(n).name] for n in names]
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """`yuqing sweep [--hours H]`: open the alert of every stored flagged post that has none.
+
+    Exit 0 when every flagged post now has its alert, 1 when the store could not be used (try again).
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from yuqing.context import build_context
+    from yuqing.ingest import sweep_alerts
+
+    if args.hours is not None and args.hours <= 0:
+        raise CliError("--hours 必须是正数 / must be positive")
+    since = datetime.now(UTC) - timedelta(hours=args.hours) if args.hours else None
+    ctx = build_context(_settings(args))
+    try:
+        result = sweep_alerts(ctx, since=since)
+    finally:
+        ctx.close()
+    print(result.summary())
+    return 1 if result.error else 0
 
 
 def _embedded_files(settings: Settings):
@@ -697,9 +811,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--once", action="store_true", help="检查一次后退出 / check once, then exit")
     s.set_defaults(func=cmd_clocks)
 
-    s = sub.add_parser("ingest", help="从 JSONL 文件入库并预警 / store and flag posts from a JSONL file")
+    s = sub.add_parser(
+        "ingest",
+        help="从 JSONL 文件入库并预警；退出码 0 全部入库，1 有行被拒收，2 失败，75 存储不可用已暂存 / "
+        "store and flag posts from a JSONL file",
+    )
     s.add_argument("--input", required=True)
-    s.add_argument("--drill", action="store_true", help="标记为演练 / mark as drill")
+    s.add_argument(
+        "--drill", action="store_true", help=argparse.SUPPRESS
+    )  # refused: drills use `yuqing drill`
     s.set_defaults(func=cmd_ingest)
 
     s = sub.add_parser("analyze", help="只分析不入库 / batch analysis without storing")
@@ -726,9 +846,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sql", action="store_true", help="只打印 SQL，不执行 / print the SQL instead")
     s.set_defaults(func=cmd_migrate)
 
-    s = sub.add_parser("spool", help="存储不可用时暂存的批次 / batches kept while the store was down")
+    s = sub.add_parser(
+        "spool",
+        help="存储不可用时暂存的批次与被拒收的批次 / batches kept while the store was down, or refused",
+    )
     s.add_argument("action", choices=["status", "replay"])
+    s.add_argument(
+        "--rejected",
+        nargs="*",
+        metavar="FILE",
+        help="replay：先把被拒收的批次（默认全部）放回队列 / requeue set-aside batches (default: all) first",
+    )
     s.set_defaults(func=cmd_spool)
+
+    s = sub.add_parser(
+        "sweep",
+        help="为缺少预警的已入库预警帖子补开预警 / open the alert of every flagged post that has none",
+    )
+    s.add_argument(
+        "--hours", type=float, help="只查最近 H 小时入库的帖子 / only posts first seen in the last H hours"
+    )
+    s.set_defaults(func=cmd_sweep)
 
     s = sub.add_parser("backup", help="备份内嵌存储（运行中也一致）/ back up the embedded store")
     s.add_argument("--output", required=True, help="新的备份目录 / a new directory")

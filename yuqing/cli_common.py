@@ -6,10 +6,11 @@ each other.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from store.incoming import MAX_LINE_BYTES, LineError, decode_line
 
 
 class CliError(Exception):
@@ -17,24 +18,30 @@ class CliError(Exception):
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, Any, str | None]]:
-    """Yield (line number, object or None, error or None) for each non-blank line; never raises on bad lines."""
+    """Yield (line number, object or None, error or None) for each non-blank line; never raises on bad lines.
+
+    Each line is read within the limits of ``store.incoming.decode_line`` (size, nesting depth, finite
+    numbers); the error says why a line could not be read.
+    """
     try:
         fh = path.open("rb")
     except OSError as exc:
         raise CliError(f"无法读取输入文件 {path}: {exc.strerror}") from exc
     with fh:
-        for n, raw in enumerate(fh, start=1):
+        n = 0
+        while raw := fh.readline(MAX_LINE_BYTES + 1):
+            n += 1
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                size = len(raw)
+                while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):  # never all in memory
+                    size += len(rest)
+                yield n, None, f"行过长（超过 {MAX_LINE_BYTES} 字节，实际 {size + len(rest)} 字节）"
+                continue
             if not raw.strip():
                 continue
             try:
-                line = raw.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                try:
-                    line = raw.decode("gb18030")
-                except UnicodeDecodeError:
-                    yield n, None, "不是 UTF-8 或 GBK 编码"
-                    continue
-            try:
-                yield n, json.loads(line), None
-            except json.JSONDecodeError as exc:
-                yield n, None, f"JSON 格式错误：{exc.msg}（第 {exc.colno} 列）"
+                obj = decode_line(raw)
+            except LineError as exc:
+                yield n, None, str(exc)
+                continue
+            yield n, obj, None

@@ -177,6 +177,9 @@ class ScheduleConfig(BaseModel):
 
     holiday_factor: float = Field(0.5, gt=0.0, le=1.0, description="interval multiplier in holiday mode")
     run_timeout_minutes: float = Field(15.0, gt=0.0, description="a crawl running longer is stopped")
+    sweep_minutes: float = Field(
+        10.0, ge=0.0, description="open the alert of any flagged post without one this often (0: never)"
+    )
 
 
 class HealthConfig(BaseModel):

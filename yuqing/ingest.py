@@ -3,25 +3,42 @@
 Crawled posts, vendor feeds (`yuqing ingest`) and drills all enter here, so every path is the same.
 :func:`ingest` runs the steps in order on the parts the Context built once:
 
-1. check each post (:func:`validate_post`);
+1. check each post against the one incoming schema (``store.incoming.check_post``): a post that fails is
+   rejected with its reason and never stops the others; fields the desk derives (``drill``,
+   ``first_seen_at``, the analysis) are never taken from the post: ``drill`` is this call's argument, which
+   only the drill runner sets;
 2. hand the analyzer the rumor register as the desk has it now (:func:`refresh_rumor_register`);
 3. analyse the batch (``nlp.analyzer``);
 4. event ids and bursts (:func:`seeded_events`: the event state, seeded from the store on first use);
 5. store (:func:`store_batch`): batches spooled while the store was down first, then near-duplicate groups
    (:func:`assign_near_dups`), the posts index, and the alerts of flagged posts, each with the playbook
    that fits (``playbooks.matcher.match_post``); serious new alerts are announced to the duty channels.
+
+Every flagged post has its alert, whatever dies when. When the posts index and the records are the same
+SQLite file (the embedded default) a batch's posts, near-duplicate groups, alerts and announcements are one
+transaction (:func:`one_transaction`): all of it is stored or none. Otherwise (Elasticsearch, PostgreSQL,
+or two SQLite files) the posts commit first and the alerts after; a crash in between is repaired by
+ingesting the same posts again (a stored flagged post without its alert gets it), by the spool's replay,
+and by :func:`sweep_alerts` (``yuqing sweep``; ``yuqing schedule`` runs it periodically).
+
+What the store cannot take now (an outage: the whole store, or single Elasticsearch items answered 5xx)
+is spooled and replayed in order; what it refuses for what it holds (a 4xx item, a value SQLite cannot
+bind) is set aside with its reason in the spool's ``rejected/`` (``yuqing spool status|replay``), and the
+rest of the batch, alerts included, goes on. A bad value is never taken for an outage (``store.outage``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nlp.simhash import MAX_DISTANCE, simhash
@@ -30,10 +47,12 @@ from playbooks.matcher import match_post
 from playbooks.notify.outbox import Recipient
 from playbooks.schema import PlaybookError
 from store import neardup
+from store.incoming import check_post
 from store.models import Alert, PostRecord, utcnow_iso
-from store.outage import STORE_DOWN
-from store.posts_es import PostsRejected
-from store.records import upsert_alert
+from store.outage import is_outage
+from store.posts_sqlite import PostsRejected, UpsertResult
+from store.records import post_ids_with_alerts, upsert_alert
+from store.spool import SUFFIX, SpoolCorrupt, SpooledBatch
 from yuqing.learn import refresh_feedback_layer
 
 if TYPE_CHECKING:
@@ -42,9 +61,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT_CHARS = 1_000_000
 RUMOR_REGISTER_TTL_S = 30.0  # entries added on the desk reach the analyzer within this many seconds
 EVENT_SEED_LIMIT = 2000  # stored posts of the last event window the event state starts from
+SWEEP_PAGE = 500  # flagged post ids checked against the alerts per query
 
 
 @dataclass
@@ -57,7 +76,10 @@ class IngestReport:
     alerts_opened: int = 0
     alerts_updated: int = 0
     alerts_announced: int = 0  # serious new alerts put in the outbox for the duty channels
+    alerts_repaired: int = 0  # of alerts_opened: stored flagged posts that had lost their alert
     rejected: list[str] = field(default_factory=list)
+    set_aside: int = 0  # posts the store refused, kept in the spool's rejected/ with their reasons
+    notes: list[str] = field(default_factory=list)  # values brought into range, text cleaned (kept)
     spooled: int = 0  # posts kept on disk because the store was down; written when it is back
     alerts_spooled: int = 0  # stored posts whose alerts wait on disk for the records database
     replayed: int = 0  # spooled posts written to the store during this call
@@ -73,12 +95,15 @@ class IngestReport:
             "alerts_opened",
             "alerts_updated",
             "alerts_announced",
+            "alerts_repaired",
+            "set_aside",
             "spooled",
             "alerts_spooled",
             "replayed",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.rejected.extend(other.rejected)
+        self.notes.extend(other.notes)
         self.replay_error = other.replay_error or self.replay_error
 
     def summary(self) -> str:
@@ -87,52 +112,57 @@ class IngestReport:
             f"预警 {self.flagged} 条（新开 {self.alerts_opened}，更新 {self.alerts_updated}），"
             f"拒收 {len(self.rejected)} 条"
             + (f"；{self.alerts_announced} 条严重预警已通知值班群" if self.alerts_announced else "")
+            + (f"；补开此前缺失的预警 {self.alerts_repaired} 条" if self.alerts_repaired else "")
             + (f"；补写此前暂存 {self.replayed} 条" if self.replayed else "")
             + (f"；存储不可用，已暂存 {self.spooled} 条，恢复后自动补写" if self.spooled else "")
             + (f"；预警库不可用，{self.alerts_spooled} 条预警已暂存" if self.alerts_spooled else "")
+            + (
+                f"；{self.set_aside} 条被存储拒收，已另存待人工处理（yuqing spool status）"
+                if self.set_aside
+                else ""
+            )
         )
-
-
-def validate_post(post: Any, position: int | str) -> tuple[dict[str, Any] | None, str | None]:
-    """Check one incoming post; return (clean post, None) or (None, reason in Chinese).
-
-    ``position`` names the post in the reason (a line number, or its place in the batch).
-    """
-    if not isinstance(post, Mapping):
-        return None, f"{_label(post, position)}不是对象（JSON object）"
-    text = post.get("text")
-    if not isinstance(text, str) or not text.strip():
-        title = post.get("title")
-        if isinstance(title, str) and title.strip():
-            text = ""
-        else:
-            return None, f"{_label(post, position)}没有正文（text）"
-    clean = dict(post)
-    clean["text"] = text if len(text) <= MAX_TEXT_CHARS else text[:MAX_TEXT_CHARS]
-    if len(text) > MAX_TEXT_CHARS:
-        log.warning("post %s truncated from %d to %d characters", position, len(text), MAX_TEXT_CHARS)
-    return clean, None
 
 
 def _label(post: Any, position: int | str) -> str:
     where = f"第 {position} 条" if isinstance(position, int) else str(position)
-    if isinstance(post, Mapping):
+    if isinstance(post, dict):
         ident = post.get("id") or post.get("url")
-        if ident:
+        if ident and isinstance(ident, str | int) and not isinstance(ident, bool):
             return f"{where}（{str(ident)[:80]}）"
     return where
 
 
-def ingest(posts: Sequence[Any], *, ctx: Context, drill: bool = False) -> IngestReport:
-    """Analyse, store and alert one batch. Invalid posts are reported, not stored, and never stop the batch."""
+def ingest(
+    posts: Sequence[Any],
+    *,
+    ctx: Context,
+    drill: bool = False,
+    checked: bool = False,
+    arrived_at: str | None = None,
+) -> IngestReport:
+    """Analyse, store and alert one batch (one transaction where the engine allows: :func:`store_batch`).
+
+    Invalid posts are reported, not stored, and never stop the batch. ``drill`` marks the whole batch as a
+    drill (the drill runner's door, ``Context.drill_path``); a post cannot mark itself. ``checked``: the
+    posts already passed ``store.incoming.check_post`` (`yuqing ingest` checks each line for its number).
+    ``arrived_at``: when the batch arrived (ISO UTC), for a caller that rebuilds a history (the stress
+    benchmark); by default the store stamps ``first_seen_at`` when it first stores a post.
+    """
     report = IngestReport(received=len(posts))
     valid: list[dict[str, Any]] = []
     for i, post in enumerate(posts, start=1):
-        clean, reason = validate_post(post, i)
-        if clean is None:
-            report.rejected.append(reason or f"第 {i} 条无效")
+        if checked:
+            valid.append(post)
             continue
-        valid.append(clean)
+        result = check_post(post)
+        if result.post is None:
+            report.rejected.append(f"{_label(post, i)}：{result.reason}")
+            continue
+        report.notes.extend(f"{_label(post, i)}：{n}" for n in result.notes)
+        valid.append(result.post)
+    if report.notes:
+        log.info("%d values brought into range: %s", len(report.notes), "; ".join(report.notes[:5]))
     if not valid:
         return report
 
@@ -141,7 +171,10 @@ def ingest(posts: Sequence[Any], *, ctx: Context, drill: bool = False) -> Ingest
     analyses = ctx.analyzer.analyze(valid)
     records = []
     for post, analysis in zip(valid, analyses, strict=True):
-        merged = {**post, **analysis}
+        merged = {**post, **analysis, "drill": drill}  # drill: this call's, never the post's
+        merged.pop("first_seen_at", None)
+        if arrived_at:
+            merged["first_seen_at"] = arrived_at
         records.append(PostRecord.from_post(merged, drill=drill))
     # event_id; a burst raises the level (reasons say so)
     seeded_events(ctx).apply(records, volume=partial(firm_volume, ctx))
@@ -152,17 +185,8 @@ def ingest(posts: Sequence[Any], *, ctx: Context, drill: bool = False) -> Ingest
     if ctx.spool.pending():  # still down: queue behind them so the order is kept
         _spool(ctx, records, stage="posts", drill=drill, reason="前面暂存的批次尚未补写", report=report)
         return report
-    try:
-        store_batch(records, ctx=ctx, report=report)
-    except PartlyStored as exc:
-        _spool(ctx, exc.flagged, stage="alerts", drill=drill, reason=str(exc.__cause__), report=report)
-    except STORE_DOWN as exc:
-        _spool(ctx, records, stage="posts", drill=drill, reason=str(exc), report=report)
-    except PostsRejected as exc:  # refused documents are kept aside for a person, never dropped
-        kept = ctx.spool.reject(
-            ctx.spool.read(ctx.spool.put(records, stage="posts", drill=drill, reason="")), str(exc)
-        )
-        report.rejected.append(f"存储拒收本批，已保存到 {kept}：{exc}")
+    outcome = store_batch(records, ctx=ctx, report=report)
+    _keep(ctx, outcome, drill=drill, report=report)
     return report
 
 
@@ -213,13 +237,30 @@ def firm_volume(ctx: Context, since: datetime, until: datetime) -> int:
     return int(page.total)
 
 
-# --------------------------------------------------------------------------- storing, spooling, replay
+# --------------------------------------------------------------------------- storing
 
 
 def assign_near_dups(session: Session, records: Sequence[PostRecord]) -> int:
     """Reposts and copied articles join their near-duplicate group (``simhash``, ``dup_of``): nlp's
     fingerprint, grouped in the records database (store/neardup.py). Returns how many joined a group."""
     return neardup.assign_near_dups(session, records, fingerprint=simhash, max_distance=MAX_DISTANCE)
+
+
+def one_transaction(ctx: Context) -> bool:
+    """Whether posts and records are one SQLite file, so a batch's posts and alerts commit together.
+
+    True for the embedded default (``[store] path`` with ``records_url`` empty, or a ``sqlite:///`` URL
+    naming the same file). Elasticsearch, PostgreSQL or a second SQLite file: two commits, repaired by
+    re-ingest, replay and the sweep.
+    """
+    store = ctx.settings.store
+    if store.posts_engine != "sqlite":
+        return False
+    url = ctx.records.engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return False
+    index_path = getattr(ctx.index, "path", None)
+    return index_path is not None and Path(url.database).resolve() == Path(index_path).resolve()
 
 
 class PartlyStored(Exception):
@@ -230,50 +271,162 @@ class PartlyStored(Exception):
         self.flagged = flagged
 
 
+@dataclass
+class Stored:
+    """What :func:`store_batch` could not finish: for the spool, or set aside for a person."""
+
+    waiting: list[PostRecord] = field(default_factory=list)  # the store could not take them now
+    alerts_waiting: list[PostRecord] = field(
+        default_factory=list
+    )  # stored; their alerts could not be written
+    refused: dict[str, str] = field(default_factory=dict)  # post id → why the store refuses it
+    refused_posts: list[PostRecord] = field(default_factory=list)
+    outage: str = ""  # why the store could not be used, when it could not
+
+    def add(self, other: Stored) -> None:
+        self.waiting += other.waiting
+        self.alerts_waiting += other.alerts_waiting
+        self.refused.update(other.refused)
+        self.refused_posts += other.refused_posts
+        self.outage = self.outage or other.outage
+
+
 def store_batch(
     records: list[PostRecord], *, ctx: Context, report: IngestReport, replay: bool = False
-) -> None:
-    """Near-duplicate groups, the posts index, then alerts. Raises STORE_DOWN or PartlyStored.
+) -> Stored:
+    """Near-duplicate groups, the posts index, then alerts; never raises for a bad post or an outage.
 
-    On replay every flagged post gets its alert upserted (idempotent), because a first attempt may
-    have stored the post and died before its alert.
+    One transaction when :func:`one_transaction`; otherwise posts first, then alerts. A flagged post
+    gets its alert when it is new or changed, on replay (idempotent upserts: a first attempt may have
+    stored the post and died before its alert), and when it is unchanged but has no alert (a crash
+    between the two commits). A batch the store refuses for something other than an outage is tried
+    post by post, so one poisoned post is set aside with its reason and the others are stored.
     """
+    part = IngestReport()
+    try:
+        outcome = _write_batch(records, ctx=ctx, report=part, replay=replay)
+    except PartlyStored as exc:
+        report.merge(part)
+        return Stored(alerts_waiting=exc.flagged, outage=_why(exc.__cause__))
+    except Exception as exc:
+        if is_outage(exc):
+            return Stored(waiting=list(records), outage=_why(exc))
+        if len(records) == 1:
+            if not isinstance(exc, PostsRejected):
+                log.exception("post %s could not be stored", records[0].id)
+            return Stored(refused={records[0].id: _why(exc)}, refused_posts=list(records))
+        log.warning("batch of %d refused (%s); storing it post by post", len(records), _why(exc))
+        outcome = Stored()
+        for i, rec in enumerate(records):
+            one = store_batch([rec], ctx=ctx, report=report, replay=replay)
+            outcome.add(one)
+            if one.outage:  # down now: the rest waits too, in order
+                outcome.waiting += records[i + 1 :]
+                break
+        return outcome
+    report.merge(part)
+    return outcome
+
+
+def _why(exc: BaseException | None) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500] if exc is not None else ""
+
+
+def _write_batch(records: list[PostRecord], *, ctx: Context, report: IngestReport, replay: bool) -> Stored:
+    if one_transaction(ctx):
+        with ctx.records.session() as session:
+            raw = _begin_immediate(session)  # one writer: the posts' change_seq and the alerts together
+            assign_near_dups(session, records)
+            results = ctx.index.write_many(records, connection=raw)
+            _alert_written(session, records, results, ctx=ctx, report=report, replay=replay)
+        return _count(records, results, report)
     with ctx.records.session() as session:  # reposts and copied articles join their group (dup_of)
         assign_near_dups(session, records)
-    results = ctx.index.upsert_many(records)
-    for res in results:
-        if res.created:
+    results = ctx.index.write_many(records)
+    outcome = _count(records, results, report)
+    try:
+        with ctx.records.session() as session:
+            _alert_written(session, records, results, ctx=ctx, report=report, replay=replay)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        written = [r for r, res in zip(records, results, strict=True) if r.flagged and res.written]
+        raise PartlyStored(written) from exc
+    return outcome
+
+
+def _begin_immediate(session: Session) -> Any:
+    """The session's SQLite connection, in a write transaction taken now (BEGIN IMMEDIATE), so the posts
+    written through it and the session's own writes commit or roll back together."""
+    raw = session.connection().connection.dbapi_connection
+    if not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
+    return raw
+
+
+def _count(records: list[PostRecord], results: list[UpsertResult], report: IngestReport) -> Stored:
+    outcome = Stored()
+    for rec, res in zip(records, results, strict=True):
+        if res.retry:
+            outcome.waiting.append(rec)
+            outcome.outage = outcome.outage or res.error
+        elif res.error:
+            outcome.refused[rec.id] = res.error
+            outcome.refused_posts.append(rec)
+        elif res.created:
             report.stored_new += 1
         elif res.changed:
             report.updated += 1
         else:
             report.unchanged += 1
-    flagged = [
-        r
+    return outcome
+
+
+def _alert_written(
+    session: Session,
+    records: Sequence[PostRecord],
+    results: Sequence[UpsertResult],
+    *,
+    ctx: Context,
+    report: IngestReport,
+    replay: bool,
+) -> None:
+    """Alerts for the flagged posts just written: new or changed ones, and unchanged ones without one."""
+    unchanged = [
+        r.id
         for r, res in zip(records, results, strict=True)
-        if r.flagged and (replay or res.created or res.changed)
+        if r.flagged and res.written and not (replay or res.created or res.changed)
     ]
-    try:
-        _open_alerts(flagged, ctx=ctx, report=report)
-    except STORE_DOWN as exc:
-        raise PartlyStored(flagged) from exc
+    have = post_ids_with_alerts(session, post_ids=unchanged) if unchanged else set()
+    due = []
+    for rec, res in zip(records, results, strict=True):
+        if not rec.flagged or not res.written:
+            continue
+        if replay or res.created or res.changed:
+            due.append(rec)
+        elif rec.id not in have:
+            due.append(rec)
+            report.alerts_repaired += 1
+    upsert_alerts(session, due, ctx=ctx, report=report)
 
 
-def _open_alerts(flagged: Sequence[PostRecord], *, ctx: Context, report: IngestReport) -> None:
+def upsert_alerts(
+    session: Session, flagged: Sequence[PostRecord], *, ctx: Context, report: IngestReport
+) -> None:
+    """Open or update the alert of each flagged post, with the playbook that fits; announce serious new ones."""
     if not flagged:
         return
-    with ctx.records.session() as session:
-        touched = []
-        for rec in flagged:
-            match = match_post(rec, ctx.playbooks)
-            alert, what = upsert_alert(session, post=rec, playbook_id=match.playbook.id if match else None)
-            if what == "opened":
-                report.alerts_opened += 1
-            elif what == "updated":
-                report.alerts_updated += 1
-            if what != "unchanged":
-                touched.append(alert)
-        _announce(session, touched, ctx=ctx, report=report)
+    touched = []
+    for rec in flagged:
+        match = match_post(rec, ctx.playbooks)
+        alert, what = upsert_alert(session, post=rec, playbook_id=match.playbook.id if match else None)
+        if what == "opened":
+            report.alerts_opened += 1
+        elif what == "updated":
+            report.alerts_updated += 1
+        if what != "unchanged":
+            touched.append(alert)
+    _announce(session, touched, ctx=ctx, report=report)
 
 
 def _announce(session: Session, alerts: list[Alert], *, ctx: Context, report: IngestReport) -> None:
@@ -296,6 +449,33 @@ def _announce(session: Session, alerts: list[Alert], *, ctx: Context, report: In
     )
 
 
+# --------------------------------------------------------------------------- spooling, setting aside, replay
+
+
+def _keep(ctx: Context, outcome: Stored, *, drill: bool, report: IngestReport) -> None:
+    """Spool what waits for the store; set aside what it refused (``rejected/``), each with its reason."""
+    if outcome.waiting:
+        _spool(ctx, outcome.waiting, stage="posts", drill=drill, reason=outcome.outage, report=report)
+    if outcome.alerts_waiting:
+        _spool(ctx, outcome.alerts_waiting, stage="alerts", drill=drill, reason=outcome.outage, report=report)
+    if outcome.refused_posts:
+        _set_aside(ctx, outcome.refused_posts, outcome.refused, drill=drill, report=report)
+
+
+def _set_aside(
+    ctx: Context, posts: list[PostRecord], reasons: dict[str, str], *, drill: bool, report: IngestReport
+) -> Path:
+    first = next(iter(reasons.values()), "")
+    kept = ctx.spool.set_aside(
+        posts, reason=f"存储拒收 {len(posts)} 条：{first}", reasons=reasons, drill=drill
+    )
+    for rec in posts:
+        report.rejected.append(f"{rec.url or rec.id}：存储拒收（{reasons.get(rec.id, '')}），已另存到 {kept}")
+    report.set_aside += len(posts)
+    log.error("%d posts refused by the store, set aside in %s: %s", len(posts), kept, first)
+    return kept
+
+
 def _spool(
     ctx: Context, records: list[PostRecord], *, stage: str, drill: bool, reason: str, report: IngestReport
 ) -> None:
@@ -309,10 +489,12 @@ def _spool(
 
 
 def replay_spool(ctx: Context, report: IngestReport | None = None) -> IngestReport:
-    """Write spooled batches to the store, oldest first; stop at the first that still fails.
+    """Write spooled batches to the store, oldest first; stop at the first the store still cannot take.
 
-    A batch file is removed only once the store has taken all of it; running this twice (or two
-    processes at once: a lock lets one replay) stores everything once.
+    A batch file is removed only once the store has taken all of it; what is left of a batch the store
+    took part of stays in its place in the queue. A batch the store refuses, or a file that cannot be
+    read, is set aside in ``rejected/`` with the reason and the batches behind it go on. Running this
+    twice (or two processes at once: a lock lets one replay) stores everything once.
     """
     report = report if report is not None else IngestReport()
     spool = ctx.spool
@@ -321,30 +503,166 @@ def replay_spool(ctx: Context, report: IngestReport | None = None) -> IngestRepo
     with spool.replay_lock() as mine:
         if not mine:
             return report
-        for batch in spool.batches():
+        for path in spool.pending():
             try:
-                if batch.stage == "alerts":
-                    _open_alerts(batch.posts, ctx=ctx, report=report)
-                else:
-                    store_batch(batch.posts, ctx=ctx, report=report, replay=True)
-            except (PartlyStored, *STORE_DOWN) as exc:
-                report.replay_error = str(exc.__cause__ if isinstance(exc, PartlyStored) else exc)
-                log.warning("spool replay stopped at %s: %s", batch.path.name, report.replay_error)
-                break
-            except PostsRejected as exc:  # the index refuses the documents: retrying cannot help
-                where = spool.reject(batch, str(exc))
-                report.rejected.append(f"暂存批次被存储拒收，已移到 {where}：{exc}")
-                log.error("spooled batch %s rejected by the store: %s", batch.path.name, exc)
+                batch = spool.read(path)
+            except SpoolCorrupt as exc:
+                where = spool.reject(path, str(exc))
+                report.rejected.append(f"暂存批次无法读取，已移到 {where}：{exc}")
+                log.error("spooled batch %s cannot be read, set aside: %s", path.name, exc)
                 continue
-            spool.done(batch)
-            report.replayed += len(batch.posts)
+            if not _replay_one(ctx, batch, report):
+                break
     return report
 
 
+def _replay_one(ctx: Context, batch: SpooledBatch, report: IngestReport) -> bool:
+    """Replay one batch; False when the store is still down (the rest of the queue waits)."""
+    spool = ctx.spool
+    if batch.stage == "alerts":
+        outcome = _replay_alerts(ctx, batch.posts, report)
+    else:
+        outcome = store_batch(batch.posts, ctx=ctx, report=report, replay=True)
+    if outcome.refused_posts:
+        where = _set_aside(ctx, outcome.refused_posts, outcome.refused, drill=batch.drill, report=report)
+        log.error(
+            "spooled batch %s: %d posts refused, set aside in %s",
+            batch.path.name,
+            len(outcome.refused),
+            where,
+        )
+    left = [("posts", outcome.waiting), ("alerts", outcome.alerts_waiting)]
+    done = len(batch.posts) - len(outcome.waiting) - len(outcome.alerts_waiting) - len(outcome.refused_posts)
+    report.replayed += max(0, done) + (len(outcome.alerts_waiting) if batch.stage == "posts" else 0)
+    if not outcome.waiting and not outcome.alerts_waiting:
+        spool.done(batch)
+        return True
+    report.replay_error = outcome.outage or "store unavailable"
+    log.warning("spool replay stopped at %s: %s", batch.path.name, report.replay_error)
+    if outcome.waiting and len(outcome.waiting) == len(batch.posts) and batch.stage == "posts":
+        return False  # nothing of it was taken: the file stays as it is
+    stem = batch.path.name[: -len(SUFFIX)]
+    for k, (stage, posts) in enumerate(left):  # what is left, in the batch's place in the queue
+        if posts:
+            spool.put(
+                posts, stage=stage, drill=batch.drill, reason=report.replay_error, name=f"{stem}-{k}{SUFFIX}"
+            )
+    spool.done(batch)
+    return False
+
+
+def _replay_alerts(ctx: Context, posts: list[PostRecord], report: IngestReport) -> Stored:
+    """The alerts of posts already stored (an ``alerts`` batch); one by one when the batch is refused."""
+    part = IngestReport()
+    try:
+        with ctx.records.session() as session:
+            upsert_alerts(session, posts, ctx=ctx, report=part)
+    except Exception as exc:
+        if is_outage(exc):
+            return Stored(alerts_waiting=list(posts), outage=_why(exc))
+        if len(posts) == 1:
+            log.exception("alert of post %s could not be written", posts[0].id)
+            return Stored(refused={posts[0].id: _why(exc)}, refused_posts=list(posts))
+        outcome = Stored()
+        for i, rec in enumerate(posts):
+            one = _replay_alerts(ctx, [rec], report)
+            outcome.add(one)
+            if one.outage:
+                outcome.alerts_waiting += posts[i + 1 :]
+                break
+        return outcome
+    report.merge(part)
+    return Stored()
+
+
 def ingest_in_batches(
-    posts: Sequence[Any], *, ctx: Context, batch_size: int = 500, drill: bool = False
+    posts: Sequence[Any], *, ctx: Context, batch_size: int = 500, drill: bool = False, checked: bool = False
 ) -> IngestReport:
     total = IngestReport()
     for i in range(0, len(posts), batch_size):
-        total.merge(ingest(posts[i : i + batch_size], ctx=ctx, drill=drill))
+        total.merge(ingest(posts[i : i + batch_size], ctx=ctx, drill=drill, checked=checked))
     return total
+
+
+# --------------------------------------------------------------------------- the sweep
+
+
+@dataclass
+class SweepReport:
+    """What :func:`sweep_alerts` found and did."""
+
+    checked: int = 0  # flagged posts looked at
+    missing: int = 0  # of those, without an alert
+    opened: int = 0  # alerts opened for them
+    announced: int = 0
+    replay: IngestReport = field(default_factory=IngestReport)
+    error: str = ""  # the store could not be used
+
+    def summary(self) -> str:
+        text = f"检查预警帖子 {self.checked} 条，缺少预警 {self.missing} 条，已补开 {self.opened} 条"
+        if self.replay.replayed:
+            text += f"；补写此前暂存 {self.replay.replayed} 条"
+        if self.error:
+            text += f"；存储不可用：{self.error}"
+        return text
+
+
+def sweep_alerts(ctx: Context, *, since: datetime | None = None) -> SweepReport:
+    """Open the alert of every flagged post that has none; idempotent, safe beside a running ingest.
+
+    Replays the spool first (a batch kept while the store was down). Then every flagged post in the
+    index (drills too), or those first seen at or after ``since``, is checked against the alerts, a page
+    at a time; a missing alert is opened as ingest opens it (playbook, audit row, announcement). Another
+    process opening the same alert at the same moment is not an error: the page is read again.
+    """
+    out = SweepReport()
+    replay_spool(ctx, out.replay)
+    out.error = out.replay.replay_error  # batches still waiting: the store is not all there
+    bound = since.astimezone(UTC).isoformat(timespec="seconds") if since is not None else None
+    try:
+        for ids in _pages(ctx.index.flagged_ids(since=bound), SWEEP_PAGE):
+            out.checked += len(ids)
+            for attempt in range(2):
+                try:
+                    _sweep_page(ctx, ids, out)
+                    break
+                except IntegrityError:  # opened by someone else meanwhile: look again
+                    if attempt:
+                        raise
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        out.error = _why(exc)
+        log.warning("alert sweep stopped: %s", out.error)
+    if out.opened:
+        log.warning("alert sweep opened %d missing alerts", out.opened)
+    return out
+
+
+def _pages(pages: Iterator[list[str]], size: int) -> Iterator[list[str]]:
+    for page in pages:
+        for i in range(0, len(page), size):
+            yield page[i : i + size]
+
+
+def _sweep_page(ctx: Context, ids: list[str], out: SweepReport) -> None:
+    with ctx.records.session() as session:
+        have = post_ids_with_alerts(session, post_ids=ids)
+        missing = [i for i in ids if i not in have]
+        if not missing:
+            return
+        found = ctx.index.get_many(missing)
+        posts = [found[i] for i in missing if i in found and found[i].flagged]
+        part = IngestReport()
+        upsert_alerts(session, posts, ctx=ctx, report=part)
+    out.missing += len(missing)
+    out.opened += part.alerts_opened
+    out.announced += part.alerts_announced
+
+
+def sweep_window(last_start: float | None, *, margin: timedelta = timedelta(hours=1)) -> datetime | None:
+    """What a periodic sweep looks at: everything the first time (``last_start`` None), then posts first
+    seen since the previous sweep began, less ``margin`` (a batch's posts are stamped when it starts)."""
+    if last_start is None:
+        return None
+    return datetime.fromtimestamp(last_start, UTC) - margin

@@ -9,6 +9,11 @@ process between runs.
 Holiday mode (``--holiday``) shortens every interval by ``schedule.holiday_factor`` (0.5: twice as often),
 as the regulator's holiday notices ask for closer watch. Runs are one at a time, the most overdue
 first; a source never runs twice at once.
+
+Every ``schedule.sweep_minutes`` (and once at the start) the schedule sweeps the alerts
+(:func:`yuqing.ingest.sweep_alerts`): spooled batches are replayed and a flagged post without its alert
+(a process killed between the posts' commit and the alerts', on engines where they are two) gets it.
+The first sweep looks at every flagged post, the later ones at posts first seen since the previous one.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 from yuqing.config import SourceConfig
 from yuqing.context import Context
 from yuqing.crawl import CrawlTimeout, crawl_sources
+from yuqing.ingest import SweepReport, sweep_alerts, sweep_window
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +85,10 @@ class Scheduler:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     history: list[RunLog] = field(default_factory=list)
+    sweeps: list[SweepReport] = field(default_factory=list)
+    wall: Callable[[], float] = time.time  # the sweep's window is in real time, whatever ``clock`` is
+    _swept_at: float | None = field(default=None, init=False, repr=False)  # ``clock`` at the last sweep
+    _swept_wall: float | None = field(default=None, init=False, repr=False)  # ``wall`` at the last good one
 
     def __post_init__(self) -> None:
         sources = [s for s in self.ctx.settings.sources if s.enabled]
@@ -99,11 +109,13 @@ class Scheduler:
 
     def run(self, *, once: bool = False, max_runs: int | None = None) -> list[RunLog]:
         """Keep running sources when due; ``once``: each source once; ``max_runs``: stop after that many."""
+        self.maybe_sweep()
         if not self.slots:
             log.warning("schedule: no enabled sources")
             return self.history
         pending_once = {id(s) for s in self.slots}
         while True:
+            self.maybe_sweep()
             if max_runs is not None and len(self.history) >= max_runs:
                 break
             if once and not pending_once:
@@ -120,6 +132,25 @@ class Scheduler:
             pending_once.discard(id(slot))
             slot.due = max(started + slot.interval_s, self.clock())
         return self.history
+
+    def maybe_sweep(self) -> SweepReport | None:
+        """Sweep the alerts when ``schedule.sweep_minutes`` have passed since the last sweep (or never ran)."""
+        every = self.ctx.settings.schedule.sweep_minutes * self.minute
+        now = self.clock()
+        if every <= 0 or (self._swept_at is not None and now - self._swept_at < every):
+            return None
+        self._swept_at = now
+        started = self.wall()
+        try:
+            result = sweep_alerts(self.ctx, since=sweep_window(self._swept_wall))
+        except Exception:  # a sweep that fails must not stop the crawling; the next one looks again
+            log.exception("schedule: alert sweep failed")
+            return None
+        if not result.error:
+            self._swept_wall = started
+        self.sweeps.append(result)
+        (log.warning if result.opened or result.error else log.info)("schedule: %s", result.summary())
+        return result
 
     def _run_one(self, source: SourceConfig) -> RunLog:
         started_at = datetime.now(UTC)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,6 +36,11 @@ class EsWire:
     search_response: dict[str, Any] | None = None
     status_override: dict[str, int] = field(default_factory=dict)  # path suffix -> status (e.g. 429)
     refuse_text: str | None = None  # documents whose text contains this are refused (mapper error)
+    # per-item answers of _bulk: doc → (status, error) for an item that fails, None for one stored
+    fail_item: Callable[[dict[str, Any]], tuple[int, dict[str, Any]] | None] | None = None
+    # answer _search from the stored documents for filter-only queries (term / terms / range, sort on
+    # one field, search_after, size); off by default: the wire tests assert on bodies, not hits
+    answer_searches: bool = False
 
     def bodies(self, method: str, suffix: str) -> list[Any]:
         return [r.body for r in self.requests if r.method == method and r.path.endswith(suffix)]
@@ -121,6 +127,11 @@ def _route(wire: EsWire, req: Request) -> tuple[int, Any]:
                 error = {"type": "document_parsing_exception", "reason": "refused by the test"}
                 items.append({op: {"_id": _id, "status": 400, "error": error}})
                 continue
+            failure = wire.fail_item(doc) if wire.fail_item else None
+            if failure is not None:
+                status, error = failure
+                items.append({op: {"_id": _id, "status": status, "error": error}})
+                continue
             created = _id not in wire.docs
             wire.docs[_id] = doc
             items.append({op: {"_id": _id, "status": 201 if created else 200, "result": "created"}})
@@ -136,6 +147,8 @@ def _route(wire: EsWire, req: Request) -> tuple[int, Any]:
         return 200, {"docs": docs}
     if path[-1] == "_count":
         return 200, {"count": len(wire.docs)}
+    if path[-1] == "_search" and wire.answer_searches and wire.search_response is None:
+        return 200, _search(wire, req.body or {})
     if path[-1] == "_search":
         return 200, wire.search_response or {
             "hits": {"total": {"value": 0, "relation": "eq"}, "hits": []},
@@ -150,6 +163,42 @@ def _route(wire: EsWire, req: Request) -> tuple[int, Any]:
     if req.method == "DELETE":
         return 200, {"acknowledged": True}
     return 404, {"error": f"no route {req.method} {req.path}", "status": 404}
+
+
+def _matches(doc: dict[str, Any], query: dict[str, Any]) -> bool:
+    if not query or "match_all" in query:
+        return True
+    if "bool" in query:
+        b = query["bool"]
+        return all(_matches(doc, q) for q in [*b.get("filter", []), *b.get("must", [])])
+    if "term" in query:
+        ((name, value),) = query["term"].items()
+        return doc.get(name) == (value.get("value") if isinstance(value, dict) else value)
+    if "terms" in query:
+        ((name, values),) = query["terms"].items()
+        return doc.get(name) in values
+    if "range" in query:
+        ((name, bounds),) = query["range"].items()
+        v = doc.get(name)
+        if v is None:
+            return False
+        return all({"gte": v >= b, "gt": v > b, "lte": v <= b, "lt": v < b}[op] for op, b in bounds.items())
+    raise ValueError(f"es_wire cannot answer {query}")
+
+
+def _search(wire: EsWire, body: dict[str, Any]) -> dict[str, Any]:
+    docs = [d for d in wire.docs.values() if _matches(d, body.get("query") or {})]
+    key = next(iter(body["sort"][0])) if body.get("sort") else "id"
+    docs.sort(key=lambda d: d.get(key) or "")
+    if body.get("search_after"):
+        docs = [d for d in docs if (d.get(key) or "") > body["search_after"][0]]
+    total = len(docs)
+    docs = docs[: body.get("size", 10)]
+    hits = [
+        {"_id": d["id"], "sort": [d.get(key)], **({} if body.get("_source") is False else {"_source": d})}
+        for d in docs
+    ]
+    return {"hits": {"total": {"value": total, "relation": "eq"}, "hits": hits}}
 
 
 def start(port: int = 0) -> tuple[EsWire, ThreadingHTTPServer]:

@@ -127,6 +127,19 @@ def test_pending_spool_batches_travel_with_the_backup(store, tmp_path):
     assert [b.posts[0].url for b in target.batches()] == ["https://weibo.example/7"]
 
 
+def test_set_aside_batches_travel_with_the_backup_with_their_reasons(store, tmp_path):
+    path, _, _ = store
+    spool = Spool(tmp_path / "live" / "yuqing.db.spool")
+    post = flagged(8)
+    spool.set_aside([post], reason="存储拒收 1 条：HTTP 400", reasons={post.id: "HTTP 400"}, drill=False)
+    files = embedded_files(path, f"sqlite:///{path}", "sqlite")
+    backup(files, tmp_path / "b", spool=spool)
+    target = Spool(tmp_path / "other.spool")
+    restore(tmp_path / "b", files, spool=target, force=True)
+    (kept,) = target.rejected()
+    assert target.rejected_reason(kept) == "存储拒收 1 条：HTTP 400" and len(target) == 0
+
+
 def test_nothing_embedded_is_a_clear_refusal(tmp_path):
     with pytest.raises(BackupError, match="pg_dump"):
         embedded_files(tmp_path / "x.db", "postgresql+psycopg://u@h/db", "elasticsearch")

@@ -240,3 +240,34 @@ def test_column_cache_sees_writes_from_another_process(tmp_path, segmenter):
     finally:
         desk.close()
         crawler.close()
+
+
+def test_a_post_the_engine_cannot_store_is_refused_alone_with_its_reason(index):
+    """A count beyond 64 bits (SQLite cannot bind it; Elasticsearch's `long` cannot hold it): that post's
+    result says why and it is not stored; the rest of the batch is; ``upsert_many`` raises instead."""
+    from store.posts_sqlite import PostsRejected
+
+    good = make_post("华鼎证券发布公告", url="https://x.example/ok")
+    bad = make_post("华鼎证券APP无法登录", url="https://x.example/huge", level="III")
+    bad.reposts = 10**30
+    results = index.write_many([bad, good])
+    assert [r.written for r in results] == [False, True]
+    assert results[0].error and not results[0].retry
+    assert index.count() == 1 and index.get(bad.id) is None
+    with pytest.raises(PostsRejected):
+        index.upsert_many([bad])
+
+
+def test_flagged_ids_page_through_flagged_posts_since_a_time(index):
+    posts = [
+        make_post(f"华鼎证券投诉 {i}", url=f"https://x.example/{i}", level="III" if i % 2 else None)
+        for i in range(7)
+    ]
+    posts[1].first_seen_at = "2026-01-01T00:00:00+00:00"
+    index.upsert_many(posts)
+    drill = make_post("演练帖子", url="https://x.example/drill", level="II", drill=True)
+    index.upsert_many([drill])
+    everything = [i for page in index.flagged_ids(batch=2) for i in page]
+    assert sorted(everything) == sorted([p.id for p in posts if p.flagged] + [drill.id])
+    recent = [i for page in index.flagged_ids(since="2026-06-01T00:00:00+00:00") for i in page]
+    assert posts[1].id not in recent and len(recent) == 3  # posts 3 and 5, and the drill
