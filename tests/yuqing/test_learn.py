@@ -16,6 +16,7 @@ from store.records import audit_trail, list_alerts
 from yuqing.cli import main
 from yuqing.config import load_settings
 from yuqing.context import build_context
+from yuqing.ingest import ingest
 
 OFFICER = Actor("wang", "officer", "王晓明")
 # this firm's officers dismiss grumbles about the share price and act on complaints
@@ -56,10 +57,14 @@ def _desk(config_file: Path, tmp_path: Path, numbers=range(2, 7), *, drills: boo
     grumbles = [t.format(n=n) for n in numbers for t in GRUMBLES]
     complaints = [t.format(n=n) for n in numbers for t in COMPLAINTS]
     assert main(["ingest", "--input", str(_jsonl(tmp_path / "posts.jsonl", grumbles + complaints, "p"))]) == 0
+    ctx = _ctx(config_file)
     if drills:  # a drill's alerts, handled as if real: they must never train the layer
         drill = [f"华鼎证券演练：APP又崩了{n}次" for n in range(8)]
-        assert main(["ingest", "--drill", "--input", str(_jsonl(tmp_path / "drill.jsonl", drill, "d"))]) == 0
-    ctx = _ctx(config_file)
+        posts = [
+            {"text": t, "source": "股吧", "url": f"https://guba.example/d/{i}"} for i, t in enumerate(drill)
+        ]
+        # the drill runner's door (yuqing drill): a feed cannot mark its posts as a drill
+        assert ingest(posts, ctx=ctx, drill=True).flagged == len(drill)
     try:
         with ctx.records.session() as s:
             s.add_all([User(username="wang", role="officer"), User(username="li", role="manager")])
