@@ -79,9 +79,9 @@ DEBUNK_CUES: tuple[str, ...] = (
     "严正声明",
     "郑重声明",
     "正常履职",
-    "已报警",
-    "追究法律责任",
 )
+# 已报警 / 追究法律责任 are not denials by themselves: a firm reports a real data leak to the police too
+# (nlp.context_rules.denial_in reads a clarification from its denial)
 DEBUNK_FACTOR = 0.25
 MODEL_CUE_WEIGHT = 0.5  # weight of the rumor model as one more independent cue, when it is sure (score 1)
 REGISTER_SCORE = 0.95

@@ -71,6 +71,10 @@ class Context:
             segmenter=self.segmenter,
             source_authority={s.name: s.authority for s in self.settings.sources},
             rumor_register=self.rumor_entries(),
+            context={  # nlp.context_rules.DeskContext
+                "about_firm_sources": [s.name for s in self.settings.sources if s.about_firm],
+                "official_accounts": f.official_accounts,
+            },
         )
 
     # ----------------------------------------------------------------- detection state (rumors, events)
