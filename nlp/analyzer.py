@@ -45,6 +45,7 @@ DOC_CLAUSE_NEGATIVE = 0.8  # the news-negativity model on one clause: short text
 OWN_CLAUSE_STRONG = 0.8  # a clause naming the target this negative makes it a negative target
 OWN_CLAUSE_SUPPORT = 0.25  # a negative clause naming the target adds it when the entity model half-agrees
 UPBEAT = 0.9  # a post this surely positive needs a negative clause of its own to be negative about anyone
+OWN_CLAUSE_UPBEAT = 0.6  # in a list of many firms, a clause of its own this positive clears a firm
 SHIPPED = "shipped"  # load the shipped model files (None: go without that model)
 
 
@@ -112,6 +113,7 @@ class Analyzer:
         self.rumor_model = rumor_mod.load_default() if rumor_model == SHIPPED else rumor_model
         self.max_chars = max_chars
         self._neg = list(sentiment_model.labels).index("negative")
+        self._pos = list(sentiment_model.labels).index("positive")
         self._restricted: dict[tuple[str, ...], WatchList] = {}
 
     @classmethod
@@ -232,16 +234,28 @@ class Analyzer:
         return [self._one(w, probs[i]) for i, w in enumerate(work)]
 
     def _declared(self, w: _Work) -> str | None:
-        """Our firm, when the post comes from a source declared about it and names neither us nor anyone
-        else (a look-alike, another institution): a post in the firm's own bar is about the firm."""
-        if str(w.post.get("source") or "") not in self.context.about_firm_sources:
-            return None
+        """Our firm, for a post that names neither us nor anyone else (a look-alike, another institution)
+        but comes from a source declared about the firm (its own bar), or from (or only reposts) the
+        firm's official account: such a post is about the firm."""
         firm = self._firm_of(w.watchlist)
         if firm is None or any(m.role != EXCLUDED for m in w.mentions):
+            return None
+        if not (
+            str(w.post.get("source") or "") in self.context.about_firm_sources
+            or self._official(w) is not None
+        ):
             return None
         if any(m.role == EXCLUDED for m in w.mentions) or rules.other_orgs(w.text, w.mentions):
             return None
         return firm.name
+
+    def _official(self, w: _Work) -> str | None:
+        """The firm's official account that wrote the post (or whose post it only reposts), if any."""
+        names = [n for e in w.watchlist.entities for n in (e.name, *e.aliases) if n and not n.isdigit()]
+        who = [str(w.post.get("author") or "")]
+        if w.repost is not None and w.repost.carried_only:
+            who.extend(w.repost.carried_from)
+        return next((a for a in who if rules.is_official(a, names, self.context.official_accounts)), None)
 
     def _firm_of(self, wl: WatchList) -> Entity | None:
         return next((e for e in wl.entities if e.kind == "firm"), None)
@@ -319,7 +333,11 @@ class Analyzer:
         statement = reading.statement if reading is not None else None
 
         fals = self.falsity.check(
-            w.text, model_score=w.rumor_score, register=self.register if targets else None
+            w.text,
+            model_score=w.rumor_score,
+            register=self.register if targets else None,
+            denial=False if rules.doubts(w.text) else None,  # 辟谣了，但…: the claim is what it spreads
+            spread="转发扩散" if w.repost is not None and w.repost.carried_only else "",
         )
         if statement is not None and fals.label == "rumor":  # it relays a denial: not the rumor itself
             fals = replace(fals, label="none", score=round(fals.score * DEBUNK_FACTOR, 4))
@@ -342,7 +360,7 @@ class Analyzer:
             elif topic.topic != OTHER and statement is None:
                 words = "、".join(k for k in topic.keywords[:3])
                 context_reasons.append(f"话题词未指向本司：{words}（不据此预警）")
-            risk_topic = OTHER if fals.debunk or statement is not None else ours_topic.topic
+            risk_topic = OTHER if statement is not None else ours_topic.topic
         authority = self._authority(w.post)
         risk = assess(
             targets=targets,
@@ -367,14 +385,16 @@ class Analyzer:
             else:
                 reasons.append(f"提及：{t}")
         if lookalikes:
-            names = "、".join(dict.fromkeys(m.entity for m in lookalikes))
+            names = "、".join(dict.fromkeys(w.text[m.start : m.end] for m in lookalikes))
             reasons.append(f"相似名称已排除：{names}")
         reasons.extend(w.notes or ())
         if w.repost is not None and w.repost.carried_only:
             who = "、".join(f"@{u}" for u in w.repost.carried_from[:3])
             reasons.append(f"转发链：本人仅转发，按所转内容判断（{who or '原文'}）")
-        if w.declared:
+        if w.declared and str(w.post.get("source") or "") in self.context.about_firm_sources:
             reasons.append(f"来源声明与本司相关：{w.post.get('source')}（未写名称，按本司判断）")
+        elif w.declared:
+            reasons.append(f"本司官方账号：{self._official(w)}（未写名称，按本司判断）")
         if statement is not None:
             reasons.append(statement.reason)
         if masked.negated:
@@ -450,6 +470,7 @@ class Analyzer:
             return [], []
         th = self.thresholds.negative_threshold
         sent = {c: float(p[self._neg]) for c, p in zip(w.clauses, w.clause_probs or (), strict=False)}
+        pos = {c: float(p[self._pos]) for c, p in zip(w.clauses, w.clause_probs or (), strict=False)}
         doc = dict(zip(w.clauses, (w.doc_scores or [0.0])[1:], strict=False))
         masked_text = reading.masked.text
 
@@ -463,8 +484,6 @@ class Analyzer:
                 return True
             if rules.ALL_CLEAR.search(masked_text[s:e]):
                 return False
-            if reading.many_firms:  # one short clause among many firms: the models must be sure
-                return sent.get(c, 0.0) >= OWN_CLAUSE_STRONG
             return sent.get(c, 0.0) >= th or doc.get(c, 0.0) >= DOC_CLAUSE_NEGATIVE
 
         kept: list[str] = []
@@ -473,7 +492,17 @@ class Analyzer:
         for t in negative_targets:
             clauses = [c for m, c in zip(w.mentions, w.of_mention, strict=True) if m.entity == t and c]
             own = any(own_clause_negative(c) for c in clauses)
-            if reading.many_firms and not own:
+            # in a list of many firms, a clause of its own that reads well (获评A类, 倒是没事) says the
+            # post's negativity is about the others
+            upbeat = [
+                c
+                for c in clauses
+                if rules.ALL_CLEAR.search(masked_text[c[0] : c[1]])
+                or (pos.get(c, 0.0) >= OWN_CLAUSE_UPBEAT and pos.get(c, 0.0) > sent.get(c, 0.0))
+            ]
+            # …unless a topic word stands in its sentence (兑付危机，X卡壳，…)
+            in_sentence = any(rules.live_keyword_in_sentence(reading, c) for c in clauses)
+            if reading.many_firms and not own and upbeat and not in_sentence:
                 why.append(f"多家机构并列（{reading.many_firms} 家）：{t} 所在分句无负面")
                 continue
             rest_negative = w.residual_neg is not None and w.residual_neg >= th

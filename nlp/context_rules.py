@@ -33,6 +33,7 @@ shows each rule on fresh examples.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -47,6 +48,8 @@ def _words(s: str) -> tuple[str, ...]:
 
 
 # ------------------------------------------------------------------------------------------ config
+
+MAX_RULE_CHARS = 20_000  # the rules read this much of a post (the models read less)
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,10 @@ _PRODUCT_TAIL = re.compile(
 )
 
 
+# what a registered name adds to the name people use (岚X证券 → 岚X证券股份有限公司): not a truncation
+_LEGAL_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "股份公司", "公司", "集团股份有限公司")
+
+
 def _own_names(ent: Entity) -> list[str]:
     return [n for n, _ in ent.names() if n]
 
@@ -160,7 +167,11 @@ def _short_names(ent: Entity) -> set[str]:
     """Names of ``ent`` that are the beginning of a longer name of it (岚山 of 岚山证券): a short name can
     begin someone else's name too."""
     names = [n for n in (ent.name, *ent.aliases) if n and not n.isdigit()]
-    return {n for n in names if any(o != n and o.startswith(n) for o in names)}
+    return {
+        n
+        for n in names
+        if any(o != n and o.startswith(n) and not o[len(n) :].startswith(_LEGAL_FORMS) for o in names)
+    }
 
 
 def _is_own(ent: Entity, stem: str) -> bool:
@@ -183,19 +194,20 @@ def resolve_lookalikes(
     ents = {e.name: e for e in watchlist.entities}
     out: list[Mention] = []
     reasons: list[str] = []
-    taken = [(m.start, m.end) for m in mentions]
+    starts = {m.start for m in mentions}
+    shorts = {name: _short_names(e) for name, e in ents.items()}
     for m in mentions:
         if m.role == EXCLUDED:
             end = _widen(text, m.end)
             out.append(replace(m, end=end) if end > m.end else m)
             continue
         ent = ents.get(m.entity)
-        if ent is None or m.alias not in _short_names(ent) or m.role == PRODUCT:
+        if ent is None or m.alias not in shorts[ent.name] or m.role == PRODUCT:
             out.append(m)
             continue
         after = text[m.end : m.end + 12]
         # a name of ours right after it (岚山 + 添利1号 where 添利1号 is our product) keeps it ours
-        if any(s == m.end for s, _ in taken):
+        if m.end in starts:
             out.append(m)
             continue
         longer = _org_after(after)
@@ -284,12 +296,16 @@ def spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
 
 def other_orgs(text: str, mentions: Sequence[Mention]) -> list[str]:
     """Names of financial institutions the text names besides ours (look-alikes count as others)."""
-    ours = [(m.start, m.end) for m in mentions if m.role != EXCLUDED]
+    text = text[:MAX_RULE_CHARS]
+    covered = bytearray(len(text) + 1)  # characters inside one of our names
+    for m in mentions:
+        if m.role != EXCLUDED and m.start < len(text):
+            covered[m.start : m.end] = b"\x01" * (min(m.end, len(text)) - m.start)
     out: list[str] = []
     for m in _ORG_SUFFIX.finditer(text):
         s, e = m.start() - 2, m.end()
         head = text[s : m.start()]
-        if any(a < e and s < b for a, b in ours) or head in _GENERIC_HEAD or set(head) & _FUNCTION_CHARS:
+        if any(covered[s:e]) or head in _GENERIC_HEAD or set(head) & _FUNCTION_CHARS:
             continue
         out.append(head + m.group(1))
     out.extend(m.entity for m in mentions if m.role == EXCLUDED)
@@ -302,13 +318,15 @@ def firm_count(text: str, mentions: Sequence[Mention]) -> int:
     named = len(other_orgs(text, mentions)) + (1 if any(m.role != EXCLUDED for m in mentions) else 0)
     counted = 0
     for m in _COUNT.finditer(text):
-        if m.group(2) or text[m.end() : m.end() + 1] in "，,。；;" or not text[m.end() : m.end() + 1]:
+        # 五家券商, 十二家证券公司; a bare count only as a total (一共29家，)
+        bare = text[max(0, m.start() - 2) : m.start()].endswith(("共", "总共", "共计", "合计"))
+        if m.group(2) or (bare and text[m.end() : m.end() + 1] in "，,。；;、"):
             counted = max(counted, _cn_number(m.group(1)))
     enum = max((m.group(0).count("、") + 1 for m in _ENUM.finditer(text)), default=0)
-    return max(named, counted, enum if enum >= 3 else 0)
+    return max(named, counted, enum)
 
 
-MANY_FIRMS = 3  # a post about this many firms or more: the firm is negative only in its own clause
+MANY_FIRMS = 4  # a post about this many firms or more (a list; a complaint comparing two rivals is not): only the firm's own clause counts
 
 
 # ---------------------------------------------------------------------------- negation & frames
@@ -316,6 +334,16 @@ MANY_FIRMS = 3  # a post about this many firms or more: the firm is negative onl
 ALL_KEYWORDS: tuple[str, ...] = tuple(
     sorted({k for kws in KEYWORDS.values() for k in kws}, key=len, reverse=True)
 )
+
+
+def _keyword_re(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One alternation, longest first: at each place the longest keyword wins, no overlaps."""
+    if not keywords:
+        return None
+    return re.compile("|".join(re.escape(k) for k in sorted(keywords, key=len, reverse=True)))
+
+
+_KEYWORD_RE = _keyword_re(ALL_KEYWORDS)
 # a negator right before a keyword (light words between them) says the fact did not happen
 NEGATORS = _words(
     "并不存在 不存在 并没有 并未 从未 从没 没有 未曾 尚未 不涉及 不属于 并非 并无 不是 不会 未 没 无 免于 杜绝"
@@ -348,6 +376,8 @@ NEUTRAL_AFTER = _words(
 )
 # a sentence whose wrongdoer is a third party (不法分子冒用我司名义诱导…): the firm is its victim
 THIRD_PARTY = re.compile(r"不法分子|诈骗分子|犯罪分子|冒用|冒充|假冒|仿冒|山寨|假借")
+# …unless the post is a victim's complaint
+_VICTIM = re.compile(r"被骗了|骗了我|我被骗|损失了|要求赔偿|投诉|维权")
 # membership denial: 不在整改名单中, 名单里没有X
 NOT_LISTED = re.compile(
     r"(?:不在|没在|未在|并未在|未被列入|未列入|并未列入|未出现在|没有出现在|不包括|不含)[^，,。；;]{0,12}名单|"
@@ -370,11 +400,16 @@ class Masked:
     not_listed: list[tuple[int, int]] = field(default_factory=list)  # clauses that deny membership
 
 
+_CLAUSE_END = re.compile(r"[。！？!?；;，,\n]")
+MAX_CLAUSE = 300  # a longer run without punctuation is cut here
+
+
 def _clause_of(text: str, i: int) -> tuple[int, int]:
-    s = max(text.rfind(c, 0, i) for c in "。！？!?；;，,\n") + 1
-    ends = [text.find(c, i) for c in "。！？!?；;，,\n"]
-    e = min((x for x in ends if x != -1), default=len(text))
-    return s, e
+    lo = max(0, i - MAX_CLAUSE)
+    s = max(text.rfind(c, lo, i) for c in "。！？!?；;，,\n") + 1 or lo
+    m = _CLAUSE_END.search(text, i, i + MAX_CLAUSE)
+    e = m.start() if m else min(len(text), i + MAX_CLAUSE)
+    return max(s, lo), e
 
 
 def _is_question(text: str, clause_end: int) -> bool:
@@ -391,7 +426,7 @@ def _negator_before(text: str, start: int, clause_start: int, masked: list[tuple
         for neg in NEGATORS:
             if text.startswith(neg, i - len(neg)) and i - len(neg) >= clause_start:
                 before = text[i - len(neg) - 1 : i - len(neg)]
-                if neg == "不是" and before == "是":  # 是不是 asks
+                if neg in ("不是", "不会", "没有") and before == neg[-1]:  # 是不是, 会不会, 有没有 ask
                     return None
                 if neg in ("没", "无") and text[i : i + 1] == "人":  # 没人管, 无人处理: nobody did it
                     return None
@@ -409,29 +444,31 @@ def _negator_before(text: str, start: int, clause_start: int, masked: list[tuple
 
 
 def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
-    """Mask the topic keywords that a negation, a denial or a neutral frame governs."""
-    hits: list[tuple[int, int, str]] = []
-    occupied = bytearray(len(text))
-    for kw in keywords:  # longest first, no overlaps
-        i = text.find(kw)
-        while i != -1:
-            if not any(occupied[i : i + len(kw)]):
-                hits.append((i, i + len(kw), kw))
-                occupied[i : i + len(kw)] = b"\x01" * len(kw)
-            i = text.find(kw, i + 1)
-    hits.sort()
+    """Mask the topic keywords that a negation, a denial or a neutral frame governs (in the first
+    ``MAX_RULE_CHARS`` characters; the rest is returned as it is)."""
+    if len(text) > MAX_RULE_CHARS:
+        head = mask_keywords(text[:MAX_RULE_CHARS], keywords)
+        head.text += text[MAX_RULE_CHARS:]
+        return head
+    pattern = _KEYWORD_RE if keywords is ALL_KEYWORDS else _keyword_re(tuple(keywords))
+    hits = [(m.start(), m.end(), m.group(0)) for m in pattern.finditer(text)] if pattern else []
     out = Masked(text)
     chars = list(text)
     masked: list[tuple[int, int]] = []
     not_listed = [_clause_of(text, m.start()) for m in NOT_LISTED.finditer(text)]
     out.not_listed = not_listed
-    third = [(s, e) for s, e in spans(_SENTENCE, text) if THIRD_PARTY.search(text[s:e])]
+    third = [
+        (s, e) for s, e in spans(_SENTENCE, text) if THIRD_PARTY.search(text[s:e]) and not _VICTIM.search(text[s:e])
+    ]
     for s, e, kw in hits:
         cs, ce = _clause_of(text, s)
         why = None
         neg = _negator_before(text, s, cs, masked)
         scope = max((text.rfind(sc, cs, s) for sc in SCOPE_NEGATORS), default=-1)
-        before = next((n for n in NEUTRAL_BEFORE if text.startswith(n, s - len(n))), None)
+        lead = s
+        while (prev := next(((a, b) for a, b in masked if b == lead), None)) is not None:
+            lead = prev[0]  # 谨防【个人信息】泄露: the frame governs a run of keywords
+        before = next((n for n in NEUTRAL_BEFORE if text.startswith(n, lead - len(n))), None)
         after = next((n for n in NEUTRAL_AFTER if text.startswith(n, e)), None)
         if neg is not None and not _is_question(text, ce):
             why = ("neg", text[neg:e])
@@ -461,7 +498,8 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
 
 # a denial of a claim: 澄清, 辟谣, 系谣言, 消息不实, 否认 …
 _DENIAL = re.compile(
-    r"澄清|辟谣|谣言|不实|不属实|否认|捏造|伪造|子虚乌有|无中生有|并无此事|没有此事|假消息|纯属虚构|已被证伪"
+    r"澄清|辟谣|(?:系|是|为|属|纯属|均为|都是|均系)(?:谣言|伪造|捏造|谣传)|不实|不属实|否认|子虚乌有|无中生有|"
+    r"并无此事|没有此事|假消息|纯属虚构|已被证伪"
 )
 # …unless asked for, refused or itself denied: 尚未澄清, 要求澄清, 不是谣言, 是谣言吗
 _NOT_DENIAL_BEFORE = re.compile(
@@ -474,18 +512,19 @@ _ANSWER = re.compile(
 )
 # …that denies it: the answer negates a fact or says all is normal
 _ANSWER_DENIES = re.compile(
-    r"未收到|不存在|并未|没有|从未|未发生|不涉及|一切正常|正常履职|正常经营|经营正常|运营正常|正常开展|正常运行|不实|谣言|不属实"
+    r"未收到|不存在|并未|并无|从未|未发生|不涉及|没有收到|没有发生|没有(?:任何|大规模)?[^，。]{0,6}计划|无此事|"
+    r"一切正常|正常履职|正常经营|经营正常|运营正常|正常开展|正常运行|不实|谣言|不属实"
 )
+# …unless it admits something: an apology or a sanction is no denial
+_ADMITS = re.compile(r"致歉|道歉|歉意|整改|严肃处理|停职|已对.{0,8}处理|处分")
 # doubt: the post does not simply relay the denial
 _DOUBT = re.compile(
     r"不信|谁信|骗鬼|此地无银|欲盖弥彰|越描越黑|嘴硬|打脸|信你个鬼|先辟谣后|辟谣的都是真|"
-    r"(?:辟谣|澄清|否认|谣言)[^。！？\n]{0,20}(?:但是|可是|然而|但|不过)"
+    r"(?:辟谣|澄清|否认|谣言)[^。！？\n]{0,20}(?:但是|可是|然而|但|不过)|甩锅|推卸|撇清|撇得"
 )
-# a formal notice in the first person
-_NOTICE_HEAD = re.compile(
-    r"^\s*(?:#[^#\n]{1,30}#\s*)?【[^】\n]{0,30}(?:公告|声明|说明|提示|通知|告知|致歉信|倡议)[^】\n]{0,6}】"
-)
-_FIRST_PERSON = re.compile(r"我司|本公司|我公司|本行|本司")
+# a warning against fraud in the firm's name (in the post's head): a third party is the wrongdoer
+_WARNING = re.compile(r"提示|提醒|警惕|谨防|防范|反诈|防骗|注意甄别|认准")
+
 _OFFICIAL_SUFFIX = ("官方微博", "官方账号", "官方", "官微", "客服", "服务号")
 HEAD_SENTENCES = 3
 
@@ -510,19 +549,30 @@ def is_official(author: str, names: Iterable[str], official_accounts: Iterable[s
     return False
 
 
+def doubts(text: str) -> bool:
+    """The post doubts a denial (辟谣了，但…; 谁信): it spreads the claim rather than the denial."""
+    return _DOUBT.search(text) is not None
+
+
+_HASHTAG = re.compile(r"#[^#\n]{1,40}#")
+
+
+def _head(text: str) -> str:
+    """The title and first sentences of a post, hashtags (#微博辟谣#) blanked: where it says what it is."""
+    head_spans = spans(_SENTENCE, text)[:HEAD_SENTENCES]
+    head = text[: head_spans[-1][1]] if head_spans else ""
+    return _HASHTAG.sub(lambda m: "□" * len(m.group(0)), head)
+
+
 def denial_in(text: str) -> str | None:
     """The denial cue of a post that clarifies or denies a claim (in its head), or None."""
-    if _DOUBT.search(text):
+    if doubts(text):
         return None
-    head_spans = spans(_SENTENCE, text)[:HEAD_SENTENCES]
-    head_end = head_spans[-1][1] if head_spans else 0
-    head = text[:head_end]
+    head = _head(text)
     for m in _DENIAL.finditer(head):
         before = head[max(0, m.start() - 4) : m.start()]
         cs, ce = _clause_of(head, m.start())
         if _NOT_DENIAL_BEFORE.search(before) or _is_question(head, ce):
-            continue
-        if m.group(0) == "谣言" and re.search(r"造谣|传谣", head[max(0, m.start() - 1) : m.end()]):
             continue
         return m.group(0)
     a = _ANSWER.search(text)
@@ -530,7 +580,7 @@ def denial_in(text: str) -> str | None:
         rest_end = text.find("。", a.end())
         rest = text[a.end() : rest_end if rest_end != -1 else len(text)]
         d = _ANSWER_DENIES.search(rest)
-        if d:
+        if d and not _ADMITS.search(rest):
             return d.group(0)
     return None
 
@@ -551,11 +601,15 @@ def statement_kind(
     if carried_only and any(is_official(u, names, official_accounts) for u in carried_from):
         who = next(u for u in carried_from if is_official(u, names, official_accounts))
         return Statement("relay", who, f"转发本司官方发布（@{who}）：不另预警，归入相关事件")
-    if _NOTICE_HEAD.search(text) and _FIRST_PERSON.search(text):
-        return Statement("own", "公告", "本司公告/声明（第一人称）：不另预警，归入相关事件")
     cue = denial_in(text)
     if cue is not None:
         return Statement("relay", cue, f"澄清/否认转述（“{cue}”）：不另预警，归入传言事件")
+    third = THIRD_PARTY.search(text)
+    warn = _WARNING.search(_head(text))
+    if third and warn and not _VICTIM.search(text):
+        return Statement(
+            "relay", third.group(0), f"防骗/风险提示（他人“{third.group(0)}”本司名义）：不另预警"
+        )
     return None
 
 
@@ -615,9 +669,13 @@ def read(
     statement: Statement | None = None,
     masked: Masked | None = None,
 ) -> Reading:
-    """The rules' reading of a post that names (or is declared about) our firm."""
+    """The rules' reading of a post that names (or is declared about) our firm (its first
+    ``MAX_RULE_CHARS`` characters decide which parts are about the firm)."""
     masked = masked if masked is not None else mask_keywords(text)
+    text = text[:MAX_RULE_CHARS]
+    mentions = [m for m in mentions if m.end <= len(text)]
     ours = [m for m in mentions if m.role != EXCLUDED]
+    our_starts = sorted(m.start for m in ours)
     n_firms = firm_count(text, mentions)
     many = n_firms >= MANY_FIRMS
     unit = _CLAUSE if many else _SENTENCE
@@ -625,14 +683,16 @@ def read(
     alone = not other_orgs(text, mentions)
     firm_spans = []
     for s, e in units:
-        names_us = any(s <= m.start < e for m in ours)
+        k = bisect.bisect_left(our_starts, s)
+        names_us = k < len(our_starts) and our_starts[k] < e
         refers = alone and not many and ANAPHORA.search(text[s:e]) is not None
         if names_us or refers:
             firm_spans.append((s, e))
     if many and ours:  # a clause right after ours, with no other subject, continues it (岚X没事，没在名单里)
         extra = []
+        chosen = set(firm_spans)
         for i, (s, e) in enumerate(units[:-1]):
-            if (s, e) in firm_spans:
+            if (s, e) in chosen:
                 ns, ne = units[i + 1]
                 if not _ORG_SUFFIX.search(text[ns:ne]) and text[e : e + 1] in "，,":
                     extra.append((ns, ne))
@@ -650,6 +710,15 @@ def read(
         statement=statement,
         whole=whole,
     )
+
+
+def live_keyword_in_sentence(reading: Reading, span: tuple[int, int]) -> bool:
+    """A topic keyword not masked in the sentence that holds ``span``."""
+    text = reading.masked.text
+    s = max(text.rfind(c, 0, span[0]) for c in "。！？!?；;\n") + 1
+    ends = [i for i in (text.find(c, span[1]) for c in "。！？!?；;\n") if i != -1]
+    e = min(ends, default=len(text))
+    return _KEYWORD_RE is not None and _KEYWORD_RE.search(text, s, e) is not None
 
 
 def executive_title_in(reading: Reading) -> bool:
@@ -670,9 +739,11 @@ __all__ = [
     "Repost",
     "Statement",
     "denial_in",
+    "doubts",
     "executive_title_in",
     "firm_count",
     "is_official",
+    "live_keyword_in_sentence",
     "mask_keywords",
     "other_orgs",
     "read",
