@@ -458,7 +458,9 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
     not_listed = [_clause_of(text, m.start()) for m in NOT_LISTED.finditer(text)]
     out.not_listed = not_listed
     third = [
-        (s, e) for s, e in spans(_SENTENCE, text) if THIRD_PARTY.search(text[s:e]) and not _VICTIM.search(text[s:e])
+        (s, e)
+        for s, e in spans(_SENTENCE, text)
+        if THIRD_PARTY.search(text[s:e]) and not _VICTIM.search(text[s:e])
     ]
     for s, e, kw in hits:
         cs, ce = _clause_of(text, s)
@@ -527,6 +529,26 @@ _WARNING = re.compile(r"提示|提醒|警惕|谨防|防范|反诈|防骗|注意�
 
 _OFFICIAL_SUFFIX = ("官方微博", "官方账号", "官方", "官微", "客服", "服务号")
 HEAD_SENTENCES = 3
+
+
+# in the reason of every post read as the firm's own statement or a relayed denial: event clustering
+# (nlp.events) links such a post to the event of the claim it answers
+STATEMENT_MARK = "不另预警"
+_QUOTED = re.compile(r"[“「『\"]([^”」』\"\n]{2,40})[”」』\"]")
+_REPORTED = re.compile(
+    r"(?:网传|传闻|传言|有消息称|有网友称|网络流传的?|网上流传的?|所谓)[的称]?"
+    r"([^，,。；;！？!?“”\"【】：:\n]{4,40}?)(?=的(?:消息|传闻|信息|说法)|不实|系|纯属|是谣言|为谣言|[，,。；;！？!?“”\"【】\n]|$)"
+    r"|关于([^，,。；;！？!?“”\"【】\n]{4,40}?)的(?:不实|虚假)?(?:信息|消息|传闻|传言|报道|说法)"
+)
+
+
+def claim_of(text: str) -> str:
+    """The claim a clarification answers, from its head: the quoted words and what follows 网传 / 传闻."""
+    head = _head(text)
+    parts = list(_QUOTED.findall(head))
+    parts += [m.group(1) or m.group(2) for m in _REPORTED.finditer(head)]
+    claims = [p.strip() for p in parts if p.strip() and not _DENIAL.search(p) and "谣" not in p]
+    return "，".join(dict.fromkeys(claims))
 
 
 @dataclass(frozen=True)
@@ -737,7 +759,9 @@ __all__ = [
     "Masked",
     "Reading",
     "Repost",
+    "STATEMENT_MARK",
     "Statement",
+    "claim_of",
     "denial_in",
     "doubts",
     "executive_title_in",
