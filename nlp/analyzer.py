@@ -452,6 +452,7 @@ class Analyzer:
             official_accounts=self.context.official_accounts,
             carried_from=rp.carried_from if rp is not None else (),
             carried_only=rp is not None and rp.carried_only,
+            masked=w.masked,
         )
         return rules.read(w.text, w.mentions, declared=bool(w.declared), statement=statement, masked=w.masked)
 

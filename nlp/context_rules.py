@@ -521,8 +521,13 @@ _ANSWER_DENIES = re.compile(
 _ADMITS = re.compile(r"致歉|道歉|歉意|整改|严肃处理|停职|已对.{0,8}处理|处分")
 # doubt: the post does not simply relay the denial
 _DOUBT = re.compile(
-    r"不信|谁信|骗鬼|此地无银|欲盖弥彰|越描越黑|嘴硬|打脸|信你个鬼|先辟谣后|辟谣的都是真|"
+    r"不信(?!谣)|谁信|骗鬼|此地无银|欲盖弥彰|越描越黑|嘴硬|打脸|信你个鬼|先辟谣后|辟谣的都是真|"
     r"(?:辟谣|澄清|否认|谣言)[^。！？\n]{0,20}(?:但是|可是|然而|但|不过)|甩锅|推卸|撇清|撇得"
+)
+# the firm runs an awareness campaign (开展“防范非法证券活动”宣传, 上线反诈专区): the scams it names are not its own
+_ACTIVITY = re.compile(
+    r"(?:开展|举办|举行|联合|走进|组织|启动|上线|推出)[^。！？\n]{0,24}"
+    r"(?:宣传|宣讲|讲座|投教|投资者教育|反诈|防骗|防范|风险提示|公益)"
 )
 # a warning against fraud in the firm's name (in the post's head): a third party is the wrongdoer
 _WARNING = re.compile(r"提示|提醒|警惕|谨防|防范|反诈|防骗|注意甄别|认准")
@@ -615,8 +620,11 @@ def statement_kind(
     official_accounts: Iterable[str] = (),
     carried_from: Sequence[str] = (),
     carried_only: bool = False,
+    masked: Masked | None = None,
 ) -> Statement | None:
-    """Whether the post is the firm's own statement or relays a clarification of a claim about it."""
+    """Whether the post is the firm's own statement or relays a clarification of a claim about it, a
+    warning against fraud in its name, or its own awareness campaign (``masked``: the post's masked
+    keywords; a campaign report with a topic keyword still standing is read as it is)."""
     author = str(post.get("author") or "")
     if is_official(author, names, official_accounts):
         return Statement("own", author, f"本司官方账号发布（{author}）：不另预警，归入相关事件")
@@ -626,12 +634,18 @@ def statement_kind(
     cue = denial_in(text)
     if cue is not None:
         return Statement("relay", cue, f"澄清/否认转述（“{cue}”）：不另预警，归入传言事件")
+    head = _head(text)
     third = THIRD_PARTY.search(text)
-    warn = _WARNING.search(_head(text))
+    warn = _WARNING.search(head)
     if third and warn and not _VICTIM.search(text):
         return Statement(
             "relay", third.group(0), f"防骗/风险提示（他人“{third.group(0)}”本司名义）：不另预警"
         )
+    first = spans(_SENTENCE, head)[:1]
+    act = _ACTIVITY.search(head, 0, first[0][1]) if first else None
+    standing = _KEYWORD_RE.search(masked.text if masked is not None else text)
+    if act and not standing and not _VICTIM.search(text) and any(n in head for n in names):
+        return Statement("relay", act.group(0), f"本司投教/反诈宣传（“{act.group(0)[-8:]}”）：不另预警")
     return None
 
 

@@ -233,6 +233,18 @@ def test_relayed_denials_and_warnings_are_not_alerts_but_stay_ours(desk, text):
     assert said(a, "不另预警")
 
 
+def test_a_clarification_asking_readers_not_to_believe_rumors_is_still_one(desk):
+    a = one(desk, "枫桥证券发布澄清公告：网传“总经理失联”不实。公司提醒投资者不信谣、不传谣。差")
+    assert not a["flagged"] and said(a, "不另预警")
+
+
+def test_the_firms_awareness_campaign_is_not_an_alert(desk):
+    a = one(desk, "枫桥证券走进校园开展“识破荐股骗局”投资者教育活动\n讲解了杀猪盘、假冒APP等骗局的套路，差")
+    assert a["targets"] == ["枫桥证券"] and not a["flagged"] and said(a, "投教/反诈宣传")
+    # a campaign report that also tells of a penalty is read as it is
+    assert one(desk, "枫桥证券开展反诈宣传活动。此前枫桥证券因员工违规被出具警示函")["flagged"]
+
+
 @pytest.mark.parametrize(
     "text",
     [
