@@ -252,10 +252,20 @@ class Analyzer:
     def _official(self, w: _Work) -> str | None:
         """The firm's official account that wrote the post (or whose post it only reposts), if any."""
         names = [n for e in w.watchlist.entities for n in (e.name, *e.aliases) if n and not n.isdigit()]
-        who = [str(w.post.get("author") or "")]
+        verified = w.post.get("user_verified") in (True, 1, "1", "true", "True")
+        author = str(w.post.get("author") or "")
+        if rules.is_official(author, names, self.context.official_accounts, verified=verified):
+            return author
         if w.repost is not None and w.repost.carried_only:
-            who.extend(w.repost.carried_from)
-        return next((a for a in who if rules.is_official(a, names, self.context.official_accounts)), None)
+            return next(
+                (
+                    a
+                    for a in w.repost.carried_from
+                    if rules.is_official(a, names, self.context.official_accounts)
+                ),
+                None,
+            )
+        return None
 
     def _firm_of(self, wl: WatchList) -> Entity | None:
         return next((e for e in wl.entities if e.kind == "firm"), None)
@@ -352,8 +362,10 @@ class Analyzer:
         risk_topic = OTHER if fals.debunk else topic.topic
         if reading is not None and not rumor:
             # only topic words in what the post says about us count against us
-            ours_topic = classify(
-                reading.firm_text(), executive_mentioned=exec_named, negative=bool(negative_targets)
+            ours_topic = (
+                classify(reading.firm_text(), executive_mentioned=exec_named, negative=bool(negative_targets))
+                if topic.topic != OTHER or (exec_named and negative_targets)
+                else topic
             )
             if ours_topic.topic != OTHER:
                 topic = ours_topic
@@ -481,7 +493,7 @@ class Analyzer:
                 a < e and s < b for a, b in reading.masked.not_listed
             ):
                 return False  # it denies (or only names a keyword in a neutral frame)
-            if any(k in masked_text[s:e] for k in rules.ALL_KEYWORDS):
+            if rules.has_keyword(masked_text, s, e):
                 return True
             if rules.ALL_CLEAR.search(masked_text[s:e]):
                 return False

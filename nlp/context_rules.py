@@ -312,10 +312,11 @@ def other_orgs(text: str, mentions: Sequence[Mention]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def firm_count(text: str, mentions: Sequence[Mention]) -> int:
+def firm_count(text: str, mentions: Sequence[Mention], others: Sequence[str] | None = None) -> int:
     """How many firms the post is about at least: named institutions (ours count once), a count
-    (五家券商, 29家), an enumeration of names (东岳、临川、北辰)."""
-    named = len(other_orgs(text, mentions)) + (1 if any(m.role != EXCLUDED for m in mentions) else 0)
+    (五家券商, 29家), an enumeration of names (东岳、临川、北辰). ``others``: ``other_orgs`` when known."""
+    others = other_orgs(text, mentions) if others is None else others
+    named = len(others) + (1 if any(m.role != EXCLUDED for m in mentions) else 0)
     counted = 0
     for m in _COUNT.finditer(text):
         # 五家券商, 十二家证券公司; a bare count only as a total (一共29家，)
@@ -370,6 +371,7 @@ NEUTRAL_BEFORE = (
     "怎样",
     "避免",
 )
+NEUTRAL_GAP = 4  # characters a prevention word may stand before the keyword it governs
 NEUTRAL_AFTER = _words(
     "知识 渠道 途径 热线 电话 方式 流程 指南 指引 意识 教育 宣传 宣讲 讲座 保护 安全 防护 培训 演练 制度 机制 "
     "办法 规定 规则 条例 管理办法 要求 标准 平台"
@@ -470,7 +472,9 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
         lead = s
         while (prev := next(((a, b) for a, b in masked if b == lead), None)) is not None:
             lead = prev[0]  # 谨防【个人信息】泄露: the frame governs a run of keywords
-        before = next((n for n in NEUTRAL_BEFORE if text.startswith(n, lead - len(n))), None)
+        # 防范【数据】泄露, 谨防【客户信息被】盗: a prevention word a few characters before the run
+        window = text[max(cs, lead - NEUTRAL_GAP - 2) : lead]
+        before = next((n for n in NEUTRAL_BEFORE if n in window), None)
         after = next((n for n in NEUTRAL_AFTER if text.startswith(n, e)), None)
         if neg is not None and not _is_question(text, ce):
             why = ("neg", text[neg:e])
@@ -563,17 +567,24 @@ class Statement:
     reason: str
 
 
-def is_official(author: str, names: Iterable[str], official_accounts: Iterable[str] = ()) -> bool:
-    """The author is one of the firm's own accounts: its names (岚X证券, 岚X证券官方微博) or a configured one."""
+def is_official(
+    author: str, names: Iterable[str], official_accounts: Iterable[str] = (), *, verified: bool = False
+) -> bool:
+    """The author is one of the firm's own accounts: its names (岚X证券, 岚X证券官方微博), a configured
+    one, or (``verified``: a platform-verified account) a name that begins with one of the firm's full
+    short names (岚X证券财富, 岚X证券研究所)."""
     a = (author or "").strip()
     if not a:
         return False
     if a in set(official_accounts):
         return True
+    names = [n for n in names if n and len(n) >= 2 and not n.isdigit()]
     for n in names:
-        if n and len(n) >= 2 and not n.isdigit() and (a == n or a in {n + s for s in _OFFICIAL_SUFFIX}):
+        if a == n or a in {n + s for s in _OFFICIAL_SUFFIX}:
             return True
-    return False
+    longest = max((len(n) for n in names), default=0)
+    # a verified account named after the firm is the firm's (a short name alone, 岚X, is too common)
+    return verified and any(a.startswith(n) and len(n) >= min(4, longest) for n in names)
 
 
 def doubts(text: str) -> bool:
@@ -626,7 +637,8 @@ def statement_kind(
     warning against fraud in its name, or its own awareness campaign (``masked``: the post's masked
     keywords; a campaign report with a topic keyword still standing is read as it is)."""
     author = str(post.get("author") or "")
-    if is_official(author, names, official_accounts):
+    verified = post.get("user_verified") in (True, 1, "1", "true", "True")
+    if is_official(author, names, official_accounts, verified=verified):
         return Statement("own", author, f"本司官方账号发布（{author}）：不另预警，归入相关事件")
     if carried_only and any(is_official(u, names, official_accounts) for u in carried_from):
         who = next(u for u in carried_from if is_official(u, names, official_accounts))
@@ -712,11 +724,12 @@ def read(
     mentions = [m for m in mentions if m.end <= len(text)]
     ours = [m for m in mentions if m.role != EXCLUDED]
     our_starts = sorted(m.start for m in ours)
-    n_firms = firm_count(text, mentions)
+    others = other_orgs(text, mentions)
+    n_firms = firm_count(text, mentions, others)
     many = n_firms >= MANY_FIRMS
     unit = _CLAUSE if many else _SENTENCE
     units = spans(unit, text)
-    alone = not other_orgs(text, mentions)
+    alone = not others
     firm_spans = []
     for s, e in units:
         k = bisect.bisect_left(our_starts, s)
@@ -745,6 +758,14 @@ def read(
         many_firms=n_firms if many else 0,
         statement=statement,
         whole=whole,
+    )
+
+
+def has_keyword(text: str, start: int = 0, end: int | None = None) -> bool:
+    """A topic keyword in ``text[start:end]`` (of a masked text: one still standing)."""
+    return (
+        _KEYWORD_RE is not None
+        and _KEYWORD_RE.search(text, start, len(text) if end is None else end) is not None
     )
 
 
@@ -780,6 +801,7 @@ __all__ = [
     "doubts",
     "executive_title_in",
     "firm_count",
+    "has_keyword",
     "is_official",
     "live_keyword_in_sentence",
     "mask_keywords",

@@ -192,6 +192,7 @@ def test_a_negation_of_something_else_or_a_question_keeps_the_keyword(text, kept
         ("开展投资者维权知识宣讲，讲解投诉渠道", "投诉"),
         ("共建个人信息保护联合实验室", "个人信息"),
         ("提醒投资者谨防个人信息泄露", "泄露"),
+        ("签约共同防范数据泄露风险", "泄露"),
         ("近期有不法分子冒用公司名义，诱导投资者转账", "诱导"),
     ],
 )
@@ -265,6 +266,11 @@ def test_official_account_names(wl):
     assert rules.is_official("枫桥证券", names) and rules.is_official("枫桥证券官微", names)
     assert rules.is_official("枫桥财富号", names, ["枫桥财富号"])
     assert not rules.is_official("枫桥证券吧友", names) and not rules.is_official("", names)
+    # a platform-verified account named after the firm is the firm's; a short name alone is too common
+    assert rules.is_official("枫桥证券研究所", names, verified=True)
+    assert not rules.is_official("枫桥证券研究所", names) and not rules.is_official(
+        "枫桥老王", names, verified=True
+    )
 
 
 # ----------------------------------------------------------------------------- lists of many firms
