@@ -346,7 +346,8 @@ class Analyzer:
             w.text,
             model_score=w.rumor_score,
             register=self.register if targets else None,
-            denial=False if rules.doubts(w.text) else None,  # 辟谣了，但…: the claim is what it spreads
+            # 辟谣了，但… / 至今未澄清: no denial, the claim is what it spreads
+            denial=None if rules.denies(w.text) else False,
             spread="转发扩散" if w.repost is not None and w.repost.carried_only else "",
         )
         if statement is not None and fals.label == "rumor":  # it relays a denial: not the rumor itself
@@ -372,7 +373,7 @@ class Analyzer:
             elif topic.topic != OTHER and statement is None:
                 words = "、".join(k for k in topic.keywords[:3])
                 context_reasons.append(f"话题词未指向本司：{words}（不据此预警）")
-            risk_topic = OTHER if statement is not None else ours_topic.topic
+            risk_topic = OTHER if statement is not None or fals.debunk else ours_topic.topic
         authority = self._authority(w.post)
         risk = assess(
             targets=targets,
@@ -409,7 +410,7 @@ class Analyzer:
             reasons.append(f"本司官方账号：{self._official(w)}（未写名称，按本司判断）")
         if statement is not None:
             reasons.append(statement.reason)
-        if masked.negated:
+        if masked.negated and targets:
             reasons.append("否定/否认，不作为事实：" + "、".join(f"“{p}”" for p in masked.negated[:3]))
         if masked.neutral and targets:
             reasons.append("话题词属中性用法：" + "、".join(f"“{p}”" for p in masked.neutral[:3]))

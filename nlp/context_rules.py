@@ -602,6 +602,23 @@ def _head(text: str) -> str:
     return _HASHTAG.sub(lambda m: "□" * len(m.group(0)), head)
 
 
+_DENIAL_ANYWHERE = re.compile(_DENIAL.pattern + r"|正常履职|严正声明|郑重声明")
+
+
+def denies(text: str) -> bool:
+    """Somewhere the post denies a claim (not 未澄清, 要求澄清, 不是谣言, 是谣言吗), and does not doubt it:
+    the falsity cues' damping of a denial applies only then."""
+    text = text[:MAX_RULE_CHARS]
+    if doubts(text):
+        return False
+    for m in _DENIAL_ANYWHERE.finditer(text):
+        before = text[max(0, m.start() - 4) : m.start()]
+        _, ce = _clause_of(text, m.start())
+        if not _NOT_DENIAL_BEFORE.search(before) and not _is_question(text, ce):
+            return True
+    return False
+
+
 def denial_in(text: str) -> str | None:
     """The denial cue of a post that clarifies or denies a claim (in its head), or None."""
     if doubts(text):
@@ -798,6 +815,7 @@ __all__ = [
     "Statement",
     "claim_of",
     "denial_in",
+    "denies",
     "doubts",
     "executive_title_in",
     "firm_count",
