@@ -6,26 +6,30 @@ structural rule (no firm's names in it) and each leaves a short Chinese reason:
 
 - **Repost chains** (:func:`unwrap_repost`): a Weibo repost whose own words are only 转发微博 (or empty,
   or emoji) says what it carries: the ``//@user:`` chain and the reposted post (stored by the spider as
-  ``//转发 @user：…``) are read as its text.
+  ``//转发 @user：…``) are read as its text, and reposting hearsay counts as spreading it (转发扩散).
 - **Look-alikes** (:func:`resolve_lookalikes`): a short name of ours followed by another organisation's
   suffix (岚X + 银行 / 科技 / 投资 / 基金 / 集团 / 区 / 市 / 县 …) or by a product-like name (X远航5号,
   X远航系列) that is not one of our own names or products is someone else. ``exclude`` entries match
   every longer name that begins with them (a look-alike's products too: put their common prefix there).
-- **About the firm by source** (:class:`DeskContext` ``about_firm_sources``): every post of a source
-  declared ``about_firm`` (the firm's own 股吧 bar, its official account) is the firm's even unnamed.
+- **About the firm by source or author** (:class:`DeskContext`): every post of a source declared
+  ``about_firm`` (the firm's own 股吧 bar, its stock's stream) is the firm's even unnamed, and so is every
+  post of the firm's official account (:func:`is_official`: its names, ``official_accounts``, or a
+  verified account named after it).
 - **Negation and denial** (:func:`mask_keywords`): a topic keyword under a negation (并未被处罚,
   不存在违规担保, 未收到立案通知, 从未泄露), in a membership denial (不在整改名单中), after 否认 / 辟谣,
   or in a neutral frame (投诉渠道, 维权知识, 个人信息保护, 防范…, 不法分子冒用…) is masked: it neither
-  sets the topic nor flags, and a negative-target verdict that rests on nothing else is dropped.
-- **Own announcements and relayed clarifications** (:func:`statement_kind`): the firm's own posts (its
-  official account, a 【…公告/声明/说明】 in the first person) and posts that relay a clarification or
-  denial of a claim about the firm are not alerts; they keep their targets so that ingest's event
-  clustering links them to the claim's event.
-- **Lists of many firms** (:func:`firm_count`): in a post about many firms the firm is negative only if
-  its own clause is.
-- **Keywords are not facts about us by themselves** (:meth:`Reading.attributed`): a topic keyword
-  counts against the firm only where the sentence names the firm (or the post is about nothing else),
-  and never in a post that reads positive without a negative about the firm.
+  sets the topic nor flags, and a negative-target verdict that rests on nothing else is dropped. A
+  rhetorical question (这不是乱收费吗？) and a negation of something else (没有回复我的投诉) are no denial.
+- **Own announcements and relayed clarifications** (:func:`statement_kind`): the firm's official posts,
+  posts that relay its clarification or denial of a claim (澄清, 辟谣, 系谣言, 消息不实, 回应称…未收到),
+  warnings against fraud in its name and reports of its own awareness campaigns are not alerts; they
+  keep their targets, and ``nlp.events`` links them to the event of the claim they answer
+  (:func:`claim_of`). A denial that is asked for (尚未澄清), negated (不是谣言) or doubted (谁信) is none.
+- **Lists of many firms** (:func:`firm_count`): in a post about many firms, a firm whose own clause
+  reads well (获评A类, 倒是没事) is not negative because the post is.
+- **Keywords are not facts about us by themselves** (:meth:`Reading.attributed`, :meth:`Reading.firm_text`):
+  a topic keyword counts against the firm only in a sentence that names it or refers back to it (a
+  clause of its own, in a many-firm post), or anywhere in a short post that opens with its name.
 
 The analyzer (``nlp.analyzer``) calls these around its models; ``python -m pytest tests/nlp/test_context_rules.py``
 shows each rule on fresh examples.
