@@ -13,19 +13,20 @@ officer can read.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from nlp import context_rules as rules
 from nlp import rumor as rumor_mod
 from nlp import targets as targets_mod
-from nlp.falsity import FalsityDetector
+from nlp.falsity import DEBUNK_FACTOR, FalsityDetector
 from nlp.feedback import FeedbackHook, FeedbackInput, p_negative
 from nlp.risk import RiskThresholds, assess
 from nlp.rumor import RumorModel, RumorRegister
 from nlp.segment import Segmenter
 from nlp.sentiment import DEFAULT_MAX_CHARS, LABELS, SentimentModel, create_sentiment_model, to_result
 from nlp.targets import TargetModel, group_candidates, linear_scores, mention_clauses
-from nlp.topics import classify
+from nlp.topics import OTHER, classify
 from nlp.watchlist import EXCLUDED, EXECUTIVE, PRODUCT, Entity, Mention, WatchList, as_entity
 
 ANALYSIS_FIELDS = (
@@ -45,6 +46,7 @@ DOC_CLAUSE_NEGATIVE = 0.8  # the news-negativity model on one clause: short text
 OWN_CLAUSE_STRONG = 0.8  # a clause naming the target this negative makes it a negative target
 OWN_CLAUSE_SUPPORT = 0.25  # a negative clause naming the target adds it when the entity model half-agrees
 UPBEAT = 0.9  # a post this surely positive needs a negative clause of its own to be negative about anyone
+OWN_CLAUSE_UPBEAT = 0.6  # in a list of many firms, a clause of its own this positive clears a firm
 SHIPPED = "shipped"  # load the shipped model files (None: go without that model)
 
 
@@ -72,6 +74,11 @@ class _Work:
     clause_probs: list[Any] | None = None
     doc_scores: list[float] | None = None  # news-domain negativity: post head, then each clause
     rumor_score: float | None = None
+    repost: rules.Repost | None = None  # the repost chain it carries (nlp.context_rules)
+    declared: str | None = None  # our firm, when the post's source is declared about it and it names no one
+    notes: list[str] | None = None  # the context rules' reasons found while reading
+    masked: rules.Masked | None = None  # topic keywords under a negation or in a neutral frame, masked
+    residual_neg: float | None = None  # P(negative) of the post without its negated clauses
 
 
 class Analyzer:
@@ -91,8 +98,11 @@ class Analyzer:
         target_model: TargetModel | str | None = SHIPPED,
         rumor_model: RumorModel | str | None = SHIPPED,
         rumor_register: RumorRegister | Iterable[Any] | None = None,
+        context: rules.DeskContext | Mapping | None = None,
     ) -> None:
         self.watchlist = watchlist
+        # the desk's context (sources declared about the firm, its official accounts): nlp.context_rules
+        self.context = rules.DeskContext.coerce(context)
         self.model = sentiment_model
         self.thresholds = RiskThresholds.coerce(risk_thresholds)
         self._segmenter = segmenter
@@ -105,6 +115,7 @@ class Analyzer:
         self.rumor_model = rumor_mod.load_default() if rumor_model == SHIPPED else rumor_model
         self.max_chars = max_chars
         self._neg = list(sentiment_model.labels).index("negative")
+        self._pos = list(sentiment_model.labels).index("positive")
         self._restricted: dict[tuple[str, ...], WatchList] = {}
         # the firm's own layer, fit on its officers' verdicts (nlp.feedback; yuqing learn); None: none
         self.feedback = feedback
@@ -119,6 +130,7 @@ class Analyzer:
         risk: Mapping | object | None = None,
         source_authority: Mapping[str, float] | None = None,
         rumor_register: Iterable[Any] | None = None,
+        context: rules.DeskContext | Mapping | None = None,
     ) -> Analyzer:
         """From plain values or settings-shaped objects (duck-typed; this room imports nothing of ours).
 
@@ -126,7 +138,9 @@ class Analyzer:
         exclude); ``watch``: ``WatchEntity``-like items; ``sentiment_model``: a registry name
         (``ModelConfig.sentiment_model``) or a model; ``risk``: ``RiskConfig``-like;
         ``source_authority``: ``{SourceConfig.name: SourceConfig.authority}``; ``rumor_register``: the
-        firm's known rumors (``RumorEntry`` rows or mappings with claim, clarification, url, date, keywords).
+        firm's known rumors (``RumorEntry`` rows or mappings with claim, clarification, url, date, keywords);
+        ``context``: ``nlp.context_rules.DeskContext`` or a mapping with ``about_firm_sources`` (names of
+        sources declared about the firm) and ``official_accounts`` (default: ``firm.official_accounts``).
         """
         wl = WatchList.from_firm(
             _get(firm, "name"),
@@ -140,8 +154,16 @@ class Analyzer:
         model = (
             create_sentiment_model(sentiment_model) if isinstance(sentiment_model, str) else sentiment_model
         )
+        ctx = rules.DeskContext.coerce(context)
+        if not ctx.official_accounts and _get(firm, "official_accounts", None):
+            ctx = replace(ctx, official_accounts=frozenset(_get(firm, "official_accounts")))
         return cls(
-            wl, model, risk_thresholds=risk, source_authority=source_authority, rumor_register=rumor_register
+            wl,
+            model,
+            risk_thresholds=risk,
+            source_authority=source_authority,
+            rumor_register=rumor_register,
+            context=ctx,
         )
 
     @property
@@ -171,35 +193,93 @@ class Analyzer:
         """The Analysis fields for each post, in input order (one dict per post, whatever the batch size)."""
         work: list[_Work] = []
         for post in posts:
-            text = post_text(post)
+            # a repost that only says 转发微博 is read as the text it carries (nlp.context_rules)
+            body, repost = rules.reading_text(str(post.get("text") or ""))
+            text = (
+                post_text(post)
+                if repost is None or not repost.carried_only
+                else post_text({**post, "text": body})
+            )
             wl = self._watchlist_for(post)
             mentions = wl.find(text, include_excluded=True)
+            mentions, notes = rules.resolve_lookalikes(text, mentions, wl)  # 岚X科技, 岚X远航5号 are others
             if any(m.role != EXCLUDED for m in mentions):
                 clauses, of_mention = mention_clauses(text, mentions)
             else:
                 clauses, of_mention = [], [None] * len(mentions)
-            work.append(_Work(post, text, wl, mentions, clauses, of_mention))
+            w = _Work(post, text, wl, mentions, clauses, of_mention, repost=repost, notes=notes)
+            w.declared = self._declared(w)
+            w.masked = rules.mask_keywords(text)
+            work.append(w)
 
-        # one model call: every post's head, then every clause that names someone
+        # one model call: every post's head, then every clause that names someone, then what is left of
+        # a post about us once its negated clauses are taken out (并未被处罚 is not the fact it negates)
         inputs = [w.text[: self.max_chars] for w in work]
         for w in work:
             inputs.extend(w.text[s:e][:MAX_CLAUSE_CHARS] for s, e in w.clauses)
+        residual = {
+            i: r
+            for i, w in enumerate(work)
+            if (w.clauses or w.declared) and (r := rules.residual_text(w.text, w.masked)) is not None
+        }
+        inputs.extend(r[: self.max_chars] for r in residual.values())
         probs = self.model.predict_proba(inputs)
         k = len(work)
         for w in work:
             w.clause_probs = list(probs[k : k + len(w.clauses)])
             k += len(w.clauses)
-        # only posts that name one of ours can be flagged: the entity and rumor models read only those
+        for i, r in residual.items():
+            work[i].residual_neg = float(probs[k][self._neg]) if r.strip() else 0.0
+            k += 1
+        # only posts that name one of ours can be flagged: the entity model reads only those; the rumor
+        # model reads every post (its judgement is on every line of `yuqing analyze`)
         named = [w for w in work if w.clauses or any(m.role != EXCLUDED for m in w.mentions)]
-        if named:
-            self._score_named(named)
+        self._score_named(named, work)
         return self._with_feedback(work, [self._one(w, probs[i]) for i, w in enumerate(work)])
 
-    def _score_named(self, named: list[_Work]) -> None:
-        """News negativity of each post head and clause, and P(rumor) of each head: both linear models in
-        one pass over each distinct text's n-grams (a one-clause post is its own clause)."""
+    def _declared(self, w: _Work) -> str | None:
+        """Our firm, for a post that names neither us nor anyone else (a look-alike, another institution)
+        but comes from a source declared about the firm (its own bar), or from (or only reposts) the
+        firm's official account: such a post is about the firm."""
+        firm = self._firm_of(w.watchlist)
+        if firm is None or any(m.role != EXCLUDED for m in w.mentions):
+            return None
+        if not (
+            str(w.post.get("source") or "") in self.context.about_firm_sources
+            or self._official(w) is not None
+        ):
+            return None
+        if any(m.role == EXCLUDED for m in w.mentions) or rules.other_orgs(w.text, w.mentions):
+            return None
+        return firm.name
+
+    def _official(self, w: _Work) -> str | None:
+        """The firm's official account that wrote the post (or whose post it only reposts), if any."""
+        names = [n for e in w.watchlist.entities for n in (e.name, *e.aliases) if n and not n.isdigit()]
+        verified = w.post.get("user_verified") in (True, 1, "1", "true", "True")
+        author = str(w.post.get("author") or "")
+        if rules.is_official(author, names, self.context.official_accounts, verified=verified):
+            return author
+        if w.repost is not None and w.repost.carried_only:
+            return next(
+                (
+                    a
+                    for a in w.repost.carried_from
+                    if rules.is_official(a, names, self.context.official_accounts)
+                ),
+                None,
+            )
+        return None
+
+    def _firm_of(self, wl: WatchList) -> Entity | None:
+        return next((e for e in wl.entities if e.kind == "firm"), None)
+
+    def _score_named(self, named: list[_Work], every: Sequence[_Work] = ()) -> None:
+        """News negativity of each named post's head and clauses, and P(rumor) of every post's head: both
+        linear models in one pass over each distinct text's n-grams (a one-clause post is its own clause)."""
         jobs: list[tuple[Any, list[str]]] = []
         heads = [w.text[: self.max_chars] for w in named]
+        rumor_work = list(every) or named
         doc_in: list[str] = []
         if self.target_model is not None:
             for w, head in zip(named, heads, strict=True):
@@ -207,8 +287,10 @@ class Analyzer:
                 doc_in.extend(w.text[s:e][:MAX_CLAUSE_CHARS] for s, e in w.clauses)
             uniq = list(dict.fromkeys(doc_in))
             jobs.append((self.target_model.doc_model, uniq))
-        if self.rumor_model is not None:
-            jobs.append((self.rumor_model.clf, heads))
+        if self.rumor_model is not None and rumor_work:
+            jobs.append((self.rumor_model.clf, [w.text[: self.max_chars] for w in rumor_work]))
+        if not jobs or not any(texts for _, texts in jobs):
+            return
         scores = linear_scores(jobs)
         if self.target_model is not None:
             by_text = dict(zip(jobs[0][1], scores[0].tolist(), strict=True))
@@ -216,8 +298,8 @@ class Analyzer:
             for w in named:
                 w.doc_scores = [by_text[t] for t in doc_in[k : k + 1 + len(w.clauses)]]
                 k += 1 + len(w.clauses)
-        if self.rumor_model is not None:
-            for w, r in zip(named, scores[-1].tolist(), strict=True):
+        if self.rumor_model is not None and rumor_work:
+            for w, r in zip(rumor_work, scores[-1].tolist(), strict=True):
                 w.rumor_score = float(r)
 
     def _one(self, w: _Work, prob: Any) -> dict:
@@ -231,6 +313,8 @@ class Analyzer:
         ours = [m for m in w.mentions if m.role != EXCLUDED]
         lookalikes = [m for m in w.mentions if m.role == EXCLUDED]
         targets = list(dict.fromkeys(m.entity for m in ours))
+        if w.declared and w.declared not in targets:  # a source declared about the firm (its own bar)
+            targets.append(w.declared)
         negative_targets, elsewhere = self._rule_negative_targets(w, negative)
         target_probs = self._model_target_probs(w, p_neg)
         if target_probs is not None:
@@ -252,21 +336,49 @@ class Analyzer:
                 )
             ]
             elsewhere = elsewhere and not negative_targets
+        if w.declared and negative and not elsewhere and w.declared not in negative_targets:
+            negative_targets.append(w.declared)  # the whole post is about the firm: its negativity is too
+
+        # the desk's context (nlp.context_rules): denials, the firm's own words, lists of many firms
+        reading = self._read(w) if targets else None
+        context_reasons: list[str] = []
+        if reading is not None:
+            negative_targets, context_reasons = self._context_negative_targets(w, reading, negative_targets)
+        statement = reading.statement if reading is not None else None
 
         fals = self.falsity.check(
-            w.text, model_score=w.rumor_score, register=self.register if targets else None
-        )
-        rumor = fals.label == "rumor"
-        topic = classify(
             w.text,
-            rumor=rumor,
-            executive_mentioned=any(m.role == EXECUTIVE for m in ours),
-            negative=negative,
+            model_score=w.rumor_score,
+            register=self.register if targets else None,
+            # 辟谣了，但… / 至今未澄清: no denial, the claim is what it spreads
+            denial=None if rules.denies(w.text) else False,
+            spread="转发扩散" if w.repost is not None and w.repost.carried_only else "",
         )
-        authority = self._authority(w.post)
+        if statement is not None and fals.label == "rumor":  # it relays a denial: not the rumor itself
+            fals = replace(fals, label="none", score=round(fals.score * DEBUNK_FACTOR, 4))
+        rumor = fals.label == "rumor"
+        masked = w.masked or rules.mask_keywords(w.text)
+        exec_named = any(m.role == EXECUTIVE for m in ours) or (
+            reading is not None and rules.executive_title_in(reading)
+        )
+        topic = classify(masked.text, rumor=rumor, executive_mentioned=exec_named, negative=negative)
         # a clarification repeats the rumor's claim (被带走调查) without making it: the claim's topic
         # does not count against us; only negativity about us can still flag it
-        risk_topic = "其他" if fals.debunk else topic.topic
+        risk_topic = OTHER if fals.debunk else topic.topic
+        if reading is not None and not rumor:
+            # only topic words in what the post says about us count against us
+            ours_topic = (
+                classify(reading.firm_text(), executive_mentioned=exec_named, negative=bool(negative_targets))
+                if topic.topic != OTHER or (exec_named and negative_targets)
+                else topic
+            )
+            if ours_topic.topic != OTHER:
+                topic = ours_topic
+            elif topic.topic != OTHER and statement is None:
+                words = "、".join(k for k in topic.keywords[:3])
+                context_reasons.append(f"话题词未指向本司：{words}（不据此预警）")
+            risk_topic = OTHER if statement is not None or fals.debunk else ours_topic.topic
+        authority = self._authority(w.post)
         risk = assess(
             targets=targets,
             negative_targets=negative_targets,
@@ -290,13 +402,31 @@ class Analyzer:
             else:
                 reasons.append(f"提及：{t}")
         if lookalikes:
-            names = "、".join(dict.fromkeys(m.alias for m in lookalikes))
+            names = "、".join(dict.fromkeys(w.text[m.start : m.end] for m in lookalikes))
             reasons.append(f"相似名称已排除：{names}")
+        reasons.extend(w.notes or ())
+        if w.repost is not None and w.repost.carried_only:
+            who = "、".join(f"@{u}" for u in w.repost.carried_from[:3])
+            reasons.append(f"转发链：本人仅转发，按所转内容判断（{who or '原文'}）")
+        if w.declared and str(w.post.get("source") or "") in self.context.about_firm_sources:
+            reasons.append(f"来源声明与本司相关：{w.post.get('source')}（未写名称，按本司判断）")
+        elif w.declared:
+            reasons.append(f"本司官方账号：{self._official(w)}（未写名称，按本司判断）")
+        if statement is not None:
+            reasons.append(statement.reason)
+        if masked.negated and targets:
+            reasons.append("否定/否认，不作为事实：" + "、".join(f"“{p}”" for p in masked.negated[:3]))
+        if masked.neutral and targets:
+            reasons.append("话题词属中性用法：" + "、".join(f"“{p}”" for p in masked.neutral[:3]))
+        reasons.extend(context_reasons)
         if negative:
             reasons.append(f"负面情绪 {p_neg:.2f}")
         if negative_targets and target_probs is not None:
             reasons.append(
-                "负面指向：" + "、".join(f"{t}（{target_probs[t]:.2f}）" for t in negative_targets)
+                "负面指向："
+                + "、".join(
+                    f"{t}（{target_probs[t]:.2f}）" if t in target_probs else t for t in negative_targets
+                )
             )
         elif negative_targets and not negative:
             reasons.append(f"负面情绪（分句）：{'、'.join(negative_targets)}")
@@ -326,6 +456,79 @@ class Analyzer:
             "flagged": risk.flagged,
             "reasons": reasons,
         }
+
+    def _read(self, w: _Work) -> rules.Reading:
+        """The context rules' reading of a post about us: is it our own word or a relayed denial, which
+        parts of it are about us, how many firms it is about."""
+        names = [n for e in w.watchlist.entities for n in (e.name, *e.aliases) if n and not n.isdigit()]
+        rp = w.repost
+        statement = rules.statement_kind(
+            w.post,
+            w.text,
+            names=names,
+            official_accounts=self.context.official_accounts,
+            carried_from=rp.carried_from if rp is not None else (),
+            carried_only=rp is not None and rp.carried_only,
+            masked=w.masked,
+        )
+        return rules.read(w.text, w.mentions, declared=bool(w.declared), statement=statement, masked=w.masked)
+
+    def _context_negative_targets(
+        self, w: _Work, reading: rules.Reading, negative_targets: list[str]
+    ) -> tuple[list[str], list[str]]:
+        """Negative targets the context rules let stand, and why the others were dropped.
+
+        The firm's own statement or a relayed denial is about no one negatively. In a post about many
+        firms, a target is negative only where its own clause is. A post whose words against us are all
+        negated (并未被处罚) is negative about us only if what is left says so too.
+        """
+        if not negative_targets:
+            return [], []
+        if reading.statement is not None:
+            return [], []
+        th = self.thresholds.negative_threshold
+        sent = {c: float(p[self._neg]) for c, p in zip(w.clauses, w.clause_probs or (), strict=False)}
+        pos = {c: float(p[self._pos]) for c, p in zip(w.clauses, w.clause_probs or (), strict=False)}
+        doc = dict(zip(w.clauses, (w.doc_scores or [0.0])[1:], strict=False))
+        masked_text = reading.masked.text
+
+        def own_clause_negative(c: tuple[int, int]) -> bool:
+            s, e = c
+            if any(s <= a < e for a, _ in reading.masked.masked_at) or any(
+                a < e and s < b for a, b in reading.masked.not_listed
+            ):
+                return False  # it denies (or only names a keyword in a neutral frame)
+            if rules.has_keyword(masked_text, s, e):
+                return True
+            if rules.ALL_CLEAR.search(masked_text[s:e]):
+                return False
+            return sent.get(c, 0.0) >= th or doc.get(c, 0.0) >= DOC_CLAUSE_NEGATIVE
+
+        kept: list[str] = []
+        why: list[str] = []
+        negated = reading.negation_in_firm_part()
+        for t in negative_targets:
+            clauses = [c for m, c in zip(w.mentions, w.of_mention, strict=True) if m.entity == t and c]
+            own = any(own_clause_negative(c) for c in clauses)
+            # in a list of many firms, a clause of its own that reads well (获评A类, 倒是没事) says the
+            # post's negativity is about the others
+            upbeat = [
+                c
+                for c in clauses
+                if rules.ALL_CLEAR.search(masked_text[c[0] : c[1]])
+                or (pos.get(c, 0.0) >= OWN_CLAUSE_UPBEAT and pos.get(c, 0.0) > sent.get(c, 0.0))
+            ]
+            # …unless a topic word stands in its sentence (兑付危机，X卡壳，…)
+            in_sentence = any(rules.live_keyword_in_sentence(reading, c) for c in clauses)
+            if reading.many_firms and not own and upbeat and not in_sentence:
+                why.append(f"多家机构并列（{reading.many_firms} 家）：{t} 所在分句无负面")
+                continue
+            rest_negative = w.residual_neg is not None and w.residual_neg >= th
+            if negated and not own and not rest_negative and not reading.attributed(rules.ALL_KEYWORDS):
+                why.append(f"负面说法被否定：{t}（余下内容无负面）")
+                continue
+            kept.append(t)
+        return kept, why
 
     def _model_target_probs(self, w: _Work, p_neg: float) -> dict[str, float] | None:
         """P(negative about it) per target from the entity model; None without the model."""

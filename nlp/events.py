@@ -13,6 +13,12 @@ the store gives (``volume(since, until)``). A burst raises a flagged post's leve
 so in its reasons (突发). Only counts at least ``burst_min_posts`` can be a burst, so one post is never
 a burst however quiet the baseline.
 
+A post that the analyzer read as the firm's own statement or a relayed clarification (its reasons carry
+``nlp.context_rules.STATEMENT_MARK``) is matched by the claim it answers (its quoted words, what follows
+网传 / 传闻) first, so 「岚X证券：网传总经理被带走系谣言」 joins the event of 「听说岚X孟总被带走了」 even though
+most of its words are the denial's; and a post making a claim that an event has already answered joins
+that event.
+
 The tracker keeps the live events in memory; the composition root seeds it from recent stored posts
 (:meth:`EventTracker.seed`), so a restart does not split events.
 """
@@ -26,6 +32,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from nlp.context_rules import STATEMENT_MARK, claim_of
 
 LEVEL_UP = {"IV": "III", "III": "II", "II": "I", "I": "I"}
 TOP_KEYWORDS = 30
@@ -60,6 +68,18 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
     return obj.get(key, default) if isinstance(obj, dict) else getattr(obj, key, default)
 
 
+ANSWERED_SHARE = 0.5  # a post making this share of an answered claim's keywords joins the answer's event
+
+
+def _statement(post: Any, text: str) -> dict[str, Any]:
+    """``statement`` and ``claim`` for ``EventTracker.add``: whether the analyzer read the post as the
+    firm's statement or a relayed clarification (its reasons say so), and the claim it answers."""
+    reasons = _get(post, "reasons", ()) or ()
+    if not any(STATEMENT_MARK in str(r) for r in reasons):
+        return {}
+    return {"statement": True, "claim": claim_of(text)}
+
+
 def default_words(text: str) -> list[str]:
     """Without jieba: runs of CJK characters cut into overlapping bigrams, latin words whole."""
     out: list[str] = []
@@ -80,6 +100,8 @@ class Event:
     times: deque = field(default_factory=deque)  # post times, oldest first
     last_at: datetime = datetime.min.replace(tzinfo=UTC)
     size: int = 0
+    answered: Counter = field(default_factory=Counter)  # keywords of the claims its clarifications answer
+    makers: int = 0  # posts in it that are not the firm's statements or relayed clarifications
 
     def top(self) -> set[str]:
         return {w for w, _ in self.keywords.most_common(TOP_KEYWORDS)}
@@ -150,7 +172,9 @@ class EventTracker:
         ]
         return Counter(dict(Counter(words).most_common(MAX_POST_KEYWORDS)))
 
-    def _best(self, target: str, kws: Counter, at: datetime) -> Event | None:
+    def _best(self, target: str, kws: Counter, at: datetime, *, claims_only: bool = False) -> Event | None:
+        """The most similar live event of ``target`` (``claims_only``: among those where someone makes a
+        claim, not only statements and clarifications)."""
         if not kws:
             return None
         best, best_sim = None, 0.0
@@ -158,27 +182,60 @@ class EventTracker:
             ev = self.events[eid]
             if at - ev.last_at > self.window or ev.last_at - at > self.window:
                 continue
+            if claims_only and not ev.makers:
+                continue
             top = ev.top()
             sim = sum(1 for w in kws if w in top) / min(len(kws), TOP_KEYWORDS)
             if sim > best_sim:
                 best, best_sim = ev, sim
         return best if best_sim >= self.similarity else None
 
-    def add(self, post_id: str, text: str, targets: Sequence[str], at: datetime, event_id: str = "") -> str:
-        """Put one post into an event (``event_id``: the one it was stored with, when seeding); its id."""
+    def _answered(self, target: str, kws: Counter, at: datetime) -> Event | None:
+        """The live event whose clarifications answer the claim this post makes (most of the claim's
+        keywords are in the post)."""
+        best, best_share = None, 0.0
+        for eid in self._by_target.get(target, ()):
+            ev = self.events[eid]
+            if not ev.answered or at - ev.last_at > self.window or ev.last_at - at > self.window:
+                continue
+            share = sum(1 for w in ev.answered if w in kws) / len(ev.answered)
+            if share > best_share:
+                best, best_share = ev, share
+        return best if best_share >= ANSWERED_SHARE else None
+
+    def add(
+        self,
+        post_id: str,
+        text: str,
+        targets: Sequence[str],
+        at: datetime,
+        event_id: str = "",
+        claim: str = "",
+        statement: bool = False,
+    ) -> str:
+        """Put one post into an event (``event_id``: the one it was stored with, when seeding); its id.
+
+        ``statement``: the post is the firm's own statement or a relayed clarification; ``claim``: the
+        claim it answers (``nlp.context_rules.claim_of``), matched against events where someone makes it."""
         if not targets:
             return ""
         target = targets[0]
         kws = self.keywords(text)
+        claim_kws = self.keywords(claim) if claim else Counter()
         ev = self.events.get(event_id) if event_id else None
         if ev is None and not event_id:
-            ev = self._best(target, kws, at)
+            ev = self._best(target, claim_kws, at, claims_only=True) if claim_kws else None
+            ev = ev or self._best(target, kws, at)
+            if ev is None and not statement:
+                ev = self._answered(target, kws, at)
         if ev is None:
             eid = event_id or "ev-" + hashlib.sha1(f"{target}:{post_id}".encode()).hexdigest()[:12]
             ev = self.events[eid] = Event(eid, target)
             self._by_target.setdefault(target, []).append(eid)
             self._forget_old(at)
         ev.keywords.update(kws)
+        ev.answered.update(claim_kws)
+        ev.makers += 0 if statement else 1
         ev.times.append(at)
         ev.size += 1
         ev.last_at = max(ev.last_at, at)
@@ -202,7 +259,8 @@ class EventTracker:
                 continue
             at = _parse_time(_get(p, "published_at") or _get(p, "first_seen_at"), datetime.now(UTC))
             text = f"{_get(p, 'title', '') or ''}\n{_get(p, 'text', '') or ''}"
-            self.add(str(_get(p, "id", "")), text, targets, at, event_id=str(_get(p, "event_id", "") or ""))
+            eid = str(_get(p, "event_id", "") or "")
+            self.add(str(_get(p, "id", "")), text, targets, at, event_id=eid, **_statement(p, text))
             n += 1
         return n
 
@@ -253,7 +311,7 @@ class EventTracker:
             targets = list(_get(rec, "targets", ()) or ())
             at = _parse_time(_get(rec, "published_at"), now)
             text = f"{_get(rec, 'title', '') or ''}\n{_get(rec, 'text', '') or ''}"
-            eid = self.add(str(_get(rec, "id", "")), text, targets, at)
+            eid = self.add(str(_get(rec, "id", "")), text, targets, at, **_statement(rec, text))
             rec.event_id = eid
             if eid:
                 touched[eid] = max(touched.get(eid, at), at)

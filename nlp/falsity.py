@@ -79,10 +79,11 @@ DEBUNK_CUES: tuple[str, ...] = (
     "严正声明",
     "郑重声明",
     "正常履职",
-    "已报警",
-    "追究法律责任",
 )
+# 已报警 / 追究法律责任 are not denials by themselves: a firm reports a real data leak to the police too
+# (nlp.context_rules.denial_in reads a clarification from its denial)
 DEBUNK_FACTOR = 0.25
+SPREAD_CUE_WEIGHT = 0.3  # reposting hearsay is spreading it (转发扩散)
 MODEL_CUE_WEIGHT = 0.5  # weight of the rumor model as one more independent cue, when it is sure (score 1)
 REGISTER_SCORE = 0.95
 DEFAULT_MODEL_THRESHOLD = 0.9
@@ -133,8 +134,19 @@ class FalsityDetector:
         self.threshold = threshold
         self.model_threshold = model_threshold
 
-    def check(self, text: str, *, model_score: float | None = None, register: Any = None) -> FalsityResult:
-        """``model_score``: the rumor model's P(rumor) for this text; ``register``: a RumorRegister."""
+    def check(
+        self,
+        text: str,
+        *,
+        model_score: float | None = None,
+        register: Any = None,
+        denial: bool | None = None,
+        spread: str = "",
+    ) -> FalsityResult:
+        """``model_score``: the rumor model's P(rumor) for this text; ``register``: a RumorRegister;
+        ``denial``: whether the post denies the claim (None: by the denial cue words; False: it does not,
+        e.g. it doubts the denial); ``spread``: a cue of spreading the analyzer saw outside the words
+        (a repost of hearsay), weighed as ``SPREAD_CUE_WEIGHT`` once there is other evidence."""
         if not text:
             return FalsityResult("none", 0.0, ())
         hits: list[str] = []
@@ -144,6 +156,9 @@ class FalsityDetector:
         p_none = 1.0
         for cue in hits:
             p_none *= 1.0 - self.cues[cue]
+        if spread and hits:
+            p_none *= 1.0 - SPREAD_CUE_WEIGHT
+            hits.append(spread)
         m = None if model_score is None else min(1.0, max(0.0, float(model_score)))
         if m is not None and m > 0.5:  # below 0.5 the model says "not a rumor": no evidence either way
             p_none *= 1.0 - MODEL_CUE_WEIGHT * (m - 0.5) * 2
@@ -155,12 +170,12 @@ class FalsityDetector:
         if found is not None:
             score = max(score, REGISTER_SCORE)
         evidence = bool(hits) or sure_model or found is not None
-        debunk = tuple(c for c in DEBUNK_CUES if c in text) if evidence else ()
+        debunk = tuple(c for c in DEBUNK_CUES if c in text) if evidence and denial is not False else ()
         if debunk:
             score *= DEBUNK_FACTOR
         score = round(score, 4)
         label = "rumor" if evidence and score >= self.threshold else "none"
-        hits.sort(key=text.find)
+        hits.sort(key=lambda c: text.find(c) if c in text else len(text))
         return FalsityResult(
             label,
             score,

@@ -36,25 +36,33 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
         "系统异常 服务器 掉线 打不开 无法交易 转账失败 银证转账失败 行情不动 "
         "报错 登录不了 登陆不了 登不进 网络异常 一直转圈 连不上 无法连接"
     ),
-    "数据泄露": _words("泄露 泄漏 个人信息 隐私 信息被卖 数据被盗 被盗号 拖库 撞库 骚扰电话"),
+    "数据泄露": _words(
+        "泄露 泄漏 个人信息 隐私 信息被卖 数据被盗 被盗号 拖库 撞库 骚扰电话 暗网 倒卖 贩卖 信息被出售 出售客户信息"
+    ),
     "监管处罚": _words(
-        "罚单 警示函 立案 处罚 罚款 罚没 证监会 证监局 监管措施 责令改正 "
+        "罚单 警示函 立案 处罚 罚款 罚没 证监会 证监局 监管措施 责令改正 责令整改 限期整改 "
         "暂停业务 行政监管 违规 通报批评 纪律处分 自律措施"
     ),
     "高管负面": _words(
         "被查 留置 失联 被带走 协助调查 接受调查 纪律审查 监察调查 双开 落马 违纪 被捕 辞职 离职 内幕交易"
     ),
     "员工不当言论": _words(
-        "不当言论 炫富 辱骂 怼客户 骂客户 言论不当 歧视 发表言论 朋友圈言论 出言不逊 口出狂言"
+        "不当言论 炫富 辱骂 怼客户 骂客户 言论不当 歧视 发表言论 朋友圈言论 出言不逊 口出狂言 是韭菜 韭菜活该"
     ),
+    # 兑付 alone is routine (按期兑付本息): only its failures count
     "产品亏损/兑付": _words(
-        "亏损 兑付 爆雷 暴雷 逾期 延期兑付 无法赎回 赎回困难 清盘 踩雷 本金 血本无归 违约"
+        "亏损 爆雷 暴雷 逾期 延期兑付 无法兑付 未能兑付 未兑付 不兑付 不能兑付 难以兑付 拒绝兑付 暂停兑付 "
+        "停止兑付 兑付困难 兑付危机 兑付风险 兑付问题 兑付延期 无法赎回 赎回困难 清盘 踩雷 本金 血本无归 违约"
     ),
     "客户投诉": _words(
-        "投诉 维权 黑猫 退钱 退款 欺骗 诱导 乱收费 不给办 没人管 不理人 骗子 坑人 销户难 12345 12386"
+        "投诉 维权 黑猫 退钱 退款 欺骗 诱导 乱收费 不给办 没人管 不理人 骗子 坑人 销户难 12345 12386 "
+        "宰客 坑钱 忽悠 霸王条款 乱扣费 拒绝退费 踢皮球 索赔 要求赔偿"
     ),
 }
 
+# a regulator's name alone is no penalty (向证监局投诉, 证监会通报行业数据): it needs a penalty word too
+REGULATORS = ("证监会", "证监局")
+PENALTY = "监管处罚"
 # an employee-speech post needs someone who works there
 EMPLOYEE_WORDS = ("员工", "客户经理", "分析师", "研究员", "投顾", "经纪人", "营业部", "工作人员", "首席")
 # executive titles: with a 高管负面 keyword these count as the firm's executive even when the person
@@ -108,6 +116,8 @@ def classify(
         hits[EXECUTIVE] = []
     elif not exec_hit:
         hits[EXECUTIVE] = ["负面情绪"]
+    if hits.get(PENALTY) and all(k in REGULATORS for k in hits[PENALTY]):
+        hits[PENALTY] = []
     if hits.get("员工不当言论") and not _hits(text, EMPLOYEE_WORDS):
         hits["员工不当言论"] = []
     all_hits = [k for t in PRIORITY if t != RUMOR for k in hits.get(t, []) if k != "负面情绪"]

@@ -39,7 +39,13 @@ class FirmConfig(BaseModel):
     products: list[str] = Field(default_factory=list, description="products, funds and app names")
     exclude: list[str] = Field(
         default_factory=list,
-        description="look-alike names that are NOT the firm (e.g. a bank sharing the brand)",
+        description="look-alike names that are NOT the firm (e.g. a bank sharing the brand); each also covers "
+        "every longer name that begins with it, so a look-alike's product series goes here by its prefix",
+    )
+    official_accounts: list[str] = Field(
+        default_factory=list,
+        description="author names of the firm's own accounts besides its names (its posts are its own "
+        "announcements, never alerts)",
     )
 
 
@@ -62,6 +68,10 @@ class SourceConfig(BaseModel):
     enabled: bool = True
     interval_minutes: int = Field(30, ge=1)
     authority: float = Field(0.5, ge=0.0, le=1.0, description="how much weight a post here carries")
+    about_firm: bool = Field(
+        False,
+        description="every post here is about the firm, named or not (its own 股吧 bar, its official account)",
+    )
     # the family's options model (crawlers.families): an unknown or mistyped option is refused, naming
     # the source and the option; dumped with every field of that model, not only the base's
     options: SerializeAsAny[SourceOptions] = Field(default_factory=SourceOptions)

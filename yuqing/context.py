@@ -115,6 +115,10 @@ class Context:
                 segmenter=self.segmenter,
                 source_authority={s.name: s.authority for s in self.settings.sources},
                 rumor_register=self.read_rumor_register() or [],
+                context={  # nlp.context_rules.DeskContext
+                    "about_firm_sources": [s.name for s in self.settings.sources if s.about_firm],
+                    "official_accounts": f.official_accounts,
+                },
             )
             self._analyzer.feedback = self.read_feedback_layer(self._analyzer)
         return self._analyzer

@@ -1094,12 +1094,11 @@ def config_dict(world: World, rendered: Rendered, base_url: str, store_path: Pat
 
 
 def write_config(data: dict[str, Any], path: Path, about_firm: set[str]) -> Path:
-    """The config as TOML. A source in ``about_firm`` carries the intended declaration as a comment."""
+    """The config as TOML. A source in ``about_firm`` is declared so (``about_firm = true``)."""
     lines = [
         "# yuqing bench e2e: generated; the world's sites are served on 127.0.0.1 (bench/e2e/README.md).",
         "# Sources marked ABOUT-FIRM are ones where every post is about the firm (its own 股吧 bar, its",
-        "# official Weibo account, its stock's 雪球 stream). The desk has no such option yet; when it lands,",
-        "# switch it on by uncommenting the line (or with --config-extra).",
+        "# official Weibo account, its stock's 雪球 stream): declared with about_firm = true.",
         "",
     ]
     top = {
@@ -1120,7 +1119,7 @@ def write_config(data: dict[str, Any], path: Path, about_firm: set[str]) -> Path
                 if k == "sources" and entry.get("name") in about_firm:
                     lines.append("# ABOUT-FIRM: every post here is about the firm, named or not")
                     if "about_firm" not in entry:
-                        lines.append("# about_firm = true")
+                        lines.append("about_firm = true")
                 for ek, ev in entry.items():
                     if not isinstance(ev, dict):
                         lines.append(f"{_toml_key(ek)} = {_toml_value(ev)}")

@@ -416,6 +416,9 @@ def finetune(args: argparse.Namespace) -> dict:
         weight_decay=0.01,
     )
     state = {"elapsed": 0.0, "step": 0, "cursor": dict.fromkeys(groups, 0)}
+    if args.init:  # a further cycle: start from an earlier run's weights, fresh optimizer and schedule
+        model.load_state_dict(torch.load(args.init, weights_only=True))
+        state["cursor"] = {g: _h(f"{args.init}:{g}") % max(1, len(ex)) for g, ex in groups.items()}
     ckpt = work / "finetune.pt"
     if ckpt.exists():
         saved = torch.load(ckpt, weights_only=False)
@@ -757,6 +760,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--phase", choices=["base", "finetune", "export", "calibrate", "all"], default="all")
     p.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget of fine-tuning")
     p.add_argument("--layers", type=int, default=6, help="keep this many of the 12 layers (every other)")
+    p.add_argument("--init", type=Path, default=None, help="start fine-tuning from this final.pt (a further cycle)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=5e-5)
     p.add_argument("--head-lr", type=float, default=1e-3)

@@ -175,3 +175,37 @@ def test_ingest_stores_event_ids_and_raises_a_burst(tmp_path, monkeypatch):
         ctx.close()
     assert len({p.event_id for p in stored}) == 1 and stored[0].event_id.startswith("ev-")
     assert all(any(r.startswith("突发：本事件 1 小时内 5 条") for r in p.reasons) for p in stored)
+
+
+def test_a_relayed_clarification_joins_the_event_of_the_claim_it_answers():
+    """Most words of a clarification are the denial's; it is linked by the claim it answers."""
+    from nlp.context_rules import STATEMENT_MARK
+
+    tracker = EventTracker(similarity=0.3)
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    rumor = tracker.add("r1", "听说枫桥证券沈总昨晚被带走协助调查了，内部群都在传", ["枫桥证券"], t0)
+    other = tracker.add("o1", "枫桥证券融资利率太高，客户经理还不给调", ["枫桥证券"], t0)
+
+    class Rec:
+        def __init__(self, pid: str, text: str, reasons: list[str]):
+            self.id, self.title, self.text, self.reasons = pid, "", text, reasons
+            self.targets, self.published_at, self.flagged, self.level = (
+                ["枫桥证券"],
+                t0.isoformat(),
+                False,
+                None,
+            )
+            self.event_id = ""
+
+    denial = Rec(
+        "c1",
+        "枫桥证券发布澄清公告：网传“董事长沈立言被带走调查”系不实信息，沈立言目前正常履职，公司已报警。",
+        [f"澄清/否认转述（“不实”）：{STATEMENT_MARK}，归入传言事件"],
+    )
+    earlier = Rec("c0", denial.text, list(denial.reasons))  # the same clarification, seen before
+    tracker.apply([earlier], now=t0)
+    tracker.apply([denial], now=t0)  # not the earlier copy's event: that one only answers
+    assert earlier.event_id == denial.event_id == rumor != other
+    # and a later post repeating the answered claim joins that event too
+    again = tracker.add("r2", "枫桥证券董事长沈立言被带走调查？", ["枫桥证券"], t0)
+    assert again == rumor

@@ -1,0 +1,851 @@
+"""The desk's context: rules a duty officer can read in the reasons.
+
+The models say how negative a post is and about whom; these rules say what the words are doing, the
+way a duty officer reads them before opening an alert. Each rule is a general linguistic or
+structural rule (no firm's names in it) and each leaves a short Chinese reason:
+
+- **Repost chains** (:func:`unwrap_repost`): a Weibo repost whose own words are only 转发微博 (or empty,
+  or emoji) says what it carries: the ``//@user:`` chain and the reposted post (stored by the spider as
+  ``//转发 @user：…``) are read as its text, and reposting hearsay counts as spreading it (转发扩散).
+- **Look-alikes** (:func:`resolve_lookalikes`): a short name of ours followed by another organisation's
+  suffix (岚X + 银行 / 科技 / 投资 / 基金 / 集团 / 区 / 市 / 县 …) or by a product-like name (X远航5号,
+  X远航系列) that is not one of our own names or products is someone else. ``exclude`` entries match
+  every longer name that begins with them (a look-alike's products too: put their common prefix there).
+- **About the firm by source or author** (:class:`DeskContext`): every post of a source declared
+  ``about_firm`` (the firm's own 股吧 bar, its stock's stream) is the firm's even unnamed, and so is every
+  post of the firm's official account (:func:`is_official`: its names, ``official_accounts``, or a
+  verified account named after it).
+- **Negation and denial** (:func:`mask_keywords`): a topic keyword under a negation (并未被处罚,
+  不存在违规担保, 未收到立案通知, 从未泄露), in a membership denial (不在整改名单中), after 否认 / 辟谣,
+  or in a neutral frame (投诉渠道, 维权知识, 个人信息保护, 防范…, 不法分子冒用…) is masked: it neither
+  sets the topic nor flags, and a negative-target verdict that rests on nothing else is dropped. A
+  rhetorical question (这不是乱收费吗？) and a negation of something else (没有回复我的投诉) are no denial.
+- **Own announcements and relayed clarifications** (:func:`statement_kind`): the firm's official posts,
+  posts that relay its clarification or denial of a claim (澄清, 辟谣, 系谣言, 消息不实, 回应称…未收到),
+  warnings against fraud in its name and reports of its own awareness campaigns are not alerts; they
+  keep their targets, and ``nlp.events`` links them to the event of the claim they answer
+  (:func:`claim_of`). A denial that is asked for (尚未澄清), negated (不是谣言) or doubted (谁信) is none.
+- **Lists of many firms** (:func:`firm_count`): in a post about many firms, a firm whose own clause
+  reads well (获评A类, 倒是没事) is not negative because the post is.
+- **Keywords are not facts about us by themselves** (:meth:`Reading.attributed`, :meth:`Reading.firm_text`):
+  a topic keyword counts against the firm only in a sentence that names it or refers back to it (a
+  clause of its own, in a many-firm post), or anywhere in a short post that opens with its name.
+
+The analyzer (``nlp.analyzer``) calls these around its models; ``python -m pytest tests/nlp/test_context_rules.py``
+shows each rule on fresh examples.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from nlp.topics import EXECUTIVE_TITLES, KEYWORDS
+from nlp.watchlist import EXCLUDED, PRODUCT, Entity, Mention, WatchList
+
+
+def _words(s: str) -> tuple[str, ...]:
+    return tuple(s.split())
+
+
+# ------------------------------------------------------------------------------------------ config
+
+MAX_RULE_CHARS = 20_000  # the rules read this much of a post (the models read less)
+
+
+@dataclass(frozen=True)
+class DeskContext:
+    """What the rules need from the configuration (the composition root hands it over).
+
+    ``about_firm_sources``: names of sources whose every post is about the firm (``SourceConfig.about_firm``);
+    ``official_accounts``: author names of the firm's own accounts besides its own names
+    (``FirmConfig.official_accounts``).
+    """
+
+    about_firm_sources: frozenset[str] = frozenset()
+    official_accounts: frozenset[str] = frozenset()
+
+    @classmethod
+    def coerce(cls, value: DeskContext | Mapping | None) -> DeskContext:
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        get = value.get if isinstance(value, Mapping) else (lambda k, d=None: getattr(value, k, d))
+        return cls(
+            about_firm_sources=frozenset(str(s) for s in get("about_firm_sources", ()) or ()),
+            official_accounts=frozenset(str(s) for s in get("official_accounts", ()) or () if s),
+        )
+
+
+# ----------------------------------------------------------------------------------- repost chains
+
+# the weibo spider appends the reposted post as "\n//转发 @user：text" (crawlers/spiders/weibo.py)
+_RT_MARK = re.compile(r"\n?//\s*转发\s*(?:@([^：:\n]{1,40}))?\s*[：:]")
+# Weibo's own chain of earlier reposters' words: "…//@user:words//@user2:words"
+_CHAIN = re.compile(r"//\s*@([^:：/\s]{1,40})\s*[:：]")
+# own words that say nothing: the platform default, emoji codes, punctuation
+_FILLER = re.compile(r"^(?:转发微博|轉發微博|转发|转|repost|Repost|\[[^\[\]\n]{1,10}\]|[\s\W_])*$")
+
+
+@dataclass(frozen=True)
+class Repost:
+    own: str  # the reposter's own words
+    carried: tuple[tuple[str, str], ...]  # (user, words): the chain, then the reposted post
+    carried_only: bool  # the own words are only 转发微博 / emoji / nothing
+
+    @property
+    def carried_from(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(u for u, _ in self.carried if u))
+
+    @property
+    def carried_text(self) -> str:
+        seen: list[str] = []
+        for _, words in self.carried:
+            w = words.strip()
+            if w and not _FILLER.match(w) and w not in seen:
+                seen.append(w)
+        return "\n".join(seen)
+
+
+def unwrap_repost(text: str) -> Repost | None:
+    """The parts of a repost, or None when ``text`` carries no repost chain."""
+    if not text or "//" not in text:
+        return None
+    m = _RT_MARK.search(text)
+    own_full, original = (text[: m.start()], (m.group(1) or "", text[m.end() :])) if m else (text, None)
+    parts = _CHAIN.split(own_full)
+    if original is None and len(parts) == 1:
+        return None
+    own = parts[0]
+    carried = [(parts[i].strip(), parts[i + 1]) for i in range(1, len(parts) - 1, 2)]
+    if original is not None:
+        carried.append((original[0].strip(), original[1]))
+    carried_only = bool(_FILLER.match(own))
+    return Repost(own.strip(), tuple(carried), carried_only)
+
+
+def reading_text(text: str) -> tuple[str, Repost | None]:
+    """The text the desk reads: a repost whose own words are only 转发微博 is read as what it carries."""
+    rp = unwrap_repost(text)
+    if rp is None or not rp.carried_only or not rp.carried_text:
+        return text, rp
+    return rp.carried_text, rp
+
+
+# ------------------------------------------------------------------------------------- look-alikes
+
+# what follows a short name when the whole is another organisation or a place
+ORG_SUFFIXES = _words(
+    "农村商业银行 农商银行 农商行 村镇银行 银行 信用社 科技 投资 基金 集团 控股 实业 信托 保险 期货 置业 地产 "
+    "药业 医药 电子 电气 能源 化工 建设 建工 物流 汽车 传媒 文化 教育 食品 酒业 钢铁 矿业 环保 新材 "
+    "大学 学院 中学 小学 医院 酒店 宾馆 公园 机场 港 区 县 镇 乡 村 街道 大道 路 市"
+)
+# suffixes that also begin ordinary words: "X投资者", "X市值" are not organisations or places
+_SUFFIX_NOT_BEFORE = {
+    "投资": "者人",
+    "市": "值场盈净销价占",
+    "区": "间块域别",
+    "路": "演线径演",
+    "港": "股元",
+}
+ORG_SUFFIXES = tuple(sorted(ORG_SUFFIXES, key=len, reverse=True))
+# a product-like name: a short name, up to six characters, then N号 / 系列 / a product word
+_PRODUCT_TAIL = re.compile(
+    r"([\u4e00-\u9fff]{1,6}?)(?:[0-9０-９]{1,3}号|[一二三四五六七八九十]{1,3}号|系列|私募|基金|信托|理财|资管计划|集合计划)"
+)
+
+
+# what a registered name adds to the name people use (岚X证券 → 岚X证券股份有限公司): not a truncation
+_LEGAL_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "股份公司", "公司", "集团股份有限公司")
+
+
+def _own_names(ent: Entity) -> list[str]:
+    return [n for n, _ in ent.names() if n]
+
+
+def _short_names(ent: Entity) -> set[str]:
+    """Names of ``ent`` that are the beginning of a longer name of it (岚山 of 岚山证券): a short name can
+    begin someone else's name too."""
+    names = [n for n in (ent.name, *ent.aliases) if n and not n.isdigit()]
+    return {
+        n
+        for n in names
+        if any(o != n and o.startswith(n) and not o[len(n) :].startswith(_LEGAL_FORMS) for o in names)
+    }
+
+
+def _is_own(ent: Entity, stem: str) -> bool:
+    """``stem`` (what follows a short name: 添利 of 岚X添利系列) begins one of ``ent``'s own names or
+    products, with or without the short name in front."""
+    shorts = _short_names(ent)
+    for own in _own_names(ent):
+        bare = [own] + [own[len(s) :] for s in shorts if own.startswith(s)]
+        if any(b and b.startswith(stem) for b in bare):
+            return True
+    return False
+
+
+def resolve_lookalikes(
+    text: str, mentions: Sequence[Mention], watchlist: WatchList
+) -> tuple[list[Mention], list[str]]:
+    """Mentions with look-alikes made ``excluded``: a short name of ours followed by another
+    organisation's suffix or a product-like name that is not ours; an excluded name is widened to the
+    longer name it begins. Returns (mentions, reasons)."""
+    ents = {e.name: e for e in watchlist.entities}
+    out: list[Mention] = []
+    reasons: list[str] = []
+    starts = {m.start for m in mentions}
+    shorts = {name: _short_names(e) for name, e in ents.items()}
+    for m in mentions:
+        if m.role == EXCLUDED:
+            end = _widen(text, m.end)
+            out.append(replace(m, end=end) if end > m.end else m)
+            continue
+        ent = ents.get(m.entity)
+        if ent is None or m.alias not in shorts[ent.name] or m.role == PRODUCT:
+            out.append(m)
+            continue
+        after = text[m.end : m.end + 12]
+        # a name of ours right after it (岚山 + 添利1号 where 添利1号 is our product) keeps it ours
+        if m.end in starts:
+            out.append(m)
+            continue
+        longer = _org_after(after)
+        stem, why = longer, "机构或地名"
+        if longer is None:
+            pm = _PRODUCT_TAIL.match(after)
+            if pm:
+                longer, stem, why = pm.group(0), pm.group(1), "他方产品"
+        if longer is None or stem is None or _is_own(ent, stem):
+            out.append(m)
+            continue
+        name = m.alias + longer
+        out.append(Mention(name, name, m.start, m.end + len(longer), EXCLUDED))
+        reasons.append(f"相似名称（规则）：“{name}”是{why}，非本司")
+    return out, list(dict.fromkeys(reasons))
+
+
+def _org_after(after: str) -> str | None:
+    for suf in ORG_SUFFIXES:
+        if after.startswith(suf):
+            nxt = after[len(suf) : len(suf) + 1]
+            if nxt and nxt in _SUFFIX_NOT_BEFORE.get(suf, ""):
+                return None
+            return suf
+    return None
+
+
+def _widen(text: str, end: int) -> int:
+    """The end of a look-alike's longer name: its product (…5号) or organisation suffix right after it."""
+    after = text[end : end + 12]
+    pm = _PRODUCT_TAIL.match(after)
+    if pm and len(pm.group(1)) <= 4:
+        return end + len(pm.group(0))
+    m = re.match(r"(?:[0-9０-９]{1,3}号|系列)", after)
+    return end + len(m.group(0)) if m else end
+
+
+# ------------------------------------------------------------------------------ sentences, firms
+
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+")
+_CLAUSE = re.compile(r"[^。！？!?；;，,\n]+")
+# other organisations: a name and a financial institution's suffix (东岳证券, 临川银行); the two
+# characters before the suffix stand for the name (most short names have two)
+_ORG_SUFFIX = re.compile(
+    r"(?<=[\u4e00-\u9fff]{2})(证券|银行|基金|期货|信托|保险|资管)(?!交易所|时报|日报|报|业|市场|账户|投资者|从业)"
+)
+_GENERIC_HEAD = frozenset(
+    _words(
+        "中国 上海 深圳 北京 商业 中央 人民 国有 城商 农商 地方 外资 中小 头部 各家 多家 这家 那家 其他 部分 一些 "
+        "两家 几家 哪家 大型 小型 上市 民营 合资 私募 公募 网络 数字 投资 开发 政策 储蓄 区域 全国 境外 境内 海外 "
+        "国内 外国 主要 知名 龙头 这些 那些 同业 融资 理财 自营 券商 买入 卖出 持有 购买 关注 减持 增持 旗下 "
+        "子公司 母公司 我们 他们 一家 某家 本家 相关 有关 系统 行业 其它 资产 财富"
+    )
+)
+_FUNCTION_CHARS = set("的和与及等在是被对向给了有从把将于为由以其该本我这那某各")
+# a count of firms: 五家券商, 二十余家券商, 一共29家
+_COUNT = re.compile(
+    r"([0-9]{1,3}|[一二三四五六七八九十两百]{1,4})余?家(券商|证券公司|机构|公司|银行|基金公司|上市公司|期货公司)?"
+)
+_CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+# an enumeration of short names that says it is a list: 东岳、临川、北辰等 / ……
+_ENUM = re.compile(r"(?:[\u4e00-\u9fff]{2,4}、){2,}[\u4e00-\u9fff]{2,4}(?=等|…|\.\.\.|一共|共计)")
+
+
+def _cn_number(s: str) -> int:
+    if s.isdigit():
+        return int(s)
+    if s == "十":
+        return 10
+    total, cur = 0, 0
+    for ch in s:
+        if ch in _CN_NUM:
+            cur = _CN_NUM[ch]
+        elif ch == "十":
+            total += (cur or 1) * 10
+            cur = 0
+        elif ch == "百":
+            total += (cur or 1) * 100
+            cur = 0
+    return total + cur
+
+
+def spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in pattern.finditer(text)]
+
+
+def other_orgs(text: str, mentions: Sequence[Mention]) -> list[str]:
+    """Names of financial institutions the text names besides ours (look-alikes count as others)."""
+    text = text[:MAX_RULE_CHARS]
+    covered = bytearray(len(text) + 1)  # characters inside one of our names
+    for m in mentions:
+        if m.role != EXCLUDED and m.start < len(text):
+            covered[m.start : m.end] = b"\x01" * (min(m.end, len(text)) - m.start)
+    out: list[str] = []
+    for m in _ORG_SUFFIX.finditer(text):
+        s, e = m.start() - 2, m.end()
+        head = text[s : m.start()]
+        if any(covered[s:e]) or head in _GENERIC_HEAD or set(head) & _FUNCTION_CHARS:
+            continue
+        out.append(head + m.group(1))
+    out.extend(m.entity for m in mentions if m.role == EXCLUDED)
+    return list(dict.fromkeys(out))
+
+
+def firm_count(text: str, mentions: Sequence[Mention], others: Sequence[str] | None = None) -> int:
+    """How many firms the post is about at least: named institutions (ours count once), a count
+    (五家券商, 29家), an enumeration of names (东岳、临川、北辰). ``others``: ``other_orgs`` when known."""
+    others = other_orgs(text, mentions) if others is None else others
+    named = len(others) + (1 if any(m.role != EXCLUDED for m in mentions) else 0)
+    counted = 0
+    for m in _COUNT.finditer(text):
+        # 五家券商, 十二家证券公司; a bare count only as a total (一共29家，)
+        bare = text[max(0, m.start() - 2) : m.start()].endswith(("共", "总共", "共计", "合计"))
+        if m.group(2) or (bare and text[m.end() : m.end() + 1] in "，,。；;、"):
+            counted = max(counted, _cn_number(m.group(1)))
+    enum = max((m.group(0).count("、") + 1 for m in _ENUM.finditer(text)), default=0)
+    return max(named, counted, enum)
+
+
+MANY_FIRMS = 4  # a post about this many firms or more (a list; a complaint comparing two rivals is not): only the firm's own clause counts
+
+
+# ---------------------------------------------------------------------------- negation & frames
+
+ALL_KEYWORDS: tuple[str, ...] = tuple(
+    sorted({k for kws in KEYWORDS.values() for k in kws}, key=len, reverse=True)
+)
+
+
+def _keyword_re(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One alternation, longest first: at each place the longest keyword wins, no overlaps."""
+    if not keywords:
+        return None
+    return re.compile("|".join(re.escape(k) for k in sorted(keywords, key=len, reverse=True)))
+
+
+_KEYWORD_RE = _keyword_re(ALL_KEYWORDS)
+# a negator right before a keyword (light words between them) says the fact did not happen
+NEGATORS = _words(
+    "并不存在 不存在 并没有 并未 从未 从没 没有 未曾 尚未 不涉及 不属于 并非 并无 不是 不会 未 没 无 免于 杜绝"
+)
+# words a negator may stand apart from its keyword by: 并未【被】处罚, 未收到【任何】立案通知, 未【被采取】监管措施
+LIGHT = set(
+    "被受到遭收接任何过出现发生涉及存在有在曾都也均再相关重大采取什么啥此类似这种因为的了一次起项其违法该"
+)
+MAX_GAP = 6
+# scope negators: everything after them in the clause is denied
+SCOPE_NEGATORS = ("否认", "辟谣", "驳斥", "澄清")
+# a keyword right after these is prevention or education, not a fact
+NEUTRAL_BEFORE = (
+    "防范",
+    "谨防",
+    "警惕",
+    "防止",
+    "预防",
+    "打击",
+    "识别",
+    "远离",
+    "严防",
+    "如何",
+    "怎样",
+    "避免",
+)
+NEUTRAL_GAP = 4  # characters a prevention word may stand before the keyword it governs
+NEUTRAL_AFTER = _words(
+    "知识 渠道 途径 热线 电话 方式 流程 指南 指引 意识 教育 宣传 宣讲 讲座 保护 安全 防护 培训 演练 制度 机制 "
+    "办法 规定 规则 条例 管理办法 要求 标准 平台"
+)
+# a sentence whose wrongdoer is a third party (不法分子冒用我司名义诱导…): the firm is its victim
+THIRD_PARTY = re.compile(r"不法分子|诈骗分子|犯罪分子|冒用|冒充|假冒|仿冒|山寨|假借")
+# …unless the post is a victim's complaint
+_VICTIM = re.compile(r"被骗了|骗了我|我被骗|损失了|要求赔偿|投诉|维权")
+# membership denial: 不在整改名单中, 名单里没有X
+NOT_LISTED = re.compile(
+    r"(?:不在|没在|未在|并未在|未被列入|未列入|并未列入|未出现在|没有出现在|不包括|不含)[^，,。；;]{0,12}名单|"
+    r"名单[里中上内]?[^，,。；;]{0,4}(?:没有|并无|不包括|不含|未见)"
+)
+# a clause that says nothing is wrong (倒是没事, 一切正常, 未受影响): not negative whatever the model says
+ALL_CLEAR = re.compile(
+    r"没事|没问题|无事|无碍|一切正常|运行正常|经营正常|正常履职|正常运营|不受影响|未受影响|安然无恙"
+)
+_QUESTION_END = re.compile(r"(?:吗|么|嘛|呢|是什么|是啥|不成)?\s*[？?]|(?:吗|么|嘛|是什么|是啥)\s*$")
+
+
+@dataclass
+class Masked:
+    text: str  # the text with masked keyword occurrences replaced by □
+    negated: list[str] = field(default_factory=list)  # the phrases that negate (并未被处罚)
+    neutral: list[str] = field(default_factory=list)  # keywords in a neutral frame (投诉渠道)
+    masked_at: list[tuple[int, int]] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # per masked_at: "neg" or "neutral"
+    not_listed: list[tuple[int, int]] = field(default_factory=list)  # clauses that deny membership
+
+
+_CLAUSE_END = re.compile(r"[。！？!?；;，,\n]")
+MAX_CLAUSE = 300  # a longer run without punctuation is cut here
+
+
+def _clause_of(text: str, i: int) -> tuple[int, int]:
+    lo = max(0, i - MAX_CLAUSE)
+    s = max(text.rfind(c, lo, i) for c in "。！？!?；;，,\n") + 1 or lo
+    m = _CLAUSE_END.search(text, i, i + MAX_CLAUSE)
+    e = m.start() if m else min(len(text), i + MAX_CLAUSE)
+    return max(s, lo), e
+
+
+def _is_question(text: str, clause_end: int) -> bool:
+    tail = text[max(0, clause_end - 4) : clause_end + 2]
+    return bool(_QUESTION_END.search(tail))
+
+
+def _negator_before(text: str, start: int, clause_start: int, masked: list[tuple[int, int]]) -> int | None:
+    """Where the negator governing the keyword at ``start`` begins (light words or masked keywords
+    between them), if there is one."""
+    i = start
+    gap = 0
+    while i > clause_start and gap <= MAX_GAP:
+        for neg in NEGATORS:
+            if text.startswith(neg, i - len(neg)) and i - len(neg) >= clause_start:
+                before = text[i - len(neg) - 1 : i - len(neg)]
+                if neg in ("不是", "不会", "没有") and before == neg[-1]:  # 是不是, 会不会, 有没有 ask
+                    return None
+                if neg in ("没", "无") and text[i : i + 1] == "人":  # 没人管, 无人处理: nobody did it
+                    return None
+                return i - len(neg)
+        prev = next(((s, e) for s, e in masked if e == i), None)
+        if prev is not None:
+            i = prev[0]
+            continue
+        ch = text[i - 1]
+        if ch not in LIGHT:
+            return None
+        i -= 1
+        gap += 1
+    return None
+
+
+def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
+    """Mask the topic keywords that a negation, a denial or a neutral frame governs (in the first
+    ``MAX_RULE_CHARS`` characters; the rest is returned as it is)."""
+    if len(text) > MAX_RULE_CHARS:
+        head = mask_keywords(text[:MAX_RULE_CHARS], keywords)
+        head.text += text[MAX_RULE_CHARS:]
+        return head
+    pattern = _KEYWORD_RE if keywords is ALL_KEYWORDS else _keyword_re(tuple(keywords))
+    hits = [(m.start(), m.end(), m.group(0)) for m in pattern.finditer(text)] if pattern else []
+    out = Masked(text)
+    chars = list(text)
+    masked: list[tuple[int, int]] = []
+    not_listed = [_clause_of(text, m.start()) for m in NOT_LISTED.finditer(text)]
+    out.not_listed = not_listed
+    third = [
+        (s, e)
+        for s, e in spans(_SENTENCE, text)
+        if THIRD_PARTY.search(text[s:e]) and not _VICTIM.search(text[s:e])
+    ]
+    for s, e, kw in hits:
+        cs, ce = _clause_of(text, s)
+        why = None
+        neg = _negator_before(text, s, cs, masked)
+        scope = max((text.rfind(sc, cs, s) for sc in SCOPE_NEGATORS), default=-1)
+        lead = s
+        while (prev := next(((a, b) for a, b in masked if b == lead), None)) is not None:
+            lead = prev[0]  # 谨防【个人信息】泄露: the frame governs a run of keywords
+        # 防范【数据】泄露, 谨防【客户信息被】盗: a prevention word a few characters before the run
+        window = text[max(cs, lead - NEUTRAL_GAP - 2) : lead]
+        before = next((n for n in NEUTRAL_BEFORE if n in window), None)
+        after = next((n for n in NEUTRAL_AFTER if text.startswith(n, e)), None)
+        if neg is not None and not _is_question(text, ce):
+            why = ("neg", text[neg:e])
+        elif scope != -1 and not _is_question(text, ce):
+            why = ("neg", text[scope:e][-16:])
+        elif any(a <= s < b for a, b in not_listed):
+            why = ("neg", text[cs:ce][:16])
+        elif before or after:
+            why = ("neutral", (before or "") + kw + (after or ""))
+        elif any(a <= s < b for a, b in third):
+            why = ("neutral", kw)
+        if why is None:
+            continue
+        masked.append((s, e))
+        out.kinds.append(why[0])
+        for k in range(s, e):
+            chars[k] = "□"
+        (out.negated if why[0] == "neg" else out.neutral).append(why[1].strip())
+    out.text = "".join(chars)
+    out.masked_at = masked
+    out.negated = list(dict.fromkeys(out.negated))
+    out.neutral = list(dict.fromkeys(out.neutral))
+    return out
+
+
+# ---------------------------------------------------------------------- statements and relays
+
+# a denial of a claim: 澄清, 辟谣, 系谣言, 消息不实, 否认 …
+_DENIAL = re.compile(
+    r"澄清|辟谣|(?:系|是|为|属|纯属|均为|都是|均系)(?:谣言|伪造|捏造|谣传)|不实|不属实|否认|子虚乌有|无中生有|"
+    r"并无此事|没有此事|假消息|纯属虚构|已被证伪"
+)
+# …unless asked for, refused or itself denied: 尚未澄清, 要求澄清, 不是谣言, 是谣言吗
+_NOT_DENIAL_BEFORE = re.compile(
+    r"(?:未|没有|没|不|拒绝|尚未|迟迟|要求|请|希望|等待|何时|是否|能否|并非|绝非|不是|别)$"
+)
+# an answer to hearsay: 针对网传……，X回应称 ……
+_ANSWER = re.compile(
+    r"(?:针对|对于|就|关于)[^。！？\n]{0,60}?(?:网传|传闻|传言|消息|报道|说法|质疑|猜测|有网友称|网友爆料|爆料)"
+    r"[^。！？\n]{0,40}?(?:回应|回复|表示|称|公告|声明|说明)"
+)
+# …that denies it: the answer negates a fact or says all is normal
+_ANSWER_DENIES = re.compile(
+    r"未收到|不存在|并未|并无|从未|未发生|不涉及|没有收到|没有发生|没有(?:任何|大规模)?[^，。]{0,6}计划|无此事|"
+    r"一切正常|正常履职|正常经营|经营正常|运营正常|正常开展|正常运行|不实|谣言|不属实"
+)
+# …unless it admits something: an apology or a sanction is no denial
+_ADMITS = re.compile(r"致歉|道歉|歉意|整改|严肃处理|停职|已对.{0,8}处理|处分")
+# doubt: the post does not simply relay the denial
+_DOUBT = re.compile(
+    r"不信(?!谣)|谁信|骗鬼|此地无银|欲盖弥彰|越描越黑|嘴硬|打脸|信你个鬼|先辟谣后|辟谣的都是真|"
+    r"(?:辟谣|澄清|否认|谣言)[^。！？\n]{0,20}(?:但是|可是|然而|但|不过)|甩锅|推卸|撇清|撇得"
+)
+# the firm runs an awareness campaign (开展“防范非法证券活动”宣传, 上线反诈专区): the scams it names are not its own
+_ACTIVITY = re.compile(
+    r"(?:开展|举办|举行|联合|走进|组织|启动|上线|推出)[^。！？\n]{0,24}"
+    r"(?:宣传|宣讲|讲座|投教|投资者教育|反诈|防骗|防范|风险提示|公益)"
+)
+# a warning against fraud in the firm's name (in the post's head): a third party is the wrongdoer
+_WARNING = re.compile(r"提示|提醒|警惕|谨防|防范|反诈|防骗|注意甄别|认准")
+
+_OFFICIAL_SUFFIX = ("官方微博", "官方账号", "官方", "官微", "客服", "服务号")
+HEAD_SENTENCES = 3
+
+
+# in the reason of every post read as the firm's own statement or a relayed denial: event clustering
+# (nlp.events) links such a post to the event of the claim it answers
+STATEMENT_MARK = "不另预警"
+_QUOTED = re.compile(r"[“「『\"]([^”」』\"\n]{2,40})[”」』\"]")
+_REPORTED = re.compile(
+    r"(?:网传|传闻|传言|有消息称|有网友称|网络流传的?|网上流传的?|所谓)[的称]?"
+    r"([^，,。；;！？!?“”\"【】：:\n]{4,40}?)(?=的(?:消息|传闻|信息|说法)|不实|系|纯属|是谣言|为谣言|[，,。；;！？!?“”\"【】\n]|$)"
+    r"|关于([^，,。；;！？!?“”\"【】\n]{4,40}?)的(?:不实|虚假)?(?:信息|消息|传闻|传言|报道|说法)"
+)
+
+
+def claim_of(text: str) -> str:
+    """The claim a clarification answers, from its head: the quoted words and what follows 网传 / 传闻."""
+    head = _head(text)
+    parts = list(_QUOTED.findall(head))
+    parts += [m.group(1) or m.group(2) for m in _REPORTED.finditer(head)]
+    claims = [p.strip() for p in parts if p.strip() and not _DENIAL.search(p) and "谣" not in p]
+    return "，".join(dict.fromkeys(claims))
+
+
+@dataclass(frozen=True)
+class Statement:
+    kind: str  # "own": the firm's own words; "relay": a clarification or denial relayed
+    cue: str
+    reason: str
+
+
+def is_official(
+    author: str, names: Iterable[str], official_accounts: Iterable[str] = (), *, verified: bool = False
+) -> bool:
+    """The author is one of the firm's own accounts: its names (岚X证券, 岚X证券官方微博), a configured
+    one, or (``verified``: a platform-verified account) a name that begins with one of the firm's full
+    short names (岚X证券财富, 岚X证券研究所)."""
+    a = (author or "").strip()
+    if not a:
+        return False
+    if a in set(official_accounts):
+        return True
+    names = [n for n in names if n and len(n) >= 2 and not n.isdigit()]
+    for n in names:
+        if a == n or a in {n + s for s in _OFFICIAL_SUFFIX}:
+            return True
+    longest = max((len(n) for n in names), default=0)
+    # a verified account named after the firm is the firm's (a short name alone, 岚X, is too common)
+    return verified and any(a.startswith(n) and len(n) >= min(4, longest) for n in names)
+
+
+def doubts(text: str) -> bool:
+    """The post doubts a denial (辟谣了，但…; 谁信): it spreads the claim rather than the denial."""
+    return _DOUBT.search(text) is not None
+
+
+_HASHTAG = re.compile(r"#[^#\n]{1,40}#")
+
+
+def _head(text: str) -> str:
+    """The title and first sentences of a post, hashtags (#微博辟谣#) blanked: where it says what it is."""
+    head_spans = spans(_SENTENCE, text)[:HEAD_SENTENCES]
+    head = text[: head_spans[-1][1]] if head_spans else ""
+    return _HASHTAG.sub(lambda m: "□" * len(m.group(0)), head)
+
+
+_DENIAL_ANYWHERE = re.compile(_DENIAL.pattern + r"|正常履职|严正声明|郑重声明")
+
+
+def denies(text: str) -> bool:
+    """Somewhere the post denies a claim (not 未澄清, 要求澄清, 不是谣言, 是谣言吗), and does not doubt it:
+    the falsity cues' damping of a denial applies only then."""
+    text = text[:MAX_RULE_CHARS]
+    if doubts(text):
+        return False
+    for m in _DENIAL_ANYWHERE.finditer(text):
+        before = text[max(0, m.start() - 4) : m.start()]
+        _, ce = _clause_of(text, m.start())
+        if not _NOT_DENIAL_BEFORE.search(before) and not _is_question(text, ce):
+            return True
+    return False
+
+
+def denial_in(text: str) -> str | None:
+    """The denial cue of a post that clarifies or denies a claim (in its head), or None."""
+    if doubts(text):
+        return None
+    head = _head(text)
+    for m in _DENIAL.finditer(head):
+        before = head[max(0, m.start() - 4) : m.start()]
+        cs, ce = _clause_of(head, m.start())
+        if _NOT_DENIAL_BEFORE.search(before) or _is_question(head, ce):
+            continue
+        return m.group(0)
+    a = _ANSWER.search(text)
+    if a:
+        rest_end = text.find("。", a.end())
+        rest = text[a.end() : rest_end if rest_end != -1 else len(text)]
+        d = _ANSWER_DENIES.search(rest)
+        if d and not _ADMITS.search(rest):
+            return d.group(0)
+    return None
+
+
+def statement_kind(
+    post: Mapping[str, Any],
+    text: str,
+    *,
+    names: Sequence[str],
+    official_accounts: Iterable[str] = (),
+    carried_from: Sequence[str] = (),
+    carried_only: bool = False,
+    masked: Masked | None = None,
+) -> Statement | None:
+    """Whether the post is the firm's own statement or relays a clarification of a claim about it, a
+    warning against fraud in its name, or its own awareness campaign (``masked``: the post's masked
+    keywords; a campaign report with a topic keyword still standing is read as it is)."""
+    author = str(post.get("author") or "")
+    verified = post.get("user_verified") in (True, 1, "1", "true", "True")
+    if is_official(author, names, official_accounts, verified=verified):
+        return Statement("own", author, f"本司官方账号发布（{author}）：不另预警，归入相关事件")
+    if carried_only and any(is_official(u, names, official_accounts) for u in carried_from):
+        who = next(u for u in carried_from if is_official(u, names, official_accounts))
+        return Statement("relay", who, f"转发本司官方发布（@{who}）：不另预警，归入相关事件")
+    cue = denial_in(text)
+    if cue is not None:
+        return Statement("relay", cue, f"澄清/否认转述（“{cue}”）：不另预警，归入传言事件")
+    head = _head(text)
+    third = THIRD_PARTY.search(text)
+    warn = _WARNING.search(head)
+    if third and warn and not _VICTIM.search(text):
+        return Statement(
+            "relay", third.group(0), f"防骗/风险提示（他人“{third.group(0)}”本司名义）：不另预警"
+        )
+    first = spans(_SENTENCE, head)[:1]
+    act = _ACTIVITY.search(head, 0, first[0][1]) if first else None
+    standing = _KEYWORD_RE.search(masked.text if masked is not None else text)
+    if act and not standing and not _VICTIM.search(text) and any(n in head for n in names):
+        return Statement("relay", act.group(0), f"本司投教/反诈宣传（“{act.group(0)[-8:]}”）：不另预警")
+    return None
+
+
+# ------------------------------------------------------------------------------------- reading
+
+
+ANAPHORA = re.compile(r"该公司|该司|该券商|该行|本公司|我司|我公司|这家券商|这家公司|这票|自家|公司")
+
+
+@dataclass
+class Reading:
+    """What the rules make of one post, for the analyzer (see the module docstring)."""
+
+    text: str
+    masked: Masked
+    firm_spans: list[tuple[int, int]]  # the sentences (clauses, in a many-firm post) about our firm
+    many_firms: int  # how many firms the post is about, when at least MANY_FIRMS; else 0
+    statement: Statement | None
+    whole: bool  # the whole post is about the firm (declared, or it names no one else and is short)
+
+    def attributed(self, keywords: Iterable[str]) -> list[str]:
+        """The keywords that still stand (not masked) inside the parts of the post about our firm."""
+        out = []
+        for kw in keywords:
+            i = self.masked.text.find(kw)
+            while i != -1:
+                if self.whole or any(a <= i < b for a, b in self.firm_spans):
+                    out.append(kw)
+                    break
+                i = self.masked.text.find(kw, i + 1)
+        return out
+
+    def firm_text(self) -> str:
+        """The masked text with everything outside the parts about our firm blanked."""
+        if self.whole:
+            return self.masked.text
+        chars = ["□"] * len(self.masked.text)
+        for a, b in self.firm_spans:
+            chars[a:b] = self.masked.text[a:b]
+        return "".join(chars)
+
+    def negation_in_firm_part(self) -> bool:
+        """A keyword about our firm is negated, or a clause about it denies it is on a list."""
+        negated = [
+            s for (s, _), k in zip(self.masked.masked_at, self.masked.kinds, strict=True) if k == "neg"
+        ]
+        return any(self.whole or any(a <= s < b for a, b in self.firm_spans) for s in negated) or any(
+            self.whole or any(a < e and s < b for a, b in self.firm_spans) for s, e in self.masked.not_listed
+        )
+
+
+def read(
+    text: str,
+    mentions: Sequence[Mention],
+    *,
+    declared: bool = False,
+    statement: Statement | None = None,
+    masked: Masked | None = None,
+) -> Reading:
+    """The rules' reading of a post that names (or is declared about) our firm (its first
+    ``MAX_RULE_CHARS`` characters decide which parts are about the firm)."""
+    masked = masked if masked is not None else mask_keywords(text)
+    text = text[:MAX_RULE_CHARS]
+    mentions = [m for m in mentions if m.end <= len(text)]
+    ours = [m for m in mentions if m.role != EXCLUDED]
+    our_starts = sorted(m.start for m in ours)
+    others = other_orgs(text, mentions)
+    n_firms = firm_count(text, mentions, others)
+    many = n_firms >= MANY_FIRMS
+    unit = _CLAUSE if many else _SENTENCE
+    units = spans(unit, text)
+    alone = not others
+    firm_spans = []
+    for s, e in units:
+        k = bisect.bisect_left(our_starts, s)
+        names_us = k < len(our_starts) and our_starts[k] < e
+        refers = alone and not many and ANAPHORA.search(text[s:e]) is not None
+        if names_us or refers:
+            firm_spans.append((s, e))
+    if many and ours:  # a clause right after ours, with no other subject, continues it (岚X没事，没在名单里)
+        extra = []
+        chosen = set(firm_spans)
+        for i, (s, e) in enumerate(units[:-1]):
+            if (s, e) in chosen:
+                ns, ne = units[i + 1]
+                if not _ORG_SUFFIX.search(text[ns:ne]) and text[e : e + 1] in "，,":
+                    extra.append((ns, ne))
+        firm_spans.extend(extra)
+    sentences = spans(_SENTENCE, text)
+    short = len(sentences) <= 2 and len(text) <= 140
+    first = sentences[0] if sentences else (0, 0)
+    opens = any(first[0] <= m.start < first[1] for m in ours)  # it opens with our name: its subject
+    whole = declared or (alone and not many and short and opens)
+    return Reading(
+        text=text,
+        masked=masked,
+        firm_spans=sorted(set(firm_spans)),
+        many_firms=n_firms if many else 0,
+        statement=statement,
+        whole=whole,
+    )
+
+
+def has_keyword(text: str, start: int = 0, end: int | None = None) -> bool:
+    """A topic keyword in ``text[start:end]`` (of a masked text: one still standing)."""
+    return (
+        _KEYWORD_RE is not None
+        and _KEYWORD_RE.search(text, start, len(text) if end is None else end) is not None
+    )
+
+
+def live_keyword_in_sentence(reading: Reading, span: tuple[int, int]) -> bool:
+    """A topic keyword not masked in the sentence that holds ``span``."""
+    text = reading.masked.text
+    s = max(text.rfind(c, 0, span[0]) for c in "。！？!?；;\n") + 1
+    ends = [i for i in (text.find(c, span[1]) for c in "。！？!?；;\n") if i != -1]
+    e = min(ends, default=len(text))
+    return _KEYWORD_RE is not None and _KEYWORD_RE.search(text, s, e) is not None
+
+
+def executive_title_in(reading: Reading) -> bool:
+    """An executive title (董事长, 总经理 …) in the part of the post about our firm: our executive."""
+    for t in EXECUTIVE_TITLES:
+        i = reading.text.find(t)
+        while i != -1:
+            if reading.whole or any(a <= i < b for a, b in reading.firm_spans):
+                return True
+            i = reading.text.find(t, i + 1)
+    return False
+
+
+__all__ = [
+    "DeskContext",
+    "Masked",
+    "Reading",
+    "Repost",
+    "STATEMENT_MARK",
+    "Statement",
+    "claim_of",
+    "denial_in",
+    "denies",
+    "doubts",
+    "executive_title_in",
+    "firm_count",
+    "has_keyword",
+    "is_official",
+    "live_keyword_in_sentence",
+    "mask_keywords",
+    "other_orgs",
+    "read",
+    "reading_text",
+    "residual_text",
+    "resolve_lookalikes",
+    "statement_kind",
+    "unwrap_repost",
+]
+
+
+def residual_text(text: str, masked: Masked) -> str | None:
+    """The post without the clauses that hold a negated keyword or deny membership, when it has any
+    (the models then read what is left: does the post say anything negative besides what it denies?)."""
+    if not masked.negated and not masked.not_listed:
+        return None
+    negated_at = [s for (s, _), kind in zip(masked.masked_at, masked.kinds, strict=True) if kind == "neg"]
+    keep = []
+    for s, e in spans(_CLAUSE, text):
+        if any(s <= p < e for p in negated_at) or any(a < e and s < b for a, b in masked.not_listed):
+            continue
+        keep.append(text[s:e])
+    return "，".join(keep)
