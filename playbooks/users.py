@@ -31,7 +31,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from store.models import ROLES, ApiToken, DeskSession, LoginAttempt, User, utcnow
-from store.records import audit, serialize
+from store.records import audit, change_if, serialize
 from store.times import as_utc
 from store.users import UserView, count_users, get_user, list_users, user_by_email, view
 
@@ -227,7 +227,14 @@ def _must_get(session: Session, username: str) -> User:
     user = get_user(session, username)
     if user is None:
         raise UserError(f"用户 {username} 不存在。")
+    session.refresh(user)  # as the database has it now: an admin's change is compared against this
     return user
+
+
+def _change_user(session: Session, user: User, **values: Any) -> None:
+    """An admin's change to a user, compare-and-set on ``updated_at`` as read (UserError: 已被他人修改)."""
+    if not change_if(session, user, User.updated_at == user.updated_at, **values, updated_at=utcnow()):
+        raise UserError(f"用户 {user.username} 已被他人修改，请刷新后再操作。")
 
 
 def create_user(
@@ -316,8 +323,7 @@ def update_user(
     changes = {k: [getattr(user, k), v] for k, v in wanted.items() if getattr(user, k) != v}
     if not changes:
         return user
-    for key, (_old, new) in changes.items():
-        setattr(user, key, new)
+    _change_user(session, user, **{k: new for k, (_old, new) in changes.items()})
     audit(session, actor=by, action="user.updated", entity="user", entity_id=user.username, changes=changes)
     log.info("user %s updated by %s: %s", user.username, by, sorted(changes))
     return user
@@ -329,8 +335,7 @@ def set_password(
     """A new password (policy-checked); the user's open sessions end. Audited without the password."""
     user = _must_get(session, username)
     check_password_policy(password, username=user.username)
-    user.password_hash = hash_password(password)
-    user.password_changed_at = _now(now)
+    _change_user(session, user, password_hash=hash_password(password), password_changed_at=_now(now))
     ended = revoke_user_sessions(session, user.id, now=now)
     tokens = _revoke_user_tokens(session, user.id, now=now)  # a reset after a leak ends every credential
     audit(
@@ -404,7 +409,7 @@ def set_active(
         raise UserError("不能停用当前登录的自己的账号。")
     if bool(user.active) == bool(active):
         return user
-    user.active = bool(active)
+    _change_user(session, user, active=bool(active))
     ended = 0 if active else revoke_user_sessions(session, user.id, now=now)
     audit(
         session,
@@ -636,14 +641,19 @@ def issue_token(
     by: str,
     days: int = 30,
     label: str = "",
+    lifetime: timedelta | None = None,
     now: datetime | None = None,
 ) -> str:
     """A token for ``username`` to act on the command line (``YUQING_TOKEN`` / ``--token-file``); returned
-    once, only its SHA-256 kept; expires after ``days``. Audited as user.token_issued (without the token)."""
+    once, only its SHA-256 kept; expires after ``days`` (or ``lifetime``: the desk hands a command it
+    starts for the signed-in person a token of a few minutes). Audited as user.token_issued (without
+    the token)."""
     user = _must_get(session, username)
     if not user.active:
         raise UserError(f"用户 {user.username} 已停用，不能签发令牌。")
-    if not 1 <= int(days) <= MAX_TOKEN_DAYS:
+    if lifetime is None and not 1 <= int(days) <= MAX_TOKEN_DAYS:
+        raise UserError(f"令牌有效期须为 1–{MAX_TOKEN_DAYS} 天。")
+    if lifetime is not None and not timedelta(0) < lifetime <= timedelta(days=MAX_TOKEN_DAYS):
         raise UserError(f"令牌有效期须为 1–{MAX_TOKEN_DAYS} 天。")
     at = _now(now)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -653,7 +663,7 @@ def issue_token(
         label=_clean_text(label, 80),
         created_by=by[:80],
         created_at=at,
-        expires_at=at + timedelta(days=int(days)),
+        expires_at=at + (lifetime if lifetime is not None else timedelta(days=int(days))),
     )
     session.add(row)
     session.flush()

@@ -123,6 +123,9 @@ def _drop_rolled_back(session: Session, previous: SessionTransaction) -> None:
 def _write_queued(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: its entries wait for the outermost commit
+    if not session.info.get(_PENDING) and not any(isinstance(o, AuditEntry) for o in session.new):
+        return
+    session.flush()  # the transaction's other writes first; an AuditEntry added directly joins the queue
     items = session.info.pop(_PENDING, None)
     if items:
         append(session, [e for e, _tx in items])

@@ -18,7 +18,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, event, inspect, select, text
+from sqlalchemy import create_engine, event, inspect, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -157,6 +157,24 @@ def audit_trail(session: Session, *, entity: str | None = None, entity_id: Any =
     return [*session.scalars(stmt), *waiting]
 
 
+def change_if(session: Session, obj: Any, *conditions: Any, **values: Any) -> bool:
+    """Compare-and-set one row: ``UPDATE <obj's table> SET values WHERE id = obj.id AND conditions``.
+
+    True when the row changed (and ``obj`` is refreshed from the database either way). False: the
+    conditions no longer held — someone else changed the row since it was read; the caller says so.
+    """
+    cls = type(obj)
+    session.flush()
+    result = session.execute(
+        update(cls)
+        .where(cls.id == obj.id, *conditions)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(obj)
+    return bool(result.rowcount)
+
+
 def serialize(session: Session, key: str) -> None:
     """Hold a lock named ``key`` until this transaction ends: callers with the same key take turns.
 
@@ -275,6 +293,7 @@ def list_escalations(
 
 __all__ = [
     "Records",
+    "change_if",
     "serialize",
     "RecordsUnavailable",
     "alerts_for_posts",

@@ -438,7 +438,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     anchors: dict[int, str] = {}
     for spec in args.anchor or []:
-        rid, _, digest = spec.partition(":")
+        rid, _, digest = spec.strip().lstrip("#").partition(":")
         if not rid.strip().isdigit() or len(digest.strip()) != 64:
             raise CliError(f"--anchor 应为 审计编号:链值（64 位十六进制），例如 1234:ab12…：{spec}")
         anchors[int(rid)] = digest.strip().lower()
@@ -475,7 +475,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             )
         )
     elif brk is None:
-        head = f"链尾 审计 #{report.head_id}:{report.head_hash}" if report.head_id is not None else "日志为空"
+        head = f"链尾 {report.head_id}:{report.head_hash}" if report.head_id is not None else "日志为空"
         print(f"审计链完整：{report.rows} 行逐行核对无误；{head}")
         print("（可记下链尾，日后用 --anchor 编号:链值 核对日志未被整体改写）/ audit chain intact")
     else:

@@ -137,3 +137,30 @@ def test_migrate_sql_prints_the_ddl_without_connecting(url):
     assert re.search(r"CREATE TABLE (IF NOT EXISTS )?escalations", sql)
     assert "append-only" in sql  # the audit guards are part of the schema
     assert "alembic_version" in sql
+
+
+def test_rows_written_before_the_chain_are_chained_by_its_migration(engine):
+    """A live store at 0005 with audit rows: 0006 chains them in id order, and the chain verifies."""
+    from sqlalchemy.orm import Session
+
+    from store.auditlog import verify_audit
+    from store.records import audit
+
+    _upgrade(engine, "0005")
+    with engine.begin() as conn:
+        for i, detail in enumerate(["{}", '{"note": "误报：同名公司", "n": 2}', '{"before": null}']):
+            conn.execute(
+                text(
+                    "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail) "
+                    "VALUES (:at, 'wang', 'alert.acknowledged', 'alert', :eid, :d)"
+                ),
+                {"at": datetime(2026, 10, 1, 1, i, 7, 123456, tzinfo=UTC), "eid": str(i), "d": detail},
+            )
+    _upgrade(engine)
+    with Session(engine) as s:
+        report = verify_audit(s)
+        assert report.ok and report.rows == 3
+    with Session(engine) as s, s.begin():  # the desk appends after them
+        audit(s, actor="li", action="report.signed", entity="report", entity_id=1)
+    with Session(engine) as s:
+        assert verify_audit(s).ok and verify_audit(s).rows == 4
