@@ -6,7 +6,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from desk import state
 from playbooks.authz import PermissionDenied
-from playbooks.reports import ReportError, sign_report
+from playbooks.reports import ReportConflict, ReportError, sign_report
 from store.models import utcnow
 
 
@@ -17,6 +17,9 @@ def sign(report_id: int, done: str = "报告已签发，签发人与签发时间
     try:
         with ctx.records.session() as s:
             sign_report(s, report_id, actor=state.current_actor(), now=utcnow())
+    except ReportConflict as exc:  # another manager signed it first: 已被他人签发
+        state.flash("warning", str(exc))
+        return
     except (PermissionDenied, ReportError) as exc:
         state.flash("error", str(exc))
         return

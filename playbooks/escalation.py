@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -60,25 +60,39 @@ class StaleEscalation(EscalationError):
     """Someone else changed the record since it was loaded."""
 
 
+class AlertChanged(EscalationError):
+    """The alert changed (dismissed, escalated) since it was read: opening a record from it is refused."""
+
+
+ALERT_STATUS_LABELS = {"open": "待处理", "escalated": "已升级", "false_positive": "误报", "closed": "已关闭"}
+
+
 def open_escalation(
-    session: Session, *, alert_id: int, actor: Actor, playbook_id: str | None = None, note: str = ""
+    session: Session,
+    *,
+    alert_id: int,
+    actor: Actor,
+    playbook_id: str | None = None,
+    note: str = "",
+    expected_alert_version: int | None = None,
 ) -> tuple[Escalation, bool]:
     """Open an escalation record for an alert; returns (record, created). The opener owns it.
 
     Idempotent: while the alert has an escalation that is still open, that one is returned, so two
-    clicks (or two officers) do not open two records.
+    clicks (or two officers) do not open two records. The alert moves to 已升级 by compare-and-set on
+    its version (the one read here, or ``expected_alert_version``, what the person was shown): an alert
+    dismissed as 误报 meanwhile is refused with AlertChanged, and no record is left behind.
     """
     who = require(actor, "escalation.open").username
-    alert = session.get(Alert, alert_id)
+    alert = session.get(Alert, alert_id, populate_existing=True)
     if alert is None:
         raise EscalationError(f"预警 {alert_id} 不存在")
-    existing = session.scalar(
-        select(Escalation)
-        .where(Escalation.alert_id == alert_id, Escalation.state.in_(OPEN_STATES))
-        .order_by(Escalation.id.desc())
-    )
+    existing = _open_for(session, alert_id)
     if existing is not None:
         return existing, False
+    version = alert.version if expected_alert_version is None else expected_alert_version
+    if alert.version != version or alert.status == "false_positive":
+        raise AlertChanged(_alert_changed(alert))
     esc = Escalation(
         alert_id=alert_id,
         state="new",
@@ -93,15 +107,27 @@ def open_escalation(
         with session.begin_nested():  # a savepoint: losing a race leaves the outer transaction usable
             session.add(esc)
             session.flush()
+            moved = session.execute(
+                update(Alert)
+                .where(Alert.id == alert_id, Alert.version == version, Alert.status != "false_positive")
+                .values(status="escalated", version=Alert.version + 1, updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if not moved:
+                raise _AlertMoved()
     except IntegrityError:
         # another officer opened one between our read and our insert: theirs is the record
-        winner = session.scalar(
-            select(Escalation).where(Escalation.alert_id == alert_id, Escalation.state.in_(OPEN_STATES))
-        )
+        winner = _open_for(session, alert_id)
         if winner is None:
             raise
         return winner, False
-    alert.status = "escalated"
+    except _AlertMoved:
+        session.refresh(alert)
+        winner = _open_for(session, alert_id)
+        if winner is not None:
+            return winner, False
+        raise AlertChanged(_alert_changed(alert)) from None
+    session.refresh(alert)
     audit(
         session,
         actor=who,
@@ -114,6 +140,26 @@ def open_escalation(
         note=note,
     )
     return esc, True
+
+
+class _AlertMoved(Exception):
+    """The alert's compare-and-set found another version: undo the record's insert (the savepoint)."""
+
+
+def _open_for(session: Session, alert_id: int) -> Escalation | None:
+    return session.scalar(
+        select(Escalation)
+        .where(Escalation.alert_id == alert_id, Escalation.state.in_(OPEN_STATES))
+        .order_by(Escalation.id.desc())
+    )
+
+
+def _alert_changed(alert: Alert) -> str:
+    label = ALERT_STATUS_LABELS.get(alert.status, alert.status)
+    if alert.status == "false_positive":
+        by = f"由 {alert.false_positive_by} " if alert.false_positive_by else ""
+        return f"该预警已被他人处理（{by}标为误报），不能升级；如需处置，请负责人先恢复该预警。"
+    return f"该预警已被他人处理（现为「{label}」），请刷新后再操作。"
 
 
 def transition(
@@ -148,12 +194,19 @@ def transition(
         esc.resolved_at = now
     if to_state in ("closed", "false_positive") and esc.closed_at is None:
         esc.closed_at = now
-    if to_state in _ALERT_STATUS:
-        esc.alert.status = _ALERT_STATUS[to_state]
     try:
         session.flush()  # the version check happens here
     except StaleDataError as exc:
         raise StaleEscalation(f"处置记录 {escalation_id} 已被他人修改，请刷新后再操作") from exc
+    if to_state in _ALERT_STATUS:
+        # the alert follows its record; its version moves, so a triage action drawn before this is refused
+        session.execute(
+            update(Alert)
+            .where(Alert.id == esc.alert_id)
+            .values(status=_ALERT_STATUS[to_state], version=Alert.version + 1, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(esc.alert)
     audit(
         session,
         actor=actor.username,
@@ -272,7 +325,7 @@ def _step_row(session: Session, escalation_id: int, step_id: str) -> EscalationS
 
 
 def _get(session: Session, escalation_id: int) -> Escalation:
-    esc = session.get(Escalation, escalation_id)
+    esc = session.get(Escalation, escalation_id, populate_existing=True)  # as the database has it now
     if esc is None:
         raise EscalationError(f"处置记录 {escalation_id} 不存在")
     return esc

@@ -103,6 +103,7 @@ class Draft:
     reviewed_by: str
     reviewed_at: datetime | None
     review_note: str
+    version: int = 1  # what a change must expect (a change made meanwhile by someone else is refused)
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,7 @@ def record_file(
                 reviewed_by=d.reviewed_by,
                 reviewed_at=d.reviewed_at,
                 review_note=d.review_note,
+                version=int(d.version or 1),
             )
             for d in statements.drafts_for(session, escalation_id)
         ],

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from playbooks.authz import Actor, require
@@ -240,6 +240,11 @@ def remove_entry(session: Session, actor: Actor, entry_id: int) -> None:
     entry = session.get(RosterEntry, entry_id)
     if entry is None:
         raise RosterError(f"值班记录 #{entry_id} 不存在")
+    session.flush()
+    gone = session.execute(delete(RosterEntry).where(RosterEntry.id == entry.id)).rowcount
+    if not gone:  # two admins removing the same entry at once: one removes it, one audit entry
+        raise RosterError(f"值班记录 #{entry_id} 已被他人删除，请刷新后再操作。")
+    session.expunge(entry)
     audit(
         session,
         actor=actor.username,
@@ -251,8 +256,6 @@ def remove_entry(session: Session, actor: Actor, entry_id: int) -> None:
         duty=entry.duty,
         username=entry.username,
     )
-    session.delete(entry)
-    session.flush()
 
 
 def import_csv(session: Session, actor: Actor, text: str | bytes, *, source: str = "") -> list[RosterEntry]:

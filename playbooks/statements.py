@@ -13,14 +13,18 @@ The life of a draft (``StatementDraft.status``)::
   on a drill the draft is marked used but nothing leaves the building.
 
 Every change is written to the record's audit trail (entity ``escalation``) with who and when; the
-draft id is in the detail.
+draft id is in the detail. Every change is compare-and-set on the draft's version (``UPDATE … WHERE
+version = <read>``; the desk passes the version it showed as ``expected_version``): a draft is decided
+once — of two managers approving, or one approving and one rejecting at the same moment, one wins and
+the other is told 已被他人处理 (StatementConflict) — and the audit entry is written only by the winner,
+in the same transaction.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from playbooks.authz import Actor, require
@@ -43,6 +47,10 @@ MAX_NOTE = 500
 
 class StatementError(EscalationError):
     """A statement change that cannot be made; the message is Chinese and shown as is."""
+
+
+class StatementConflict(StatementError):
+    """Someone else changed the draft since it was read (or since the page showing it was drawn)."""
 
 
 def template(playbook: Playbook, template_id: str) -> HoldingStatement:
@@ -68,11 +76,35 @@ def _escalation(session: Session, escalation_id: int) -> Escalation:
     return esc
 
 
-def _draft(session: Session, draft_id: int) -> StatementDraft:
-    row = session.get(StatementDraft, draft_id)
+def _draft(session: Session, draft_id: int, expected_version: int | None = None) -> StatementDraft:
+    row = session.get(StatementDraft, draft_id, populate_existing=True)  # as the database has it now
     if row is None:
         raise StatementError(f"口径稿 {draft_id} 不存在")
+    if expected_version is not None and row.version != expected_version:
+        raise StatementConflict(_conflict(row))
     return row
+
+
+def _conflict(row: StatementDraft) -> str:
+    now_is = f"现为「{STATUS_LABELS.get(row.status, row.status)}」"
+    if row.status in ("approved", "rejected") and row.reviewed_by:
+        now_is += f"，由 {row.reviewed_by} 审批"
+    return f"口径稿 {row.id} 已被他人处理（{now_is}），请刷新后再操作。"
+
+
+def _move(session: Session, row: StatementDraft, **values) -> None:
+    """``UPDATE statement_drafts SET … WHERE id = :id AND version = :read`` (the version moves by one);
+    StatementConflict when the row moved on meanwhile."""
+    session.flush()
+    result = session.execute(
+        update(StatementDraft)
+        .where(StatementDraft.id == row.id, StatementDraft.version == row.version)
+        .values(**values, version=StatementDraft.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(row)
+    if not result.rowcount:
+        raise StatementConflict(_conflict(row))
 
 
 def _clean(text: str, limit: int) -> str:
@@ -126,42 +158,48 @@ def draft_statement(
     return row
 
 
-def revise(session: Session, *, draft_id: int, text: str, actor: Actor) -> StatementDraft:
+def revise(
+    session: Session, *, draft_id: int, text: str, actor: Actor, expected_version: int | None = None
+) -> StatementDraft:
     """Change the text of a draft or of a rejected one (which becomes a draft again)."""
     require(actor, "statement.draft")
-    row = _draft(session, draft_id)
+    row = _draft(session, draft_id, expected_version)
     if row.status not in ("draft", "rejected"):
         raise StatementError(f"口径稿 {draft_id} 当前为「{STATUS_LABELS[row.status]}」，不能修改")
     body = _clean(text, MAX_TEXT)
     if not body:
         raise StatementError("口径内容不能为空")
     before = row.status
-    row.text = body
-    row.status = "draft"
-    row.drafted_by = actor.username
-    row.drafted_at = utcnow()
-    session.flush()
+    _move(session, row, text=body, status="draft", drafted_by=actor.username, drafted_at=utcnow())
     _audit(session, actor, "statement.revised", row, before=before)
     return row
 
 
-def submit(session: Session, *, draft_id: int, actor: Actor) -> StatementDraft:
+def submit(
+    session: Session, *, draft_id: int, actor: Actor, expected_version: int | None = None
+) -> StatementDraft:
     """提交合规审核."""
     require(actor, "statement.draft")
-    row = _draft(session, draft_id)
+    row = _draft(session, draft_id, expected_version)
     if row.status != "draft":
         raise StatementError(f"口径稿 {draft_id} 当前为「{STATUS_LABELS[row.status]}」，不能提交审核")
-    row.status = "submitted"
-    session.flush()
+    _move(session, row, status="submitted")
     _audit(session, actor, "statement.submitted", row)
     return row
 
 
 def _review(
-    session: Session, *, draft_id: int, actor: Actor, approve: bool, note: str, now: datetime | None = None
+    session: Session,
+    *,
+    draft_id: int,
+    actor: Actor,
+    approve: bool,
+    note: str,
+    now: datetime | None = None,
+    expected_version: int | None = None,
 ) -> StatementDraft:
     require(actor, "statement.approve")
-    row = _draft(session, draft_id)
+    row = _draft(session, draft_id, expected_version)
     if row.status != "submitted":
         raise StatementError(
             f"口径稿 {draft_id} 当前为「{STATUS_LABELS[row.status]}」，只有待合规审核的口径才能审批"
@@ -171,38 +209,60 @@ def _review(
     note = _clean(note, MAX_NOTE)
     if not approve and not note:
         raise StatementError("退回口径时请写明原因")
-    row.status = "approved" if approve else "rejected"
-    row.reviewed_by = actor.username
-    row.reviewed_at = now or utcnow()
-    row.review_note = note
-    session.flush()
+    _move(
+        session,
+        row,
+        status="approved" if approve else "rejected",
+        reviewed_by=actor.username,
+        reviewed_at=now or utcnow(),
+        review_note=note,
+    )
     _audit(session, actor, "statement.approved" if approve else "statement.rejected", row, note=note)
     return row
 
 
 def approve(
-    session: Session, *, draft_id: int, actor: Actor, note: str = "", now: datetime | None = None
+    session: Session,
+    *,
+    draft_id: int,
+    actor: Actor,
+    note: str = "",
+    now: datetime | None = None,
+    expected_version: int | None = None,
 ) -> StatementDraft:
     """合规审核通过 (sign-off): the draft may now be used; ``now`` is when (default: the current time)."""
-    return _review(session, draft_id=draft_id, actor=actor, approve=True, note=note, now=now)
+    return _review(
+        session,
+        draft_id=draft_id,
+        actor=actor,
+        approve=True,
+        note=note,
+        now=now,
+        expected_version=expected_version,
+    )
 
 
-def reject(session: Session, *, draft_id: int, actor: Actor, note: str) -> StatementDraft:
+def reject(
+    session: Session, *, draft_id: int, actor: Actor, note: str, expected_version: int | None = None
+) -> StatementDraft:
     """退回 with the reason (required)."""
-    return _review(session, draft_id=draft_id, actor=actor, approve=False, note=note)
+    return _review(
+        session, draft_id=draft_id, actor=actor, approve=False, note=note, expected_version=expected_version
+    )
 
 
-def mark_used(session: Session, *, draft_id: int, actor: Actor, channel: str = "") -> StatementDraft:
+def mark_used(
+    session: Session, *, draft_id: int, actor: Actor, channel: str = "", expected_version: int | None = None
+) -> StatementDraft:
     """Record that an approved statement was published / sent; refused for anything not approved."""
     require(actor, "statement.draft")
-    row = _draft(session, draft_id)
+    row = _draft(session, draft_id, expected_version)
     if row.status != "approved":
         raise StatementError(
             f"口径稿 {draft_id} 当前为「{STATUS_LABELS[row.status]}」：未经合规审核批准，不得对外使用"
         )
     esc = _escalation(session, row.escalation_id)
-    row.status = "used"
-    session.flush()
+    _move(session, row, status="used")
     _audit(session, actor, "statement.used", row, channel=_clean(channel, 80), drill=bool(esc.drill))
     return row
 

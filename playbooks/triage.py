@@ -10,15 +10,17 @@ What the queue shows is read here too: ``queue_states`` (each alert's state as p
 shows) and ``group_posts`` (one group per event, near-duplicates folded under their first post).
 
 Every action calls ``require(actor, …)`` before it touches anything (the desk hides buttons by role as
-a convenience; this is the rule) and writes who and when to the append-only audit trail. The changes
-are compare-and-set updates (``UPDATE … WHERE <not yet done>``), so a double click or two officers at
-the same moment do the thing once and write one audit entry. Drill alerts are handled the same way and
+a convenience; this is the rule) and writes who and when to the append-only audit trail, in the same
+transaction and only when the change was made. The changes are compare-and-set on the alert's version
+(``UPDATE … WHERE version = <read>``; the desk passes the version it showed as ``expected_version``):
+a double click does the thing once and writes one audit entry, and of two different actions at the
+same moment (误报 and 升级) one wins and the other is told 已被他人处理 (AlertConflict). Drill alerts are handled the same way and
 stay drill; they are never exported as training data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -37,6 +39,13 @@ MAX_REASON_CHARS = 200  # a false positive's reason: one short sentence
 
 class TriageError(Exception):
     """An action that cannot be done on this alert; the message is Chinese and shown as is."""
+
+
+class AlertConflict(TriageError):
+    """Someone else changed the alert since it was read (or since the page showing it was drawn)."""
+
+
+STATUS_LABELS = {"open": "待处理", "escalated": "已升级", "false_positive": "误报", "closed": "已关闭"}
 
 
 class PostLookup(Protocol):
@@ -67,6 +76,7 @@ class AlertState:
     false_positive_reason: str
     escalation_id: int | None  # the open escalation record, if any
     escalation_state: str | None
+    version: int = 1  # what an action from this view expects (a change made meanwhile is refused)
 
 
 def queue_states(session: Session, post_ids: Sequence[str]) -> dict[str, AlertState]:
@@ -104,6 +114,7 @@ def queue_states(session: Session, post_ids: Sequence[str]) -> dict[str, AlertSt
             false_positive_reason=a.false_positive_reason or "",
             escalation_id=esc.id if esc else None,
             escalation_state=esc.state if esc else None,
+            version=int(a.version or 1),
         )
     return out
 
@@ -262,17 +273,29 @@ def is_new(created_at: datetime | None, seen_at: datetime | None) -> bool:
 # --------------------------------------------------------------------------- actions
 
 
-def acknowledge(session: Session, alert_id: int, actor: Actor, *, now: datetime | None = None) -> bool:
-    """Record that ``actor`` has seen and taken the alert; True when this call did it (False: already done)."""
+def acknowledge(
+    session: Session,
+    alert_id: int,
+    actor: Actor,
+    *,
+    now: datetime | None = None,
+    expected_version: int | None = None,
+) -> bool:
+    """Record that ``actor`` has seen and taken the alert; True when this call did it (False: already done).
+
+    ``expected_version``: the alert's version the person was shown (AlertState.version); a change made
+    by someone else since then is refused with AlertConflict (已被他人处理), as is one made between this
+    call's read and its write.
+    """
     require(actor, "alert.acknowledge")
     alert = _alert(session, alert_id)
-    if alert.status == "false_positive":
-        raise TriageError("该预警已标记为误报，无需确认。")
     now = now or utcnow()
-    done = _set_if(
+    done = _change(
         session,
         alert,
-        Alert.acknowledged_at.is_(None),
+        expected_version,
+        holds=lambda a: a.acknowledged_at is not None,
+        refuse=lambda a: "该预警已标记为误报，无需确认。" if a.status == "false_positive" else None,
         acknowledged_by=actor.username,
         acknowledged_at=now,
     )
@@ -282,7 +305,13 @@ def acknowledge(session: Session, alert_id: int, actor: Actor, *, now: datetime 
 
 
 def assign(
-    session: Session, alert_id: int, assignee: str, actor: Actor, *, now: datetime | None = None
+    session: Session,
+    alert_id: int,
+    assignee: str,
+    actor: Actor,
+    *,
+    now: datetime | None = None,
+    expected_version: int | None = None,
 ) -> bool:
     """Give the alert to ``assignee`` (an active user); True when the assignee changed."""
     require(actor, "alert.assign")
@@ -291,24 +320,36 @@ def assign(
     user = session.scalar(select(User).where(User.username == assignee)) if assignee else None
     if user is None or not user.active:
         raise TriageError("只能指派给在岗的值守台用户。")
-    if alert.status == "false_positive":
-        raise TriageError("该预警已标记为误报，不能指派。")
     now = now or utcnow()
     before = alert.assignee or ""
-    done = _set_if(session, alert, Alert.assignee != assignee, assignee=assignee)
+    done = _change(
+        session,
+        alert,
+        expected_version,
+        holds=lambda a: (a.assignee or "") == assignee,
+        refuse=lambda a: "该预警已标记为误报，不能指派。" if a.status == "false_positive" else None,
+        assignee=assignee,
+    )
     if done:
         _audit(session, actor, "alert.assigned", alert, now, before=before, after=assignee)
     return done
 
 
 def mark_false_positive(
-    session: Session, alert_id: int, actor: Actor, reason: str, *, now: datetime | None = None
+    session: Session,
+    alert_id: int,
+    actor: Actor,
+    reason: str,
+    *,
+    now: datetime | None = None,
+    expected_version: int | None = None,
 ) -> bool:
     """Dismiss the alert as a false positive: kept (status, who, when, why), never deleted.
 
     An open escalation of the alert is closed as false positive too, when its state allows that (new
     or acknowledged); once people are responding to it, the record must be settled on the escalation
-    page first, and this refuses. True when this call marked it (False: it already was).
+    page first, and this refuses. True when this call marked it (False: it already was). Of 误报 and
+    升级 clicked at the same moment, one wins and the other gets AlertConflict.
     """
     require(actor, "alert.false_positive")
     reason = " ".join((reason or "").split())
@@ -317,18 +358,22 @@ def mark_false_positive(
     if len(reason) > MAX_REASON_CHARS:
         raise TriageError(f"误报原因请控制在 {MAX_REASON_CHARS} 字以内。")
     alert = _alert(session, alert_id)
-    if alert.status == "false_positive":
-        return False
     esc = _open_escalation(session, alert.id)
-    if esc is not None and "false_positive" not in escalation_flow.allowed_next(esc.state):
-        label = escalation_flow.STATE_LABELS.get(esc.state, esc.state)
-        raise TriageError(f"该预警的处置记录已是「{label}」，不能直接标为误报，请在处置记录页处理。")
+
+    def refuse(a: Alert) -> str | None:
+        if esc is not None and "false_positive" not in escalation_flow.allowed_next(esc.state):
+            label = escalation_flow.STATE_LABELS.get(esc.state, esc.state)
+            return f"该预警的处置记录已是「{label}」，不能直接标为误报，请在处置记录页处理。"
+        return None
+
     now = now or utcnow()
     before = alert.status
-    done = _set_if(
+    done = _change(
         session,
         alert,
-        Alert.status != "false_positive",
+        expected_version,
+        holds=lambda a: a.status == "false_positive",
+        refuse=refuse,
         status="false_positive",
         false_positive_by=actor.username,
         false_positive_at=now,
@@ -343,7 +388,13 @@ def mark_false_positive(
 
 
 def reopen(
-    session: Session, alert_id: int, actor: Actor, *, note: str = "", now: datetime | None = None
+    session: Session,
+    alert_id: int,
+    actor: Actor,
+    *,
+    note: str = "",
+    now: datetime | None = None,
+    expected_version: int | None = None,
 ) -> bool:
     """A manager puts a dismissed (false positive) or closed alert back in the queue as open.
 
@@ -352,18 +403,18 @@ def reopen(
     """
     require(actor, "alert.reopen")
     alert = _alert(session, alert_id)
-    if alert.status not in ("false_positive", "closed"):
-        return False
     now = now or utcnow()
     before = {
         "status": alert.status,
         "false_positive_by": alert.false_positive_by or "",
         "false_positive_reason": alert.false_positive_reason or "",
     }
-    done = _set_if(
+    done = _change(
         session,
         alert,
-        Alert.status.in_(("false_positive", "closed")),
+        expected_version,
+        holds=lambda a: a.status not in ("false_positive", "closed"),
+        refuse=lambda a: None,
         status="open",
         false_positive_by="",
         false_positive_at=None,
@@ -381,20 +432,29 @@ def escalate(
     *,
     playbook_id: str | None = None,
     note: str = "",
+    expected_version: int | None = None,
 ) -> tuple[Escalation, bool]:
     """Open the escalation record for the alert (or return the open one); (record, created).
 
-    The record and its audit entry are made by playbooks.escalation.open_escalation, which is
-    idempotent itself (at most one open record per alert, even under a race).
+    The record, the alert's move to 已升级 (compare-and-set on its version) and the audit entry are made
+    by playbooks.escalation.open_escalation, which is idempotent itself (at most one open record per
+    alert, even under a race); an alert dismissed meanwhile is refused with AlertConflict.
     """
     require(actor, "escalation.open")
     alert = _alert(session, alert_id)
-    if alert.status == "false_positive":
+    if alert.status == "false_positive" and (expected_version is None or alert.version == expected_version):
         raise TriageError("该预警已标记为误报；如需处置，请负责人先恢复该预警。")
     try:
         return escalation_flow.open_escalation(
-            session, alert_id=alert.id, actor=actor, playbook_id=playbook_id, note=note
+            session,
+            alert_id=alert.id,
+            actor=actor,
+            playbook_id=playbook_id,
+            note=note,
+            expected_alert_version=expected_version,
         )
+    except escalation_flow.AlertChanged as exc:
+        raise AlertConflict(str(exc)) from exc
     except escalation_flow.EscalationError as exc:
         raise TriageError(str(exc)) from exc
 
@@ -517,7 +577,7 @@ def _export_audit(session: Session, actor: Actor, total: int) -> None:
 
 
 def _alert(session: Session, alert_id: int) -> Alert:
-    alert = session.get(Alert, alert_id)
+    alert = session.get(Alert, alert_id, populate_existing=True)  # as the database has it now
     if alert is None:
         raise TriageError(f"预警 {alert_id} 不存在，可能已被清理。")
     return alert
@@ -531,21 +591,60 @@ def _open_escalation(session: Session, alert_id: int) -> Escalation | None:
     )
 
 
-def _set_if(session: Session, alert: Alert, condition: Any, **values: Any) -> bool:
-    """UPDATE the alert's row only while ``condition`` holds; True when this call changed it.
+def _change(
+    session: Session,
+    alert: Alert,
+    expected_version: int | None,
+    *,
+    holds: Callable[[Alert], bool],
+    refuse: Callable[[Alert], str | None],
+    **values: Any,
+) -> bool:
+    """Compare-and-set the alert: True when this call changed it; False when what it asks for already
+    holds (a double click); TriageError when ``refuse`` says the alert's state forbids it; AlertConflict
+    when someone else changed the alert since ``expected_version`` or between this read and the write.
 
-    The database decides, not what this session read a moment ago: of two clicks (or two officers)
-    at the same moment, one changes the row and the other finds the condition false.
+    The write is ``UPDATE alerts … WHERE id = :id AND version = :read`` (the version moves by one): of two
+    people acting at the same moment the database lets one through, and the other finds the version
+    moved, reads the alert again and is told what it is now.
     """
+    if expected_version is not None and alert.version != expected_version:
+        if holds(alert):
+            return False
+        raise AlertConflict(conflict_message(session, alert))
+    if holds(alert):
+        return False
+    problem = refuse(alert)
+    if problem:
+        raise TriageError(problem)
     session.flush()
     result = session.execute(
         update(Alert)
-        .where(Alert.id == alert.id, condition)
-        .values(**values, updated_at=utcnow())
+        .where(Alert.id == alert.id, Alert.version == alert.version)
+        .values(**values, version=Alert.version + 1, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     session.refresh(alert)
-    return bool(result.rowcount)
+    if result.rowcount:
+        return True
+    if holds(alert):
+        return False
+    raise AlertConflict(conflict_message(session, alert))
+
+
+def conflict_message(session: Session, alert: Alert) -> str:
+    """已被他人处理 and what the alert is now, for the person whose change lost."""
+    now_is = f"现为「{STATUS_LABELS.get(alert.status, alert.status)}」"
+    if alert.status == "false_positive" and alert.false_positive_by:
+        now_is += f"，{alert.false_positive_by} 标为误报"
+    esc = _open_escalation(session, alert.id)
+    if esc is not None:
+        now_is += f"，处置记录 #{esc.id}「{escalation_flow.STATE_LABELS.get(esc.state, esc.state)}」"
+    if alert.acknowledged_by:
+        now_is += f"，{alert.acknowledged_by} 已确认"
+    if alert.assignee:
+        now_is += f"，指派给 {alert.assignee}"
+    return f"该预警已被他人处理（{now_is}），请刷新后再操作。"
 
 
 def _audit(session: Session, actor: Actor, action: str, alert: Alert, now: datetime, **detail: Any) -> None:

@@ -30,8 +30,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from store.models import ROLES, DeskSession, LoginAttempt, User, utcnow
-from store.records import audit
+from store.models import ROLES, ApiToken, DeskSession, LoginAttempt, User, utcnow
+from store.records import audit, change_if, serialize
 from store.times import as_utc
 from store.users import UserView, count_users, get_user, list_users, user_by_email, view
 
@@ -227,7 +227,14 @@ def _must_get(session: Session, username: str) -> User:
     user = get_user(session, username)
     if user is None:
         raise UserError(f"用户 {username} 不存在。")
+    session.refresh(user)  # as the database has it now: an admin's change is compared against this
     return user
+
+
+def _change_user(session: Session, user: User, **values: Any) -> None:
+    """An admin's change to a user, compare-and-set on ``updated_at`` as read (UserError: 已被他人修改)."""
+    if not change_if(session, user, User.updated_at == user.updated_at, **values, updated_at=utcnow()):
+        raise UserError(f"用户 {user.username} 已被他人修改，请刷新后再操作。")
 
 
 def create_user(
@@ -316,8 +323,7 @@ def update_user(
     changes = {k: [getattr(user, k), v] for k, v in wanted.items() if getattr(user, k) != v}
     if not changes:
         return user
-    for key, (_old, new) in changes.items():
-        setattr(user, key, new)
+    _change_user(session, user, **{k: new for k, (_old, new) in changes.items()})
     audit(session, actor=by, action="user.updated", entity="user", entity_id=user.username, changes=changes)
     log.info("user %s updated by %s: %s", user.username, by, sorted(changes))
     return user
@@ -329,9 +335,9 @@ def set_password(
     """A new password (policy-checked); the user's open sessions end. Audited without the password."""
     user = _must_get(session, username)
     check_password_policy(password, username=user.username)
-    user.password_hash = hash_password(password)
-    user.password_changed_at = _now(now)
+    _change_user(session, user, password_hash=hash_password(password), password_changed_at=_now(now))
     ended = revoke_user_sessions(session, user.id, now=now)
+    tokens = _revoke_user_tokens(session, user.id, now=now)  # a reset after a leak ends every credential
     audit(
         session,
         actor=by,
@@ -339,6 +345,7 @@ def set_password(
         entity="user",
         entity_id=user.username,
         sessions_ended=ended,
+        tokens_revoked=tokens,
         by_self=(by == user.username),
     )
     log.info("password of user %s set by %s", user.username, by)
@@ -361,6 +368,7 @@ def change_own_password(
     sessions end; the one holding ``keep_token`` stays. Audited as user.password_changed.
     """
     policy = policy or AuthPolicy()
+    serialize(session, f"login:{(username or '').strip()[:80]}")  # as authenticate: one attempt at a time
     at = _now(now)
     user = _must_get(session, username)
     if lock_state(session, user.username, policy=policy, now=at)[0] is not None:
@@ -401,7 +409,7 @@ def set_active(
         raise UserError("不能停用当前登录的自己的账号。")
     if bool(user.active) == bool(active):
         return user
-    user.active = bool(active)
+    _change_user(session, user, active=bool(active))
     ended = 0 if active else revoke_user_sessions(session, user.id, now=now)
     audit(
         session,
@@ -484,11 +492,17 @@ def authenticate(
 
     Otherwise LoginRefused with a Chinese message that never says whether the name exists. Every
     attempt is recorded in LoginAttempt. Commit the session even on LoginRefused (the desk does
-    this with ``record_login``), so the failure counts.
+    this with ``record_login``), so the failure counts. Attempts on one name are serialized until
+    their commit (``store.records.serialize``: an advisory lock per name on PostgreSQL, the write lock
+    on SQLite), so the limit holds when many arrive at once.
     """
     policy = policy or AuthPolicy()
-    at = _now(now)
     name = (username or "").strip()[:80]
+    # attempts on one name take turns from here to their commit: each sees the failures before it, so
+    # parallel guesses cannot all pass the lock check before any of them is counted; the attempt's time
+    # is read after the wait (one that waited must not be dated before the attempts that went first)
+    serialize(session, f"login:{name}")
+    at = _now(now)
     user = get_user(session, name) if name else None
 
     def refuse(reason: str, message: str = BAD_LOGIN) -> LoginRefused:
@@ -610,6 +624,101 @@ def revoke_user_sessions(session: Session, user_id: int, *, now: datetime | None
     return int(result.rowcount or 0)
 
 
+# --------------------------------------------------------------------------- command-line tokens
+
+TOKEN_PREFIX = "yqt_"
+MAX_TOKEN_DAYS = 366
+
+
+class TokenInvalid(Exception):
+    """A command-line token that is not (or no longer) good; the message is Chinese and says which."""
+
+
+def issue_token(
+    session: Session,
+    username: str,
+    *,
+    by: str,
+    days: int = 30,
+    label: str = "",
+    lifetime: timedelta | None = None,
+    now: datetime | None = None,
+) -> str:
+    """A token for ``username`` to act on the command line (``YUQING_TOKEN`` / ``--token-file``); returned
+    once, only its SHA-256 kept; expires after ``days`` (or ``lifetime``: the desk hands a command it
+    starts for the signed-in person a token of a few minutes). Audited as user.token_issued (without
+    the token)."""
+    user = _must_get(session, username)
+    if not user.active:
+        raise UserError(f"用户 {user.username} 已停用，不能签发令牌。")
+    if lifetime is None and not 1 <= int(days) <= MAX_TOKEN_DAYS:
+        raise UserError(f"令牌有效期须为 1–{MAX_TOKEN_DAYS} 天。")
+    if lifetime is not None and not timedelta(0) < lifetime <= timedelta(days=MAX_TOKEN_DAYS):
+        raise UserError(f"令牌有效期须为 1–{MAX_TOKEN_DAYS} 天。")
+    at = _now(now)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        token_hash=token_hash(token),
+        user_id=user.id,
+        label=_clean_text(label, 80),
+        created_by=by[:80],
+        created_at=at,
+        expires_at=at + (lifetime if lifetime is not None else timedelta(days=int(days))),
+    )
+    session.add(row)
+    session.flush()
+    audit(
+        session,
+        actor=by,
+        action="user.token_issued",
+        entity="user",
+        entity_id=user.username,
+        token_id=row.id,
+        label=row.label,
+        expires_at=row.expires_at.isoformat(timespec="seconds"),
+    )
+    log.info("command-line token %s issued for user %s by %s", row.id, user.username, by)
+    return token
+
+
+def check_token(session: Session, token: str, *, now: datetime | None = None) -> User:
+    """The active user a command-line token belongs to (its last use is recorded); else TokenInvalid."""
+    at = _now(now)
+    token = (token or "").strip()
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token))) if token else None
+    if row is None:
+        raise TokenInvalid("令牌无效（不存在或已被替换），请向管理员申请新令牌：yuqing user token 用户名")
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        raise TokenInvalid("令牌所属的账号已停用。")
+    if row.revoked_at is not None:
+        raise TokenInvalid("令牌已被吊销，请向管理员申请新令牌。")
+    if at >= row.expires_at:
+        raise TokenInvalid(f"令牌已于 {row.expires_at:%Y-%m-%d %H:%M} UTC 过期，请向管理员申请新令牌。")
+    row.last_used_at = at
+    return user
+
+
+def revoke_tokens(session: Session, username: str, *, by: str, now: datetime | None = None) -> int:
+    """Revoke every live command-line token of ``username``; returns how many. Audited."""
+    user = _must_get(session, username)
+    ended = _revoke_user_tokens(session, user.id, now=now)
+    audit(
+        session, actor=by, action="user.tokens_revoked", entity="user", entity_id=user.username, tokens=ended
+    )
+    log.info("%d command-line token(s) of user %s revoked by %s", ended, user.username, by)
+    return ended
+
+
+def _revoke_user_tokens(session: Session, user_id: int, *, now: datetime | None = None) -> int:
+    result = session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=_now(now))
+    )
+    return int(result.rowcount or 0)
+
+
 def principal(user: User) -> Principal:
     return Principal(
         user_id=user.id,
@@ -665,6 +774,8 @@ __all__ = [
     "LoginRefused",
     "Principal",
     "SessionInvalid",
+    "TOKEN_PREFIX",
+    "TokenInvalid",
     "UserError",
     "UserView",  # the plain reads below are store/users.py's
     "authenticate",
@@ -677,6 +788,9 @@ __all__ = [
     "generate_password",
     "get_user",
     "hash_password",
+    "issue_token",
+    "check_token",
+    "revoke_tokens",
     "list_users",
     "lock_state",
     "open_session",

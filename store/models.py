@@ -195,6 +195,9 @@ class Alert(Base):
     false_positive_by: Mapped[str] = mapped_column(String(80), default="", server_default="")
     false_positive_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     false_positive_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # (0006) every change a person makes is compare-and-set on this: UPDATE … WHERE version = <read>
+    # (playbooks/triage.py); ingest's own updates (level, topic) do not move it
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     escalations: Mapped[list[Escalation]] = relationship(back_populates="alert", order_by="Escalation.id")
 
@@ -239,7 +242,11 @@ class Escalation(Base):
 
 
 class AuditEntry(Base):
-    """Append-only: the database refuses UPDATE and DELETE on this table (see records.py)."""
+    """Append-only and chained: the database refuses UPDATE, DELETE (and TRUNCATE on PostgreSQL) on this
+    table, and every row carries the hash of the row before it (``prev_hash``) and its own (``row_hash``,
+    over ``prev_hash`` and its canonical content). Rows are written only by ``store.records.audit`` at
+    commit, one writer at a time; ``store.records.verify_audit`` finds the first row that breaks the chain.
+    """
 
     __tablename__ = "audit_log"
 
@@ -250,6 +257,25 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(40), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # (0006) the chain: sha256 hex of the previous row's row_hash (GENESIS for the first) and this row
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    row_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class AuditChain(Base):
+    """One row (id 1): the chain's head as last written (id and hash of the last audit row).
+
+    Appending updates this row first, so two writers never chain to the same predecessor (a row lock on
+    PostgreSQL, the write lock on SQLite); ``verify_audit`` compares the log's last row with it, so rows
+    cut off the end are found too.
+    """
+
+    __tablename__ = "audit_chain"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    head_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    rows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class SourceRun(Base):
@@ -346,6 +372,23 @@ class User(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
+class ApiToken(Base):
+    """A token an admin issued to one person for the command line (``yuqing user token``): only its
+    SHA-256 is kept; it expires and can be revoked. The CLI acts as that person with it."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    label: Mapped[str] = mapped_column(String(80), default="")
+    created_by: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
 class LoginAttempt(Base):
     """Every sign-in attempt, good or bad: the failed-login limit counts these."""
 
@@ -420,6 +463,8 @@ class StatementDraft(Base):
     reviewed_by: Mapped[str] = mapped_column(String(80), default="")
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     review_note: Mapped[str] = mapped_column(Text, default="")
+    # (0006) compare-and-set: each change is UPDATE … WHERE version = <read> (playbooks/statements.py)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class Notification(Base):

@@ -18,11 +18,12 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, event, inspect, select, text
+from sqlalchemy import create_engine, event, inspect, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from store import auditlog
 from store.models import Alert, AuditEntry, Base, Escalation, PostRecord, level_rank, utcnow
 
 log = logging.getLogger(__name__)
@@ -134,18 +135,57 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 def audit(
     session: Session, *, actor: str, action: str, entity: str, entity_id: Any, **detail: Any
 ) -> AuditEntry:
+    """An audit entry for the change this transaction makes: written, chained, when it commits (and only
+    then: a transaction or savepoint that rolls back leaves no entry). ``entry.at`` may be set until
+    then (default: the time of writing). See store/auditlog.py."""
     entry = AuditEntry(actor=actor, action=action, entity=entity, entity_id=str(entity_id), detail=detail)
-    session.add(entry)
-    return entry
+    return auditlog.queue(session, entry)
 
 
 def audit_trail(session: Session, *, entity: str | None = None, entity_id: Any = None) -> list[AuditEntry]:
+    """The written entries (and, after them, this session's entries still waiting for its commit)."""
     stmt = select(AuditEntry).order_by(AuditEntry.id)
     if entity:
         stmt = stmt.where(AuditEntry.entity == entity)
     if entity_id is not None:
         stmt = stmt.where(AuditEntry.entity_id == str(entity_id))
-    return list(session.scalars(stmt))
+    waiting = [
+        e
+        for e in auditlog.pending(session)
+        if (not entity or e.entity == entity) and (entity_id is None or e.entity_id == str(entity_id))
+    ]
+    return [*session.scalars(stmt), *waiting]
+
+
+def change_if(session: Session, obj: Any, *conditions: Any, **values: Any) -> bool:
+    """Compare-and-set one row: ``UPDATE <obj's table> SET values WHERE id = obj.id AND conditions``.
+
+    True when the row changed (and ``obj`` is refreshed from the database either way). False: the
+    conditions no longer held — someone else changed the row since it was read; the caller says so.
+    """
+    cls = type(obj)
+    session.flush()
+    result = session.execute(
+        update(cls)
+        .where(cls.id == obj.id, *conditions)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(obj)
+    return bool(result.rowcount)
+
+
+def serialize(session: Session, key: str) -> None:
+    """Hold a lock named ``key`` until this transaction ends: callers with the same key take turns.
+
+    PostgreSQL: a transaction-level advisory lock on the key (other keys run in parallel). SQLite: the
+    database's write lock (one writer at a time; a write statement takes it, so a no-op UPDATE does).
+    Take it before reading what the change depends on.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 7361))"), {"k": key})
+    else:
+        session.execute(text("UPDATE audit_chain SET rows = rows WHERE id = -1"))
 
 
 # --------------------------------------------------------------------------- alerts
@@ -262,6 +302,8 @@ def list_escalations(
 
 __all__ = [
     "Records",
+    "change_if",
+    "serialize",
     "RecordsUnavailable",
     "alerts_for_posts",
     "audit",

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.models import RumorEntry
-from store.records import audit
+from store.models import RumorEntry, utcnow
+from store.records import audit, change_if
 
 MAX_CLAIM = 500
 MAX_CLARIFICATION = 5_000
@@ -83,17 +83,22 @@ def add_rumor(session: Session, *, actor: str, **fields: Any) -> RumorEntry:
 def update_rumor(
     session: Session, *, rumor_id: int, actor: str, active: bool = True, **fields: Any
 ) -> RumorEntry:
-    entry = session.get(RumorEntry, rumor_id)
+    entry = session.get(RumorEntry, rumor_id, populate_existing=True)
     if entry is None:
         raise RumorInputError(f"传言登记 #{rumor_id} 不存在（可能已被删除）。")
-    values = clean_entry(**fields)
-    before = {k: getattr(entry, k) for k in (*values, "active")}
-    for k, v in values.items():
-        setattr(entry, k, v)
-    entry.active = bool(active)
-    after = {k: getattr(entry, k) for k in before}
-    changed = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    values = {**clean_entry(**fields), "active": bool(active)}
+    before = {k: getattr(entry, k) for k in values}
+    changed = {k: [before[k], values[k]] for k in values if before[k] != values[k]}
     if changed:
+        # compare-and-set on updated_at as read: two officers editing one entry at once, one wins
+        if not change_if(
+            session,
+            entry,
+            RumorEntry.updated_at == entry.updated_at,
+            **{k: new for k, (_old, new) in changed.items()},
+            updated_at=utcnow(),
+        ):
+            raise RumorInputError(f"传言登记 #{rumor_id} 已被他人修改，请刷新后再操作。")
         audit(
             session, actor=actor, action="rumor.updated", entity="rumor", entity_id=entry.id, changed=changed
         )

@@ -300,25 +300,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     """`yuqing report regulator|daily|holiday|sign`: the 报告证监局 draft of an escalation record, the
     daily brief and the holiday summary (yuqing/reports_cli.py), and the sign-off of any of them.
 
-    The acting person (--as, default the OS user) must be an active desk user with a manager's role:
-    the report and the audit trail name them, and the role is checked again in playbooks.reports.
+    The acting person (--as, default the OS user) must prove who they are — their token or desk password
+    (yuqing/cli_auth.py) — and be an active desk user with a manager's role: the report and the audit
+    trail name them, and the role is checked again in playbooks.reports.
     """
-    import getpass
-
-    from playbooks.authz import Actor, PermissionDenied
+    from playbooks.authz import PermissionDenied
     from playbooks.reports import ReportError, regulator_report, sign_report
     from store.models import utcnow
-    from store.users import get_user
+    from yuqing.cli_auth import acting_person, auth_policy
     from yuqing.context import build_context
 
     ctx = build_context(_settings(args))
-    username = args.as_user or getpass.getuser()
     try:
+        actor = acting_person(lambda: ctx.records, args, policy=auth_policy(ctx.settings))
         with ctx.records.session() as session:
-            user = get_user(session, username)
-            if user is None or not user.active:
-                raise CliError(f"值守台用户 {username} 不存在或已停用；用 --as 指定负责人的用户名")
-            actor = Actor(username=user.username, role=user.role, display_name=user.display_name)
             try:
                 if args.report_command == "sign":
                     report = sign_report(session, args.report, actor=actor, now=utcnow())
@@ -358,9 +353,9 @@ def cmd_readiness(args: argparse.Namespace) -> int:
 
     Exit codes: 0 ready (every check passed); 1 not ready (the failed checks say what to do);
     2 the check could not run (configuration invalid, records database unreachable, no such holiday).
-    Each run is recorded in the audit trail under --as (default the OS user).
+    Each run is recorded in the audit trail under --as (proven by that person's token or password), or
+    without --as as ``cli:<OS user>``.
     """
-    import getpass
     from datetime import datetime
 
     from playbooks.readiness import (
@@ -380,12 +375,19 @@ def cmd_readiness(args: argparse.Namespace) -> int:
             now = as_utc(datetime.fromisoformat(args.at))  # without an offset: UTC
         except ValueError as exc:
             raise CliError(f"--at 应为 ISO 时间，例如 2026-09-26T10:00+08:00：{args.at}") from exc
+    from yuqing.cli_auth import acting_person, auth_policy, cli_label, wants_identity
+
     ctx = build_context(_settings(args))
     try:
+        who = (
+            acting_person(lambda: ctx.records, args, policy=auth_policy(ctx.settings)).username
+            if wants_identity(args)
+            else cli_label()
+        )
         holiday = find_holiday(beijing_day(now or datetime.now().astimezone()), args.holiday)
         result = check_readiness(ctx.readiness_parts(), holiday=holiday, now=now)
         with ctx.records.session() as session:
-            record_check(session, result, actor=args.as_user or getpass.getuser(), via="cli")
+            record_check(session, result, actor=who, via="cli")
     except ReadinessError as exc:
         raise CliError(str(exc)) from exc
     finally:
@@ -403,9 +405,9 @@ def cmd_drill(args: argparse.Namespace) -> int:
     ``run --headless`` prints the score and exits 0 when the drill ran to its end (passed or not: the
     verdict is printed and stored in DrillRun.passed, which the readiness gate reads); ``--strict``
     exits 1 when it did not pass. A drill that cannot run (store down, unknown scenario) exits 2.
+    It runs as --as (a manager or admin, proven by their token or password), or without --as as
+    ``cli:<OS user>``.
     """
-    import getpass
-
     from playbooks.drills import runner as drill
     from playbooks.drills.schema import ScenarioError
     from store.models import DrillRun
@@ -434,7 +436,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
             else:
                 print(text)
             return 0
-        run_by = _drill_actor(ctx, args.as_user) if args.as_user else getpass.getuser()
+        run_by = _drill_actor(ctx, args)
         if args.drill_command == "score":
             result = drill.score_run(ctx.drill_path(), args.run_id, actor=run_by)
         else:
@@ -461,20 +463,72 @@ def cmd_drill(args: argparse.Namespace) -> int:
         ctx.close()
 
 
-def _drill_actor(ctx: Any, username: str) -> str:
-    """--as: an active desk user allowed to run drills (负责人 or 管理员)."""
-    from playbooks.authz import Actor, PermissionDenied, require
-    from store.users import get_user
+def _drill_actor(ctx: Any, args: argparse.Namespace) -> str:
+    """--as (or a token): a desk user allowed to run drills (负责人 or 管理员), proven; else cli:<OS user>."""
+    from yuqing.cli_auth import acting_person, auth_policy, cli_label, wants_identity
 
-    with ctx.records.session() as session:
-        user = get_user(session, username)
-        if user is None or not user.active:
-            raise CliError(f"值守台用户 {username} 不存在或已停用")
-        try:
-            require(Actor(username=user.username, role=user.role), "drill.run")
-        except PermissionDenied as exc:
-            raise CliError(str(exc)) from exc
-        return user.username
+    if not wants_identity(args):
+        return cli_label()
+    return acting_person(
+        lambda: ctx.records, args, policy=auth_policy(ctx.settings), permission="drill.run"
+    ).username
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """`yuqing audit verify [--anchor ID:HASH …] [--json]`: walk the audit trail's hash chain.
+
+    Exit codes: 0 the chain holds; 1 it breaks (the first row where it does is named: a row changed,
+    deleted or inserted past the desk); 2 it could not be checked (configuration, database).
+    """
+    from store.auditlog import verify_audit
+    from store.records import Records
+
+    anchors: dict[int, str] = {}
+    for spec in args.anchor or []:
+        rid, _, digest = spec.strip().lstrip("#").partition(":")
+        if not rid.strip().isdigit() or len(digest.strip()) != 64:
+            raise CliError(f"--anchor 应为 审计编号:链值（64 位十六进制），例如 1234:ab12…：{spec}")
+        anchors[int(rid)] = digest.strip().lower()
+    settings = _settings(args)
+    try:
+        records = Records(settings.store.resolved_records_url())
+    except Exception as exc:  # noqa: BLE001 - say which database, not a traceback
+        raise CliError(f"无法打开记录库 / cannot open the records database: {exc}") from exc
+    try:
+        with records.session() as session:
+            report = verify_audit(session, anchors=anchors)
+    finally:
+        records.dispose()
+    brk = report.first_break
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "rows_checked": report.rows,
+                    "head_id": report.head_id,
+                    "head_hash": report.head_hash,
+                    "first_break": None
+                    if brk is None
+                    else {
+                        "row_id": brk.row_id,
+                        "position": brk.position,
+                        "kind": brk.kind,
+                        "message": brk.message,
+                    },
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    elif brk is None:
+        head = f"链尾 {report.head_id}:{report.head_hash}" if report.head_id is not None else "日志为空"
+        print(f"审计链完整：{report.rows} 行逐行核对无误；{head}")
+        print("（可记下链尾，日后用 --anchor 编号:链值 核对日志未被整体改写）/ audit chain intact")
+    else:
+        print(f"审计链断裂 / audit chain broken：{brk.message}", file=sys.stderr)
+        print(f"此前 {report.rows} 行完好。", file=sys.stderr)
+    return 0 if report.ok else 1
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -776,7 +830,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 
 
+MANAGER_AS_HELP = (
+    "以该负责人身份（需其令牌或密码；默认当前系统用户名）/ acting manager (their token or password)"
+)
+DRILL_AS_HELP = (
+    "以该负责人身份（需其令牌或密码；不指定则记为 cli:系统用户名）/ acting manager (token or password)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from yuqing.cli_auth import add_credential_args
+
     p = argparse.ArgumentParser(prog="yuqing", description="舆情值守台 Yuqing Desk")
     p.add_argument("--config", help="配置文件 / config file (default: $YUQING_CONFIG or ./yuqing.toml)")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -846,6 +910,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sql", action="store_true", help="只打印 SQL，不执行 / print the SQL instead")
     s.set_defaults(func=cmd_migrate)
 
+    s = sub.add_parser("audit", help="审计记录：核对哈希链 / the audit trail: verify its hash chain")
+    asub = s.add_subparsers(dest="audit_command", required=True)
+    a = asub.add_parser(
+        "verify", help="逐行核对审计链，报告第一处断裂（退出码 0 完整，1 断裂）/ verify the chain"
+    )
+    a.add_argument(
+        "--anchor",
+        action="append",
+        help="此前记下的 审计编号:链值，核对其仍在且未变（可重复）/ an ID:HASH noted earlier (repeatable)",
+    )
+    a.add_argument("--json", action="store_true", help="输出 JSON / print the result as JSON")
+    a.set_defaults(func=cmd_audit)
+
     s = sub.add_parser(
         "spool",
         help="存储不可用时暂存的批次与被拒收的批次 / batches kept while the store was down, or refused",
@@ -903,14 +980,14 @@ def build_parser() -> argparse.ArgumentParser:
     r = rsub.add_parser("regulator", help="由处置记录生成报告证监局草稿 / draft from an escalation record")
     r.add_argument("--escalation", type=int, required=True, help="处置记录编号 / escalation id")
     r.add_argument("--output", required=True, help="输出 .docx 文件 / the .docx to write")
-    r.add_argument("--as", dest="as_user", help="以该负责人身份（默认当前系统用户名）/ acting desk user")
+    add_credential_args(r, as_help=MANAGER_AS_HELP)
     r.set_defaults(func=cmd_report)
     from yuqing.reports_cli import add_parsers as add_report_parsers
 
     add_report_parsers(rsub, cmd_report)  # daily, holiday
     r = rsub.add_parser("sign", help="签发报告 / sign off a report")
     r.add_argument("--report", type=int, required=True, help="报告编号 / report id")
-    r.add_argument("--as", dest="as_user", help="以该负责人身份（默认当前系统用户名）/ acting desk user")
+    add_credential_args(r, as_help=MANAGER_AS_HELP)
     r.set_defaults(func=cmd_report)
 
     s = sub.add_parser(
@@ -920,7 +997,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--holiday", help="假期名称或开始日期（默认下一个假期）/ e.g. 国庆节, 2026-10-01")
     s.add_argument("--json", action="store_true", help="输出 JSON / print the result as JSON")
     s.add_argument("--at", help="按此时间检查（ISO，默认现在）/ check as of this time")
-    s.add_argument("--as", dest="as_user", help="审计记录中的检查人（默认当前系统用户名）/ who checked")
+    add_credential_args(s, as_help="审计记录中的检查人（需其令牌或密码；默认 cli:系统用户名）/ who checked")
     s.set_defaults(func=cmd_readiness)
 
     from yuqing.stress import add_parser as add_stress_parser
@@ -937,11 +1014,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--headless", action="store_true", help="不等值班员，打印成绩 / short wait, print score")
     d.add_argument("--window", type=float, help="最后一条后等待响应的秒数 / response window in seconds")
     d.add_argument("--strict", action="store_true", help="未通过时退出码为 1 / exit 1 when not passed")
-    d.add_argument("--as", dest="as_user", help="以该负责人身份（默认当前系统用户名）/ acting desk user")
+    add_credential_args(d, as_help=DRILL_AS_HELP)
     d.set_defaults(func=cmd_drill)
     d = dsub.add_parser("score", help="按值守台当前处置情况重新评分 / score a run again")
     d.add_argument("run_id", type=int)
-    d.add_argument("--as", dest="as_user", help="以该负责人身份 / acting desk user")
+    add_credential_args(d, as_help=DRILL_AS_HELP)
     d.set_defaults(func=cmd_drill)
     d = dsub.add_parser("report", help="打印或写出演练报告 / print or write a run's report")
     d.add_argument("run_id", type=int)

@@ -1,9 +1,10 @@
 """`yuqing report daily|holiday`: the daily brief (舆情日报) and the post-holiday summary (假期舆情工作总结).
 
-`yuqing report daily [--date D] --output F.docx|F.md [--as USER]`
-`yuqing report holiday (--holiday NAME --year Y | --from D --to D) --output F.docx|F.md [--as USER]`
+`yuqing report daily [--date D] --output F.docx|F.md [--as USER] [--token-file F | --password-stdin]`
+`yuqing report holiday (--holiday NAME --year Y | --from D --to D) --output F.docx|F.md [--as USER] …`
 
-The report is generated and kept (a new ``Report`` row, audited) by the acting manager; the file written
+The report is generated and kept (a new ``Report`` row, audited) by the acting manager, proven by their
+token or password (yuqing/cli_auth.py); the file written
 is the .docx or the Markdown, by the output's suffix. Sign it with `yuqing report sign --report N`.
 """
 
@@ -14,7 +15,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-AS_HELP = "以该负责人身份（默认当前系统用户名）/ acting desk user"
+from yuqing.cli_auth import add_credential_args
+
+AS_HELP = "以该负责人身份（需其令牌或密码；默认当前系统用户名）/ acting manager (their token or password)"
 OUTPUT_HELP = "输出文件，.docx 或 .md / the .docx or .md file to write"
 
 
@@ -27,7 +30,7 @@ def add_parsers(rsub: Any, func: Any) -> None:
     r = rsub.add_parser("daily", help="舆情日报（某个北京日）/ the daily brief for one Beijing day")
     r.add_argument("--date", type=_day, help="日期 YYYY-MM-DD（默认今天，北京时间）/ the day (default today)")
     r.add_argument("--output", required=True, help=OUTPUT_HELP)
-    r.add_argument("--as", dest="as_user", help=AS_HELP)
+    add_credential_args(r, as_help=AS_HELP)
     r.set_defaults(func=func)
     r = rsub.add_parser("holiday", help="假期舆情工作总结 / the post-holiday summary")
     r.add_argument("--holiday", help="节假日名称，如 国庆 / the holiday's name, e.g. 国庆 or Spring Festival")
@@ -35,7 +38,7 @@ def add_parsers(rsub: Any, func: Any) -> None:
     r.add_argument("--from", dest="first", type=_day, help="开始日期 YYYY-MM-DD / first day")
     r.add_argument("--to", dest="last", type=_day, help="结束日期 YYYY-MM-DD / last day")
     r.add_argument("--output", required=True, help=OUTPUT_HELP)
-    r.add_argument("--as", dest="as_user", help=AS_HELP)
+    add_credential_args(r, as_help=AS_HELP)
     r.set_defaults(func=func)
 
 

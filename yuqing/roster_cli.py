@@ -2,17 +2,20 @@
 
 ``yuqing holidays [--year Y]`` prints the holidays (the next three from today without --year) with
 their closures and 调休 make-up working days.  ``yuqing roster import FILE --as ADMIN`` imports a CSV
-(日期,开始,结束,岗位,用户名,电话,备注; all or nothing).  ``yuqing roster show [--holiday NAME | --from D
+(日期,开始,结束,岗位,用户名,电话,备注; all or nothing) as that admin, proven by their token or password
+(yuqing/cli_auth.py).  ``yuqing roster show [--holiday NAME | --from D
 --to D]`` prints the roster day by day and its gaps; exit status 1 when there are gaps.
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from yuqing.cli_auth import acting_person, add_credential_args, auth_policy
+from yuqing.cli_common import CliError
 
 if TYPE_CHECKING:
     from playbooks.holidays import Holiday
@@ -42,7 +45,7 @@ def add_parsers(sub) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     rsub = r.add_subparsers(dest="roster_command", required=True)
     i = rsub.add_parser("import", help="导入值班表 CSV（日期,开始,结束,岗位,用户名,电话,备注）")
     i.add_argument("file", help="CSV 文件（UTF-8 或 GB18030）")
-    i.add_argument("--as", dest="as_user", help="以该管理员身份（默认当前系统用户名）/ acting admin")
+    add_credential_args(i, as_help="以该管理员身份（需其令牌或密码；默认当前系统用户名）/ acting admin")
     s = rsub.add_parser("show", help="查看值班表及缺口（有缺口时退出码 1）/ show the roster and its gaps")
     s.add_argument("--holiday", help="假期名称或开始日期（默认下一个假期）/ e.g. 国庆节, 2026-10-01")
     s.add_argument("--from", dest="date_from", type=_day, help="起始日期 YYYY-MM-DD")
@@ -129,7 +132,7 @@ def cmd_roster(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy import select
 
     from playbooks import roster as R
-    from playbooks.authz import Actor, PermissionDenied
+    from playbooks.authz import PermissionDenied
     from store.models import User
 
     records = _records(settings)
@@ -140,12 +143,12 @@ def cmd_roster(args: argparse.Namespace, settings: Settings) -> int:
                 data = path.read_bytes()
             except OSError as exc:
                 raise RosterCliError(f"读不到文件 {path}：{exc.strerror}") from exc
-            username = args.as_user or getpass.getuser()
+            try:
+                actor = acting_person(records, args, policy=auth_policy(settings))
+            except CliError as exc:
+                raise RosterCliError(str(exc)) from exc
+            username = actor.username
             with records.session() as s:
-                user = s.scalar(select(User).where(User.username == username))
-                if user is None or not user.active:
-                    raise RosterCliError(f"值守台用户 {username} 不存在或已停用；用 --as 指定管理员的用户名")
-                actor = Actor(user.username, user.role, user.display_name)
                 try:
                     entries = R.import_csv(s, actor, data, source=path.name)
                 except (PermissionDenied, R.RosterError) as exc:

@@ -1,8 +1,13 @@
-"""`yuqing user add|list|passwd|disable|enable|unlock`: desk accounts from the terminal.
+"""`yuqing user add|list|passwd|disable|enable|unlock|token`: desk accounts from the terminal.
 
 A password never comes as an argument (it would sit in the shell history and the process list):
 it is read from stdin with ``--password-stdin`` (one line) or prompted twice with getpass. Changes
 are audited under ``cli:<os user>``.
+
+``yuqing user token NAME [--days 30] [--label L]`` issues a command-line token for NAME: printed once
+(only its SHA-256 is kept), expiring, and what NAME then puts in ``$YUQING_TOKEN`` or a ``--token-file``
+to act as themselves on the command line (yuqing/cli_auth.py). ``--revoke`` revokes NAME's tokens; a new
+password (``passwd``) revokes them too.
 """
 
 from __future__ import annotations
@@ -100,6 +105,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             elif args.user_action == "unlock":
                 users.unlock(s, args.username, by=by)
                 print(f"已解锁用户 {args.username} / unlocked")
+            elif args.user_action == "token":
+                if args.revoke:
+                    n = users.revoke_tokens(s, args.username, by=by)
+                    print(f"已吊销 {args.username} 的 {n} 个命令行令牌 / {n} token(s) revoked")
+                else:
+                    token = users.issue_token(s, args.username, by=by, days=args.days, label=args.label or "")
+                    print(token)  # the only time it is shown; stdout only, never logged
+                    print(
+                        f"以上是 {args.username} 的命令行令牌，{args.days} 天内有效，只显示这一次；"
+                        f"请本人保存在仅本人可读的文件中（--token-file）或环境变量 YUQING_TOKEN。"
+                        " / the token above is shown once",
+                        file=sys.stderr,
+                    )
     except users.UserError as exc:
         raise UserCliError(str(exc)) from exc
     finally:
@@ -133,4 +151,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     ):
         x = acts.add_parser(name, help=help_text)
         x.add_argument("username")
+    t = acts.add_parser(
+        "token", help="签发（或 --revoke 吊销）命令行令牌，供本人在命令行中证明身份 / issue a CLI token"
+    )
+    t.add_argument("username")
+    t.add_argument("--days", type=int, default=30, help="有效天数（1–366，默认 30）/ days valid")
+    t.add_argument("--label", default="", help="备注，如用途或机器 / a note: what it is for")
+    t.add_argument("--revoke", action="store_true", help="吊销该用户的全部令牌 / revoke the user's tokens")
     return s

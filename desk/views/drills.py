@@ -9,10 +9,12 @@ A manager can score a run again here (after acting on its alerts), which updates
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +23,7 @@ import streamlit as st
 from desk import state
 from desk.drill_ui import show_drill_banner
 from desk.ui import escape_markdown, format_time, plain
+from playbooks import users
 from playbooks.authz import PermissionDenied, require, role_allows
 from playbooks.drills import runner as drill
 from playbooks.drills.runs import recent_runs, running_runs
@@ -32,17 +35,30 @@ from yuqing.config import config_path
 SPEEDS = {0.0: "不等待（只检验发现）", 60.0: "60 倍速（场景一分钟为一秒）", 10.0: "10 倍速", 1.0: "实时"}
 STATUS_LABELS = {"running": "进行中", "finished": "已结束", "aborted": "已中止"}
 PICK_KEY = "desk.drills.run"
+TOKEN_LIFETIME = timedelta(minutes=10)  # the started command checks it once, when it starts
 
 
 def start_in_background(config: str | Path, scenario_id: str, speed: float, username: str) -> Path:
     """Start ``yuqing drill run`` as its own process (a run lasts the scenario's length / speed, longer
-    than a page should wait); it records itself in the store. Returns the log file's path."""
+    than a page should wait); it records itself in the store. Returns the log file's path.
+
+    The command acts as the signed-in manager, and the command line takes no name on its word: the
+    page hands it a token of that person's, good for a few minutes (it is checked when the command
+    starts), in the child's environment only (never an argument, never logged)."""
+    with ctx.records.session() as s:
+        token = users.issue_token(s, username, by=username, label="desk: drill run", lifetime=TOKEN_LIFETIME)
     log = Path(tempfile.gettempdir()) / f"yuqing-drill-{scenario_id}-{int(time.time())}.log"
     cmd = [sys.executable, "-m", "yuqing.cli", "--config", str(config), "drill", "run", scenario_id]
     cmd += ["--speed", f"{speed:g}", "--as", username]
+    env = {**os.environ, "YUQING_TOKEN": token}
     with log.open("wb") as out:
         subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
         )
     return log
 
@@ -125,7 +141,7 @@ if scenarios and actor is not None and role_allows(actor.role, "drill.run"):
                         "success", f"演练已在后台开始（{SPEEDS[speed]}），稍后刷新本页查看。日志：{log}"
                     )
                     st.rerun()
-            except PermissionDenied as exc:
+            except (PermissionDenied, users.UserError) as exc:
                 st.error(str(exc))
             except OSError as exc:
                 st.error(f"无法启动演练：{plain(exc)}")

@@ -171,7 +171,7 @@ def _run(action, success: str | None = None) -> bool:
     except PermissionDenied as exc:
         state.flash("error", str(exc))
         return False
-    except StaleEscalation as exc:
+    except (StaleEscalation, statements.StatementConflict) as exc:  # 已被他人处理/修改
         state.flash("warning", str(exc))
         return False
     except StaleDataError:
@@ -233,32 +233,50 @@ def _draft(esc_id: int, template_id: str, keys: dict[str, str]) -> None:
     )
 
 
-def _revise(draft_id: int, key: str) -> None:
+# ``version``: the draft's version on screen; a change someone else made since is refused (已被他人处理)
+
+
+def _revise(draft_id: int, key: str, version: int | None = None) -> None:
     text = plain(st.session_state.get(key), statements.MAX_TEXT)
-    _run(lambda s, who: statements.revise(s, draft_id=draft_id, text=text, actor=who), "口径已保存。")
+    _run(
+        lambda s, who: statements.revise(
+            s, draft_id=draft_id, text=text, actor=who, expected_version=version
+        ),
+        "口径已保存。",
+    )
 
 
-def _submit(draft_id: int) -> None:
-    _run(lambda s, who: statements.submit(s, draft_id=draft_id, actor=who), "已提交合规审核。")
+def _submit(draft_id: int, version: int | None = None) -> None:
+    _run(
+        lambda s, who: statements.submit(s, draft_id=draft_id, actor=who, expected_version=version),
+        "已提交合规审核。",
+    )
 
 
-def _review(draft_id: int, approve: bool, key: str) -> None:
+def _review(draft_id: int, approve: bool, key: str, version: int | None = None) -> None:
     note = plain(st.session_state.get(key), statements.MAX_NOTE).strip()
     if approve:
         _run(
-            lambda s, who: statements.approve(s, draft_id=draft_id, actor=who, note=note),
+            lambda s, who: statements.approve(
+                s, draft_id=draft_id, actor=who, note=note, expected_version=version
+            ),
             "口径已批准，可以使用。",
         )
     else:
         _run(
-            lambda s, who: statements.reject(s, draft_id=draft_id, actor=who, note=note), "口径已退回起草人。"
+            lambda s, who: statements.reject(
+                s, draft_id=draft_id, actor=who, note=note, expected_version=version
+            ),
+            "口径已退回起草人。",
         )
 
 
-def _used(draft_id: int, key: str) -> None:
+def _used(draft_id: int, key: str, version: int | None = None) -> None:
     channel = plain(st.session_state.get(key), 80).strip()
     _run(
-        lambda s, who: statements.mark_used(s, draft_id=draft_id, actor=who, channel=channel),
+        lambda s, who: statements.mark_used(
+            s, draft_id=draft_id, actor=who, channel=channel, expected_version=version
+        ),
         "已记录口径使用。",
     )
 
@@ -437,10 +455,16 @@ else:
                     "口径内容", value=d.text, key=f"{key}.text", max_chars=statements.MAX_TEXT, height=140
                 )
                 b1, b2, _ = st.columns([1, 1.4, 3])
-                b1.button("保存修改", key=f"{key}.save", on_click=_revise, args=(d.id, f"{key}.text"))
+                b1.button(
+                    "保存修改", key=f"{key}.save", on_click=_revise, args=(d.id, f"{key}.text", d.version)
+                )
                 if d.status == "draft":
                     b2.button(
-                        "提交合规审核", key=f"{key}.submit", type="primary", on_click=_submit, args=(d.id,)
+                        "提交合规审核",
+                        key=f"{key}.submit",
+                        type="primary",
+                        on_click=_submit,
+                        args=(d.id, d.version),
                     )
                 else:
                     b2.caption("保存修改后再提交审核")
@@ -455,17 +479,22 @@ else:
                         key=f"{key}.approve",
                         type="primary",
                         on_click=_review,
-                        args=(d.id, True, f"{key}.note"),
+                        args=(d.id, True, f"{key}.note", d.version),
                     )
                     b2.button(
-                        "退回", key=f"{key}.reject", on_click=_review, args=(d.id, False, f"{key}.note")
+                        "退回",
+                        key=f"{key}.reject",
+                        on_click=_review,
+                        args=(d.id, False, f"{key}.note", d.version),
                     )
                 else:
                     st.caption("等待负责人合规审核。")
             if d.status == "approved" and can_draft:
                 c1, c2, _ = st.columns([2, 1.4, 3], vertical_alignment="bottom")
                 c1.text_input("发布渠道", key=f"{key}.channel", max_chars=80, placeholder="例如：官网公告")
-                c2.button("标记已使用", key=f"{key}.used", on_click=_used, args=(d.id, f"{key}.channel"))
+                c2.button(
+                    "标记已使用", key=f"{key}.used", on_click=_used, args=(d.id, f"{key}.channel", d.version)
+                )
     if can_draft and esc.state in OPEN_STATES:
         with st.expander("起草新的对外口径"):
             template_id = st.selectbox(

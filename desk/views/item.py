@@ -114,19 +114,23 @@ def _load_records(post_id: str) -> dict:
             "playbook_id": alert.playbook_id,
             "created_at": alert.created_at,
             "drill": alert.drill,
+            "version": alert.version,
         }
         return {"alert": info, "escalations": escalations, "trail": trail}
 
 
-def _escalate(alert_id: int, playbook_id: str | None) -> None:
-    """Button callback: open (or find) the escalation record for the alert as the signed-in person."""
+def _escalate(alert_id: int, playbook_id: str | None, version: int | None = None) -> None:
+    """Button callback: open (or find) the escalation record for the alert as the signed-in person;
+    ``version``: the alert's version on screen (dismissed meanwhile by someone else: refused, 已被他人处理)."""
     who = state.current_actor()
     if who is None:
         state.flash("warning", "登录已失效，请重新登录后再立案处置。")
         return
     try:
         with ctx.records.session() as s:
-            esc, created = open_escalation(s, alert_id=alert_id, actor=who, playbook_id=playbook_id)
+            esc, created = open_escalation(
+                s, alert_id=alert_id, actor=who, playbook_id=playbook_id, expected_alert_version=version
+            )
             esc_id, esc_state = esc.id, esc.state
     except (EscalationError, PermissionDenied) as exc:
         state.flash("error", str(exc))
@@ -333,7 +337,7 @@ else:
         key="desk.item.escalate",
         disabled=not can_open,
         on_click=_escalate,
-        args=(alert["id"], playbook.id if playbook else None),
+        args=(alert["id"], playbook.id if playbook else None, alert["version"]),
         help="已有未结束的处置记录时不会重复创建。",
     )
     if current is not None and c2.button("前往处置记录", key="desk.item.goto_escalation"):

@@ -163,7 +163,8 @@ def _done(kind: str, text: str) -> None:
 
 
 def _run(action, *args, **kwargs):
-    """Call a triage action in one transaction as the signed-in person; errors become a flash message."""
+    """Call a triage action in one transaction as the signed-in person; errors become a flash message
+    (a change someone else made since the page was drawn: 已被他人处理 as a warning)."""
     who = state.current_actor()  # re-checked at the click: the session may have ended meanwhile
     try:
         with ctx.records.session() as s:
@@ -175,30 +176,35 @@ def _run(action, *args, **kwargs):
     return None
 
 
-def _acknowledge(alert_ids: list[int]) -> None:
-    results = [_run(triage.acknowledge, a) for a in alert_ids]
+def _acknowledge(alert_ids: list[tuple[int, int]]) -> None:
+    """``alert_ids``: (alert id, the version shown) of the row's alerts."""
+    results = [_run(triage.acknowledge, a, expected_version=v) for a, v in alert_ids]
     if any(r is None for r in results):
         return
     n = sum(bool(r) for r in results)
     _done("success", f"已确认 {n} 条预警。" if n else "这条预警已有人确认，无需重复操作。")
 
 
-def _assign(alert_ids: list[int], key: str) -> None:
+def _assign(alert_ids: list[tuple[int, int]], key: str) -> None:
     who = st.session_state.get(key)
     if not who:
         _done("warning", "请先选择要指派的人。")
         return
-    results = [_run(lambda s, a, actor, u=who: triage.assign(s, a, u, actor), a) for a in alert_ids]
+    results = [
+        _run(lambda s, a, actor, u=who, v=v: triage.assign(s, a, u, actor, expected_version=v), a)
+        for a, v in alert_ids
+    ]
     if any(r is None for r in results):
         return
     st.session_state[OPEN_FORM] = None
     _done("success", f"已指派给 {escape_markdown(_name(who))}。")
 
 
-def _false_positive(alert_ids: list[int], key: str) -> None:
+def _false_positive(alert_ids: list[tuple[int, int]], key: str) -> None:
     reason = str(st.session_state.get(key) or "")
     results = [
-        _run(lambda s, a, actor: triage.mark_false_positive(s, a, actor, reason), a) for a in alert_ids
+        _run(lambda s, a, actor, v=v: triage.mark_false_positive(s, a, actor, reason, expected_version=v), a)
+        for a, v in alert_ids
     ]
     if any(r is None for r in results):
         return
@@ -208,14 +214,17 @@ def _false_positive(alert_ids: list[int], key: str) -> None:
     _done("success", f"已标为误报 {n} 条（记录保留，可导出作训练数据）。" if n else "该预警已是误报。")
 
 
-def _reopen(alert_id: int) -> None:
-    result = _run(triage.reopen, alert_id)
+def _reopen(alert_id: int, version: int | None = None) -> None:
+    result = _run(triage.reopen, alert_id, expected_version=version)
     if result is not None:
         _done("success", "已恢复为待处理。" if result else "该预警不是误报或已关闭状态，无需恢复。")
 
 
-def _escalate(alert_id: int, playbook_id: str | None) -> None:
-    result = _run(lambda s, a, actor: triage.escalate(s, a, actor, playbook_id=playbook_id), alert_id)
+def _escalate(alert_id: int, playbook_id: str | None, version: int | None = None) -> None:
+    result = _run(
+        lambda s, a, actor: triage.escalate(s, a, actor, playbook_id=playbook_id, expected_version=version),
+        alert_id,
+    )
     if result is None:
         return
     esc, created = result
@@ -454,7 +463,7 @@ def _row(
 ) -> None:
     post = row.post
     alert = states.get(post.id)
-    ids = [a.alert_id for p in (post, *row.copies) if (a := states.get(p.id)) is not None]
+    ids = [(a.alert_id, a.version) for p in (post, *row.copies) if (a := states.get(p.id)) is not None]
     c_level, c_body, c_action = st.columns([1.4, 6.2, 2.4])
     with c_level:
         label, color = level_badge(post.level)
@@ -519,14 +528,19 @@ def _handling(alert: triage.AlertState) -> str:
     return " · ".join(parts)
 
 
-def _actions(post: PostRecord, alert: triage.AlertState | None, ids: list[int]) -> None:
+def _actions(post: PostRecord, alert: triage.AlertState | None, ids: list[tuple[int, int]]) -> None:
     if st.button("查看详情", key=f"desk.triage.open.{post.id}", type="primary", width="stretch"):
         _open_item(post.id)
     if alert is None or actor is None:
         return
     if alert.status in ("false_positive", "closed"):  # settled: only a manager can put it back
         if actor.can("alert.reopen"):
-            st.button("恢复", key=f"desk.triage.reopen.{post.id}", on_click=_reopen, args=(alert.alert_id,))
+            st.button(
+                "恢复",
+                key=f"desk.triage.reopen.{post.id}",
+                on_click=_reopen,
+                args=(alert.alert_id, alert.version),
+            )
         return
     cells = iter(
         [c for _ in range(2) for c in st.columns(2, gap="small")]
@@ -551,7 +565,7 @@ def _actions(post: PostRecord, alert: triage.AlertState | None, ids: list[int]) 
             "升级",
             key=f"desk.triage.escalate.{post.id}",
             on_click=_escalate,
-            args=(alert.alert_id, playbook.playbook.id if playbook else None),
+            args=(alert.alert_id, playbook.playbook.id if playbook else None, alert.version),
             help="开启处置记录（按匹配的预案计时）",
             width="stretch",
         )
@@ -570,7 +584,7 @@ def _toggle_form(kind: str, post_id: str) -> None:
 
 
 def _form(
-    post: PostRecord, alert: triage.AlertState, ids: list[int], assignable: list[tuple[str, str]]
+    post: PostRecord, alert: triage.AlertState, ids: list[tuple[int, int]], assignable: list[tuple[str, str]]
 ) -> None:
     """The open 指派 or 误报 form of this row, if any (drawn only for that row: the list stays light)."""
     if actor is None or st.session_state.get(OPEN_FORM) not in (("assign", post.id), ("fp", post.id)):

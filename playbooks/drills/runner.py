@@ -31,7 +31,7 @@ from playbooks.drills.scoring import Score, Thresholds
 from playbooks.schema import Playbook
 from store.models import Alert, DrillInjection, DrillRun, PostRecord, utcnow
 from store.outage import STORE_DOWN
-from store.records import audit
+from store.records import audit, change_if
 from store.spool import Spool
 
 if TYPE_CHECKING:
@@ -235,9 +235,16 @@ def abort_run(path: LivePath, run_id: int, *, actor: str, reason: str) -> None:
             run = session.get(DrillRun, run_id)
             if run is None or run.status != "running":
                 return
-            run.status = "aborted"
-            run.finished_at = utcnow()
-            run.passed = False
+            # compare-and-set: a run that finished (or was aborted) meanwhile keeps its end
+            if not change_if(
+                session,
+                run,
+                DrillRun.status == "running",
+                status="aborted",
+                finished_at=utcnow(),
+                passed=False,
+            ):
+                return
             audit(
                 session,
                 actor=actor,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from playbooks.authz import Actor, require
 from store.models import Notification
-from store.records import audit
+from store.records import audit, change_if
 
 STATUS_LABELS = {"pending": "待发送", "sent": "已送达", "failed": "发送失败", "suppressed": "演练未发出"}
 KIND_LABELS = {
@@ -93,10 +93,11 @@ def requeue(session: Session, notification_id: int, actor: Actor) -> bool:
     if row.status != "failed":
         return False
     before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
-    row.status = "pending"
-    row.attempts = 0
-    row.next_attempt_at = None
-    session.flush()
+    # compare-and-set: requeued once, however many admins click at the same moment
+    if not change_if(
+        session, row, Notification.status == "failed", status="pending", attempts=0, next_attempt_at=None
+    ):
+        return False
     audit(
         session,
         actor=actor.username,

@@ -5,7 +5,7 @@ Each is built as data first (``regulator_facts``, ``daily_facts``, ``holiday_fac
 from the records and the posts index) and rendered second (``render_markdown``, from the Jinja2 templates
 in templates/); what they share is in ``common``."""
 
-from playbooks.reports.common import ReportError, ReportRefused
+from playbooks.reports.common import ReportConflict, ReportError, ReportRefused
 from playbooks.reports.daily import daily_report
 from playbooks.reports.holiday import Period, holiday_report, period_between, period_for_holiday
 from playbooks.reports.periodic import ReportFiles, files_of, report_files, reports_of, signed_markdown
@@ -25,6 +25,7 @@ from playbooks.reports.wordfile import docx_text, escape, unescape
 __all__ = [
     "KIND",
     "Period",
+    "ReportConflict",
     "ReportError",
     "ReportFiles",
     "ReportRefused",

@@ -36,6 +36,10 @@ class ReportRefused(ReportError):
     """The rules forbid this report (a drill, a false positive)."""
 
 
+class ReportConflict(ReportError):
+    """Someone else signed the report first (两位负责人同时签发: one signs, the other is told)."""
+
+
 def bj(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A time as Beijing local time text; '—' when unknown (a text that is no time stays as it is)."""
     if isinstance(value, str):

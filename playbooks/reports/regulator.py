@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from playbooks.authz import Actor, require
 from playbooks.clocks import CLOCK_STATE_LABELS, ClockState, escalation_clocks
 from playbooks.escalation import STATE_LABELS
 from playbooks.reports.common import (
+    ReportConflict,
     ReportError,
     ReportRefused,
     author_of,
@@ -533,9 +534,11 @@ SIGNABLE_KINDS = (KIND, "daily", "holiday")  # the daily brief and holiday summa
 
 def sign_report(session: Session, report_id: int, *, actor: Actor, now: datetime) -> Report:
     """A manager signs off a report (签发: a regulator report draft, a daily brief, a holiday summary):
-    who and when are kept and audited. A report is signed once; a new version is a new report."""
+    who and when are kept and audited. A report is signed once; a new version is a new report. The
+    signature is compare-and-set (``UPDATE … WHERE signed_at IS NULL``): of two managers signing at the
+    same moment one signs and writes the audit entry, the other gets ReportConflict (已被他人签发)."""
     require(actor, "report.sign")
-    report = session.get(Report, report_id)
+    report = session.get(Report, report_id, populate_existing=True)
     if report is None or report.kind not in SIGNABLE_KINDS:
         raise ReportError(f"报告 {report_id} 不存在。")
     if report.drill:
@@ -544,9 +547,18 @@ def sign_report(session: Session, report_id: int, *, actor: Actor, now: datetime
         raise ReportError(f"该报告已由 {report.signed_by} 于 {bj(report.signed_at)} 签发。")
     if not verify(report):
         raise ReportError("报告内容与生成时的校验值不符，不能签发；请重新生成。")
-    report.signed_by = actor.username
-    report.signed_at = as_utc(now)
     session.flush()
+    signed = session.execute(  # compare-and-set: of two managers signing at once, one signs
+        update(Report)
+        .where(Report.id == report.id, Report.signed_at.is_(None))
+        .values(signed_by=actor.username, signed_at=as_utc(now))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(report)
+    if not signed:
+        raise ReportConflict(
+            f"该报告已被他人签发（{report.signed_by} 于 {bj(report.signed_at)}），无需重复签发。"
+        )
     audit(
         session,
         actor=actor.username,

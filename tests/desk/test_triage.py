@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from playbooks import triage
+from playbooks.authz import Actor
 from store.models import Alert
 from store.records import audit_trail, get_alert_for_post
 from tests.desk.conftest import HOSTILE_TITLE, make_post, make_user, texts
@@ -287,6 +289,25 @@ def test_assign_to_a_user_shows_who_has_it(desk_store, app):
     assert any("已指派给 赵敏" in s.value and "<b>" not in s.value for s in at.success)
     (entry,) = _trail(desk_store, "post-rumor", "alert.assigned")
     assert (entry.actor, entry.detail["after"]) == ("王晓明", "zhao")
+
+
+def test_a_row_someone_else_handled_since_it_was_drawn_says_so(desk_store, app):
+    """误报 on a row another officer escalated after the page was drawn: refused, 已被他人处理, nothing written."""
+    at = app()
+    at.button(key="desk.triage.fp_form.post-complaint").click().run()
+    at.text_input(key="desk.triage.fp_reason.post-complaint").input("同名公司，与本司无关")
+    ctx = desk_store.context()
+    try:
+        with ctx.records.session() as s:  # meanwhile, on another desk
+            triage.escalate(s, _alert(desk_store, "post-complaint").id, Actor("zhao", "officer", "赵敏"))
+    finally:
+        ctx.close()
+    at.button(key="desk.triage.fp.post-complaint").click().run()
+    assert not at.exception
+    assert any("已被他人处理" in w.value and "已升级" in w.value for w in at.warning)
+    alert = _alert(desk_store, "post-complaint")
+    assert alert.status == "escalated" and alert.false_positive_reason == ""
+    assert _trail(desk_store, "post-complaint", "alert.false_positive") == []
 
 
 def test_false_positive_leaves_the_queue_and_is_kept(desk_store, app):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from alembic import command
@@ -15,6 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
+from store.auditlog import GENESIS, chain_hash
 from store.models import Base
 from store.records import Records, alembic_config, upgrade_sql
 
@@ -78,17 +80,30 @@ def test_downgrade_to_nothing_and_back(engine):
 
 def test_audit_guards_come_from_the_migration(engine):
     _upgrade(engine)
-    with engine.begin() as conn:
-        conn.execute(
+    with pytest.raises(Exception, match="must extend the chain"), engine.begin() as conn:
+        conn.execute(  # a row written past the desk, without the chain: refused
             text(
                 "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail) "
                 "VALUES (CURRENT_TIMESTAMP, 'a', 'x', 'alert', '1', '{}')"
             )
         )
+    at = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
+    h = chain_hash(GENESIS, at=at, actor="a", action="x", entity="alert", entity_id="1", detail={})
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail, prev_hash, row_hash) "
+                "VALUES (:at, 'a', 'x', 'alert', '1', '{}', :prev, :h)"
+            ),
+            {"at": at, "prev": GENESIS, "h": h},
+        )
     with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
         conn.execute(text("UPDATE audit_log SET actor = 'b'"))
     with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_log"))
+    if engine.dialect.name == "postgresql":
+        with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
+            conn.execute(text("TRUNCATE audit_log"))
 
 
 def test_a_store_made_before_migrations_is_adopted_with_its_data(tmp_path):
@@ -122,3 +137,30 @@ def test_migrate_sql_prints_the_ddl_without_connecting(url):
     assert re.search(r"CREATE TABLE (IF NOT EXISTS )?escalations", sql)
     assert "append-only" in sql  # the audit guards are part of the schema
     assert "alembic_version" in sql
+
+
+def test_rows_written_before_the_chain_are_chained_by_its_migration(engine):
+    """A live store at 0005 with audit rows: 0006 chains them in id order, and the chain verifies."""
+    from sqlalchemy.orm import Session
+
+    from store.auditlog import verify_audit
+    from store.records import audit
+
+    _upgrade(engine, "0005")
+    with engine.begin() as conn:
+        for i, detail in enumerate(["{}", '{"note": "误报：同名公司", "n": 2}', '{"before": null}']):
+            conn.execute(
+                text(
+                    "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail) "
+                    "VALUES (:at, 'wang', 'alert.acknowledged', 'alert', :eid, :d)"
+                ),
+                {"at": datetime(2026, 10, 1, 1, i, 7, 123456, tzinfo=UTC), "eid": str(i), "d": detail},
+            )
+    _upgrade(engine)
+    with Session(engine) as s:
+        report = verify_audit(s)
+        assert report.ok and report.rows == 3
+    with Session(engine) as s, s.begin():  # the desk appends after them
+        audit(s, actor="li", action="report.signed", entity="report", entity_id=1)
+    with Session(engine) as s:
+        assert verify_audit(s).ok and verify_audit(s).rows == 4

@@ -32,3 +32,27 @@ def records_url(request, config_file: Path) -> Iterator[str]:
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+class RepeatedLine:
+    """A stdin that answers every readline with the same line: ``--password-stdin`` for several commands."""
+
+    def __init__(self, line: str):
+        self.line = line
+
+    def readline(self) -> str:
+        return self.line + "\n"
+
+    def isatty(self) -> bool:
+        return False
+
+
+@pytest.fixture
+def password_on_stdin(monkeypatch):
+    """``password_on_stdin(pw)``: each command's ``--password-stdin`` reads ``pw`` (the real credential path)."""
+
+    def put(password: str) -> list[str]:
+        monkeypatch.setattr("sys.stdin", RepeatedLine(password))
+        return ["--password-stdin"]
+
+    return put

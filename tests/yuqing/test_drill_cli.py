@@ -279,7 +279,9 @@ def test_a_malformed_scenario_file_is_refused_naming_the_field(config_file: Path
     assert _runs(config_file) == []
 
 
-def test_as_names_a_desk_manager_who_is_recorded_as_the_one_who_ran_it(config_file: Path, capsys):
+def test_as_names_a_desk_manager_who_is_recorded_as_the_one_who_ran_it(
+    config_file: Path, capsys, password_on_stdin
+):
     from playbooks import users
 
     ctx = _ctx(config_file)
@@ -289,10 +291,13 @@ def test_as_names_a_desk_manager_who_is_recorded_as_the_one_who_ran_it(config_fi
             users.create_user(s, username="王晓明", role="officer", password="desk-test-pass-42", by="test")
     finally:
         ctx.close()
-    assert _run(config_file, "executive-rumor", "--speed", "0", "--headless", "--as", "王晓明") == 2
+    pw = password_on_stdin("desk-test-pass-42")
+    assert _run(config_file, "executive-rumor", "--speed", "0", "--headless", "--as", "王晓明", *pw) == 2
     assert "无权执行此操作" in capsys.readouterr().err
-    assert _run(config_file, "executive-rumor", "--speed", "0", "--headless", "--as", "nobody") == 2
-    assert _run(config_file, "executive-rumor", "--speed", "0", "--headless", "--as", "李负责") == 0
+    assert _run(config_file, "executive-rumor", "--speed", "0", "--headless", "--as", "nobody", *pw) == 2
+    assert _run(config_file, "executive-rumor", "--speed", "0", "--headless", "--as", "李负责") == 2
+    assert "需要其凭据" in capsys.readouterr().err  # a name alone is not enough
+    assert _run(config_file, "executive-rumor", "--speed", "0", "--headless", "--as", "李负责", *pw) == 0
     [run] = _runs(config_file)
     assert run.run_by == "李负责"
 

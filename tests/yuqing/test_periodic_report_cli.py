@@ -65,8 +65,9 @@ def _reports(config: Path) -> list[tuple[int, str, str, str]]:
         ctx.close()
 
 
-def test_daily_brief_as_docx_and_markdown_then_signed(store, tmp_path, capsys):
-    base = ["--config", str(store), "report", "daily", "--date", "2026-10-02", "--as", "zhao"]
+def test_daily_brief_as_docx_and_markdown_then_signed(store, tmp_path, capsys, password_on_stdin):
+    pw = password_on_stdin(PASSWORD)
+    base = ["--config", str(store), "report", "daily", "--date", "2026-10-02", "--as", "zhao", *pw]
     out = tmp_path / "日报.docx"
     assert main([*base, "--output", str(out)]) == 0, capsys.readouterr().err
     assert "报告 #1" in capsys.readouterr().out
@@ -79,13 +80,14 @@ def test_daily_brief_as_docx_and_markdown_then_signed(store, tmp_path, capsys):
     assert body.startswith("# 舆情日报（2026年10月02日）")
     assert "| 预警帖文 | 1 | 0 | +1 |" in body and "\\<b\\>急\\<\\/b\\>" in body and "<b>" not in body
     assert _reports(store) == [(1, "daily", "2026-10-02", ""), (2, "daily", "2026-10-02", "")]
-    assert main(["--config", str(store), "report", "sign", "--report", "1", "--as", "zhao"]) == 0
+    assert main(["--config", str(store), "report", "sign", "--report", "1", "--as", "zhao", *pw]) == 0
     assert _reports(store)[0] == (1, "daily", "2026-10-02", "zhao")
 
 
-def test_holiday_summary_from_the_calendar_or_dates(store, tmp_path, capsys):
+def test_holiday_summary_from_the_calendar_or_dates(store, tmp_path, capsys, password_on_stdin):
     out = tmp_path / "总结.md"
-    base = ["--config", str(store), "report", "holiday", "--output", str(out), "--as", "zhao"]
+    pw = password_on_stdin(PASSWORD)
+    base = ["--config", str(store), "report", "holiday", "--output", str(out), "--as", "zhao", *pw]
     assert main([*base, "--holiday", "国庆", "--year", "2026"]) == 0, capsys.readouterr().err
     body = out.read_text(encoding="utf-8")
     assert body.startswith("# 2026年国庆节假期舆情工作总结")
@@ -95,12 +97,13 @@ def test_holiday_summary_from_the_calendar_or_dates(store, tmp_path, capsys):
     assert _reports(store)[-1][1:3] == ("holiday", "2026-10-01~2026-10-03")
 
 
-def test_refusals(store, tmp_path, capsys):
+def test_refusals(store, tmp_path, capsys, password_on_stdin):
     out = tmp_path / "r.docx"
+    pw = password_on_stdin(PASSWORD)
     daily = ["--config", str(store), "report", "daily", "--date", "2026-10-02", "--output", str(out)]
-    assert main([*daily, "--as", "wang"]) == 2
+    assert main([*daily, "--as", "wang", *pw]) == 2
     assert "无权" in capsys.readouterr().err
-    holiday = ["--config", str(store), "report", "holiday", "--output", str(out), "--as", "zhao"]
+    holiday = ["--config", str(store), "report", "holiday", "--output", str(out), "--as", "zhao", *pw]
     assert main([*holiday, "--holiday", "国庆"]) == 2
     assert "同时给出" in capsys.readouterr().err
     assert (
@@ -110,6 +113,6 @@ def test_refusals(store, tmp_path, capsys):
     assert "二选一" in capsys.readouterr().err
     assert main([*holiday, "--holiday", "圣诞", "--year", "2026"]) == 2
     assert "没有名为“圣诞”" in capsys.readouterr().err
-    assert main([*daily[:-1], str(tmp_path / "r.pdf"), "--as", "zhao"]) == 2
+    assert main([*daily[:-1], str(tmp_path / "r.pdf"), "--as", "zhao", *pw]) == 2
     assert ".docx 或 .md" in capsys.readouterr().err
     assert not out.exists() and _reports(store) == []

@@ -20,7 +20,7 @@ from sqlalchemy import delete, select, update
 from playbooks.authz import Actor, PermissionDenied
 from playbooks.readiness import check_readiness, find_holiday, sign_off
 from store.models import AuditEntry, DrillRun, Notification, RosterEntry, SourceRun, User
-from tests.yuqing.readiness_support import CHANNEL_TOML, NOW, Bot, Prepared, prepare
+from tests.yuqing.readiness_support import CHANNEL_TOML, NOW, PASSWORD, Bot, Prepared, prepare
 from yuqing.cli import main
 
 
@@ -32,13 +32,14 @@ def bot() -> Iterator[Bot]:
 
 
 @pytest.fixture
-def prepared(config_file: Path, records_url: str, bot: Bot, monkeypatch) -> Prepared:
+def prepared(config_file: Path, records_url: str, bot: Bot, monkeypatch, password_on_stdin) -> Prepared:
+    password_on_stdin(PASSWORD)  # --as zhao proves it with zhao's password (below)
     return prepare(config_file, bot, monkeypatch)
 
 
 def readiness(capsys, *args: str) -> tuple[int, str, list[str]]:
     """(exit code, stdout + stderr, the ✗ lines)."""
-    code = main(["readiness", "--at", NOW.isoformat(), "--as", "zhao", *args])
+    code = main(["readiness", "--at", NOW.isoformat(), "--as", "zhao", "--password-stdin", *args])
     cap = capsys.readouterr()
     out = cap.out + cap.err
     return code, out, [line for line in out.splitlines() if line.startswith("✗")]

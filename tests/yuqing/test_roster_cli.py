@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from playbooks.users import hash_password
 from store.models import RosterEntry, User
 from store.records import Records
 from yuqing.cli import main
@@ -20,20 +21,23 @@ path = "{store}"
 """
 
 HEADER = "日期,开始,结束,岗位,用户名,电话,备注\n"
+PASSWORD = "roster-cli-pass-42"
 
 
 @pytest.fixture
-def config(tmp_path, monkeypatch):
+def config(tmp_path, monkeypatch, password_on_stdin):
     path = tmp_path / "yuqing.toml"
     path.write_text(TOML.format(store=(tmp_path / "y.db").as_posix()), encoding="utf-8")
     monkeypatch.delenv("YUQING_CONFIG", raising=False)
     rec = Records(load_settings(path).store.resolved_records_url())
     with rec.session() as s:
-        s.add(User(username="admin", role="admin", active=True, phone="13800000000"))
-        s.add(User(username="wang", role="officer", active=True, phone="13800000001"))
+        pw = hash_password(PASSWORD)
+        s.add(User(username="admin", role="admin", active=True, phone="13800000000", password_hash=pw))
+        s.add(User(username="wang", role="officer", active=True, phone="13800000001", password_hash=pw))
         s.add(User(username="zhao", role="officer", active=True))
         s.add(User(username="li", role="manager", active=True, phone="13800000003"))
     rec.dispose()
+    password_on_stdin(PASSWORD)  # --as NAME --password-stdin: the person's own password
     return path
 
 
@@ -82,7 +86,7 @@ def test_roster_import_and_show_with_gaps(config, tmp_path, capsys):
         + "2026-10-02,00:00,24:00,备班,zhao,,\n",
         encoding="utf-8",
     )
-    assert _cli(config, "roster", "import", str(csv), "--as", "admin") == 0
+    assert _cli(config, "roster", "import", str(csv), "--as", "admin", "--password-stdin") == 0
     assert "已导入 5 条值班记录（2026-10-01 至 2026-10-02）" in capsys.readouterr().out
     assert _cli(config, "roster", "show", "--from", "2026-10-01", "--to", "2026-10-01") == 0
     out = capsys.readouterr().out
@@ -103,11 +107,11 @@ def test_roster_import_refuses_a_bad_file_and_an_officer(config, tmp_path, capsy
     csv.write_text(
         HEADER + "2026-10-01,00:00,24:00,主班,wang,,\n2026-10-01,00:00,24:00,主班,ghost,,\n", "utf-8"
     )
-    assert _cli(config, "roster", "import", str(csv), "--as", "admin") == 2
+    assert _cli(config, "roster", "import", str(csv), "--as", "admin", "--password-stdin") == 2
     err = capsys.readouterr().err
     assert "第 3 行：用户“ghost”不存在" in err
     assert _entries(config) == []
     csv.write_text(HEADER + "2026-10-01,00:00,24:00,主班,wang,,\n", "utf-8")
-    assert _cli(config, "roster", "import", str(csv), "--as", "wang") == 2
+    assert _cli(config, "roster", "import", str(csv), "--as", "wang", "--password-stdin") == 2
     assert "无权" in capsys.readouterr().err
     assert _entries(config) == []
