@@ -86,7 +86,7 @@ DEBUNK_FACTOR = 0.25
 SPREAD_CUE_WEIGHT = 0.3  # reposting hearsay is spreading it (转发扩散)
 MODEL_CUE_WEIGHT = 0.5  # weight of the rumor model as one more independent cue, when it is sure (score 1)
 REGISTER_SCORE = 0.95
-DEFAULT_MODEL_THRESHOLD = 0.9
+DEFAULT_MODEL_THRESHOLD = 0.5  # the rumor model's classifier threshold (nlp/models/README.md)
 
 
 @dataclass(frozen=True)

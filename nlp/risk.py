@@ -40,7 +40,7 @@ class RiskThresholds:
     reach_high: int = 10_000
     reach_very_high: int = 100_000
     authority_high: float = 0.8
-    rumor_model_threshold: float = 0.9
+    rumor_model_threshold: float = 0.5
     velocity_high: int = 2_000  # reach per hour since publication
 
     @classmethod

@@ -129,8 +129,9 @@ class RiskConfig(BaseModel):
     velocity_high: int = Field(2_000, ge=1)
     # source authority at or above this (official media, regulator) raises the level by one
     authority_high: float = Field(0.8, ge=0.0, le=1.0)
-    # the rumor model alone calls a post 不实 only this sure (cues and the rumor register need less)
-    rumor_model_threshold: float = Field(0.9, ge=0.0, le=1.0)
+    # the rumor model alone calls a post 不实 this sure (cues and the rumor register need less); the
+    # shipped model is trained with finance posts as non-rumors, so 0.5 (its classifier threshold) holds
+    rumor_model_threshold: float = Field(0.5, ge=0.0, le=1.0)
     # events: a post joins a live event of its target within this many hours when this share of its
     # keywords are among the event's most frequent ones
     event_window_hours: float = Field(72, gt=0)

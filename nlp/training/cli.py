@@ -87,6 +87,9 @@ def _rumor_parser(sub) -> None:
     t.add_argument("--out", type=Path, default=RUMOR_DIR)
     t.add_argument("--C", type=float, default=8.0)
     t.add_argument("--max-features", type=int, default=150_000)
+    t.add_argument(
+        "--finance-negatives", type=int, default=0, help="this many finance posts as non-rumor examples"
+    )
     e = what.add_parser("eval", help="measure the shipped rumor model on the held-out rows")
     e.add_argument("--data", type=Path, default=DEFAULT_DATA)
     b = what.add_parser(
@@ -110,7 +113,13 @@ def _targets(args) -> dict:
 
 def _rumor(args) -> dict:
     if args.step == "train":
-        return rumor.train(args.data, args.out, c=args.C, max_features=args.max_features)
+        return rumor.train(
+            args.data,
+            args.out,
+            c=args.C,
+            max_features=args.max_features,
+            finance_negatives=args.finance_negatives,
+        )
     if args.step == "eval":
         return rumor.evaluate(RumorModel.load(RUMOR_DIR), rumor_rows(args.data, "heldout"))
     return rumor.eval_rumor(args.data)
