@@ -1,16 +1,17 @@
 """End-to-end detection: a hand-written world of a fictional broker, crawled for real, scored against
 a duty officer's labels. Prints figures, asserts nothing.
 
-    yuqing bench e2e [--part dev|holdout|all] [--json] [--verbose] [--workdir DIR]
+    yuqing bench e2e [--world NAME] [--part dev|holdout|all] [--json] [--verbose] [--workdir DIR]
                      [--config-extra FILE] [--polite] [--crawl-timeout S]
 
-The world (bench/e2e/world/*.yaml, described in bench/e2e/README.md) is 岚山证券 (609688) and its
+A world is a folder under bench/e2e/worlds/ (bench/e2e/README.md), each written by hand by a different
+person: world/*.yaml and labels.yaml. ``lanshan`` (the default) is 岚山证券 (609688) and its
 look-alikes: 122 items over all eight source families, each in the format its spider parses. The bench
-renders it into a temporary folder (times relative to now), serves it on 127.0.0.1 (yuqing.localsite),
+renders the world into a temporary folder (times relative to now), serves it on 127.0.0.1 (yuqing.localsite),
 writes a yuqing.toml with one [[sources]] per site and a fresh embedded store, runs the real crawl and
 ingest (``yuqing.crawl.crawl_sources``, the function ``yuqing crawl`` and ``yuqing demo`` use: the
 spiders in a child process, then analysis, store and alerts), exports the stored posts with
-``yuqing export`` and joins them to bench/e2e/labels.yaml by the items' stable ids (platform id or URL
+``yuqing export`` and joins them to the world's labels.yaml by the items' stable ids (platform id or URL
 path). Labels were written by hand before anything was measured; ``dev`` items may be tuned on, the
 ``holdout`` items never.
 
@@ -55,11 +56,14 @@ if str(ROOT) not in sys.path:  # run as a plain script
     sys.path.insert(0, str(ROOT))
 
 from bench.e2e.render import (  # noqa: E402
+    DEFAULT_WORLD,
     config_dict,
     deep_merge,
     load_labels,
     load_world,
     render,
+    world_names,
+    world_paths,
     write_config,
 )
 
@@ -85,8 +89,9 @@ def run_world(args: argparse.Namespace) -> dict[str, Any]:
     from yuqing.crawl import crawl_sources
     from yuqing.localsite import LocalSite
 
-    world = load_world()
-    labels = load_labels()
+    world_dir, labels_file = world_paths(args.world)
+    world = load_world(world_dir)
+    labels = load_labels(labels_file)
     workdir = Path(args.workdir).resolve() if args.workdir else Path(tempfile.mkdtemp(prefix="yuqing-e2e-"))
     workdir.mkdir(parents=True, exist_ok=True)
     store = workdir / "e2e.db"
@@ -96,10 +101,12 @@ def run_world(args: argparse.Namespace) -> dict[str, Any]:
     rendered = render(world, workdir, datetime.now(UTC))
     unlabelled = sorted(set(rendered.items) - set(labels))
     unserved = sorted(set(labels) - set(rendered.items))
-    if unlabelled or unserved:
-        raise SystemExit(
-            f"world and labels disagree: unlabelled {unlabelled}, labelled but not served {unserved}"
+    if unlabelled or unserved:  # printed here: `yuqing bench` keeps only the exit status of SystemExit
+        print(
+            f"world and labels disagree: unlabelled {unlabelled}, labelled but not served {unserved}",
+            file=sys.stderr,
         )
+        raise SystemExit(1)
     extra: dict[str, Any] = {}
     if args.config_extra:
         with open(args.config_extra, "rb") as fh:
@@ -131,7 +138,8 @@ def run_world(args: argparse.Namespace) -> dict[str, Any]:
         sys.stdout = old_stdout
         quiet.close()
     if rc != 0:
-        raise SystemExit(f"yuqing export failed (exit {rc})")
+        print(f"yuqing export failed (exit {rc})", file=sys.stderr)
+        raise SystemExit(1)
     export_s = time.perf_counter() - t1
     posts = [json.loads(line) for line in export.read_text(encoding="utf-8").splitlines() if line.strip()]
     return {
@@ -343,6 +351,7 @@ def print_report(
     print()
     print("by kind (" + " / ".join(parts) + "): must-flag caught, no-action falsely flagged")
     kinds = sorted({k for p in parts for k in figures[p]["by_kind"]})
+    width = max([16, *(len(k) for k in kinds)])
     for k in kinds:
         cells = []
         for p in parts:
@@ -353,7 +362,7 @@ def print_report(
             if c.get("not"):
                 s.append(f"false {c.get('false_alarms', 0)}/{c['not']}")
             cells.append(", ".join(s) or "—")
-        print(f"  {k:16s} " + " | ".join(f"{c:26s}" for c in cells))
+        print(f"  {k:{width}s} " + " | ".join(f"{c:26s}" for c in cells))
     last = parts[-1]
     print()
     print(f"by family ({last}): stored / served")
@@ -398,6 +407,12 @@ def print_report(
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="yuqing bench e2e", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--world",
+        default=DEFAULT_WORLD,
+        choices=world_names(),
+        help=f"the world under bench/e2e/worlds/ (default {DEFAULT_WORLD})",
     )
     ap.add_argument("--part", choices=PARTS, help="show one part only (default: dev, holdout and all)")
     ap.add_argument("--json", action="store_true", help="print the figures as one JSON object")

@@ -1,15 +1,15 @@
 """Learning from the desk, simulated on the e2e world: verdicts on one half, measured on the other.
 
-    yuqing bench feedback [--train-part dev|holdout] [--json] [--verbose] [--workdir DIR]
+    yuqing bench feedback [--world NAME] [--train-part dev|holdout] [--json] [--verbose] [--workdir DIR]
                           [--config-extra FILE] [--learn-args "..."] [--no-rollback]
 
-The world of ``yuqing bench e2e`` (bench/e2e: 岚山证券, 122 items over the eight source families, labels
-written by hand) is served on 127.0.0.1 for the whole run, and:
+A world of ``yuqing bench e2e`` (bench/e2e/worlds/NAME; by default lanshan: 岚山证券, 122 items over the
+eight source families, labels written by hand) is served on 127.0.0.1 for the whole run, and:
 
 1. crawled into a fresh embedded store by the real spiders and ingest (``yuqing.crawl.crawl_sources``;
    the seen-store off so later crawls read everything again) → *before* figures per part;
 2. the flagged items of the training part (dev by default) get desk verdicts from the officer's labels
-   (bench/e2e/labels.yaml), through the desk's own service functions (playbooks/triage.py) as two desk
+   (the world's labels.yaml), through the desk's own service functions (playbooks/triage.py) as two desk
    users: a must-flag item is escalated (severity Ⅰ/Ⅱ) or acknowledged (Ⅲ/Ⅳ); any other flagged item
    is dismissed as 误报 with the label's ``why`` as the officer's reason. Missed items get no verdict
    (nobody saw them) and nothing of the other part is touched;
@@ -46,11 +46,14 @@ if str(ROOT) not in sys.path:  # run as a plain script
 
 from bench.bench_e2e import LOOPBACK_SETTINGS, join, score  # noqa: E402
 from bench.e2e.render import (  # noqa: E402
+    DEFAULT_WORLD,
     config_dict,
     deep_merge,
     load_labels,
     load_world,
     render,
+    world_names,
+    world_paths,
     write_config,
 )
 
@@ -181,6 +184,12 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    ap.add_argument(
+        "--world",
+        default=DEFAULT_WORLD,
+        choices=world_names(),
+        help=f"the world under bench/e2e/worlds/ (default {DEFAULT_WORLD})",
+    )
     ap.add_argument("--train-part", choices=("dev", "holdout"), default="dev", help="whose verdicts train")
     ap.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     ap.add_argument("--verbose", "-v", action="store_true", help="list every decision the layer changed")
@@ -195,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from yuqing.localsite import LocalSite
 
-    world, labels = load_world(), load_labels()
+    world_dir, labels_file = world_paths(args.world)
+    world, labels = load_world(world_dir), load_labels(labels_file)
     workdir = Path(args.workdir).resolve() if args.workdir else Path(tempfile.mkdtemp(prefix="yuqing-fb-"))
     workdir.mkdir(parents=True, exist_ok=True)
     store = workdir / "e2e.db"

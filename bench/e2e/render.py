@@ -1,5 +1,9 @@
-"""Render the e2e world (world/*.yaml) into the files the sites would serve, a LocalSite manifest, and
-the [[sources]] of a yuqing.toml that point at them.
+"""Render an e2e world (worlds/NAME/world/*.yaml) into the files the sites would serve, a LocalSite
+manifest, and the [[sources]] of a yuqing.toml that point at them.
+
+A world is a folder under worlds/ (bench/e2e/README.md): world/*.yaml (firm.yaml, news.yaml,
+weibo.yaml, guba.yaml, xueqiu.yaml, feeds.yaml) and labels.yaml. The news sites' names, menus and page
+layouts are the world's own (``sites:`` in news.yaml); this module only knows the layouts.
 
 Every family is written in the format its spider reads (crawlers/spiders/*.py; the formats are those of
 tests/fixtures/crawl/families): RSS 2.0 / Atom feeds and article pages, news list pages, Baidu News
@@ -11,6 +15,7 @@ Times are rendered against ``now`` (the moment the bench starts), each as its si
 recent whatever day the bench runs, and the crawl resolves relative times against its real clock.
 
 Nothing here knows the labels (labels.yaml): the served files carry only what a site would show.
+load_labels reads them for the bench, which keeps them apart from what it serves.
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ from urllib.parse import quote
 import yaml
 
 HERE = Path(__file__).resolve().parent
-WORLD_DIR = HERE / "world"
-LABELS_FILE = HERE / "labels.yaml"
+WORLDS_DIR = HERE / "worlds"
+DEFAULT_WORLD = "lanshan"  # 岚山证券, the first world (bench/e2e/worlds/lanshan/README.md)
+WORLD_DIR = WORLDS_DIR / DEFAULT_WORLD / "world"
+LABELS_FILE = WORLDS_DIR / DEFAULT_WORLD / "labels.yaml"
 CHINA_TZ = timezone(timedelta(hours=8))
 BASE = "{base_url}"  # LocalSite replaces it in served text files
 XQ_TOKEN = "bench-e2e-xq-token"  # fictional; only ever in the bench's own secrets file
@@ -42,24 +49,59 @@ HTML_UTF8 = "text/html; charset=utf-8"
 # ------------------------------------------------------------------------------------------------ world
 
 
+ARTICLE_LAYOUTS = ("meta", "info", "cms")  # see article_page
+LIST_LAYOUTS = ("paged", "simple")  # see paged_list / simple_list
+
+
 @dataclass
 class World:
     firm: dict[str, Any]
     watch: list[dict[str, Any]]
     sources: list[dict[str, Any]]
     users: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # family → key → user
+    # news site key (the first part of its URL paths, the sources' `template`) → {name, nav, layout}
+    sites: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def world_names() -> list[str]:
+    """The worlds under worlds/ (a folder with world/firm.yaml and labels.yaml)."""
+    return sorted(
+        p.name
+        for p in WORLDS_DIR.iterdir()
+        if (p / "world" / "firm.yaml").is_file() and (p / "labels.yaml").is_file()
+    )
+
+
+def world_paths(name: str = DEFAULT_WORLD) -> tuple[Path, Path]:
+    """(world folder, labels file) of the world called ``name``; a clear error for an unknown name."""
+    if name not in world_names():
+        raise ValueError(f"no e2e world {name!r}; known: {', '.join(world_names())} (bench/e2e/worlds/)")
+    return WORLDS_DIR / name / "world", WORLDS_DIR / name / "labels.yaml"
 
 
 def load_world(world_dir: Path = WORLD_DIR) -> World:
     firm_doc = yaml.safe_load((world_dir / "firm.yaml").read_text(encoding="utf-8"))
     sources: list[dict[str, Any]] = []
     users: dict[str, dict[str, dict[str, Any]]] = {}
+    sites: dict[str, dict[str, Any]] = {}
     for name in ("news.yaml", "weibo.yaml", "guba.yaml", "xueqiu.yaml", "feeds.yaml"):
         doc = yaml.safe_load((world_dir / name).read_text(encoding="utf-8"))
         if doc.get("users"):
             users[name.removesuffix(".yaml")] = doc["users"]
+        sites.update(doc.get("sites") or {})
         sources.extend(doc["sources"])
-    return World(firm=firm_doc["firm"], watch=firm_doc.get("watch") or [], sources=sources, users=users)
+    for key, site in sites.items():
+        if site.get("layout") not in ARTICLE_LAYOUTS:
+            raise ValueError(
+                f"site {key!r}: layout must be one of {ARTICLE_LAYOUTS}, not {site.get('layout')!r}"
+            )
+    for src in sources:
+        site = src.get("template")
+        if site and site not in sites:
+            raise ValueError(f"source {src['name']!r}: template {site!r} is not in any sites: block")
+    return World(
+        firm=firm_doc["firm"], watch=firm_doc.get("watch") or [], sources=sources, users=users, sites=sites
+    )
 
 
 def load_labels(path: Path = LABELS_FILE) -> dict[str, dict[str, Any]]:
@@ -148,11 +190,18 @@ class _Out:
     def __init__(self, root: Path):
         self.root = root
         self.routes: list[dict[str, Any]] = []
+        self._seen: set[tuple[str, tuple[tuple[str, Any], ...]]] = set()
+        self._files: set[Path] = set()
 
     def file(
         self, rel: str, data: str | dict | list, route: str, content_type: str, **route_extra: Any
     ) -> None:
         path = self.root / "site" / rel
+        key = (route, tuple(sorted((route_extra.get("query") or {}).items())))
+        if key in self._seen or path in self._files:  # two sources of one world must not share a URL
+            raise ValueError(f"route {route} {dict(key[1])} or file {rel} is served twice")
+        self._seen.add(key)
+        self._files.add(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, indent=1)
         path.write_text(text, encoding="utf-8")
@@ -169,17 +218,11 @@ def paragraphs(body: str) -> list[str]:
 
 # ------------------------------------------------------------------------------------------------ news
 
-_NAV = {
-    "cjrb": ("财经日报网", ["首页", "宏观", "证券", "基金", "银行", "保险", "公司", "理财", "数据"]),
-    "zqdb": ("证券导报", ["首页", "要闻", "公司", "市场", "机构", "基金", "公告", "数据", "专题"]),
-    "jrsb": ("金融时报网", ["首页", "要闻", "银行", "券商", "保险", "理财", "金融科技", "评论"]),
-    "dfcx": ("东方财讯", ["首页", "股票", "券商", "基金", "期货", "外汇", "港股", "美股"]),
-    "bdf": ("理财周刊网", ["首页", "理财", "基金", "券商", "保险", "维权"]),
-}
+_SITES: dict[str, dict[str, Any]] = {}  # the world being rendered: site key → {name, nav, layout}
 
 
 def _nav_html(site: str) -> str:
-    name, items = _NAV[site]
+    name, items = _SITES[site]["name"], _SITES[site]["nav"]
     links = "".join(f'<li><a href="{BASE}/{site}/{i}/">{n}</a></li>' for i, n in enumerate(items))
     return f'<div class="top-nav"><a class="logo" href="{BASE}/{site}/">{name}</a><ul>{links}</ul></div>'
 
@@ -195,7 +238,7 @@ def _side_html(site: str, others: list[dict[str, Any]]) -> str:
 
 
 def _footer_html(site: str) -> str:
-    name = _NAV[site][0]
+    name = _SITES[site]["name"]
     return (
         f'<div class="footer"><p><a href="{BASE}/{site}/about/">关于我们</a> | <a href="{BASE}/{site}/contact/">联系我们</a>'
         f' | <a href="{BASE}/{site}/ad/">广告服务</a> | <a href="{BASE}/{site}/report/">违法和不良信息举报</a></p>'
@@ -205,14 +248,17 @@ def _footer_html(site: str) -> str:
 
 
 def article_page(site: str, item: dict[str, Any], t: datetime, others: list[dict[str, Any]]) -> str:
-    """An article page in one of three layouts, as Chinese news sites write them."""
+    """An article page in one of three layouts, as Chinese news sites write them: ``meta`` (metadata in
+    <head>, a date line under the title), ``info`` (no metadata: date and author only in the info line),
+    ``cms`` (an older CMS page, the text in a TRS editor block, a 发布时间： label)."""
     title = fill(item["title"], t)
     paras = [fill(p, t) for p in paragraphs(item["body"])]
     url = f"{BASE}{item['id']}"
     author = item.get("author") or ""
-    site_name = _NAV[site][0]
+    site_name = _SITES[site]["name"]
+    layout = _SITES[site]["layout"]
     body_ps = "\n".join(f"<p>　　{esc(p)}</p>" for p in paras)
-    if site in ("cjrb", "bdf"):  # metadata in <head>, a date line under the title
+    if layout == "meta":  # metadata in <head>, a date line under the title
         return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <title>{esc(title)}_{site_name}</title>
@@ -240,7 +286,7 @@ def article_page(site: str, item: dict[str, Any], t: datetime, others: list[dict
 {_footer_html(site)}
 </body></html>
 """
-    if site in ("zqdb", "dfcx"):  # no metadata: the date and author only in the info line
+    if layout == "info":  # no metadata: the date and author only in the info line
         return f"""<!DOCTYPE html>
 <html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8">
 <title>{esc(title)} - {site_name}</title>
@@ -259,14 +305,14 @@ def article_page(site: str, item: dict[str, Any], t: datetime, others: list[dict
 {_footer_html(site)}
 </body></html>
 """
-    # jrsb: an older CMS page, the text in a TRS editor block, "发布时间：" label
+    # cms: an older CMS page, the text in a TRS editor block, "发布时间：" label
     return f"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
 <html xmlns="http://www.w3.org/1999/xhtml"><head>
 <meta http-equiv="Content-Type" content="text/html; charset=utf-8" />
 <title>{esc(title)}--{site_name}</title>
 </head><body>
 {_nav_html(site)}
-<table width="1000" align="center"><tr><td class="position">当前位置：<a href="{BASE}/jrsb/">首页</a> &gt; <a href="{BASE}/jrsb/list/quanshang.html">券商</a></td></tr></table>
+<table width="1000" align="center"><tr><td class="position">当前位置：<a href="{BASE}/{site}/">首页</a> &gt; <a href="{BASE}/{site}/list/quanshang.html">券商</a></td></tr></table>
 <div class="content_area">
 <h2 class="titl">{esc(title)}</h2>
 <div class="fbsj">发布时间：{t:%Y年%m月%d日 %H:%M}　　来源：{site_name}　　{esc(author)}</div>
@@ -317,7 +363,7 @@ def atom(src: dict[str, Any], now: datetime) -> str:
             f"""<entry>
 <title>{esc(fill(it["title"], t))}</title>
 <link rel="alternate" type="text/html" href="{BASE}{it["id"]}"/>
-<id>tag:zqdb.example,2026:{it["id"].rsplit("/", 1)[-1].split(".")[0]}</id>
+<id>tag:{src["template"]}.example,2026:{it["id"].rsplit("/", 1)[-1].split(".")[0]}</id>
 <published>{t.isoformat()}</published>
 <updated>{t.isoformat()}</updated>
 <author><name>{esc(it.get("author", ""))}</name></author>
@@ -329,16 +375,18 @@ def atom(src: dict[str, Any], now: datetime) -> str:
 <title>{esc(src["display_name"])}</title>
 <link rel="self" href="{BASE}{src["feed"]}"/>
 <link rel="alternate" href="{BASE}/{src["template"]}/"/>
-<id>tag:zqdb.example,2026:feed</id>
+<id>tag:{src["template"]}.example,2026:feed</id>
 <updated>{now.astimezone(CHINA_TZ).replace(microsecond=0).isoformat()}</updated>
 {chr(10).join(entries)}
 </feed>
 """
 
 
-def jrsb_list(
+def paged_list(
     src: dict[str, Any], page_items: list[dict[str, Any]], now: datetime, page: int, pages: list[str]
 ) -> str:
+    """A list page of several (``list_layout: paged``): h3 links with a summary, 上一页 / 下一页."""
+    site = src["template"]
     lis = []
     for it in page_items:
         t = when(now, it["age"])
@@ -354,21 +402,23 @@ def jrsb_list(
     )
     prev = f'<a class="prev" href="{BASE}{pages[page - 2]}">上一页</a>' if page > 1 else ""
     return f"""<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>券商_金融时报网</title></head><body>
-{_nav_html("jrsb")}
+<html><head><meta charset="utf-8"><title>券商_{_SITES[site]["name"]}</title></head><body>
+{_nav_html(site)}
 <div class="list-wrap"><h2 class="col-title">券商</h2>
 <ul class="news-list">
 {chr(10).join(lis)}
 </ul>
 <div class="pager">{prev} <span class="cur">{page}</span> {nxt}</div>
 </div>
-<div class="side"><h3>专题</h3><ul><li><a href="{BASE}/jrsb/special/ipo.html">全面注册制一周年</a></li><li><a href="{BASE}/jrsb/special/fintech.html">金融科技周</a></li></ul></div>
-{_footer_html("jrsb")}
+<div class="side"><h3>专题</h3><ul><li><a href="{BASE}/{site}/special/ipo.html">全面注册制一周年</a></li><li><a href="{BASE}/{site}/special/fintech.html">金融科技周</a></li></ul></div>
+{_footer_html(site)}
 </body></html>
 """
 
 
-def dfcx_list(src: dict[str, Any], now: datetime) -> str:
+def simple_list(src: dict[str, Any], now: datetime) -> str:
+    """One list page (``list_layout: simple``): time and link per line, read by a link pattern."""
+    site = src["template"]
     lis = []
     for it in src["items"]:
         t = when(now, it["age"])
@@ -376,15 +426,15 @@ def dfcx_list(src: dict[str, Any], now: datetime) -> str:
             f'<li><span class="time">{t:%m-%d %H:%M}</span><a href="{BASE}{it["id"]}" title="{esc(fill(it["title"], t))}">{esc(fill(it["title"], t))}</a></li>'
         )
     return f"""<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>券商频道_东方财讯</title></head><body>
-{_nav_html("dfcx")}
+<html><head><meta charset="utf-8"><title>券商频道_{_SITES[site]["name"]}</title></head><body>
+{_nav_html(site)}
 <div class="mainFrame"><div class="listBox"><div class="title">券商要闻</div>
 <ul>
 {chr(10).join(lis)}
 </ul>
-<div class="pagerbox"><a href="{BASE}/dfcx/quanshang/index_2.html">下一页</a></div></div>
-<div class="rightBox"><div class="title">数据中心</div><ul><li><a href="{BASE}/dfcx/data/rzrq.html">融资融券</a></li><li><a href="{BASE}/dfcx/data/lhb.html">龙虎榜</a></li><li><a href="{BASE}/dfcx/special/2026.html">年度专题</a></li></ul></div></div>
-{_footer_html("dfcx")}
+<div class="pagerbox"><a href="{BASE}/{site}/quanshang/index_2.html">下一页</a></div></div>
+<div class="rightBox"><div class="title">数据中心</div><ul><li><a href="{BASE}/{site}/data/rzrq.html">融资融券</a></li><li><a href="{BASE}/{site}/data/lhb.html">龙虎榜</a></li><li><a href="{BASE}/{site}/special/2026.html">年度专题</a></li></ul></div></div>
+{_footer_html(site)}
 </body></html>
 """
 
@@ -710,6 +760,8 @@ def render(world: World, out_dir: Path, now: datetime) -> Rendered:
     """Write the served files under ``out_dir/site`` and return the routes and the sources."""
     out = _Out(out_dir)
     now = now.astimezone(CHINA_TZ)
+    _SITES.clear()  # the page templates read the world's site names, menus and layouts from here
+    _SITES.update(world.sites)
     sources: list[dict[str, Any]] = []
     about: set[str] = set()
     items: dict[str, dict[str, Any]] = {}
@@ -748,7 +800,7 @@ def render(world: World, out_dir: Path, now: datetime) -> Rendered:
                     f"{site}/{it['id'].strip('/').replace('/', '_')}",
                     article_page(site, it, t, others[i % len(others) :] + others[: i % len(others)]),
                     it["id"],
-                    HTML_UTF8 if site != "jrsb" else "text/html",
+                    HTML_UTF8 if _SITES[site]["layout"] != "cms" else "text/html",  # old CMS: no charset
                 )
             if fam == "rss":
                 feed = rss2(src, now) if src["feed_format"] == "rss2" else atom(src, now)
@@ -761,13 +813,17 @@ def render(world: World, out_dir: Path, now: datetime) -> Rendered:
                 src_cfg(src, f"{BASE}{src['feed']}", {"follow_links": True})
             else:
                 pages = src["list_pages"]
-                if site == "jrsb":
+                if src.get("list_layout") not in LIST_LAYOUTS:
+                    raise ValueError(f"source {src['name']!r}: list_layout must be one of {LIST_LAYOUTS}")
+                if src["list_layout"] == "paged":
                     per = math.ceil(len(src["items"]) / len(pages))
                     for n, path in enumerate(pages, start=1):
                         chunk = src["items"][(n - 1) * per : n * per]
-                        out.file(f"jrsb/list_{n}.html", jrsb_list(src, chunk, now, n, pages), path, HTML_UTF8)
+                        out.file(
+                            f"{site}/list_{n}.html", paged_list(src, chunk, now, n, pages), path, HTML_UTF8
+                        )
                 else:
-                    out.file(f"{site}/list.html", dfcx_list(src, now), pages[0], HTML_UTF8)
+                    out.file(f"{site}/list.html", simple_list(src, now), pages[0], HTML_UTF8)
                 src_cfg(src, f"{BASE}{pages[0]}", dict(src.get("options") or {}))
         elif fam == "baidu_news":
             tag = src["name"]
@@ -813,14 +869,14 @@ def render(world: World, out_dir: Path, now: datetime) -> Rendered:
                             }
                         )
                     out.file(
-                        f"weibo/search_p{n}.json",
+                        f"weibo/{src['name']}_p{n}.json",
                         weibo_answer(cards, cid, n),
                         "/api/container/getIndex",
                         JSON_CT,
                         query={"containerid": cid, "page": str(n)},
                     )
                 out.file(
-                    "weibo/search_end.json",
+                    f"weibo/{src['name']}_end.json",
                     WEIBO_END,
                     "/api/container/getIndex",
                     JSON_CT,
@@ -879,7 +935,7 @@ def render(world: World, out_dir: Path, now: datetime) -> Rendered:
                 src_cfg(src, f"{BASE}/guba", {"stock_codes": [bar["code"]]})
             else:
                 out.file(
-                    "guba/search.jsonp",
+                    f"guba/{src['name']}.jsonp",
                     guba_search(src, now),
                     "/guba-search/search/jsonp",
                     "application/javascript; charset=utf-8",
@@ -894,7 +950,7 @@ def render(world: World, out_dir: Path, now: datetime) -> Rendered:
             statuses = [xueqiu_status(it, users, now) for it in src["items"]]
             if "keyword" in src:
                 out.file(
-                    "xueqiu/search.json",
+                    f"xueqiu/{src['name']}.json",
                     {"count": len(statuses), "maxPage": 1, "page": 1, "q": src["keyword"], "list": statuses},
                     "/xueqiu/query/v1/search/status.json",
                     JSON_CT,
@@ -973,7 +1029,11 @@ def render(world: World, out_dir: Path, now: datetime) -> Rendered:
                 }
             }
             out.file(
-                "heimao/search.json", data, "/heimao/api/index/s", JSON_CT, query={"keywords": src["keyword"]}
+                f"heimao/{src['name']}.json",
+                data,
+                "/heimao/api/index/s",
+                JSON_CT,
+                query={"keywords": src["keyword"]},
             )
             src_cfg(src, f"{BASE}/heimao", {"keywords": [src["keyword"]], "page_size": 20})
         elif fam == "cls":
@@ -1007,7 +1067,7 @@ def render(world: World, out_dir: Path, now: datetime) -> Rendered:
                     }
                 )
             out.file(
-                "cls/telegraph.json",
+                f"cls/{src['name']}.json",
                 {"error": 0, "data": {"roll_data": roll, "update_num": 0}},
                 "/cls/nodeapi/telegraphList",
                 JSON_CT,
