@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from nlp import context_rules as rules
 from nlp import rumor as rumor_mod
@@ -28,6 +30,9 @@ from nlp.sentiment import DEFAULT_MAX_CHARS, LABELS, SentimentModel, create_sent
 from nlp.targets import TargetModel, group_candidates, linear_scores, mention_clauses
 from nlp.topics import OTHER, classify
 from nlp.watchlist import EXCLUDED, EXECUTIVE, PRODUCT, Entity, Mention, WatchList, as_entity
+
+if TYPE_CHECKING:
+    from nlp.encoder import DeskEncoder, EncoderReading
 
 ANALYSIS_FIELDS = (
     "sentiment",
@@ -79,6 +84,7 @@ class _Work:
     notes: list[str] | None = None  # the context rules' reasons found while reading
     masked: rules.Masked | None = None  # topic keywords under a negation or in a neutral frame, masked
     residual_neg: float | None = None  # P(negative) of the post without its negated clauses
+    encoded: EncoderReading | None = None  # the fine-tuned encoder's reading (nlp.encoder), when it reads it
 
 
 class Analyzer:
@@ -99,6 +105,7 @@ class Analyzer:
         rumor_model: RumorModel | str | None = SHIPPED,
         rumor_register: RumorRegister | Iterable[Any] | None = None,
         context: rules.DeskContext | Mapping | None = None,
+        encoder: DeskEncoder | None = None,
     ) -> None:
         self.watchlist = watchlist
         # the desk's context (sources declared about the firm, its official accounts): nlp.context_rules
@@ -119,6 +126,10 @@ class Analyzer:
         self._restricted: dict[tuple[str, ...], WatchList] = {}
         # the firm's own layer, fit on its officers' verdicts (nlp.feedback; yuqing learn); None: none
         self.feedback = feedback
+        # the fine-tuned encoder (nlp.encoder) and how its readings blend with the linear models' (chosen
+        # on the validation slices: nlp/models/README.md); None: the linear models alone
+        self.encoder = encoder
+        self.blend: dict = encoder.blend if encoder is not None else {}
 
     @classmethod
     def from_config(
@@ -131,6 +142,7 @@ class Analyzer:
         source_authority: Mapping[str, float] | None = None,
         rumor_register: Iterable[Any] | None = None,
         context: rules.DeskContext | Mapping | None = None,
+        encoder: str | DeskEncoder | None = None,
     ) -> Analyzer:
         """From plain values or settings-shaped objects (duck-typed; this room imports nothing of ours).
 
@@ -164,6 +176,7 @@ class Analyzer:
             source_authority=source_authority,
             rumor_register=rumor_register,
             context=ctx,
+            encoder=_encoder(encoder),
         )
 
     @property
@@ -235,6 +248,8 @@ class Analyzer:
         # model reads every post (its judgement is on every line of `yuqing analyze`)
         named = [w for w in work if w.clauses or any(m.role != EXCLUDED for m in w.mentions)]
         self._score_named(named, work)
+        if self.encoder is not None:
+            self._encode([w for w in work if w.declared or any(m.role != EXCLUDED for m in w.mentions)])
         return self._with_feedback(work, [self._one(w, probs[i]) for i, w in enumerate(work)])
 
     def _declared(self, w: _Work) -> str | None:
@@ -302,8 +317,44 @@ class Analyzer:
             for w, r in zip(rumor_work, scores[-1].tolist(), strict=True):
                 w.rumor_score = float(r)
 
+    def _encode(self, ws: list[_Work]) -> None:
+        """The encoder reads each post about a watched entity once: sentiment, rumor, and negativity toward
+        each target it names; its rumor reading joins the linear model's score here."""
+        if not ws:
+            return
+        items = []
+        for w in ws:
+            spans: dict[str, list[tuple[int, int]]] = {}
+            for m in w.mentions:
+                if m.role != EXCLUDED:
+                    spans.setdefault(m.entity, []).append((m.start, m.end))
+            items.append((w.text, spans))
+        a, cut = self.blend.get("rumor_linear_weight"), self.blend.get("rumor_threshold")
+        for w, reading in zip(ws, self.encoder.read(items), strict=True):  # type: ignore[union-attr]
+            w.encoded = reading
+            if a is not None and cut is not None and w.rumor_score is not None:
+                mixed = a * w.rumor_score + (1 - a) * reading.rumor
+                w.rumor_score = _rescale(mixed, cut, self.falsity.model_threshold)
+
+    def _sentiment(self, w: _Work, prob: Any) -> Any:
+        """The post's sentiment: the linear model's, blended with the encoder's where it read the post, and
+        the neutral class calibrated to occur as often as it does (the blend's biases)."""
+        if not self.blend:
+            return prob
+        p = np.asarray(prob, dtype=np.float64)
+        bias = self.blend.get("linear_neutral_bias", 0.0)
+        if w.encoded is not None and "sentiment_linear_weight" in self.blend:
+            a = self.blend["sentiment_linear_weight"]
+            p = a * p + (1 - a) * np.asarray(w.encoded.sentiment, dtype=np.float64)
+            bias = self.blend.get("sentiment_neutral_bias", bias)
+        if bias:
+            p = p * np.exp(bias * (np.arange(len(p)) == list(self.model.labels).index("neutral")))
+            p = p / p.sum()
+        return p
+
     def _one(self, w: _Work, prob: Any) -> dict:
         th = self.thresholds
+        prob = self._sentiment(w, prob)
         if not w.text.strip():  # nothing to read: neutral, not whatever the model's bias says
             prob = [1.0 if lab == "neutral" else 0.0 for lab in self.model.labels]
         sentiment = to_result(prob, self.model.labels)
@@ -318,7 +369,9 @@ class Analyzer:
         negative_targets, elsewhere = self._rule_negative_targets(w, negative)
         target_probs = self._model_target_probs(w, p_neg)
         if target_probs is not None:
-            cut = self.target_model.threshold  # type: ignore[union-attr]
+            cut = self.blend.get("entity_threshold", self.target_model.threshold)  # type: ignore[union-attr]
+            if w.encoded is None or "entity_model_weight" not in self.blend:
+                cut = self.target_model.threshold  # type: ignore[union-attr]
             own_neg, calm = self._clause_evidence(w)
             # a negative post that names one entity and nothing like it is negative about that entity
             alone = p_neg >= OWN_CLAUSE_STRONG and len(targets) == 1 and not lookalikes
@@ -548,7 +601,11 @@ class Analyzer:
             w.text, len(title), cands, clause_neg, clause_doc, p_neg, w.doc_scores[0], extra_names=unseen
         )
         scores = self.target_model.score(rows)
-        return {c.name: float(v) for c, v in zip(cands, scores, strict=True) if not c.lookalike}
+        out = {c.name: float(v) for c, v in zip(cands, scores, strict=True) if not c.lookalike}
+        a = self.blend.get("entity_model_weight")
+        if w.encoded is not None and a is not None:  # the encoder's reading of each target it saw
+            out = {n: a * v + (1 - a) * w.encoded.negative_about.get(n, v) for n, v in out.items()}
+        return out
 
     def _clause_evidence(self, w: _Work) -> tuple[dict[str, float], set[str]]:
         """The most negative sentiment of each target's own clauses, and targets whose clauses are calm while a clause
@@ -648,6 +705,24 @@ class Analyzer:
         if items:
             hook.apply(items)
         return out
+
+
+def _encoder(encoder: str | DeskEncoder | None) -> DeskEncoder | None:
+    if encoder is None or not isinstance(encoder, str):
+        return encoder
+    from nlp.encoder import load_encoder
+
+    return load_encoder(encoder)
+
+
+def _rescale(score: float, cut: float, threshold: float) -> float:
+    """Map a blended score so that its own decision threshold ``cut`` lands on ``threshold`` (the one the
+    falsity detector applies), monotonically: the same decisions, one knob in [risk]."""
+    if cut <= 0.0 or cut >= 1.0:
+        return score
+    if score < cut:
+        return score / cut * threshold
+    return threshold + (score - cut) / (1.0 - cut) * (1.0 - threshold)
 
 
 __all__ = ["ANALYSIS_FIELDS", "LABELS", "Analyzer", "post_text"]

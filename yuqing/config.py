@@ -116,6 +116,10 @@ class ModelConfig(BaseModel):
         "builtin",
         description="'builtin' (shipped model), a local Hugging Face directory, or a hub name",
     )
+    # the fine-tuned encoder that reads posts about a watched entity beside the linear models
+    # (nlp/encoder.py): 'builtin' (the shipped nlp/models/encoder-e5), 'none', or a directory written by
+    # `python -m nlp.training encoder`
+    encoder: str = Field("none", description="'builtin', 'none', or an encoder directory")
 
 
 class RiskConfig(BaseModel):

@@ -93,6 +93,7 @@ class Context:
         (ingest's ``refresh_rumor_register`` keeps it current)."""
         if self._analyzer is None:
             from nlp.analyzer import Analyzer
+            from nlp.encoder import load_encoder
             from nlp.sentiment import create_sentiment_model
             from nlp.watchlist import Entity, WatchList
 
@@ -119,6 +120,7 @@ class Context:
                     "about_firm_sources": [s.name for s in self.settings.sources if s.about_firm],
                     "official_accounts": f.official_accounts,
                 },
+                encoder=load_encoder(self.settings.model.encoder),
             )
             self._analyzer.feedback = self.read_feedback_layer(self._analyzer)
         return self._analyzer
