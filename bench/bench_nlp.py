@@ -1,6 +1,9 @@
 """Speed, memory and accuracy of the nlp room on this machine: prints figures, asserts nothing.
 
-    yuqing bench nlp [--posts 5000] [--models builtin,linear] [--bert-base-posts 300] [--data ../shared/data]
+    yuqing bench nlp [--posts 5000] [--models builtin,builtin+encoder,linear] [--bert-base-posts 300]
+
+``builtin`` is the screening path (the linear models alone); ``builtin+encoder`` the encoder path (the
+fine-tuned encoder also reads every post that names the firm).
 
 Each model is measured in its own child process pinned to at most 2 CPUs, so its peak RSS is its own:
 load time, the model alone, ``Analyzer.analyze`` end to end in batches of 50 (the crawl pipeline's
@@ -9,8 +12,9 @@ model trained or was calibrated on. "bert-base" is a randomly initialised bert-b
 (12 layers, hidden 768) exported to ONNX int8 the same way as the shipped model: its answers mean
 nothing, its speed is what a bert-base model of one's own would cost (needs torch: the train extra).
 
-Texts are real held-out rows of ../shared/data (finfe, weibo_emotion, chnsenticorp) when present,
-each prefixed with the firm's name so every post goes through the whole path; synthetic otherwise.
+Texts are real held-out rows of ../shared/data (finfe, weibo_emotion, chnsenticorp) when present, 70 %
+of them prefixed with the firm's name (the realistic mix: keyword crawls bring posts that name the firm);
+synthetic otherwise.
 """
 
 from __future__ import annotations
@@ -58,12 +62,13 @@ def texts(data: Path, n: int) -> tuple[list[str], str]:
         for name in ("finfe", "weibo_emotion", "chnsenticorp"):
             ds = next(d for d in SENTIMENT_SETS if d.name == name)
             out += [t for t, _ in sentiment_rows(data, ds, "heldout")]
-        out = [f"华鼎证券：{t}" for t in out]
         if len(out) > n:  # spread a small sample over every set
             out = out[:: len(out) // n]
         while len(out) < n:
             out += out
-        return out[:n], "held-out rows of ../shared/data"
+        # the realistic mix: keyword crawls bring posts that name the firm, about 70 % of them
+        out = [f"华鼎证券：{t}" if i % 10 < 7 else t for i, t in enumerate(out[:n])]
+        return out, "held-out rows of ../shared/data, 70 % naming the firm"
     base = "华鼎证券APP又登不上了，交易失败，客服不理人，我要投诉！网传要出事了"
     return [f"{base}{i}" for i in range(n)], "synthetic"
 
@@ -112,12 +117,17 @@ def measure(name: str, n_posts: int, data: Path, accuracy: bool) -> dict:
         except ImportError as e:
             return {"model": name, "skipped": f"needs torch + transformers (train extra): {e}"}
         return {"model": name, "build_s": round(time.perf_counter() - t, 2)}
+    encoder = None
+    if name.endswith("+encoder"):  # the encoder path: the fine-tuned encoder reads posts about the firm
+        name, encoder = name.removesuffix("+encoder"), "builtin"
     if name == "bert-base":
         model = create_sentiment_model(str(BERT_BASE_DIR))
     else:
         model = create_sentiment_model(name)
+    analyzer = Analyzer.from_config(firm=FIRM, sentiment_model=model, encoder=encoder)
+    if encoder and analyzer.encoder is None:
+        return {"model": out["model"], "skipped": "no encoder model files (nlp/models/encoder-e5)"}
     out["load_s"] = round(time.perf_counter() - t, 2)
-    analyzer = Analyzer.from_config(firm=FIRM, sentiment_model=model)
     posts_text, kind = texts(data, n_posts)
     out["posts"] = f"{len(posts_text)} ({kind}), mean {sum(map(len, posts_text)) / len(posts_text):.0f} chars"
     model.predict_proba(posts_text[:50])  # warm-up: lazy jieba dictionary, ONNX session
@@ -137,7 +147,7 @@ def measure(name: str, n_posts: int, data: Path, accuracy: bool) -> dict:
     analyzer.analyze([big])
     out["one_1MB_post_s"] = round(time.perf_counter() - t, 2)
     out["peak_rss_mb"] = round(peak_rss_mb())
-    if accuracy and data.exists():
+    if accuracy and data.exists() and not encoder:  # the blend's figures: nlp/models/encoder-e5/metrics.json
         acc = {}
         for ds in SENTIMENT_SETS:
             if ds.name not in ACCURACY_SETS:
@@ -166,7 +176,11 @@ def child(name: str, n: int, data: Path, accuracy: bool) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--posts", type=int, default=5000)
-    ap.add_argument("--models", default="builtin,linear", help="shipped model names, comma-separated")
+    ap.add_argument(
+        "--models",
+        default="builtin,builtin+encoder,linear",
+        help="shipped model names, comma-separated; NAME+encoder: with the fine-tuned encoder (the encoder path)",
+    )
     ap.add_argument("--bert-base-posts", type=int, default=300, help="0: skip the bert-base-size model")
     ap.add_argument("--no-accuracy", action="store_true")
     ap.add_argument("--one", help=argparse.SUPPRESS)
