@@ -76,6 +76,11 @@ AUDIT_ACTION_LABELS = {
     "user.unlocked": "解除锁定",
     "user.password_set": "重置密码",
     "user.password_changed": "修改密码",
+    "user.token_issued": "签发命令行令牌",
+    "user.tokens_revoked": "吊销命令行令牌",
+    "feedback.switched_on": "启用本司反馈模型",
+    "feedback.refused": "本司反馈模型未启用（未通过检验）",
+    "feedback.rolled_back": "本司反馈模型回退到上一版",
     "rumor.added": "登记传言",
     "rumor.updated": "修改传言登记",
 }
