@@ -26,7 +26,7 @@ from nlp.rumor import RumorModel, RumorRegister
 from nlp.segment import Segmenter
 from nlp.sentiment import DEFAULT_MAX_CHARS, LABELS, SentimentModel, create_sentiment_model, to_result
 from nlp.targets import TargetModel, group_candidates, linear_scores, mention_clauses
-from nlp.topics import OTHER, classify
+from nlp.topics import OTHER, PRIORITY, classify
 from nlp.watchlist import EXCLUDED, EXECUTIVE, PRODUCT, Entity, Mention, WatchList, as_entity
 
 ANALYSIS_FIELDS = (
@@ -202,7 +202,9 @@ class Analyzer:
             )
             wl = self._watchlist_for(post)
             mentions = wl.find(text, include_excluded=True)
-            mentions, notes = rules.resolve_lookalikes(text, mentions, wl)  # 岚X科技, 岚X远航5号 are others
+            about_firm = str(post.get("source") or "") in self.context.about_firm_sources
+            # 岚X科技, 岚X远航5号 are others; a bare 岚X with nothing of finance around is not us
+            mentions, notes = rules.resolve_lookalikes(text, mentions, wl, about_firm=about_firm)
             if any(m.role != EXCLUDED for m in mentions):
                 clauses, of_mention = mention_clauses(text, mentions)
             else:
@@ -345,6 +347,12 @@ class Analyzer:
         if reading is not None:
             negative_targets, context_reasons = self._context_negative_targets(w, reading, negative_targets)
         statement = reading.statement if reading is not None else None
+        complaint_topic = None  # what a complaint or misconduct about us is filed under (nlp.context_rules)
+        if reading is not None and statement is None:
+            negative_targets, more, complaint_topic = self._context_complaints(
+                w, reading, targets, negative_targets
+            )
+            context_reasons.extend(more)
 
         fals = self.falsity.check(
             w.text,
@@ -378,6 +386,9 @@ class Analyzer:
                 words = "、".join(k for k in topic.keywords[:3])
                 context_reasons.append(f"话题词未指向本司：{words}（不据此预警）")
             risk_topic = OTHER if statement is not None or fals.debunk else ours_topic.topic
+        if complaint_topic is not None and topic.topic == OTHER:
+            topic = replace(topic, topic=complaint_topic)
+            risk_topic = complaint_topic
         authority = self._authority(w.post)
         risk = assess(
             targets=targets,
@@ -523,12 +534,72 @@ class Analyzer:
             if reading.many_firms and not own and upbeat and not in_sentence:
                 why.append(f"多家机构并列（{reading.many_firms} 家）：{t} 所在分句无负面")
                 continue
+            # the same when it is compared with one other (X又被罚了，人家Y就没事)
+            if reading.others and not own and upbeat and not in_sentence:
+                why.append(f"与他方对比：{t} 所在分句无负面")
+                continue
+            # a clause of ours that only reports a routine share-price move (股价下跌2%) is market data
+            neg_clauses = [c for c in clauses if sent.get(c, 0.0) >= th or doc.get(c, 0.0) >= DOC_CLAUSE_NEGATIVE]
+            if (
+                neg_clauses
+                and all(rules.routine_price_move(masked_text[c[0] : c[1]]) for c in neg_clauses)
+                and not reading.attributed(rules.ALL_KEYWORDS)
+                and (w.residual_neg is None or w.residual_neg < th)
+                and float(w.doc_scores[0] if w.doc_scores else 0.0) < DOC_CLAUSE_NEGATIVE
+            ):
+                why.append(f"股价涨跌属行情信息：{t} 不作负面")
+                continue
+            # a post saying its news is not about us (与本公司无关, 罚的是隔壁那家): only a negative clause
+            # of ours outside those sentences, or a topic word about us, keeps us negative
+            if reading.disowned:
+                outside = [c for c in clauses if not any(a <= c[0] < b for a, b in reading.disowned_at)]
+                if not any(own_clause_negative(c) for c in outside) and not reading.attributed(
+                    rules.ALL_KEYWORDS
+                ):
+                    why.append(f"说明与本司无关（“{reading.disowned[0]}”）：{t} 不作负面")
+                    continue
             rest_negative = w.residual_neg is not None and w.residual_neg >= th
             if negated and not own and not rest_negative and not reading.attributed(rules.ALL_KEYWORDS):
                 why.append(f"负面说法被否定：{t}（余下内容无负面）")
                 continue
             kept.append(t)
         return kept, why
+
+    def _context_complaints(
+        self, w: _Work, reading: rules.Reading, targets: list[str], negative_targets: list[str]
+    ) -> tuple[list[str], list[str], str | None]:
+        """Negative targets with those a complaint or misconduct predicate about them adds, why, and the
+        topic it is filed under when no topic word decides.
+
+        What a client says the firm did to them (乱收费, 被强平, 没人管, 拉黑, 误导销售), what its staff did or
+        said (抄袭, 你们这些韭菜) and a complaint lodged against it (投诉X) count against it whatever the
+        post's sentiment reads: the sentiment model weighs words, many of these read calm or upbeat.
+        """
+        found = rules.complaints(reading, w.mentions)
+        if not found:
+            return negative_targets, [], None
+        kept = list(negative_targets)
+        who = self._target_at(w, targets, found[0].at)
+        why = []
+        if who is not None and who not in kept:
+            kept.append(who)
+            why.append("投诉/不当行为指向本司：" + "、".join(f"“{c.phrase}”" for c in found[:3]))
+        order = {t: i for i, t in enumerate(PRIORITY)}
+        topic = min((c.topic for c in found), key=lambda t: order.get(t, len(order)))
+        return kept, why, topic
+
+    def _target_at(self, w: _Work, targets: list[str], at: int) -> str | None:
+        """The target a predicate at ``at`` is about: the one named in its sentence, else the nearest one
+        named before it, else the post's first (a declared or short post)."""
+        ours = [m for m in w.mentions if m.role != EXCLUDED]
+        if not targets:
+            return None
+        before = [m for m in ours if m.start <= at]
+        if before:
+            return before[-1].entity
+        if ours:
+            return ours[0].entity
+        return targets[0]
 
     def _model_target_probs(self, w: _Work, p_neg: float) -> dict[str, float] | None:
         """P(negative about it) per target from the entity model; None without the model."""

@@ -138,19 +138,42 @@ def reading_text(text: str) -> tuple[str, Repost | None]:
 
 # ------------------------------------------------------------------------------------- look-alikes
 
-# what follows a short name when the whole is another organisation or a place
+# what follows a short name when the whole is another organisation or a place: banks and other financial
+# firms, the usual industry words of company names (X重工, X药业, X置业 …), schools and hospitals, and
+# place words (X县, X山, X湖 …). Words that also name a part of a broker (信息, 数据, 软件, 网络, 咨询,
+# 财富, 国际, 资产, 研究所) are left out: 岚X信息泄露 is about the firm.
 ORG_SUFFIXES = _words(
-    "农村商业银行 农商银行 农商行 村镇银行 银行 信用社 科技 投资 基金 集团 控股 实业 信托 保险 期货 置业 地产 "
-    "药业 医药 电子 电气 能源 化工 建设 建工 物流 汽车 传媒 文化 教育 食品 酒业 钢铁 矿业 环保 新材 "
-    "大学 学院 中学 小学 医院 酒店 宾馆 公园 机场 港 区 县 镇 乡 村 街道 大道 路 市"
+    # finance
+    "农村商业银行 农商银行 农商行 村镇银行 银行 信用社 信用联社 科技 投资 基金 集团 控股 实业 信托 保险 人寿 "
+    "财险 期货 资本 创投 小贷 担保 典当 租赁 保理 消费金融 "
+    # industry and trade
+    "重工 轻工 机械 机电 装备 制造 精密 精工 电子 电气 电器 电力 电缆 光电 光伏 新能源 能源 燃气 水务 环保 "
+    "环境 化工 化学 石化 石油 材料 新材 钢铁 铝业 铜业 有色 矿业 煤业 煤炭 建材 水泥 玻璃 陶瓷 纺织 服饰 "
+    "服装 鞋业 家居 家具 家电 照明 包装 印刷 纸业 橡胶 轮胎 汽车 汽配 船舶 航空 航运 物流 快递 运输 客运 "
+    "置业 地产 房产 物业 建设 建工 建筑 装饰 园林 农业 农牧 牧业 渔业 种业 茶业 酒业 乳业 食品 粮油 饮料 "
+    "餐饮 超市 百货 商场 商贸 贸易 传媒 文化 影视 娱乐 游戏 动漫 体育 旅游 文旅 酒店 宾馆 药业 医药 制药 "
+    "生物 医疗 医院 诊所 养老 教育 "
+    # schools, associations, firms of other trades
+    "大学 学院 学校 中学 小学 幼儿园 研究院 协会 商会 基金会 俱乐部 律师事务所 会计师事务所 律所 事务所 "
+    # places
+    "公园 景区 古镇 广场 机场 火车站 高铁站 小区 花园 港 区 县 镇 乡 村 街道 大道 路 街 市 山 岭 峰 湖 江 河 "
+    "湾 岛 寺"
 )
-# suffixes that also begin ordinary words: "X投资者", "X市值" are not organisations or places
+# suffixes that also begin ordinary words: "X投资者", "X市值", "X资本金", "X担保品" are not organisations
+# or places
 _SUFFIX_NOT_BEFORE = {
     "投资": "者人",
     "市": "值场盈净销价占",
     "区": "间块域别",
     "路": "演线径演",
     "港": "股元",
+    "资本": "金充",
+    "担保": "品比物",
+    "电子": "合签版",
+    "建设": "成",
+    "江": "湖",
+    "街": "头",
+    "山": "寨",
 }
 ORG_SUFFIXES = tuple(sorted(ORG_SUFFIXES, key=len, reverse=True))
 # a product-like name: a short name, up to six characters, then N号 / 系列 / a product word
@@ -189,12 +212,44 @@ def _is_own(ent: Entity, stem: str) -> bool:
     return False
 
 
+# a registered company name: a short name of ours, a word, a legal form (岚X华晟贸易有限公司)
+_LEGAL_TAIL = re.compile(r"([\u4e00-\u9fff]{1,8}?)(?:股份有限公司|有限责任公司|有限公司|股份公司|集团)")
+# the vocabulary of a post about a broker (with the topic keywords): a bare short name (岚X) without any
+# of it is a place, a person, a game character … (碧X航线的岚X), not the firm
+FINANCE_CONTEXT = re.compile(
+    r"证券|券商|股|基金|理财|资管|开户|开的户|销户|转户|托管|账户|交易|委托|下单|成交|APP|App|app|客户端|软件|登录|登陆|客服|"
+    r"营业部|投顾|两融|融资|融券|佣金|手续费|费率|利率|产品|净值|收益|亏损|亏钱|亏了|赚钱|涨停|跌停|上涨|下跌|暴跌|"
+    r"暴涨|涨幅|跌幅|持仓|仓位|平仓|建仓|开盘|收盘|大盘|盘中|尾盘|公告|年报|季报|财报|"
+    r"业绩|营收|利润|分红|市值|估值|投行|保荐|承销|IPO|自营|经纪|研报|分析师|首席|董事|总裁|总经理|高管|董秘|"
+    r"监管|证监|处罚|罚单|立案|调查|谣言|辟谣|澄清|投资|散户|韭菜|期货|期权|债|信托|牌照|员工|裁员|客户|资金|"
+    r"[\u4e00-\u9fff]总(?=[说称表讲在的是被，,：:])|券|金融|银行|上市|退市|停牌|复牌|重组|并购|合并|收购"
+)
+
+
 def resolve_lookalikes(
-    text: str, mentions: Sequence[Mention], watchlist: WatchList
+    text: str, mentions: Sequence[Mention], watchlist: WatchList, *, about_firm: bool = False
 ) -> tuple[list[Mention], list[str]]:
     """Mentions with look-alikes made ``excluded``: a short name of ours followed by another
-    organisation's suffix or a product-like name that is not ours; an excluded name is widened to the
-    longer name it begins. Returns (mentions, reasons)."""
+    organisation's suffix, a product-like name or a registered company name that is not ours; an
+    excluded name is widened to the longer name it begins. A post that names us only by a bare short
+    name and says nothing of finance (``FINANCE_CONTEXT``) is about something else of that name, unless
+    its source is declared about the firm (``about_firm``). Returns (mentions, reasons)."""
+    out, reasons = _resolve(text, mentions, watchlist)
+    ours = [m for m in out if m.role != EXCLUDED]
+    if ours and not about_firm:
+        ents = {e.name: e for e in watchlist.entities}
+        bare = [m for m in ours if m.role != PRODUCT and m.alias in _short_names(ents[m.entity])] if all(
+            m.entity in ents for m in ours
+        ) else []
+        head = text[:MAX_RULE_CHARS]
+        if len(bare) == len(ours) and not FINANCE_CONTEXT.search(head) and not has_keyword(head):
+            alias = ours[0].alias
+            out = [replace(m, entity=m.alias, role=EXCLUDED) if m in bare else m for m in out]
+            reasons.append(f"简称“{alias}”无证券/金融语境：非本司（同名地名、人物等）")
+    return out, list(dict.fromkeys(reasons))
+
+
+def _resolve(text: str, mentions: Sequence[Mention], watchlist: WatchList) -> tuple[list[Mention], list[str]]:
     ents = {e.name: e for e in watchlist.entities}
     out: list[Mention] = []
     reasons: list[str] = []
@@ -220,13 +275,17 @@ def resolve_lookalikes(
             pm = _PRODUCT_TAIL.match(after)
             if pm:
                 longer, stem, why = pm.group(0), pm.group(1), "他方产品"
+        if longer is None:
+            lm = _LEGAL_TAIL.match(text, m.end, m.end + 16)
+            if lm:
+                longer, stem, why = lm.group(0), lm.group(1), "他方公司"
         if longer is None or stem is None or _is_own(ent, stem):
             out.append(m)
             continue
         name = m.alias + longer
         out.append(Mention(name, name, m.start, m.end + len(longer), EXCLUDED))
         reasons.append(f"相似名称（规则）：“{name}”是{why}，非本司")
-    return out, list(dict.fromkeys(reasons))
+    return out, reasons
 
 
 def _org_after(after: str) -> str | None:
@@ -378,7 +437,7 @@ NEUTRAL_BEFORE = (
 NEUTRAL_GAP = 4  # characters a prevention word may stand before the keyword it governs
 NEUTRAL_AFTER = _words(
     "知识 渠道 途径 热线 电话 方式 流程 指南 指引 意识 教育 宣传 宣讲 讲座 保护 安全 防护 培训 演练 制度 机制 "
-    "办法 规定 规则 条例 管理办法 要求 标准 平台"
+    "办法 规定 规则 条例 管理办法 要求 标准 平台 处理机制 处理流程 处理效率 一键 直达 通道 入口 功能 中心"
 )
 # a sentence whose wrongdoer is a third party (不法分子冒用我司名义诱导…): the firm is its victim
 THIRD_PARTY = re.compile(r"不法分子|诈骗分子|犯罪分子|冒用|冒充|假冒|仿冒|山寨|假借")
@@ -387,12 +446,31 @@ _VICTIM = re.compile(r"被骗了|骗了我|我被骗|损失了|要求赔偿|投�
 # membership denial: 不在整改名单中, 名单里没有X
 NOT_LISTED = re.compile(
     r"(?:不在|没在|未在|并未在|未被列入|未列入|并未列入|未出现在|没有出现在|不包括|不含)[^，,。；;]{0,12}名单|"
+    r"(?:不在|没在|并不在|并没在|未在|并未在|不属于)(?:其中|其列|此列|之列|里面|里头|这里面|名单)|"
     r"名单[里中上内]?[^，,。；;]{0,4}(?:没有|并无|不包括|不含|未见)"
 )
 # a clause that says nothing is wrong (倒是没事, 一切正常, 未受影响): not negative whatever the model says
 ALL_CLEAR = re.compile(
-    r"没事|没问题|无事|无碍|一切正常|运行正常|经营正常|正常履职|正常运营|不受影响|未受影响|安然无恙"
+    r"没事|没问题|无事|无碍|一切正常|运行正常|经营正常|正常履职|正常运营|不受影响|未受影响|安然无恙|"
+    r"没受(?:到)?(?:任何)?影响|没有受到?(?:任何)?影响|没影响|丝毫未受|一切照常|照常(?:交易|运行|营业)"
 )
+# a routine move of the share price (股价下跌2%, 收跌1.3%): market data, not news about the firm (a move of
+# 5 % or more, 跌停, 闪崩 is news)
+_PRICE_MOVE = re.compile(
+    r"(?:股价|股票|收盘|报收|盘中|午盘|早盘|尾盘|今日|今天|全天|本周|周内|开盘)[^，。；;\n]{0,8}?"
+    r"(?:下跌|跌|回落|走低|低开|下挫|收跌|上涨|涨|走高|高开|收涨)了?([0-9０-９]+(?:\.[0-9]+)?)%"
+)
+ROUTINE_MOVE = 5.0
+
+
+def routine_price_move(text: str) -> bool:
+    """The text reports a share-price move under ``ROUTINE_MOVE`` % and nothing sharper (跌停, 闪崩, 暴跌)."""
+    if re.search(r"跌停|闪崩|暴跌|崩盘|腰斩|跳水", text):
+        return False
+    moves = [float(m.group(1)) for m in _PRICE_MOVE.finditer(text) if m.group(1).isascii()]
+    return bool(moves) and max(moves) < ROUTINE_MOVE
+
+
 _QUESTION_END = re.compile(r"(?:吗|么|嘛|呢|是什么|是啥|不成)?\s*[？?]|(?:吗|么|嘛|是什么|是啥)\s*$")
 
 
@@ -508,8 +586,13 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
 
 # a denial of a claim: 澄清, 辟谣, 系谣言, 消息不实, 否认 …
 _DENIAL = re.compile(
-    r"澄清|辟谣|(?:系|是|为|属|纯属|均为|都是|均系)(?:谣言|伪造|捏造|谣传)|不实|不属实|否认|子虚乌有|无中生有|"
-    r"并无此事|没有此事|假消息|纯属虚构|已被证伪"
+    r"澄清|辟谣|(?:系|是|为|属|纯属|均为|都是|均系)(?:恶意|凭空|无端|蓄意|网友|他人|个别)?"
+    r"(?:谣言|伪造|捏造|编造|谣传|虚构|杜撰|造谣|误传|误读|误解|P图|p图|合成)|"
+    r"(?:系|纯属|均系|均为)[\u4e00-\u9fff]{1,6}?(?:伪造|捏造|编造|虚构|杜撰|P图|p图|合成)|"
+    r"与(?:本|我)?(?:公司|本司|我司)[^，。！？\n]{0,4}(?:无关|没有关系|无任何关系|没有任何关系)|"
+    r"(?:公司|本司|我司)[^，。！？\n]{0,12}不存在任何?(?:业务|股权|关联|投资|合作|资金)?(?:往来|关系|关联)|"
+    r"不实|不属实|否认|子虚乌有|无中生有|并无此事|没有此事|假消息|纯属虚构|已被证伪|恶意编造|凭空捏造|恶意造谣|"
+    r"造谣者|追究[^，。]{0,8}造谣"
 )
 # …unless asked for, refused or itself denied: 尚未澄清, 要求澄清, 不是谣言, 是谣言吗
 _NOT_DENIAL_BEFORE = re.compile(
@@ -539,6 +622,35 @@ _ACTIVITY = re.compile(
 )
 # a warning against fraud in the firm's name (in the post's head): a third party is the wrongdoer
 _WARNING = re.compile(r"提示|提醒|警惕|谨防|防范|反诈|防骗|注意甄别|认准")
+
+# impersonation of the firm, and the firm fighting it: reporting it, helping the police catch it
+_IMPERSONATION = re.compile(r"冒充|冒用|仿冒|假冒|山寨|假借|冒名|李鬼|高仿")
+_FIGHTS = re.compile(
+    r"(?:协助|配合|联合|协同)(?:警方|公安|警察|有关部门)|主动报警|(?:已|及时|第一时间)?报警|报案|破获|打掉|捣毁|抓获|"
+    r"侦破|摧毁"
+)
+
+
+# …not its own staff impersonating someone (员工冒充客户签字)
+_STAFF_IMPERSONATES = re.compile(r"(?:员工|经理|营业部|工作人员|投顾|业务员)[^，。；]{0,6}(?:冒充|冒用|假冒|冒名)")
+
+
+def _fights(head: str, names: Sequence[str]) -> re.Match[str] | None:
+    """The firm, named before it in its sentence, reports or helps to catch someone (not 被客户报警)."""
+    for s, e in spans(_SENTENCE, head):
+        for m in _FIGHTS.finditer(head, s, e):
+            if head[max(s, m.start() - 4) : m.start()].find("被") != -1:
+                continue
+            if any(0 <= head.find(n, s, m.start()) for n in names):
+                return m
+    return None
+
+
+def _FIGHT_KEYWORD_FREE(masked: Masked | None, text: str) -> str:
+    """The masked text without the words a police story always has (立案侦查 of the suspects)."""
+    t = masked.text if masked is not None else text
+    return re.sub(r"(?:对|将)?(?:嫌疑人|犯罪嫌疑人|诈骗团伙|团伙|诈骗分子)[^，。；]{0,8}(?:立案|刑事拘留|逮捕)|立案侦查", "", t)
+
 
 _OFFICIAL_SUFFIX = ("官方微博", "官方账号", "官方", "官微", "客服", "服务号")
 HEAD_SENTENCES = 3
@@ -674,6 +786,19 @@ def statement_kind(
         return Statement(
             "relay", third.group(0), f"防骗/风险提示（他人“{third.group(0)}”本司名义）：不另预警"
         )
+    # the firm as the one who reports or helps to catch those who impersonate it (协助警方破获冒充X诈骗案)
+    fights = _fights(head, names)
+    imper = _IMPERSONATION.search(head) or _IMPERSONATION.search(text)
+    if (
+        fights
+        and imper
+        and not _VICTIM.search(text)
+        and not _STAFF_IMPERSONATES.search(text)
+        and not _KEYWORD_RE.search(_FIGHT_KEYWORD_FREE(masked, text))
+    ):
+        return Statement(
+            "relay", imper.group(0), f"本司协助打击冒用本司名义者（“{fights.group(0)}”）：不另预警"
+        )
     first = spans(_SENTENCE, head)[:1]
     act = _ACTIVITY.search(head, 0, first[0][1]) if first else None
     standing = _KEYWORD_RE.search(masked.text if masked is not None else text)
@@ -687,6 +812,49 @@ def statement_kind(
 
 ANAPHORA = re.compile(r"该公司|该司|该券商|该行|本公司|我司|我公司|这家券商|这家公司|这票|自家|公司")
 
+# the post says we have nothing to do with what it tells: 与本公司无关, 跟我们这票没关系, A和我们不是一家,
+# 别搞混了, 不存在任何业务往来 (in a clause that names us or refers to us) …
+_DISOWN = re.compile(
+    r"无关|没关系|没有关系|没有任何关系|没有半毛钱关系|没半毛钱关系|毫无关系|毫无关联|没有关联|并无关联|无任何关联|"
+    r"不相干|不是一家|不是同一家|并非同一家|不是一回事|两码事|非同一家|"
+    r"(?:别|不要|勿|切勿|请勿)[^，。！？\n]{0,16}?(?:搞混|混淆|弄混|搞错|认错|对号入座|混为一谈)|撞名|重名|同名不同|"
+    r"不搭边|八竿子打不着|"
+    r"不存在任何?(?:业务|股权|关联|投资|合作|资金)?(?:往来|关系|关联)"
+)
+# … or that its news is someone else's: 罚的不是我们, 罚的是隔壁那家
+_NOT_US = re.compile(
+    r"的(?:不是|并非|并不是)(?:我们|咱们|我司|本司|本公司|这家|这票|我家|咱家)|"
+    r"(?:罚|查|说|指|讲|骂|出事|暴雷|爆雷|处罚|亏|崩)的是(?:隔壁|别家|另一家|另外一家|其他|其它|同行|人家|那家|他们|后者|前者)"
+)
+_US_REF = re.compile(r"我们|咱们|本公司|本司|我司|我公司|公司|这票|这家|自家|我家|咱家")
+# … unless staff say it to a client who complains: 客服说跟他们没关系 is buck-passing, a complaint
+_BUCK_PASSING = re.compile(
+    r"(?:客服|营业部|工作人员|客户经理|理财经理|经理|总部|对方|他们|那边|业务员|居间人)[^，。！？\n]{0,8}"
+    r"(?:说|称|回复|答复|推说|告诉我|让我|表示|一句)"
+)
+
+
+def disowned_spans(text: str, mentions: Sequence[Mention]) -> list[tuple[int, int, str]]:
+    """Sentences that say the post's news is not about us (与本公司无关, 罚的是隔壁那家): (start, end, phrase)."""
+    ours = [m.start for m in mentions if m.role != EXCLUDED]
+    out = []
+    for s, e in spans(_SENTENCE, text):
+        sent = text[s:e]
+        if _DISOWN.search(sent) is None and _NOT_US.search(sent) is None:
+            continue
+        if _BUCK_PASSING.search(sent):
+            continue
+        hit = _NOT_US.search(sent)
+        if hit is None:
+            for m in _DISOWN.finditer(sent):
+                cs, ce = _clause_of(text, s + m.start())
+                if any(cs <= p < ce for p in ours) or _US_REF.search(text, cs, ce):
+                    hit = m
+                    break
+        if hit is not None and not _is_question(text, _clause_of(text, s + hit.start())[1]):
+            out.append((s, e, hit.group(0)))
+    return out
+
 
 @dataclass
 class Reading:
@@ -698,6 +866,9 @@ class Reading:
     many_firms: int  # how many firms the post is about, when at least MANY_FIRMS; else 0
     statement: Statement | None
     whole: bool  # the whole post is about the firm (declared, or it names no one else and is short)
+    others: int = 0  # other institutions it names (look-alikes included)
+    disowned: list[str] = field(default_factory=list)  # phrases saying its news is not about us
+    disowned_at: list[tuple[int, int]] = field(default_factory=list)  # the sentences that say so
 
     def attributed(self, keywords: Iterable[str]) -> list[str]:
         """The keywords that still stand (not masked) inside the parts of the post about our firm."""
@@ -748,7 +919,8 @@ def read(
     others = other_orgs(text, mentions)
     n_firms = firm_count(text, mentions, others)
     many = n_firms >= MANY_FIRMS
-    unit = _CLAUSE if many else _SENTENCE
+    # with others named, a sentence may tell of several: each clause is its own (X又崩了，还好我在Y开的户)
+    unit = _CLAUSE if many or others else _SENTENCE
     units = spans(unit, text)
     alone = not others
     firm_spans = []
@@ -758,7 +930,7 @@ def read(
         refers = alone and not many and ANAPHORA.search(text[s:e]) is not None
         if names_us or refers:
             firm_spans.append((s, e))
-    if many and ours:  # a clause right after ours, with no other subject, continues it (岚X没事，没在名单里)
+    if (many or others) and ours:  # a clause right after ours, with no other subject, continues it (岚X没事，没在名单里)
         extra = []
         chosen = set(firm_spans)
         for i, (s, e) in enumerate(units[:-1]):
@@ -772,6 +944,11 @@ def read(
     first = sentences[0] if sentences else (0, 0)
     opens = any(first[0] <= m.start < first[1] for m in ours)  # it opens with our name: its subject
     whole = declared or (alone and not many and short and opens)
+    # a sentence saying the news is not about us (与本公司无关, 罚的是隔壁那家) is no part about us
+    disowned = disowned_spans(text, mentions)
+    if disowned:
+        whole = False
+        firm_spans = [(s, e) for s, e in firm_spans if not any(a <= s < b for a, b, _ in disowned)]
     return Reading(
         text=text,
         masked=masked,
@@ -779,6 +956,9 @@ def read(
         many_firms=n_firms if many else 0,
         statement=statement,
         whole=whole,
+        others=len(others),
+        disowned=list(dict.fromkeys(p for _, _, p in disowned)),
+        disowned_at=[(a, b) for a, b, _ in disowned],
     )
 
 
@@ -810,6 +990,153 @@ def executive_title_in(reading: Reading) -> bool:
     return False
 
 
+# ---------------------------------------------------------------- complaints and misconduct
+
+# What a client says the firm did to them, or what its staff did or said: a fact against the firm whatever
+# the post's sentiment reads (被推荐“保本理财” 实为高风险私募 reads upbeat; 老客户就是拿来宰的呗 reads calm).
+# Kinds of predicate, each with the topic an officer files it under when no topic word decides.
+_P_FEES = (
+    r"乱收费|乱扣费|乱扣|多收|多扣|偷偷扣|私自扣|擅自扣|强制收取|强行收取|捆绑销售|搭售|霸王条款|"
+    r"(?:被|挨|拿来|就是|专门|任人|等着被)宰|宰(?:客|人|我|老客户|新客户|散户|韭菜|我们)|"
+    r"坑(?:人|钱|客户|我|散户|老客户|老人|惨)|被坑|骗子|骗人|被骗|欺骗|忽悠|套路(?:客户|我|老人|人)|"
+    r"(?:割|收割)(?:韭菜|我们|散户|客户)|"
+    r"收费[^，。！？\n]{0,6}(?:离谱|太高|过高|不合理|不透明)|收(?:得|费)[^，。！？\n]{0,6}(?:太黑|黑心|太狠|太贵)|"
+    r"不退(?:钱|费|款)|退不了|明抢|抢钱|吸血|黑心|太黑了|"
+    r"文字游戏|玩套路|偷换概念|出尔反尔|言而无信|说话不算数?|不认账|赖账|耍赖"
+)
+_P_ACCOUNT = (
+    r"拉黑|被平仓|强平|强制平仓|强行平仓|被冻结|冻结了|无故冻结|擅自冻结|莫名冻结|资金冻结|账户冻结|"
+    r"限制(?:交易|出金|转出|登录)|被限制|(?:给我|把我|帮我)[^，。！？\n]{0,4}平(?:了|仓)|"
+    r"(?:把我|将我)[^，。！？\n]{0,3}(?:删|拉黑|踢|屏蔽)|删了我|被踢出|踢出群|擅自(?:开通|办理|扣|操作|交易|修改)"
+)
+_P_SERVICE = (
+    r"刁难|为难人|推诿|踢皮球|扯皮|互相推|甩锅|推卸|敷衍|搪塞|拖延|一拖再拖|一直拖|拖着不|"
+    r"(?:没人|无人|没有人)(?:管|理|接|回|处理|回复|负责|解决|受理|问)|不理人|不搭理|爱答不理|"
+    r"(?:至今|一直|迟迟|始终|还是|仍然|仍)(?:未|没|没有|不)(?:获|得到|收到|给|予)?"
+    r"(?:答复|回复|处理|解决|退|赔|通知|到账|办理|受理|兑付|回应|联系)|"
+    r"(?:未|没|没有)(?:收到|接到)(?:任何)?(?:通知|电话|短信|提醒)|"
+    r"(?:不给|不予|拒绝|拒不|不肯)(?:办理|退|赔|处理|受理|销户|解冻|转出|出金)|"
+    r"(?:销|退|转|取|提|出)不(?:了|出来|掉)|联系不上|打不通|找不到人|投诉无门|维权无门|求助无门|"
+    r"连(?:个|一个|一条)?(?:电话|通知|短信|招呼|提醒|说法)都没|不给(?:个)?说法|"
+    r"不想让(?:人|我|客户)走|设(?:置)?(?:障碍|门槛|关卡)|百般阻挠|阻挠|故意拖"
+)
+_P_SELLING = (
+    r"误导(?:销售|客户|投资者|老人|我|消费者|购买)|被误导|诱导(?:客户|投资者|老人|我|购买|开户|交易|入金|转账|加杠杆|签)|"
+    r"代答|代签|代客(?:理财|操作|交易)|飞单|私售|虚假宣传|虚假承诺|夸大收益|承诺(?:收益|保本|稳赚)|说好的保本|"
+    r"(?:说|称|承诺|保证|忽悠)[^，。！？\n]{0,8}(?:保本|稳赚|不会亏|零风险|没风险|没有风险)|"
+    r"实为(?:高风险|私募|R[45])|风险(?:等级)?不匹配|适当性(?:管理)?(?:缺失|不到位|问题)|"
+    r"(?:骚扰|推销|营销)电话|电话轰炸|短信轰炸|(?:天天|频繁|反复)(?:打电话|来电)|换(?:个)?号(?:码)?(?:再|继续)打"
+)
+_P_STAFF = r"抄袭|剽窃|照搬|雷同|辱骂|骂客户|出言不逊|傻[Xx×逼]|挪用|卷款|私吞|造假|弄虚作假"
+_P_ACCUSED = (
+    r"被指|被曝|遭曝|被爆料|被曝光|遭曝光|被举报|遭举报|被质疑|遭质疑|被投诉|遭投诉|屡遭投诉|频遭投诉|被告上法庭|成被告|"
+    r"被(?:同行|网友|媒体|投资者|客户|业内)?(?:指出|扒出|揭发|点名)"
+)
+COMPLAINT_KINDS: tuple[tuple[str, str], ...] = (
+    ("客户投诉", _P_FEES),
+    ("客户投诉", _P_ACCOUNT),
+    ("客户投诉", _P_SERVICE),
+    ("客户投诉", _P_SELLING),
+    ("员工不当言论", _P_STAFF),
+    ("客户投诉", _P_ACCUSED),
+)
+_COMPLAINT = re.compile("|".join(f"(?P<k{i}>{p})" for i, (_, p) in enumerate(COMPLAINT_KINDS)))
+# a predicate in a rule (不得诱导), a warning (谨防被骗), a hypothesis or a question of how things work
+# (如果被强平, 什么时候会被强平, 券商有权强制平仓) states no fact
+_NOT_A_FACT_BEFORE = re.compile(
+    r"不得|禁止|严禁|不准|不允许|不能|不应|杜绝|防止|防范|谨防|警惕|打击|严防|避免|远离|识别|如何|怎样|怎么防|"
+    r"如果|若是|假如|万一|一旦|如遇|遇到|何时|什么时候|哪些情况|会不会|是否|有权|可以|才(?:可以|能|会)|会被|将被|可能|"
+    r"以免|以防|小心|当心|别被|不要被|不会被"
+)
+# a predicate negated (从不乱收费, 并没有被强平, 不存在误导销售)
+_PREDICATE_NEGATED = re.compile(
+    r"(?:从不|绝不|决不|从来不|从来没有?|从没|从未|并未|未曾|并没有|没有|不存在|不会|不曾|并非|不是|无|未|没)"
+    r"[被受到遭过出现发生存在任何有]{0,3}$"
+)
+# a post that teaches (科普, 投教, 一文读懂): its predicates describe, they do not tell what happened
+_TEACHING = re.compile(r"科普|投教|小课堂|知识|指南|须知|问答|解读|一文读懂|攻略|干货|答疑|课堂|案例分析|风险揭示")
+# the complaint is lodged against the firm: 投诉X, 向X投诉, 举报X, 起诉X (X one of our names)
+_AGAINST_BEFORE = re.compile(r"(?:投诉|举报|起诉|状告|控告|曝光)(?:了|过)?(?:对象[：:])?\s*$")
+_AGAINST_AFTER = re.compile(r"^[^，。！？\n]{0,6}(?:投诉|举报|索赔|维权)(?!渠道|热线|电话|处理|量|率|方式|途径|平台|受理|管理|一键|入口|通道|功能)")
+
+# a staff member's or executive's remark that belittles or blames the clients (亏钱怪自己不学习, 你们这些
+# 韭菜, 股价不是我们要关心的事)
+_SPEAKER = re.compile(
+    r"员工|客户经理|理财经理|分析师|研究员|投顾|经纪人|营业部|工作人员|首席|经济学家|董事长|总经理|总裁|副总|"
+    r"高管|董秘|客服|经理|老板|负责人|[\u4e00-\u9fff]总(?=[说称表讲在的是：:，,“「])"
+)
+_SPEECH = re.compile(r"说|称|表示|讲|直言|放话|原话|回怼|怼|直播|朋友圈|发文|留言|喊话|回复|答复|坦言|声称|[：:][“「\"]|[“「]")
+_BELITTLE = re.compile(
+    r"(?:散户|客户|投资者|股民|小股东|中小股东|你们|这些人|老百姓|股东|亏钱的|亏了的|赔钱的|被套的)[^，。！？\n]{0,12}"
+    r"(?:活该|反思|怪自己|怪不得|怨不得|别怪|自己的问题|不学习|没文化|没脑子|太蠢|蠢|傻|不配|自找|赌徒|接盘|韭菜|"
+    r"不值得|送钱|交学费|不听话)|"
+    r"(?:不是|并非|不归)[^，。！？\n]{0,10}(?:目标客户|需要关心|要关心|关心的|考虑的|该管的|操心的)|"
+    r"(?:不需要|没必要|不用|无需)[^，。！？\n]{0,6}(?:关心|在乎|操心)(?:股价|散户|小股东|客户)?|"
+    r"爱买不买|爱来不来|不差你|韭菜|割不完"
+)
+
+
+@dataclass(frozen=True)
+class Complaint:
+    phrase: str
+    topic: str
+    at: int  # where it stands in the text
+
+
+def complaints(reading: Reading, mentions: Sequence[Mention]) -> list[Complaint]:
+    """What the post says the firm (its staff, its service) did to clients, in the parts about the firm:
+    complaint and misconduct predicates not negated (从未乱收费), not in a rule, a warning, a hypothesis
+    or a teaching post, not done by a third party (不法分子冒用…诱导); a complaint lodged against the firm
+    (投诉X, 举报X); a staff member's remark that belittles clients."""
+    text = reading.text
+    masked = reading.masked.text
+    out: list[Complaint] = []
+    sentences = spans(_SENTENCE, text)
+    teaching = bool(sentences) and _TEACHING.search(text, sentences[0][0], sentences[0][1]) is not None
+
+    def about_us(i: int) -> bool:
+        return reading.whole or any(a <= i < b for a, b in reading.firm_spans)
+
+    def third_party(i: int) -> bool:
+        s, e = next(((s, e) for s, e in sentences if s <= i < e), (i, i))
+        return THIRD_PARTY.search(text, s, e) is not None and _VICTIM.search(text, s, e) is None
+
+    if not teaching:
+        for m in _COMPLAINT.finditer(masked):
+            i = m.start()
+            if not about_us(i) or third_party(i):
+                continue
+            cs, ce = _clause_of(text, i)
+            if _NOT_A_FACT_BEFORE.search(text, cs, i):
+                continue
+            if _PREDICATE_NEGATED.search(text, max(cs, i - 8), i) and not _is_question(text, ce):
+                continue
+            k = int(next(g for g, v in m.groupdict().items() if v is not None)[1:])
+            out.append(Complaint(m.group(0), COMPLAINT_KINDS[k][0], i))
+    ours = [m for m in mentions if m.role != EXCLUDED]
+    for m in ours:
+        before = text[max(0, m.start - 8) : m.start]
+        if _AGAINST_BEFORE.search(before) or (
+            before.endswith(("向", "找")) and _AGAINST_AFTER.search(text[m.end : m.end + 12])
+        ):
+            cs, _ = _clause_of(text, m.start)
+            if not _NOT_A_FACT_BEFORE.search(text, cs, m.start) and not teaching:
+                out.append(Complaint("投诉/举报" + m.alias, "客户投诉", m.start))
+                break
+    for s, e in sentences:
+        if not (reading.whole or any(a < e and s < b for a, b in reading.firm_spans)):
+            continue
+        sp = _SPEAKER.search(text, s, e)
+        if sp is None or _SPEECH.search(text, sp.end(), e) is None:
+            continue
+        b = _BELITTLE.search(text, sp.end(), e)
+        if b is not None and not third_party(b.start()):
+            exec_ = any(t in text[s:e] for t in EXECUTIVE_TITLES) or re.match(r"[\u4e00-\u9fff]总", sp.group(0))
+            out.append(Complaint(b.group(0), "高管负面" if exec_ else "员工不当言论", b.start()))
+    out.sort(key=lambda c: c.at)
+    return out
+
+
 __all__ = [
     "DeskContext",
     "Masked",
@@ -817,7 +1144,9 @@ __all__ = [
     "Repost",
     "STATEMENT_MARK",
     "Statement",
+    "Complaint",
     "claim_of",
+    "complaints",
     "denial_in",
     "denies",
     "doubts",
@@ -832,6 +1161,7 @@ __all__ = [
     "reading_text",
     "residual_text",
     "resolve_lookalikes",
+    "routine_price_move",
     "statement_kind",
     "unwrap_repost",
 ]
