@@ -350,7 +350,7 @@ class Analyzer:
         complaint_topic = None  # what a complaint or misconduct about us is filed under (nlp.context_rules)
         if reading is not None and statement is None:
             negative_targets, more, complaint_topic = self._context_complaints(
-                w, reading, targets, negative_targets
+                w, reading, targets, negative_targets, negative
             )
             context_reasons.extend(more)
 
@@ -538,6 +538,16 @@ class Analyzer:
             if reading.others and not own and upbeat and not in_sentence:
                 why.append(f"与他方对比：{t} 所在分句无负面")
                 continue
+            # …or when the gloom is the market's (APP用着还行，就是今天大盘太惨了)
+            fine = [c for c in clauses if rules.FINE.search(masked_text[c[0] : c[1]])]
+            market = any(
+                rules.MARKET.search(masked_text, s, e)
+                and not any(a <= s < b for a, b in clauses)
+                for s, e in rules.spans(rules._CLAUSE, masked_text)
+            )
+            if market and not own and (upbeat or fine) and not in_sentence:
+                why.append(f"负面指向大盘/行情：{t} 所在分句无负面")
+                continue
             # a clause of ours that only reports a routine share-price move (股价下跌2%) is market data
             neg_clauses = [c for c in clauses if sent.get(c, 0.0) >= th or doc.get(c, 0.0) >= DOC_CLAUSE_NEGATIVE]
             if (
@@ -566,17 +576,34 @@ class Analyzer:
         return kept, why
 
     def _context_complaints(
-        self, w: _Work, reading: rules.Reading, targets: list[str], negative_targets: list[str]
+        self,
+        w: _Work,
+        reading: rules.Reading,
+        targets: list[str],
+        negative_targets: list[str],
+        negative: bool = False,
     ) -> tuple[list[str], list[str], str | None]:
         """Negative targets with those a complaint or misconduct predicate about them adds, why, and the
         topic it is filed under when no topic word decides.
 
         What a client says the firm did to them (乱收费, 被强平, 没人管, 拉黑, 误导销售), what its staff did or
         said (抄袭, 你们这些韭菜) and a complaint lodged against it (投诉X) count against it whatever the
-        post's sentiment reads: the sentiment model weighs words, many of these read calm or upbeat.
+        post's sentiment reads: the sentiment model weighs words, many of these read calm or upbeat. A
+        short post that opens with our name, names no one else and reads negative is negative about us
+        (the entity model, trained on news, often misses who a two-line complaint is about).
         """
         found = rules.complaints(reading, w.mentions)
         if not found:
+            lone = [t for t in targets if t not in negative_targets]
+            if (
+                negative
+                and len(targets) == 1
+                and lone
+                and not w.declared
+                and not any(m.role == EXCLUDED for m in w.mentions)
+                and rules.short_post_about_us(reading)
+            ):
+                return [*negative_targets, lone[0]], [f"短帖只提及本司且负面：负面指向{lone[0]}"], None
             return negative_targets, [], None
         kept = list(negative_targets)
         who = self._target_at(w, targets, found[0].at)

@@ -433,11 +433,13 @@ NEUTRAL_BEFORE = (
     "如何",
     "怎样",
     "避免",
+    "受理",
+    "办结",
 )
 NEUTRAL_GAP = 4  # characters a prevention word may stand before the keyword it governs
 NEUTRAL_AFTER = _words(
     "知识 渠道 途径 热线 电话 方式 流程 指南 指引 意识 教育 宣传 宣讲 讲座 保护 安全 防护 培训 演练 制度 机制 "
-    "办法 规定 规则 条例 管理办法 要求 标准 平台 处理机制 处理流程 处理效率 一键 直达 通道 入口 功能 中心"
+    "办法 规定 规则 条例 管理办法 要求 标准 平台 处理机制 处理流程 处理效率 处理情况 处理工作 办结 一键 直达 通道 入口 功能 中心"
 )
 # a sentence whose wrongdoer is a third party (不法分子冒用我司名义诱导…): the firm is its victim
 THIRD_PARTY = re.compile(r"不法分子|诈骗分子|犯罪分子|冒用|冒充|假冒|仿冒|山寨|假借")
@@ -452,13 +454,14 @@ NOT_LISTED = re.compile(
 # a clause that says nothing is wrong (倒是没事, 一切正常, 未受影响): not negative whatever the model says
 ALL_CLEAR = re.compile(
     r"没事|没问题|无事|无碍|一切正常|运行正常|经营正常|正常履职|正常运营|不受影响|未受影响|安然无恙|"
-    r"没受(?:到)?(?:任何)?影响|没有受到?(?:任何)?影响|没影响|丝毫未受|一切照常|照常(?:交易|运行|营业)"
+    r"没受(?:到)?(?:任何)?影响|没有受到?(?:任何)?影响|没影响|丝毫未受|一切照常|照常(?:交易|运行|营业)|"
+    r"(?:业务|交易|系统|运行|经营|运营|服务)(?:一切)?正常"
 )
 # a routine move of the share price (股价下跌2%, 收跌1.3%): market data, not news about the firm (a move of
 # 5 % or more, 跌停, 闪崩 is news)
 _PRICE_MOVE = re.compile(
-    r"(?:股价|股票|收盘|报收|盘中|午盘|早盘|尾盘|今日|今天|全天|本周|周内|开盘)[^，。；;\n]{0,8}?"
-    r"(?:下跌|跌|回落|走低|低开|下挫|收跌|上涨|涨|走高|高开|收涨)了?([0-9０-９]+(?:\.[0-9]+)?)%"
+    r"(?<!净值)(?<!产品)(?<!收益)(?<!本金)(?:下跌|跌|回落|走低|低开|下挫|收跌|上涨|涨|走高|高开|收涨)了?"
+    r"([0-9０-９]+(?:\.[0-9]+)?)%"
 )
 ROUTINE_MOVE = 5.0
 
@@ -467,12 +470,25 @@ def routine_price_move(text: str) -> bool:
     """The text reports a share-price move under ``ROUTINE_MOVE`` % and nothing sharper (跌停, 闪崩, 暴跌)."""
     if re.search(r"跌停|闪崩|暴跌|崩盘|腰斩|跳水", text):
         return False
+    if re.search(r"净值|产品|收益率|本金|亏", text):
+        return False
     moves = [float(m.group(1)) for m in _PRICE_MOVE.finditer(text) if m.group(1).isascii()]
     return bool(moves) and max(moves) < ROUTINE_MOVE
 
 
+# a clause that speaks well of its subject (用着还行, 口碑不错)
+FINE = re.compile(r"还行|还可以|不错|挺好|很好|好用|满意|点赞|靠谱|给力|放心|口碑好|专业|耐心")
+# the market as the subject of a clause (大盘太惨了, A股真是绞肉机): its mood is not about a firm
+MARKET = re.compile(
+    r"大盘|行情|A股|股市|市场|板块|指数|美股|港股|沪指|深成指|创业板指|牛市|熊市|宏观|经济|大环境|外围"
+)
+
+
 _QUESTION_END = re.compile(r"(?:吗|么|嘛|呢|是什么|是啥|不成)?\s*[？?]|(?:吗|么|嘛|是什么|是啥)\s*$")
 
+
+# a hypothesis (如果APP宕机了, 一旦发生系统故障): what it supposes has not happened
+_HYPOTHETICAL = re.compile(r"如果|假如|假设|若是|倘若|倘使|万一|一旦|如遇|如发生|若发生|若出现|如出现|遇到.{0,4}时")
 
 @dataclass
 class Masked:
@@ -544,7 +560,9 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
     third = [
         (s, e)
         for s, e in spans(_SENTENCE, text)
-        if THIRD_PARTY.search(text[s:e]) and not _VICTIM.search(text[s:e])
+        if THIRD_PARTY.search(text[s:e])
+        and not _VICTIM.search(text[s:e])
+        and not _STAFF_IMPERSONATES.search(text[s:e])
     ]
     for s, e, kw in hits:
         cs, ce = _clause_of(text, s)
@@ -558,8 +576,12 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
         window = text[max(cs, lead - NEUTRAL_GAP - 2) : lead]
         before = next((n for n in NEUTRAL_BEFORE if n in window), None)
         after = next((n for n in NEUTRAL_AFTER if text.startswith(n, e)), None)
+        hypo = _HYPOTHETICAL.search(text, cs, s)
         if neg is not None and not _is_question(text, ce):
             why = ("neg", text[neg:e])
+        elif hypo is not None:
+            why = ("neutral", text[hypo.start() : e][:16])
+
         elif scope != -1 and not _is_question(text, ce):
             why = ("neg", text[scope:e][-16:])
         elif any(a <= s < b for a, b in not_listed):
@@ -592,6 +614,7 @@ _DENIAL = re.compile(
     r"与(?:本|我)?(?:公司|本司|我司)[^，。！？\n]{0,4}(?:无关|没有关系|无任何关系|没有任何关系)|"
     r"(?:公司|本司|我司)[^，。！？\n]{0,12}不存在任何?(?:业务|股权|关联|投资|合作|资金)?(?:往来|关系|关联)|"
     r"不实|不属实|否认|子虚乌有|无中生有|并无此事|没有此事|假消息|纯属虚构|已被证伪|恶意编造|凭空捏造|恶意造谣|"
+    r"(?:是|系|都是|纯属|完全是)假的|^更正[：:]|\n更正[：:]|"
     r"造谣者|追究[^，。]{0,8}造谣"
 )
 # …unless asked for, refused or itself denied: 尚未澄清, 要求澄清, 不是谣言, 是谣言吗
@@ -621,7 +644,7 @@ _ACTIVITY = re.compile(
     r"(?:宣传|宣讲|讲座|投教|投资者教育|反诈|防骗|防范|风险提示|公益)"
 )
 # a warning against fraud in the firm's name (in the post's head): a third party is the wrongdoer
-_WARNING = re.compile(r"提示|提醒|警惕|谨防|防范|反诈|防骗|注意甄别|认准")
+_WARNING = re.compile(r"提示|提醒|警惕|谨防|防范|反诈|防骗|注意甄别|认准|小心|当心|别上当|不要相信|别信|注意辨别")
 
 # impersonation of the firm, and the firm fighting it: reporting it, helping the police catch it
 _IMPERSONATION = re.compile(r"冒充|冒用|仿冒|假冒|山寨|假借|冒名|李鬼|高仿")
@@ -735,9 +758,19 @@ def denies(text: str) -> bool:
     return False
 
 
+# the post reports a backlash against what the firm said (引发投资者不满): it is news, not a denial
+BACKLASH = re.compile(
+    r"引发[^，。！？\n]{0,6}(?:不满|质疑|争议|热议|吐槽|愤怒|批评|围观)|遭(?:到)?[^，。！？\n]{0,4}(?:质疑|吐槽|炮轰|批评|痛批|怒怼)|"
+    r"被(?:网友|投资者|股民)?(?:骂|喷|批)|惹怒|激起|众怒|翻车"
+)
+# a response that answers a claim (网传, 截图, 爆料 …) by negating it: 回应称，公司从未…
+_RESPONSE = re.compile(r"回应|回复称|声明|公告称")
+_CLAIM_MARK = re.compile(r"网传|传闻|传言|截图|爆料|消息称|网友称|流传")
+
+
 def denial_in(text: str) -> str | None:
     """The denial cue of a post that clarifies or denies a claim (in its head), or None."""
-    if doubts(text):
+    if doubts(text) or BACKLASH.search(text[:MAX_RULE_CHARS]):
         return None
     head = _head(text)
     for m in _DENIAL.finditer(head):
@@ -753,6 +786,12 @@ def denial_in(text: str) -> str | None:
         d = _ANSWER_DENIES.search(rest)
         if d and not _ADMITS.search(rest):
             return d.group(0)
+    if _CLAIM_MARK.search(head):
+        for s, e in spans(_SENTENCE, head):
+            r = _RESPONSE.search(head, s, e)
+            d = _ANSWER_DENIES.search(head, r.end(), e) if r else None
+            if d and not _ADMITS.search(head, s, e) and not _is_question(head, e):
+                return d.group(0)
     return None
 
 
@@ -837,7 +876,9 @@ _BUCK_PASSING = re.compile(
 def disowned_spans(text: str, mentions: Sequence[Mention]) -> list[tuple[int, int, str]]:
     """Sentences that say the post's news is not about us (与本公司无关, 罚的是隔壁那家): (start, end, phrase)."""
     ours = [m.start for m in mentions if m.role != EXCLUDED]
-    out = []
+    out: list[tuple[int, int, str]] = []
+    if BACKLASH.search(text):
+        return out
     for s, e in spans(_SENTENCE, text):
         sent = text[s:e]
         if _DISOWN.search(sent) is None and _NOT_US.search(sent) is None:
@@ -1001,13 +1042,14 @@ _P_FEES = (
     r"坑(?:人|钱|客户|我|散户|老客户|老人|惨)|被坑|骗子|骗人|被骗|欺骗|忽悠|套路(?:客户|我|老人|人)|"
     r"(?:割|收割)(?:韭菜|我们|散户|客户)|"
     r"收费[^，。！？\n]{0,6}(?:离谱|太高|过高|不合理|不透明)|收(?:得|费)[^，。！？\n]{0,6}(?:太黑|黑心|太狠|太贵)|"
-    r"不退(?:钱|费|款)|退不了|明抢|抢钱|吸血|黑心|太黑了|"
+    r"不退(?:钱|费|款)|退不了|明抢|抢钱|吸血|黑心|太黑了|还我|血汗钱|"
     r"文字游戏|玩套路|偷换概念|出尔反尔|言而无信|说话不算数?|不认账|赖账|耍赖"
 )
 _P_ACCOUNT = (
     r"拉黑|被平仓|强平|强制平仓|强行平仓|被冻结|冻结了|无故冻结|擅自冻结|莫名冻结|资金冻结|账户冻结|"
     r"限制(?:交易|出金|转出|登录)|被限制|(?:给我|把我|帮我)[^，。！？\n]{0,4}平(?:了|仓)|"
-    r"(?:把我|将我)[^，。！？\n]{0,3}(?:删|拉黑|踢|屏蔽)|删了我|被踢出|踢出群|擅自(?:开通|办理|扣|操作|交易|修改)"
+    r"(?:把我|将我)[^，。！？\n]{0,3}(?:删|拉黑|踢|屏蔽)|删了我|被踢出|踢出群|擅自(?:开通|办理|扣|操作|交易|修改)|"
+    r"说([\u4e00-\u9fff])就\1|不让(?:我|客户|人|用户)?[^，。！？\n]{0,2}(?:转|取|出金|销|卖|提|退|撤)"
 )
 _P_SERVICE = (
     r"刁难|为难人|推诿|踢皮球|扯皮|互相推|甩锅|推卸|敷衍|搪塞|拖延|一拖再拖|一直拖|拖着不|"
@@ -1018,6 +1060,10 @@ _P_SERVICE = (
     r"(?:不给|不予|拒绝|拒不|不肯)(?:办理|退|赔|处理|受理|销户|解冻|转出|出金)|"
     r"(?:销|退|转|取|提|出)不(?:了|出来|掉)|联系不上|打不通|找不到人|投诉无门|维权无门|求助无门|"
     r"连(?:个|一个|一条)?(?:电话|通知|短信|招呼|提醒|说法)都没|不给(?:个)?说法|"
+    r"毫无音讯|杳无音信|石沉大海|没有下文|没下文|不了了之|没有回音|没回音|没人回|"
+    r"阴阳怪气|态度(?:差|恶劣|很差|极差|傲慢|蛮横)|爱搭不理|甩脸色|冷嘲热讽|不耐烦|冲我吼|骂人|"
+    r"说是我(?:的|自己的)?(?:问题|原因|责任|操作问题)|怪我|(?:让|叫)(?:我|客户)自己(?:负责|承担|看着办)|自己负责|"
+    r"(?:不|没|没有|未|也不)(?:提前|事先|及时)(?:通知|告知|提醒|说明)|"
     r"不想让(?:人|我|客户)走|设(?:置)?(?:障碍|门槛|关卡)|百般阻挠|阻挠|故意拖"
 )
 _P_SELLING = (
@@ -1025,9 +1071,32 @@ _P_SELLING = (
     r"代答|代签|代客(?:理财|操作|交易)|飞单|私售|虚假宣传|虚假承诺|夸大收益|承诺(?:收益|保本|稳赚)|说好的保本|"
     r"(?:说|称|承诺|保证|忽悠)[^，。！？\n]{0,8}(?:保本|稳赚|不会亏|零风险|没风险|没有风险)|"
     r"实为(?:高风险|私募|R[45])|风险(?:等级)?不匹配|适当性(?:管理)?(?:缺失|不到位|问题)|"
-    r"(?:骚扰|推销|营销)电话|电话轰炸|短信轰炸|(?:天天|频繁|反复)(?:打电话|来电)|换(?:个)?号(?:码)?(?:再|继续)打"
+    r"(?:骚扰|推销|营销)电话|电话轰炸|短信轰炸|(?:天天|频繁|反复)(?:打电话|来电)|换(?:个)?号(?:码)?(?:再|继续)打|"
+    r"打了[一二三四五六七八九十几0-9]+个电话|喊单|"
+    r"(?:帮|替|给)(?:我|客户|你)?[^，。！？\n]{0,4}改[^，。！？\n]{0,4}(?:测评|风险等级|评级)|"
+    r"(?:风险)?测评[^。！？\n]{0,14}(?:改一下|帮我改|代做|代填)"
 )
-_P_STAFF = r"抄袭|剽窃|照搬|雷同|辱骂|骂客户|出言不逊|傻[Xx×逼]|挪用|卷款|私吞|造假|弄虚作假"
+_P_STAFF = (
+    r"抄袭|剽窃|照搬|雷同|辱骂|骂客户|出言不逊|傻[Xx×逼]|挪用|卷款|私吞|造假|弄虚作假|"
+    r"怼(?:小股东|股东|客户|投资者|股民|散户)|拿客户(?:的)?(?:钱|资金)|冒充客户|冒签|代客户签|伪造(?:客户)?签名"
+)
+_P_DATA = (
+    r"晒客户|泄露客户|客户(?:的)?(?:持仓|信息|资料|身份证|照片|隐私|数据)(?:截图)?[^，。！？\n]{0,4}"
+    r"(?:被晒|外泄|公开|流出|被卖|泄露|被泄露)|信息被卖|资料被卖|"
+    r"(?:把|将)(?:我|客户)(?:的)?(?:联系方式|电话|手机号|信息|资料|身份信息)[^，。！？\n]{0,4}(?:给|卖|透露|泄露)|"
+    r"天天有人(?:加我|打电话|给我打)"
+)
+# the management sells or breaks its word (董事长又减持了, 回购承诺了一年一股没买)
+_P_MANAGEMENT = (
+    r"(?:[\u4e00-\u9fff]总|董事长|总裁|总经理|高管|大股东|实控人|董监高|管理层)[^，。！？\n]{0,6}减持|"
+    r"回购[^，。！？\n]{0,10}(?:没买|一股没|一股都没|未实施|没实施|落空|食言|没动静)|"
+    r"承诺[^，。！？\n]{0,10}(?:一股没|没兑现|未兑现|不兑现|落空|食言)"
+)
+# a hard failure of a product (延期兑付, 违约, 爆雷, 净值腰斩): a fact whatever the tone
+_P_PRODUCT = (
+    r"延期兑付|无法兑付|未能兑付|不能兑付|暂停兑付|兑付困难|违约|爆雷|暴雷|血本无归|"
+    r"净值(?:大跌|腰斩|跌去|跌破|下跌超|暴跌)|亏(?:损|了)(?:超过|逾|近)?[一二三四五六七八九十几半][成]"
+)
 _P_ACCUSED = (
     r"被指|被曝|遭曝|被爆料|被曝光|遭曝光|被举报|遭举报|被质疑|遭质疑|被投诉|遭投诉|屡遭投诉|频遭投诉|被告上法庭|成被告|"
     r"被(?:同行|网友|媒体|投资者|客户|业内)?(?:指出|扒出|揭发|点名)"
@@ -1038,6 +1107,9 @@ COMPLAINT_KINDS: tuple[tuple[str, str], ...] = (
     ("客户投诉", _P_SERVICE),
     ("客户投诉", _P_SELLING),
     ("员工不当言论", _P_STAFF),
+    ("数据泄露", _P_DATA),
+    ("高管负面", _P_MANAGEMENT),
+    ("产品亏损/兑付", _P_PRODUCT),
     ("客户投诉", _P_ACCUSED),
 )
 _COMPLAINT = re.compile("|".join(f"(?P<k{i}>{p})" for i, (_, p) in enumerate(COMPLAINT_KINDS)))
@@ -1056,7 +1128,7 @@ _PREDICATE_NEGATED = re.compile(
 # a post that teaches (科普, 投教, 一文读懂): its predicates describe, they do not tell what happened
 _TEACHING = re.compile(r"科普|投教|小课堂|知识|指南|须知|问答|解读|一文读懂|攻略|干货|答疑|课堂|案例分析|风险揭示")
 # the complaint is lodged against the firm: 投诉X, 向X投诉, 举报X, 起诉X (X one of our names)
-_AGAINST_BEFORE = re.compile(r"(?:投诉|举报|起诉|状告|控告|曝光)(?:了|过)?(?:对象[：:])?\s*$")
+_AGAINST_BEFORE = re.compile(r"(?:投诉|举报|起诉|状告|控告|曝光)(?:了|过)?(?:对象)?[：:]?\s*$")
 _AGAINST_AFTER = re.compile(r"^[^，。！？\n]{0,6}(?:投诉|举报|索赔|维权)(?!渠道|热线|电话|处理|量|率|方式|途径|平台|受理|管理|一键|入口|通道|功能)")
 
 # a staff member's or executive's remark that belittles or blames the clients (亏钱怪自己不学习, 你们这些
@@ -1072,8 +1144,28 @@ _BELITTLE = re.compile(
     r"不值得|送钱|交学费|不听话)|"
     r"(?:不是|并非|不归)[^，。！？\n]{0,10}(?:目标客户|需要关心|要关心|关心的|考虑的|该管的|操心的)|"
     r"(?:不需要|没必要|不用|无需)[^，。！？\n]{0,6}(?:关心|在乎|操心)(?:股价|散户|小股东|客户)?|"
+    r"(?:不满意|不喜欢|嫌贵|嫌高|受不了|有意见)[^，。！？\n]{0,8}(?:走人|卖掉|卖股票|别买|销户|滚)|"
+    r"股价[^，。！？\n]{0,12}(?:与|跟|和)(?:公司|我们)[^，。！？\n]{0,4}(?:无关|没关系|没有关系)|"
     r"爱买不买|爱来不来|不差你|韭菜|割不完"
 )
+
+
+def short_post_about_us(reading: Reading) -> bool:
+    """A short post that opens with our name and names no one else, reads as neither a teaching post nor a
+    market comment, negates nothing about us and says nothing reads well: its mood is about us."""
+    if not reading.whole or reading.others or reading.many_firms or reading.disowned:
+        return False
+    text = reading.masked.text
+    sentences = spans(_SENTENCE, text)
+    if sentences and _TEACHING.search(text, sentences[0][0], sentences[0][1]):
+        return False
+    if reading.negation_in_firm_part() or reading.masked.neutral or ALL_CLEAR.search(text) or FINE.search(text):
+        return False
+    return MARKET.search(text) is None and _MARKET_VIEW.search(text) is None
+
+
+# what a research note or an outlook says (研报, 预计, 看淡, 目标价): its gloom is about the market
+_MARKET_VIEW = re.compile(r"研报|报告|预计|预测|展望|或将|看淡|看空|低配|超配|评级|目标价|行业|板块|经济|降息|加息|通胀|通缩")
 
 
 @dataclass(frozen=True)
@@ -1099,7 +1191,11 @@ def complaints(reading: Reading, mentions: Sequence[Mention]) -> list[Complaint]
 
     def third_party(i: int) -> bool:
         s, e = next(((s, e) for s, e in sentences if s <= i < e), (i, i))
-        return THIRD_PARTY.search(text, s, e) is not None and _VICTIM.search(text, s, e) is None
+        return (
+            THIRD_PARTY.search(text, s, e) is not None
+            and _VICTIM.search(text, s, e) is None
+            and _STAFF_IMPERSONATES.search(text, s, e) is None
+        )
 
     if not teaching:
         for m in _COMPLAINT.finditer(masked):
@@ -1162,6 +1258,9 @@ __all__ = [
     "residual_text",
     "resolve_lookalikes",
     "routine_price_move",
+    "short_post_about_us",
+    "FINE",
+    "MARKET",
     "statement_kind",
     "unwrap_repost",
 ]
