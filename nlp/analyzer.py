@@ -559,6 +559,14 @@ class Analyzer:
             ):
                 why.append(f"股价涨跌属行情信息：{t} 不作负面")
                 continue
+            # a post in the firm's own bar that talks of trading (主力流出，明天还要跌): the trader's mood
+            if (
+                t == w.declared
+                and rules.trading_talk(masked_text)
+                and not reading.attributed(rules.ALL_KEYWORDS)
+            ):
+                why.append(f"行情/交易讨论：{t} 不作负面")
+                continue
             # a post saying its news is not about us (与本公司无关, 罚的是隔壁那家): only a negative clause
             # of ours outside those sentences, or a topic word about us, keeps us negative
             if reading.disowned:

@@ -487,8 +487,19 @@ MARKET = re.compile(
 _QUESTION_END = re.compile(r"(?:吗|么|嘛|呢|是什么|是啥|不成)?\s*[？?]|(?:吗|么|嘛|是什么|是啥)\s*$")
 
 
-# a hypothesis (如果APP宕机了, 一旦发生系统故障): what it supposes has not happened
-_HYPOTHETICAL = re.compile(r"如果|假如|假设|若是|倘若|倘使|万一|一旦|如遇|如发生|若发生|若出现|如出现|遇到.{0,4}时")
+# a hypothesis (如果APP宕机了, 一旦发生系统故障, 会不会被乱收费): what it supposes has not happened
+_HYPOTHETICAL = re.compile(
+    r"如果|假如|假设|若是|倘若|倘使|万一|一旦|如遇|如发生|若发生|若出现|如出现|遇到.{0,4}时|会不会|是否会|会否"
+)
+# a rule, a campaign or a prevention word anywhere before in the clause governs its keywords (严禁…, 打击…,
+# 专项整治…), unless it failed (防范不力)
+_GOVERNS_CLAUSE = re.compile(
+    r"(?:防范|谨防|警惕|防止|预防|打击|严防|严禁|禁止|不得|杜绝|整治|治理|规范)(?!不力|不到位|不足|失效|缺失|意识薄弱)"
+)
+# a keyword whose measure is getting better (投诉率全辖最低, 投诉量同比下降三成)
+_IMPROVING = re.compile(
+    r"(?:率|量|数|件数|次数)?[^，。；！？\n]{0,6}?(?:最低|最少|下降|减少|降低|为零|为0|清零|下滑|回落|大降|持续下降)"
+)
 
 @dataclass
 class Masked:
@@ -575,12 +586,16 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
         # 防范【数据】泄露, 谨防【客户信息被】盗: a prevention word a few characters before the run
         window = text[max(cs, lead - NEUTRAL_GAP - 2) : lead]
         before = next((n for n in NEUTRAL_BEFORE if n in window), None)
+        if before is None and (gov := _GOVERNS_CLAUSE.search(text, cs, lead)) is not None:
+            before = gov.group(0)  # 部署打击误导销售、飞单等违规行为: the frame governs the clause
         after = next((n for n in NEUTRAL_AFTER if text.startswith(n, e)), None)
         hypo = _HYPOTHETICAL.search(text, cs, s)
         if neg is not None and not _is_question(text, ce):
             why = ("neg", text[neg:e])
         elif hypo is not None:
             why = ("neutral", text[hypo.start() : e][:16])
+        elif (better := _IMPROVING.match(text, e)) is not None:
+            why = ("neutral", kw + better.group(0))
 
         elif scope != -1 and not _is_question(text, ce):
             why = ("neg", text[scope:e][-16:])
@@ -863,6 +878,7 @@ _DISOWN = re.compile(
 # … or that its news is someone else's: 罚的不是我们, 罚的是隔壁那家
 _NOT_US = re.compile(
     r"的(?:不是|并非|并不是)(?:我们|咱们|我司|本司|本公司|这家|这票|我家|咱家)|"
+    r"(?:不是|并非|而非|并不是)(?:公司|券商|我们|本司|本公司|这家)本身|"
     r"(?:罚|查|说|指|讲|骂|出事|暴雷|爆雷|处罚|亏|崩)的是(?:隔壁|别家|另一家|另外一家|其他|其它|同行|人家|那家|他们|后者|前者)"
 )
 _US_REF = re.compile(r"我们|咱们|本公司|本司|我司|我公司|公司|这票|这家|自家|我家|咱家")
@@ -1039,7 +1055,8 @@ def executive_title_in(reading: Reading) -> bool:
 _P_FEES = (
     r"乱收费|乱扣费|乱扣|多收|多扣|偷偷扣|私自扣|擅自扣|强制收取|强行收取|捆绑销售|搭售|霸王条款|"
     r"(?:被|挨|拿来|就是|专门|任人|等着被)宰|宰(?:客|人|我|老客户|新客户|散户|韭菜|我们)|"
-    r"坑(?:人|钱|客户|我|散户|老客户|老人|惨)|被坑|骗子|骗人|被骗|欺骗|忽悠|套路(?:客户|我|老人|人)|"
+    r"坑(?:人|钱|客户|我|散户|老客户|老人|惨|爹)|被坑|太坑|真坑|好坑|巨坑|坑[。！!？?]|坑$|骗子|骗人|被骗|欺骗|忽悠|"
+    r"套路(?:客户|我|老人|人)|"
     r"(?:割|收割)(?:韭菜|我们|散户|客户)|"
     r"收费[^，。！？\n]{0,6}(?:离谱|太高|过高|不合理|不透明)|收(?:得|费)[^，。！？\n]{0,6}(?:太黑|黑心|太狠|太贵)|"
     r"不退(?:钱|费|款)|退不了|明抢|抢钱|吸血|黑心|太黑了|还我|血汗钱|"
@@ -1099,7 +1116,8 @@ _P_PRODUCT = (
 )
 _P_ACCUSED = (
     r"被指|被曝|遭曝|被爆料|被曝光|遭曝光|被举报|遭举报|被质疑|遭质疑|被投诉|遭投诉|屡遭投诉|频遭投诉|被告上法庭|成被告|"
-    r"被(?:同行|网友|媒体|投资者|客户|业内)?(?:指出|扒出|揭发|点名)"
+    r"被(?:同行|网友|媒体|投资者|客户|业内)?(?:指出|扒出|揭发|点名|爆出|揭露)|"
+    r"投诉(?:榜|排行|量|数|件数)[^，。！？\n]{0,10}(?:第一|居首|之首|最多|翻倍|激增|暴增|倍|上升|增长|增加|飙升)"
 )
 COMPLAINT_KINDS: tuple[tuple[str, str], ...] = (
     ("客户投诉", _P_FEES),
@@ -1161,7 +1179,19 @@ def short_post_about_us(reading: Reading) -> bool:
         return False
     if reading.negation_in_firm_part() or reading.masked.neutral or ALL_CLEAR.search(text) or FINE.search(text):
         return False
-    return MARKET.search(text) is None and _MARKET_VIEW.search(text) is None
+    return MARKET.search(text) is None and _MARKET_VIEW.search(text) is None and not trading_talk(text)
+
+
+# talk of trading and price action (主力流出, 放量, 割肉, 上车): its mood is the trader's, not news of the firm
+TRADING_TALK = re.compile(
+    r"主力|资金(?:流出|流入|净流)|北向|放量|缩量|K线|均线|支撑位|压力位|筹码|洗盘|出货|吸筹|止损|割肉|加仓|减仓|"
+    r"补仓|套牢|被套|上车|踏空|抄底|后市|走势|技术面|MACD|成交量|换手|高开|低开|拉升|跳水|反弹|回调|"
+    r"涨了|跌了|还要跌|还要涨|大涨|大跌"
+)
+
+
+def trading_talk(text: str) -> bool:
+    return TRADING_TALK.search(text[:MAX_RULE_CHARS]) is not None
 
 
 # what a research note or an outlook says (研报, 预计, 看淡, 目标价): its gloom is about the market
@@ -1259,6 +1289,7 @@ __all__ = [
     "resolve_lookalikes",
     "routine_price_move",
     "short_post_about_us",
+    "trading_talk",
     "FINE",
     "MARKET",
     "statement_kind",
