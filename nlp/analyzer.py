@@ -47,6 +47,7 @@ OWN_CLAUSE_STRONG = 0.8  # a clause naming the target this negative makes it a n
 OWN_CLAUSE_SUPPORT = 0.25  # a negative clause naming the target adds it when the entity model half-agrees
 UPBEAT = 0.9  # a post this surely positive needs a negative clause of its own to be negative about anyone
 OWN_CLAUSE_UPBEAT = 0.6  # in a list of many firms, a clause of its own this positive clears a firm
+SHORT_POST_HEAD_NEGATIVE = 0.2  # a short post about us only is negative about us if its head is this negative
 SHIPPED = "shipped"  # load the shipped model files (None: go without that model)
 
 
@@ -535,7 +536,12 @@ class Analyzer:
                 why.append(f"多家机构并列（{reading.many_firms} 家）：{t} 所在分句无负面")
                 continue
             # the same when it is compared with one other (X又被罚了，人家Y就没事)
-            if reading.others and not own and upbeat and not in_sentence:
+            clear = [
+                c
+                for c in clauses
+                if rules.ALL_CLEAR.search(masked_text[c[0] : c[1]]) or rules.FINE.search(masked_text[c[0] : c[1]])
+            ]
+            if reading.others and not own and clear and not in_sentence:
                 why.append(f"与他方对比：{t} 所在分句无负面")
                 continue
             # …or when the gloom is the market's (APP用着还行，就是今天大盘太惨了)
@@ -545,7 +551,7 @@ class Analyzer:
                 and not any(a <= s < b for a, b in clauses)
                 for s, e in rules.spans(rules._CLAUSE, masked_text)
             )
-            if market and not own and (upbeat or fine) and not in_sentence:
+            if market and not own and (clear or fine) and not in_sentence:
                 why.append(f"负面指向大盘/行情：{t} 所在分句无负面")
                 continue
             # a clause of ours that only reports a routine share-price move (股价下跌2%) is market data
@@ -569,7 +575,7 @@ class Analyzer:
                 continue
             # a post saying its news is not about us (与本公司无关, 罚的是隔壁那家): only a negative clause
             # of ours outside those sentences, or a topic word about us, keeps us negative
-            if reading.disowned:
+            if reading.disowned and rules.disowns_for(reading, w.mentions, t):
                 outside = [c for c in clauses if not any(a <= c[0] < b for a, b in reading.disowned_at)]
                 if not any(own_clause_negative(c) for c in outside) and not reading.attributed(
                     rules.ALL_KEYWORDS
@@ -600,21 +606,28 @@ class Analyzer:
         short post that opens with our name, names no one else and reads negative is negative about us
         (the entity model, trained on news, often misses who a two-line complaint is about).
         """
-        found = rules.complaints(reading, w.mentions)
+        found = [
+            c
+            for c in rules.complaints(reading, w.mentions)
+            if (c.entity or self._target_at(w, targets, c.at)) is not None
+        ]
         if not found:
             lone = [t for t in targets if t not in negative_targets]
+            # …and the news-negativity model finds its head negative at all (spam with a name in it is not)
+            head_neg = float(w.doc_scores[0]) if w.doc_scores else None
             if (
                 negative
                 and len(targets) == 1
                 and lone
                 and not w.declared
                 and not any(m.role == EXCLUDED for m in w.mentions)
+                and (head_neg is None or head_neg >= SHORT_POST_HEAD_NEGATIVE)
                 and rules.short_post_about_us(reading)
             ):
                 return [*negative_targets, lone[0]], [f"短帖只提及本司且负面：负面指向{lone[0]}"], None
             return negative_targets, [], None
         kept = list(negative_targets)
-        who = self._target_at(w, targets, found[0].at)
+        who = found[0].entity or self._target_at(w, targets, found[0].at)
         why = []
         if who is not None and who not in kept:
             kept.append(who)
@@ -624,17 +637,11 @@ class Analyzer:
         return kept, why, topic
 
     def _target_at(self, w: _Work, targets: list[str], at: int) -> str | None:
-        """The target a predicate at ``at`` is about: the one named in its sentence, else the nearest one
-        named before it, else the post's first (a declared or short post)."""
-        ours = [m for m in w.mentions if m.role != EXCLUDED]
+        """The target a predicate at ``at`` is about (``nlp.context_rules.subject_at``)."""
         if not targets:
             return None
-        before = [m for m in ours if m.start <= at]
-        if before:
-            return before[-1].entity
-        if ours:
-            return ours[0].entity
-        return targets[0]
+        one = len(targets) == 1
+        return rules.subject_at(w.text, w.mentions, at, default=targets[0] if one else None, clause_only=not one)
 
     def _model_target_probs(self, w: _Work, p_neg: float) -> dict[str, float] | None:
         """P(negative about it) per target from the entity model; None without the model."""

@@ -480,7 +480,8 @@ def routine_price_move(text: str) -> bool:
 FINE = re.compile(r"还行|还可以|不错|挺好|很好|好用|满意|点赞|靠谱|给力|放心|口碑好|专业|耐心")
 # the market as the subject of a clause (大盘太惨了, A股真是绞肉机): its mood is not about a firm
 MARKET = re.compile(
-    r"大盘|行情|A股|股市|市场|板块|指数|美股|港股|沪指|深成指|创业板指|牛市|熊市|宏观|经济|大环境|外围"
+    r"大盘|行情|A股|股市|板块|指数|美股|港股|沪指|深成指|创业板指|牛市|熊市|宏观经济|大环境|外围|"
+    r"市场(?:行情|下跌|大跌|低迷|震荡|情绪|调整|波动|不好|太差|太惨)"
 )
 
 
@@ -623,13 +624,14 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
 
 # a denial of a claim: 澄清, 辟谣, 系谣言, 消息不实, 否认 …
 _DENIAL = re.compile(
-    r"澄清|辟谣|(?:系|是|为|属|纯属|均为|都是|均系)(?:恶意|凭空|无端|蓄意|网友|他人|个别)?"
-    r"(?:谣言|伪造|捏造|编造|谣传|虚构|杜撰|造谣|误传|误读|误解|P图|p图|合成)|"
-    r"(?:系|纯属|均系|均为)[\u4e00-\u9fff]{1,6}?(?:伪造|捏造|编造|虚构|杜撰|P图|p图|合成)|"
+    r"澄清|辟谣|(?:系|是|为|属|纯属|均为|都是|均系)(?:恶意|凭空|无端|蓄意)?(?:谣言|伪造|捏造|编造|谣传|造谣|误传)|"
+    r"(?:网传|传闻|传言|谣言|消息|说法|报道|截图|图片|视频|帖子|文章|聊天记录|[”」』]|回应|回复|声明|公告)"
+    r"(?:称)?[^，。！？\n]{0,4}?"
+    r"(?:系|纯属|均系|均为|都是|是|为|完全是)[\u4e00-\u9fff]{0,6}?(?:伪造|捏造|编造|虚构|杜撰|P图|p图|合成|假的)|"
     r"与(?:本|我)?(?:公司|本司|我司)[^，。！？\n]{0,4}(?:无关|没有关系|无任何关系|没有任何关系)|"
     r"(?:公司|本司|我司)[^，。！？\n]{0,12}不存在任何?(?:业务|股权|关联|投资|合作|资金)?(?:往来|关系|关联)|"
     r"不实|不属实|否认|子虚乌有|无中生有|并无此事|没有此事|假消息|纯属虚构|已被证伪|恶意编造|凭空捏造|恶意造谣|"
-    r"(?:是|系|都是|纯属|完全是)假的|^更正[：:]|\n更正[：:]|"
+    r"^更正[：:]|\n更正[：:]|"
     r"没(?:有)?这(?:回)?事|压根没有|纯属瞎说|瞎传|别信谣|谣言止于|"
     r"造谣者|追究[^，。]{0,8}造谣"
 )
@@ -1143,7 +1145,7 @@ _COMPLAINT = re.compile("|".join(f"(?P<k{i}>{p})" for i, (_, p) in enumerate(COM
 _NOT_A_FACT_BEFORE = re.compile(
     r"不得|禁止|严禁|不准|不允许|不能|不应|杜绝|防止|防范|谨防|警惕|打击|严防|避免|远离|识别|如何|怎样|怎么防|"
     r"如果|若是|假如|万一|一旦|如遇|遇到|何时|什么时候|哪些情况|会不会|是否|有权|可以|才(?:可以|能|会)|会被|将被|可能|"
-    r"以免|以防|小心|当心|别被|不要被|不会被"
+    r"以免|以防|小心|当心|别被|不要被|不会被|辨别|提防|甄别|揭秘|盘点|防"
 )
 # a predicate negated (从不乱收费, 并没有被强平, 不存在误导销售)
 _PREDICATE_NEGATED = re.compile(
@@ -1151,7 +1153,9 @@ _PREDICATE_NEGATED = re.compile(
     r"[被受到遭过出现发生存在任何有]{0,3}$"
 )
 # a post that teaches (科普, 投教, 一文读懂): its predicates describe, they do not tell what happened
-_TEACHING = re.compile(r"科普|投教|小课堂|知识|指南|须知|问答|解读|一文读懂|攻略|干货|答疑|课堂|案例分析|风险揭示")
+_TEACHING = re.compile(
+    r"科普|投教|小课堂|知识|指南|须知|问答|解读|一文读懂|攻略|干货|答疑|课堂|案例分析|风险揭示|传授|教你|方法|技巧"
+)
 # the complaint is lodged against the firm: 投诉X, 向X投诉, 举报X, 起诉X (X one of our names)
 _AGAINST_BEFORE = re.compile(r"(?:投诉|举报|起诉|状告|控告|曝光)(?:了|过)?(?:对象)?[：:]?\s*$")
 _AGAINST_AFTER = re.compile(r"^[^，。！？\n]{0,6}(?:投诉|举报|索赔|维权)(?!渠道|热线|电话|处理|量|率|方式|途径|平台|受理|管理|一键|入口|通道|功能)")
@@ -1205,11 +1209,67 @@ def trading_talk(text: str) -> bool:
 _MARKET_VIEW = re.compile(r"研报|报告|预计|预测|展望|或将|看淡|看空|低配|超配|评级|目标价|行业|板块|经济|降息|加息|通胀|通缩")
 
 
+_SPEECH_VERB = re.compile(r"称|表示|回应|声明|公告|强调|指出")
+_WITH = re.compile(r"[与和跟同]")
+
+
+def disowns_for(reading: Reading, mentions: Sequence[Mention], target: str) -> bool:
+    """Whether the post's disowning speaks for ``target``: it says so itself (X称与Y无关: X), or, with no
+    speaker, it is named in a sentence that disowns (X和Y没有关系); not the one disowned (Y)."""
+    for a, b in reading.disowned_at:
+        ms = [m for m in mentions if a <= m.start < b and m.role != EXCLUDED and m.entity == target]
+        for m in ms:
+            speech = _SPEECH_VERB.search(reading.text, a, b)
+            if speech is None:
+                return True
+            if m.start < speech.start():
+                return True  # the speaker
+            # named after the speech verb, after 与/和: the one disowned
+    return not any(a <= m.start < b for a, b in reading.disowned_at for m in mentions if m.entity == target)
+
+
+def subject_at(
+    text: str,
+    mentions: Sequence[Mention],
+    at: int,
+    *,
+    default: str | None = None,
+    clause_only: bool = False,
+) -> str | None:
+    """The watched entity a predicate at ``at`` is about: the last one named before it in its clause, else the
+    first one named in its sentence (its subject); None when that is another organisation (兰州银行…被指违规)
+    or when the sentence names no one and there is no ``default`` (the post's one target). ``clause_only``
+    (a post naming several of ours): only one named in its clause."""
+    text = text[:MAX_RULE_CHARS]
+    ss = max(text.rfind(c, 0, at) for c in "。！？!?；;\n") + 1
+    ends = [j for j in (text.find(c, at) for c in "。！？!?；;\n") if j != -1]
+    se = min(ends, default=len(text))
+    cs, _ = _clause_of(text, at)
+    named = [(m.start, m.entity if m.role != EXCLUDED else None) for m in mentions if ss <= m.start < se]
+    named += [(m.start() - 2, None) for m in _ORG_SUFFIX.finditer(text, ss, se) if not _covered(m.start() - 2, mentions)]
+    named.sort()
+    in_clause = [e for p, e in named if cs <= p < at]
+    if in_clause and in_clause[0] is None and text.startswith(("被", "遭"), at):
+        return None  # 兰州银行推微信、支付宝扫码取款被指违规: the clause's subject is accused
+    if in_clause:
+        return in_clause[-1]
+    if clause_only:
+        return None
+    if named:
+        return named[0][1]
+    return default
+
+
+def _covered(i: int, mentions: Sequence[Mention]) -> bool:
+    return any(m.start <= i < m.end or m.start <= i + 2 < m.end for m in mentions)
+
+
 @dataclass(frozen=True)
 class Complaint:
     phrase: str
     topic: str
     at: int  # where it stands in the text
+    entity: str | None = None  # whom it is lodged against, when the text says so (投诉X)
 
 
 def complaints(reading: Reading, mentions: Sequence[Mention]) -> list[Complaint]:
@@ -1254,7 +1314,7 @@ def complaints(reading: Reading, mentions: Sequence[Mention]) -> list[Complaint]
         ):
             cs, _ = _clause_of(text, m.start)
             if not _NOT_A_FACT_BEFORE.search(text, cs, m.start) and not teaching:
-                out.append(Complaint("投诉/举报" + m.alias, "客户投诉", m.start))
+                out.append(Complaint("投诉/举报" + m.alias, "客户投诉", m.start, m.entity))
                 break
     for s, e in sentences:
         if not (reading.whole or any(a < e and s < b for a, b in reading.firm_spans)):
@@ -1296,6 +1356,8 @@ __all__ = [
     "resolve_lookalikes",
     "routine_price_move",
     "short_post_about_us",
+    "subject_at",
+    "disowns_for",
     "trading_talk",
     "FINE",
     "MARKET",
