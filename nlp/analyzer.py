@@ -545,13 +545,8 @@ class Analyzer:
                 why.append(f"与他方对比：{t} 所在分句无负面")
                 continue
             # …or when the gloom is the market's (APP用着还行，就是今天大盘太惨了)
-            fine = [c for c in clauses if rules.FINE.search(masked_text[c[0] : c[1]])]
-            market = any(
-                rules.MARKET.search(masked_text, s, e)
-                and not any(a <= s < b for a, b in clauses)
-                for s, e in rules.spans(rules._CLAUSE, masked_text)
-            )
-            if market and not own and (clear or fine) and not in_sentence:
+            market = rules.market_gloom_elsewhere(masked_text, clauses)
+            if market and not own and clear and not in_sentence:
                 why.append(f"负面指向大盘/行情：{t} 所在分句无负面")
                 continue
             # a clause of ours that only reports a routine share-price move (股价下跌2%) is market data

@@ -38,6 +38,7 @@ shows each rule on fresh examples.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -190,15 +191,16 @@ def _own_names(ent: Entity) -> list[str]:
     return [n for n, _ in ent.names() if n]
 
 
-def _short_names(ent: Entity) -> set[str]:
+@functools.lru_cache(maxsize=256)
+def _short_names(ent: Entity) -> frozenset[str]:
     """Names of ``ent`` that are the beginning of a longer name of it (岚山 of 岚山证券): a short name can
     begin someone else's name too."""
     names = [n for n in (ent.name, *ent.aliases) if n and not n.isdigit()]
-    return {
+    return frozenset(
         n
         for n in names
         if any(o != n and o.startswith(n) and not o[len(n) :].startswith(_LEGAL_FORMS) for o in names)
-    }
+    )
 
 
 def _is_own(ent: Entity, stem: str) -> bool:
@@ -237,10 +239,12 @@ def resolve_lookalikes(
     out, reasons = _resolve(text, mentions, watchlist)
     ours = [m for m in out if m.role != EXCLUDED]
     if ours and not about_firm:
-        ents = {e.name: e for e in watchlist.entities}
-        bare = [m for m in ours if m.role != PRODUCT and m.alias in _short_names(ents[m.entity])] if all(
-            m.entity in ents for m in ours
-        ) else []
+        shorts = {e.name: _short_names(e) for e in watchlist.entities}
+        bare = (
+            [m for m in ours if m.role != PRODUCT and m.alias in shorts[m.entity]]
+            if all(m.entity in shorts for m in ours)
+            else []
+        )
         head = text[:MAX_RULE_CHARS]
         if len(bare) == len(ours) and not FINANCE_CONTEXT.search(head) and not has_keyword(head):
             alias = ours[0].alias
@@ -288,14 +292,18 @@ def _resolve(text: str, mentions: Sequence[Mention], watchlist: WatchList) -> tu
     return out, reasons
 
 
+_ORG_SUFFIX_AT = re.compile("|".join(re.escape(x) for x in ORG_SUFFIXES))  # longest first
+
+
 def _org_after(after: str) -> str | None:
-    for suf in ORG_SUFFIXES:
-        if after.startswith(suf):
-            nxt = after[len(suf) : len(suf) + 1]
-            if nxt and nxt in _SUFFIX_NOT_BEFORE.get(suf, ""):
-                return None
-            return suf
-    return None
+    m = _ORG_SUFFIX_AT.match(after)
+    if m is None:
+        return None
+    suf = m.group(0)
+    nxt = after[len(suf) : len(suf) + 1]
+    if nxt and nxt in _SUFFIX_NOT_BEFORE.get(suf, ""):
+        return None
+    return suf
 
 
 def _widen(text: str, end: int) -> int:
@@ -483,6 +491,14 @@ MARKET = re.compile(
     r"大盘|行情|A股|股市|板块|指数|美股|港股|沪指|深成指|创业板指|牛市|熊市|宏观经济|大环境|外围|"
     r"市场(?:行情|下跌|大跌|低迷|震荡|情绪|调整|波动|不好|太差|太惨)"
 )
+
+
+def market_gloom_elsewhere(text: str, clauses: Sequence[tuple[int, int]]) -> bool:
+    """A clause other than ``clauses`` (ours) has the market as its subject."""
+    return any(
+        MARKET.search(text, s, e) is not None and not any(a <= s < b for a, b in clauses)
+        for s, e in spans(_CLAUSE, text[:MAX_RULE_CHARS])
+    )
 
 
 _QUESTION_END = re.compile(r"(?:吗|么|嘛|呢|是什么|是啥|不成)?\s*[？?]|(?:吗|么|嘛|是什么|是啥)\s*$")
@@ -1272,22 +1288,31 @@ class Complaint:
     entity: str | None = None  # whom it is lodged against, when the text says so (投诉X)
 
 
+MAX_COMPLAINTS = 8  # a post's first complaints say enough (and a huge post costs no more)
+
+
 def complaints(reading: Reading, mentions: Sequence[Mention]) -> list[Complaint]:
     """What the post says the firm (its staff, its service) did to clients, in the parts about the firm:
     complaint and misconduct predicates not negated (从未乱收费), not in a rule, a warning, a hypothesis
     or a teaching post, not done by a third party (不法分子冒用…诱导); a complaint lodged against the firm
-    (投诉X, 举报X); a staff member's remark that belittles clients."""
+    (投诉X, 举报X); a staff member's remark that belittles clients (the first ``MAX_COMPLAINTS`` of each)."""
     text = reading.text
     masked = reading.masked.text
     out: list[Complaint] = []
     sentences = spans(_SENTENCE, text)
+    sent_starts = [s for s, _ in sentences]
     teaching = bool(sentences) and _TEACHING.search(text, sentences[0][0], sentences[0][1]) is not None
+    firm_starts = [a for a, _ in reading.firm_spans]
 
     def about_us(i: int) -> bool:
-        return reading.whole or any(a <= i < b for a, b in reading.firm_spans)
+        if reading.whole:
+            return True
+        k = bisect.bisect_right(firm_starts, i) - 1
+        return k >= 0 and reading.firm_spans[k][0] <= i < reading.firm_spans[k][1]
 
     def third_party(i: int) -> bool:
-        s, e = next(((s, e) for s, e in sentences if s <= i < e), (i, i))
+        k = bisect.bisect_right(sent_starts, i) - 1
+        s, e = sentences[k] if k >= 0 and sentences[k][0] <= i < sentences[k][1] else (i, i)
         return (
             THIRD_PARTY.search(text, s, e) is not None
             and _VICTIM.search(text, s, e) is None
@@ -1306,6 +1331,8 @@ def complaints(reading: Reading, mentions: Sequence[Mention]) -> list[Complaint]
                 continue
             k = int(next(g for g, v in m.groupdict().items() if v is not None)[1:])
             out.append(Complaint(m.group(0), COMPLAINT_KINDS[k][0], i))
+            if len(out) >= MAX_COMPLAINTS:
+                break
     ours = [m for m in mentions if m.role != EXCLUDED]
     for m in ours:
         before = text[max(0, m.start - 8) : m.start]
@@ -1316,16 +1343,22 @@ def complaints(reading: Reading, mentions: Sequence[Mention]) -> list[Complaint]
             if not _NOT_A_FACT_BEFORE.search(text, cs, m.start) and not teaching:
                 out.append(Complaint("投诉/举报" + m.alias, "客户投诉", m.start, m.entity))
                 break
+    remarks = 0
     for s, e in sentences:
-        if not (reading.whole or any(a < e and s < b for a, b in reading.firm_spans)):
-            continue
         sp = _SPEAKER.search(text, s, e)
         if sp is None or _SPEECH.search(text, sp.end(), e) is None:
             continue
         b = _BELITTLE.search(text, sp.end(), e)
-        if b is not None and not third_party(b.start()):
-            exec_ = any(t in text[s:e] for t in EXECUTIVE_TITLES) or re.match(r"[\u4e00-\u9fff]总", sp.group(0))
-            out.append(Complaint(b.group(0), "高管负面" if exec_ else "员工不当言论", b.start()))
+        if b is None or third_party(b.start()):
+            continue
+        k = bisect.bisect_right(firm_starts, e - 1)
+        if not (reading.whole or any(a < e and s < bb for a, bb in reading.firm_spans[max(0, k - 8) : k])):
+            continue
+        exec_ = any(t in text[s:e] for t in EXECUTIVE_TITLES) or re.match(r"[\u4e00-\u9fff]总", sp.group(0))
+        out.append(Complaint(b.group(0), "高管负面" if exec_ else "员工不当言论", b.start()))
+        remarks += 1
+        if remarks >= MAX_COMPLAINTS:
+            break
     out.sort(key=lambda c: c.at)
     return out
 
@@ -1356,6 +1389,7 @@ __all__ = [
     "resolve_lookalikes",
     "routine_price_move",
     "short_post_about_us",
+    "market_gloom_elsewhere",
     "subject_at",
     "disowns_for",
     "trading_talk",
