@@ -26,7 +26,7 @@ from nlp.rumor import RumorModel, RumorRegister
 from nlp.segment import Segmenter
 from nlp.sentiment import DEFAULT_MAX_CHARS, LABELS, SentimentModel, create_sentiment_model, to_result
 from nlp.targets import TargetModel, group_candidates, linear_scores, mention_clauses
-from nlp.topics import OTHER, PRIORITY, classify
+from nlp.topics import OTHER, PRIORITY, REGULATORS, classify
 from nlp.watchlist import EXCLUDED, EXECUTIVE, PRODUCT, Entity, Mention, WatchList, as_entity
 
 ANALYSIS_FIELDS = (
@@ -510,7 +510,7 @@ class Analyzer:
                 a < e and s < b for a, b in reading.masked.not_listed
             ):
                 return False  # it denies (or only names a keyword in a neutral frame)
-            if rules.has_keyword(masked_text, s, e):
+            if rules.has_keyword(masked_text, s, e, facts_only=True):
                 return True
             if rules.ALL_CLEAR.search(masked_text[s:e]):
                 return False
@@ -541,7 +541,8 @@ class Analyzer:
                 for c in clauses
                 if rules.ALL_CLEAR.search(masked_text[c[0] : c[1]]) or rules.FINE.search(masked_text[c[0] : c[1]])
             ]
-            if reading.others and not own and clear and not in_sentence:
+            ours_facts = [k for k in reading.attributed(rules.ALL_KEYWORDS) if k not in REGULATORS]
+            if reading.others and not own and clear and not ours_facts:
                 why.append(f"与他方对比：{t} 所在分句无负面")
                 continue
             # …or when the gloom is the market's (APP用着还行，就是今天大盘太惨了)

@@ -44,7 +44,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from nlp.topics import EXECUTIVE_TITLES, KEYWORDS
+from nlp.topics import EXECUTIVE_TITLES, KEYWORDS, REGULATORS
 from nlp.watchlist import EXCLUDED, PRODUCT, Entity, Mention, WatchList
 
 
@@ -398,6 +398,11 @@ def firm_count(text: str, mentions: Sequence[Mention], others: Sequence[str] | N
     return max(named, counted, enum)
 
 
+# others counted, not named (另有2家, 其余三家, 五家券商)
+_OTHERS_COUNTED = re.compile(
+    r"(?:另有|其余|其他|另外|其它|还有)(?:[0-9]{1,3}|[一二三四五六七八九十两几]{1,3})家|"
+    r"(?:[0-9]{1,3}|[一二三四五六七八九十两几]{1,3})家(?:券商|证券公司|机构|公司|银行|期货公司)"
+)
 MANY_FIRMS = 4  # a post about this many firms or more (a list; a complaint comparing two rivals is not): only the firm's own clause counts
 
 
@@ -416,6 +421,7 @@ def _keyword_re(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 _KEYWORD_RE = _keyword_re(ALL_KEYWORDS)
+_FACT_KEYWORD_RE = _keyword_re(tuple(k for k in ALL_KEYWORDS if k not in REGULATORS))
 # a negator right before a keyword (light words between them) says the fact did not happen
 NEGATORS = _words(
     "并不存在 不存在 并没有 并未 从未 从没 没有 未曾 尚未 不涉及 不属于 并非 并无 不是 不会 未 没 无 免于 杜绝"
@@ -463,7 +469,7 @@ NOT_LISTED = re.compile(
 ALL_CLEAR = re.compile(
     r"没事|没问题|无事|无碍|一切正常|运行正常|经营正常|正常履职|正常运营|不受影响|未受影响|安然无恙|"
     r"没受(?:到)?(?:任何)?影响|没有受到?(?:任何)?影响|没影响|丝毫未受|一切照常|照常(?:交易|运行|营业)|"
-    r"(?:业务|交易|系统|运行|经营|运营|服务)(?:一切)?正常"
+    r"(?:业务|交易|系统|运行|经营|运营|服务)(?:一切)?正常|(?:均|都|并|也)?无问题|未发现(?:任何)?(?:问题|异常)"
 )
 # a routine move of the share price (股价下跌2%, 收跌1.3%): market data, not news about the firm (a move of
 # 5 % or more, 跌停, 闪崩 is news)
@@ -629,6 +635,17 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
         for k in range(s, e):
             chars[k] = "□"
         (out.negated if why[0] == "neg" else out.neutral).append(why[1].strip())
+    # a claim asked about (有人说X客户数据泄露？) and then denied by the writer (公司没有泄露) is denied too
+    denied = {text[a:b] for (a, b), k in zip(masked, out.kinds, strict=True) if k == "neg"}
+    for s, e, kw in hits:
+        if kw in denied and (s, e) not in masked:
+            cs, ce = _clause_of(text, s)
+            if _is_question(text, ce) or _HEARSAY_ASKS.search(text, max(0, cs - 12), s):
+                masked.append((s, e))
+                out.kinds.append("neg")
+                for k in range(s, e):
+                    chars[k] = "□"
+                out.negated.append(text[cs:ce][:16])
     out.text = "".join(chars)
     out.masked_at = masked
     out.negated = list(dict.fromkeys(out.negated))
@@ -998,10 +1015,12 @@ def read(
     others = other_orgs(text, mentions)
     n_firms = firm_count(text, mentions, others)
     many = n_firms >= MANY_FIRMS
-    # with others named, a sentence may tell of several: each clause is its own (X又崩了，还好我在Y开的户)
-    unit = _CLAUSE if many or others else _SENTENCE
+    # others named or counted (另有2家): a sentence may tell of several, each clause is its own
+    # (X又崩了，还好我在Y开的户; 我们等8家无问题，另有2家被责令整改)
+    counted = _OTHERS_COUNTED.search(text) is not None
+    unit = _CLAUSE if many or others or counted else _SENTENCE
     units = spans(unit, text)
-    alone = not others
+    alone = not others and not counted
     firm_spans = []
     for s, e in units:
         k = bisect.bisect_left(our_starts, s)
@@ -1009,13 +1028,18 @@ def read(
         refers = alone and not many and ANAPHORA.search(text[s:e]) is not None
         if names_us or refers:
             firm_spans.append((s, e))
-    if (many or others) and ours:  # a clause right after ours, with no other subject, continues it (岚X没事，没在名单里)
+    # a clause naming a counted group of others (另有2家…) does not continue ours
+    if (many or others or counted) and ours:  # a clause right after ours, with no other subject, continues it
         extra = []
         chosen = set(firm_spans)
         for i, (s, e) in enumerate(units[:-1]):
             if (s, e) in chosen:
                 ns, ne = units[i + 1]
-                if not _ORG_SUFFIX.search(text[ns:ne]) and text[e : e + 1] in "，,":
+                if (
+                    not _ORG_SUFFIX.search(text[ns:ne])
+                    and not _OTHERS_COUNTED.search(text, ns, ne)
+                    and text[e : e + 1] in "，,"
+                ):
                     extra.append((ns, ne))
         firm_spans.extend(extra)
     sentences = spans(_SENTENCE, text)
@@ -1035,18 +1059,17 @@ def read(
         many_firms=n_firms if many else 0,
         statement=statement,
         whole=whole,
-        others=len(others),
+        others=len(others) + (1 if counted and not others else 0),
         disowned=list(dict.fromkeys(p for _, _, p in disowned)),
         disowned_at=[(a, b) for a, b, _ in disowned],
     )
 
 
-def has_keyword(text: str, start: int = 0, end: int | None = None) -> bool:
-    """A topic keyword in ``text[start:end]`` (of a masked text: one still standing)."""
-    return (
-        _KEYWORD_RE is not None
-        and _KEYWORD_RE.search(text, start, len(text) if end is None else end) is not None
-    )
+def has_keyword(text: str, start: int = 0, end: int | None = None, *, facts_only: bool = False) -> bool:
+    """A topic keyword in ``text[start:end]`` (of a masked text: one still standing); ``facts_only``: not
+    a regulator's name alone (证监局通报…: the regulator is no fact against anyone)."""
+    pattern = _FACT_KEYWORD_RE if facts_only else _KEYWORD_RE
+    return pattern is not None and pattern.search(text, start, len(text) if end is None else end) is not None
 
 
 def live_keyword_in_sentence(reading: Reading, span: tuple[int, int]) -> bool:
@@ -1100,7 +1123,11 @@ _P_SERVICE = (
     r"(?:销|退|转|取|提|出)不(?:了|出来|掉)|联系不上|打不通|找不到人|投诉无门|维权无门|求助无门|"
     r"连(?:个|一个|一条)?(?:电话|通知|短信|招呼|提醒|说法)都没|不给(?:个)?说法|"
     r"毫无音讯|杳无音信|石沉大海|没有下文|没下文|不了了之|没有回音|没回音|没人回|"
-    r"阴阳怪气|态度(?:差|恶劣|很差|极差|傲慢|蛮横)|爱搭不理|甩脸色|冷嘲热讽|不耐烦|冲我吼|骂人|"
+    r"阴阳怪气|态度(?:差|恶劣|很差|极差|傲慢|蛮横)|爱搭不理|甩脸色|冷嘲热讽|不耐烦|冲我吼|骂人|一问三不知|"
+    r"(?:等了|排了|排队|拖了|耗了)[^，。！？\n]{0,8}(?:分钟|小时|天|周|星期|个月)|排队排到|接通就挂|直接挂断?|"
+    r"(?:[一二三四五六七八九十两几0-9]+|半)(?:个)?(?:天|周|星期|月|小时)了?[，,]?(?:还|都|也|仍|依然|仍然)"
+    r"(?:没|未|不|没有)|"
+    r"拉横幅|拉条幅|堵门|上门讨|讨说法|聚集维权|集体维权|不还钱|不给钱|拿不回|要不回|"
     r"说是我(?:的|自己的)?(?:问题|原因|责任|操作问题)|怪我|(?:让|叫)(?:我|客户)自己(?:负责|承担|看着办)|自己负责|"
     r"(?:不|没|没有|未|也不)(?:提前|事先|及时)(?:通知|告知|提醒|说明)|"
     r"不想让(?:人|我|客户)走|设(?:置)?(?:障碍|门槛|关卡)|百般阻挠|阻挠|故意拖"
@@ -1119,7 +1146,10 @@ _P_SELLING = (
 )
 _P_STAFF = (
     r"抄袭|剽窃|照搬|雷同|辱骂|骂客户|出言不逊|傻[Xx×逼]|挪用|卷款|私吞|造假|弄虚作假|"
-    r"怼(?:小股东|股东|客户|投资者|股民|散户)|拿客户(?:的)?(?:钱|资金)|冒充客户|冒签|代客户签|伪造(?:客户)?签名"
+    r"怼(?:小股东|股东|客户|投资者|股民|散户)|拿客户(?:的)?(?:钱|资金)|冒充客户|冒签|代客户签|伪造(?:客户)?签名|"
+    r"骂(?:投资者|客户|股民|散户|小股东|人)|卷走|卷钱|携款|侵占客户|挪用客户|"
+    r"(?:让|要|逼|要求)(?:我|客户|老人)?签[^，。！？\n]{0,14}(?:放弃|自愿|免责|承诺书|确认书)|"
+    r"(?:改|换)了?(?:我的)?(?:账户)?密码"
 )
 _P_DATA = (
     r"晒客户|泄露客户|客户(?:的)?(?:持仓|信息|资料|身份证|照片|隐私|数据)(?:截图)?[^，。！？\n]{0,4}"
@@ -1163,6 +1193,7 @@ _NOT_A_FACT_BEFORE = re.compile(
     r"如果|若是|假如|万一|一旦|如遇|遇到|何时|什么时候|哪些情况|会不会|是否|有权|可以|才(?:可以|能|会)|会被|将被|可能|"
     r"以免|以防|小心|当心|别被|不要被|不会被|辨别|提防|甄别|揭秘|盘点|防"
 )
+_HEARSAY_ASKS = re.compile(r"有人说|听说|网传|据说|传言|传闻|是不是|是否")
 # a predicate negated (从不乱收费, 并没有被强平, 不存在误导销售)
 _PREDICATE_NEGATED = re.compile(
     r"(?:从不|绝不|决不|从来不|从来没有?|从没|从未|并未|未曾|并没有|没有|不存在|不会|不曾|并非|不是|无|未|没)"
@@ -1182,11 +1213,13 @@ _SPEAKER = re.compile(
     r"员工|客户经理|理财经理|分析师|研究员|投顾|经纪人|营业部|工作人员|首席|经济学家|董事长|总经理|总裁|副总|"
     r"高管|董秘|客服|经理|老板|负责人|[\u4e00-\u9fff]总(?=[说称表讲在的是：:，,“「])"
 )
-_SPEECH = re.compile(r"说|称|表示|讲|直言|放话|原话|回怼|怼|直播|朋友圈|发文|留言|喊话|回复|答复|坦言|声称|[：:][“「\"]|[“「]")
+_SPEECH = re.compile(
+    r"说|称|表示|讲|直言|放话|原话|回怼|怼|骂|嘲讽|直播|朋友圈|发文|留言|喊话|回复|答复|坦言|声称|[：:][“「\"]|[“「]"
+)
 _BELITTLE = re.compile(
     r"(?:散户|客户|投资者|股民|小股东|中小股东|你们|这些人|老百姓|股东|亏钱的|亏了的|赔钱的|被套的)[^，。！？\n]{0,12}"
     r"(?:活该|反思|怪自己|怪不得|怨不得|别怪|自己的问题|不学习|没文化|没脑子|太蠢|蠢|傻|不配|自找|赌徒|接盘|韭菜|"
-    r"不值得|送钱|交学费|不听话)|"
+    r"不值得|送钱|交学费|不听话|是猪|是狗|蠢货|傻子|白痴|废物|脑残)|"
     r"(?:不是|并非|不归)[^，。！？\n]{0,10}(?:目标客户|需要关心|要关心|关心的|考虑的|该管的|操心的)|"
     r"(?:不需要|没必要|不用|无需)[^，。！？\n]{0,6}(?:关心|在乎|操心)(?:股价|散户|小股东|客户)?|"
     r"(?:不满意|不喜欢|嫌贵|嫌高|受不了|有意见)[^，。！？\n]{0,8}(?:走人|卖掉|卖股票|别买|销户|滚)|"
@@ -1329,6 +1362,8 @@ def complaints(reading: Reading, mentions: Sequence[Mention]) -> list[Complaint]
                 continue
             if _PREDICATE_NEGATED.search(text, max(cs, i - 8), i) and not _is_question(text, ce):
                 continue
+            if _is_question(text, ce) and _HEARSAY_ASKS.search(text, max(0, cs - 12), i):
+                continue  # 有人说X客户数据泄露？: hearsay asked about, the rumor rules read it
             k = int(next(g for g, v in m.groupdict().items() if v is not None)[1:])
             out.append(Complaint(m.group(0), COMPLAINT_KINDS[k][0], i))
             if len(out) >= MAX_COMPLAINTS:
