@@ -424,7 +424,8 @@ _KEYWORD_RE = _keyword_re(ALL_KEYWORDS)
 _FACT_KEYWORD_RE = _keyword_re(tuple(k for k in ALL_KEYWORDS if k not in REGULATORS))
 # a negator right before a keyword (light words between them) says the fact did not happen
 NEGATORS = _words(
-    "并不存在 不存在 并没有 并未 从未 从没 没有 未曾 尚未 不涉及 不属于 并非 并无 不是 不会 未 没 无 免于 杜绝"
+    "并不存在 不存在 并没有 并未 从未 从没 从来没有 从来没 从来不 从不 绝不 决不 没有 未曾 尚未 不涉及 不属于 "
+    "并非 并无 不是 不会 未 没 无 免于 杜绝"
 )
 # words a negator may stand apart from its keyword by: 并未【被】处罚, 未收到【任何】立案通知, 未【被采取】监管措施
 LIGHT = set(
@@ -942,8 +943,8 @@ def disowned_spans(text: str, mentions: Sequence[Mention]) -> list[tuple[int, in
         sent = text[s:e]
         if _DISOWN.search(sent) is None and _NOT_US.search(sent) is None:
             continue
-        if _BUCK_PASSING.search(sent):
-            continue
+        if _BUCK_PASSING.search(sent) or _BELITTLE.search(sent):
+            continue  # staff brushing a client off, an executive dismissing shareholders: no disowning
         hit = _NOT_US.search(sent)
         if hit is None:
             for m in _DISOWN.finditer(sent):
@@ -1133,6 +1134,7 @@ _P_SERVICE = (
     r"(?:没|未|不|没有)|"
     r"拉横幅|拉条幅|堵门|上门讨|讨说法|聚集维权|集体维权|不还钱|不给钱|拿不回|要不回|"
     r"说是我(?:的|自己的)?(?:问题|原因|责任|操作问题)|怪我|(?:让|叫)(?:我|客户)自己(?:负责|承担|看着办)|自己负责|"
+    r"(?:让|叫)(?:我|客户)(?:自己)?(?:去)?找(?:销售|营业部|总部|客服|投顾|经理|居间人|第三方)|"
     r"(?:不|没|没有|未|也不)(?:提前|事先|及时)(?:通知|告知|提醒|说明)|"
     r"不想让(?:人|我|客户)走|设(?:置)?(?:障碍|门槛|关卡)|百般阻挠|阻挠|故意拖"
 )
@@ -1391,6 +1393,13 @@ def complaints(reading: Reading, mentions: Sequence[Mention]) -> list[Complaint]
             if not _NOT_A_FACT_BEFORE.search(text, cs, m.start) and not teaching:
                 out.append(Complaint("投诉/举报" + m.alias, "客户投诉", m.start, m.entity))
                 break
+    # staff saying it is none of theirs (客服说跟他们没关系): buck-passing
+    for s, e in sentences:
+        bp = _BUCK_PASSING.search(text, s, e)
+        d = _DISOWN.search(text, bp.end(), e) if bp else None
+        if d is not None and (reading.whole or about_us(s) or about_us(bp.start())):
+            out.append(Complaint(text[bp.start() : d.end()][-16:], "客户投诉", bp.start()))
+            break
     remarks = 0
     for s, e in sentences:
         sp = _SPEAKER.search(text, s, e)
