@@ -403,6 +403,10 @@ _OTHERS_COUNTED = re.compile(
     r"(?:另有|其余|其他|另外|其它|还有)(?:[0-9]{1,3}|[一二三四五六七八九十两几]{1,3})家|"
     r"(?:[0-9]{1,3}|[一二三四五六七八九十两几]{1,3})家(?:券商|证券公司|机构|公司|银行|期货公司)"
 )
+_GENERIC_SUBJECT = re.compile(
+    r"(?:^|[：:，,；;。\n])(?:各|部分|多家|一些|有的|个别|中小|头部|全体|所有)?"
+    r"(?:券商|证券公司|金融机构|上市公司|期货公司|基金公司)(?:均|都|应|须|需|要|发生|出现|如|若|一旦|不得|普遍)"
+)
 MANY_FIRMS = 4  # a post about this many firms or more (a list; a complaint comparing two rivals is not): only the firm's own clause counts
 
 
@@ -425,11 +429,12 @@ _FACT_KEYWORD_RE = _keyword_re(tuple(k for k in ALL_KEYWORDS if k not in REGULAT
 # a negator right before a keyword (light words between them) says the fact did not happen
 NEGATORS = _words(
     "并不存在 不存在 并没有 并未 从未 从没 从来没有 从来没 从来不 从不 绝不 决不 没有 未曾 尚未 不涉及 不属于 "
-    "并非 并无 不是 不会 未 没 无 免于 杜绝"
+    "并非 并无 不是 不会 未 没 无 零 免于 杜绝"
 )
 # words a negator may stand apart from its keyword by: 并未【被】处罚, 未收到【任何】立案通知, 未【被采取】监管措施
 LIGHT = set(
     "被受到遭收接任何过出现发生涉及存在有在曾都也均再相关重大采取什么啥此类似这种因为的了一次起项其违法该"
+    "具给予作开下发令"
 )
 MAX_GAP = 6
 # scope negators: everything after them in the clause is denied
@@ -459,7 +464,7 @@ NEUTRAL_AFTER = _words(
 # a sentence whose wrongdoer is a third party (不法分子冒用我司名义诱导…): the firm is its victim
 THIRD_PARTY = re.compile(
     r"不法分子|诈骗分子|犯罪分子|冒用|冒充|假冒|仿冒|山寨|假借|非法(?:荐股|配资|证券|集资|期货|金融)|荐股骗局|"
-    r"诈骗团伙|黑平台|杀猪盘"
+    r"诈骗团伙|黑平台|杀猪盘|凡是[^，。；！？\n]{0,24}(?:诈骗|骗局)|(?:都|均|全)(?:是|为)(?:诈骗|骗局|骗子)"
 )
 # …unless the post is a victim's complaint
 _VICTIM = re.compile(r"被骗了|骗了我|我被骗|损失了|要求赔偿|投诉|维权")
@@ -522,6 +527,11 @@ _HYPOTHETICAL = re.compile(
 # 专项整治…), unless it failed (防范不力)
 _GOVERNS_CLAUSE = re.compile(
     r"(?:防范|谨防|警惕|防止|预防|打击|严防|严禁|禁止|不得|杜绝|整治|治理|规范)(?!不力|不到位|不足|失效|缺失|意识薄弱)"
+)
+# a rule of what to do when it happens (发生系统故障须在30分钟内报告): no fact
+_RULE_AFTER = re.compile(
+    r"^[^，。；！？\n]{0,6}?(?:须|必须|应当|应|需|需要|要求|不得)[^，。；！？\n]{0,12}"
+    r"(?:报告|披露|处置|处理|赔偿|说明|公告|上报|通知|整改|备案)"
 )
 # a keyword whose measure is getting better (投诉率全辖最低, 投诉量同比下降三成)
 _IMPROVING = re.compile(
@@ -624,6 +634,8 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
             why = ("neutral", text[hypo.start() : e][:16])
         elif (better := _IMPROVING.match(text, e)) is not None:
             why = ("neutral", kw + better.group(0))
+        elif (rule := _RULE_AFTER.match(text, e, ce)) is not None:
+            why = ("neutral", kw + rule.group(0)[:8])
 
         elif scope != -1 and not _is_question(text, ce):
             why = ("neg", text[scope:e][-16:])
@@ -1022,7 +1034,8 @@ def read(
     many = n_firms >= MANY_FIRMS
     # others named or counted (另有2家): a sentence may tell of several, each clause is its own
     # (X又崩了，还好我在Y开的户; 我们等8家无问题，另有2家被责令整改)
-    counted = _OTHERS_COUNTED.search(text) is not None
+    # …or brokers in general (券商发生系统故障须…): a clause of its own, not ours
+    counted = _OTHERS_COUNTED.search(text) is not None or _GENERIC_SUBJECT.search(text) is not None
     unit = _CLAUSE if many or others or counted else _SENTENCE
     units = spans(unit, text)
     alone = not others and not counted
@@ -1234,6 +1247,8 @@ _BELITTLE = re.compile(
     r"(?:散户|客户|投资者|股民|小股东|中小股东|你们|这些人|老百姓|股东|亏钱的|亏了的|赔钱的|被套的)[^，。！？\n]{0,12}"
     r"(?:活该|反思|怪自己|怪不得|怨不得|别怪|自己的问题|不学习|没文化|没脑子|太蠢|蠢|傻|不配|自找|赌徒|接盘|韭菜|"
     r"不值得|送钱|交学费|不听话|是猪|是狗|蠢货|傻子|白痴|废物|脑残)|"
+    r"(?:亏钱|赔钱|赚不到钱|亏损|被套|赔了)[^，。！？\n]{0,6}(?:是因为|因为|怪|在于|都是)[^，。！？\n]{0,8}"
+    r"(?:自己|不读书|不学习|不懂|太贪|贪心|追涨杀跌|不听|活该|水平)|"
     r"(?:不是|并非|不归)[^，。！？\n]{0,10}(?:目标客户|需要关心|要关心|关心的|考虑的|该管的|操心的)|"
     r"(?:不需要|没必要|不用|无需)[^，。！？\n]{0,6}(?:关心|在乎|操心)(?:股价|散户|小股东|客户)?|"
     r"(?:不满意|不喜欢|嫌贵|嫌高|受不了|有意见)[^，。！？\n]{0,8}(?:走人|卖掉|卖股票|别买|销户|滚)|"

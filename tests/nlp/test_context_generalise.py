@@ -152,6 +152,10 @@ def test_a_complaint_or_misconduct_about_us_flags_whatever_the_sentiment(desk, t
         "霁川证券提醒：谨防不法分子冒充员工诱导转账",
         "霁川证券召开合规会议，部署打击飞单、误导销售等违规行为",
         "霁川证券2025年客户投诉量同比下降三成",
+        "霁川证券这次专项检查并未被处罚，也未被出具警示函",
+        "券商罚单盘点：松岩证券、汀州证券、澄江证券罚单最多，霁川证券、白沙证券全年零罚单",
+        "新规要求：券商发生系统故障须在30分钟内报告，霁川证券称已修订应急预案",
+        "霁川证券反诈提示：凡是让您转账到个人账户的，都是诈骗，请勿诱导家人操作",
     ],
 )
 def test_a_predicate_in_a_denial_a_rule_a_hypothesis_or_a_lesson_states_no_fact(desk, text):
@@ -163,6 +167,7 @@ def test_a_predicate_in_a_denial_a_rule_a_hypothesis_or_a_lesson_states_no_fact(
     ("text", "topic"),
     [
         ("霁川证券的投顾在群里说亏钱的散户活该", "员工不当言论"),
+        ("霁川证券首席在论坛上说，股民赔钱都是因为自己太贪", "员工不当言论"),
         ("霁川证券董事长称股价涨跌跟公司没有关系，不满意可以卖股票走人", "高管负面"),
     ],
 )
