@@ -463,7 +463,8 @@ NEUTRAL_AFTER = _words(
 )
 # a sentence whose wrongdoer is a third party (不法分子冒用我司名义诱导…): the firm is its victim
 THIRD_PARTY = re.compile(
-    r"不法分子|诈骗分子|犯罪分子|冒用|冒充|假冒|仿冒|山寨|假借|非法(?:荐股|配资|证券|集资|期货|金融)|荐股骗局|"
+    r"不法分子|诈骗分子|犯罪分子|冒用|冒充|假冒|仿冒|山寨|假借|"
+    r"(?:警惕|谨防|防范|远离|识别|当心)[^，。；！？\n]{0,8}非法(?:荐股|配资|证券|集资|期货|金融)|荐股骗局|"
     r"诈骗团伙|黑平台|杀猪盘|凡是[^，。；！？\n]{0,24}(?:诈骗|骗局)|(?:都|均|全)(?:是|为)(?:诈骗|骗局|骗子)"
 )
 # …unless the post is a victim's complaint
@@ -714,6 +715,9 @@ _ACTIVITY = re.compile(
 # a warning against fraud in the firm's name (in the post's head): a third party is the wrongdoer
 _WARNING = re.compile(r"提示|提醒|警惕|谨防|防范|反诈|防骗|注意甄别|认准|小心|当心|别上当|不要相信|别信|注意辨别")
 
+# the firm's own notice of risks (风险提示, 反诈提醒) about scams (非法荐股, 诈骗, 骗局)
+_WARNING_NOTICE = re.compile(r"风险提示|反诈(?:提醒|提示)|防骗(?:提醒|提示)|投资者提示|温馨提示|郑重提醒|特别提醒")
+_SCAM = re.compile(r"非法(?:荐股|配资|证券|集资|期货|金融)|诈骗|骗局|骗子|虚假(?:APP|网站|平台)")
 # impersonation of the firm, and the firm fighting it: reporting it, helping the police catch it
 _IMPERSONATION = re.compile(r"冒充|冒用|仿冒|假冒|山寨|假借|冒名|李鬼|高仿")
 _FIGHTS = re.compile(
@@ -896,6 +900,15 @@ def statement_kind(
         return Statement(
             "relay", third.group(0), f"防骗/风险提示（他人“{third.group(0)}”本司名义）：不另预警"
         )
+    # the firm's own notice warning of scams (X证券发布投资者风险提示：警惕…非法荐股)
+    notice = _WARNING_NOTICE.search(head)
+    if (
+        notice
+        and _SCAM.search(text)
+        and not _VICTIM.search(text)
+        and any(0 <= head.find(n, 0, notice.start()) for n in names)
+    ):
+        return Statement("relay", notice.group(0), f"本司防骗/风险提示（“{notice.group(0)}”）：不另预警")
     # the firm as the one who reports or helps to catch those who impersonate it (协助警方破获冒充X诈骗案)
     fights = _fights(head, names)
     imper = _IMPERSONATION.search(head) or _IMPERSONATION.search(text)
