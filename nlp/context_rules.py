@@ -501,7 +501,9 @@ def routine_price_move(text: str) -> bool:
 
 
 # a clause that speaks well of its subject (用着还行, 口碑不错)
-FINE = re.compile(r"还行|还可以|不错|挺好|很好|好用|满意|点赞|靠谱|给力|放心|口碑好|专业|耐心")
+FINE = re.compile(
+    r"还行|还可以|不错|挺好|很好|好用|满意|点赞|靠谱|给力|放心|口碑好|专业|耐心|挺稳|很稳|稳定|流畅|顺畅|没卡|不卡"
+)
 # the market as the subject of a clause (大盘太惨了, A股真是绞肉机): its mood is not about a firm
 MARKET = re.compile(
     r"大盘|行情|A股|股市|板块|指数|美股|港股|沪指|深成指|创业板指|牛市|熊市|宏观经济|大环境|外围|"
@@ -512,7 +514,8 @@ MARKET = re.compile(
 def market_gloom_elsewhere(text: str, clauses: Sequence[tuple[int, int]]) -> bool:
     """A clause other than ``clauses`` (ours) has the market as its subject."""
     return any(
-        MARKET.search(text, s, e) is not None and not any(a <= s < b for a, b in clauses)
+        (MARKET.search(text, s, e) is not None or TRADING_TALK.search(text, s, e) is not None)
+        and not any(a <= s < b for a, b in clauses)
         for s, e in spans(_CLAUSE, text[:MAX_RULE_CHARS])
     )
 
@@ -1154,6 +1157,8 @@ _P_SERVICE = (
     r"(?:销|退|转|取|提|出)不(?:了|出来|掉)|联系不上|打不通|找不到人|投诉无门|维权无门|求助无门|"
     r"连(?:个|一个|一条)?(?:电话|通知|短信|招呼|提醒|说法)都没|不给(?:个)?说法|"
     r"毫无音讯|杳无音信|石沉大海|没有下文|没下文|不了了之|没有回音|没回音|没人回|"
+    r"[一二三四五六七八九十两几0-9]+(?:个)?(?:天|周|星期|月|小时)(?:后)?才(?:回|回复|处理|到账|办好|答复|接通)|"
+    r"(?:推荐|推|荐)的(?:票|股票|股|基金|产品)[^，。！？\n]{0,6}(?:没一个涨|全跌|全亏|全是跌|都亏|都跌|全套|全绿)|智商税|"
     r"阴阳怪气|态度(?:差|恶劣|很差|极差|傲慢|蛮横)|爱搭不理|甩脸色|冷嘲热讽|不耐烦|冲我吼|骂人|一问三不知|"
     r"(?:等了|排了|排队|拖了|耗了)[^，。！？\n]{0,8}(?:分钟|小时|天|周|星期|个月)|排队排到|接通就挂|直接挂断?|"
     r"(?:[一二三四五六七八九十两几0-9]+|半)(?:个)?(?:天|周|星期|月|小时)了?[，,]?(?:还|都|也|仍|依然|仍然)"
@@ -1182,7 +1187,9 @@ _P_STAFF = (
     r"骂(?:投资者|客户|股民|散户|小股东|人)|卷走|卷钱|携款|侵占客户|挪用客户|"
     r"(?:让|要|逼|要求)(?:我|客户|老人)?签[^，。！？\n]{0,14}(?:放弃|自愿|免责|承诺书|确认书)|"
     r"(?:改|换)了?(?:我的)?(?:账户)?密码|"
-    r"质疑[^，。！？\n]{0,8}(?:勾结|操纵|违规|内幕|造假)|勾结|合谋|操纵股价|坐庄|老鼠仓"
+    r"质疑[^，。！？\n]{0,8}(?:勾结|操纵|违规|内幕|造假)|勾结|合谋|操纵股价|坐庄|老鼠仓|"
+    r"(?:让|要|叫)我把[^，。！？\n]{0,6}密码|索要[^，。！？\n]{0,4}密码|(?:帮|替)(?:我|客户)(?:操作|炒股|买卖|交易)|"
+    r"私自用[^，。！？\n]{0,6}账户|(?:擅自|私自|偷偷)(?:操作|交易|买卖|下单)"
 )
 # how the firm treats its own staff (要求员工自购产品, 扣绩效, 拖欠工资): news against it all the same
 _P_LABOUR = (
@@ -1233,6 +1240,8 @@ _NOT_A_FACT_BEFORE = re.compile(
     r"如果|若是|假如|万一|一旦|如遇|遇到|何时|什么时候|哪些情况|会不会|是否|有权|可以|才(?:可以|能|会)|会被|将被|可能|"
     r"以免|以防|小心|当心|别被|不要被|不会被|辨别|提防|甄别|揭秘|盘点|防"
 )
+# a predicate in a slogan or a campaign's name (开展“拒绝误导销售”培训)
+_SLOGAN_BEFORE = re.compile(r"(?:拒绝|杜绝|严禁|禁止|反对|抵制|远离)[“「\"]?$|[“「]$")
 _HEARSAY_ASKS = re.compile(r"有人说|听说|网传|据说|传言|传闻|是不是|是否")
 # a predicate negated (从不乱收费, 并没有被强平, 不存在误导销售)
 _PREDICATE_NEGATED = re.compile(
@@ -1264,7 +1273,7 @@ _BELITTLE = re.compile(
     r"(?:自己|不读书|不学习|不懂|太贪|贪心|追涨杀跌|不听|活该|水平)|"
     r"(?:不是|并非|不归)[^，。！？\n]{0,10}(?:目标客户|需要关心|要关心|关心的|考虑的|该管的|操心的)|"
     r"(?:不需要|没必要|不用|无需)[^，。！？\n]{0,6}(?:关心|在乎|操心)(?:股价|散户|小股东|客户)?|"
-    r"(?:不满意|不喜欢|嫌贵|嫌高|受不了|有意见)[^，。！？\n]{0,8}(?:走人|卖掉|卖股票|别买|销户|滚)|"
+    r"(?:不满意|不喜欢|嫌贵|嫌高|受不了|有意见)[^，。！？\n]{0,8}(?:走人|卖掉|卖股票|别买|销户|滚|用脚投票)|"
     r"股价[^，。！？\n]{0,12}(?:与|跟|和)(?:公司|我们)[^，。！？\n]{0,4}(?:无关|没关系|没有关系)|"
     r"(?:分红|股价|回报|小股东|中小股东|股东回报|市值)[^，。！？\n]{0,6}(?:不是重点|不重要|不是我们考虑|不在考虑|不关心|无所谓)|"
     r"爱买不买|爱来不来|不差你|韭菜|割不完"
@@ -1401,7 +1410,7 @@ def complaints(reading: Reading, mentions: Sequence[Mention]) -> list[Complaint]
             if not about_us(i) or third_party(i):
                 continue
             cs, ce = _clause_of(text, i)
-            if _NOT_A_FACT_BEFORE.search(text, cs, i):
+            if _NOT_A_FACT_BEFORE.search(text, cs, i) or _SLOGAN_BEFORE.search(text, max(cs, i - 4), i):
                 continue
             if _PREDICATE_NEGATED.search(text, max(cs, i - 8), i) and not _is_question(text, ce):
                 continue
