@@ -29,7 +29,29 @@ structural rule (no firm's names in it) and each leaves a short Chinese reason:
   reads well (获评A类, 倒是没事) is not negative because the post is.
 - **Keywords are not facts about us by themselves** (:meth:`Reading.attributed`, :meth:`Reading.firm_text`):
   a topic keyword counts against the firm only in a sentence that names it or refers back to it (a
-  clause of its own, in a many-firm post), or anywhere in a short post that opens with its name.
+  clause of its own, in a post that names or counts other firms or speaks of brokers in general), or
+  anywhere in a short post that opens with its name. A hypothesis (如果APP宕机), a rule of what to do
+  when it happens (发生系统故障须…报告), a measure getting better (投诉量下降) or a campaign word governing
+  its clause (部署打击飞单、误导销售等违规行为) masks a keyword too.
+- **Look-alikes beyond the watch list** (:func:`resolve_lookalikes`): the short name and any of a broad list
+  of industry, organisation and place words (X重工, X药业, X置业, X湖), or a registered company name
+  (X恒达商贸有限公司); a post that names us only by a bare short name and has nothing of finance in it
+  (``FINANCE_CONTEXT``) is about a place, a person, a game character of that name.
+- **Not about us** (:func:`disowned_spans`, :func:`disowns_for`): a sentence saying the news is someone
+  else's (与本公司无关, 跟我们这票没关系, 不是一家, 别搞混了, 罚的是隔壁那家) is no part about us; its speaker
+  is cleared, not the one it disowns; staff saying it to a client (客服说跟他们没关系) is buck-passing, a
+  complaint. A firm whose own clause is all clear (倒是没事, 没受影响, 挺好用) is not blamed for another firm
+  or for the market's gloom (:func:`market_gloom_elsewhere`); a routine share-price move
+  (:func:`routine_price_move`) and trading talk in the firm's bar (:func:`trading_talk`) are market data.
+- **Complaints and misconduct** (:func:`complaints`): what a client says the firm did to them (乱收费, 被强平,
+  拉黑, 冻结, 没人管, 三天了还没到账, 连个电话都没有, 误导销售, 说是保本), what its staff did (抄袭, 骂客户,
+  拿客户的钱炒股, 改密码), what the management did (减持, 回购一股没买), a product's hard failure (延期兑付,
+  亏了三成), a complaint lodged against it (投诉X, 举报X) and a staff member's remark that belittles
+  clients (你们这些韭菜, 亏钱是因为不读书, 不满意可以走人) count against the firm whatever the sentiment
+  reads, unless negated (从不乱收费), in a rule (严禁代客理财), a slogan (“拒绝误导销售”), a hypothesis, a
+  hearsay question, a teaching post, or done by a third party; each is about the subject of its clause
+  (:func:`subject_at`). A short post that opens with our name, names no one else and reads negative is
+  about us (:func:`short_post_about_us`).
 
 The analyzer (``nlp.analyzer``) calls these around its models; ``python -m pytest tests/nlp/test_context_rules.py``
 shows each rule on fresh examples.
