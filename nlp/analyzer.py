@@ -539,7 +539,8 @@ class Analyzer:
             clear = [
                 c
                 for c in clauses
-                if rules.ALL_CLEAR.search(masked_text[c[0] : c[1]]) or rules.FINE.search(masked_text[c[0] : c[1]])
+                if rules.ALL_CLEAR.search(masked_text[c[0] : c[1]])
+                or rules.FINE.search(masked_text[c[0] : c[1]])
             ]
             ours_facts = [k for k in reading.attributed(rules.ALL_KEYWORDS) if k not in REGULATORS]
             if reading.others and not own and clear and not ours_facts:
@@ -551,7 +552,9 @@ class Analyzer:
                 why.append(f"负面指向大盘/行情：{t} 所在分句无负面")
                 continue
             # a clause of ours that only reports a routine share-price move (股价下跌2%) is market data
-            neg_clauses = [c for c in clauses if sent.get(c, 0.0) >= th or doc.get(c, 0.0) >= DOC_CLAUSE_NEGATIVE]
+            neg_clauses = [
+                c for c in clauses if sent.get(c, 0.0) >= th or doc.get(c, 0.0) >= DOC_CLAUSE_NEGATIVE
+            ]
             if (
                 neg_clauses
                 and all(rules.routine_price_move(masked_text[c[0] : c[1]]) for c in neg_clauses)
@@ -637,7 +640,9 @@ class Analyzer:
         if not targets:
             return None
         one = len(targets) == 1
-        return rules.subject_at(w.text, w.mentions, at, default=targets[0] if one else None, clause_only=not one)
+        return rules.subject_at(
+            w.text, w.mentions, at, default=targets[0] if one else None, clause_only=not one
+        )
 
     def _model_target_probs(self, w: _Work, p_neg: float) -> dict[str, float] | None:
         """P(negative about it) per target from the entity model; None without the model."""

@@ -565,6 +565,7 @@ _IMPROVING = re.compile(
     r"较低|偏低|很低|低于|处于低位)"
 )
 
+
 @dataclass
 class Masked:
     text: str  # the text with masked keyword occurrences replaced by □
@@ -738,10 +739,14 @@ _ACTIVITY = re.compile(
     r"(?:宣传|宣讲|讲座|投教|投资者教育|反诈|防骗|防范|风险提示|公益)"
 )
 # a warning against fraud in the firm's name (in the post's head): a third party is the wrongdoer
-_WARNING = re.compile(r"提示|提醒|警惕|谨防|防范|反诈|防骗|注意甄别|认准|小心|当心|别上当|不要相信|别信|注意辨别")
+_WARNING = re.compile(
+    r"提示|提醒|警惕|谨防|防范|反诈|防骗|注意甄别|认准|小心|当心|别上当|不要相信|别信|注意辨别"
+)
 
 # the firm's own notice of risks (风险提示, 反诈提醒) about scams (非法荐股, 诈骗, 骗局)
-_WARNING_NOTICE = re.compile(r"风险提示|反诈(?:提醒|提示)|防骗(?:提醒|提示)|投资者提示|温馨提示|郑重提醒|特别提醒")
+_WARNING_NOTICE = re.compile(
+    r"风险提示|反诈(?:提醒|提示)|防骗(?:提醒|提示)|投资者提示|温馨提示|郑重提醒|特别提醒"
+)
 _SCAM = re.compile(r"非法(?:荐股|配资|证券|集资|期货|金融)|诈骗|骗局|骗子|虚假(?:APP|网站|平台)")
 # impersonation of the firm, and the firm fighting it: reporting it, helping the police catch it
 _IMPERSONATION = re.compile(r"冒充|冒用|仿冒|假冒|山寨|假借|冒名|李鬼|高仿")
@@ -752,7 +757,9 @@ _FIGHTS = re.compile(
 
 
 # …not its own staff impersonating someone (员工冒充客户签字)
-_STAFF_IMPERSONATES = re.compile(r"(?:员工|经理|营业部|工作人员|投顾|业务员)[^，。；]{0,6}(?:冒充|冒用|假冒|冒名)")
+_STAFF_IMPERSONATES = re.compile(
+    r"(?:员工|经理|营业部|工作人员|投顾|业务员)[^，。；]{0,6}(?:冒充|冒用|假冒|冒名)"
+)
 
 
 def _fights(head: str, names: Sequence[str]) -> re.Match[str] | None:
@@ -761,7 +768,7 @@ def _fights(head: str, names: Sequence[str]) -> re.Match[str] | None:
         for m in _FIGHTS.finditer(head, s, e):
             if head[max(s, m.start() - 4) : m.start()].find("被") != -1:
                 continue
-            if any(0 <= head.find(n, s, m.start()) for n in names):
+            if any(head.find(n, s, m.start()) >= 0 for n in names):
                 return m
     return None
 
@@ -769,7 +776,11 @@ def _fights(head: str, names: Sequence[str]) -> re.Match[str] | None:
 def _FIGHT_KEYWORD_FREE(masked: Masked | None, text: str) -> str:
     """The masked text without the words a police story always has (立案侦查 of the suspects)."""
     t = masked.text if masked is not None else text
-    return re.sub(r"(?:对|将)?(?:嫌疑人|犯罪嫌疑人|诈骗团伙|团伙|诈骗分子)[^，。；]{0,8}(?:立案|刑事拘留|逮捕)|立案侦查", "", t)
+    return re.sub(
+        r"(?:对|将)?(?:嫌疑人|犯罪嫌疑人|诈骗团伙|团伙|诈骗分子)[^，。；]{0,8}(?:立案|刑事拘留|逮捕)|立案侦查",
+        "",
+        t,
+    )
 
 
 _OFFICIAL_SUFFIX = ("官方微博", "官方账号", "官方", "官微", "客服", "服务号")
@@ -931,7 +942,7 @@ def statement_kind(
         notice
         and _SCAM.search(text)
         and not _VICTIM.search(text)
-        and any(0 <= head.find(n, 0, notice.start()) for n in names)
+        and any(head.find(n, 0, notice.start()) >= 0 for n in names)
     ):
         return Statement("relay", notice.group(0), f"本司防骗/风险提示（“{notice.group(0)}”）：不另预警")
     # the firm as the one who reports or helps to catch those who impersonate it (协助警方破获冒充X诈骗案)
@@ -1326,6 +1337,8 @@ def _complaint_matches(text: str, start: int, end: int) -> Iterable[re.Match[str
         if m is not None and m.end() > m.start():
             yield m
             pos = m.end()
+
+
 # a predicate in a rule (不得诱导), a warning (谨防被骗), a hypothesis or a question of how things work
 # (如果被强平, 什么时候会被强平, 券商有权强制平仓) states no fact
 _NOT_A_FACT_BEFORE = re.compile(
@@ -1347,7 +1360,9 @@ _TEACHING = re.compile(
 )
 # the complaint is lodged against the firm: 投诉X, 向X投诉, 举报X, 起诉X (X one of our names)
 _AGAINST_BEFORE = re.compile(r"(?:投诉|举报|起诉|状告|控告|曝光)(?:了|过)?(?:对象)?[：:]?\s*$")
-_AGAINST_AFTER = re.compile(r"^[^，。！？\n]{0,6}(?:投诉|举报|索赔|维权)(?!渠道|热线|电话|处理|量|率|方式|途径|平台|受理|管理|一键|入口|通道|功能)")
+_AGAINST_AFTER = re.compile(
+    r"^[^，。！？\n]{0,6}(?:投诉|举报|索赔|维权)(?!渠道|热线|电话|处理|量|率|方式|途径|平台|受理|管理|一键|入口|通道|功能)"
+)
 
 # a staff member's or executive's remark that belittles or blames the clients (亏钱怪自己不学习, 你们这些
 # 韭菜, 股价不是我们要关心的事)
@@ -1382,7 +1397,12 @@ def short_post_about_us(reading: Reading) -> bool:
     sentences = spans(_SENTENCE, text)
     if sentences and _TEACHING.search(text, sentences[0][0], sentences[0][1]):
         return False
-    if reading.negation_in_firm_part() or reading.masked.neutral or ALL_CLEAR.search(text) or FINE.search(text):
+    if (
+        reading.negation_in_firm_part()
+        or reading.masked.neutral
+        or ALL_CLEAR.search(text)
+        or FINE.search(text)
+    ):
         return False
     return MARKET.search(text) is None and _MARKET_VIEW.search(text) is None and not trading_talk(text)
 
@@ -1400,7 +1420,9 @@ def trading_talk(text: str) -> bool:
 
 
 # what a research note or an outlook says (研报, 预计, 看淡, 目标价): its gloom is about the market
-_MARKET_VIEW = re.compile(r"研报|报告|预计|预测|展望|或将|看淡|看空|低配|超配|评级|目标价|行业|板块|经济|降息|加息|通胀|通缩")
+_MARKET_VIEW = re.compile(
+    r"研报|报告|预计|预测|展望|或将|看淡|看空|低配|超配|评级|目标价|行业|板块|经济|降息|加息|通胀|通缩"
+)
 
 
 _SPEECH_VERB = re.compile(r"称|表示|回应|声明|公告|强调|指出")
@@ -1440,7 +1462,11 @@ def subject_at(
     se = min(ends, default=len(text))
     cs, _ = _clause_of(text, at)
     named = [(m.start, m.entity if m.role != EXCLUDED else None) for m in mentions if ss <= m.start < se]
-    named += [(m.start() - 2, None) for m in _ORG_SUFFIX.finditer(text, ss, se) if not _covered(m.start() - 2, mentions)]
+    named += [
+        (m.start() - 2, None)
+        for m in _ORG_SUFFIX.finditer(text, ss, se)
+        if not _covered(m.start() - 2, mentions)
+    ]
     named.sort()
     in_clause = [e for p, e in named if cs <= p < at]
     if in_clause and in_clause[0] is None and text.startswith(("被", "遭"), at):

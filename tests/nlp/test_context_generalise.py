@@ -39,7 +39,9 @@ def wl() -> WatchList:
 
 @pytest.fixture
 def desk(wl, tiny_model) -> Analyzer:
-    return Analyzer(wl, tiny_model, target_model=None, rumor_model=None, context={"about_firm_sources": [BAR]})
+    return Analyzer(
+        wl, tiny_model, target_model=None, rumor_model=None, context={"about_firm_sources": [BAR]}
+    )
 
 
 def one(analyzer: Analyzer, text: str, **post) -> dict:
