@@ -55,6 +55,8 @@ RUMOR_CUES: dict[str, float] = {
     "有朋友在": 0.4,
     "有人说": 0.35,
     "小道": 0.5,
+    "内部通知": 0.45,
+    "真的要": 0.3,
     # spreading calls and sensational hooks
     "震惊": 0.45,
     "紧急扩散": 0.7,
@@ -86,6 +88,9 @@ RUMOR_CUES: dict[str, float] = {
     "被接管": 0.35,
     "卷款": 0.4,
     "停业": 0.25,
+    "暂停两融": 0.3,
+    "暂停融资融券": 0.3,
+    "暂停新开户": 0.3,
 }
 
 # words of a denial: a post that clarifies or debunks repeats the rumor's words but is not a rumor

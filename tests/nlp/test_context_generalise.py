@@ -134,6 +134,9 @@ def test_a_firm_whose_own_clause_is_all_clear_is_not_blamed_for_the_others(desk,
         ("霁川证券理财经理推荐时称产品很稳健，现在净值下跌超过25%", "产品亏损/兑付"),
         ("霁川稳盈3号延期兑付，管理人称产品运作良好", "产品亏损/兑付"),
         ("霁川证券强制员工自购公司理财产品，完不成扣绩效", "其他"),
+        ("霁川证券客户的身份资料在聊天群里明码标价", "数据泄露"),
+        ("中签缴款以后，霁川证券把我账户的钱全冻住了", "客户投诉"),
+        ("曝：霁川证券某营业部向客户兜售未上市公司股权", "客户投诉"),
     ],
 )
 def test_a_complaint_or_misconduct_about_us_flags_whatever_the_sentiment(desk, text, topic):
@@ -170,6 +173,7 @@ def test_a_predicate_in_a_denial_a_rule_a_hypothesis_or_a_lesson_states_no_fact(
     [
         ("霁川证券的投顾在群里说亏钱的散户活该", "员工不当言论"),
         ("霁川证券首席在论坛上说，股民赔钱都是因为自己太贪", "员工不当言论"),
+        ("霁川证券的营业部经理在沙龙上说：“炒股亏了的，多半是心态不行”", "员工不当言论"),
         ("霁川证券董事长称股价涨跌跟公司没有关系，不满意可以卖股票走人", "高管负面"),
     ],
 )
@@ -198,6 +202,7 @@ def test_a_complaint_in_a_post_naming_several_of_ours_needs_its_own_clause(wl, t
         "更正：昨天我转的“霁川证券暂停两融”是假的，两融业务正常，差点误导大家",
         "霁川证券配合警方打掉一个仿冒其APP的诈骗团伙，公安机关已对嫌疑人立案侦查",
         "有人说霁川证券信息泄露？我问了客户经理，公司没有泄露",
+        "有大V说霁川证券要暴雷，通篇臆测，连个出处都没有，别信",
     ],
 )
 def test_denials_corrections_and_the_firm_fighting_impersonators_are_not_alerts(desk, text):
@@ -266,3 +271,18 @@ def test_hearsay_of_corporate_trouble_is_a_rumor():
     assert det.check("听说霁川证券要裁员了").label == "rumor"
     assert det.check("群里都在传霁川证券要被合并").label == "rumor"
     assert det.check("霁川证券今日公告拟收购一家期货公司").label == "none"  # a claim alone is news
+
+
+def test_the_firms_own_department_is_not_another_organisation(desk):
+    a = one(desk, "听说公司资管部门有人被带走了，有知道的吗", source=BAR)
+    assert a["targets"] == ["霁川证券"] and a["flagged"] and a["falsity"]["label"] == "rumor"
+
+
+def test_management_cutting_dividends_after_saying_otherwise_is_against_it(desk):
+    a = one(desk, "温总说公司资金充裕，可是分红比例年年降", source=BAR)
+    assert a["flagged"] and said(a, "投诉/不当行为指向本司")
+
+
+def test_a_bare_repost_of_an_internal_notice_is_a_rumor(desk):
+    a = one(desk, "转发微博//@老股民:霁川证券真的要暂停两融？//@消息灵通:内部通知，霁川证券下周暂停两融")
+    assert a["flagged"] and a["falsity"]["label"] == "rumor" and said(a, "转发链")
