@@ -28,7 +28,7 @@ from nlp.rumor import RumorModel, RumorRegister
 from nlp.segment import Segmenter
 from nlp.sentiment import DEFAULT_MAX_CHARS, LABELS, SentimentModel, create_sentiment_model, to_result
 from nlp.targets import TargetModel, group_candidates, linear_scores, mention_clauses
-from nlp.topics import OTHER, classify
+from nlp.topics import OTHER, PRIORITY, REGULATORS, classify
 from nlp.watchlist import EXCLUDED, EXECUTIVE, PRODUCT, Entity, Mention, WatchList, as_entity
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ OWN_CLAUSE_STRONG = 0.8  # a clause naming the target this negative makes it a n
 OWN_CLAUSE_SUPPORT = 0.25  # a negative clause naming the target adds it when the entity model half-agrees
 UPBEAT = 0.9  # a post this surely positive needs a negative clause of its own to be negative about anyone
 OWN_CLAUSE_UPBEAT = 0.6  # in a list of many firms, a clause of its own this positive clears a firm
+SHORT_POST_HEAD_NEGATIVE = 0.2  # a short post about us only is negative about us if its head is this negative
 SHIPPED = "shipped"  # load the shipped model files (None: go without that model)
 
 
@@ -215,7 +216,9 @@ class Analyzer:
             )
             wl = self._watchlist_for(post)
             mentions = wl.find(text, include_excluded=True)
-            mentions, notes = rules.resolve_lookalikes(text, mentions, wl)  # 岚X科技, 岚X远航5号 are others
+            about_firm = str(post.get("source") or "") in self.context.about_firm_sources
+            # 岚X科技, 岚X远航5号 are others; a bare 岚X with nothing of finance around is not us
+            mentions, notes = rules.resolve_lookalikes(text, mentions, wl, about_firm=about_firm)
             if any(m.role != EXCLUDED for m in mentions):
                 clauses, of_mention = mention_clauses(text, mentions)
             else:
@@ -398,6 +401,12 @@ class Analyzer:
         if reading is not None:
             negative_targets, context_reasons = self._context_negative_targets(w, reading, negative_targets)
         statement = reading.statement if reading is not None else None
+        complaint_topic = None  # what a complaint or misconduct about us is filed under (nlp.context_rules)
+        if reading is not None and statement is None:
+            negative_targets, more, complaint_topic = self._context_complaints(
+                w, reading, targets, negative_targets, negative
+            )
+            context_reasons.extend(more)
 
         fals = self.falsity.check(
             w.text,
@@ -431,6 +440,9 @@ class Analyzer:
                 words = "、".join(k for k in topic.keywords[:3])
                 context_reasons.append(f"话题词未指向本司：{words}（不据此预警）")
             risk_topic = OTHER if statement is not None or fals.debunk else ours_topic.topic
+        if complaint_topic is not None and topic.topic == OTHER:
+            topic = replace(topic, topic=complaint_topic)
+            risk_topic = complaint_topic
         authority = self._authority(w.post)
         risk = assess(
             targets=targets,
@@ -551,7 +563,7 @@ class Analyzer:
                 a < e and s < b for a, b in reading.masked.not_listed
             ):
                 return False  # it denies (or only names a keyword in a neutral frame)
-            if rules.has_keyword(masked_text, s, e):
+            if rules.has_keyword(masked_text, s, e, facts_only=True):
                 return True
             if rules.ALL_CLEAR.search(masked_text[s:e]):
                 return False
@@ -576,12 +588,114 @@ class Analyzer:
             if reading.many_firms and not own and upbeat and not in_sentence:
                 why.append(f"多家机构并列（{reading.many_firms} 家）：{t} 所在分句无负面")
                 continue
+            # the same when it is compared with one other (X又被罚了，人家Y就没事)
+            clear = [
+                c
+                for c in clauses
+                if rules.ALL_CLEAR.search(masked_text[c[0] : c[1]])
+                or rules.FINE.search(masked_text[c[0] : c[1]])
+            ]
+            ours_facts = [k for k in reading.attributed(rules.ALL_KEYWORDS) if k not in REGULATORS]
+            if reading.others and not own and clear and not ours_facts:
+                why.append(f"与他方对比：{t} 所在分句无负面")
+                continue
+            # …or when the gloom is the market's (APP用着还行，就是今天大盘太惨了)
+            market = rules.market_gloom_elsewhere(masked_text, clauses)
+            if market and not own and clear and not in_sentence:
+                why.append(f"负面指向大盘/行情：{t} 所在分句无负面")
+                continue
+            # a clause of ours that only reports a routine share-price move (股价下跌2%) is market data
+            neg_clauses = [
+                c for c in clauses if sent.get(c, 0.0) >= th or doc.get(c, 0.0) >= DOC_CLAUSE_NEGATIVE
+            ]
+            if (
+                neg_clauses
+                and all(rules.routine_price_move(masked_text[c[0] : c[1]]) for c in neg_clauses)
+                and not reading.attributed(rules.ALL_KEYWORDS)
+                and (w.residual_neg is None or w.residual_neg < th)
+                and float(w.doc_scores[0] if w.doc_scores else 0.0) < DOC_CLAUSE_NEGATIVE
+            ):
+                why.append(f"股价涨跌属行情信息：{t} 不作负面")
+                continue
+            # a post in the firm's own bar that talks of trading (主力流出，明天还要跌): the trader's mood
+            if (
+                t == w.declared
+                and rules.trading_talk(masked_text)
+                and not reading.attributed(rules.ALL_KEYWORDS)
+            ):
+                why.append(f"行情/交易讨论：{t} 不作负面")
+                continue
+            # a post saying its news is not about us (与本公司无关, 罚的是隔壁那家): only a negative clause
+            # of ours outside those sentences, or a topic word about us, keeps us negative
+            if reading.disowned and rules.disowns_for(reading, w.mentions, t):
+                outside = [c for c in clauses if not any(a <= c[0] < b for a, b in reading.disowned_at)]
+                if not any(own_clause_negative(c) for c in outside) and not reading.attributed(
+                    rules.ALL_KEYWORDS
+                ):
+                    why.append(f"说明与本司无关（“{reading.disowned[0]}”）：{t} 不作负面")
+                    continue
             rest_negative = w.residual_neg is not None and w.residual_neg >= th
             if negated and not own and not rest_negative and not reading.attributed(rules.ALL_KEYWORDS):
                 why.append(f"负面说法被否定：{t}（余下内容无负面）")
                 continue
             kept.append(t)
         return kept, why
+
+    def _context_complaints(
+        self,
+        w: _Work,
+        reading: rules.Reading,
+        targets: list[str],
+        negative_targets: list[str],
+        negative: bool = False,
+    ) -> tuple[list[str], list[str], str | None]:
+        """Negative targets with those a complaint or misconduct predicate about them adds, why, and the
+        topic it is filed under when no topic word decides.
+
+        What a client says the firm did to them (乱收费, 被强平, 没人管, 拉黑, 误导销售), what its staff did or
+        said (抄袭, 你们这些韭菜) and a complaint lodged against it (投诉X) count against it whatever the
+        post's sentiment reads: the sentiment model weighs words, many of these read calm or upbeat. A
+        short post that opens with our name, names no one else and reads negative is negative about us
+        (the entity model, trained on news, often misses who a two-line complaint is about).
+        """
+        found = [
+            c
+            for c in rules.complaints(reading, w.mentions)
+            if (c.entity or self._target_at(w, targets, c.at)) is not None
+        ]
+        if not found:
+            lone = [t for t in targets if t not in negative_targets]
+            # …and the news-negativity model finds its head negative at all (spam with a name in it is not)
+            head_neg = float(w.doc_scores[0]) if w.doc_scores else None
+            if (
+                negative
+                and len(targets) == 1
+                and lone
+                and not w.declared
+                and not any(m.role == EXCLUDED for m in w.mentions)
+                and (head_neg is None or head_neg >= SHORT_POST_HEAD_NEGATIVE)
+                and rules.short_post_about_us(reading)
+            ):
+                return [*negative_targets, lone[0]], [f"短帖只提及本司且负面：负面指向{lone[0]}"], None
+            return negative_targets, [], None
+        kept = list(negative_targets)
+        who = found[0].entity or self._target_at(w, targets, found[0].at)
+        why = []
+        if who is not None and who not in kept:
+            kept.append(who)
+            why.append("投诉/不当行为指向本司：" + "、".join(f"“{c.phrase}”" for c in found[:3]))
+        order = {t: i for i, t in enumerate(PRIORITY)}
+        topic = min((c.topic for c in found), key=lambda t: order.get(t, len(order)))
+        return kept, why, topic
+
+    def _target_at(self, w: _Work, targets: list[str], at: int) -> str | None:
+        """The target a predicate at ``at`` is about (``nlp.context_rules.subject_at``)."""
+        if not targets:
+            return None
+        one = len(targets) == 1
+        return rules.subject_at(
+            w.text, w.mentions, at, default=targets[0] if one else None, clause_only=not one
+        )
 
     def _model_target_probs(self, w: _Work, p_neg: float) -> dict[str, float] | None:
         """P(negative about it) per target from the entity model; None without the model."""

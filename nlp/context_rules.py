@@ -29,7 +29,29 @@ structural rule (no firm's names in it) and each leaves a short Chinese reason:
   reads well (获评A类, 倒是没事) is not negative because the post is.
 - **Keywords are not facts about us by themselves** (:meth:`Reading.attributed`, :meth:`Reading.firm_text`):
   a topic keyword counts against the firm only in a sentence that names it or refers back to it (a
-  clause of its own, in a many-firm post), or anywhere in a short post that opens with its name.
+  clause of its own, in a post that names or counts other firms or speaks of brokers in general), or
+  anywhere in a short post that opens with its name. A hypothesis (如果APP宕机), a rule of what to do
+  when it happens (发生系统故障须…报告), a measure getting better (投诉量下降) or a campaign word governing
+  its clause (部署打击飞单、误导销售等违规行为) masks a keyword too.
+- **Look-alikes beyond the watch list** (:func:`resolve_lookalikes`): the short name and any of a broad list
+  of industry, organisation and place words (X重工, X药业, X置业, X湖), or a registered company name
+  (X恒达商贸有限公司); a post that names us only by a bare short name and has nothing of finance in it
+  (``FINANCE_CONTEXT``) is about a place, a person, a game character of that name.
+- **Not about us** (:func:`disowned_spans`, :func:`disowns_for`): a sentence saying the news is someone
+  else's (与本公司无关, 跟我们这票没关系, 不是一家, 别搞混了, 罚的是隔壁那家) is no part about us; its speaker
+  is cleared, not the one it disowns; staff saying it to a client (客服说跟他们没关系) is buck-passing, a
+  complaint. A firm whose own clause is all clear (倒是没事, 没受影响, 挺好用) is not blamed for another firm
+  or for the market's gloom (:func:`market_gloom_elsewhere`); a routine share-price move
+  (:func:`routine_price_move`) and trading talk in the firm's bar (:func:`trading_talk`) are market data.
+- **Complaints and misconduct** (:func:`complaints`): what a client says the firm did to them (乱收费, 被强平,
+  拉黑, 冻结, 没人管, 三天了还没到账, 连个电话都没有, 误导销售, 说是保本), what its staff did (抄袭, 骂客户,
+  拿客户的钱炒股, 改密码), what the management did (减持, 回购一股没买), a product's hard failure (延期兑付,
+  亏了三成), a complaint lodged against it (投诉X, 举报X) and a staff member's remark that belittles
+  clients (你们这些韭菜, 亏钱是因为不读书, 不满意可以走人) count against the firm whatever the sentiment
+  reads, unless negated (从不乱收费), in a rule (严禁代客理财), a slogan (“拒绝误导销售”), a hypothesis, a
+  hearsay question, a teaching post, or done by a third party; each is about the subject of its clause
+  (:func:`subject_at`). A short post that opens with our name, names no one else and reads negative is
+  about us (:func:`short_post_about_us`).
 
 The analyzer (``nlp.analyzer``) calls these around its models; ``python -m pytest tests/nlp/test_context_rules.py``
 shows each rule on fresh examples.
@@ -38,12 +60,13 @@ shows each rule on fresh examples.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from nlp.topics import EXECUTIVE_TITLES, KEYWORDS
+from nlp.topics import EXECUTIVE_TITLES, KEYWORDS, REGULATORS
 from nlp.watchlist import EXCLUDED, PRODUCT, Entity, Mention, WatchList
 
 
@@ -138,19 +161,42 @@ def reading_text(text: str) -> tuple[str, Repost | None]:
 
 # ------------------------------------------------------------------------------------- look-alikes
 
-# what follows a short name when the whole is another organisation or a place
+# what follows a short name when the whole is another organisation or a place: banks and other financial
+# firms, the usual industry words of company names (X重工, X药业, X置业 …), schools and hospitals, and
+# place words (X县, X山, X湖 …). Words that also name a part of a broker (信息, 数据, 软件, 网络, 咨询,
+# 财富, 国际, 资产, 研究所) are left out: 岚X信息泄露 is about the firm.
 ORG_SUFFIXES = _words(
-    "农村商业银行 农商银行 农商行 村镇银行 银行 信用社 科技 投资 基金 集团 控股 实业 信托 保险 期货 置业 地产 "
-    "药业 医药 电子 电气 能源 化工 建设 建工 物流 汽车 传媒 文化 教育 食品 酒业 钢铁 矿业 环保 新材 "
-    "大学 学院 中学 小学 医院 酒店 宾馆 公园 机场 港 区 县 镇 乡 村 街道 大道 路 市"
+    # finance
+    "农村商业银行 农商银行 农商行 村镇银行 银行 信用社 信用联社 科技 投资 基金 集团 控股 实业 信托 保险 人寿 "
+    "财险 期货 资本 创投 小贷 担保 典当 租赁 保理 消费金融 "
+    # industry and trade
+    "重工 轻工 机械 机电 装备 制造 精密 精工 电子 电气 电器 电力 电缆 光电 光伏 新能源 能源 燃气 水务 环保 "
+    "环境 化工 化学 石化 石油 材料 新材 钢铁 铝业 铜业 有色 矿业 煤业 煤炭 建材 水泥 玻璃 陶瓷 纺织 服饰 "
+    "服装 鞋业 家居 家具 家电 照明 包装 印刷 纸业 橡胶 轮胎 汽车 汽配 船舶 航空 航运 物流 快递 运输 客运 "
+    "置业 地产 房产 物业 建设 建工 建筑 装饰 园林 农业 农牧 牧业 渔业 种业 茶业 酒业 乳业 食品 粮油 饮料 "
+    "餐饮 超市 百货 商场 商贸 贸易 传媒 文化 影视 娱乐 游戏 动漫 体育 旅游 文旅 酒店 宾馆 药业 医药 制药 "
+    "生物 医疗 医院 诊所 养老 教育 "
+    # schools, associations, firms of other trades
+    "大学 学院 学校 中学 小学 幼儿园 研究院 协会 商会 基金会 俱乐部 律师事务所 会计师事务所 律所 事务所 "
+    # places
+    "公园 景区 古镇 广场 机场 火车站 高铁站 小区 花园 港 区 县 镇 乡 村 街道 大道 路 街 市 山 岭 峰 湖 江 河 "
+    "湾 岛 寺"
 )
-# suffixes that also begin ordinary words: "X投资者", "X市值" are not organisations or places
+# suffixes that also begin ordinary words: "X投资者", "X市值", "X资本金", "X担保品" are not organisations
+# or places
 _SUFFIX_NOT_BEFORE = {
     "投资": "者人",
     "市": "值场盈净销价占",
     "区": "间块域别",
     "路": "演线径演",
     "港": "股元",
+    "资本": "金充",
+    "担保": "品比物",
+    "电子": "合签版",
+    "建设": "成",
+    "江": "湖",
+    "街": "头",
+    "山": "寨",
 }
 ORG_SUFFIXES = tuple(sorted(ORG_SUFFIXES, key=len, reverse=True))
 # a product-like name: a short name, up to six characters, then N号 / 系列 / a product word
@@ -167,15 +213,16 @@ def _own_names(ent: Entity) -> list[str]:
     return [n for n, _ in ent.names() if n]
 
 
-def _short_names(ent: Entity) -> set[str]:
+@functools.lru_cache(maxsize=256)
+def _short_names(ent: Entity) -> frozenset[str]:
     """Names of ``ent`` that are the beginning of a longer name of it (岚山 of 岚山证券): a short name can
     begin someone else's name too."""
     names = [n for n in (ent.name, *ent.aliases) if n and not n.isdigit()]
-    return {
+    return frozenset(
         n
         for n in names
         if any(o != n and o.startswith(n) and not o[len(n) :].startswith(_LEGAL_FORMS) for o in names)
-    }
+    )
 
 
 def _is_own(ent: Entity, stem: str) -> bool:
@@ -189,12 +236,46 @@ def _is_own(ent: Entity, stem: str) -> bool:
     return False
 
 
+# a registered company name: a short name of ours, a word, a legal form (岚X华晟贸易有限公司)
+_LEGAL_TAIL = re.compile(r"([\u4e00-\u9fff]{1,8}?)(?:股份有限公司|有限责任公司|有限公司|股份公司|集团)")
+# the vocabulary of a post about a broker (with the topic keywords): a bare short name (岚X) without any
+# of it is a place, a person, a game character … (碧X航线的岚X), not the firm
+FINANCE_CONTEXT = re.compile(
+    r"证券|券商|股|基金|理财|资管|开户|开的户|销户|转户|托管|账户|交易|委托|下单|成交|APP|App|app|客户端|软件|登录|登陆|客服|"
+    r"营业部|投顾|两融|融资|融券|佣金|手续费|费率|利率|产品|净值|收益|亏损|亏钱|亏了|赚钱|涨停|跌停|上涨|下跌|暴跌|"
+    r"暴涨|涨幅|跌幅|持仓|仓位|平仓|建仓|开盘|收盘|大盘|盘中|尾盘|公告|年报|季报|财报|"
+    r"业绩|营收|利润|分红|市值|估值|投行|保荐|承销|IPO|自营|经纪|研报|分析师|首席|董事|总裁|总经理|高管|董秘|"
+    r"监管|证监|处罚|罚单|立案|调查|谣言|辟谣|澄清|投资|散户|韭菜|期货|期权|债|信托|牌照|员工|裁员|客户|资金|"
+    r"[\u4e00-\u9fff]总(?=[说称表讲在的是被，,：:])|券|金融|银行|上市|退市|停牌|复牌|重组|并购|合并|收购"
+)
+
+
 def resolve_lookalikes(
-    text: str, mentions: Sequence[Mention], watchlist: WatchList
+    text: str, mentions: Sequence[Mention], watchlist: WatchList, *, about_firm: bool = False
 ) -> tuple[list[Mention], list[str]]:
     """Mentions with look-alikes made ``excluded``: a short name of ours followed by another
-    organisation's suffix or a product-like name that is not ours; an excluded name is widened to the
-    longer name it begins. Returns (mentions, reasons)."""
+    organisation's suffix, a product-like name or a registered company name that is not ours; an
+    excluded name is widened to the longer name it begins. A post that names us only by a bare short
+    name and says nothing of finance (``FINANCE_CONTEXT``) is about something else of that name, unless
+    its source is declared about the firm (``about_firm``). Returns (mentions, reasons)."""
+    out, reasons = _resolve(text, mentions, watchlist)
+    ours = [m for m in out if m.role != EXCLUDED]
+    if ours and not about_firm:
+        shorts = {e.name: _short_names(e) for e in watchlist.entities}
+        bare = (
+            [m for m in ours if m.role != PRODUCT and m.alias in shorts[m.entity]]
+            if all(m.entity in shorts for m in ours)
+            else []
+        )
+        head = text[:MAX_RULE_CHARS]
+        if len(bare) == len(ours) and not FINANCE_CONTEXT.search(head) and not has_keyword(head):
+            alias = ours[0].alias
+            out = [replace(m, entity=m.alias, role=EXCLUDED) if m in bare else m for m in out]
+            reasons.append(f"简称“{alias}”无证券/金融语境：非本司（同名地名、人物等）")
+    return out, list(dict.fromkeys(reasons))
+
+
+def _resolve(text: str, mentions: Sequence[Mention], watchlist: WatchList) -> tuple[list[Mention], list[str]]:
     ents = {e.name: e for e in watchlist.entities}
     out: list[Mention] = []
     reasons: list[str] = []
@@ -220,23 +301,31 @@ def resolve_lookalikes(
             pm = _PRODUCT_TAIL.match(after)
             if pm:
                 longer, stem, why = pm.group(0), pm.group(1), "他方产品"
+        if longer is None:
+            lm = _LEGAL_TAIL.match(text, m.end, m.end + 16)
+            if lm:
+                longer, stem, why = lm.group(0), lm.group(1), "他方公司"
         if longer is None or stem is None or _is_own(ent, stem):
             out.append(m)
             continue
         name = m.alias + longer
         out.append(Mention(name, name, m.start, m.end + len(longer), EXCLUDED))
         reasons.append(f"相似名称（规则）：“{name}”是{why}，非本司")
-    return out, list(dict.fromkeys(reasons))
+    return out, reasons
+
+
+_ORG_SUFFIX_AT = re.compile("|".join(re.escape(x) for x in ORG_SUFFIXES))  # longest first
 
 
 def _org_after(after: str) -> str | None:
-    for suf in ORG_SUFFIXES:
-        if after.startswith(suf):
-            nxt = after[len(suf) : len(suf) + 1]
-            if nxt and nxt in _SUFFIX_NOT_BEFORE.get(suf, ""):
-                return None
-            return suf
-    return None
+    m = _ORG_SUFFIX_AT.match(after)
+    if m is None:
+        return None
+    suf = m.group(0)
+    nxt = after[len(suf) : len(suf) + 1]
+    if nxt and nxt in _SUFFIX_NOT_BEFORE.get(suf, ""):
+        return None
+    return suf
 
 
 def _widen(text: str, end: int) -> int:
@@ -263,7 +352,8 @@ _GENERIC_HEAD = frozenset(
         "中国 上海 深圳 北京 商业 中央 人民 国有 城商 农商 地方 外资 中小 头部 各家 多家 这家 那家 其他 部分 一些 "
         "两家 几家 哪家 大型 小型 上市 民营 合资 私募 公募 网络 数字 投资 开发 政策 储蓄 区域 全国 境外 境内 海外 "
         "国内 外国 主要 知名 龙头 这些 那些 同业 融资 理财 自营 券商 买入 卖出 持有 购买 关注 减持 增持 旗下 "
-        "子公司 母公司 我们 他们 一家 某家 本家 相关 有关 系统 行业 其它 资产 财富"
+        "子公司 母公司 我们 他们 一家 某家 本家 相关 有关 系统 行业 其它 资产 财富 公司 本司 我司 该司 咱们 "
+        "这票 部门"
     )
 )
 _FUNCTION_CHARS = set("的和与及等在是被对向给了有从把将于为由以其该本我这那某各")
@@ -331,6 +421,15 @@ def firm_count(text: str, mentions: Sequence[Mention], others: Sequence[str] | N
     return max(named, counted, enum)
 
 
+# others counted, not named (另有2家, 其余三家, 五家券商)
+_OTHERS_COUNTED = re.compile(
+    r"(?:另有|其余|其他|另外|其它|还有)(?:[0-9]{1,3}|[一二三四五六七八九十两几]{1,3})家|"
+    r"(?:[0-9]{1,3}|[一二三四五六七八九十两几]{1,3})家(?:券商|证券公司|机构|公司|银行|期货公司)"
+)
+_GENERIC_SUBJECT = re.compile(
+    r"(?:^|[：:，,；;。\n])(?:各|部分|多家|一些|有的|个别|中小|头部|全体|所有)?"
+    r"(?:券商|证券公司|金融机构|上市公司|期货公司|基金公司)(?:均|都|应|须|需|要|发生|出现|如|若|一旦|不得|普遍)"
+)
 MANY_FIRMS = 4  # a post about this many firms or more (a list; a complaint comparing two rivals is not): only the firm's own clause counts
 
 
@@ -349,13 +448,16 @@ def _keyword_re(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 _KEYWORD_RE = _keyword_re(ALL_KEYWORDS)
+_FACT_KEYWORD_RE = _keyword_re(tuple(k for k in ALL_KEYWORDS if k not in REGULATORS))
 # a negator right before a keyword (light words between them) says the fact did not happen
 NEGATORS = _words(
-    "并不存在 不存在 并没有 并未 从未 从没 没有 未曾 尚未 不涉及 不属于 并非 并无 不是 不会 未 没 无 免于 杜绝"
+    "并不存在 不存在 并没有 并未 从未 从没 从来没有 从来没 从来不 从不 绝不 决不 没有 未曾 尚未 不涉及 不属于 "
+    "并非 并无 不是 不会 未 没 无 零 免于 杜绝"
 )
 # words a negator may stand apart from its keyword by: 并未【被】处罚, 未收到【任何】立案通知, 未【被采取】监管措施
 LIGHT = set(
     "被受到遭收接任何过出现发生涉及存在有在曾都也均再相关重大采取什么啥此类似这种因为的了一次起项其违法该"
+    "具给予作开下发令"
 )
 MAX_GAP = 6
 # scope negators: everything after them in the clause is denied
@@ -374,26 +476,95 @@ NEUTRAL_BEFORE = (
     "如何",
     "怎样",
     "避免",
+    "受理",
+    "办结",
 )
 NEUTRAL_GAP = 4  # characters a prevention word may stand before the keyword it governs
 NEUTRAL_AFTER = _words(
     "知识 渠道 途径 热线 电话 方式 流程 指南 指引 意识 教育 宣传 宣讲 讲座 保护 安全 防护 培训 演练 制度 机制 "
-    "办法 规定 规则 条例 管理办法 要求 标准 平台"
+    "办法 规定 规则 条例 管理办法 要求 标准 平台 处理机制 处理流程 处理效率 处理情况 处理工作 办结 一键 直达 通道 入口 功能 中心"
 )
 # a sentence whose wrongdoer is a third party (不法分子冒用我司名义诱导…): the firm is its victim
-THIRD_PARTY = re.compile(r"不法分子|诈骗分子|犯罪分子|冒用|冒充|假冒|仿冒|山寨|假借")
+THIRD_PARTY = re.compile(
+    r"不法分子|诈骗分子|犯罪分子|冒用|冒充|假冒|仿冒|山寨|假借|"
+    r"(?:警惕|谨防|远离|当心)[^，。；！？\n]{0,3}非法(?:荐股|配资|证券|集资|期货|金融)|荐股骗局|"
+    r"诈骗团伙|黑平台|杀猪盘|凡是[^，。；！？\n]{0,24}(?:诈骗|骗局)|(?:都|均|全)(?:是|为)(?:诈骗|骗局|骗子)"
+)
 # …unless the post is a victim's complaint
 _VICTIM = re.compile(r"被骗了|骗了我|我被骗|损失了|要求赔偿|投诉|维权")
 # membership denial: 不在整改名单中, 名单里没有X
 NOT_LISTED = re.compile(
     r"(?:不在|没在|未在|并未在|未被列入|未列入|并未列入|未出现在|没有出现在|不包括|不含)[^，,。；;]{0,12}名单|"
+    r"(?:不在|没在|并不在|并没在|未在|并未在|不属于)(?:其中|其列|此列|之列|里面|里头|这里面|名单)|"
     r"名单[里中上内]?[^，,。；;]{0,4}(?:没有|并无|不包括|不含|未见)"
 )
 # a clause that says nothing is wrong (倒是没事, 一切正常, 未受影响): not negative whatever the model says
 ALL_CLEAR = re.compile(
-    r"没事|没问题|无事|无碍|一切正常|运行正常|经营正常|正常履职|正常运营|不受影响|未受影响|安然无恙"
+    r"没事|没问题|无事|无碍|一切正常|运行正常|经营正常|正常履职|正常运营|不受影响|未受影响|安然无恙|"
+    r"没受(?:到)?(?:任何)?影响|没有受到?(?:任何)?影响|没影响|丝毫未受|一切照常|照常(?:交易|运行|营业)|"
+    r"(?:业务|交易|系统|运行|经营|运营|服务)(?:一切)?正常|(?:均|都|并|也)?无问题|未发现(?:任何)?(?:问题|异常)"
 )
+# a routine move of the share price (股价下跌2%, 收跌1.3%): market data, not news about the firm (a move of
+# 5 % or more, 跌停, 闪崩 is news)
+_PRICE_MOVE = re.compile(
+    r"(?<!净值)(?<!产品)(?<!收益)(?<!本金)(?:下跌|跌|回落|走低|低开|下挫|收跌|上涨|涨|走高|高开|收涨)了?"
+    r"([0-9０-９]+(?:\.[0-9]+)?)%"
+)
+ROUTINE_MOVE = 5.0
+
+
+def routine_price_move(text: str) -> bool:
+    """The text reports a share-price move under ``ROUTINE_MOVE`` % and nothing sharper (跌停, 闪崩, 暴跌)."""
+    if re.search(r"跌停|闪崩|暴跌|崩盘|腰斩|跳水", text):
+        return False
+    if re.search(r"净值|产品|收益率|本金|亏", text):
+        return False
+    moves = [float(m.group(1)) for m in _PRICE_MOVE.finditer(text) if m.group(1).isascii()]
+    return bool(moves) and max(moves) < ROUTINE_MOVE
+
+
+# a clause that speaks well of its subject (用着还行, 口碑不错)
+FINE = re.compile(
+    r"还行|还可以|不错|挺好|很好|好用|满意|点赞|靠谱|给力|放心|口碑好|专业|耐心|挺稳|很稳|稳定|流畅|顺畅|没卡|不卡"
+)
+# the market as the subject of a clause (大盘太惨了, A股真是绞肉机): its mood is not about a firm
+MARKET = re.compile(
+    r"大盘|行情|A股|股市|板块|指数|美股|港股|沪指|深成指|创业板指|牛市|熊市|宏观经济|大环境|外围|"
+    r"市场(?:行情|下跌|大跌|低迷|震荡|情绪|调整|波动|不好|太差|太惨)"
+)
+
+
+def market_gloom_elsewhere(text: str, clauses: Sequence[tuple[int, int]]) -> bool:
+    """A clause other than ``clauses`` (ours) has the market as its subject."""
+    return any(
+        (MARKET.search(text, s, e) is not None or TRADING_TALK.search(text, s, e) is not None)
+        and not any(a <= s < b for a, b in clauses)
+        for s, e in spans(_CLAUSE, text[:MAX_RULE_CHARS])
+    )
+
+
 _QUESTION_END = re.compile(r"(?:吗|么|嘛|呢|是什么|是啥|不成)?\s*[？?]|(?:吗|么|嘛|是什么|是啥)\s*$")
+
+
+# a hypothesis (如果APP宕机了, 一旦发生系统故障, 会不会被乱收费): what it supposes has not happened
+_HYPOTHETICAL = re.compile(
+    r"如果|假如|假设|若是|倘若|倘使|万一|一旦|如遇|如发生|若发生|若出现|如出现|遇到.{0,4}时|会不会|是否会|会否"
+)
+# a rule, a campaign or a prevention word anywhere before in the clause governs its keywords (严禁…, 打击…,
+# 专项整治…), unless it failed (防范不力)
+_GOVERNS_CLAUSE = re.compile(
+    r"(?:防范|谨防|警惕|防止|预防|打击|严防|严禁|禁止|不得|杜绝|整治|治理|规范)(?!不力|不到位|不足|失效|缺失|意识薄弱)"
+)
+# a rule of what to do when it happens (发生系统故障须在30分钟内报告): no fact
+_RULE_AFTER = re.compile(
+    r"^[^，。；！？\n]{0,6}?(?:须|必须|应当|应|需|需要|要求|不得)[^，。；！？\n]{0,12}"
+    r"(?:报告|披露|处置|处理|赔偿|说明|公告|上报|通知|整改|备案)"
+)
+# a keyword whose measure is getting better (投诉率全辖最低, 投诉量同比下降三成)
+_IMPROVING = re.compile(
+    r"(?:率|量|数|件数|次数)?[^，。；！？\n]{0,8}?(?:最低|最少|下降|减少|降低|为零|为0|清零|下滑|回落|大降|持续下降|"
+    r"较低|偏低|很低|低于|处于低位)"
+)
 
 
 @dataclass
@@ -466,7 +637,9 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
     third = [
         (s, e)
         for s, e in spans(_SENTENCE, text)
-        if THIRD_PARTY.search(text[s:e]) and not _VICTIM.search(text[s:e])
+        if THIRD_PARTY.search(text[s:e])
+        and not _VICTIM.search(text[s:e])
+        and not _STAFF_IMPERSONATES.search(text[s:e])
     ]
     for s, e, kw in hits:
         cs, ce = _clause_of(text, s)
@@ -479,9 +652,19 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
         # 防范【数据】泄露, 谨防【客户信息被】盗: a prevention word a few characters before the run
         window = text[max(cs, lead - NEUTRAL_GAP - 2) : lead]
         before = next((n for n in NEUTRAL_BEFORE if n in window), None)
+        if before is None and (gov := _GOVERNS_CLAUSE.search(text, cs, lead)) is not None:
+            before = gov.group(0)  # 部署打击误导销售、飞单等违规行为: the frame governs the clause
         after = next((n for n in NEUTRAL_AFTER if text.startswith(n, e)), None)
+        hypo = _HYPOTHETICAL.search(text, cs, s)
         if neg is not None and not _is_question(text, ce):
             why = ("neg", text[neg:e])
+        elif hypo is not None:
+            why = ("neutral", text[hypo.start() : e][:16])
+        elif (better := _IMPROVING.match(text, e)) is not None:
+            why = ("neutral", kw + better.group(0))
+        elif (rule := _RULE_AFTER.match(text, e, ce)) is not None:
+            why = ("neutral", kw + rule.group(0)[:8])
+
         elif scope != -1 and not _is_question(text, ce):
             why = ("neg", text[scope:e][-16:])
         elif any(a <= s < b for a, b in not_listed):
@@ -497,6 +680,17 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
         for k in range(s, e):
             chars[k] = "□"
         (out.negated if why[0] == "neg" else out.neutral).append(why[1].strip())
+    # a claim asked about (有人说X客户数据泄露？) and then denied by the writer (公司没有泄露) is denied too
+    denied = {text[a:b] for (a, b), k in zip(masked, out.kinds, strict=True) if k == "neg"}
+    for s, e, kw in hits:
+        if kw in denied and (s, e) not in masked:
+            cs, ce = _clause_of(text, s)
+            if _is_question(text, ce) or _HEARSAY_ASKS.search(text, max(0, cs - 12), s):
+                masked.append((s, e))
+                out.kinds.append("neg")
+                for k in range(s, e):
+                    chars[k] = "□"
+                out.negated.append(text[cs:ce][:16])
     out.text = "".join(chars)
     out.masked_at = masked
     out.negated = list(dict.fromkeys(out.negated))
@@ -508,8 +702,16 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
 
 # a denial of a claim: 澄清, 辟谣, 系谣言, 消息不实, 否认 …
 _DENIAL = re.compile(
-    r"澄清|辟谣|(?:系|是|为|属|纯属|均为|都是|均系)(?:谣言|伪造|捏造|谣传)|不实|不属实|否认|子虚乌有|无中生有|"
-    r"并无此事|没有此事|假消息|纯属虚构|已被证伪"
+    r"澄清|辟谣|(?:系|是|为|属|纯属|均为|都是|均系)(?:恶意|凭空|无端|蓄意)?(?:谣言|伪造|捏造|编造|谣传|造谣|误传)|"
+    r"(?:网传|传闻|传言|谣言|消息|说法|报道|截图|图片|视频|帖子|文章|聊天记录|[”」』]|回应|回复|声明|公告)"
+    r"(?:称)?[^，。！？\n]{0,4}?"
+    r"(?:系|纯属|均系|均为|都是|是|为|完全是)[\u4e00-\u9fff]{0,6}?(?:伪造|捏造|编造|虚构|杜撰|P图|p图|合成|假的)|"
+    r"与(?:本|我)?(?:公司|本司|我司)[^，。！？\n]{0,4}(?:无关|没有关系|无任何关系|没有任何关系)|"
+    r"(?:公司|本司|我司)[^，。！？\n]{0,12}不存在任何?(?:业务|股权|关联|投资|合作|资金)?(?:往来|关系|关联)|"
+    r"不实|不属实|否认|子虚乌有|无中生有|并无此事|没有此事|假消息|纯属虚构|已被证伪|恶意编造|凭空捏造|恶意造谣|"
+    r"^更正[：:]|\n更正[：:]|"
+    r"没(?:有)?这(?:回)?事|压根没有|纯属瞎说|瞎传|别信谣|谣言止于|臆测|别信|不可信|瞎编|胡编|胡说八道|无稽之谈|"
+    r"造谣者|追究[^，。]{0,8}造谣"
 )
 # …unless asked for, refused or itself denied: 尚未澄清, 要求澄清, 不是谣言, 是谣言吗
 _NOT_DENIAL_BEFORE = re.compile(
@@ -538,7 +740,49 @@ _ACTIVITY = re.compile(
     r"(?:宣传|宣讲|讲座|投教|投资者教育|反诈|防骗|防范|风险提示|公益)"
 )
 # a warning against fraud in the firm's name (in the post's head): a third party is the wrongdoer
-_WARNING = re.compile(r"提示|提醒|警惕|谨防|防范|反诈|防骗|注意甄别|认准")
+_WARNING = re.compile(
+    r"提示|提醒|警惕|谨防|防范|反诈|防骗|注意甄别|认准|小心|当心|别上当|不要相信|别信|注意辨别"
+)
+
+# the firm's own notice of risks (风险提示, 反诈提醒) about scams (非法荐股, 诈骗, 骗局)
+_WARNING_NOTICE = re.compile(
+    r"风险提示|反诈(?:提醒|提示)|防骗(?:提醒|提示)|投资者提示|温馨提示|郑重提醒|特别提醒"
+)
+_SCAM = re.compile(r"非法(?:荐股|配资|证券|集资|期货|金融)|诈骗|骗局|骗子|虚假(?:APP|网站|平台)")
+# impersonation of the firm, and the firm fighting it: reporting it, helping the police catch it
+_IMPERSONATION = re.compile(r"冒充|冒用|仿冒|假冒|山寨|假借|冒名|李鬼|高仿")
+_FIGHTS = re.compile(
+    r"(?:协助|配合|联合|协同)(?:警方|公安|警察|有关部门)|主动报警|(?:已|及时|第一时间)?报警|报案|破获|打掉|捣毁|抓获|"
+    r"侦破|摧毁"
+)
+
+
+# …not its own staff impersonating someone (员工冒充客户签字)
+_STAFF_IMPERSONATES = re.compile(
+    r"(?:员工|经理|营业部|工作人员|投顾|业务员)[^，。；]{0,6}(?:冒充|冒用|假冒|冒名)"
+)
+
+
+def _fights(head: str, names: Sequence[str]) -> re.Match[str] | None:
+    """The firm, named before it in its sentence, reports or helps to catch someone (not 被客户报警)."""
+    for s, e in spans(_SENTENCE, head):
+        for m in _FIGHTS.finditer(head, s, e):
+            if head[max(s, m.start() - 4) : m.start()].find("被") != -1:
+                continue
+            if any(head.find(n, s, m.start()) >= 0 for n in names):
+                return m
+    return None
+
+
+def _FIGHT_KEYWORD_FREE(masked: Masked | None, text: str) -> str:
+    """The masked text without the words a police story always has (立案侦查 of the suspects)."""
+    t = masked.text if masked is not None else text
+    return re.sub(
+        r"(?:对|将)?(?:嫌疑人|犯罪嫌疑人|诈骗团伙|团伙|诈骗分子)[^，。；]{0,8}(?:立案|刑事拘留|逮捕)|立案侦查",
+        "",
+        t,
+    )
+
 
 _OFFICIAL_SUFFIX = ("官方微博", "官方账号", "官方", "官微", "客服", "服务号")
 HEAD_SENTENCES = 3
@@ -623,9 +867,19 @@ def denies(text: str) -> bool:
     return False
 
 
+# the post reports a backlash against what the firm said (引发投资者不满): it is news, not a denial
+BACKLASH = re.compile(
+    r"引发[^，。！？\n]{0,6}(?:不满|质疑|争议|热议|吐槽|愤怒|批评|围观)|遭(?:到)?[^，。！？\n]{0,4}(?:质疑|吐槽|炮轰|批评|痛批|怒怼)|"
+    r"被(?:网友|投资者|股民)?(?:骂|喷|批)|惹怒|激起|众怒|翻车"
+)
+# a response that answers a claim (网传, 截图, 爆料 …) by negating it: 回应称，公司从未…
+_RESPONSE = re.compile(r"回应|回复称|声明|公告称")
+_CLAIM_MARK = re.compile(r"网传|传闻|传言|截图|爆料|消息称|网友称|流传")
+
+
 def denial_in(text: str) -> str | None:
     """The denial cue of a post that clarifies or denies a claim (in its head), or None."""
-    if doubts(text):
+    if doubts(text) or BACKLASH.search(text[:MAX_RULE_CHARS]):
         return None
     head = _head(text)
     for m in _DENIAL.finditer(head):
@@ -633,6 +887,9 @@ def denial_in(text: str) -> str | None:
         cs, ce = _clause_of(head, m.start())
         if _NOT_DENIAL_BEFORE.search(before) or _is_question(head, ce):
             continue
+        ss = max(head.rfind(c, 0, m.start()) for c in "。！？!?；;\n") + 1
+        if _BUCK_PASSING.search(head, ss, m.start()):
+            continue  # 客服说没这回事: staff brushing a client off, not a denial of a claim
         return m.group(0)
     a = _ANSWER.search(text)
     if a:
@@ -641,6 +898,12 @@ def denial_in(text: str) -> str | None:
         d = _ANSWER_DENIES.search(rest)
         if d and not _ADMITS.search(rest):
             return d.group(0)
+    if _CLAIM_MARK.search(head):
+        for s, e in spans(_SENTENCE, head):
+            r = _RESPONSE.search(head, s, e)
+            d = _ANSWER_DENIES.search(head, r.end(), e) if r else None
+            if d and not _ADMITS.search(head, s, e) and not _is_question(head, e):
+                return d.group(0)
     return None
 
 
@@ -674,6 +937,28 @@ def statement_kind(
         return Statement(
             "relay", third.group(0), f"防骗/风险提示（他人“{third.group(0)}”本司名义）：不另预警"
         )
+    # the firm's own notice warning of scams (X证券发布投资者风险提示：警惕…非法荐股)
+    notice = _WARNING_NOTICE.search(head)
+    if (
+        notice
+        and _SCAM.search(text)
+        and not _VICTIM.search(text)
+        and any(head.find(n, 0, notice.start()) >= 0 for n in names)
+    ):
+        return Statement("relay", notice.group(0), f"本司防骗/风险提示（“{notice.group(0)}”）：不另预警")
+    # the firm as the one who reports or helps to catch those who impersonate it (协助警方破获冒充X诈骗案)
+    fights = _fights(head, names)
+    imper = _IMPERSONATION.search(head) or _IMPERSONATION.search(text)
+    if (
+        fights
+        and imper
+        and not _VICTIM.search(text)
+        and not _STAFF_IMPERSONATES.search(text)
+        and not _KEYWORD_RE.search(_FIGHT_KEYWORD_FREE(masked, text))
+    ):
+        return Statement(
+            "relay", imper.group(0), f"本司协助打击冒用本司名义者（“{fights.group(0)}”）：不另预警"
+        )
     first = spans(_SENTENCE, head)[:1]
     act = _ACTIVITY.search(head, 0, first[0][1]) if first else None
     standing = _KEYWORD_RE.search(masked.text if masked is not None else text)
@@ -687,6 +972,52 @@ def statement_kind(
 
 ANAPHORA = re.compile(r"该公司|该司|该券商|该行|本公司|我司|我公司|这家券商|这家公司|这票|自家|公司")
 
+# the post says we have nothing to do with what it tells: 与本公司无关, 跟我们这票没关系, A和我们不是一家,
+# 别搞混了, 不存在任何业务往来 (in a clause that names us or refers to us) …
+_DISOWN = re.compile(
+    r"无关|没关系|没有关系|没有任何关系|没有半毛钱关系|没半毛钱关系|毫无关系|毫无关联|没有关联|并无关联|无任何关联|"
+    r"不相干|不是一家|不是同一家|并非同一家|不是一回事|两码事|非同一家|"
+    r"(?:别|不要|勿|切勿|请勿)[^，。！？\n]{0,16}?(?:搞混|混淆|弄混|搞错|认错|对号入座|混为一谈)|撞名|重名|同名不同|"
+    r"不搭边|八竿子打不着|"
+    r"不存在任何?(?:业务|股权|关联|投资|合作|资金)?(?:往来|关系|关联)"
+)
+# … or that its news is someone else's: 罚的不是我们, 罚的是隔壁那家
+_NOT_US = re.compile(
+    r"的(?:不是|并非|并不是)(?:我们|咱们|我司|本司|本公司|这家|这票|我家|咱家)|"
+    r"(?:不是|并非|而非|并不是)(?:公司|券商|我们|本司|本公司|这家)本身|"
+    r"(?:罚|查|说|指|讲|骂|出事|暴雷|爆雷|处罚|亏|崩)的是(?:隔壁|别家|另一家|另外一家|其他|其它|同行|人家|那家|他们|后者|前者)"
+)
+_US_REF = re.compile(r"我们|咱们|本公司|本司|我司|我公司|公司|这票|这家|自家|我家|咱家")
+# … unless staff say it to a client who complains: 客服说跟他们没关系 is buck-passing, a complaint
+_BUCK_PASSING = re.compile(
+    r"(?:客服|营业部|工作人员|客户经理|理财经理|经理|总部|对方|他们|那边|业务员|居间人)[^，。！？\n]{0,8}"
+    r"(?:说|称|回复|答复|推说|告诉我|让我|表示|一句)"
+)
+
+
+def disowned_spans(text: str, mentions: Sequence[Mention]) -> list[tuple[int, int, str]]:
+    """Sentences that say the post's news is not about us (与本公司无关, 罚的是隔壁那家): (start, end, phrase)."""
+    ours = [m.start for m in mentions if m.role != EXCLUDED]
+    out: list[tuple[int, int, str]] = []
+    if BACKLASH.search(text):
+        return out
+    for s, e in spans(_SENTENCE, text):
+        sent = text[s:e]
+        if _DISOWN.search(sent) is None and _NOT_US.search(sent) is None:
+            continue
+        if _BUCK_PASSING.search(sent) or _BELITTLE.search(sent):
+            continue  # staff brushing a client off, an executive dismissing shareholders: no disowning
+        hit = _NOT_US.search(sent)
+        if hit is None:
+            for m in _DISOWN.finditer(sent):
+                cs, ce = _clause_of(text, s + m.start())
+                if any(cs <= p < ce for p in ours) or _US_REF.search(text, cs, ce):
+                    hit = m
+                    break
+        if hit is not None and not _is_question(text, _clause_of(text, s + hit.start())[1]):
+            out.append((s, e, hit.group(0)))
+    return out
+
 
 @dataclass
 class Reading:
@@ -698,6 +1029,9 @@ class Reading:
     many_firms: int  # how many firms the post is about, when at least MANY_FIRMS; else 0
     statement: Statement | None
     whole: bool  # the whole post is about the firm (declared, or it names no one else and is short)
+    others: int = 0  # other institutions it names (look-alikes included)
+    disowned: list[str] = field(default_factory=list)  # phrases saying its news is not about us
+    disowned_at: list[tuple[int, int]] = field(default_factory=list)  # the sentences that say so
 
     def attributed(self, keywords: Iterable[str]) -> list[str]:
         """The keywords that still stand (not masked) inside the parts of the post about our firm."""
@@ -748,9 +1082,13 @@ def read(
     others = other_orgs(text, mentions)
     n_firms = firm_count(text, mentions, others)
     many = n_firms >= MANY_FIRMS
-    unit = _CLAUSE if many else _SENTENCE
+    # others named or counted (另有2家): a sentence may tell of several, each clause is its own
+    # (X又崩了，还好我在Y开的户; 我们等8家无问题，另有2家被责令整改)
+    # …or brokers in general (券商发生系统故障须…): a clause of its own, not ours
+    counted = _OTHERS_COUNTED.search(text) is not None or _GENERIC_SUBJECT.search(text) is not None
+    unit = _CLAUSE if many or others or counted else _SENTENCE
     units = spans(unit, text)
-    alone = not others
+    alone = not others and not counted
     firm_spans = []
     for s, e in units:
         k = bisect.bisect_left(our_starts, s)
@@ -758,13 +1096,18 @@ def read(
         refers = alone and not many and ANAPHORA.search(text[s:e]) is not None
         if names_us or refers:
             firm_spans.append((s, e))
-    if many and ours:  # a clause right after ours, with no other subject, continues it (岚X没事，没在名单里)
+    # a clause naming a counted group of others (另有2家…) does not continue ours
+    if (many or others or counted) and ours:  # a clause right after ours, with no other subject, continues it
         extra = []
         chosen = set(firm_spans)
         for i, (s, e) in enumerate(units[:-1]):
             if (s, e) in chosen:
                 ns, ne = units[i + 1]
-                if not _ORG_SUFFIX.search(text[ns:ne]) and text[e : e + 1] in "，,":
+                if (
+                    not _ORG_SUFFIX.search(text[ns:ne])
+                    and not _OTHERS_COUNTED.search(text, ns, ne)
+                    and text[e : e + 1] in "，,"
+                ):
                     extra.append((ns, ne))
         firm_spans.extend(extra)
     sentences = spans(_SENTENCE, text)
@@ -772,6 +1115,11 @@ def read(
     first = sentences[0] if sentences else (0, 0)
     opens = any(first[0] <= m.start < first[1] for m in ours)  # it opens with our name: its subject
     whole = declared or (alone and not many and short and opens)
+    # a sentence saying the news is not about us (与本公司无关, 罚的是隔壁那家) is no part about us
+    disowned = disowned_spans(text, mentions)
+    if disowned:
+        whole = False
+        firm_spans = [(s, e) for s, e in firm_spans if not any(a <= s < b for a, b, _ in disowned)]
     return Reading(
         text=text,
         masked=masked,
@@ -779,15 +1127,17 @@ def read(
         many_firms=n_firms if many else 0,
         statement=statement,
         whole=whole,
+        others=len(others) + (1 if counted and not others else 0),
+        disowned=list(dict.fromkeys(p for _, _, p in disowned)),
+        disowned_at=[(a, b) for a, b, _ in disowned],
     )
 
 
-def has_keyword(text: str, start: int = 0, end: int | None = None) -> bool:
-    """A topic keyword in ``text[start:end]`` (of a masked text: one still standing)."""
-    return (
-        _KEYWORD_RE is not None
-        and _KEYWORD_RE.search(text, start, len(text) if end is None else end) is not None
-    )
+def has_keyword(text: str, start: int = 0, end: int | None = None, *, facts_only: bool = False) -> bool:
+    """A topic keyword in ``text[start:end]`` (of a masked text: one still standing); ``facts_only``: not
+    a regulator's name alone (证监局通报…: the regulator is no fact against anyone)."""
+    pattern = _FACT_KEYWORD_RE if facts_only else _KEYWORD_RE
+    return pattern is not None and pattern.search(text, start, len(text) if end is None else end) is not None
 
 
 def live_keyword_in_sentence(reading: Reading, span: tuple[int, int]) -> bool:
@@ -810,6 +1160,429 @@ def executive_title_in(reading: Reading) -> bool:
     return False
 
 
+# ---------------------------------------------------------------- complaints and misconduct
+
+# What a client says the firm did to them, or what its staff did or said: a fact against the firm whatever
+# the post's sentiment reads (被推荐“保本理财” 实为高风险私募 reads upbeat; 老客户就是拿来宰的呗 reads calm).
+# Kinds of predicate, each with the topic an officer files it under when no topic word decides.
+_P_FEES = (
+    r"乱收费|乱扣费|乱扣|多收|多扣|偷偷扣|私自扣|擅自扣|强制收取|强行收取|捆绑销售|搭售|霸王条款|"
+    r"(?:被|挨|拿来|就是|专门|任人|等着被)宰|宰(?:客|人|我|老客户|新客户|散户|韭菜|我们)|"
+    r"坑(?:人|钱|客户|我|散户|老客户|老人|惨|爹)|被坑|太坑|真坑|好坑|巨坑|坑[。！!？?]|坑$|骗子|骗人|被骗|欺骗|忽悠|"
+    r"套路(?:客户|我|老人|人)|"
+    r"(?:割|收割)(?:韭菜|我们|散户|客户)|"
+    r"收费[^，。！？\n]{0,6}(?:离谱|太高|过高|不合理|不透明)|收(?:得|费)[^，。！？\n]{0,6}(?:太黑|黑心|太狠|太贵)|"
+    r"不退(?:钱|费|款)|退不了|明抢|抢钱|吸血|黑心|太黑了|还我|血汗钱|"
+    r"文字游戏|玩套路|偷换概念|出尔反尔|言而无信|说话不算数?|不认账|赖账|耍赖"
+)
+_P_ACCOUNT = (
+    r"拉黑|被平仓|强平|强制平仓|强行平仓|被冻结|冻结了|无故冻结|擅自冻结|莫名冻结|资金冻结|账户冻结|"
+    r"限制(?:交易|出金|转出|登录)|被限制|冻住|冻上了|锁住|被锁|(?:给我|把我|帮我)[^，。！？\n]{0,4}平(?:了|仓)|"
+    r"(?:把我|将我)[^，。！？\n]{0,3}(?:删|拉黑|踢|屏蔽)|删了我|被踢出|踢出群|擅自(?:开通|办理|扣|操作|交易|修改)|"
+    r"说([\u4e00-\u9fff])就\1|不让(?:我|客户|人|用户)?[^，。！？\n]{0,2}(?:转|取|出金|销|卖|提|退|撤)"
+)
+_P_SERVICE = (
+    r"刁难|为难人|推诿|踢皮球|扯皮|互相推|甩锅|推卸|敷衍|搪塞|拖延|一拖再拖|一直拖|拖着不|"
+    r"(?:没人|无人|没有人)(?:管|理|接|回|处理|回复|负责|解决|受理|问)|不理人|不搭理|爱答不理|"
+    r"(?:至今|一直|迟迟|始终|还是|仍然|仍)(?:未|没|没有|不)(?:获|得到|收到|给|予)?"
+    r"(?:答复|回复|处理|解决|退|赔|通知|到账|办理|受理|兑付|回应|联系)|"
+    r"(?:未|没|没有)(?:收到|接到)(?:任何)?(?:通知|电话|短信|提醒)|"
+    r"(?:不给|不予|拒绝|拒不|不肯)(?:办理|退|赔|处理|受理|销户|解冻|转出|出金)|"
+    r"(?:销|退|转|取|提|出|买|卖|撤|用)不(?:了|出来|掉)|联系不上|打不通|找不到人|投诉无门|维权无门|求助无门|"
+    r"连(?:个|一个|一条)?(?:电话|通知|短信|招呼|提醒|说法)都没|不给(?:个)?说法|"
+    r"毫无音讯|杳无音信|石沉大海|没有下文|没下文|不了了之|没有回音|没回音|没人回|"
+    r"[一二三四五六七八九十两几0-9]+(?:个)?(?:天|周|星期|月|小时)(?:后)?才(?:回|回复|处理|到账|办好|答复|接通)|"
+    r"(?:推荐|推|荐)的(?:票|股票|股|基金|产品)[^，。！？\n]{0,6}(?:没一个涨|全跌|全亏|全是跌|都亏|都跌|全套|全绿)|智商税|"
+    r"阴阳怪气|态度(?:差|恶劣|很差|极差|傲慢|蛮横)|爱搭不理|甩脸色|冷嘲热讽|不耐烦|冲我吼|骂人|一问三不知|"
+    r"(?:等了|排了|排队|拖了|耗了)[^，。！？\n]{0,8}(?:分钟|小时|天|周|星期|个月)|排队排到|接通就挂|直接挂断?|"
+    r"(?:[一二三四五六七八九十两几0-9]+|半)(?:个)?(?:天|周|星期|月|小时)了?[，,]?(?:还|都|也|仍|依然|仍然)"
+    r"(?:没|未|不|没有)|"
+    r"拉横幅|拉条幅|堵门|上门讨|讨说法|聚集维权|集体维权|不还钱|不给钱|拿不回|要不回|"
+    r"说是我(?:的|自己的)?(?:问题|原因|责任|操作问题)|怪我|(?:让|叫)(?:我|客户)自己(?:负责|承担|看着办)|自己负责|"
+    r"(?:让|叫)(?:我|客户)(?:自己)?(?:去)?找(?:销售|营业部|总部|客服|投顾|经理|居间人|第三方)|"
+    r"(?:不|没|没有|未|也不)(?:提前|事先|及时)(?:通知|告知|提醒|说明)|"
+    r"不想让(?:人|我|客户)走|设(?:置)?(?:障碍|门槛|关卡)|百般阻挠|阻挠|故意拖"
+)
+_P_SELLING = (
+    r"误导(?:销售|客户|投资者|老人|我|消费者|购买)|被误导|诱导(?:客户|投资者|老人|我|购买|开户|交易|入金|转账|加杠杆|签)|"
+    r"代答|代签|代客(?:理财|操作|交易)|飞单|私售|兜售|推销[^，。！？\n]{0,6}(?:私募|股权|原始股)|虚假宣传|虚假承诺|夸大收益|承诺(?:收益|保本|稳赚)|说好的保本|"
+    r"(?:说|称|承诺|保证|忽悠)[^，。！？\n]{0,8}(?:保本|稳赚|不会亏|零风险|没风险|没有风险)|"
+    r"(?:被告知|告诉我|跟我说|说是|称其为|宣传为|介绍为|推荐时称)[^，。！？\n]{0,6}(?:稳健|低风险|固收|保本|稳赚)|"
+    r"不买不给|不买就不(?:给|让|能)|(?:开通|办理|开户|开)[^，。！？\n]{0,6}(?:要|必须|得)先(?:买|购买|认购)|"
+    r"实为(?:高风险|私募|R[45])|风险(?:等级)?不匹配|适当性(?:管理)?(?:缺失|不到位|问题)|"
+    r"(?:骚扰|推销|营销)电话|电话轰炸|短信轰炸|(?:天天|频繁|反复)(?:打电话|来电)|换(?:个)?号(?:码)?(?:再|继续)打|"
+    r"打了[一二三四五六七八九十几0-9]+个电话|喊单|"
+    r"(?:帮|替|给)(?:我|客户|你)?[^，。！？\n]{0,4}改[^，。！？\n]{0,4}(?:测评|风险等级|评级)|"
+    r"(?:风险)?测评[^。！？\n]{0,14}(?:改一下|帮我改|代做|代填)"
+)
+_P_STAFF = (
+    r"抄袭|剽窃|照搬|雷同|辱骂|骂客户|出言不逊|傻[Xx×逼]|挪用|卷款|私吞|造假|弄虚作假|"
+    r"怼(?:小股东|股东|客户|投资者|股民|散户)|拿客户(?:的)?(?:钱|资金)|冒充客户|冒签|代客户签|伪造(?:客户)?签名|"
+    r"骂(?:投资者|客户|股民|散户|小股东|人)|卷走|卷钱|携款|侵占客户|挪用客户|"
+    r"(?:让|要|逼|要求)(?:我|客户|老人)?签[^，。！？\n]{0,14}(?:放弃|自愿|免责|承诺书|确认书)|"
+    r"(?:改|换)了?(?:我的)?(?:账户)?密码|"
+    r"质疑[^，。！？\n]{0,8}(?:勾结|操纵|违规|内幕|造假)|勾结|合谋|操纵股价|坐庄|老鼠仓|"
+    r"(?:让|要|叫)我把[^，。！？\n]{0,6}密码|索要[^，。！？\n]{0,4}密码|(?:帮|替)(?:我|客户)(?:操作|炒股|买卖|交易)|"
+    r"私自用[^，。！？\n]{0,6}账户|(?:擅自|私自|偷偷)(?:操作|交易|买卖|下单)"
+)
+# how the firm treats its own staff (要求员工自购产品, 扣绩效, 拖欠工资): news against it all the same
+_P_LABOUR = (
+    r"(?:要求|强制|逼|摊派)(?:员工)?[^，。！？\n]{0,4}(?:自购|自掏腰包|购买|认购)|扣绩效|扣工资|欠薪|拖欠(?:员工)?工资|"
+    r"强制(?:加班|降薪)|变相裁员|暴力裁员"
+)
+_P_DATA = (
+    r"晒客户|泄露客户|客户(?:的)?(?:持仓|信息|资料|身份证|照片|隐私|数据)(?:截图)?[^，。！？\n]{0,4}"
+    r"(?:被晒|外泄|公开|流出|被卖|泄露|被泄露)|信息被卖|资料被卖|"
+    r"(?:把|将)(?:我|客户)(?:的)?(?:联系方式|电话|手机号|信息|资料|身份信息)[^，。！？\n]{0,4}(?:给|卖|透露|泄露)|"
+    r"天天有人(?:加我|打电话|给我打)|"
+    r"(?:客户|开户|用户|个人|身份)(?:的)?(?:资料|信息|数据|名单)[^，。！？\n]{0,10}"
+    r"(?:明码标价|出售|售卖|兜售|叫卖|被卖|倒卖|打包卖|在卖)"
+)
+# the management sells or breaks its word (董事长又减持了, 回购承诺了一年一股没买)
+_P_MANAGEMENT = (
+    r"(?<=[\u4e00-\u9fff])总[^，。！？\n]{0,6}减持|(?:董事长|总裁|总经理|高管|大股东|实控人|董监高|管理层)[^，。！？\n]{0,6}减持|"
+    r"回购[^，。！？\n]{0,10}(?:没买|一股没|一股都没|未实施|没实施|落空|食言|没动静)|"
+    r"承诺[^，。！？\n]{0,10}(?:一股没|没兑现|未兑现|不兑现|落空|食言)|"
+    r"分红(?:比例)?[^，。！？\n]{0,4}(?:年年降|下降|减少|取消|缩水|砍)|不分红|取消分红|"
+    r"(?:说|承诺|表示|保证)[^。！？\n]{0,14}[，,](?:可是|但是|但|结果|然而)[^。！？\n]{0,10}(?:降|减|没|跌|少|砍|亏)"
+)
+# a hard failure of a product (延期兑付, 违约, 爆雷, 净值腰斩): a fact whatever the tone
+_P_PRODUCT = (
+    r"延期(?:兑付|清算|支付|偿付|兑付)|(?:未能|无法|不能)(?:按期|如期|按时)?兑付|暂停兑付|兑付困难|违约|爆雷|暴雷|"
+    r"踩雷|血本无归|"
+    r"净值(?:大跌|腰斩|跌去|跌破|下跌超|暴跌)|(?:浮)?亏(?:损|了)?(?:超过|超|逾|近)?[一二三四五六七八九十几半两]成|"
+    r"(?:净值|产品)[^，。！？\n]{0,4}(?:回撤|下跌|跌幅|亏损)(?:超过|超|逾|近|达)?[1-9][0-9](?:\.[0-9]+)?%"
+)
+_P_ACCUSED = (
+    r"被指|被曝|遭曝|被爆料|被曝光|遭曝光|被举报|遭举报|被质疑|遭质疑|被投诉|遭投诉|屡遭投诉|频遭投诉|被告上法庭|成被告|"
+    r"被(?:同行|网友|媒体|投资者|客户|业内)?(?:指出|扒出|揭发|点名|爆出|揭露)|"
+    r"投诉(?:榜|排行|量|数|件数)[^，。！？\n]{0,10}(?:第一|居首|之首|最多|翻倍|激增|暴增|倍|上升|增长|增加|飙升)"
+)
+COMPLAINT_KINDS: tuple[tuple[str, str], ...] = (
+    ("客户投诉", _P_FEES),
+    ("客户投诉", _P_ACCOUNT),
+    ("客户投诉", _P_SERVICE),
+    ("客户投诉", _P_SELLING),
+    ("员工不当言论", _P_STAFF),
+    ("数据泄露", _P_DATA),
+    ("高管负面", _P_MANAGEMENT),
+    ("其他", _P_LABOUR),
+    ("产品亏损/兑付", _P_PRODUCT),
+    ("客户投诉", _P_ACCUSED),
+)
+_COMPLAINT = re.compile("|".join(f"(?P<k{i}>{p})" for i, (_, p) in enumerate(COMPLAINT_KINDS)))
+
+
+def _first_chars(pattern: str) -> str | None:
+    """The characters a match of ``pattern`` can begin with, or None when any can (or the standard
+    library's parser is not there to tell): a one-class scan finds the places worth trying the long
+    alternation at, which is many times faster than trying it everywhere."""
+    try:
+        import re._constants as sc  # noqa: PLC0415 (3.11+)
+        import re._parser as sp  # noqa: PLC0415
+    except ImportError:  # pragma: no cover
+        return None
+
+    def first(items: list) -> set[str] | None:
+        out: set[str] = set()
+        for op, av in items:
+            if op is sc.LITERAL:
+                return out | {chr(av)}
+            if op is sc.IN:
+                for o, a in av:
+                    if o is sc.LITERAL:
+                        out.add(chr(a))
+                    elif o is sc.RANGE and a[1] - a[0] <= 64:
+                        out.update(chr(c) for c in range(a[0], a[1] + 1))
+                    else:
+                        return None
+                return out
+            if op is sc.SUBPATTERN or op is sc.BRANCH:
+                alts = [list(av[-1])] if op is sc.SUBPATTERN else [list(a) for a in av[1]]
+                for alt in alts:
+                    f = first(alt)
+                    if f is None:
+                        return None
+                    out |= f
+                return out
+            if op in (sc.MAX_REPEAT, sc.MIN_REPEAT):
+                f = first(list(av[2]))
+                if f is None:
+                    return None
+                out |= f
+                if av[0] >= 1:
+                    return out
+                continue
+            if op in (sc.ASSERT, sc.ASSERT_NOT, sc.AT):
+                continue
+            return None
+        return None
+
+    try:
+        chars = first(list(sp.parse(pattern)))
+    except Exception:  # pragma: no cover - an unknown opcode: go without the shortcut
+        return None
+    return "".join(sorted(chars)) if chars else None
+
+
+_COMPLAINT_FIRST = _first_chars(_COMPLAINT.pattern)
+_COMPLAINT_AT = re.compile("[" + re.escape(_COMPLAINT_FIRST) + "]") if _COMPLAINT_FIRST else None
+
+
+def _complaint_matches(text: str, start: int, end: int) -> Iterable[re.Match[str]]:
+    """``_COMPLAINT.finditer(text, start, end)``, trying the alternation only where a match can begin."""
+    if _COMPLAINT_AT is None:
+        yield from _COMPLAINT.finditer(text, start, end)
+        return
+    pos = start
+    for c in _COMPLAINT_AT.finditer(text, start, end):
+        if c.start() < pos:
+            continue
+        m = _COMPLAINT.match(text, c.start(), end)
+        if m is not None and m.end() > m.start():
+            yield m
+            pos = m.end()
+
+
+# a predicate in a rule (不得诱导), a warning (谨防被骗), a hypothesis or a question of how things work
+# (如果被强平, 什么时候会被强平, 券商有权强制平仓) states no fact
+_NOT_A_FACT_BEFORE = re.compile(
+    r"不得|禁止|严禁|不准|不允许|不能|不应|杜绝|防止|防范|谨防|警惕|打击|严防|避免|远离|识别|如何|怎样|怎么防|"
+    r"如果|若是|假如|万一|一旦|如遇|遇到|何时|什么时候|哪些情况|会不会|是否|有权|可以|才(?:可以|能|会)|会被|将被|可能|"
+    r"以免|以防|小心|当心|别被|不要被|不会被|辨别|提防|甄别|揭秘|盘点|防"
+)
+# a predicate in a slogan or a campaign's name (开展“拒绝误导销售”培训)
+_SLOGAN_BEFORE = re.compile(r"(?:拒绝|杜绝|严禁|禁止|反对|抵制|远离)[“「\"]?$|[“「]$")
+_HEARSAY_ASKS = re.compile(r"有人说|听说|网传|据说|传言|传闻|是不是|是否")
+# a predicate negated (从不乱收费, 并没有被强平, 不存在误导销售)
+_PREDICATE_NEGATED = re.compile(
+    r"(?:从不|绝不|决不|从来不|从来没有?|从没|从未|并未|未曾|并没有|没有|不存在|不会|不曾|并非|不是|无|未|没)"
+    r"[被受到遭过出现发生存在任何有]{0,3}$"
+)
+# a post that teaches (科普, 投教, 一文读懂): its predicates describe, they do not tell what happened
+_TEACHING = re.compile(
+    r"科普|投教|小课堂|知识|指南|须知|问答|解读|一文读懂|攻略|干货|答疑|课堂|案例分析|风险揭示|传授|教你|方法|技巧"
+)
+# the complaint is lodged against the firm: 投诉X, 向X投诉, 举报X, 起诉X (X one of our names)
+_AGAINST_BEFORE = re.compile(r"(?:投诉|举报|起诉|状告|控告|曝光|曝|爆料|起底)(?:了|过)?(?:对象)?[：:]?\s*$")
+_AGAINST_AFTER = re.compile(
+    r"^[^，。！？\n]{0,6}(?:投诉|举报|索赔|维权)(?!渠道|热线|电话|处理|量|率|方式|途径|平台|受理|管理|一键|入口|通道|功能)"
+)
+
+# a staff member's or executive's remark that belittles or blames the clients (亏钱怪自己不学习, 你们这些
+# 韭菜, 股价不是我们要关心的事)
+_SPEAKER = re.compile(
+    r"员工|客户经理|理财经理|分析师|研究员|投顾|经纪人|营业部|工作人员|首席|经济学家|董事长|总经理|总裁|副总|"
+    r"高管|董秘|客服|经理|老板|负责人|[\u4e00-\u9fff]总(?=[说称表讲在的是：:，,“「])"
+)
+_SPEECH = re.compile(
+    r"说|称|表示|讲|直言|放话|原话|回怼|怼|骂|嘲讽|直播|朋友圈|发文|留言|喊话|回复|答复|坦言|声称|[：:][“「\"]|[“「]"
+)
+_BELITTLE = re.compile(
+    r"(?:散户|客户|投资者|股民|小股东|中小股东|你们|这些人|老百姓|股东|亏钱的|亏了的|赔钱的|被套的)[^，。！？\n]{0,12}"
+    r"(?:活该|反思|怪自己|怪不得|怨不得|别怪|自己的问题|不学习|没文化|没脑子|太蠢|蠢|傻|不配|自找|赌徒|接盘|韭菜|"
+    r"不值得|送钱|交学费|不听话|是猪|是狗|蠢货|傻子|白痴|废物|脑残)|"
+    r"(?:亏钱|赔钱|赚不到钱|亏损|被套|赔了|亏了)[^。！？\n]{0,12}(?:是因为|因为|怪|在于|都是|多半是|主要是|还是)"
+    r"[^。！？\n]{0,10}(?:自己|不读书|不学习|不懂|太贪|贪心|追涨杀跌|不听|活该|水平|心态)|"
+    r"(?:不是|并非|不归)[^，。！？\n]{0,10}(?:目标客户|需要关心|要关心|关心的|考虑的|该管的|操心的)|"
+    r"(?:不需要|没必要|不用|无需)[^，。！？\n]{0,6}(?:关心|在乎|操心)(?:股价|散户|小股东|客户)?|"
+    r"(?:不满意|不喜欢|嫌贵|嫌高|受不了|有意见)[^，。！？\n]{0,8}(?:走人|卖掉|卖股票|别买|销户|滚|用脚投票)|"
+    r"股价[^，。！？\n]{0,12}(?:与|跟|和)(?:公司|我们)[^，。！？\n]{0,4}(?:无关|没关系|没有关系)|"
+    r"(?:分红|股价|回报|小股东|中小股东|股东回报|市值)[^，。！？\n]{0,6}(?:不是重点|不重要|不是我们考虑|不在考虑|不关心|无所谓)|"
+    r"爱买不买|爱来不来|不差你|韭菜|割不完"
+)
+
+
+def short_post_about_us(reading: Reading) -> bool:
+    """A short post that opens with our name and names no one else, reads as neither a teaching post nor a
+    market comment, negates nothing about us and says nothing reads well: its mood is about us."""
+    if not reading.whole or reading.others or reading.many_firms or reading.disowned:
+        return False
+    text = reading.masked.text
+    sentences = spans(_SENTENCE, text)
+    if sentences and _TEACHING.search(text, sentences[0][0], sentences[0][1]):
+        return False
+    if (
+        reading.negation_in_firm_part()
+        or reading.masked.neutral
+        or ALL_CLEAR.search(text)
+        or FINE.search(text)
+    ):
+        return False
+    return MARKET.search(text) is None and _MARKET_VIEW.search(text) is None and not trading_talk(text)
+
+
+# talk of trading and price action (主力流出, 放量, 割肉, 上车): its mood is the trader's, not news of the firm
+TRADING_TALK = re.compile(
+    r"主力|资金(?:流出|流入|净流)|北向|放量|缩量|K线|均线|支撑位|压力位|筹码|洗盘|出货|吸筹|止损|割肉|加仓|减仓|"
+    r"补仓|套牢|被套|上车|踏空|抄底|后市|走势|技术面|MACD|成交量|换手|高开|低开|拉升|跳水|反弹|回调|"
+    r"涨了|跌了|还要跌|还要涨|大涨|大跌"
+)
+
+
+def trading_talk(text: str) -> bool:
+    return TRADING_TALK.search(text[:MAX_RULE_CHARS]) is not None
+
+
+# what a research note or an outlook says (研报, 预计, 看淡, 目标价): its gloom is about the market
+_MARKET_VIEW = re.compile(
+    r"研报|报告|预计|预测|展望|或将|看淡|看空|低配|超配|评级|目标价|行业|板块|经济|降息|加息|通胀|通缩"
+)
+
+
+_SPEECH_VERB = re.compile(r"称|表示|回应|声明|公告|强调|指出")
+_WITH = re.compile(r"[与和跟同]")
+
+
+def disowns_for(reading: Reading, mentions: Sequence[Mention], target: str) -> bool:
+    """Whether the post's disowning speaks for ``target``: it says so itself (X称与Y无关: X), or, with no
+    speaker, it is named in a sentence that disowns (X和Y没有关系); not the one disowned (Y)."""
+    for a, b in reading.disowned_at:
+        ms = [m for m in mentions if a <= m.start < b and m.role != EXCLUDED and m.entity == target]
+        for m in ms:
+            speech = _SPEECH_VERB.search(reading.text, a, b)
+            if speech is None:
+                return True
+            if m.start < speech.start():
+                return True  # the speaker
+            # named after the speech verb, after 与/和: the one disowned
+    return not any(a <= m.start < b for a, b in reading.disowned_at for m in mentions if m.entity == target)
+
+
+def subject_at(
+    text: str,
+    mentions: Sequence[Mention],
+    at: int,
+    *,
+    default: str | None = None,
+    clause_only: bool = False,
+) -> str | None:
+    """The watched entity a predicate at ``at`` is about: the last one named before it in its clause, else the
+    first one named in its sentence (its subject); None when that is another organisation (兰州银行…被指违规)
+    or when the sentence names no one and there is no ``default`` (the post's one target). ``clause_only``
+    (a post naming several of ours): only one named in its clause."""
+    text = text[:MAX_RULE_CHARS]
+    ss = max(text.rfind(c, 0, at) for c in "。！？!?；;\n") + 1
+    ends = [j for j in (text.find(c, at) for c in "。！？!?；;\n") if j != -1]
+    se = min(ends, default=len(text))
+    cs, _ = _clause_of(text, at)
+    named = [(m.start, m.entity if m.role != EXCLUDED else None) for m in mentions if ss <= m.start < se]
+    named += [
+        (m.start() - 2, None)
+        for m in _ORG_SUFFIX.finditer(text, ss, se)
+        if not _covered(m.start() - 2, mentions)
+    ]
+    named.sort()
+    in_clause = [e for p, e in named if cs <= p < at]
+    if in_clause and in_clause[0] is None and text.startswith(("被", "遭"), at):
+        return None  # 兰州银行推微信、支付宝扫码取款被指违规: the clause's subject is accused
+    if in_clause:
+        return in_clause[-1]
+    if clause_only:
+        return None
+    if named:
+        return named[0][1]
+    return default
+
+
+def _covered(i: int, mentions: Sequence[Mention]) -> bool:
+    return any(m.start <= i < m.end or m.start <= i + 2 < m.end for m in mentions)
+
+
+@dataclass(frozen=True)
+class Complaint:
+    phrase: str
+    topic: str
+    at: int  # where it stands in the text
+    entity: str | None = None  # whom it is lodged against, when the text says so (投诉X)
+
+
+MAX_COMPLAINTS = 8  # a post's first complaints say enough (and a huge post costs no more)
+
+
+def complaints(reading: Reading, mentions: Sequence[Mention]) -> list[Complaint]:
+    """What the post says the firm (its staff, its service) did to clients, in the parts about the firm:
+    complaint and misconduct predicates not negated (从未乱收费), not in a rule, a warning, a hypothesis
+    or a teaching post, not done by a third party (不法分子冒用…诱导); a complaint lodged against the firm
+    (投诉X, 举报X); a staff member's remark that belittles clients (the first ``MAX_COMPLAINTS`` of each)."""
+    text = reading.text
+    masked = reading.masked.text
+    out: list[Complaint] = []
+    sentences = spans(_SENTENCE, text)
+    sent_starts = [s for s, _ in sentences]
+    teaching = bool(sentences) and _TEACHING.search(text, sentences[0][0], sentences[0][1]) is not None
+    firm_starts = [a for a, _ in reading.firm_spans]
+
+    def about_us(i: int) -> bool:
+        if reading.whole:
+            return True
+        k = bisect.bisect_right(firm_starts, i) - 1
+        return k >= 0 and reading.firm_spans[k][0] <= i < reading.firm_spans[k][1]
+
+    def third_party(i: int) -> bool:
+        k = bisect.bisect_right(sent_starts, i) - 1
+        s, e = sentences[k] if k >= 0 and sentences[k][0] <= i < sentences[k][1] else (i, i)
+        return (
+            THIRD_PARTY.search(text, s, e) is not None
+            and _VICTIM.search(text, s, e) is None
+            and _STAFF_IMPERSONATES.search(text, s, e) is None
+        )
+
+    regions = [(0, len(text))] if reading.whole else reading.firm_spans
+    hits = (m for a, b in regions for m in _complaint_matches(masked, a, b)) if not teaching else iter(())
+    if not teaching:
+        for m in hits:
+            i = m.start()
+            if not about_us(i) or third_party(i):
+                continue
+            cs, ce = _clause_of(text, i)
+            if _NOT_A_FACT_BEFORE.search(text, cs, i) or _SLOGAN_BEFORE.search(text, max(cs, i - 4), i):
+                continue
+            if _PREDICATE_NEGATED.search(text, max(cs, i - 8), i) and not _is_question(text, ce):
+                continue
+            if _is_question(text, ce) and _HEARSAY_ASKS.search(text, max(0, cs - 12), i):
+                continue  # 有人说X客户数据泄露？: hearsay asked about, the rumor rules read it
+            k = int(next(g for g, v in m.groupdict().items() if v is not None)[1:])
+            out.append(Complaint(m.group(0), COMPLAINT_KINDS[k][0], i))
+            if len(out) >= MAX_COMPLAINTS:
+                break
+    ours = [m for m in mentions if m.role != EXCLUDED]
+    for m in ours:
+        before = text[max(0, m.start - 8) : m.start]
+        if _AGAINST_BEFORE.search(before) or (
+            before.endswith(("向", "找")) and _AGAINST_AFTER.search(text[m.end : m.end + 12])
+        ):
+            cs, _ = _clause_of(text, m.start)
+            if not _NOT_A_FACT_BEFORE.search(text, cs, m.start) and not teaching:
+                out.append(Complaint("投诉/举报" + m.alias, "客户投诉", m.start, m.entity))
+                break
+    # staff saying it is none of theirs (客服说跟他们没关系): buck-passing
+    for s, e in sentences:
+        bp = _BUCK_PASSING.search(text, s, e)
+        d = _DISOWN.search(text, bp.end(), e) if bp else None
+        if d is not None and (reading.whole or about_us(s) or about_us(bp.start())):
+            out.append(Complaint(text[bp.start() : d.end()][-16:], "客户投诉", bp.start()))
+            break
+    remarks = 0
+    for s, e in sentences:
+        sp = _SPEAKER.search(text, s, e)
+        if sp is None or _SPEECH.search(text, sp.end(), e) is None:
+            continue
+        b = _BELITTLE.search(text, sp.end(), e)
+        if b is None or third_party(b.start()):
+            continue
+        k = bisect.bisect_right(firm_starts, e - 1)
+        if not (reading.whole or any(a < e and s < bb for a, bb in reading.firm_spans[max(0, k - 8) : k])):
+            continue
+        exec_ = any(t in text[s:e] for t in EXECUTIVE_TITLES) or re.match(r"[\u4e00-\u9fff]总", sp.group(0))
+        out.append(Complaint(b.group(0), "高管负面" if exec_ else "员工不当言论", b.start()))
+        remarks += 1
+        if remarks >= MAX_COMPLAINTS:
+            break
+    out.sort(key=lambda c: c.at)
+    return out
+
+
 __all__ = [
     "DeskContext",
     "Masked",
@@ -817,7 +1590,9 @@ __all__ = [
     "Repost",
     "STATEMENT_MARK",
     "Statement",
+    "Complaint",
     "claim_of",
+    "complaints",
     "denial_in",
     "denies",
     "doubts",
@@ -832,6 +1607,14 @@ __all__ = [
     "reading_text",
     "residual_text",
     "resolve_lookalikes",
+    "routine_price_move",
+    "short_post_about_us",
+    "market_gloom_elsewhere",
+    "subject_at",
+    "disowns_for",
+    "trading_talk",
+    "FINE",
+    "MARKET",
     "statement_kind",
     "unwrap_repost",
 ]

@@ -43,6 +43,20 @@ RUMOR_CUES: dict[str, float] = {
     "是真的吗": 0.5,
     "真的假的": 0.5,
     "未经证实": 0.55,
+    # hearsay of the chat-group kind (群里都在传, 圈内消息, 有朋友在那上班说)
+    "都在传": 0.55,
+    "群里传": 0.5,
+    "在传": 0.45,
+    "圈内消息": 0.6,
+    "内部人士": 0.5,
+    "内部的人说": 0.5,
+    "听朋友说": 0.5,
+    "朋友说": 0.4,
+    "有朋友在": 0.4,
+    "有人说": 0.35,
+    "小道": 0.5,
+    "内部通知": 0.45,
+    "真的要": 0.3,
     # spreading calls and sensational hooks
     "震惊": 0.45,
     "紧急扩散": 0.7,
@@ -63,6 +77,20 @@ RUMOR_CUES: dict[str, float] = {
     "要黄了": 0.5,
     "资金链断裂": 0.4,
     "挤兑": 0.4,
+    # corporate trouble a rumor usually claims: weak alone (news reports it too), hearsay makes it one
+    "出事": 0.4,
+    "没露面": 0.35,
+    "裁员": 0.25,
+    "降薪": 0.25,
+    "收购": 0.25,
+    "合并": 0.25,
+    "撤并": 0.25,
+    "被接管": 0.35,
+    "卷款": 0.4,
+    "停业": 0.25,
+    "暂停两融": 0.3,
+    "暂停融资融券": 0.3,
+    "暂停新开户": 0.3,
 }
 
 # words of a denial: a post that clarifies or debunks repeats the rumor's words but is not a rumor

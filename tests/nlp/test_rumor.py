@@ -103,14 +103,15 @@ def test_the_model_alone_needs_to_be_very_sure():
     assert det.check("华鼎证券今天发布公告", model_score=0.6).label == "none"
     sure = det.check("华鼎证券今天发布公告", model_score=0.95)
     assert sure.label == "rumor" and "谣言模型 0.95（单独即可判定）" in sure.reasons()
-    # with a weak cue, a middling model score tips it
-    assert det.check("听说华鼎证券要裁员", model_score=0.0).label == "none"
+    # with a weak cue, a middling model score tips it (a neutral claim: hearsay of trouble such as 裁员
+    # is a rumor by the cues alone, test_hearsay_of_corporate_trouble_is_a_rumor)
+    assert det.check("听说华鼎证券要换办公楼", model_score=0.0).label == "none"
     # a score under 0.5 is the model saying "not a rumor": it adds nothing to a weak cue
     assert (
         det.check("警方发现一条疑似诈骗线索", model_score=0.39).score
         == det.check("警方发现一条疑似诈骗线索").score
     )
-    tipped = det.check("听说华鼎证券要裁员", model_score=0.7)
+    tipped = det.check("听说华鼎证券要换办公楼", model_score=0.7)
     assert tipped.label == "rumor" and "不实线索：“听说”" in tipped.reasons()
 
 

@@ -1,0 +1,288 @@
+"""The context rules that make detection generalise beyond the worlds they were tuned on
+(nlp/context_rules.py), on a fictional firm of their own with wordings of their own: 霁川证券.
+
+Each rule is a general linguistic or structural rule; the examples are written for this firm only. The
+analyzer runs with the tiny injected sentiment model (差 → negative, 好 → positive) and no entity or rumor
+model unless a test says otherwise, so that each outcome is the rule's, not a trained model's."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp import context_rules as rules
+from nlp.analyzer import Analyzer
+from nlp.falsity import FalsityDetector
+from nlp.watchlist import EXCLUDED, WatchList
+
+FIRM = {
+    "name": "霁川证券股份有限公司",
+    "short_names": ["霁川证券", "霁川"],
+    "stock_codes": ["688777"],
+    "executives": ["温景行"],
+    "products": ["霁川易达", "霁川稳盈3号", "稳盈3号"],
+    "exclude": ["霁川银行"],
+}
+BAR = "jc-guba"
+
+
+@pytest.fixture(scope="module")
+def wl() -> WatchList:
+    return WatchList.from_firm(
+        FIRM["name"],
+        short_names=FIRM["short_names"],
+        stock_codes=FIRM["stock_codes"],
+        executives=FIRM["executives"],
+        products=FIRM["products"],
+        exclude=FIRM["exclude"],
+    )
+
+
+@pytest.fixture
+def desk(wl, tiny_model) -> Analyzer:
+    return Analyzer(
+        wl, tiny_model, target_model=None, rumor_model=None, context={"about_firm_sources": [BAR]}
+    )
+
+
+def one(analyzer: Analyzer, text: str, **post) -> dict:
+    return analyzer.analyze([{"text": text, **post}])[0]
+
+
+def said(a: dict, word: str) -> bool:
+    return any(word in r for r in a["reasons"])
+
+
+# ------------------------------------------------------------------------------------- look-alikes
+
+
+@pytest.mark.parametrize(
+    ("text", "other"),
+    [
+        ("霁川重工宣布裁员八百人", "霁川重工"),
+        ("霁川药业的仿制药被药监局处罚", "霁川药业"),
+        ("霁川湖景区周末人山人海", "霁川湖"),
+        ("霁川恒达商贸有限公司拖欠货款被起诉", "霁川恒达商贸有限公司"),
+    ],
+)
+def test_a_short_name_and_an_industry_place_or_company_word_is_someone_else(wl, text, other):
+    mentions, reasons = rules.resolve_lookalikes(text, wl.find(text, include_excluded=True), wl)
+    assert [(m.entity, m.role) for m in mentions] == [(other, EXCLUDED)] and reasons
+
+
+def test_a_bare_short_name_needs_something_of_finance_around_it(wl, desk):
+    poem = "读到一句“霁川烟雨”，差点哭出来，太差了这天气"
+    mentions, reasons = rules.resolve_lookalikes(poem, wl.find(poem, include_excluded=True), wl)
+    assert all(m.role == EXCLUDED for m in mentions) and "无证券/金融语境" in reasons[-1]
+    assert one(desk, poem)["targets"] == []
+    for text in ("霁川又闪退了，差", "霁川的佣金太差了", "霁川山寨APP骗钱，差"):
+        assert one(desk, text)["targets"] == ["霁川证券"], text
+    # in the firm's own bar a bare short name is the firm's anyway
+    assert one(desk, "霁川加油", source=BAR)["targets"] == ["霁川证券"]
+
+
+# ------------------------------------------------------------------------------ disowning, comparing
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "霁川化工和霁川证券不是一回事，前者爆雷了，差",
+        "别把霁川证券跟霁川资本混为一谈，出事的是后者",
+        "霁川证券声明：网传跑路的P2P平台与本公司无关",
+    ],
+)
+def test_a_post_that_says_its_news_is_not_about_us_is_no_alert(desk, text):
+    a = one(desk, text)
+    assert a["targets"] == ["霁川证券"] and not a["flagged"], a["reasons"]
+
+
+def test_a_bar_post_that_says_the_penalty_was_someone_elses_is_no_alert(desk):
+    a = one(desk, "罚单上写的是隔壁那家券商的名字，跟咱们这票没关系，差点吓死", source=BAR)
+    assert not a["flagged"] and said(a, "与本司无关")
+
+
+def test_staff_passing_the_buck_is_a_complaint_not_a_disowning(desk):
+    a = one(desk, "在霁川证券买的产品亏了，客服说跟他们没关系，让我自己找销售")
+    assert a["flagged"] and a["negative_targets"] == ["霁川证券"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "松岩证券又被罚了，警示函一张接一张，差。霁川证券这回倒是没事",
+        "松岩证券APP崩了一上午，差评，霁川证券的用户没受影响",
+        "证监局通报检查结果：霁川证券等6家无问题，另有3家被责令整改",
+    ],
+)
+def test_a_firm_whose_own_clause_is_all_clear_is_not_blamed_for_the_others(desk, text):
+    a = one(desk, text)
+    assert a["targets"] == ["霁川证券"] and not a["flagged"], a["reasons"]
+
+
+# ---------------------------------------------------------------------- complaints and misconduct
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("霁川证券的客户经理拿客户的钱去炒股", "员工不当言论"),
+        ("在霁川证券办销户，拖了三个星期还没办好", "客户投诉"),
+        ("霁川证券的投顾把我拉黑了", "客户投诉"),
+        ("霁川证券没到平仓线就把我平了", "客户投诉"),
+        ("霁川证券营业部门口一早就有人拉横幅", "客户投诉"),
+        ("举报霁川证券某营业部代客理财", "客户投诉"),
+        ("霁川证券理财经理推荐时称产品很稳健，现在净值下跌超过25%", "产品亏损/兑付"),
+        ("霁川稳盈3号延期兑付，管理人称产品运作良好", "产品亏损/兑付"),
+        ("霁川证券强制员工自购公司理财产品，完不成扣绩效", "其他"),
+        ("霁川证券客户的身份资料在聊天群里明码标价", "数据泄露"),
+        ("中签缴款以后，霁川证券把我账户的钱全冻住了", "客户投诉"),
+        ("曝：霁川证券某营业部向客户兜售未上市公司股权", "客户投诉"),
+    ],
+)
+def test_a_complaint_or_misconduct_about_us_flags_whatever_the_sentiment(desk, text, topic):
+    a = one(desk, text)
+    assert a["flagged"] and a["negative_targets"] == ["霁川证券"], a["reasons"]
+    assert a["topic"] == topic or said(a, "话题："), a["reasons"]
+    assert said(a, "投诉/不当行为指向本司")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "霁川证券从不乱收费，佣金都写在合同里",
+        "霁川证券出台规定：严禁员工代客理财、私下收受客户资金",
+        "霁川证券科普：什么情况下两融账户会被强制平仓？",
+        "如果霁川证券的APP宕机，投资者可以电话委托",
+        "网友问在霁川证券开户会不会被乱收费？答：不会",
+        "霁川证券提醒：谨防不法分子冒充员工诱导转账",
+        "霁川证券召开合规会议，部署打击飞单、误导销售等违规行为",
+        "霁川证券2025年客户投诉量同比下降三成",
+        "霁川证券这次专项检查并未被处罚，也未被出具警示函",
+        "券商罚单盘点：松岩证券、汀州证券、澄江证券罚单最多，霁川证券、白沙证券全年零罚单",
+        "新规要求：券商发生系统故障须在30分钟内报告，霁川证券称已修订应急预案",
+        "霁川证券反诈提示：凡是让您转账到个人账户的，都是诈骗，请勿诱导家人操作",
+    ],
+)
+def test_a_predicate_in_a_denial_a_rule_a_hypothesis_or_a_lesson_states_no_fact(desk, text):
+    a = one(desk, text)
+    assert a["targets"] == ["霁川证券"] and not a["flagged"], a["reasons"]
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("霁川证券的投顾在群里说亏钱的散户活该", "员工不当言论"),
+        ("霁川证券首席在论坛上说，股民赔钱都是因为自己太贪", "员工不当言论"),
+        ("霁川证券的营业部经理在沙龙上说：“炒股亏了的，多半是心态不行”", "员工不当言论"),
+        ("霁川证券董事长称股价涨跌跟公司没有关系，不满意可以卖股票走人", "高管负面"),
+    ],
+)
+def test_a_staff_remark_that_belittles_clients_is_misconduct(desk, text, topic):
+    a = one(desk, text)
+    assert a["flagged"] and a["topic"] == topic, a["reasons"]
+
+
+def test_a_complaint_in_a_post_naming_several_of_ours_needs_its_own_clause(wl, tiny_model):
+    both = Analyzer(
+        wl.restrict(["霁川证券"]), tiny_model, target_model=None, rumor_model=None
+    )  # one target: a complaint in the post is about it
+    assert one(both, "霁川证券开户送的体验金，到期说不给，玩文字游戏")["flagged"]
+    assert rules.subject_at("松岩银行推霁川证券的扫码开户被指违规", [], 12) is None
+
+
+# ----------------------------------------------------------------------------- statements, denials
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "霁川证券回应“高管被带走”：系恶意编造，已报警",
+        "霁川证券回应称，公司从未向任何机构出售客户信息，网传截图系伪造",
+        "股吧有人说霁川证券被罚了，我查了一下，根本没这回事",
+        "更正：昨天我转的“霁川证券暂停两融”是假的，两融业务正常，差点误导大家",
+        "霁川证券配合警方打掉一个仿冒其APP的诈骗团伙，公安机关已对嫌疑人立案侦查",
+        "有人说霁川证券信息泄露？我问了客户经理，公司没有泄露",
+        "有大V说霁川证券要暴雷，通篇臆测，连个出处都没有，别信",
+    ],
+)
+def test_denials_corrections_and_the_firm_fighting_impersonators_are_not_alerts(desk, text):
+    a = one(desk, text)
+    assert a["targets"] == ["霁川证券"] and not a["flagged"], a["reasons"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "霁川证券多扣了我两百块，客服说没这回事，可交割单上写得清清楚楚",
+        "霁川证券高管称“股价下跌与公司无关”，引发投资者不满",
+        "霁川证券员工冒充客户签字开通了创业板",
+    ],
+)
+def test_what_only_looks_like_a_denial_is_read_as_it_is(desk, text):
+    a = one(desk, text)
+    assert a["flagged"], a["reasons"]
+
+
+# ------------------------------------------------------------------------ whose mood, which market
+
+
+def test_trading_talk_in_the_firms_bar_is_the_traders_mood(desk):
+    assert not one(desk, "主力又在出货，明天还要跌，差", source=BAR)["flagged"]
+    assert one(desk, "这家的客服电话永远占线，差", source=BAR)["flagged"]
+
+
+def test_the_markets_gloom_is_not_the_firms(desk):
+    a = one(desk, "霁川证券的APP挺好用，就是今天大盘太差了，差差差")
+    assert not a["flagged"] and said(a, "大盘")
+
+
+def test_a_routine_share_price_move_is_market_data():
+    assert rules.routine_price_move("霁川证券今天跌了1.5%")
+    assert not rules.routine_price_move("霁川证券今天跌停")
+    assert not rules.routine_price_move("霁川稳盈3号净值下跌12%")
+
+
+def test_a_short_post_that_opens_with_us_and_reads_negative_is_about_us(wl, tiny_model):
+    text = "霁川证券的服务真差"
+    r = rules.read(text, wl.find(text))
+    assert rules.short_post_about_us(r)
+    for other in ("霁川证券研报：地产行业差", "霁川证券这两天跌了，没上车，心情差", "霁川证券挺好，大盘差"):
+        assert not rules.short_post_about_us(rules.read(other, wl.find(other))), other
+
+
+# ------------------------------------------------------------------------------------ keywords, cues
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("如果APP宕机了，投资者可以电话委托", "宕机"),
+        ("全年投诉量同比下降三成", "投诉"),
+        ("部署打击飞单、误导销售等违规行为", "违规"),
+    ],
+)
+def test_hypotheses_improving_measures_and_governing_frames_mask_keywords(text, word):
+    m = rules.mask_keywords(text)
+    assert word not in m.text and m.neutral
+
+
+def test_hearsay_of_corporate_trouble_is_a_rumor():
+    det = FalsityDetector()
+    assert det.check("听说霁川证券要裁员了").label == "rumor"
+    assert det.check("群里都在传霁川证券要被合并").label == "rumor"
+    assert det.check("霁川证券今日公告拟收购一家期货公司").label == "none"  # a claim alone is news
+
+
+def test_the_firms_own_department_is_not_another_organisation(desk):
+    a = one(desk, "听说公司资管部门有人被带走了，有知道的吗", source=BAR)
+    assert a["targets"] == ["霁川证券"] and a["flagged"] and a["falsity"]["label"] == "rumor"
+
+
+def test_management_cutting_dividends_after_saying_otherwise_is_against_it(desk):
+    a = one(desk, "温总说公司资金充裕，可是分红比例年年降", source=BAR)
+    assert a["flagged"] and said(a, "投诉/不当行为指向本司")
+
+
+def test_a_bare_repost_of_an_internal_notice_is_a_rumor(desk):
+    a = one(desk, "转发微博//@老股民:霁川证券真的要暂停两融？//@消息灵通:内部通知，霁川证券下周暂停两融")
+    assert a["flagged"] and a["falsity"]["label"] == "rumor" and said(a, "转发链")
