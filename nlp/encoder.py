@@ -46,14 +46,22 @@ def window(
     if not all_spans:
         return text[:max_chars], {}
     pieces: list[tuple[int, int]] = []  # (start, end) of the chosen clauses in ``text``
+    j, taken = 0, 0
     for m in CLAUSE.finditer(text):
         a, b = m.start(), m.end()
-        if any(a <= s < b for s, _ in all_spans):
+        while j < len(all_spans) and all_spans[j][0] < a:  # spans sorted: one pass over both
+            j += 1
+        if j == len(all_spans):
+            break
+        if all_spans[j][0] < b:
             clause = m.group(0)  # without its surrounding whitespace, as in training
             a += len(clause) - len(clause.lstrip())
             b -= len(clause) - len(clause.rstrip())
             if a < b:
                 pieces.append((a, b))
+                taken += b - a
+                if taken >= max_chars:  # the window is full: later clauses cannot enter it
+                    break
     out: list[str] = []
     shift: list[tuple[int, int, int]] = []  # (text start, text end, window start)
     used = 0
