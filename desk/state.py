@@ -99,8 +99,10 @@ def init_session_state() -> None:
 def auth_policy(ctx: Context) -> users.AuthPolicy:
     """Session lifetimes and the failed-login limit from ``[desk]`` in the config."""
     desk = ctx.settings.desk
+    idle = timedelta(minutes=desk.session_idle_minutes)
     return users.AuthPolicy(
-        idle=timedelta(minutes=desk.session_idle_minutes),
+        idle=idle,
+        touch_every=min(timedelta(seconds=60), idle / 3),  # presence is noted well within the idle limit
         absolute=timedelta(hours=desk.session_max_hours),
         max_failures=desk.max_failed_logins,
         failure_window=timedelta(minutes=desk.lockout_minutes),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 
 import streamlit as st
@@ -49,19 +49,15 @@ VIEW_LABELS = {"todo": "待处理", "false_positive": "误报", "all": "全部"}
 
 # session-state keys of this page
 LIVE = "desk.triage.live"  # auto-refresh on (widget)
-FULL_RUN_AT = "desk.triage.full_run_at"  # the last full run (sign-in re-checked)
 SHOWN_ALERTS = "desk.triage.shown_at"  # filters and time of the previous refresh (to announce arrivals)
 OPEN_FORM = "desk.triage.open_form"  # (指派 | 误报, post id): the one row whose small form is open
 
 state.init_session_state()
 ctx = state.get_context()
 actor: Actor | None = state.current_actor()  # app.py makes sure someone signed in; None-safe anyway
-st.session_state[FULL_RUN_AT] = utcnow()
 
 st.title("预警队列")
 state.show_flash()
-show_health_banner(ctx)  # a silent or failing source is a flag too: the queue may be missing posts
-show_drill_banner(ctx)  # 演练进行中：N 条演练预警，不是真实舆情 (desk/drill_ui.py)
 
 interval = int(ctx.settings.desk.queue_refresh_seconds)
 t1, t2, t3 = st.columns([2, 2, 3])
@@ -276,8 +272,10 @@ def _name(username: str) -> str:
 def live_queue() -> None:
     """The queue: figures, then the groups of the current page, redrawn every ``interval`` seconds."""
     now = utcnow()
-    _recheck_sign_in(now)
+    _recheck_sign_in()
     state.show_flash()
+    show_health_banner(ctx)  # a source that went silent since the page opened shows up here too
+    show_drill_banner(ctx)  # 演练进行中：N 条演练预警，不是真实舆情 (desk/drill_ui.py)
     statuses = triage.QUEUE_VIEWS[view]
     with ctx.records.session() as s:
         figures = triage.queue_figures(
@@ -318,11 +316,12 @@ def live_queue() -> None:
     _pager(page_no, pages)
 
 
-def _recheck_sign_in(now: datetime) -> None:
-    """After the idle time, rerun the whole page: the sign-in is checked again (an unattended screen's
-    session ends)."""
-    idle = timedelta(minutes=float(ctx.settings.desk.session_idle_minutes))
-    if now - st.session_state.get(FULL_RUN_AT, now) >= idle:
+def _recheck_sign_in() -> None:
+    """Each refresh checks the sign-in again, and counts as presence: a queue left on screen with
+    自动刷新 on stays signed in through a quiet night (up to ``session_max_hours``). A session that
+    ended meanwhile (signed out elsewhere, disabled, past its absolute limit) reruns the whole page,
+    which shows the login form."""
+    if actor is not None and state.current_actor() is None:
         st.rerun(scope="app")
 
 

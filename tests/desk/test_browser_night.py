@@ -83,3 +83,52 @@ def browser_input(drv, label: str):
     from selenium.webdriver.common.by import By
 
     return drv.find_elements(By.CSS_SELECTOR, f'input[aria-label="{label}"]')
+
+
+SOURCES_TOML = """
+[[sources]]
+name = "hexun"
+family = "rss"
+url = "https://news.hexun.com/rss.xml"
+interval_minutes = 60
+options = { display_name = "和讯网" }
+"""
+
+
+def test_unattended_queue_stays_signed_in_and_learns_of_a_silent_source(browser_paths, desk_config, tmp_path):
+    """自动刷新 on, nobody touching the page past the idle limit: still signed in; a source that fails
+    meanwhile appears in the queue's banner and the sidebar without a click."""
+    from tests.desk.test_health import failed_stats, healthy_history, run
+    from yuqing.config import load_settings
+    from yuqing.context import build_context
+
+    chromium, driver = browser_paths
+    idle_seconds, refresh = 18, 5
+    with desk_config.open("a", encoding="utf-8") as f:
+        f.write(f"\n[desk]\nqueue_refresh_seconds = {refresh}\nsession_idle_minutes = {idle_seconds / 60}\n")
+        f.write(SOURCES_TOML)
+    posts = sample_posts()
+    store = DeskStore(config=desk_config, posts=posts)
+    store.add(list(posts.values()))
+    make_user(store, username=USER, role="officer")
+    ctx = build_context(load_settings(desk_config))
+    try:
+        healthy_history(ctx)
+        with (
+            browser.running_desk(desk_config, tmp_path / "desk.log") as base,
+            browser.chromium_driver(chromium, driver, log_path=tmp_path / "chromedriver.log") as drv,
+        ):
+            drv.get(base + "/")
+            _sign_in(drv, USER, TEST_PASSWORD)
+            _wait_for(lambda: posts["complaint"].title in _page_text(drv), 40, "the triage queue", drv)
+            assert "信息源告警" not in _page_text(drv)
+            for minutes in (25, 15, 5):  # the source fails while nobody touches the page
+                run(ctx, minutes, hexun=failed_stats())
+            _wait_for(lambda: _page_text(drv).count("信息源告警") >= 2, refresh * 4, "the banner and sidebar flag", drv)
+            time.sleep(idle_seconds * 1.6 - refresh * 2)  # well past the idle limit, untouched
+            text = _page_text(drv)
+            assert "登录已过期" not in text and "预警队列" in _headings(drv), text[:300]
+            assert posts["complaint"].title in text
+            assert [e for e in _errors_on_page(drv) if "信息源告警" not in e] == []  # the flag is red on purpose
+    finally:
+        ctx.close()
