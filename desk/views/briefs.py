@@ -48,7 +48,25 @@ st.caption(
 today = to_shanghai(utcnow()).date()  # type: ignore[union-attr]
 
 
-def _generate(kind: str, **what) -> None:
+def _picked_period(kind: str) -> dict:
+    """What the person picked, read from the widgets at the click (a button's arguments were fixed when
+    the page was last drawn, so a date typed just before the click would be lost)."""
+    ss = st.session_state
+    if kind == "daily":
+        day = ss.get(f"{KEY}.daily.day")
+        return {"day": day} if isinstance(day, date) else {}
+    if ss.get(f"{KEY}.holiday.mode", BY_CALENDAR) == BY_CALENDAR:
+        name, year = ss.get(f"{KEY}.holiday.name"), ss.get(f"{KEY}.holiday.year")
+        return {"name": name, "year": year} if name and year else {}
+    first, last = ss.get(f"{KEY}.holiday.first"), ss.get(f"{KEY}.holiday.last")
+    return {"first": first, "last": last} if isinstance(first, date) and isinstance(last, date) else {}
+
+
+def _generate(kind: str) -> None:
+    what = _picked_period(kind)
+    if not what:
+        state.flash("warning", "请先选择日期或假期。")
+        return
     playbooks, problem = state.playbooks_or_none(ctx)
     if problem:
         state.flash("error", problem)
@@ -181,8 +199,8 @@ with daily_tab:
         type="primary",
         on_click=_generate,
         args=("daily",),
-        kwargs={"day": day},
         key=f"{KEY}.daily.generate",
+        disabled=not isinstance(day, date),
     )
     _reports("daily")
 
@@ -222,7 +240,6 @@ with holiday_tab:
         type="primary",
         on_click=_generate,
         args=("holiday",),
-        kwargs=what,
         key=f"{KEY}.holiday.generate",
         disabled=not what,
     )

@@ -118,3 +118,25 @@ def test_officer_gets_no_briefs_page(desk_store):
     page.run()
     assert [e.value for e in page.error] == ["报告页面仅供负责人和管理员使用。"]
     assert not page.button
+
+
+def test_a_date_changed_just_before_the_click_is_the_one_reported(desk_store):
+    """Typing a date and clicking 生成 in one go (the browser sends both at once): the report is for
+    the date typed, not the one shown before; the holiday tab's own dates too."""
+    today = to_shanghai(utcnow()).date()
+    at = _as("manager").run()
+    at.switch_page(BRIEFS).run()
+    two_days_ago = today - timedelta(days=2)
+    at.date_input(key="desk.briefs.daily.day").set_value(two_days_ago)
+    at.button(key="desk.briefs.daily.generate").click().run()  # one run: the new date and the click
+    assert not at.exception
+    assert [r[1] for r in _rows(desk_store, "daily")] == [two_days_ago.isoformat()]
+
+    at.radio(key="desk.briefs.holiday.mode").set_value("按日期").run()
+    first, last = today - timedelta(days=5), today - timedelta(days=3)
+    at.date_input(key="desk.briefs.holiday.first").set_value(first)
+    at.date_input(key="desk.briefs.holiday.last").set_value(last)
+    at.button(key="desk.briefs.holiday.generate").click().run()
+    assert not at.exception
+    ((_, ref, _, _),) = _rows(desk_store, "holiday")
+    assert first.isoformat() in ref and last.isoformat() in ref, ref
