@@ -610,3 +610,23 @@ class FeedbackLayerVersion(Base):
             postgresql_where=text("active"),
         ),
     )
+
+
+# --------------------------------------------------------------------------- the desk at night (0008)
+
+
+class HolidayEntry(Base):
+    """A holiday of the State Council's notice, entered by an admin on the desk (节前准备) for a year the
+    calendar package has not published yet; playbooks.holidays counts it like the package's data."""
+
+    __tablename__ = "holiday_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    start: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD
+    end: Mapped[str] = mapped_column(String(10))
+    makeup_workdays: Mapped[list[str]] = mapped_column(JSON, default=list)  # YYYY-MM-DD, weekend days
+    note: Mapped[str] = mapped_column(Text, default="")  # the notice it comes from (国办发明电〔…〕…号)
+    entered_by: Mapped[str] = mapped_column(String(80), default="")
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)

@@ -219,7 +219,18 @@ class Context:
         """The records database (alerts, escalations, users, the audit trail …), migrated when opened."""
         if self._records is None:
             self._records = Records(self.settings.store.resolved_records_url())
+            self._apply_entered_holidays()
         return self._records
+
+    def _apply_entered_holidays(self) -> None:
+        """The holiday notice an admin entered on the desk joins the calendar (playbooks.holidays)."""
+        from playbooks import holiday_entries
+
+        try:
+            with self._records.session() as s:  # type: ignore[union-attr]
+                holiday_entries.apply(s)
+        except Exception:  # noqa: BLE001 - a calendar without the entries still works; say so in the log
+            log.exception("could not read the holidays entered on the desk")
 
     # ----------------------------------------------------------------- playbooks
 
@@ -334,7 +345,7 @@ def load_calendar(settings: Settings) -> None:
 
     path = settings.calendar.official_schedule_file
     if path is None:
-        holidays.clear_official_schedule()
+        holidays.clear_file_schedule()
         return
     try:
         holidays.load_official_schedule(path)
