@@ -288,9 +288,11 @@ elif playbook is not None:
             key="desk.item.steps",
         )
         report = playbook.regulator_report
-        if post.level in report.when:
+        report_minutes = playbook.clocks(post.level).regulator_report_within
+        if post.level in report.when and report_minutes:
             st.warning(
-                f"本级别须向{escape_markdown(report.to)}报告：{report.within_hours:g} 小时内；"
+                f"本级别须向{escape_markdown(report.to)}报告：预警后 {format_duration(report_minutes)}内"
+                f"（截至 {format_time(clocks.get('regulator_report_by'))}）；"
                 f"方式：{escape_markdown('、'.join(report.how))}；"
                 f"内容：{escape_markdown('、'.join(report.contents))}。"
                 + ("（演练：不得真实报送）" if post.drill else "")
