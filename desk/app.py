@@ -37,7 +37,9 @@ with st.sidebar:
 def _not_for_role(spec: state.PageSpec):
     def page() -> None:
         st.title(spec.title)
-        st.error(f"「{spec.title}」页面仅供{auth.roles_allowed_text(spec.permission)}使用；当前账号无权访问。")
+        st.error(
+            f"「{spec.title}」页面仅供{auth.roles_allowed_text(spec.permission)}使用；当前账号无权访问。"
+        )
         st.page_link(state.TRIAGE_PAGE, label="返回预警队列", icon="⬅️")
 
     return page

@@ -60,7 +60,9 @@ def _view(e: HolidayEntry) -> EnteredHoliday:
 
 def entered(session: Session) -> list[EnteredHoliday]:
     """The active entries, in date order."""
-    rows = session.scalars(select(HolidayEntry).where(HolidayEntry.active.is_(True)).order_by(HolidayEntry.start))
+    rows = session.scalars(
+        select(HolidayEntry).where(HolidayEntry.active.is_(True)).order_by(HolidayEntry.start)
+    )
     return [_view(e) for e in rows]
 
 

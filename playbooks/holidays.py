@@ -498,5 +498,13 @@ def clear_official_schedule() -> None:
 
 
 def _clear_caches() -> None:
-    for fn in (_holiday_days, _workday_days, covered_years, _xshg, _sessions, _all_holidays, _exchange_only_days):
+    for fn in (
+        _holiday_days,
+        _workday_days,
+        covered_years,
+        _xshg,
+        _sessions,
+        _all_holidays,
+        _exchange_only_days,
+    ):
         fn.cache_clear()

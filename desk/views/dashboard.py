@@ -109,7 +109,7 @@ if playbook_problem:
     st.warning(playbook_problem)
 try:
     with ctx.records.session() as s:
-        events = top_events(s, start=start, end=end, include_drills=include_drills)
+        events = top_events(s, index=ctx.index, start=start, end=end, include_drills=include_drills)
         open_rows = open_escalations(s, playbooks=playbooks, now=now, include_drills=include_drills)
 except SQLAlchemyError:
     st.error("处置记录库暂时无法读取，请稍后刷新；如持续失败请联系管理员。")

@@ -162,10 +162,16 @@ def show_playbook(pb: Playbook) -> None:
             [
                 f"需报告的级别：{levels}",
                 f"报告对象：{plain(r.to)}",
-                "时限：" + ("；".join(
-                    f"{lv} 级 预警后 {format_duration(m)}内"
-                    for lv in r.when if (m := pb.clocks(lv).regulator_report_within)
-                ) or "—") + "（即分级时限中的「报告监管」）",
+                "时限："
+                + (
+                    "；".join(
+                        f"{lv} 级 预警后 {format_duration(m)}内"
+                        for lv in r.when
+                        if (m := pb.clocks(lv).regulator_report_within)
+                    )
+                    or "—"
+                )
+                + "（即分级时限中的「报告监管」）",
                 f"方式：{join_list(r.how)}",
                 "内容：",
                 *[f"  • {plain(c)}" for c in r.contents],

@@ -60,7 +60,11 @@ def _enter_holiday() -> None:
     first, last = ss.get(f"{ENTRY_FORM}.start"), ss.get(f"{ENTRY_FORM}.end")
     makeup_text = str(ss.get(f"{ENTRY_FORM}.makeup") or "")
     try:
-        makeup = [date.fromisoformat(x) for x in makeup_text.replace("，", ",").replace("、", ",").split(",") if x.strip()]
+        makeup = [
+            date.fromisoformat(x)
+            for x in makeup_text.replace("，", ",").replace("、", ",").split(",")
+            if x.strip()
+        ]
     except ValueError:
         state.flash("warning", "调休上班日请写成 YYYY-MM-DD，多个用逗号分开，例如 2027-02-20, 2027-02-21。")
         return
@@ -114,11 +118,23 @@ def entry_section(missing: bool) -> None:
             return
         with st.form(ENTRY_FORM, clear_on_submit=True):
             c1, c2, c3 = st.columns(3)
-            c1.text_input("假期名称", key=f"{ENTRY_FORM}.name", placeholder="例如：元旦", max_chars=holiday_entries.MAX_NAME)
+            c1.text_input(
+                "假期名称",
+                key=f"{ENTRY_FORM}.name",
+                placeholder="例如：元旦",
+                max_chars=holiday_entries.MAX_NAME,
+            )
             c2.date_input("放假开始", key=f"{ENTRY_FORM}.start", value=None, format="YYYY-MM-DD")
             c3.date_input("放假结束", key=f"{ENTRY_FORM}.end", value=None, format="YYYY-MM-DD")
-            st.text_input("调休上班日（周末，多个用逗号分开）", key=f"{ENTRY_FORM}.makeup", placeholder="2027-02-20")
-            st.text_input("依据（通知文号）", key=f"{ENTRY_FORM}.note", placeholder="国办发明电〔2026〕…号", max_chars=holiday_entries.MAX_NOTE)
+            st.text_input(
+                "调休上班日（周末，多个用逗号分开）", key=f"{ENTRY_FORM}.makeup", placeholder="2027-02-20"
+            )
+            st.text_input(
+                "依据（通知文号）",
+                key=f"{ENTRY_FORM}.note",
+                placeholder="国办发明电〔2026〕…号",
+                max_chars=holiday_entries.MAX_NOTE,
+            )
             st.form_submit_button("录入", on_click=_enter_holiday, type="primary")
 
 

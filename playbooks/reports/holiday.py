@@ -211,7 +211,7 @@ def holiday_facts(
         now=now,
         figures=figures,
         level_totals={lv: sum(b.level.get(lv, 0) for b in figures.series) for lv in LEVELS},
-        events=new_events(session, start, end, limit=10),
+        events=new_events(session, start, end, index=index, limit=10),
         escalations=len(escalations),
         by_level={lv: sum(1 for e in escalations if e.level == lv) for lv in (*LEVELS, None)},
         by_state={st: sum(1 for e in escalations if e.state == st) for st in STATES},

@@ -124,11 +124,18 @@ def test_unattended_queue_stays_signed_in_and_learns_of_a_silent_source(browser_
             assert "信息源告警" not in _page_text(drv)
             for minutes in (25, 15, 5):  # the source fails while nobody touches the page
                 run(ctx, minutes, hexun=failed_stats())
-            _wait_for(lambda: _page_text(drv).count("信息源告警") >= 2, refresh * 4, "the banner and sidebar flag", drv)
+            _wait_for(
+                lambda: _page_text(drv).count("信息源告警") >= 2,
+                refresh * 4,
+                "the banner and sidebar flag",
+                drv,
+            )
             time.sleep(idle_seconds * 1.6 - refresh * 2)  # well past the idle limit, untouched
             text = _page_text(drv)
             assert "登录已过期" not in text and "预警队列" in _headings(drv), text[:300]
             assert posts["complaint"].title in text
-            assert [e for e in _errors_on_page(drv) if "信息源告警" not in e] == []  # the flag is red on purpose
+            assert [
+                e for e in _errors_on_page(drv) if "信息源告警" not in e
+            ] == []  # the flag is red on purpose
     finally:
         ctx.close()

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete, select
@@ -192,7 +192,9 @@ def test_in_december_the_page_is_not_dead_an_admin_enters_the_notice_and_the_gat
     entries = december.context()
     try:
         with entries.records.session() as s:
-            rows = s.scalars(select(AuditEntry).where(AuditEntry.action.in_(["calendar.entered", "readiness.check"])))
+            rows = s.scalars(
+                select(AuditEntry).where(AuditEntry.action.in_(["calendar.entered", "readiness.check"]))
+            )
             seen = [(e.action, e.actor, e.detail.get("calendar_basis", "")) for e in rows]
     finally:
         entries.close()

@@ -102,7 +102,9 @@ def test_hostile_post_text_is_shown_literally(desk_store, app):
     at = app()
     assert HOSTILE_TITLE in texts(at)  # st.text: no Markdown, no HTML
     assert not at.main.html  # the sidebar's one html element is the desk's own session-cookie script
-    assert all("document.cookie" in h.proto.body and "<script>alert" not in h.proto.body for h in at.sidebar.html)
+    assert all(
+        "document.cookie" in h.proto.body and "<script>alert" not in h.proto.body for h in at.sidebar.html
+    )
     for md in [*at.markdown, *at.caption]:
         assert "<script>" not in md.value
         assert "**加粗标题**" not in md.value
