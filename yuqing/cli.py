@@ -335,6 +335,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                     actor=actor,
                     now=utcnow(),
                     index=ctx.index,
+                    names=ctx.source_names,
                 )
                 out = Path(args.output)
                 out.write_bytes(data)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from playbooks.edit import library_signature
 from playbooks.matcher import MatchResult, match_post
 from playbooks.schema import PACKAGED_LIBRARY, Playbook, PlaybookError, load_library
+from playbooks.sources import SourceNames
 from store.models import PostRecord
 from store.posts_sqlite import SqlitePostIndex
 from store.records import Records
@@ -272,6 +273,11 @@ class Context:
         if self._library is not None:
             self._library = self._library._replace(checked_at=float("-inf"))
         return self.playbooks
+
+    @property
+    def source_names(self) -> SourceNames:
+        """The sources' display names (``[[sources]] options.display_name``) for documents and reasons."""
+        return SourceNames({s.name: s.label for s in self.settings.sources})
 
     def match_playbook(self, post: PostRecord) -> MatchResult | None:
         """The playbook that fits ``post``'s alert in the current library (``playbooks.matcher.match_post``)."""

@@ -77,6 +77,7 @@ def _generate(kind: str) -> None:
         "firm": ctx.settings.firm,
         "actor": state.current_actor(),
         "now": utcnow(),
+        "names": ctx.source_names,
     }
     try:
         with ctx.records.session() as s:

@@ -255,7 +255,7 @@ if events:
                     "首条标题": plain(e.title, 80),
                     "预警数": e.alerts,
                     "最高级别": level_label(e.worst_level),
-                    "来源": "、".join(plain(x) for x in e.sources[:5]),
+                    "来源": "、".join(plain(x) for x in ctx.source_names.many(e.sources)[:5]),
                     "首次发现": format_time(e.first_seen),
                     "最近发现": format_time(e.last_seen),
                 }

@@ -209,7 +209,7 @@ with right, st.container(border=True):
     )
     st.markdown("**预警原因**")
     if post.reasons:
-        for reason in post.reasons:
+        for reason in ctx.source_names.reasons(post.reasons):
             st.text(f"• {plain(reason)}")
     else:
         st.text("—")

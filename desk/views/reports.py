@@ -80,6 +80,7 @@ def _generate(escalation_id: int) -> None:
                 actor=state.current_actor(),
                 now=utcnow(),
                 index=ctx.index,
+                names=ctx.source_names,
             )
     except (PermissionDenied, ReportError) as exc:
         state.flash("error", str(exc))

@@ -486,7 +486,9 @@ def _row(
             meta.append(f"相似稿 {similar[post.id]} 条（{'转载/抄发' if post.dup_of else '首发'}）")
         st.caption(" · ".join(meta))
         if post.reasons:
-            st.caption("预警原因：" + escape_markdown(join_list(post.reasons, "；")))
+            st.caption(
+                "预警原因：" + escape_markdown(join_list(ctx.source_names.reasons(post.reasons), "；"))
+            )
         if row.copies:
             st.caption(
                 f"已折叠转载/抄发 {len(row.copies)} 条（确认、指派、误报一并处理）："

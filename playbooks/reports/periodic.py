@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,11 +26,12 @@ from sqlalchemy.orm import Session
 
 from playbooks.authz import Actor
 from playbooks.clocks import escalation_clocks, facts_for
-from playbooks.dashboard import events_of, flagged_posts, post_time
+from playbooks.dashboard import PostFigures, events_of, flagged_posts, post_time
 from playbooks.reports.common import ReportError, author_of, bj, person
 from playbooks.reports.regulator import report_docx, store_report, verify
 from playbooks.reports.wordfile import escape, render_docx
 from playbooks.schema import Playbook
+from playbooks.sources import SourceNames
 from store.models import Alert, Escalation, Report, User
 
 KINDS = ("daily", "holiday")
@@ -300,6 +301,20 @@ def new_events(
         for e in in_range
         if e.event_id not in earlier
     ][:limit]
+
+
+def named_events(events: list[NewEvent], names: SourceNames) -> list[NewEvent]:
+    """The events with their sources by display name."""
+    return [replace(e, sources=names.many(e.sources)) for e in events]
+
+
+def named_figures(figures: PostFigures, names: SourceNames) -> PostFigures:
+    """Post figures with the top sources by display name (two ids with one name are added up)."""
+    merged: dict[str, int] = {}
+    for source, n in figures.sources:
+        key = names(source) if source != "—" else source
+        merged[key] = merged.get(key, 0) + n
+    return replace(figures, sources=sorted(merged.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def user_phone(session: Session, username: str) -> str:

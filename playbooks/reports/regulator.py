@@ -38,6 +38,7 @@ from playbooks.reports.common import (
 )
 from playbooks.reports.wordfile import SIGNATURE_LINE, escape, render_docx, unescape
 from playbooks.schema import Playbook
+from playbooks.sources import IDENTITY, SourceNames
 from store.models import (
     Alert,
     AuditEntry,
@@ -164,8 +165,10 @@ def regulator_facts(
     actor: Actor,
     now: datetime,
     index: Any | None = None,
+    names: SourceNames = IDENTITY,
 ) -> RegulatorFacts:
-    """The query step: what the records (and the posts index, when given) show about one record."""
+    """The query step: what the records (and the posts index, when given) show about one record; sources by
+    their display names (``names``)."""
     alert = esc.alert
     alerts = _event_alerts(session, alert)
     posts = _event_posts(alerts, index)
@@ -185,10 +188,10 @@ def regulator_facts(
         event_kind=playbook.name.removesuffix("应对预案").removesuffix("舆情") if playbook else "相关",
         level=level,
         first_seen=min(times) if times else None,
-        sources=list(dict.fromkeys(a.source for a in alerts if a.source)),
+        sources=names.many(a.source for a in alerts),
         reach=_reach(posts),
-        posts=[_post_line(a, posts.get(a.post_id)) for a in alerts],
-        reasons=list(alert.reasons or []),
+        posts=[_post_line(a, posts.get(a.post_id), names) for a in alerts],
+        reasons=names.reasons(alert.reasons or []),
         playbook_name=playbook.name if playbook is not None else None,
         report_required=required,
         report_within=timedelta(minutes=minutes or 0) if required else None,
@@ -240,14 +243,17 @@ def _reach(posts: dict[str, Any]) -> dict[str, int] | None:
     return out
 
 
-def _post_line(alert: Alert, post: Any | None) -> PostLine:
+def _post_line(alert: Alert, post: Any | None, names: SourceNames = IDENTITY) -> PostLine:
     if post is None:
         return PostLine(
-            when=alert.created_at, source=alert.source, title=alert.title or alert.snippet, indexed=False
+            when=alert.created_at,
+            source=names(alert.source),
+            title=alert.title or alert.snippet,
+            indexed=False,
         )
     return PostLine(
         when=post.published_at or post.first_seen_at,
-        source=alert.source,
+        source=names(alert.source),
         title=alert.title or alert.snippet,
         indexed=True,
         reposts=post.reposts,
@@ -376,9 +382,12 @@ def build_markdown(
     actor: Actor,
     now: datetime,
     index: Any | None = None,
+    names: SourceNames = IDENTITY,
 ) -> tuple[str, str]:
     """(title, Markdown) of the draft for one record: its facts, rendered."""
-    facts = regulator_facts(session, esc, playbook=playbook, firm=firm, actor=actor, now=now, index=index)
+    facts = regulator_facts(
+        session, esc, playbook=playbook, firm=firm, actor=actor, now=now, index=index, names=names
+    )
     return render_markdown(facts)
 
 
@@ -391,11 +400,12 @@ def regulator_report(
     actor: Actor,
     now: datetime,
     index: Any | None = None,
+    names: SourceNames = IDENTITY,
 ) -> tuple[str, bytes]:
     """Generate the 报告证监局 draft for one escalation record: (Markdown, .docx bytes).
 
     ``firm``: the firm's full name (or the config's FirmConfig); ``index``: the posts index, for the
-    posts' reach (optional). Refuses a drill and a false positive; requires ``report.generate``.
+    posts' reach (optional); ``names``: the sources' display names (never their ids in the document). Refuses a drill and a false positive; requires ``report.generate``.
     Keeps a ``Report`` row and an audit entry in ``session`` (the caller's transaction).
     """
     require(actor, "report.generate")
@@ -410,7 +420,7 @@ def regulator_report(
     now = as_utc(now).replace(microsecond=0)
     playbook = _playbook(playbooks, esc.playbook_id or esc.alert.playbook_id)
     title, markdown = build_markdown(
-        session, esc, playbook=playbook, firm=full_name, actor=actor, now=now, index=index
+        session, esc, playbook=playbook, firm=full_name, actor=actor, now=now, index=index, names=names
     )
     _, data = store_report(
         session,

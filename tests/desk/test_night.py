@@ -1,0 +1,90 @@
+"""Issue 17 on the desk (AppTest): what a duty officer and a manager see at 2 a.m. — sources by their
+names, group actions on the whole group, clocks that agree between pages, a search box that says why."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from store.models import Alert, Escalation, Report
+from tests.desk.conftest import APP, DeskStore, make_post, open_item, sign_in, texts
+
+NAMED_SOURCE = """
+[[sources]]
+name = "zqgcb-securities"
+family = "rss"
+url = "https://zqgcb.example.com/rss.xml"
+options = { display_name = "证券观察报" }
+"""
+
+
+def _as(role: str, username: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    sign_in(
+        at,
+        None,
+        role=role,
+        username=username or {"manager": "zhao", "officer": "wang", "admin": "root"}[role],
+    )
+    return at
+
+
+def _store(desk_config, posts) -> DeskStore:
+    store = DeskStore(config=desk_config, posts=posts)
+    store.add(list(posts.values()))
+    return store
+
+
+def test_documents_and_reasons_name_sources_not_their_ids(desk_config):
+    """权威来源：zqgcb-securities and 监测到weibo-demo等平台 become the sources' display names: on the queue,
+    the item page, the daily brief and the regulator report."""
+    desk_config.write_text(desk_config.read_text(encoding="utf-8") + NAMED_SOURCE, encoding="utf-8")
+    posts = {
+        "auth": make_post(
+            "auth",
+            title="证券观察报：华鼎证券遭监管处罚",
+            text="华鼎证券因违规被监管部门处罚。",
+            level="II",
+            source="zqgcb-securities",
+            topic="监管处罚",
+            minutes_ago=30,
+            reasons=["对华鼎证券的负面情绪", "权威来源：zqgcb-securities"],
+        )
+    }
+    store = _store(desk_config, posts)
+    at = _as("manager").run()
+    captions = " ".join(c.value for c in at.caption)
+    assert "权威来源：证券观察报" in captions and "zqgcb" not in captions
+    at = open_item(at, "post-auth")
+    assert "• 权威来源：证券观察报" in texts(at)
+    assert not [t for t in texts(at) if "zqgcb-securities" in t]
+
+    at.switch_page("views/briefs.py").run()
+    today = at.date_input(key="desk.briefs.daily.day")
+    from desk.ui import to_shanghai
+    from store.models import utcnow
+
+    today.set_value(to_shanghai(utcnow()).date())
+    at.button(key="desk.briefs.daily.generate").click().run()
+    ctx = store.context()
+    try:
+        with ctx.records.session() as s:
+            alert = s.scalar(select(Alert))
+            s.add(Escalation(alert_id=alert.id, state="new", level="II", playbook_id=alert.playbook_id,
+                             owner="zhao", opened_by="zhao"))  # fmt: skip
+    finally:
+        ctx.close()
+    at.switch_page("views/reports.py").run()
+    at.button(key="desk.reports.generate").click().run()
+    assert not at.exception
+    ctx = store.context()
+    try:
+        with ctx.records.session() as s:
+            bodies = {r.kind: r.content_md for r in s.scalars(select(Report))}
+    finally:
+        ctx.close()
+    assert set(bodies) == {"daily", "regulator"}
+    for kind, body in bodies.items():
+        assert "zqgcb" not in body, (kind, body)
+        assert "证券观察报" in body, kind
+    assert "监测到证券观察报等平台" in bodies["regulator"]
