@@ -459,6 +459,44 @@ def escalate(
         raise TriageError(str(exc)) from exc
 
 
+@dataclass(frozen=True)
+class GroupResult:
+    """What one action on a whole group (an event's alerts) did: each alert in its own savepoint."""
+
+    done: int  # alerts this call changed
+    already: int  # alerts where it already held (acknowledged, assigned to that person)
+    refused: list[str]  # why the others were refused (Chinese), one per alert
+
+    @property
+    def total(self) -> int:
+        return self.done + self.already + len(self.refused)
+
+
+def on_group(
+    session: Session,
+    items: Sequence[tuple[int, int | None]],
+    actor: Actor,
+    action: Callable[..., bool],
+    *args: Any,
+    **kwargs: Any,
+) -> GroupResult:
+    """Run one triage action (acknowledge, assign, mark_false_positive …) on every alert of a group:
+    ``items`` are (alert id, the version shown). The role is checked by the action itself; one alert
+    changed by someone else meanwhile is refused on its own (its message kept), the others go through."""
+    done = already = 0
+    refused: list[str] = []
+    for alert_id, version in items:
+        try:
+            with session.begin_nested():
+                changed = action(session, alert_id, *args, actor, expected_version=version, **kwargs)
+        except TriageError as exc:
+            refused.append(str(exc))
+            continue
+        done += bool(changed)
+        already += not changed
+    return GroupResult(done=done, already=already, refused=refused)
+
+
 def mark_seen(session: Session, actor: Actor, now: datetime | None = None) -> datetime | None:
     """Move this person's "last looked at the queue" mark to ``now`` (never backwards).
 

@@ -409,6 +409,7 @@ def _group(
                 f"同一事件 · 共 {len(g.posts)} 条 · 最高 {label} · 最新 {format_time(_newest(g))}"
                 + (f" · 其中新 {n} 条" if (n := _new_in(g, states, seen_at)) else "")
             )
+            _group_actions(g, states, assignable)
         _row(g.rows[0], states, seen_at, similar, assignable)
         if len(g.rows) > 1:
             # drawn only while open: a page of big events stays quick to refresh
@@ -423,6 +424,99 @@ def _group(
                         if k:
                             st.divider()
                         _row(r, states, seen_at, similar, assignable)
+
+
+def _group_items(g: triage.QueueGroup, states: dict[str, triage.AlertState]) -> list[tuple[int, int]]:
+    """(alert id, version shown) of every alert of the group still to handle."""
+    return [
+        (a.alert_id, a.version)
+        for p in g.posts
+        if (a := states.get(p.id)) is not None and a.status not in ("false_positive", "closed")
+    ]
+
+
+def _group_actions(
+    g: triage.QueueGroup, states: dict[str, triage.AlertState], assignable: list[tuple[str, str]]
+) -> None:
+    """确认全组 / 指派全组: one click for every alert of the event (each keeps its own clock otherwise)."""
+    if actor is None:
+        return
+    items = _group_items(g, states)
+    acked = {a.alert_id for a in states.values() if a.acknowledged_at}
+    unacked = [(i, v) for i, v in items if i not in acked]
+    if not items:
+        return
+    key = g.rows[0].post.id
+    c1, c2, _ = st.columns([1.6, 1.6, 5])
+    if actor.can("alert.acknowledge"):
+        c1.button(
+            f"确认全组（{len(unacked)} 条未确认）",
+            key=f"desk.triage.group_ack.{key}",
+            on_click=_on_group,
+            args=("acknowledge", unacked),
+            disabled=not unacked,
+            width="stretch",
+        )
+    if actor.can("alert.assign"):
+        c2.button(
+            "指派全组",
+            key=f"desk.triage.group_assign_form.{key}",
+            on_click=_toggle_form,
+            args=("assign_group", key),
+            width="stretch",
+        )
+    if st.session_state.get(OPEN_FORM) == ("assign_group", key):
+        with st.container(border=True):
+            c_input, c_ok, c_cancel = st.columns([5, 1.4, 1], vertical_alignment="bottom")
+            pick = f"desk.triage.group_assign_to.{key}"
+            c_input.selectbox(
+                f"全组 {len(items)} 条指派给",
+                [u for u, _ in assignable],
+                index=None,
+                format_func=_name,
+                key=pick,
+                placeholder="选择在岗的值守台用户",
+            )
+            c_ok.button(
+                "确定指派",
+                key=f"desk.triage.group_assign.{key}",
+                on_click=_on_group,
+                args=("assign", items, pick),
+            )
+            c_cancel.button(
+                "取消",
+                key=f"desk.triage.group_cancel.{key}",
+                on_click=_toggle_form,
+                args=("assign_group", key),
+            )
+
+
+def _on_group(what: str, items: list[tuple[int, int]], pick: str | None = None) -> None:
+    """Callback of the group actions: every alert of the group in one transaction, each compare-and-set."""
+    who = state.current_actor()
+    args: tuple = ()
+    if what == "assign":
+        chosen = st.session_state.get(pick or "")
+        if not chosen:
+            _done("warning", "请先选择要指派的人。")
+            return
+        args = (chosen,)
+    action = {"acknowledge": triage.acknowledge, "assign": triage.assign}[what]
+    try:
+        with ctx.records.session() as s:
+            result = triage.on_group(s, items, who, action, *args)
+    except PermissionDenied as exc:
+        _done("error", str(exc))
+        return
+    st.session_state[OPEN_FORM] = None
+    verb = "确认" if what == "acknowledge" else f"指派给 {escape_markdown(_name(args[0]))}"
+    text = f"全组已{verb}：{result.done} 条" + (
+        f"，{result.already} 条此前已是如此" if result.already else ""
+    )
+    if result.refused:
+        _done("warning", text + f"；{len(result.refused)} 条未处理：{result.refused[0]}")
+    else:
+        _done("success", text + "。")
 
 
 def _pager(page_no: int, pages: int) -> None:

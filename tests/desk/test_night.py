@@ -7,7 +7,7 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from store.models import Alert, Escalation, Report
-from tests.desk.conftest import APP, DeskStore, make_post, open_item, sign_in, texts
+from tests.desk.conftest import APP, DeskStore, make_post, make_user, open_item, sample_posts, sign_in, texts
 
 NAMED_SOURCE = """
 [[sources]]
@@ -88,3 +88,42 @@ def test_documents_and_reasons_name_sources_not_their_ids(desk_config):
         assert "zqgcb" not in body, (kind, body)
         assert "证券观察报" in body, kind
     assert "监测到证券观察报等平台" in bodies["regulator"]
+
+
+def _event_store(desk_config) -> DeskStore:
+    posts = sample_posts()
+    for key in ("outage", "complaint"):
+        posts[key].event_id = "ev-app"  # one event: the outage and a complaint about it
+    return _store(desk_config, posts)
+
+
+def _alerts(store: DeskStore) -> dict[str, tuple[str, str]]:
+    ctx = store.context()
+    try:
+        with ctx.records.session() as s:
+            return {a.post_id: (a.acknowledged_by, a.assignee) for a in s.scalars(select(Alert))}
+    finally:
+        ctx.close()
+
+
+def test_group_actions_act_on_the_whole_group(desk_config):
+    """确认全组 and 指派全组 on an event of two alerts: both acknowledged, both assigned (the second one
+    kept its own clock running before)."""
+    store = _event_store(desk_config)
+    at = _as("officer").run()
+    assert not at.exception
+    at.button(key="desk.triage.group_ack.post-outage").click().run()
+    assert not at.exception
+    assert any("全组已确认：2 条" in s.value for s in at.success)
+    alerts = _alerts(store)
+    assert alerts["post-outage"][0] == "wang" and alerts["post-complaint"][0] == "wang"
+    assert alerts["post-rumor"][0] == ""  # another event is untouched
+
+    make_user(store, username="zhao", role="manager")
+    at.run()
+    at.button(key="desk.triage.group_assign_form.post-outage").click().run()
+    at.selectbox(key="desk.triage.group_assign_to.post-outage").set_value("zhao")
+    at.button(key="desk.triage.group_assign.post-outage").click().run()
+    assert not at.exception
+    alerts = _alerts(store)
+    assert alerts["post-outage"][1] == "zhao" and alerts["post-complaint"][1] == "zhao"
