@@ -783,11 +783,31 @@ def cmd_learn(args: argparse.Namespace) -> int:
 
 
 def cmd_desk(args: argparse.Namespace) -> int:
+    """`yuqing desk`: the Streamlit desk; beside it (``[desk] watch_clocks``, on by default) the clock watch
+    and the outbox pump, so an alert nobody acknowledges is chased up the chain while the desk is open."""
     settings = _settings(args)
     env = dict(os.environ)
     if args.config:
         env["YUQING_CONFIG"] = str(Path(args.config).resolve())
-    return run_desk(env, port=args.port, base_url=settings.desk.base_url)
+    helpers: list = []
+    ctx = None
+    if settings.desk.watch_clocks and not getattr(args, "no_watch", False):
+        from yuqing.clock_watch import ClockWatch
+        from yuqing.context import build_context
+        from yuqing.notify import outbox_pump
+
+        ctx = build_context(settings)
+        _ = ctx.records  # opened (migrated) here, before the threads: Alembic is not thread-safe
+        helpers.append(ClockWatch(ctx).start())
+        if settings.notify.channels or settings.notify.smtp.host:
+            helpers.append(outbox_pump(ctx.records, settings).start())
+    try:
+        return run_desk(env, port=args.port, base_url=settings.desk.base_url)
+    finally:
+        for helper in helpers:
+            helper.stop()
+        if ctx is not None:
+            ctx.close()
 
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
@@ -895,6 +915,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("desk", help="启动值守台 / start the Streamlit desk")
     s.add_argument("--port", type=int, default=8501)
+    s.add_argument(
+        "--no-watch",
+        action="store_true",
+        help="不在值守台旁检查时限、发送通知（另有 yuqing schedule 时） / no clock watch or outbox pump beside the desk",
+    )
     s.set_defaults(func=cmd_desk)
 
     s = sub.add_parser("export", help="导出帖子及分析结果 / dump stored posts with their analysis")

@@ -157,6 +157,11 @@ class DeskConfig(BaseModel):
     queue_refresh_seconds: int = Field(
         30, ge=5, le=3600, description="the triage queue reloads itself this often (each person can pause it)"
     )
+    watch_clocks: bool = Field(
+        True,
+        description="`yuqing desk` also checks the clocks (unacknowledged alerts, records) and delivers the "
+        "outbox, as `yuqing schedule` does, so nothing waits for `yuqing clocks`",
+    )
 
     @model_validator(mode="before")
     @classmethod

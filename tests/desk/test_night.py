@@ -127,3 +127,67 @@ def test_group_actions_act_on_the_whole_group(desk_config):
     assert not at.exception
     alerts = _alerts(store)
     assert alerts["post-outage"][1] == "zhao" and alerts["post-complaint"][1] == "zhao"
+
+
+def _age_alert(store: DeskStore, key: str, minutes: int) -> None:
+    from datetime import timedelta
+
+    from store.models import utcnow
+
+    ctx = store.context()
+    try:
+        with ctx.records.session() as s:
+            alert = s.scalar(select(Alert).where(Alert.post_id == f"post-{key}"))
+            alert.created_at = utcnow() - timedelta(minutes=minutes)
+    finally:
+        ctx.close()
+
+
+def test_an_alert_past_its_acknowledge_clock_counts_as_overdue_on_the_dashboard(desk_store):
+    """Level I outage, 5-minute clock, 35 minutes and nobody acknowledged it: the item page says 已超时 and
+    so does the dashboard (it counted only records' clocks: 时限已超时 0)."""
+    _age_alert(desk_store, "outage", 40)
+    at = _as("manager").run()
+    at = open_item(at, "post-outage")
+    assert any("已超时" in m.value for m in at.markdown if "确认预警" in m.value)
+    at.switch_page("views/dashboard.py").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["时限已超时"] == "1"
+    waiting = next(
+        df.value for df in at.dataframe if "剩余时间" in df.value.columns and "预警" in df.value.columns
+    )
+    first = waiting.iloc[0]
+    assert first["时限状态"] == "已超时" and first["剩余时间"].startswith("已超时 35 分钟")
+
+
+def test_yuqing_desk_chases_an_unacknowledged_alert_without_yuqing_clocks(desk_store, monkeypatch):
+    """`yuqing desk` runs the clock watch beside the page: the overdue alert is chased up the chain
+    (a manager is told) while the desk is open, with no `yuqing clocks` anywhere."""
+    import time
+
+    import yuqing.cli
+    from store.models import AuditEntry
+
+    _age_alert(desk_store, "outage", 8)  # one 5-minute clock past: the chain's first tier (managers)
+    make_user(desk_store, username="zhao", role="manager")
+    seen: list = []
+
+    def fake_desk(env, *, port, base_url=""):  # the page itself is not needed: the watch runs beside it
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not seen:
+            ctx = desk_store.context()
+            try:
+                with ctx.records.session() as s:
+                    seen.extend(
+                        (e.entity_id, e.detail.get("notified"))
+                        for e in s.scalars(select(AuditEntry).where(AuditEntry.action == "alert.chased"))
+                    )
+            finally:
+                ctx.close()
+            time.sleep(0.2)
+        return 0
+
+    monkeypatch.setattr(yuqing.cli, "run_desk", fake_desk)
+    assert yuqing.cli.main(["--config", str(desk_store.config), "desk"]) == 0
+    assert seen and seen[0][1] == ["zhao"], seen
