@@ -94,9 +94,11 @@ with st.container(border=True):
     query = st.text_input(
         "全文搜索",
         key="desk.triage.query",
-        max_chars=MAX_SEARCH_CHARS,
         placeholder="输入关键词，例如：华鼎证券 系统故障",
-    )
+    )  # no max_chars: a longer paste would be dropped by the browser, leaving the box empty without a word
+    if len(query) > MAX_SEARCH_CHARS:
+        st.warning(f"搜索词过长（{len(query)} 字），只按前 {MAX_SEARCH_CHARS} 字搜索；请删减后再试。")
+        query = query[:MAX_SEARCH_CHARS]
     f1, f2, f3, f4 = st.columns([2, 3, 2, 1])
     levels = f1.multiselect(
         "级别",

@@ -191,3 +191,15 @@ def test_yuqing_desk_chases_an_unacknowledged_alert_without_yuqing_clocks(desk_s
     monkeypatch.setattr(yuqing.cli, "run_desk", fake_desk)
     assert yuqing.cli.main(["--config", str(desk_store.config), "desk"]) == 0
     assert seen and seen[0][1] == ["zhao"], seen
+
+
+def test_a_search_longer_than_the_limit_is_kept_and_said_so(desk_store):
+    """More than 500 characters pasted into search: the box keeps them, the page says it searched the
+    first 500 (the box used to come back empty without a word)."""
+    at = _as("officer").run()
+    pasted = "华鼎证券 立案 " + "很长的粘贴内容" * 100
+    at.text_input(key="desk.triage.query").input(pasted).run()
+    assert not at.exception
+    assert at.text_input(key="desk.triage.query").value == pasted
+    assert any("搜索词过长" in w.value and "500" in w.value for w in at.warning)
+    assert at.text_input(key="desk.triage.query").max_chars in (None, 0)
