@@ -30,6 +30,8 @@ from sqlalchemy.orm import Session
 
 from playbooks import escalation as escalation_flow
 from playbooks.authz import Actor, require
+from playbooks.clocks import alert_ack_clock, playbook_for_alert
+from playbooks.schema import Playbook
 from store.models import Alert, Escalation, PostRecord, User, level_rank, utcnow
 from store.records import audit
 from store.times import as_utc
@@ -77,10 +79,26 @@ class AlertState:
     escalation_id: int | None  # the open escalation record, if any
     escalation_state: str | None
     version: int = 1  # what an action from this view expects (a change made meanwhile is refused)
+    # the acknowledge clock (playbooks.clocks.alert_ack_clock): due, allowed minutes, done; None: no clock
+    ack_due_at: datetime | None = None
+    ack_minutes: int | None = None
+    ack_done_at: datetime | None = None
+
+    @property
+    def waiting_for_ack(self) -> bool:
+        """Nobody has acknowledged it yet and it is still to handle."""
+        return self.ack_done_at is None and self.status in ("open", "escalated")
 
 
-def queue_states(session: Session, post_ids: Sequence[str]) -> dict[str, AlertState]:
-    """The triage state of the alerts of ``post_ids``, by post id (posts without an alert are left out)."""
+def queue_states(
+    session: Session,
+    post_ids: Sequence[str],
+    *,
+    playbooks: Sequence[Playbook] = (),
+    now: datetime | None = None,
+) -> dict[str, AlertState]:
+    """The triage state of the alerts of ``post_ids``, by post id (posts without an alert are left out);
+    with ``playbooks``, each alert's acknowledge clock too (the queue shows the time left on every row)."""
     if not post_ids:
         return {}
     alerts = list(session.scalars(select(Alert).where(Alert.post_id.in_(list(post_ids)))))
@@ -96,8 +114,19 @@ def queue_states(session: Session, post_ids: Sequence[str]) -> dict[str, AlertSt
         )
         open_esc = {e.alert_id: e for e in rows}
     out: dict[str, AlertState] = {}
+    now = now or utcnow()
     for a in alerts:
         esc = open_esc.get(a.id)
+        clock = (
+            alert_ack_clock(
+                a,
+                playbook_for_alert(a, playbooks),
+                now=now,
+                escalation_acknowledged_at=esc.acknowledged_at if esc else None,
+            )
+            if playbooks
+            else None
+        )
         out[a.post_id] = AlertState(
             alert_id=a.id,
             post_id=a.post_id,
@@ -115,6 +144,11 @@ def queue_states(session: Session, post_ids: Sequence[str]) -> dict[str, AlertSt
             escalation_id=esc.id if esc else None,
             escalation_state=esc.state if esc else None,
             version=int(a.version or 1),
+            ack_due_at=clock.due_at if clock else None,
+            ack_minutes=clock.minutes if clock else None,
+            ack_done_at=clock.done_at
+            if clock
+            else (a.acknowledged_at or (esc.acknowledged_at if esc else None)),
         )
     return out
 
@@ -162,6 +196,29 @@ class QueueGroup:
     def level(self) -> str | None:
         """The most severe level among the group's posts."""
         return min((p.level for p in self.posts), key=level_rank, default=None)
+
+
+def by_urgency(groups: Sequence[QueueGroup], states: Mapping[str, AlertState]) -> list[QueueGroup]:
+    """Groups in order of urgency, the way an on-call queue is read: first those with an alert nobody has
+    acknowledged, the one whose acknowledge deadline comes first (or passed longest ago) leading; then
+    the rest; within each, the most severe level, then the newest (the order they came in)."""
+
+    def key(item: tuple[int, QueueGroup]) -> tuple:
+        position, g = item
+        dues = [
+            a.ack_due_at
+            for p in g.posts
+            if (a := states.get(p.id)) is not None and a.waiting_for_ack and a.ack_due_at is not None
+        ]
+        first_due = min(dues) if dues else None
+        return (
+            0 if first_due is not None else 1,
+            first_due.timestamp() if first_due is not None else 0.0,
+            level_rank(g.level),
+            position,
+        )
+
+    return [g for _, g in sorted(enumerate(groups), key=key)]
 
 
 def group_posts(posts: Sequence[PostRecord]) -> list[QueueGroup]:

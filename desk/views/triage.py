@@ -28,6 +28,7 @@ from desk.ui import (
     LEVEL_NAMES,
     alert_status_label,
     escape_markdown,
+    format_duration,
     format_time,
     join_list,
     level_badge,
@@ -38,7 +39,7 @@ from desk.ui import (
 from playbooks import triage
 from playbooks.authz import Actor, PermissionDenied
 from playbooks.escalation import STATE_LABELS
-from store.models import LEVELS, PostRecord, utcnow
+from store.models import LEVELS, PostRecord, level_rank, utcnow
 from store.neardup import group_sizes
 
 PAGE_SIZES = (20, 50, 100)
@@ -50,6 +51,8 @@ VIEW_LABELS = {"todo": "待处理", "false_positive": "误报", "all": "全部"}
 # session-state keys of this page
 LIVE = "desk.triage.live"  # auto-refresh on (widget)
 SHOWN_ALERTS = "desk.triage.shown_at"  # filters and time of the previous refresh (to announce arrivals)
+ARRIVED = "desk.triage.arrived"  # alerts that arrived while the page was open, until 知道了
+SOUND = "desk.triage.sound"  # 提示音 on (widget)
 OPEN_FORM = "desk.triage.open_form"  # (指派 | 误报, post id): the one row whose small form is open
 
 state.init_session_state()
@@ -60,7 +63,7 @@ st.title("预警队列")
 state.show_flash()
 
 interval = int(ctx.settings.desk.queue_refresh_seconds)
-t1, t2, t3 = st.columns([2, 2, 3])
+t1, t2, t4, t3 = st.columns([2, 2, 2, 3])
 drill = t1.toggle(
     "只看演练预警",
     key="desk.triage.drill",
@@ -72,6 +75,7 @@ live = t2.toggle(
     key=LIVE,
     help=f"每 {interval} 秒自动载入新到的预警；需要时可暂停（新预警要手动刷新才会出现）。",
 )
+t4.toggle("提示音", key=SOUND, help="新预警到达时播放提示音（需先点击过本页面，浏览器才允许出声）。")
 view = t3.segmented_control(
     "状态",
     list(VIEW_LABELS),
@@ -289,11 +293,12 @@ def live_queue() -> None:
     result = _search()
     if result is None:
         return
+    library, _ = state.playbooks_or_none(ctx)
     with ctx.records.session() as s:
-        states = triage.queue_states(s, [p.id for p in result.items])
+        states = triage.queue_states(s, [p.id for p in result.items], playbooks=library, now=now)
     posts = triage.in_view(result.items, states, view)
-    groups = triage.group_posts(posts)
-    _announce_arrivals(posts, states, now)
+    groups = triage.by_urgency(triage.group_posts(posts), states)
+    _announce_arrivals(posts, states, now, figures.new_total)
     if actor is not None:
         _seen_bar(now, figures.new_total)
     if result.total > GROUP_WINDOW:
@@ -309,7 +314,8 @@ def live_queue() -> None:
     shown = groups[(page_no - 1) * page_size : page_no * page_size]
     st.caption(
         f"共 {len(posts)} 条预警，{len(groups)} 组，第 {page_no} / {pages} 页"
-        "（同一事件合为一组，转载/抄发折叠在首发之下；按级别从高到低、时间从新到旧排列）"
+        "（按紧迫程度排列：尚未确认、确认时限最近或已超时的在前，其次按级别、时间；"
+        "同一事件合为一组，转载/抄发折叠在首发之下）"
     )
     with ctx.records.session() as s:
         similar = group_sizes(s, [r.post for g in shown for r in g.rows])  # reposts, copies in the store
@@ -358,16 +364,53 @@ def _search():
     return result
 
 
-def _announce_arrivals(posts: list[PostRecord], states: dict[str, triage.AlertState], now: datetime) -> None:
-    """A toast for the alerts that opened since the previous refresh of the same filters."""
+def _announce_arrivals(
+    posts: list[PostRecord], states: dict[str, triage.AlertState], now: datetime, new_total: int
+) -> None:
+    """New alerts announce themselves: a notice that stays until 知道了 (not a 4-second toast), the count of
+    alerts new to this person in the browser tab's title, and — when 提示音 is on — a short sound."""
     previous = st.session_state.get(SHOWN_ALERTS)  # (filters, when) of the previous refresh
+    arrived: list[PostRecord] = []
     if previous is not None and previous[0] == signature:
         arrived = [
             p for p in posts if (a := states.get(p.id)) and a.created_at and a.created_at > previous[1]
         ]
-        if arrived:
-            st.toast(f"新到 {len(arrived)} 条预警", icon="🚨")
     st.session_state[SHOWN_ALERTS] = (signature, now)
+    notice: list = st.session_state.setdefault(ARRIVED, [])
+    known = {pid for pid, _, _ in notice}
+    notice.extend((p.id, p.level, p.title or p.text) for p in arrived if p.id not in known)
+    if notice:
+        with st.container(border=True):
+            c1, c2 = st.columns([6, 1], vertical_alignment="center")
+            worst = min((lv for _, lv, _ in notice), key=level_rank, default=None)
+            first = "；".join(
+                f"{LEVEL_LABELS.get(lv or '', '未定级')} {escape_markdown(plain(t, 30))}"
+                for _, lv, t in notice[:3]
+            )
+            more = f" 等 {len(notice)} 条" if len(notice) > 3 else ""
+            c1.warning(
+                f"🚨 自 {format_time(previous[1] if previous else now)} 起新到 {len(notice)} 条预警"
+                f"（最高 {level_badge(worst)[0]}）：{first}{more}",
+            )
+            c2.button("知道了", key="desk.triage.arrived_seen", on_click=_clear_arrivals, width="stretch")
+    _tab_title(new_total, ring=bool(arrived) and bool(st.session_state.get(SOUND)))
+
+
+def _clear_arrivals() -> None:
+    st.session_state[ARRIVED] = []
+
+
+def _tab_title(new_total: int, *, ring: bool) -> None:
+    """(3) 舆情值守台 in the browser tab while alerts are new to this person; a beep when asked for."""
+    title = f"({new_total}) 舆情值守台" if new_total else "舆情值守台"
+    script = f"document.title = {title!r};"
+    if ring:  # 0.4 s at 880 Hz through WebAudio; the browser allows it after the person clicked the page
+        script += (
+            "try{const a=new (window.AudioContext||window.webkitAudioContext)();const o=a.createOscillator();"
+            "const g=a.createGain();o.frequency.value=880;g.gain.value=0.15;o.connect(g);g.connect(a.destination);"
+            f"o.start();o.stop(a.currentTime+0.4);}}catch(e){{}} /* {utcnow().timestamp()} */"
+        )
+    st.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
 
 
 def _seen_bar(now: datetime, new_total: int) -> None:
@@ -565,6 +608,8 @@ def _row(
         st.badge(label, color=color)
         if actor is not None and alert is not None and triage.is_new(alert.created_at, seen_at):
             st.badge("新", color="green")
+        if alert is not None:
+            _ack_badge(alert)
         st.caption(escape_markdown(post.topic or "其他"))
         if post.drill:
             st.badge("演练", color="violet")
@@ -602,6 +647,26 @@ def _row(
         _actions(post, alert, ids)
     if alert is not None:
         _form(post, alert, ids, assignable)
+
+
+def ack_text(alert: triage.AlertState, now: datetime) -> tuple[str, str]:
+    """(text, badge colour) of an alert's acknowledge clock: 确认剩余 3 分钟 / 确认已超时 12 分钟 / 已确认."""
+    if alert.ack_done_at is not None:
+        late = alert.ack_due_at is not None and alert.ack_done_at > alert.ack_due_at
+        return ("已确认（超时）" if late else "已确认"), ("orange" if late else "gray")
+    if alert.ack_due_at is None or not alert.waiting_for_ack:
+        return "", ""
+    left = (alert.ack_due_at - now).total_seconds() / 60
+    if left < 0:
+        return f"确认已超时 {format_duration(left)}", "red"
+    soon = alert.ack_minutes is not None and left <= max(1.0, alert.ack_minutes * 0.2)
+    return f"确认剩余 {format_duration(left)}", "orange" if soon else "blue"
+
+
+def _ack_badge(alert: triage.AlertState) -> None:
+    text, color = ack_text(alert, utcnow())
+    if text:
+        st.badge(text, color=color, icon=":material/timer:" if color in ("red", "orange", "blue") else None)
 
 
 def _handling(alert: triage.AlertState) -> str:

@@ -203,3 +203,44 @@ def test_a_search_longer_than_the_limit_is_kept_and_said_so(desk_store):
     assert at.text_input(key="desk.triage.query").value == pasted
     assert any("搜索词过长" in w.value and "500" in w.value for w in at.warning)
     assert at.text_input(key="desk.triage.query").max_chars in (None, 0)
+
+
+def _queue_titles(at, posts) -> list[str]:
+    shown = texts(at)
+    return [k for t in shown for k, p in posts.items() if t == p.title]
+
+
+def test_the_queue_orders_by_urgency_and_shows_the_time_left_on_every_row(desk_store):
+    """An overdue level IV alert nobody acknowledged comes before a fresh level I; every row says how long
+    is left to acknowledge it, or how long it is overdue; once acknowledged it goes back by level."""
+    _age_alert(desk_store, "complaint", 60 * 30)  # 30 hours, never acknowledged
+    at = _as("officer").run()
+    assert not at.exception
+    order = _queue_titles(at, desk_store.posts)
+    assert order[0] == "complaint", order
+    assert order[1:] == ["outage", "rumor", "hostile"]
+    badges = [b.proto.label for b in at.get("badge")] if at.get("badge") else []
+    markdown = " ".join(m.value for m in at.markdown) + " ".join(badges)
+    assert ":red-badge[:material/timer: 确认已超时 1 天" in markdown
+    assert markdown.count("确认剩余") == 3  # the three fresh alerts, each with its own time left
+    at.button(key="desk.triage.ack.post-complaint").click().run()
+    assert not at.exception
+    assert _queue_titles(at, desk_store.posts) == ["outage", "rumor", "hostile", "complaint"]
+
+
+def test_a_new_alert_announces_itself_until_seen(desk_store):
+    """An alert arriving while the queue is open: a notice that stays until 知道了, and the tab title
+    counts the alerts new to this person."""
+    at = _as("officer").run()
+    assert "document.title = '(4) 舆情值守台'" in " ".join(h.proto.body for h in at.main.html)
+    late = make_post("late", title="华鼎证券两融穿仓传闻", text="华鼎证券两融穿仓传闻。", level="II",
+                     source="微博", minutes_ago=0)  # fmt: skip
+    desk_store.add([late])
+    at.run()
+    notice = [e.value for e in at.main.warning if "新到 1 条预警" in e.value]
+    assert notice and "华鼎证券两融穿仓传闻" in notice[0]
+    at.run()  # still there on the next refresh: it waits for the person
+    assert any("新到 1 条预警" in e.value for e in at.main.warning)
+    assert "document.title = '(5) 舆情值守台'" in " ".join(h.proto.body for h in at.main.html)
+    at.button(key="desk.triage.arrived_seen").click().run()
+    assert not any("新到" in e.value for e in at.main.warning)
