@@ -153,6 +153,21 @@ def queue_states(
     return out
 
 
+def event_states(
+    session: Session,
+    event_id: str,
+    *,
+    playbooks: Sequence[Playbook] = (),
+    now: datetime | None = None,
+    drill: bool = False,
+) -> dict[str, AlertState]:
+    """The triage state of every alert of one event (by post id): the item page's group actions."""
+    if not event_id:
+        return {}
+    ids = session.scalars(select(Alert.post_id).where(Alert.event_id == event_id, Alert.drill.is_(drill))).all()
+    return queue_states(session, list(ids), playbooks=playbooks, now=now)
+
+
 # the queue's views by alert status: still to handle (the default), dismissed as false positive, all
 QUEUE_VIEWS: dict[str, tuple[str, ...] | None] = {
     "todo": ("open", "escalated"),

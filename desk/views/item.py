@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from desk import state
+from desk import alert_actions, state
 from desk.ui import (
     audit_action_label,
     escape_markdown,
@@ -25,6 +25,7 @@ from desk.ui import (
     sentiment_label,
     to_shanghai,
 )
+from playbooks import triage
 from playbooks.authz import PermissionDenied
 from playbooks.clocks import CLOCK_STATE_COLORS, CLOCK_STATE_LABELS, escalation_clocks, worst_state
 from playbooks.escalation import OPEN_STATES, STATE_LABELS, EscalationError, open_escalation
@@ -165,6 +166,68 @@ if post.drill:
     badges[2].badge("演练", color="violet")
 if post.drill:
     st.info("这是一条演练预警：标记为「对外」的步骤只演示，不得真实对外发布或报送。")
+
+
+def _action_bar() -> None:
+    """The queue's actions on this alert — 确认, 指派, 误报 (恢复 for a manager once settled) — and the
+    same on its whole event; a fixed row: a done action is disabled in place, nothing moves."""
+    who = state.current_actor()
+    library_now, _ = state.playbooks_or_none(ctx)
+    with ctx.records.session() as s:
+        here = triage.queue_states(s, [post.id], playbooks=library_now).get(post.id)
+        group = triage.event_states(s, post.event_id, playbooks=library_now, drill=post.drill)
+        people = triage.active_users(s)
+    if here is None or who is None:
+        return
+    names = dict(people)
+    text, color = alert_actions.ack_text(here, utcnow())
+    if text:
+        st.badge(text, color=color, icon=":material/timer:")
+    mine = [(here.alert_id, here.version)]
+    settled = here.status in ("false_positive", "closed")
+    c1, c2, c3, c4 = st.columns(4)
+    if settled:
+        c1.button(
+            "恢复为待处理", key="desk.item.reopen", on_click=alert_actions.run, args=("reopen", mine),
+            disabled=not who.can("alert.reopen"), width="stretch",
+        )  # fmt: skip
+        return
+    acked = here.ack_done_at is not None or here.acknowledged_at is not None
+    c1.button(
+        "已确认" if acked else "确认", key="desk.item.ack", on_click=alert_actions.run,
+        args=("acknowledge", mine), disabled=acked or not who.can("alert.acknowledge"), width="stretch",
+    )  # fmt: skip
+    with c2.popover("指派", width="stretch", disabled=not who.can("alert.assign")):
+        st.selectbox("指派给", list(names), index=None, format_func=lambda u: names.get(u, u),
+                     key="desk.item.assign_to", placeholder="选择在岗的值守台用户")  # fmt: skip
+        st.button("确定指派", key="desk.item.assign", on_click=alert_actions.run,
+                  args=("assign", mine, "desk.item.assign_to"))  # fmt: skip
+    with c3.popover("误报", width="stretch", disabled=not who.can("alert.false_positive")):
+        st.text_input("误报原因", key="desk.item.fp_reason", max_chars=triage.MAX_REASON_CHARS,
+                      placeholder="一句话说明，例如：同名公司，与本司无关")  # fmt: skip
+        st.button("标为误报", key="desk.item.fp", on_click=alert_actions.run,
+                  args=("false_positive", mine, "desk.item.fp_reason"))  # fmt: skip
+    others = [
+        a for pid, a in group.items() if pid != post.id and a.status not in ("false_positive", "closed")
+    ]
+    if others:
+        everyone = [(here.alert_id, here.version), *((a.alert_id, a.version) for a in others)]
+        waiting = [
+            (i, v) for (i, v), a in zip(everyone, [here, *others], strict=True) if a.ack_done_at is None
+        ]
+        c4.button(
+            f"确认全组（{len(waiting)} 条）", key="desk.item.group_ack", on_click=alert_actions.run,
+            args=("acknowledge", waiting), disabled=not waiting or not who.can("alert.acknowledge"),
+            width="stretch", help=f"同一事件共 {len(everyone)} 条预警，一并确认",
+        )  # fmt: skip
+        with st.expander(f"同一事件的其余 {len(others)} 条预警：指派全组"):
+            st.selectbox("全组指派给", list(names), index=None, format_func=lambda u: names.get(u, u),
+                         key="desk.item.group_assign_to", placeholder="选择在岗的值守台用户")  # fmt: skip
+            st.button("确定指派全组", key="desk.item.group_assign", on_click=alert_actions.run,
+                      args=("assign", everyone, "desk.item.group_assign_to"))  # fmt: skip
+
+
+_action_bar()
 
 st.subheader(escape_markdown(post.title) if post.title.strip() else "（无标题）")
 

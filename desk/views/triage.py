@@ -20,7 +20,7 @@ from functools import partial
 
 import streamlit as st
 
-from desk import state
+from desk import alert_actions, state
 from desk.drill_ui import show_drill_banner
 from desk.health_ui import show_health_banner
 from desk.ui import (
@@ -28,7 +28,6 @@ from desk.ui import (
     LEVEL_NAMES,
     alert_status_label,
     escape_markdown,
-    format_duration,
     format_time,
     join_list,
     level_badge,
@@ -649,22 +648,8 @@ def _row(
         _form(post, alert, ids, assignable)
 
 
-def ack_text(alert: triage.AlertState, now: datetime) -> tuple[str, str]:
-    """(text, badge colour) of an alert's acknowledge clock: 确认剩余 3 分钟 / 确认已超时 12 分钟 / 已确认."""
-    if alert.ack_done_at is not None:
-        late = alert.ack_due_at is not None and alert.ack_done_at > alert.ack_due_at
-        return ("已确认（超时）" if late else "已确认"), ("orange" if late else "gray")
-    if alert.ack_due_at is None or not alert.waiting_for_ack:
-        return "", ""
-    left = (alert.ack_due_at - now).total_seconds() / 60
-    if left < 0:
-        return f"确认已超时 {format_duration(left)}", "red"
-    soon = alert.ack_minutes is not None and left <= max(1.0, alert.ack_minutes * 0.2)
-    return f"确认剩余 {format_duration(left)}", "orange" if soon else "blue"
-
-
 def _ack_badge(alert: triage.AlertState) -> None:
-    text, color = ack_text(alert, utcnow())
+    text, color = alert_actions.ack_text(alert, utcnow())
     if text:
         st.badge(text, color=color, icon=":material/timer:" if color in ("red", "orange", "blue") else None)
 
@@ -704,38 +689,43 @@ def _actions(post: PostRecord, alert: triage.AlertState | None, ids: list[tuple[
                 args=(alert.alert_id, alert.version),
             )
         return
-    cells = iter(
-        [c for _ in range(2) for c in st.columns(2, gap="small")]
-    )  # a 2 × 2 grid of one-click actions
-    if not alert.acknowledged_at and actor.can("alert.acknowledge"):
-        next(cells).button(
-            "确认", key=f"desk.triage.ack.{post.id}", on_click=_acknowledge, args=(ids,), width="stretch"
-        )
-    if actor.can("alert.assign"):
-        next(cells).button(
-            "指派", key=f"desk.triage.assign_form.{post.id}", on_click=_toggle_form, args=("assign", post.id),
-            width="stretch",
-        )  # fmt: skip
-    if actor.can("alert.false_positive"):
-        next(cells).button(
-            "误报", key=f"desk.triage.fp_form.{post.id}", on_click=_toggle_form, args=("fp", post.id),
-            width="stretch",
-        )  # fmt: skip
-    if alert.escalation_id is None and alert.status == "open" and actor.can("escalation.open"):
+    # a fixed 2 × 2 grid: every action keeps its place after a click (a done one is disabled, not removed),
+    # so the pointer never lands on a button that moved under it
+    (c1, c2), (c3, c4) = st.columns(2, gap="small"), st.columns(2, gap="small")
+    acked = alert.acknowledged_at is not None
+    c1.button(
+        "已确认" if acked else "确认",
+        key=f"desk.triage.ack.{post.id}",
+        on_click=_acknowledge,
+        args=(ids,),
+        disabled=acked or not actor.can("alert.acknowledge"),
+        width="stretch",
+    )
+    c2.button(
+        "指派", key=f"desk.triage.assign_form.{post.id}", on_click=_toggle_form, args=("assign", post.id),
+        disabled=not actor.can("alert.assign"), width="stretch",
+    )  # fmt: skip
+    c3.button(
+        "误报", key=f"desk.triage.fp_form.{post.id}", on_click=_toggle_form, args=("fp", post.id),
+        disabled=not actor.can("alert.false_positive"), width="stretch",
+    )  # fmt: skip
+    esc_id = alert.escalation_id
+    if esc_id is not None:
+        if c4.button(
+            f"记录 #{esc_id}", key=f"desk.triage.goto.{post.id}", width="stretch", help="前往处置记录"
+        ):
+            _open_escalation(esc_id)
+    else:
         playbook = ctx.match_playbook(post)
-        next(cells).button(
+        c4.button(
             "升级",
             key=f"desk.triage.escalate.{post.id}",
             on_click=_escalate,
             args=(alert.alert_id, playbook.playbook.id if playbook else None, alert.version),
             help="开启处置记录（按匹配的预案计时）",
+            disabled=alert.status != "open" or not actor.can("escalation.open"),
             width="stretch",
         )
-    esc_id = alert.escalation_id
-    if esc_id is not None and st.button(
-        f"处置记录 #{esc_id}", key=f"desk.triage.goto.{post.id}", width="stretch"
-    ):
-        _open_escalation(esc_id)
 
 
 def _toggle_form(kind: str, post_id: str) -> None:

@@ -244,3 +244,37 @@ def test_a_new_alert_announces_itself_until_seen(desk_store):
     assert "document.title = '(5) 舆情值守台'" in " ".join(h.proto.body for h in at.main.html)
     at.button(key="desk.triage.arrived_seen").click().run()
     assert not any("新到" in e.value for e in at.main.warning)
+
+
+def test_the_item_page_has_the_queues_actions_and_group_actions(desk_config):
+    """From the item page: 确认 (stays in place, disabled), 指派, 误报, and 确认全组 on the event."""
+    store = _event_store(desk_config)
+    make_user(store, username="zhao", role="manager")
+    at = open_item(_as("officer").run(), "post-rumor")
+    assert not at.exception
+    at.button(key="desk.item.ack").click().run()
+    assert not at.exception
+    assert any("已确认 1 条预警" in s.value for s in at.success)
+    ack = at.button(key="desk.item.ack")
+    assert ack.label == "已确认" and ack.disabled
+    at.selectbox(key="desk.item.assign_to").set_value("zhao")
+    at.button(key="desk.item.assign").click().run()
+    assert _alerts(store)["post-rumor"] == ("wang", "zhao")
+
+    at = open_item(at, "post-outage")  # one of an event of two
+    at.button(key="desk.item.group_ack").click().run()
+    assert not at.exception
+    alerts = _alerts(store)
+    assert alerts["post-outage"][0] == "wang" and alerts["post-complaint"][0] == "wang"
+
+    at = open_item(at, "post-hostile")
+    at.text_input(key="desk.item.fp_reason").input("与本司无关")
+    at.button(key="desk.item.fp").click().run()
+    assert not at.exception
+    ctx = store.context()
+    try:
+        with ctx.records.session() as s:
+            status = s.scalar(select(Alert.status).where(Alert.post_id == "post-hostile"))
+    finally:
+        ctx.close()
+    assert status == "false_positive"

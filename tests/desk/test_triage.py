@@ -274,7 +274,9 @@ def test_acknowledge_changes_the_row_and_the_audit_trail(desk_store, app):
     assert not at.exception
     assert any("已确认 1 条预警" in s.value for s in at.success)
     assert any(c.value.startswith("已确认：王晓明") for c in at.caption)
-    assert not [b for b in at.button if b.key == "desk.triage.ack.post-outage"]  # done: the button is gone
+    # done: the button stays where it was, disabled (nothing moves under the pointer)
+    done = at.button(key="desk.triage.ack.post-outage")
+    assert done.label == "已确认" and done.disabled
     (entry,) = _trail(desk_store, "post-outage", "alert.acknowledged")
     assert entry.actor == "王晓明"
     assert _alert(desk_store, "post-outage").acknowledged_by == "王晓明"
@@ -355,7 +357,7 @@ def test_escalate_opens_the_record_and_links_to_it(desk_store, app):
     assert not at.exception
     assert any("已开启处置记录" in s.value for s in at.success)
     link = at.button(key="desk.triage.goto.post-outage")
-    assert link.label.startswith("处置记录 #")
+    assert link.label.startswith("记录 #")  # in the 升级 button's place
     assert not [b for b in at.button if b.key == "desk.triage.escalate.post-outage"]
     link.click().run()
     assert not at.exception
