@@ -49,7 +49,13 @@ sections: dict[str, list] = {}
 hidden: list = []
 for spec in state.PAGES:
     if spec.permission is None or actor.can(spec.permission):
-        page = st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default)
+        page = st.Page(
+            spec.path,
+            title=spec.title,
+            icon=spec.icon,
+            default=spec.default,
+            visibility="hidden" if spec.hidden else "visible",
+        )
         sections.setdefault(spec.section, []).append(page)
     else:  # answers at the same address, says who may use it
         hidden.append(

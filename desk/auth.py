@@ -242,7 +242,9 @@ def require_sign_in(ctx: Context) -> Actor:
     # the login form answers at every page's address (a bookmarked /triage, an item link from a
     # notification): after signing in, the rerun opens the page that was asked for, query and all
     pages = [
-        st.Page(login, title="登录", icon="🔐", url_path=spec.url_path, default=spec.default)
+        st.Page(spec.path, title=spec.title, icon=spec.icon)
+        if spec.public
+        else st.Page(login, title="登录", icon="🔐", url_path=spec.url_path, default=spec.default)
         for spec in state.PAGES
     ]
     st.navigation(pages, position="hidden").run()

@@ -49,6 +49,7 @@ ITEM_PAGE = "views/item.py"
 ESCALATIONS_PAGE = "views/escalations.py"
 HEALTH_PAGE = "views/health.py"  # source health: silent and failing sources (desk.health_ui links here)
 USERS_PAGE = "views/users.py"  # 用户管理, registered for admins only
+ACK_PAGE = "views/ack.py"  # /ack?t=<token>: the acknowledge link in a notification (playbooks/ack_links.py)
 
 POST_PARAM = "post"  # ?post=<id> on the item page
 
@@ -63,6 +64,10 @@ class PageSpec:
     section: str  # 值守 | 预案与演练 | 管理
     permission: str | None = None  # None: everyone signed in; else the permission the page needs
     default: bool = False
+    hidden: bool = False  # not in the navigation (reached by a link)
+    public: bool = (
+        False  # answers without sign-in (the notification's acknowledge link carries its own proof)
+    )
 
     @property
     def url_path(self) -> str:
@@ -86,6 +91,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("views/reports.py", "报告证监局", "📝", "管理", "report.generate"),
     PageSpec("views/briefs.py", "日报与假期总结", "🗞️", "管理", "report.generate"),
     PageSpec(USERS_PAGE, "用户管理", "👥", "管理", "user.manage"),
+    PageSpec(ACK_PAGE, "一键确认预警", "✅", "值守", hidden=True, public=True),
 )
 
 

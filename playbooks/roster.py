@@ -528,6 +528,16 @@ def _roster_first(session: Session, at: datetime, entry: str) -> list[User] | No
     return None
 
 
+def roster_on_duty(now: datetime):
+    """(session) → the usernames on duty at ``now`` (primary, then backup): who an announcement is for."""
+
+    def people(session: Session) -> list[str]:
+        names = [u.username for duty in ("primary", "backup") for u in duty_people(session, now, duty)]
+        return list(dict.fromkeys(names))
+
+    return people
+
+
 def roster_resolver(now: datetime, base=None):
     """A ``playbooks.chain.Resolver`` that follows the roster at ``now``; ``base`` answers the rest
     (``owner``, usernames, other roles, and role:manager when no manager is on duty)."""

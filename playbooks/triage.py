@@ -164,7 +164,9 @@ def event_states(
     """The triage state of every alert of one event (by post id): the item page's group actions."""
     if not event_id:
         return {}
-    ids = session.scalars(select(Alert.post_id).where(Alert.event_id == event_id, Alert.drill.is_(drill))).all()
+    ids = session.scalars(
+        select(Alert.post_id).where(Alert.event_id == event_id, Alert.drill.is_(drill))
+    ).all()
     return queue_states(session, list(ids), playbooks=playbooks, now=now)
 
 

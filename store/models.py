@@ -630,3 +630,22 @@ class HolidayEntry(Base):
     entered_by: Mapped[str] = mapped_column(String(80), default="")
     entered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+
+
+class AckLink(Base):
+    """A link in a notification that acknowledges one alert as the person it was sent to: only the hash of
+    its token is kept; it expires, works once, and is never made for a drill (playbooks/ack_links.py)."""
+
+    __tablename__ = "ack_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    username: Mapped[str] = mapped_column(String(40))
+    purpose: Mapped[str] = mapped_column(
+        String(40), default=""
+    )  # the notification kind: alert, alert_chase, breach
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    used_from: Mapped[str] = mapped_column(String(80), default="")

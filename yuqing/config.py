@@ -258,6 +258,13 @@ class NotifyConfig(BaseModel):
     announce_channels: list[str] = Field(
         default_factory=list, description="channel names told of new alerts; empty = every configured channel"
     )
+    ack_link_hours: float = Field(
+        12.0,
+        gt=0,
+        le=72,
+        description="a notification's 一键确认 link (one per person addressed, single use, never for drills) "
+        "works this long",
+    )
 
     @field_validator("channels")
     @classmethod

@@ -45,10 +45,11 @@ from nlp.simhash import MAX_DISTANCE, simhash
 from playbooks.alerting import announce_alerts
 from playbooks.matcher import match_post
 from playbooks.notify.outbox import Recipient
+from playbooks.roster import roster_on_duty
 from playbooks.schema import PlaybookError
 from store import neardup
 from store.incoming import check_post
-from store.models import Alert, PostRecord, utcnow_iso
+from store.models import Alert, PostRecord, utcnow, utcnow_iso
 from store.outage import is_outage
 from store.posts_sqlite import PostsRejected, UpsertResult
 from store.records import post_ids_with_alerts, upsert_alert
@@ -446,6 +447,8 @@ def _announce(session: Session, alerts: list[Alert], *, ctx: Context, report: In
         desk_base_url=ctx.settings.desk.base_url,
         levels=notify.announce_levels,
         playbooks=playbooks,
+        on_duty=roster_on_duty(utcnow()),  # each of them gets an acknowledge link of their own
+        ack_hours=notify.ack_link_hours,
     )
 
 

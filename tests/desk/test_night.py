@@ -278,3 +278,36 @@ def test_the_item_page_has_the_queues_actions_and_group_actions(desk_config):
     finally:
         ctx.close()
     assert status == "false_positive"
+
+
+def test_the_acknowledge_link_opens_a_page_without_sign_in_and_acknowledges_once(desk_store):
+    """The link from a notification: the page shows the alert and one button (opening it changes
+    nothing); the press acknowledges as the link's person; the same link again says it was used."""
+    from playbooks import ack_links
+
+    make_user(desk_store, username="zhao", role="manager", display_name="赵经理")
+    ctx = desk_store.context()
+    try:
+        with ctx.records.session() as s:
+            alert = s.scalar(select(Alert).where(Alert.post_id == "post-outage"))
+            token = ack_links.issue(s, alert, "zhao", purpose="alert")
+    finally:
+        ctx.close()
+    at = AppTest.from_file(str(APP), default_timeout=60).run()  # nobody signed in
+    at.query_params["t"] = token
+    at.switch_page("views/ack.py").run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["一键确认预警"]
+    assert "华鼎证券APP崩了，开盘无法登录交易" in texts(at)
+    assert any("赵经理" in m.value and "仅可使用一次" in m.value for m in at.markdown)
+    assert _alerts(desk_store)["post-outage"][0] == ""  # opening it acknowledged nothing
+    at.button(key="desk.ack.press").click().run()
+    assert not at.exception
+    assert any(s.value.startswith("已确认：赵经理") for s in at.success)
+    assert _alerts(desk_store)["post-outage"][0] == "zhao"
+
+    again = AppTest.from_file(str(APP), default_timeout=60).run()
+    again.query_params["t"] = token
+    again.switch_page("views/ack.py").run()
+    assert any("已使用过" in w.value for w in again.warning)
+    assert not [b for b in again.button if b.key == "desk.ack.press"]

@@ -1,9 +1,10 @@
-"""the desk at night: holidays entered on the desk
+"""the desk at night: holidays entered on the desk, acknowledge links in notifications
 
 Revision ID: 0008
 Revises: 0007
 Issue 17. holiday_entries: the State Council's holiday notice entered by an admin on the desk
-(节前准备) for a year the calendar package has not published yet.
+(节前准备) for a year the calendar package has not published yet. ack_links: the signed-in-by-link
+acknowledgement a notification carries (only the token's hash; expiring; single use).
 Create Date: 2026-12-07 09:00:00
 """
 
@@ -34,8 +35,25 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
     )
     op.create_index("ix_holiday_entries_active", "holiday_entries", ["active"])
+    op.create_table(
+        "ack_links",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("token_hash", sa.String(64), nullable=False),
+        sa.Column("alert_id", sa.Integer(), sa.ForeignKey("alerts.id"), nullable=False),
+        sa.Column("username", sa.String(40), nullable=False),
+        sa.Column("purpose", sa.String(40), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("expires_at", UTCDateTime(), nullable=False),
+        sa.Column("used_at", UTCDateTime(), nullable=True),
+        sa.Column("used_from", sa.String(80), nullable=False),
+    )
+    op.create_index("ix_ack_links_token_hash", "ack_links", ["token_hash"], unique=True)
+    op.create_index("ix_ack_links_alert_id", "ack_links", ["alert_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ack_links_alert_id", table_name="ack_links")
+    op.drop_index("ix_ack_links_token_hash", table_name="ack_links")
+    op.drop_table("ack_links")
     op.drop_index("ix_holiday_entries_active", table_name="holiday_entries")
     op.drop_table("holiday_entries")
