@@ -33,6 +33,7 @@ from playbooks.chain import entry_label
 from playbooks.clocks import CLOCK_STATE_COLORS, CLOCK_STATE_LABELS, ClockState, worst_state
 from playbooks.escalation import (
     OPEN_STATES,
+    SETTLING,
     STATE_LABELS,
     STATES,
     EscalationError,
@@ -40,10 +41,10 @@ from playbooks.escalation import (
     allowed_next,
     assign,
     mark_step_done,
-    transition,
 )
 from playbooks.schema import PLACEHOLDERS
 from store.models import utcnow
+from store.records import get_escalation
 
 SELECT_KEY = "desk.esc.select"
 NOTE_KEY = "desk.esc.note"
@@ -86,7 +87,11 @@ playbooks = {p.id: p for p in library}
 if library_error:
     st.warning(library_error)
 
-f1, f2 = st.columns([4, 1], vertical_alignment="bottom")
+f1, f3, f2 = st.columns([4, 2, 1], vertical_alignment="bottom")
+find = f3.text_input(
+    "查找记录", key="desk.esc.find", max_chars=40, placeholder="编号或标题关键词（含已关闭）",
+    help="按编号（如 12 或 #12）或预警标题查找，不论状态：已关闭、误报的记录也在。",
+).strip().lstrip("#")  # fmt: skip
 states = f1.multiselect(
     "状态",
     STATES,
@@ -101,14 +106,20 @@ now = utcnow()
 try:
     with ctx.records.session() as s:
         rows = escalation_records.record_rows(
-            s, states=states or None, drill=None if include_drill else False, playbooks=playbooks, now=now
+            s,
+            states=None if find else (states or None),  # a search looks in every state: closed ones too
+            drill=None if include_drill else False,
+            playbooks=playbooks,
+            now=now,
         )
+    if find:
+        rows = [r for r in rows if find == str(r.id) or find.lower() in (r.title or "").lower()]
 except SQLAlchemyError:
     st.error("处置记录库暂时无法读取，请稍后刷新；如持续失败请联系管理员。")
     st.stop()
 
 if not rows:
-    st.info("没有符合条件的处置记录。" if states else "还没有处置记录。")
+    st.info("没有符合条件的处置记录。" if states or find else "还没有处置记录。")
     st.stop()
 
 
@@ -193,8 +204,15 @@ def _transition(esc_id: int, to_state: str, version: int) -> None:
     between is refused instead of silently overwritten."""
     note = plain(st.session_state.get(NOTE_KEY), MAX_NOTE).strip()
     ok = _run(
-        lambda s, who: transition(
-            s, escalation_id=esc_id, to_state=to_state, actor=who, note=note, expected_version=version
+        lambda s, who: escalation_records.settle(
+            s,
+            escalation_id=esc_id,
+            to_state=to_state,
+            actor=who,
+            note=note,
+            expected_version=version,
+            playbook=playbooks.get(by_id[esc_id].playbook_id or "") if esc_id in by_id else None,
+            now=utcnow(),
         ),
         f"处置记录 #{esc_id} 已变为「{STATE_LABELS[to_state]}」。",
     )
@@ -524,7 +542,19 @@ st.subheader("变更状态")
 if not nexts:
     st.caption("该记录已结束，没有后续状态。")
 else:
-    st.text_input("备注（可选，将记入审计日志）", key=NOTE_KEY, max_chars=MAX_NOTE)
+    with ctx.records.session() as _s:
+        _rec = get_escalation(_s, escalation_id=esc.id)
+        pending = escalation_records.open_steps(_s, _rec, playbook, now=now) if _rec is not None else []
+    if pending and any(n in SETTLING for n in nexts):
+        st.warning(
+            f"尚有 {len(pending)} 个预案步骤未完成：{escape_markdown('、'.join(pending))}。"
+            "转为「已解决」或「已关闭」前须在备注中说明原因。"
+        )
+    st.text_input(
+        "备注（结案时步骤未完成须说明原因；记入审计日志）" if pending else "备注（可选，将记入审计日志）",
+        key=NOTE_KEY,
+        max_chars=MAX_NOTE,
+    )
     cols = st.columns(len(nexts))
     for col, nxt in zip(cols, nexts, strict=True):
         needs_manager = nxt == "closed" and not (actor and actor.can("escalation.close"))

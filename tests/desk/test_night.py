@@ -311,3 +311,48 @@ def test_the_acknowledge_link_opens_a_page_without_sign_in_and_acknowledges_once
     again.switch_page("views/ack.py").run()
     assert any("已使用过" in w.value for w in again.warning)
     assert not [b for b in again.button if b.key == "desk.ack.press"]
+
+
+def test_resolving_or_closing_with_steps_open_needs_a_reason_and_a_closed_record_stays_findable(desk_store):
+    """向证监局报告 and the other steps not done: 已解决 without a reason is refused (said why); with one, it
+    goes through and the audit entry keeps the reason and the open steps; once closed, 查找 finds it."""
+    from playbooks.authz import Actor
+    from playbooks.escalation import open_escalation, transition
+    from store.models import AuditEntry
+
+    ctx = desk_store.context()
+    try:
+        with ctx.records.session() as s:
+            alert = s.scalar(select(Alert).where(Alert.post_id == "post-outage"))
+            esc, _ = open_escalation(s, alert_id=alert.id, actor=Actor("wang", "officer"))
+            transition(s, escalation_id=esc.id, to_state="acknowledged", actor=Actor("wang", "officer"))
+            esc_id = esc.id
+    finally:
+        ctx.close()
+    at = _as("manager").run()
+    at.switch_page("views/escalations.py").run()
+    assert any("预案步骤未完成" in w.value and "向当地证监局报告" in w.value for w in at.warning)
+    at.button(key="desk.esc.to.resolved").click().run()
+    assert not at.exception
+    assert any("须在备注中说明原因" in e.value for e in at.error)
+    at.text_input(key="desk.esc.note").input("事件已平息，证监局电话沟通后无需书面报告")
+    at.button(key="desk.esc.to.resolved").click().run()
+    assert any("已解决" in s.value for s in at.success)
+    at.text_input(key="desk.esc.note").input("复核完毕")
+    at.button(key="desk.esc.to.closed").click().run()
+    assert any("已关闭" in s.value for s in at.success)
+    ctx = desk_store.context()
+    try:
+        with ctx.records.session() as s:
+            moves = [
+                e.detail for e in s.scalars(select(AuditEntry).where(AuditEntry.action == "escalation.state"))
+            ]
+    finally:
+        ctx.close()
+    resolved = next(d for d in moves if d["after"] == "resolved")
+    assert resolved["note"].startswith("事件已平息") and any("证监局" in x for x in resolved["open_steps"])
+    # closed: not in the default list of open records, but 查找 finds it by its number
+    at.run()
+    at.text_input(key="desk.esc.find").input(f"#{esc_id}").run()
+    table = next(df.value for df in at.dataframe if "编号" in df.value.columns)
+    assert list(table["编号"]) == [f"#{esc_id}"] and list(table["状态"]) == ["已关闭"]
