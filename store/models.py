@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -649,3 +650,27 @@ class AckLink(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     used_from: Mapped[str] = mapped_column(String(80), default="")
+
+
+class Evidence(Base):
+    """固定证据: what the desk kept of a flagged post at the moment it flagged it (a snapshot of the post as
+    received, ``kind`` snapshot), or a file an officer attached to a record (a screenshot, a PDF; ``kind``
+    attachment). The bytes are kept with their SHA-256, so a copy handed on can be checked against it."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), nullable=True, index=True)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"), nullable=True, index=True)
+    post_id: Mapped[str] = mapped_column(String(40), default="", index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="snapshot")  # snapshot | attachment
+    name: Mapped[str] = mapped_column(String(200), default="")
+    mime: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    source_url: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    captured_by: Mapped[str] = mapped_column(String(80), default="")
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    drill: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from nlp.simhash import MAX_DISTANCE, simhash
 from playbooks.alerting import announce_alerts
+from playbooks.evidence import snapshot_post
 from playbooks.matcher import match_post
 from playbooks.notify.outbox import Recipient
 from playbooks.roster import roster_on_duty
@@ -423,6 +424,9 @@ def upsert_alerts(
         alert, what = upsert_alert(session, post=rec, playbook_id=match.playbook.id if match else None)
         if what == "opened":
             report.alerts_opened += 1
+            snapshot_post(
+                session, alert, rec
+            )  # 固定证据: the post as flagged, with its SHA-256 (playbooks/evidence.py)
         elif what == "updated":
             report.alerts_updated += 1
         if what != "unchanged":

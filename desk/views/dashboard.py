@@ -291,7 +291,7 @@ else:
                     "标题": plain(w["title"], 60),
                     "指派": plain(w["assignee"]) or "未指派",
                     "确认时限": format_duration(w["clock"].minutes or 0),
-                    "时限状态": w["clock"].label,
+                    "确认状态": w["clock"].label,
                     "剩余时间": format_deadline(w["clock"].due_at, now),
                 }
                 for w in waiting

@@ -9,6 +9,7 @@ Every button calls a domain function that checks the signed-in person's role its
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -27,7 +28,7 @@ from desk.ui import (
     level_label,
     plain,
 )
-from playbooks import escalation_records, statements
+from playbooks import escalation_records, evidence, people, statements
 from playbooks.authz import ROLE_LABELS, Actor, PermissionDenied
 from playbooks.chain import entry_label
 from playbooks.clocks import CLOCK_STATE_COLORS, CLOCK_STATE_LABELS, ClockState, worst_state
@@ -121,6 +122,12 @@ except SQLAlchemyError:
 if not rows:
     st.info("没有符合条件的处置记录。" if states or find else "还没有处置记录。")
     st.stop()
+
+
+def people_label(username: str) -> str:
+    """显示名（用户名）, the one way the desk names people."""
+    with ctx.records.session() as s:
+        return people.person_label(s, username)
 
 
 def _playbook_name(playbook_id: str | None) -> str:
@@ -534,6 +541,73 @@ else:
             st.button(
                 "生成草稿", key="desk.esc.stmt.draft", on_click=_draft, args=(esc.id, template_id, keys)
             )
+
+# ----------------------------------------------------------------------------- evidence (固定证据)
+
+UPLOAD_KEY = "desk.esc.evidence.file"
+UPLOAD_NOTE = "desk.esc.evidence.note"
+
+
+def _attach(esc_id: int) -> None:
+    upload = st.session_state.get(UPLOAD_KEY)
+    if upload is None:
+        state.flash("warning", "请先选择要上传的截图或文件。")
+        return
+    note = plain(st.session_state.get(UPLOAD_NOTE), 500)
+    ok = _run(
+        lambda s, who: evidence.attach(
+            s, who, escalation_id=esc_id, name=upload.name, data=upload.getvalue(), mime=upload.type or "",
+            note=note,
+        ),
+        f"已保存证据「{plain(upload.name, 60)}」，SHA-256 已记录。",
+    )  # fmt: skip
+    if ok:
+        st.session_state[UPLOAD_NOTE] = ""
+
+
+def _bundle(esc_id: int, who: Actor | None) -> bytes:
+    with ctx.records.session() as s:
+        return evidence.bundle(s, esc_id, who)
+
+
+st.subheader("固定证据")
+with ctx.records.session() as s:
+    kept = evidence.for_record(s, esc.id)
+if kept:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "固定时间（北京）": format_time(e.captured_at, with_seconds=True),
+                    "材料": plain(e.name, 60),
+                    "类型": "发现时快照" if e.kind == "snapshot" else "附件",
+                    "固定人": "系统自动" if e.captured_by == "system" else people_label(e.captured_by),
+                    "大小（字节）": e.size,
+                    "SHA-256": e.sha256,
+                    "备注": plain(e.note, 80),
+                }
+                for e in kept
+            ]
+        ),
+        hide_index=True,
+        key="desk.esc.evidence",
+    )
+    st.download_button(
+        f"下载全部证据（{len(kept)} 件，含 SHA-256 清单）",
+        data=partial(_bundle, esc.id, actor),
+        file_name=f"处置记录{esc.id}-证据.zip",
+        mime="application/zip",
+        key="desk.esc.evidence.zip",
+    )
+else:
+    st.caption("尚无固定的证据（预警生成时会自动保存帖子快照）。")
+if actor is not None and actor.can("escalation.step_done") and esc.state in OPEN_STATES:
+    with st.expander("上传截图或文件"):
+        st.file_uploader("截图、网页存档（PDF）或其他文件，10 MB 以内", key=UPLOAD_KEY)
+        st.text_input(
+            "说明（可选）", key=UPLOAD_NOTE, max_chars=500, placeholder="例如：原帖截图，发布约 5 分钟后"
+        )
+        st.button("保存为证据", key="desk.esc.evidence.save", on_click=_attach, args=(esc.id,))
 
 # ----------------------------------------------------------------------------- state and owner
 

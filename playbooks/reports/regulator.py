@@ -16,13 +16,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from playbooks import evidence
 from playbooks.authz import Actor, require
 from playbooks.clocks import CLOCK_STATE_LABELS, ClockState, escalation_clocks
 from playbooks.escalation import STATE_LABELS
@@ -48,7 +49,7 @@ from store.models import (
     StatementDraft,
     User,
 )
-from store.records import audit
+from store.records import SYSTEM_ACTOR, audit
 from store.times import as_utc
 
 KIND = "regulator"
@@ -128,6 +129,17 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class EvidenceLine:
+    """One piece of evidence the desk keeps (playbooks/evidence.py), as the report lists it."""
+
+    when: datetime
+    name: str
+    who: str  # 系统自动 or 赵经理（zhao）
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
 class RegulatorFacts:
     """Everything the regulator report says about one record, as plain values (outside text raw)."""
 
@@ -154,6 +166,7 @@ class RegulatorFacts:
     level_clocks: list[ClockLine]  # the level's clocks that apply
     pending_steps: list[ClockLine]  # the playbook steps not done yet
     contact: Contact  # the manager who generates the report
+    evidence: list[EvidenceLine] = field(default_factory=list)  # 固定证据: snapshots and attachments
 
 
 def regulator_facts(
@@ -207,6 +220,16 @@ def regulator_facts(
             if c.kind == "step" and c.done_at is None and c.state != "not_required"
         ],
         contact=_contact(session, actor),
+        evidence=[
+            EvidenceLine(
+                when=e.captured_at,
+                name=e.name,
+                who="系统自动" if e.captured_by == SYSTEM_ACTOR else person(session, e.captured_by),
+                sha256=e.sha256,
+                size=e.size,
+            )
+            for e in evidence.for_alerts(session, [a.id for a in alerts])
+        ],
     )
 
 

@@ -158,7 +158,7 @@ def test_an_alert_past_its_acknowledge_clock_counts_as_overdue_on_the_dashboard(
         df.value for df in at.dataframe if "剩余时间" in df.value.columns and "预警" in df.value.columns
     )
     first = waiting.iloc[0]
-    assert first["时限状态"] == "已超时" and first["剩余时间"].startswith("已超时 35 分钟")
+    assert first["确认状态"] == "已超时" and first["剩余时间"].startswith("已超时 35 分钟")
 
 
 def test_yuqing_desk_chases_an_unacknowledged_alert_without_yuqing_clocks(desk_store, monkeypatch):
@@ -356,3 +356,28 @@ def test_resolving_or_closing_with_steps_open_needs_a_reason_and_a_closed_record
     at.text_input(key="desk.esc.find").input(f"#{esc_id}").run()
     table = next(df.value for df in at.dataframe if "编号" in df.value.columns)
     assert list(table["编号"]) == [f"#{esc_id}"] and list(table["状态"]) == ["已关闭"]
+
+
+def test_the_record_page_lists_its_evidence_with_sha256_and_offers_the_bundle(desk_store):
+    from playbooks import evidence
+    from playbooks.authz import Actor
+    from playbooks.escalation import open_escalation
+
+    ctx = desk_store.context()
+    try:
+        with ctx.records.session() as s:
+            alert = s.scalar(select(Alert).where(Alert.post_id == "post-outage"))
+            evidence.snapshot_post(s, alert, desk_store.posts["outage"])
+            esc, _ = open_escalation(s, alert_id=alert.id, actor=Actor("wang", "officer"))
+            kept = evidence.attach(
+                s, Actor("wang", "officer"), escalation_id=esc.id, name="截图.png", data=b"png"
+            )
+    finally:
+        ctx.close()
+    at = _as("officer").run()
+    at.switch_page("views/escalations.py").run()
+    assert not at.exception
+    table = next(df.value for df in at.dataframe if "SHA-256" in df.value.columns)
+    assert list(table["类型"]) == ["发现时快照", "附件"]
+    assert kept.sha256 in list(table["SHA-256"]) and list(table["固定人"]) == ["系统自动", "wang"]
+    assert any("下载全部证据（2 件" in str(d.proto) for d in at.get("download_button"))

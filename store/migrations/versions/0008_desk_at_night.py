@@ -1,10 +1,11 @@
-"""the desk at night: holidays entered on the desk, acknowledge links in notifications
+"""the desk at night: holidays entered on the desk, acknowledge links in notifications, evidence
 
 Revision ID: 0008
 Revises: 0007
 Issue 17. holiday_entries: the State Council's holiday notice entered by an admin on the desk
 (节前准备) for a year the calendar package has not published yet. ack_links: the signed-in-by-link
-acknowledgement a notification carries (only the token's hash; expiring; single use).
+acknowledgement a notification carries (only the token's hash; expiring; single use). evidence: the
+post as the desk had it when it flagged it, and files officers attach to a record, each with its SHA-256.
 Create Date: 2026-12-07 09:00:00
 """
 
@@ -49,9 +50,33 @@ def upgrade() -> None:
     )
     op.create_index("ix_ack_links_token_hash", "ack_links", ["token_hash"], unique=True)
     op.create_index("ix_ack_links_alert_id", "ack_links", ["alert_id"])
+    op.create_table(
+        "evidence",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("alert_id", sa.Integer(), sa.ForeignKey("alerts.id"), nullable=True),
+        sa.Column("escalation_id", sa.Integer(), sa.ForeignKey("escalations.id"), nullable=True),
+        sa.Column("post_id", sa.String(40), nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("mime", sa.String(100), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("source_url", sa.Text(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("captured_by", sa.String(80), nullable=False),
+        sa.Column("captured_at", UTCDateTime(), nullable=False),
+        sa.Column("drill", sa.Boolean(), nullable=False),
+    )
+    op.create_index("ix_evidence_alert_id", "evidence", ["alert_id"])
+    op.create_index("ix_evidence_escalation_id", "evidence", ["escalation_id"])
+    op.create_index("ix_evidence_post_id", "evidence", ["post_id"])
 
 
 def downgrade() -> None:
+    for name in ("ix_evidence_post_id", "ix_evidence_escalation_id", "ix_evidence_alert_id"):
+        op.drop_index(name, table_name="evidence")
+    op.drop_table("evidence")
     op.drop_index("ix_ack_links_alert_id", table_name="ack_links")
     op.drop_index("ix_ack_links_token_hash", table_name="ack_links")
     op.drop_table("ack_links")
