@@ -49,6 +49,7 @@ ITEM_PAGE = "views/item.py"
 ESCALATIONS_PAGE = "views/escalations.py"
 HEALTH_PAGE = "views/health.py"  # source health: silent and failing sources (desk.health_ui links here)
 USERS_PAGE = "views/users.py"  # 用户管理, registered for admins only
+HANDOVER_PAGE = "views/handover.py"  # 交接班
 ACK_PAGE = "views/ack.py"  # /ack?t=<token>: the acknowledge link in a notification (playbooks/ack_links.py)
 
 POST_PARAM = "post"  # ?post=<id> on the item page
@@ -80,6 +81,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec(TRIAGE_PAGE, "预警队列", "🚨", "值守", default=True),
     PageSpec(ITEM_PAGE, "预警详情", "📄", "值守"),
     PageSpec(ESCALATIONS_PAGE, "处置记录", "🗂️", "值守"),
+    PageSpec(HANDOVER_PAGE, "交接班", "🔁", "值守"),
     PageSpec("views/rumors.py", "传言登记", "🧾", "值守"),
     PageSpec(HEALTH_PAGE, "信息源健康", "📡", "值守"),
     PageSpec("views/playbooks.py", "预案库", "📚", "预案与演练"),  # everyone reads; admins edit

@@ -674,3 +674,22 @@ class Evidence(Base):
     captured_by: Mapped[str] = mapped_column(String(80), default="")
     captured_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     drill: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Handover(Base):
+    """交接班: the note one shift leaves the next — what is open, what waits on whom, what to watch — with
+    the situation as it stood when written; the next officer acknowledges it (playbooks/handover.py)."""
+
+    __tablename__ = "handovers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    written_by: Mapped[str] = mapped_column(String(80))
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    to_user: Mapped[str] = mapped_column(String(80), default="")  # "" = whoever takes the next shift
+    shift: Mapped[str] = mapped_column(String(80), default="")  # e.g. 12月7日 夜班（20:00–08:00）
+    watch: Mapped[str] = mapped_column(Text, default="")  # 下一班须关注
+    note: Mapped[str] = mapped_column(Text, default="")  # anything else
+    situation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # open alerts, records, waiting
+    acknowledged_by: Mapped[str] = mapped_column(String(80), default="")
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)

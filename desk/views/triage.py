@@ -35,7 +35,7 @@ from desk.ui import (
     sentiment_label,
     to_shanghai,
 )
-from playbooks import triage
+from playbooks import handover, triage
 from playbooks.authz import Actor, PermissionDenied
 from playbooks.escalation import STATE_LABELS
 from store.models import LEVELS, PostRecord, level_rank, utcnow
@@ -60,6 +60,12 @@ actor: Actor | None = state.current_actor()  # app.py makes sure someone signed 
 
 st.title("预警队列")
 state.show_flash()
+if actor is not None:
+    with ctx.records.session() as _s:
+        _handovers = handover.waiting_for(_s, actor.username)
+    if _handovers:
+        st.info(f"有 {len(_handovers)} 份交接记录待您确认接班：请先看上一班留下的须关注事项。", icon="🔁")
+        st.page_link(state.HANDOVER_PAGE, label="前往交接班", icon="🔁")
 
 interval = int(ctx.settings.desk.queue_refresh_seconds)
 t1, t2, t4, t3 = st.columns([2, 2, 2, 3])

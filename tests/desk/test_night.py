@@ -381,3 +381,39 @@ def test_the_record_page_lists_its_evidence_with_sha256_and_offers_the_bundle(de
     assert list(table["类型"]) == ["发现时快照", "附件"]
     assert kept.sha256 in list(table["SHA-256"]) and list(table["固定人"]) == ["系统自动", "wang"]
     assert any("下载全部证据（2 件" in str(d.proto) for d in at.get("download_button"))
+
+
+def test_a_shift_hands_over_and_the_next_officer_takes_it_over(desk_store):
+    """交班: the note keeps the open alerts, records and what waits on whom; 接班: the next officer sees it
+    on the queue, acknowledges it on the handover page; both in the audit trail; not one's own."""
+    from store.models import AuditEntry
+
+    make_user(desk_store, username="li", role="officer", display_name="李夜班")
+    at = _as("officer").run()  # wang, the day shift
+    at.switch_page("views/handover.py").run()
+    assert not at.exception
+    at.text_area(key="desk.handover.form.watch").input("APP 登录问题仍在发酵，开盘前复核")
+    at.button(key="FormSubmitter:desk.handover.form-保存交接记录").click().run()
+    assert not at.exception
+    assert any("交接记录 #1 已保存" in s.value for s in at.success)
+    assert not [b for b in at.button if b.key == "desk.handover.take.1"]  # not one's own
+
+    night = _as("officer", "li").run()
+    assert any("交接记录待您确认接班" in i.value for i in night.info)
+    night.switch_page("views/handover.py").run()
+    assert "APP 登录问题仍在发酵，开盘前复核" in texts(night)
+    assert any("待确认预警 4 条" in m.value for m in night.markdown)  # the four alerts nobody acknowledged
+    night.button(key="desk.handover.take.1").click().run()
+    assert any("已确认接班" in s.value for s in night.success)
+    table = next(df.value for df in night.dataframe if "接班人" in df.value.columns)
+    assert table.iloc[0]["接班人"] == "李夜班（li）" and table.iloc[0]["交班人"] == "wang"
+    ctx = desk_store.context()
+    try:
+        with ctx.records.session() as s:
+            acts = [
+                (e.actor, e.action)
+                for e in s.scalars(select(AuditEntry).where(AuditEntry.entity == "handover"))
+            ]
+    finally:
+        ctx.close()
+    assert acts == [("wang", "handover.written"), ("li", "handover.acknowledged")]

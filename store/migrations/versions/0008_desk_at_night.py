@@ -1,4 +1,4 @@
-"""the desk at night: holidays entered on the desk, acknowledge links in notifications, evidence
+"""the desk at night: holidays entered on the desk, acknowledge links in notifications, evidence, handovers
 
 Revision ID: 0008
 Revises: 0007
@@ -6,6 +6,7 @@ Issue 17. holiday_entries: the State Council's holiday notice entered by an admi
 (节前准备) for a year the calendar package has not published yet. ack_links: the signed-in-by-link
 acknowledgement a notification carries (only the token's hash; expiring; single use). evidence: the
 post as the desk had it when it flagged it, and files officers attach to a record, each with its SHA-256.
+handovers: 交接班 notes with the situation they were written in, and who took them over.
 Create Date: 2026-12-07 09:00:00
 """
 
@@ -71,9 +72,26 @@ def upgrade() -> None:
     op.create_index("ix_evidence_alert_id", "evidence", ["alert_id"])
     op.create_index("ix_evidence_escalation_id", "evidence", ["escalation_id"])
     op.create_index("ix_evidence_post_id", "evidence", ["post_id"])
+    op.create_table(
+        "handovers",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("written_by", sa.String(80), nullable=False),
+        sa.Column("written_at", UTCDateTime(), nullable=False),
+        sa.Column("to_user", sa.String(80), nullable=False),
+        sa.Column("shift", sa.String(80), nullable=False),
+        sa.Column("watch", sa.Text(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("situation", sa.JSON(), nullable=False),
+        sa.Column("acknowledged_by", sa.String(80), nullable=False),
+        sa.Column("acknowledged_at", UTCDateTime(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+    )
+    op.create_index("ix_handovers_written_at", "handovers", ["written_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_handovers_written_at", table_name="handovers")
+    op.drop_table("handovers")
     for name in ("ix_evidence_post_id", "ix_evidence_escalation_id", "ix_evidence_alert_id"):
         op.drop_index(name, table_name="evidence")
     op.drop_table("evidence")
