@@ -76,8 +76,20 @@ AUDIT_ACTION_LABELS = {
     "user.unlocked": "解除锁定",
     "user.password_set": "重置密码",
     "user.password_changed": "修改密码",
+    "user.token_issued": "签发命令行令牌",
+    "user.tokens_revoked": "吊销命令行令牌",
+    "feedback.switched_on": "启用本司反馈模型",
+    "feedback.refused": "本司反馈模型未启用（未通过检验）",
+    "feedback.rolled_back": "本司反馈模型回退到上一版",
     "rumor.added": "登记传言",
     "rumor.updated": "修改传言登记",
+    "alert.ack_link_used": "经通知链接确认",
+    "calendar.entered": "录入节假日安排",
+    "calendar.removed": "删除节假日安排",
+    "evidence.snapshot": "固定证据（发现时快照）",
+    "evidence.attached": "上传证据",
+    "handover.written": "交班",
+    "handover.acknowledged": "确认接班",
 }
 
 _MD_SPECIAL = set(string.punctuation)  # every ASCII punctuation character can be backslash-escaped

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from desk import report_actions, state
 from desk.ui import format_time, plain, to_shanghai
+from playbooks import people
 from playbooks.authz import PermissionDenied, role_allows
 from playbooks.reports import (
     ReportError,
@@ -101,6 +102,12 @@ def _generate(kind: str) -> None:
     state.flash("success", f"已生成《{title}》（报告 #{report_id}），请审核后签发。")
 
 
+def _who(username: str) -> str:
+    """The one naming of people (playbooks.people): 王晓明（wang）."""
+    with ctx.records.session() as s:
+        return people.person_label(s, username)
+
+
 def _reports(kind: str) -> None:
     """The reports of one kind: who made and signed them, one picked for preview, download, sign-off."""
     try:
@@ -131,8 +138,8 @@ def _reports(kind: str) -> None:
                     "报告编号": r["id"],
                     "报告": plain(r["title"]),
                     "生成时间": format_time(r["created_at"]),
-                    "生成人": plain(r["created_by"]),
-                    "签发": f"{plain(r['signed_by'])}（{format_time(r['signed_at'])}）"
+                    "生成人": _who(r["created_by"]),
+                    "签发": f"{_who(r['signed_by'])} {format_time(r['signed_at'])}"
                     if r["signed_at"]
                     else "未签发",
                 }
@@ -169,7 +176,7 @@ def _reports(kind: str) -> None:
         key=f"{KEY}.{kind}.md",
     )
     if picked["signed_at"]:
-        c.success(f"已由 {plain(picked['signed_by'])} 于 {format_time(picked['signed_at'])} 签发")
+        c.success(f"已由 {_who(picked['signed_by'])} 于 {format_time(picked['signed_at'])} 签发")
     elif role_allows(actor.role, "report.sign"):
         c.button(
             "签发",

@@ -21,14 +21,13 @@ from desk.ui import (
     audit_action_label,
     escape_markdown,
     format_age,
-    format_detail,
     format_duration,
     format_time,
     level_badge,
     level_label,
     plain,
 )
-from playbooks import escalation_records, evidence, people, statements
+from playbooks import audit_text, escalation_records, evidence, people, statements
 from playbooks.authz import ROLE_LABELS, Actor, PermissionDenied
 from playbooks.chain import entry_label
 from playbooks.clocks import CLOCK_STATE_COLORS, CLOCK_STATE_LABELS, ClockState, worst_state
@@ -316,12 +315,15 @@ with ctx.records.session() as s:
     record = escalation_records.record_file(s, esc.id, playbook=playbook, now=now)
 board: list[ClockState] = record.clocks
 done_rows = record.steps_done
+with ctx.records.session() as s:
+    names = people.names(s)
+step_titles = {st_.id: st_.title for st_ in playbook.steps} if playbook else {}
 trail = [
     {
         "时间（北京）": format_time(a.at, with_seconds=True),
-        "操作人": a.actor,
+        "操作人": names.get(a.actor) or people.label(a.actor),
         "操作": ACTION_LABELS.get(a.action) or audit_action_label(a.action),
-        "详情": format_detail(a.detail),
+        "详情": audit_text.describe(a.action, a.detail, names, steps=step_titles),
     }
     for a in record.trail
 ]

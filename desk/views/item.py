@@ -13,7 +13,6 @@ from desk.ui import (
     escape_markdown,
     falsity_label,
     format_deadline,
-    format_detail,
     format_duration,
     format_percent,
     format_scores,
@@ -25,7 +24,7 @@ from desk.ui import (
     sentiment_label,
     to_shanghai,
 )
-from playbooks import triage
+from playbooks import audit_text, people, triage
 from playbooks.authz import PermissionDenied
 from playbooks.clocks import CLOCK_STATE_COLORS, CLOCK_STATE_LABELS, escalation_clocks, worst_state
 from playbooks.escalation import OPEN_STATES, STATE_LABELS, EscalationError, open_escalation
@@ -97,13 +96,16 @@ def _load_records(post_id: str) -> dict:
         entries = audit_trail(s, entity="alert", entity_id=alert.id)
         for e in escalations:
             entries += audit_trail(s, entity="escalation", entity_id=e["id"])
+        names = people.names(s)
+        library_now, _ = state.playbooks_or_none(ctx)
+        steps = {st_.id: st_.title for pb in library_now for st_ in pb.steps}
         trail = [
             {
                 "时间（北京）": format_time(a.at, with_seconds=True),
-                "操作人": a.actor,
+                "操作人": names.get(a.actor) or people.label(a.actor),
                 "操作": audit_action_label(a.action),
                 "对象": f"{'预警' if a.entity == 'alert' else '处置记录'} #{a.entity_id}",
-                "详情": format_detail(a.detail),
+                "详情": audit_text.describe(a.action, a.detail, names, steps=steps),
                 "_id": a.id,
             }
             for a in entries

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from desk import state
 from desk.ui import escape_markdown, format_duration, format_time, join_list, plain
+from playbooks import people
 from playbooks.authz import PermissionDenied, require
 from playbooks.edit import PlaybookEditError, parse_text, read_source, save_playbook
 from playbooks.schema import LEVELS, PACKAGED_LIBRARY, ROLE_LABELS, Playbook
@@ -302,6 +303,7 @@ else:
 
 with ctx.records.session() as s:
     entries = audit_trail(s, entity="playbook", entity_id=chosen)
+    _names = people.names(s)
 if entries:
     st.markdown("**修改记录**")
     st.dataframe(
@@ -309,7 +311,7 @@ if entries:
             [
                 {
                     "时间": format_time(e.at),
-                    "修改人": plain(e.actor),
+                    "修改人": _names.get(e.actor, e.actor),
                     "版本": plain((e.detail or {}).get("version", "")),
                     "旧 SHA-256": str((e.detail or {}).get("old_sha256") or "")[:12],
                     "新 SHA-256": str((e.detail or {}).get("new_sha256") or "")[:12],

@@ -19,8 +19,8 @@ from datetime import date
 import streamlit as st
 
 from desk import state
-from desk.ui import escape_markdown, format_time, plain
-from playbooks import holiday_entries, holidays, readiness
+from desk.ui import escape_markdown, format_time
+from playbooks import holiday_entries, holidays, people, readiness
 from playbooks.authz import PermissionDenied, role_allows
 from playbooks.readiness import (
     CHECK_ACTION,
@@ -215,16 +215,19 @@ if st.button("确认节前准备就绪", type="primary", disabled=not result.rea
 ACTIONS = {CHECK_ACTION: "检查", SIGNOFF_ACTION: "确认就绪"}
 with ctx.records.session() as session:
     entries = readiness.history(session, holiday)
+    _names = people.names(session)
 signoffs = [e for e in entries if e.action == SIGNOFF_ACTION]
 if signoffs:
-    st.info(f"最近一次确认：{escape_markdown(signoffs[0].actor)} 于 {format_time(signoffs[0].at)}")
+    st.info(
+        f"最近一次确认：{escape_markdown(_names.get(signoffs[0].actor, signoffs[0].actor))} 于 {format_time(signoffs[0].at)}"
+    )
 if entries:
     st.markdown("**检查与确认记录**")
     st.dataframe(
         [
             {
                 "时间": format_time(e.at),
-                "人员": plain(e.actor),
+                "人员": _names.get(e.actor, e.actor),
                 "动作": ACTIONS.get(e.action, e.action),
                 "结论": "已就绪"
                 if e.action == SIGNOFF_ACTION or e.detail.get("ready")

@@ -35,7 +35,7 @@ from desk.ui import (
     sentiment_label,
     to_shanghai,
 )
-from playbooks import handover, triage
+from playbooks import handover, people, triage
 from playbooks.authz import Actor, PermissionDenied
 from playbooks.escalation import STATE_LABELS
 from store.models import LEVELS, PostRecord, level_rank, utcnow
@@ -292,7 +292,7 @@ def live_queue() -> None:
         figures = triage.queue_figures(
             s, username=actor.username if actor else None, drill=drill, statuses=statuses
         )
-    _names.update(dict(figures.assignable))
+    _names.update({u: people.label(u, d) for u, d in figures.assignable})
     _metrics(figures)
 
     result = _search()

@@ -65,7 +65,7 @@ def test_manager_generates_previews_downloads_and_signs_the_daily_brief(desk_sto
     assert not at.exception
     assert any(f"报告 #{first} 已签发" in s.value for s in at.success)
     assert _rows(desk_store, "daily")[0][3] == "zhao"
-    assert any("已由 zhao 于" in s.value for s in at.success)
+    assert any("已由 赵经理（zhao） 于" in s.value for s in at.success)  # one naming of people
     assert not [b for b in at.button if b.key == "desk.briefs.daily.sign"]  # signed once, no button
     assert "签发：赵经理（zhao）" in "\n".join(
         m.value for m in at.markdown
@@ -79,7 +79,7 @@ def test_manager_generates_previews_downloads_and_signs_the_daily_brief(desk_sto
     assert at.selectbox(key="desk.briefs.daily.pick").value == first + 1  # the new one is shown
     assert [b for b in at.button if b.key == "desk.briefs.daily.sign"]
     table = next(df.value for df in at.dataframe if "签发" in df.value.columns)
-    assert list(table["签发"])[0] == "未签发" and list(table["签发"])[1].startswith("zhao（")
+    assert list(table["签发"])[0] == "未签发" and list(table["签发"])[1].startswith("赵经理（zhao） ")
 
 
 def test_holiday_summary_by_dates_and_by_calendar(desk_store):

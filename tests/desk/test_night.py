@@ -417,3 +417,21 @@ def test_a_shift_hands_over_and_the_next_officer_takes_it_over(desk_store):
     finally:
         ctx.close()
     assert acts == [("wang", "handover.written"), ("li", "handover.acknowledged")]
+
+
+def test_audit_trails_read_in_chinese_with_display_names(desk_store):
+    """The item page's 审计记录: people as 显示名（用户名）, details as Chinese sentences — no raw JSON."""
+    make_user(desk_store, username="zhao", role="manager", display_name="赵经理")
+    at = open_item(_as("manager").run(), "post-outage")
+    at.button(key="desk.item.ack").click().run()
+    at.selectbox(key="desk.item.assign_to").set_value("zhao")
+    at.button(key="desk.item.assign").click().run()
+    assert not at.exception
+    trail = next(df.value for df in at.dataframe if "操作人" in df.value.columns)
+    rows = list(zip(trail["操作人"], trail["操作"], trail["详情"], strict=True))
+    assert ("系统（自动）", "生成预警", "级别 I 级，主题 交易系统故障") in rows
+    assert ("赵经理（zhao）", "确认预警", "确认预警") in rows
+    assert ("赵经理（zhao）", "指派", "无 → 赵经理（zhao）") in rows
+    for who, _, detail in rows:
+        assert "{" not in detail and '"' not in detail
+        assert who != "zhao"
