@@ -68,28 +68,47 @@ if actor is not None:
         st.page_link(state.HANDOVER_PAGE, label="前往交接班", icon="🔁")
 
 interval = int(ctx.settings.desk.queue_refresh_seconds)
-t1, t2, t4, t3 = st.columns([2, 2, 2, 3])
-drill = t1.toggle(
-    "只看演练预警",
-    key="desk.triage.drill",
-    help="演练数据与真实预警分开显示，演练预警不计入生产统计。",
+# a phone shows the first alert on its first screen: one bar (view + 设置), the search box, the filters
+# folded away, the figures in one row (the CSS below keeps those two rows from stacking on a narrow screen)
+st.html(
+    "<style>"
+    ".st-key-desk-queue-bar [data-testid='stHorizontalBlock'],.st-key-desk-queue-seen [data-testid='stHorizontalBlock'],"
+    ".st-key-desk-queue-figures [data-testid='stHorizontalBlock']{flex-wrap:nowrap!important;gap:.4rem!important}"
+    ".st-key-desk-queue-bar [data-testid='stColumn'],.st-key-desk-queue-seen [data-testid='stColumn'],"
+    ".st-key-desk-queue-figures [data-testid='stColumn']{min-width:0!important;width:auto!important;flex:1 1 0!important}"
+    "@media (max-width:640px){.st-key-desk-queue-figures [data-testid='stMetricValue']{font-size:1.1rem!important}"
+    ".st-key-desk-queue-figures [data-testid='stMetricLabel'] p{font-size:.7rem!important}}"
+    "</style>"
 )
-live = t2.toggle(
-    "自动刷新",
-    value=True,
-    key=LIVE,
-    help=f"每 {interval} 秒自动载入新到的预警；需要时可暂停（新预警要手动刷新才会出现）。",
+active_filters = sum(
+    bool(st.session_state.get(k))
+    for k in ("desk.triage.levels", "desk.triage.sources", "desk.triage.sentiments")
 )
-t4.toggle("提示音", key=SOUND, help="新预警到达时播放提示音（需先点击过本页面，浏览器才允许出声）。")
-view = t3.segmented_control(
-    "状态",
-    list(VIEW_LABELS),
-    default="todo",
-    required=True,
-    format_func=VIEW_LABELS.get,
-    key="desk.triage.view",
-    label_visibility="collapsed",
-)
+with st.container(key="desk-queue-bar"):
+    t3, t_settings = st.columns([3.2, 1], vertical_alignment="center")
+    view = t3.segmented_control(
+        "状态",
+        list(VIEW_LABELS),
+        default="todo",
+        required=True,
+        format_func=VIEW_LABELS.get,
+        key="desk.triage.view",
+        label_visibility="collapsed",
+    )
+    settings_box = t_settings.popover("设置", icon=":material/tune:", width="stretch")
+with settings_box:
+    drill = st.toggle(
+        "只看演练预警",
+        key="desk.triage.drill",
+        help="演练数据与真实预警分开显示，演练预警不计入生产统计。",
+    )
+    live = st.toggle(
+        "自动刷新",
+        value=True,
+        key=LIVE,
+        help=f"每 {interval} 秒自动载入新到的预警；需要时可暂停（新预警要手动刷新才会出现）。",
+    )
+    st.toggle("提示音", key=SOUND, help="新预警到达时播放提示音（需先点击过本页面，浏览器才允许出声）。")
 view = view or "todo"
 if drill:
     st.info("演练模式：以下均为演练预警，不是真实舆情。")
@@ -99,15 +118,18 @@ queue_facets = ctx.index.facets(flagged=True, drill=drill)
 source_options = sorted(k for k in queue_facets.get("source", {}) if k != "—")
 sentiment_options = [s for s in ("negative", "neutral", "positive") if s in queue_facets.get("sentiment", {})]
 
-with st.container(border=True):
-    query = st.text_input(
-        "全文搜索",
-        key="desk.triage.query",
-        placeholder="输入关键词，例如：华鼎证券 系统故障",
-    )  # no max_chars: a longer paste would be dropped by the browser, leaving the box empty without a word
-    if len(query) > MAX_SEARCH_CHARS:
-        st.warning(f"搜索词过长（{len(query)} 字），只按前 {MAX_SEARCH_CHARS} 字搜索；请删减后再试。")
-        query = query[:MAX_SEARCH_CHARS]
+query = st.text_input(
+    "全文搜索",
+    key="desk.triage.query",
+    placeholder="全文搜索：输入关键词，例如：华鼎证券 系统故障",
+    label_visibility="collapsed",
+)  # no max_chars: a longer paste would be dropped by the browser, leaving the box empty without a word
+if len(query) > MAX_SEARCH_CHARS:
+    st.warning(f"搜索词过长（{len(query)} 字），只按前 {MAX_SEARCH_CHARS} 字搜索；请删减后再试。")
+    query = query[:MAX_SEARCH_CHARS]
+with st.expander(
+    "筛选：级别、来源、情感、每页条数" + (f"（已选 {active_filters} 项）" if active_filters else "")
+):
     f1, f2, f3, f4 = st.columns([2, 3, 2, 1])
     levels = f1.multiselect(
         "级别",
@@ -150,7 +172,7 @@ def _false_positive_jsonl(who: Actor | None) -> bytes:
 if actor is not None and actor.can("alert.export_false_positives"):
     with ctx.records.session() as s:
         fp_total = triage.count_false_positives(s)
-    st.download_button(
+    settings_box.download_button(
         f"导出误报训练数据（{fp_total} 条，JSONL）",
         data=partial(_false_positive_jsonl, actor),
         file_name=f"false_positives_{format_time(utcnow()).replace(' ', '_').replace(':', '')}.jsonl",
@@ -339,7 +361,7 @@ def _recheck_sign_in() -> None:
 
 
 def _metrics(figures: triage.QueueFigures) -> None:
-    cols = st.columns(len(LEVELS) + 2)
+    cols = st.container(key="desk-queue-figures").columns(len(LEVELS) + 2)
     for col, lv in zip(cols, LEVELS, strict=False):
         col.metric(f"{LEVEL_LABELS[lv]} · {LEVEL_NAMES[lv]}", figures.counts.get(lv, 0))
     cols[-2].metric("预警合计", sum(figures.counts.values()))
@@ -420,19 +442,17 @@ def _tab_title(new_total: int, *, ring: bool) -> None:
 
 def _seen_bar(now: datetime, new_total: int) -> None:
     """「全部已读」 and what 新 means."""
-    a1, a2 = st.columns([1, 5], vertical_alignment="center")
+    a1, a2 = st.container(key="desk-queue-seen").columns([1, 3], vertical_alignment="center")
     a1.button(
         "全部已读",
         key="desk.triage.seen",
         on_click=_mark_all_seen,
         args=(now,),
         disabled=new_total == 0,
+        help="「新」= 您上次点「全部已读」之后到达的预警（每人分别记录）。点「全部已读」只记到本列表"
+        "刷新的时刻，之后到达的仍标「新」；只浏览不会消去标记。",
     )
-    a2.caption(
-        "「新」= 您上次点「全部已读」之后到达的预警（每人分别记录）。点「全部已读」只记到本列表"
-        "刷新的时刻，之后到达的仍标「新」；只浏览不会消去标记。"
-        + (f"列表每 {interval} 秒自动刷新。" if live else "自动刷新已暂停。")
-    )
+    a2.caption(f"列表每 {interval} 秒自动刷新。" if live else "自动刷新已暂停。")
 
 
 def _page_number(groups: int) -> tuple[int, int]:

@@ -139,3 +139,42 @@ def test_unattended_queue_stays_signed_in_and_learns_of_a_silent_source(browser_
             ] == []  # the flag is red on purpose
     finally:
         ctx.close()
+
+
+FIRST_ALERT_JS = """
+const want = arguments[0];
+const el = Array.from(document.querySelectorAll('[data-testid="stText"]')).find(e => e.innerText.trim() === want);
+if (!el) return null;
+const r = el.getBoundingClientRect();
+return {top: r.top, bottom: r.bottom, height: window.innerHeight, width: window.innerWidth};
+"""
+
+
+def test_the_phone_view_shows_the_first_alert_on_the_first_screen(browser_paths, desk_config, tmp_path):
+    """A phone (390 × 844): after signing in, the most urgent alert's title is on the first screen,
+    without scrolling (the bar, the search box, the folded filters and one row of figures above it)."""
+    chromium, driver = browser_paths
+    posts = sample_posts()
+    store = DeskStore(config=desk_config, posts=posts)
+    store.add(list(posts.values()))
+    make_user(store, username=USER, role="officer")
+    with (
+        browser.running_desk(desk_config, tmp_path / "desk.log") as base,
+        browser.chromium_driver(chromium, driver, width=390, height=844, log_path=tmp_path / "cd.log") as drv,
+    ):
+        # a phone's viewport (Chromium's window cannot be made narrower than 500 px: emulate the device)
+        drv.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 390, "height": 844, "deviceScaleFactor": 3, "mobile": True},
+        )
+        drv.get(base + "/")
+        _sign_in(drv, USER, TEST_PASSWORD)
+        first = posts["outage"].title  # level I, its 5-minute clock the nearest
+        _wait_for(lambda: first in _page_text(drv), 40, "the queue on a phone", drv)
+        time.sleep(1.0)
+        box = drv.execute_script(FIRST_ALERT_JS, first)
+        drv.save_screenshot(str(tmp_path / "desk-phone.png"))
+        assert box is not None, "the first alert's title is not drawn as text"
+        assert box["width"] <= 400
+        assert 0 <= box["top"] and box["bottom"] <= box["height"], box
+        assert _errors_on_page(drv) == []

@@ -101,9 +101,10 @@ def test_overlong_query_shows_the_index_note(desk_store, app):
 def test_hostile_post_text_is_shown_literally(desk_store, app):
     at = app()
     assert HOSTILE_TITLE in texts(at)  # st.text: no Markdown, no HTML
-    # the only html elements are the desk's own scripts: the session cookie, the tab title
+    # the only html elements are the desk's own: the session cookie, the tab title, the phone layout
     assert all(
-        h.proto.body.startswith(("<script>document.cookie", "<script>document.title")) for h in at.html
+        h.proto.body.startswith(("<script>document.cookie", "<script>document.title", "<style>"))
+        for h in at.html
     )
     assert not any("alert(1)" in h.proto.body for h in at.html)
     for md in [*at.markdown, *at.caption]:
