@@ -176,5 +176,5 @@ def test_the_phone_view_shows_the_first_alert_on_the_first_screen(browser_paths,
         drv.save_screenshot(str(tmp_path / "desk-phone.png"))
         assert box is not None, "the first alert's title is not drawn as text"
         assert box["width"] <= 400
-        assert 0 <= box["top"] and box["bottom"] <= box["height"], box
+        assert box["top"] >= 0 and box["bottom"] <= box["height"], box
         assert _errors_on_page(drv) == []
