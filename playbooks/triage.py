@@ -170,6 +170,49 @@ def event_states(
     return queue_states(session, list(ids), playbooks=playbooks, now=now)
 
 
+@dataclass(frozen=True)
+class AlertLine:
+    """One alert as a listing shows it (``yuqing alerts``): its state and its acknowledge clock."""
+
+    state: AlertState
+    title: str
+    source: str
+    topic: str
+
+
+def alert_lines(
+    session: Session,
+    *,
+    levels: Sequence[str] = (),
+    statuses: Sequence[str] = ("open", "escalated"),
+    drill: bool = False,
+    limit: int = 100,
+    playbooks: Sequence[Playbook] = (),
+    now: datetime | None = None,
+) -> list[AlertLine]:
+    """Alerts by level and status (every status when ``statuses`` is empty), the most urgent first: those
+    waiting for an acknowledgment by their deadline, then the rest by level and newest."""
+    stmt = select(Alert).where(Alert.drill.is_(drill))
+    if levels:
+        stmt = stmt.where(Alert.level.in_(list(levels)))
+    if statuses:
+        stmt = stmt.where(Alert.status.in_(list(statuses)))
+    alerts = list(session.scalars(stmt.order_by(Alert.level_rank, Alert.created_at.desc()).limit(limit)))
+    states = queue_states(session, [a.post_id for a in alerts], playbooks=playbooks, now=now)
+    lines = [
+        AlertLine(state=states[a.post_id], title=a.title or a.snippet, source=a.source, topic=a.topic)
+        for a in alerts
+        if a.post_id in states
+    ]
+
+    def urgency(line: AlertLine) -> tuple:
+        st_ = line.state
+        due = st_.ack_due_at if st_.waiting_for_ack and st_.ack_due_at is not None else None
+        return (0 if due else 1, due.timestamp() if due else 0.0, level_rank(st_.level))
+
+    return sorted(lines, key=urgency)
+
+
 # the queue's views by alert status: still to handle (the default), dismissed as false positive, all
 QUEUE_VIEWS: dict[str, tuple[str, ...] | None] = {
     "todo": ("open", "escalated"),
