@@ -22,12 +22,16 @@ PASSWORD = "alerts-cli-pass-42"
 @pytest.fixture
 def flagged(config_file: Path, tmp_path: Path) -> Path:
     src = tmp_path / "in.jsonl"
-    src.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in (OUTAGE, MILD)), encoding="utf-8")
+    src.write_text(
+        "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in (OUTAGE, MILD)), encoding="utf-8"
+    )
     assert main(["ingest", "--input", str(src)]) == 0
     ctx = build_context(load_settings(config_file))
     try:
         with ctx.records.session() as s:
-            users.create_user(s, username="wang", role="officer", password=PASSWORD, by="test", display_name="王晓明")
+            users.create_user(
+                s, username="wang", role="officer", password=PASSWORD, by="test", display_name="王晓明"
+            )
     finally:
         ctx.close()
     return config_file
@@ -57,18 +61,24 @@ def test_list_shows_level_status_and_time_left(flagged, capsys):
 
 def test_ack_needs_the_persons_credential_and_is_audited(flagged, capsys, password_on_stdin):
     alert = _alert(flagged)
-    assert main(["alerts", "--ack", str(alert.id), "--as", "wang", *password_on_stdin("wrong-password-1")]) == 2
+    assert (
+        main(["alerts", "--ack", str(alert.id), "--as", "wang", *password_on_stdin("wrong-password-1")]) == 2
+    )
     assert _alert(flagged).acknowledged_at is None
     assert main(["alerts", "--ack", str(alert.id), "--as", "wang", *password_on_stdin(PASSWORD)]) == 0
     assert "已由 wang 确认" in capsys.readouterr().out
     assert _alert(flagged).acknowledged_by == "wang"
-    assert main(["alerts", "--ack", str(alert.id), "99999", "--as", "wang", *password_on_stdin(PASSWORD)]) == 1
+    assert (
+        main(["alerts", "--ack", str(alert.id), "99999", "--as", "wang", *password_on_stdin(PASSWORD)]) == 1
+    )
     captured = capsys.readouterr()
     assert "此前已确认" in captured.out and "预警 #99999 未确认" in captured.err
     ctx = build_context(load_settings(flagged))
     try:
         with ctx.records.session() as s:
-            acts = [(e.actor, e.action) for e in s.scalars(select(AuditEntry).where(AuditEntry.entity == "alert"))]
+            acts = [
+                (e.actor, e.action) for e in s.scalars(select(AuditEntry).where(AuditEntry.entity == "alert"))
+            ]
     finally:
         ctx.close()
     assert acts.count(("wang", "alert.acknowledged")) == 1
