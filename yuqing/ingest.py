@@ -424,9 +424,8 @@ def upsert_alerts(
         alert, what = upsert_alert(session, post=rec, playbook_id=match.playbook.id if match else None)
         if what == "opened":
             report.alerts_opened += 1
-            snapshot_post(
-                session, alert, rec
-            )  # 固定证据: the post as flagged, with its SHA-256 (playbooks/evidence.py)
+            # 固定证据: the post as flagged, with its SHA-256 (playbooks/evidence.py)
+            snapshot_post(session, alert, rec)
         elif what == "updated":
             report.alerts_updated += 1
         if what != "unchanged":
