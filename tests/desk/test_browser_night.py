@@ -45,7 +45,7 @@ def test_item_link_survives_sign_in_and_reload(browser_paths, desk_config, tmp_p
         drv.get(f"{base}/item?post={posts['rumor'].id}")
         _sign_in(drv, USER, TEST_PASSWORD)
         _wait_for(lambda: "预警详情" in _headings(drv), 40, "the item page after signing in", drv)
-        assert posts["rumor"].title in _page_text(drv)
+        _wait_for(lambda: posts["rumor"].text in _page_text(drv), 40, "the item's text", drv)
         assert "Page not found" not in _page_text(drv)
         assert f"post={posts['rumor'].id}" in drv.current_url
         assert _errors_on_page(drv) == []
@@ -53,6 +53,7 @@ def test_item_link_survives_sign_in_and_reload(browser_paths, desk_config, tmp_p
         # F5: still signed in, still on the item
         drv.refresh()
         _wait_for(lambda: "预警详情" in _headings(drv), 40, "the item page after a reload", drv)
+        _wait_for(lambda: posts["rumor"].text in _page_text(drv), 40, "the item's text after a reload", drv)
         text = _page_text(drv)
         assert posts["rumor"].title in text and USER in text
         assert "登录" not in _headings(drv)[0]
