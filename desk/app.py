@@ -3,7 +3,12 @@
 Run with `yuqing desk` (or `streamlit run desk/app.py` with $YUQING_CONFIG set).
 Nobody gets past the login form (desk/auth.py) without signing in; every action is recorded in the
 audit trail under the signed-in username and checked against its role (playbooks.authz.require).
-Pages a role cannot use are not registered for it; that is a convenience, not the check.
+A page a role cannot use is registered for it only as a hidden page that says so in Chinese (a
+shared link never ends on Streamlit's English "Page not found"); that is a convenience, not the check.
+
+The sign-in survives a reload: the session token is kept in a cookie (desk/auth.py), and the login
+form answers at every page's address, so after signing in the page that was asked for (an item link
+from a notification, say) opens, with its query parameters.
 """
 
 from __future__ import annotations
@@ -25,33 +30,37 @@ with st.sidebar:
     firm = ctx.settings.firm
     st.markdown(f"### 舆情值守台\n{escape_markdown(firm.short_names[0] if firm.short_names else firm.name)}")
     auth.sidebar_user(ctx, actor)  # 当前用户 with role, and 退出登录
-    show_health_sidebar(ctx)  # a silent or failing source stays in sight on every page
+    show_health_sidebar(ctx)  # a silent or failing source stays in sight on every page (refreshes itself)
+    auth.remember_in_browser(ctx)  # the session cookie: a reload keeps the person signed in
 
-# grouped by what people do, all shown (a flat list of 14 hides the last ones behind "View more")
-duty = [
-    st.Page(state.TRIAGE_PAGE, title="预警队列", icon="🚨", default=True),
-    st.Page(state.ITEM_PAGE, title="预警详情", icon="📄"),
-    st.Page(state.ESCALATIONS_PAGE, title="处置记录", icon="🗂️"),
-    st.Page("views/rumors.py", title="传言登记", icon="🧾"),
-    st.Page(state.HEALTH_PAGE, title="信息源健康", icon="📡"),
-]
-prepare = [
-    st.Page("views/playbooks.py", title="预案库", icon="📚"),  # everyone reads; admins edit
-    st.Page("views/roster.py", title="假期与值班", icon="📅"),  # everyone reads; admins edit (roster.edit)
-    st.Page("views/drills.py", title="应急演练", icon="🎯"),  # everyone: officers take part in drills
-]
-manage = []
-if actor.can("report.generate"):  # 负责人 and 管理员: the managers' views
-    prepare.append(st.Page("views/readiness.py", title="节前准备", icon="🎌"))
-    manage += [
-        st.Page("views/dashboard.py", title="态势总览", icon="📊"),
-        st.Page("views/notifications.py", title="通知中心", icon="📣"),
-        st.Page("views/reports.py", title="报告证监局", icon="📝"),
-        st.Page("views/briefs.py", title="日报与假期总结", icon="🗞️"),
-    ]
-if actor.can("user.manage"):
-    manage.append(st.Page(state.USERS_PAGE, title="用户管理", icon="👥"))
-sections = {"值守": duty, "预案与演练": prepare}
-if manage:
-    sections["管理"] = manage
+
+def _not_for_role(spec: state.PageSpec):
+    def page() -> None:
+        st.title(spec.title)
+        st.error(
+            f"「{spec.title}」页面仅供{auth.roles_allowed_text(spec.permission)}使用；当前账号无权访问。"
+        )
+        st.page_link(state.TRIAGE_PAGE, label="返回预警队列", icon="⬅️")
+
+    return page
+
+
+sections: dict[str, list] = {}
+hidden: list = []
+for spec in state.PAGES:
+    if spec.permission is None or actor.can(spec.permission):
+        page = st.Page(
+            spec.path,
+            title=spec.title,
+            icon=spec.icon,
+            default=spec.default,
+            visibility="hidden" if spec.hidden else "visible",
+        )
+        sections.setdefault(spec.section, []).append(page)
+    else:  # answers at the same address, says who may use it
+        hidden.append(
+            st.Page(_not_for_role(spec), title=spec.title, url_path=spec.url_path, visibility="hidden")
+        )
+if hidden:
+    sections.setdefault("管理", []).extend(hidden)
 st.navigation(sections, expanded=True).run()

@@ -20,7 +20,7 @@ import streamlit as st
 
 from desk import state
 from playbooks import users
-from playbooks.authz import ROLE_LABELS, Actor
+from playbooks.authz import PERMISSIONS, ROLE_LABELS, ROLES, Actor
 from yuqing.context import Context
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,10 @@ PASSWD_FIELDS = (
     ("desk.passwd.again", "确认新密码"),
 )
 SSO_KEY = "desk.login.sso"  # True while this session came in through single sign-on
+COOKIE_TRIED = "desk.cookie_tried"  # the cookie token this browser session already tried (not again)
+# the browser keeps the session token in this cookie, so a reload (F5) or a second tab stays signed in;
+# only the token's SHA-256 is in the store, and it ends (idle, absolute, sign-out) as the session does
+COOKIE = "yuqing_desk_session"
 
 ENDED_MESSAGES = {
     "expired": "登录已过期，请重新登录。",
@@ -85,6 +89,7 @@ def _sign_in(ctx: Context) -> None:
 def sign_out(ctx: Context) -> None:
     """End this browser session's desk session (the 退出登录 button's callback)."""
     token = str(st.session_state.get(state.SESSION_TOKEN) or "")
+    st.session_state[COOKIE_TRIED] = _cookie_token()  # the browser's copy is forgotten on the login form
     st.session_state[state.SESSION_TOKEN] = ""
     st.session_state[state.SESSION_ENDED] = ""
     if token:
@@ -94,6 +99,58 @@ def sign_out(ctx: Context) -> None:
         except Exception:  # noqa: BLE001 - the token is forgotten here either way
             log.exception("could not mark a desk session revoked")
     state.flash("success", "已退出登录。")
+
+
+# ----------------------------------------------------------------------------- the session cookie
+
+
+def _cookie_token() -> str:
+    """The session token the browser sent when it connected (reload, new tab); "" when none."""
+    try:
+        value = st.context.cookies.get(COOKIE) if st.context.cookies else None
+    except Exception:  # noqa: BLE001 - no browser (AppTest): no cookies
+        return ""
+    value = str(value or "")
+    return value if value.replace("-", "").replace("_", "").isalnum() and len(value) <= 100 else ""
+
+
+def _cookie_script(value: str, max_age: int, secure: bool) -> str:
+    # the value is a token_urlsafe string (checked above) or empty: nothing to escape
+    flags = f"Path=/; Max-Age={max_age}; SameSite=Strict" + ("; Secure" if secure else "")
+    return f"<script>document.cookie = '{COOKIE}={value}; {flags}';</script>"
+
+
+def remember_in_browser(ctx: Context) -> None:
+    """Keep this session's token in the browser's cookie (drawn in every signed-in run; runs once)."""
+    token = str(st.session_state.get(state.SESSION_TOKEN) or "")
+    if not token or not token.replace("-", "").replace("_", "").isalnum():
+        return
+    max_age = int(ctx.settings.desk.session_max_hours * 3600)
+    secure = ctx.settings.desk.base_url.lower().startswith("https://")
+    st.html(_cookie_script(token, max_age, secure), unsafe_allow_javascript=True)
+
+
+def _forget_in_browser() -> None:
+    if _cookie_token():
+        st.html(_cookie_script("", 0, False), unsafe_allow_javascript=True)
+
+
+def _resume_from_cookie(ctx: Context) -> Actor | None:
+    """A reload or a new tab: the browser's cookie names a live session → that person, signed in."""
+    token = _cookie_token()
+    if not token or token == st.session_state.get(COOKIE_TRIED):
+        return None
+    st.session_state[COOKIE_TRIED] = token  # tried once per browser session: an ended one is not retried
+    st.session_state[state.SESSION_TOKEN] = token
+    return state.current_actor()  # None (and why, for the login form) when it has ended
+
+
+def roles_allowed_text(permission: str | None) -> str:
+    """'负责人和管理员' for a permission (everyone: '所有已登录用户')."""
+    if permission is None:
+        return "所有已登录用户"
+    least = ROLES.index(PERMISSIONS[permission])
+    return "和".join(ROLE_LABELS[r] for r in ROLES[least:])
 
 
 # ----------------------------------------------------------------------------- single sign-on
@@ -166,7 +223,7 @@ def login_form(ctx: Context) -> None:
 
 def require_sign_in(ctx: Context) -> Actor:
     """The signed-in Actor; otherwise the login form is drawn and the run stops here."""
-    actor = state.current_actor()
+    actor = state.current_actor() or _resume_from_cookie(ctx)
     if actor is not None:
         return actor
     # signed in at the identity provider: a desk session is opened without asking, except after one
@@ -179,10 +236,18 @@ def require_sign_in(ctx: Context) -> Actor:
             return actor
 
     def login() -> None:
+        _forget_in_browser()
         login_form(ctx)
 
-    # the login form is the only page there is: any URL (a bookmarked /triage too) shows it
-    st.navigation([st.Page(login, title="登录", icon="🔐", default=True)], position="hidden").run()
+    # the login form answers at every page's address (a bookmarked /triage, an item link from a
+    # notification): after signing in, the rerun opens the page that was asked for, query and all
+    pages = [
+        st.Page(spec.path, title=spec.title, icon=spec.icon)
+        if spec.public
+        else st.Page(login, title="登录", icon="🔐", url_path=spec.url_path, default=spec.default)
+        for spec in state.PAGES
+    ]
+    st.navigation(pages, position="hidden").run()
     st.stop()
     raise AssertionError("unreachable")
 

@@ -51,7 +51,12 @@ def show_health_banner(ctx: Context) -> list[SourceHealth]:
 
 
 def show_health_sidebar(ctx: Context) -> None:
-    """The same flag in the sidebar, so it stays in sight on every page of the desk."""
+    """The same flag in the sidebar, so it stays in sight on every page of the desk; it refreshes itself
+    (every ``[desk] queue_refresh_seconds``), so an open page learns that a source went silent."""
+    st.fragment(run_every=int(ctx.settings.desk.queue_refresh_seconds))(_sidebar_flags)(ctx)
+
+
+def _sidebar_flags(ctx: Context) -> None:
     try:
         flags = _flags(ctx)
     except Exception:

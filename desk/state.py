@@ -7,6 +7,7 @@ or in the cached Context: the cache holds connections only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -48,8 +49,52 @@ ITEM_PAGE = "views/item.py"
 ESCALATIONS_PAGE = "views/escalations.py"
 HEALTH_PAGE = "views/health.py"  # source health: silent and failing sources (desk.health_ui links here)
 USERS_PAGE = "views/users.py"  # 用户管理, registered for admins only
+HANDOVER_PAGE = "views/handover.py"  # 交接班
+ACK_PAGE = "views/ack.py"  # /ack?t=<token>: the acknowledge link in a notification (playbooks/ack_links.py)
 
 POST_PARAM = "post"  # ?post=<id> on the item page
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One page of the desk: its file, its place in the navigation, and who may use it."""
+
+    path: str  # relative to app.py
+    title: str
+    icon: str
+    section: str  # 值守 | 预案与演练 | 管理
+    permission: str | None = None  # None: everyone signed in; else the permission the page needs
+    default: bool = False
+    hidden: bool = False  # not in the navigation (reached by a link)
+    public: bool = (
+        False  # answers without sign-in (the notification's acknowledge link carries its own proof)
+    )
+
+    @property
+    def url_path(self) -> str:
+        """The page's URL path as Streamlit infers it from the file name ('views/item.py' → 'item')."""
+        return Path(self.path).stem
+
+
+# grouped by what people do, all shown (a flat list of 14 hides the last ones behind "View more")
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec(TRIAGE_PAGE, "预警队列", "🚨", "值守", default=True),
+    PageSpec(ITEM_PAGE, "预警详情", "📄", "值守"),
+    PageSpec(ESCALATIONS_PAGE, "处置记录", "🗂️", "值守"),
+    PageSpec(HANDOVER_PAGE, "交接班", "🔁", "值守"),
+    PageSpec("views/rumors.py", "传言登记", "🧾", "值守"),
+    PageSpec(HEALTH_PAGE, "信息源健康", "📡", "值守"),
+    PageSpec("views/playbooks.py", "预案库", "📚", "预案与演练"),  # everyone reads; admins edit
+    PageSpec("views/roster.py", "假期与值班", "📅", "预案与演练"),  # everyone reads; admins edit
+    PageSpec("views/drills.py", "应急演练", "🎯", "预案与演练"),  # officers take part in drills
+    PageSpec("views/readiness.py", "节前准备", "🎌", "预案与演练", "report.generate"),
+    PageSpec("views/dashboard.py", "态势总览", "📊", "管理", "report.generate"),
+    PageSpec("views/notifications.py", "通知中心", "📣", "管理", "report.generate"),
+    PageSpec("views/reports.py", "报告证监局", "📝", "管理", "report.generate"),
+    PageSpec("views/briefs.py", "日报与假期总结", "🗞️", "管理", "report.generate"),
+    PageSpec(USERS_PAGE, "用户管理", "👥", "管理", "user.manage"),
+    PageSpec(ACK_PAGE, "一键确认预警", "✅", "值守", hidden=True, public=True),
+)
 
 
 def init_session_state() -> None:
@@ -62,8 +107,10 @@ def init_session_state() -> None:
 def auth_policy(ctx: Context) -> users.AuthPolicy:
     """Session lifetimes and the failed-login limit from ``[desk]`` in the config."""
     desk = ctx.settings.desk
+    idle = timedelta(minutes=desk.session_idle_minutes)
     return users.AuthPolicy(
-        idle=timedelta(minutes=desk.session_idle_minutes),
+        idle=idle,
+        touch_every=min(timedelta(seconds=60), idle / 3),  # presence is noted well within the idle limit
         absolute=timedelta(hours=desk.session_max_hours),
         max_failures=desk.max_failed_logins,
         failure_window=timedelta(minutes=desk.lockout_minutes),

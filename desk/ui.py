@@ -83,6 +83,13 @@ AUDIT_ACTION_LABELS = {
     "feedback.rolled_back": "本司反馈模型回退到上一版",
     "rumor.added": "登记传言",
     "rumor.updated": "修改传言登记",
+    "alert.ack_link_used": "经通知链接确认",
+    "calendar.entered": "录入节假日安排",
+    "calendar.removed": "删除节假日安排",
+    "evidence.snapshot": "固定证据（发现时快照）",
+    "evidence.attached": "上传证据",
+    "handover.written": "交班",
+    "handover.acknowledged": "确认接班",
 }
 
 _MD_SPECIAL = set(string.punctuation)  # every ASCII punctuation character can be backslash-escaped

@@ -25,6 +25,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from playbooks import ack_links
 from playbooks.chain import LEVEL_NAMES, entry_label, item_link, recipients_for, validate_chain
 from playbooks.notify.outbox import Recipient, enqueue
 from playbooks.schema import Playbook
@@ -58,11 +59,18 @@ def announce_alerts(
     desk_base_url: str,
     levels: Sequence[str] = DEFAULT_ANNOUNCE_LEVELS,
     playbooks: Sequence[Playbook] = (),
+    on_duty: Callable[[Session], Sequence[str]] | None = None,
+    ack_hours: float = ack_links.DEFAULT_HOURS,
 ) -> int:
     """Put an announcement in the outbox for each alert at one of ``levels`` not yet announced at
-    that level or a more severe one; returns how many alerts were announced."""
+    that level or a more severe one; returns how many alerts were announced.
+
+    ``on_duty``: who is on duty now (usernames; the roster); each of them gets an acknowledge link of
+    their own in the group's message (never for a drill)."""
     if not recipients:
         return 0
+    duty = tuple(on_duty(session)) if on_duty is not None else ()
+    recipients = [Recipient(r.channel, r.target, r.mention, r.usernames or duty) for r in recipients]
     names = {p.id: p.name for p in playbooks}
     told = 0
     for alert in alerts:
@@ -86,6 +94,7 @@ def announce_alerts(
             alert_id=alert.id,
             drill=alert.drill,
             dedupe_key=f"alert:{alert.id}:{alert.level}",
+            extra_lines=_ack_lines(session, alert, desk_base_url, "alert", ack_hours),
         )
         if rows:
             told += 1
@@ -100,6 +109,17 @@ def announce_alerts(
                 drill=alert.drill,
             )
     return told
+
+
+def _ack_lines(session: Session, alert: Alert, base_url: str, purpose: str, hours: float):
+    """Each addressed person's own acknowledge link (playbooks/ack_links.py; none for a drill)."""
+
+    def lines(r: Recipient) -> list[str]:
+        return ack_links.lines_for(
+            session, alert, r.usernames, desk_base_url=base_url, purpose=purpose, hours=hours
+        )
+
+    return lines
 
 
 def _announcement(alert: Alert, playbook_name: str | None, base_url: str, raised: bool) -> tuple[str, str]:
@@ -164,6 +184,7 @@ def chase_alerts(
     now: datetime,
     desk_base_url: str,
     resolve: AlertResolver = people_for_alert,
+    ack_hours: float = ack_links.DEFAULT_HOURS,
 ) -> list[AlertChase]:
     """Chase every open, unacknowledged alert whose acknowledge clock has run out, one tier per clock."""
     chain = validate_chain(chain)
@@ -226,6 +247,7 @@ def chase_alerts(
             alert_id=alert.id,
             drill=alert.drill,
             dedupe_key=key,
+            extra_lines=_ack_lines(session, alert, desk_base_url, "alert_chase", ack_hours),
         )
         names = [u.username for u in people]
         audit(

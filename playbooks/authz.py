@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, str] = {
     "notify.test": ADMIN,
     "notify.configure": ADMIN,
     "roster.edit": ADMIN,  # the duty roster (playbooks/roster.py)
+    "calendar.edit": ADMIN,  # enter the State Council's holiday notice (playbooks/holiday_entries.py)
     "drill.run": MANAGER,  # start a drill (playbooks/drills, yuqing drill run)
     # learning from the desk: fit the firm's layer on the verdicts, switch it on, roll it back (yuqing learn)
     "feedback.learn": MANAGER,

@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from playbooks import ack_links
 from playbooks.clocks import ClockState, escalation_clocks
 from playbooks.notify.outbox import Recipient, enqueue
 from playbooks.schema import Playbook
@@ -103,19 +104,20 @@ def recipients_for(people: Sequence[User]) -> list[Recipient]:
     with an id there (a group is told once, not once per person)."""
     out: list[Recipient] = []
     for channel in BOT_CHANNELS:
-        ids = []
+        ids, names = [], []
         for u in people:
             value = (u.contacts or {}).get(channel)
             if isinstance(value, str) and value.strip() and value.strip() not in ids:
                 ids.append(value.strip())
+                names.append(u.username)
         if ids:
-            out.append(Recipient(channel, BOT_TARGET, mention=",".join(ids)))
+            out.append(Recipient(channel, BOT_TARGET, mention=",".join(ids), usernames=tuple(names)))
     seen: set[str] = set()
     for u in people:
         email = (u.email or "").strip()
         if email and email.lower() not in seen:
             seen.add(email.lower())
-            out.append(Recipient("email", email))
+            out.append(Recipient("email", email, usernames=(u.username,)))
     return out
 
 
@@ -196,6 +198,19 @@ def _message(
     return subject, "\n".join(lines)
 
 
+def _ack_lines(session: Session, esc: Escalation, base_url: str, hours: float):
+    """Each addressed person's acknowledge link, while the record's alert waits for one (never a drill)."""
+
+    def lines(r: Recipient) -> list[str]:
+        if esc.alert is None or esc.drill:
+            return []
+        return ack_links.lines_for(
+            session, esc.alert, r.usernames, desk_base_url=base_url, purpose="breach", hours=hours
+        )
+
+    return lines
+
+
 def check_clocks(
     session: Session,
     *,
@@ -204,6 +219,7 @@ def check_clocks(
     now: datetime,
     desk_base_url: str,
     resolve: Resolver = people_for,
+    ack_hours: float = 12.0,
 ) -> list[ChainEvent]:
     """Report every newly run-out clock of every record being worked, one tier up its chain.
 
@@ -231,7 +247,7 @@ def check_clocks(
             continue
         try:
             with session.begin_nested():
-                event = _escalate(session, esc, playbook, new, chain, now, desk_base_url, resolve)
+                event = _escalate(session, esc, playbook, new, chain, now, desk_base_url, resolve, ack_hours)
         except (IntegrityError, StaleDataError):
             session.expire_all()
             continue
@@ -248,6 +264,7 @@ def _escalate(
     now: datetime,
     desk_base_url: str,
     resolve: Resolver,
+    ack_hours: float = 12.0,
 ) -> ChainEvent:
     last = len(chain) - 1
     tier = min(esc.chain_tier + 1, last)
@@ -295,6 +312,7 @@ def _escalate(
         alert_id=esc.alert_id,
         drill=bool(esc.drill),
         dedupe_key=f"breach:{esc.id}:{rows[0].id}",
+        extra_lines=_ack_lines(session, esc, desk_base_url, ack_hours),
     )
     audit(
         session,

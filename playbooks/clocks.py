@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from playbooks.schema import LEVELS, Playbook
-from store.models import Escalation, EscalationStep, Report, StatementDraft
+from store.models import Alert, Escalation, EscalationStep, Report, StatementDraft
 from store.times import as_utc
 
 # clock states, from the one that needs attention most to the one that needs none
@@ -283,3 +283,74 @@ def escalation_clocks(
 ) -> list[ClockState]:
     """``clock_states`` for a record read from the database."""
     return clock_states(facts_for(session, esc), playbook, now=now)
+
+
+# --------------------------------------------------------------------------- an alert's own clock
+
+_SETTLED_ALERTS = ("false_positive", "closed")
+
+
+def alert_ack_clock(
+    alert: Alert,
+    playbook: Playbook | None,
+    *,
+    now: datetime,
+    escalation_acknowledged_at: datetime | None = None,
+) -> ClockState | None:
+    """The acknowledge clock of one alert, from its opening, as it stands at ``now`` — the same clock the
+    queue, the item page, the dashboard and the chase (playbooks.alerting) count. None when the alert has
+    no level, or its playbook (``playbook``: the alert's, else the fallback) does not apply at it.
+
+    Acknowledged: in triage (``Alert.acknowledged_at``) or by its record leaving 新建. A dismissed or
+    closed alert asks nothing more (本级不要求), unless its clock had already run out (已超时 stays)."""
+    if playbook is None or alert.level not in LEVELS or not playbook.applies_at(alert.level):
+        return None
+    minutes = playbook.clocks(alert.level).acknowledge_within
+    start = as_utc(alert.created_at)
+    due = start + timedelta(minutes=minutes)
+    done = _first(alert.acknowledged_at, escalation_acknowledged_at)
+    stopped = as_utc(alert.updated_at) if alert.status in _SETTLED_ALERTS and done is None else None
+    return ClockState(
+        key="acknowledge_within",
+        kind="level",
+        name=LEVEL_CLOCKS["acknowledge_within"],
+        minutes=minutes,
+        due_at=due,
+        done_at=done,
+        state=_state(minutes, due, done, as_utc(now), stopped),
+        now=as_utc(now),
+    )
+
+
+def playbook_for_alert(alert: Alert, playbooks: Iterable[Playbook]) -> Playbook | None:
+    """The alert's playbook, or the fallback (``generic``) when it names none or an unknown one."""
+    by_id = {p.id: p for p in playbooks}
+    return (
+        by_id.get(alert.playbook_id or "")
+        or by_id.get("generic")
+        or next((p for p in by_id.values() if p.fallback), None)
+    )
+
+
+def unacknowledged_alerts(
+    session: Session, *, playbooks: Iterable[Playbook], now: datetime, include_drills: bool = False
+) -> list[tuple[Alert, ClockState]]:
+    """Alerts still waiting for someone to acknowledge them (open, not acknowledged, no record that left
+    新建), each with its acknowledge clock; the most overdue (least time left) first."""
+    library = list(playbooks)
+    acked_by_record = select(Escalation.alert_id).where(Escalation.acknowledged_at.is_not(None))
+    stmt = select(Alert).where(
+        Alert.status.in_(("open", "escalated")),
+        Alert.acknowledged_at.is_(None),
+        Alert.level.is_not(None),
+        Alert.id.not_in(acked_by_record),
+    )
+    if not include_drills:
+        stmt = stmt.where(Alert.drill.is_(False))
+    out = []
+    for alert in session.scalars(stmt):
+        clock = alert_ack_clock(alert, playbook_for_alert(alert, library), now=now)
+        if clock is not None:
+            out.append((alert, clock))
+    out.sort(key=lambda r: (r[1].due_at, r[0].level_rank, r[0].id))
+    return out

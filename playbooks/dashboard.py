@@ -8,6 +8,12 @@ show up in production figures.
 
 Times: the desk's people think in Beijing time, so days start at 00:00 Beijing; the index keeps naive
 UTC, and bounds are passed to it as such.
+
+One clock for posts and events: a post counts on the day of its time as the index keeps it (published,
+or first seen when the source gives no time) — the time the queue sorts by — and an event counts by the
+posts of it that are flagged in the range (``flagged_posts`` → ``events_of``), so 预警帖子 and 热点事件
+(and a daily brief's posts and new events) never disagree about a day. Records (opened, closed, clocks)
+count by when people acted on them.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from playbooks.clocks import CLOCK_STATE_LABELS, CLOCK_STATES, ClockState, escalation_clocks, worst_state
@@ -162,6 +168,71 @@ def post_figures(
     )
 
 
+# --------------------------------------------------------------------------- flagged posts and their events
+
+MAX_FLAGGED = 5000  # flagged posts read for the events of a range (a range with more counts the newest)
+
+
+def flagged_posts(
+    index: Any, *, start: datetime, end: datetime, include_drills: bool = False, cap: int = MAX_FLAGGED
+) -> list[Any]:
+    """The flagged posts whose time (as the index keeps it) falls in [start, end), newest first."""
+    out: list[Any] = []
+    while len(out) < cap:
+        page = index.search(
+            "",
+            flagged=True,
+            drill=None if include_drills else False,
+            since=_bound(start),
+            until=_bound(end),
+            order="newest",
+            limit=min(500, cap - len(out)),
+            offset=len(out),
+        ).items
+        out += page
+        if len(page) < 500:
+            break
+    return out
+
+
+def post_time(post: Any) -> datetime | None:
+    """A post's time as the index sorts and counts it (published, else first seen), aware UTC."""
+    return parse_instant(post.published_at) or parse_instant(post.first_seen_at)
+
+
+def events_of(session: Session, posts: Sequence[Any]) -> list[EventRow]:
+    """The events of ``posts`` (their alerts' event ids), biggest first, each with its first post's title."""
+    by_id = {p.id: p for p in posts}
+    alerts: list[Alert] = []
+    ids = list(by_id)
+    for i in range(0, len(ids), 500):
+        alerts += session.scalars(
+            select(Alert).where(Alert.post_id.in_(ids[i : i + 500]), Alert.event_id != "")
+        )
+    members: dict[str, list[tuple[datetime, Alert]]] = {}
+    for a in alerts:
+        when = post_time(by_id[a.post_id]) or a.created_at
+        members.setdefault(a.event_id, []).append((when, a))
+    out = []
+    for event_id, rows in members.items():
+        rows.sort(key=lambda r: (r[0], r[1].id))
+        first = rows[0][1]
+        rank = min(a.level_rank for _, a in rows)
+        out.append(
+            EventRow(
+                event_id=event_id,
+                title=first.title or first.snippet[:60],
+                alerts=len(rows),
+                first_seen=rows[0][0],
+                last_seen=rows[-1][0],
+                worst_level=LEVELS[rank - 1] if 1 <= (rank or 9) <= len(LEVELS) else None,
+                sources=list(dict.fromkeys(a.source for _, a in rows if a.source)),
+            )
+        )
+    out.sort(key=lambda e: (-e.alerts, level_rank(e.worst_level), e.first_seen, e.event_id))
+    return out
+
+
 # --------------------------------------------------------------------------- top events
 
 
@@ -177,42 +248,18 @@ class EventRow:
 
 
 def top_events(
-    session: Session, *, start: datetime, end: datetime, include_drills: bool = False, top: int = 10
+    session: Session,
+    *,
+    index: Any,
+    start: datetime,
+    end: datetime,
+    include_drills: bool = False,
+    top: int = 10,
 ) -> list[EventRow]:
-    """Events (posts sharing an event id) with the most alerts in [start, end), each with its first title."""
-    conds = [Alert.event_id != "", Alert.created_at >= start, Alert.created_at < end]
-    if not include_drills:
-        conds.append(Alert.drill.is_(False))
-    grouped = session.execute(
-        select(
-            Alert.event_id,
-            func.count(Alert.id),
-            func.min(Alert.created_at),
-            func.max(Alert.created_at),
-            func.min(Alert.level_rank),
-        )
-        .where(*conds)
-        .group_by(Alert.event_id)
-        .order_by(func.count(Alert.id).desc(), func.min(Alert.level_rank), Alert.event_id)
-        .limit(top)
-    ).all()
-    out: list[EventRow] = []
-    for event_id, n, first, last, rank in grouped:
-        members = session.scalars(
-            select(Alert).where(*conds, Alert.event_id == event_id).order_by(Alert.created_at, Alert.id)
-        ).all()
-        out.append(
-            EventRow(
-                event_id=event_id,
-                title=members[0].title or members[0].snippet[:60],
-                alerts=int(n),
-                first_seen=first,
-                last_seen=last,
-                worst_level=LEVELS[rank - 1] if 1 <= (rank or 9) <= len(LEVELS) else None,
-                sources=list(dict.fromkeys(m.source for m in members if m.source)),
-            )
-        )
-    return out
+    """Events with the most flagged posts in [start, end) (by the posts' time, as 预警帖子 counts them),
+    each with its first post's title."""
+    posts = flagged_posts(index, start=start, end=end, include_drills=include_drills)
+    return events_of(session, posts)[:top]
 
 
 # --------------------------------------------------------------------------- open escalations

@@ -158,7 +158,6 @@ FIELD_LABELS = {
     "regulator_report": "监管报告",
     "when": "报告级别",
     "to": "报告对象",
-    "within_hours": "报告时限（小时）",
     "how": "报告方式",
     "contents": "报告内容",
     "notes": "备注",
@@ -229,8 +228,9 @@ _VALUE_MESSAGES: list[tuple[re.Pattern[str], str]] = [
         "levels.{0}.regulator_report_within 已设置，但 regulator_report.when 不含 {0} 级",
     ),
     (
-        re.compile(r"^levels\.(\w+)\.regulator_report_within \((\d+) min\) is later than .*\((.+) h\)"),
-        "levels.{0}.regulator_report_within（{1} 分钟）晚于 regulator_report.within_hours（{2} 小时）",
+        re.compile(r"^regulator_report\.within_hours is no longer read"),
+        "regulator_report.within_hours 已不再使用：报告时限只按级别填写在 levels.<级别>.regulator_report_within"
+        "（分钟），请删除 within_hours",
     ),
 ]
 

@@ -13,6 +13,7 @@ keeps the first ``resolved_at``: the clocks (playbooks/clocks.py) read these.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -35,6 +36,7 @@ STATE_LABELS = {
     "false_positive": "误报",
 }
 OPEN_STATES = ("new", "acknowledged", "responding", "escalated", "resolved")
+SETTLING = ("resolved", "closed")  # moves that end the work: with playbook steps open, a reason is needed
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "new": ("acknowledged", "escalated", "false_positive"),
     "acknowledged": ("responding", "escalated", "resolved", "false_positive"),
@@ -171,10 +173,13 @@ def transition(
     note: str = "",
     expected_version: int | None = None,
     now: datetime | None = None,
+    open_steps: Sequence[str] = (),
 ) -> Escalation:
     """Move an escalation to ``to_state``; refuse moves the workflow does not allow and stale edits.
 
-    ``now`` (default: the current time) is when the move happened, for the record's timestamps."""
+    ``now`` (default: the current time) is when the move happened, for the record's timestamps.
+    ``open_steps``: the playbook steps not done yet (``playbooks.escalation_records.open_steps``): resolving
+    or closing with any open needs a stated reason (``note``), kept with the list in the audit entry."""
     require(actor, "escalation.transition")
     esc = _get(session, escalation_id)
     if expected_version is not None and esc.version != expected_version:
@@ -185,6 +190,12 @@ def transition(
         raise InvalidTransition(f"不能从「{STATE_LABELS[esc.state]}」变为「{STATE_LABELS[to_state]}」")
     if to_state == "closed":
         require(actor, "escalation.close")
+    note = " ".join((note or "").split())
+    if to_state in SETTLING and open_steps and not note:
+        shown = "、".join(open_steps[:3]) + (f"等 {len(open_steps)} 项" if len(open_steps) > 3 else "")
+        raise EscalationError(
+            f"尚有预案步骤未完成（{shown}），{STATE_LABELS[to_state]}前须在备注中说明原因（记入审计日志）。"
+        )
     before = esc.state
     now = now or utcnow()
     esc.state = to_state
@@ -216,6 +227,7 @@ def transition(
         before=before,
         after=to_state,
         note=note,
+        **({"open_steps": list(open_steps)} if to_state in SETTLING and open_steps else {}),
     )
     return esc
 

@@ -17,11 +17,54 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from playbooks import statements
+from playbooks.authz import Actor
 from playbooks.clocks import ClockState, escalation_clocks, worst_state
-from playbooks.escalation import steps_done
+from playbooks.escalation import SETTLING, steps_done, transition
 from playbooks.schema import Playbook
 from store.models import ClockBreach, Escalation, User
 from store.records import audit_trail, list_escalations
+
+
+def open_steps(session: Session, esc: Escalation, playbook: Playbook | None, *, now: datetime) -> list[str]:
+    """The titles of the playbook steps that apply at the record's level and are not done (a step on a
+    level clock counts as done when that clock is: 向证监局报告 by a signed regulator report, say)."""
+    clocks = escalation_clocks(session, esc, playbook, now=now)
+    level_done = {c.key for c in clocks if c.kind == "level" and c.done_at is not None}
+    return [
+        c.name
+        for c in clocks
+        if c.kind == "step"
+        and c.done_at is None
+        and c.state != "not_required"
+        and not (c.on_clock and c.on_clock in level_done)
+    ]
+
+
+def settle(
+    session: Session,
+    *,
+    escalation_id: int,
+    to_state: str,
+    actor: Actor,
+    note: str,
+    playbook: Playbook | None,
+    expected_version: int | None = None,
+    now: datetime,
+) -> Escalation:
+    """Move a record on (``playbooks.escalation.transition``), the open steps worked out here, so resolving
+    or closing with steps open (above all 向证监局报告) needs a stated reason whoever calls."""
+    esc = session.get(Escalation, escalation_id)
+    steps = open_steps(session, esc, playbook, now=now) if esc is not None and to_state in SETTLING else []
+    return transition(
+        session,
+        escalation_id=escalation_id,
+        to_state=to_state,
+        actor=actor,
+        note=note,
+        expected_version=expected_version,
+        now=now,
+        open_steps=steps,
+    )
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,18 @@ Two maintained packages, each for what it knows best:
   calendar does not list (2024-02-09, 除夕, was a working day but no session).  Where the exchange
   calendar does not reach, the rule "weekday and not a statutory holiday" stands in.
 
-A year the packages have not published yet (the State Council announces the next year's holidays
-around November) raises :class:`CalendarDataMissing` with a Chinese message — never a silent "no
-holidays".  Upgrade ``chinesecalendar`` / ``exchange_calendars`` to get a new year — or, when the
-notice is out and the package not yet, enter it yourself: ``[calendar] official_schedule_file`` in
-yuqing.toml names a TOML file of the notice's holidays and make-up days (:func:`load_official_schedule`),
-which then counts exactly like the package's data (the exchange is taken to be closed on those
-holidays and on every weekend).
+Where ``chinesecalendar`` has not published a year yet (the State Council announces the next year's
+holidays around November), the calendar falls back, in this order, and every :class:`Holiday` says which
+it came from (``basis``):
+
+1. ``entered``: the notice entered by an admin — on the desk (节前准备, kept in the records database,
+   :func:`use_desk_schedule`) or in the file ``[calendar] official_schedule_file`` names
+   (:func:`load_official_schedule`); it counts exactly like the package's data (the exchange is taken
+   to be closed on those holidays and on every weekend).
+2. ``exchange``: the exchange calendar, where ``exchange_calendars`` already knows the year: weekdays
+   without a session are the closures; their names are inferred from the month (元旦, 春节, …), and
+   the 调休 make-up days are unknown.
+3. nothing: :class:`CalendarDataMissing` with a Chinese message — never a silent "no holidays".
 
 Days are Beijing calendar days (``datetime.date``).
 """
@@ -46,9 +51,17 @@ NAMES_CN = {
     "Anti-Fascist 70th Day": "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日",
 }
 
-# the State Council notice entered by an admin (load_official_schedule): date → holiday name (Chinese)
+# the State Council notice entered by an admin: date → holiday name (Chinese), the union of what came
+# from the file (load_official_schedule) and from the desk (use_desk_schedule), by origin
 _EXTRA_HOLIDAYS: dict[dt.date, str] = {}
 _EXTRA_WORKDAYS: dict[dt.date, str] = {}
+_ENTERED: dict[str, tuple[dict[dt.date, str], dict[dt.date, str]]] = {}
+
+BASIS_LABELS = {
+    "package": "国务院公布的安排（chinesecalendar {version}）",
+    "entered": "管理员录入的国务院通知安排",
+    "exchange": "交易所休市日历推定（exchange_calendars；名称按月份推定，调休上班日未知，国务院通知发布后请录入核对）",
+}
 
 # how far from a holiday block a 调休 make-up day may lie and still belong to it
 _MAKEUP_REACH = dt.timedelta(days=45)
@@ -77,6 +90,12 @@ class Holiday:
     makeup_workdays: list[dt.date] = field(default_factory=list)  # 调休上班 (often a weekend day)
     exchange_closed_days: list[dt.date] = field(default_factory=list)  # 休市 (incl. adjacent weekends)
     reopen: dt.date | None = None  # first trading session after the closure
+    basis: str = "package"  # where the dates come from: package | entered | exchange (BASIS_LABELS)
+
+    @property
+    def basis_label(self) -> str:
+        """Which calendar the dates come from, in Chinese (the readiness gate says it)."""
+        return BASIS_LABELS.get(self.basis, self.basis).format(version=_cc_version())
 
     def __contains__(self, day: dt.date) -> bool:
         return self.start <= day <= self.end
@@ -97,8 +116,46 @@ def _cc_version() -> str:
 
 @functools.cache
 def _holiday_days() -> dict[dt.date, str]:
-    """Every statutory holiday day known: the package's, then the entered notice's."""
-    return {**{d: str(n) for d, n in cc_constants.holidays.items()}, **_EXTRA_HOLIDAYS}
+    """Every statutory holiday day known: the package's, the exchange's closures in years only it knows,
+    then the entered notice's."""
+    package = {d: str(n) for d, n in cc_constants.holidays.items()}
+    return {**package, **_exchange_only_days(), **_EXTRA_HOLIDAYS}
+
+
+def package_years() -> tuple[int, int]:
+    """(first, last) year chinesecalendar has the State Council's arrangement for."""
+    return _package_years()
+
+
+def _package_years() -> tuple[int, int]:
+    years = [d.year for d in cc_constants.holidays]
+    return min(years), max(years)
+
+
+# the month of an exchange closure → the holiday it is, for years the office calendar does not know yet
+_EXCHANGE_NAMES = {1: "元旦", 2: "春节", 4: "清明节", 5: "劳动节", 6: "端午节", 9: "中秋节", 10: "国庆节"}
+
+
+@functools.cache
+def _exchange_only_days() -> dict[dt.date, str]:
+    """Weekday closures of the exchange in the years after the package's data (and not entered): the
+    exchange calendar's word where it is the only one (names inferred from the month)."""
+    known = _sessions()
+    if known is None:
+        return {}
+    sessions, first, last = known
+    _, package_last = _package_years()
+    entered_years = {d.year for d in _EXTRA_HOLIDAYS}
+    out: dict[dt.date, str] = {}
+    day = max(first, dt.date(package_last + 1, 1, 1))
+    while day <= last:
+        if day.year not in entered_years and day.weekday() < 5 and day not in sessions:
+            name = _EXCHANGE_NAMES.get(day.month, "休市")
+            if day.month == 1 and day.day > 3:  # a long closure late in January is the Spring Festival
+                name = "春节"
+            out[day] = name
+        day += dt.timedelta(days=1)
+    return out
 
 
 @functools.cache
@@ -112,6 +169,9 @@ def _holiday_name(day: dt.date) -> str | None:
         return _EXTRA_HOLIDAYS[day]
     if day in _EXTRA_WORKDAYS:
         return _EXTRA_WORKDAYS[day]
+    exchange = _exchange_only_days()
+    if day in exchange:
+        return exchange[day]
     try:
         return chinese_calendar.get_holiday_detail(day)[1]
     except NotImplementedError:
@@ -120,8 +180,12 @@ def _holiday_name(day: dt.date) -> str | None:
 
 @functools.cache
 def covered_years() -> tuple[int, int]:
-    """(first, last) year with statutory holiday data (the package's, and any entered notice)."""
-    years = [d.year for d in _holiday_days()]
+    """(first, last) year with holiday data: the package's, any entered notice, and the years only the
+    exchange calendar knows."""
+    years = [d.year for d in cc_constants.holidays] + [d.year for d in _EXTRA_HOLIDAYS]
+    known = _sessions()
+    if known is not None:
+        years.append(known[2].year)
     return min(years), max(years)
 
 
@@ -137,8 +201,9 @@ def _xshg():
     try:
         import exchange_calendars as xcals
 
-        first, last = covered_years()
-        for end_year in range(last, first, -1):
+        first, last = _package_years()
+        last = max([last, dt.date.today().year, *(d.year for d in _EXTRA_HOLIDAYS)])
+        for end_year in range(last + 2, first, -1):  # as far as the installed package reaches
             try:
                 return xcals.get_calendar("XSHG", start="2006-01-01", end=f"{end_year}-12-31")
             except Exception:  # noqa: BLE001 - the package says how far it reaches by refusing
@@ -252,9 +317,17 @@ def _all_holidays() -> tuple[Holiday, ...]:
         if best is not None:
             makeups[best[1]].append(day)
     out = []
+    exchange_days = _exchange_only_days()
     for i, block in enumerate(blocks):
         start, end = block[0], block[-1]
         closed = _closure_around(start, end)
+        basis = (
+            "entered"
+            if any(d in _EXTRA_HOLIDAYS for d in block)
+            else "exchange"
+            if all(d in exchange_days for d in block)
+            else "package"
+        )
         out.append(
             Holiday(
                 name_cn="、".join(NAMES_CN.get(n, n) for n in names_of[i]),
@@ -265,6 +338,7 @@ def _all_holidays() -> tuple[Holiday, ...]:
                 makeup_workdays=makeups[i],
                 exchange_closed_days=closed,
                 reopen=_reopen_after(closed[-1]),
+                basis=basis,
             )
         )
     return tuple(out)
@@ -361,10 +435,27 @@ def load_official_schedule(path) -> int:
     entries = data.get("holiday") or []
     if not isinstance(entries, list) or not entries:
         raise ScheduleFileError(f"节假日安排文件 {p.name} 中没有 [[holiday]] 条目")
+    holidays, workdays = parse_schedule(entries, "[[holiday]]")
+    _use("file", holidays, workdays)
+    log.info("official holiday schedule %s: %d periods, %d days", p, len(entries), len(holidays))
+    return len(entries)
+
+
+def use_desk_schedule(entries: list[dict]) -> int:
+    """The notice as an admin entered it on the desk (name, start, end, makeup_workdays per holiday; the
+    records database keeps it). Replaces what the desk entered before; returns how many holidays."""
+    holidays, workdays = parse_schedule(entries, "录入的节假日") if entries else ({}, {})
+    _use("desk", holidays, workdays)
+    return len(entries)
+
+
+def parse_schedule(entries: list, what: str) -> tuple[dict[dt.date, str], dict[dt.date, str]]:
+    """(holiday day → name, make-up working day → name) of entered holidays; ScheduleFileError (Chinese)
+    naming the first bad entry."""
     holidays: dict[dt.date, str] = {}
     workdays: dict[dt.date, str] = {}
     for i, e in enumerate(entries, start=1):
-        where = f"第 {i} 个 [[holiday]]"
+        where = f"第 {i} 个{what}"
         name = str(e.get("name") or "").strip() if isinstance(e, dict) else ""
         start, end = (e.get("start"), e.get("end")) if isinstance(e, dict) else (None, None)
         if not name:
@@ -379,22 +470,41 @@ def load_official_schedule(path) -> int:
             if not isinstance(w, dt.date) or w.weekday() < 5:
                 raise ScheduleFileError(f"{where}（{name}）的调休上班日 {w} 须为周末日期")
             workdays[w] = name
+    return holidays, workdays
+
+
+def _use(origin: str, holidays: dict[dt.date, str], workdays: dict[dt.date, str]) -> None:
+    _ENTERED[origin] = (holidays, workdays)
     _EXTRA_HOLIDAYS.clear()
-    _EXTRA_HOLIDAYS.update({d: n for d, n in holidays.items() if d not in cc_constants.holidays})
     _EXTRA_WORKDAYS.clear()
-    _EXTRA_WORKDAYS.update({d: n for d, n in workdays.items() if d not in cc_constants.workdays})
+    for days, extra in ((0, _EXTRA_HOLIDAYS), (1, _EXTRA_WORKDAYS)):
+        known = cc_constants.holidays if days == 0 else cc_constants.workdays
+        for entered in _ENTERED.values():
+            extra.update({d: n for d, n in entered[days].items() if d not in known})
     _clear_caches()
-    log.info("official holiday schedule %s: %d periods, %d days", p, len(entries), len(holidays))
-    return len(entries)
+
+
+def clear_file_schedule() -> None:
+    """Forget the file's notice (a config without ``official_schedule_file``); the desk's stays."""
+    _use("file", {}, {})
 
 
 def clear_official_schedule() -> None:
-    """Forget an entered notice (tests; a config without the file)."""
+    """Forget every entered notice, the file's and the desk's (tests; a config without the file)."""
+    _ENTERED.clear()
     _EXTRA_HOLIDAYS.clear()
     _EXTRA_WORKDAYS.clear()
     _clear_caches()
 
 
 def _clear_caches() -> None:
-    for fn in (_holiday_days, _workday_days, covered_years, _xshg, _sessions, _all_holidays):
+    for fn in (
+        _holiday_days,
+        _workday_days,
+        covered_years,
+        _xshg,
+        _sessions,
+        _all_holidays,
+        _exchange_only_days,
+    ):
         fn.cache_clear()

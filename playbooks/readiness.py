@@ -129,6 +129,11 @@ class Readiness:
     def failed(self) -> list[Check]:
         return [c for c in self.checks if not c.ok]
 
+    @property
+    def basis(self) -> str:
+        """Which calendar the holiday's dates come from, in Chinese (the gate says it)."""
+        return calendar_basis(self.holiday)
+
     def days_left(self) -> int | None:
         """Whole days from today (Beijing) to the holiday's first day; 0 on the day, negative during it."""
         if self.holiday is None or self.checked_at is None:
@@ -144,8 +149,15 @@ class Readiness:
             else {"name": h.name_cn, "start": h.start.isoformat(), "end": h.end.isoformat()},
             "days_left": self.days_left(),
             "checked_at": self.checked_at.isoformat() if self.checked_at else None,
+            "calendar_basis": self.basis,
             "checks": [c.to_dict() for c in self.checks],
         }
+
+
+def calendar_basis(holiday: Any) -> str:
+    """「国务院公布的安排（chinesecalendar 1.11.0）」, 「管理员录入的国务院通知安排」 or the exchange's word."""
+    label = getattr(holiday, "basis_label", "")
+    return str(label or "")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -453,6 +465,7 @@ def record_check(session: Session, result: Readiness, *, actor: str, via: str) -
         ready=result.ready,
         via=via,
         checked_at=result.checked_at.isoformat() if result.checked_at else None,
+        calendar_basis=result.basis,
         failed=[c.name_cn for c in result.failed],
         checks=[c.to_dict() for c in result.checks],
     )
@@ -484,6 +497,7 @@ def sign_off(
             holiday=result.holiday.name_cn,
             start=result.holiday.start.isoformat(),
             end=result.holiday.end.isoformat(),
+            calendar_basis=result.basis,
             checked_at=result.checked_at.isoformat() if result.checked_at else None,
             checks=[c.to_dict() for c in result.checks],
         )
@@ -519,6 +533,8 @@ def render_text(result: Readiness) -> Sequence[str]:
     """The lines `yuqing readiness` prints: the holiday, each check ✓/✗ with its detail and fix."""
     lines = []
     lines.append(f"节前准备检查：{holiday_label(result.holiday)}，{days_left_text(result)}")
+    if result.basis:
+        lines.append(f"节假日依据：{result.basis}")
     for c in result.checks:
         lines.append(f"{'✓' if c.ok else '✗'} {c.name_cn}：{c.detail_cn}")
         if not c.ok and c.fix_cn:

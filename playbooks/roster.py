@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from playbooks import people
 from playbooks.authz import Actor, require
 from store.models import DUTIES, Alert, Escalation, RosterEntry, User
 from store.records import audit
@@ -388,7 +389,7 @@ def roster_lines(session: Session, start: date, end: date) -> list[RosterLine]:
                 day=e.day,
                 duty=e.duty,
                 username=e.username,
-                name=(user.display_name if user and user.display_name else "") or e.username,
+                name=people.label(e.username, user.display_name if user else ""),
                 shift=shift_text(e),
                 phone=contact_phone(e, user),
             )
@@ -399,7 +400,7 @@ def roster_lines(session: Session, start: date, end: date) -> list[RosterLine]:
 def active_people(session: Session) -> dict[str, str]:
     """username → 王晓明（wang） (or the username alone) of every active user, by username."""
     users = sorted(session.scalars(select(User).where(User.active.is_(True))), key=lambda u: u.username)
-    return {u.username: f"{u.display_name}（{u.username}）" if u.display_name else u.username for u in users}
+    return {u.username: people.label(u.username, u.display_name or "") for u in users}
 
 
 @dataclass(frozen=True)
@@ -526,6 +527,16 @@ def _roster_first(session: Session, at: datetime, entry: str) -> list[User] | No
     if entry == "role:manager":
         return duty_people(session, at, "manager") or None
     return None
+
+
+def roster_on_duty(now: datetime):
+    """(session) → the usernames on duty at ``now`` (primary, then backup): who an announcement is for."""
+
+    def people(session: Session) -> list[str]:
+        names = [u.username for duty in ("primary", "backup") for u in duty_people(session, now, duty)]
+        return list(dict.fromkeys(names))
+
+    return people
 
 
 def roster_resolver(now: datetime, base=None):

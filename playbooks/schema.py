@@ -354,14 +354,28 @@ class HoldingStatement(_Model):
 
 
 class RegulatorReport(_Model):
-    """When and how the local CSRC bureau (当地证监局) is told."""
+    """When and how the local CSRC bureau (当地证监局) is told.
+
+    How soon is said once, per level: ``levels.<level>.regulator_report_within`` (minutes from the alert),
+    the clock the desk counts, the item page shows and the regulator report quotes. A separate
+    ``within_hours`` (which could disagree with it) is refused with a message saying where the time goes.
+    """
 
     when: tuple[Level, ...]  # the levels at which a report is required; () = never required
     to: NonBlank = "当地证监局"
-    within_hours: float = Field(gt=0)
     how: tuple[NonBlank, ...] = Field(min_length=1)  # 电话先行报告, 书面报告 …
     contents: tuple[NonBlank, ...] = Field(min_length=1)  # checklist of what the report must contain
     notes: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_deadline(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "within_hours" in data:
+            raise ValueError(
+                "regulator_report.within_hours is no longer read: the deadline is "
+                "levels.<level>.regulator_report_within (minutes), one per level; remove within_hours"
+            )
+        return data
 
 
 # --------------------------------------------------------------------------- playbook
@@ -423,11 +437,6 @@ class Playbook(_Model):
                 raise ValueError(
                     f"levels.{level}.regulator_report_within is set but regulator_report.when "
                     f"does not include level {level}"
-                )
-            if minutes is not None and minutes > report.within_hours * 60:
-                raise ValueError(
-                    f"levels.{level}.regulator_report_within ({minutes} min) is later than "
-                    f"regulator_report.within_hours ({report.within_hours} h)"
                 )
         return self
 

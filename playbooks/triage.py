@@ -30,6 +30,8 @@ from sqlalchemy.orm import Session
 
 from playbooks import escalation as escalation_flow
 from playbooks.authz import Actor, require
+from playbooks.clocks import alert_ack_clock, playbook_for_alert
+from playbooks.schema import Playbook
 from store.models import Alert, Escalation, PostRecord, User, level_rank, utcnow
 from store.records import audit
 from store.times import as_utc
@@ -77,10 +79,26 @@ class AlertState:
     escalation_id: int | None  # the open escalation record, if any
     escalation_state: str | None
     version: int = 1  # what an action from this view expects (a change made meanwhile is refused)
+    # the acknowledge clock (playbooks.clocks.alert_ack_clock): due, allowed minutes, done; None: no clock
+    ack_due_at: datetime | None = None
+    ack_minutes: int | None = None
+    ack_done_at: datetime | None = None
+
+    @property
+    def waiting_for_ack(self) -> bool:
+        """Nobody has acknowledged it yet and it is still to handle."""
+        return self.ack_done_at is None and self.status in ("open", "escalated")
 
 
-def queue_states(session: Session, post_ids: Sequence[str]) -> dict[str, AlertState]:
-    """The triage state of the alerts of ``post_ids``, by post id (posts without an alert are left out)."""
+def queue_states(
+    session: Session,
+    post_ids: Sequence[str],
+    *,
+    playbooks: Sequence[Playbook] = (),
+    now: datetime | None = None,
+) -> dict[str, AlertState]:
+    """The triage state of the alerts of ``post_ids``, by post id (posts without an alert are left out);
+    with ``playbooks``, each alert's acknowledge clock too (the queue shows the time left on every row)."""
     if not post_ids:
         return {}
     alerts = list(session.scalars(select(Alert).where(Alert.post_id.in_(list(post_ids)))))
@@ -96,8 +114,19 @@ def queue_states(session: Session, post_ids: Sequence[str]) -> dict[str, AlertSt
         )
         open_esc = {e.alert_id: e for e in rows}
     out: dict[str, AlertState] = {}
+    now = now or utcnow()
     for a in alerts:
         esc = open_esc.get(a.id)
+        clock = (
+            alert_ack_clock(
+                a,
+                playbook_for_alert(a, playbooks),
+                now=now,
+                escalation_acknowledged_at=esc.acknowledged_at if esc else None,
+            )
+            if playbooks
+            else None
+        )
         out[a.post_id] = AlertState(
             alert_id=a.id,
             post_id=a.post_id,
@@ -115,8 +144,73 @@ def queue_states(session: Session, post_ids: Sequence[str]) -> dict[str, AlertSt
             escalation_id=esc.id if esc else None,
             escalation_state=esc.state if esc else None,
             version=int(a.version or 1),
+            ack_due_at=clock.due_at if clock else None,
+            ack_minutes=clock.minutes if clock else None,
+            ack_done_at=clock.done_at
+            if clock
+            else (a.acknowledged_at or (esc.acknowledged_at if esc else None)),
         )
     return out
+
+
+def event_states(
+    session: Session,
+    event_id: str,
+    *,
+    playbooks: Sequence[Playbook] = (),
+    now: datetime | None = None,
+    drill: bool = False,
+) -> dict[str, AlertState]:
+    """The triage state of every alert of one event (by post id): the item page's group actions."""
+    if not event_id:
+        return {}
+    ids = session.scalars(
+        select(Alert.post_id).where(Alert.event_id == event_id, Alert.drill.is_(drill))
+    ).all()
+    return queue_states(session, list(ids), playbooks=playbooks, now=now)
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    """One alert as a listing shows it (``yuqing alerts``): its state and its acknowledge clock."""
+
+    state: AlertState
+    title: str
+    source: str
+    topic: str
+
+
+def alert_lines(
+    session: Session,
+    *,
+    levels: Sequence[str] = (),
+    statuses: Sequence[str] = ("open", "escalated"),
+    drill: bool = False,
+    limit: int = 100,
+    playbooks: Sequence[Playbook] = (),
+    now: datetime | None = None,
+) -> list[AlertLine]:
+    """Alerts by level and status (every status when ``statuses`` is empty), the most urgent first: those
+    waiting for an acknowledgment by their deadline, then the rest by level and newest."""
+    stmt = select(Alert).where(Alert.drill.is_(drill))
+    if levels:
+        stmt = stmt.where(Alert.level.in_(list(levels)))
+    if statuses:
+        stmt = stmt.where(Alert.status.in_(list(statuses)))
+    alerts = list(session.scalars(stmt.order_by(Alert.level_rank, Alert.created_at.desc()).limit(limit)))
+    states = queue_states(session, [a.post_id for a in alerts], playbooks=playbooks, now=now)
+    lines = [
+        AlertLine(state=states[a.post_id], title=a.title or a.snippet, source=a.source, topic=a.topic)
+        for a in alerts
+        if a.post_id in states
+    ]
+
+    def urgency(line: AlertLine) -> tuple:
+        st_ = line.state
+        due = st_.ack_due_at if st_.waiting_for_ack and st_.ack_due_at is not None else None
+        return (0 if due else 1, due.timestamp() if due else 0.0, level_rank(st_.level))
+
+    return sorted(lines, key=urgency)
 
 
 # the queue's views by alert status: still to handle (the default), dismissed as false positive, all
@@ -162,6 +256,29 @@ class QueueGroup:
     def level(self) -> str | None:
         """The most severe level among the group's posts."""
         return min((p.level for p in self.posts), key=level_rank, default=None)
+
+
+def by_urgency(groups: Sequence[QueueGroup], states: Mapping[str, AlertState]) -> list[QueueGroup]:
+    """Groups in order of urgency, the way an on-call queue is read: first those with an alert nobody has
+    acknowledged, the one whose acknowledge deadline comes first (or passed longest ago) leading; then
+    the rest; within each, the most severe level, then the newest (the order they came in)."""
+
+    def key(item: tuple[int, QueueGroup]) -> tuple:
+        position, g = item
+        dues = [
+            a.ack_due_at
+            for p in g.posts
+            if (a := states.get(p.id)) is not None and a.waiting_for_ack and a.ack_due_at is not None
+        ]
+        first_due = min(dues) if dues else None
+        return (
+            0 if first_due is not None else 1,
+            first_due.timestamp() if first_due is not None else 0.0,
+            level_rank(g.level),
+            position,
+        )
+
+    return [g for _, g in sorted(enumerate(groups), key=key)]
 
 
 def group_posts(posts: Sequence[PostRecord]) -> list[QueueGroup]:
@@ -457,6 +574,44 @@ def escalate(
         raise AlertConflict(str(exc)) from exc
     except escalation_flow.EscalationError as exc:
         raise TriageError(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """What one action on a whole group (an event's alerts) did: each alert in its own savepoint."""
+
+    done: int  # alerts this call changed
+    already: int  # alerts where it already held (acknowledged, assigned to that person)
+    refused: list[str]  # why the others were refused (Chinese), one per alert
+
+    @property
+    def total(self) -> int:
+        return self.done + self.already + len(self.refused)
+
+
+def on_group(
+    session: Session,
+    items: Sequence[tuple[int, int | None]],
+    actor: Actor,
+    action: Callable[..., bool],
+    *args: Any,
+    **kwargs: Any,
+) -> GroupResult:
+    """Run one triage action (acknowledge, assign, mark_false_positive …) on every alert of a group:
+    ``items`` are (alert id, the version shown). The role is checked by the action itself; one alert
+    changed by someone else meanwhile is refused on its own (its message kept), the others go through."""
+    done = already = 0
+    refused: list[str] = []
+    for alert_id, version in items:
+        try:
+            with session.begin_nested():
+                changed = action(session, alert_id, *args, actor, expected_version=version, **kwargs)
+        except TriageError as exc:
+            refused.append(str(exc))
+            continue
+        done += bool(changed)
+        already += not changed
+    return GroupResult(done=done, already=already, refused=refused)
 
 
 def mark_seen(session: Session, actor: Actor, now: datetime | None = None) -> datetime | None:

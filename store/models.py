@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -610,3 +611,85 @@ class FeedbackLayerVersion(Base):
             postgresql_where=text("active"),
         ),
     )
+
+
+# --------------------------------------------------------------------------- the desk at night (0008)
+
+
+class HolidayEntry(Base):
+    """A holiday of the State Council's notice, entered by an admin on the desk (节前准备) for a year the
+    calendar package has not published yet; playbooks.holidays counts it like the package's data."""
+
+    __tablename__ = "holiday_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    start: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD
+    end: Mapped[str] = mapped_column(String(10))
+    makeup_workdays: Mapped[list[str]] = mapped_column(JSON, default=list)  # YYYY-MM-DD, weekend days
+    note: Mapped[str] = mapped_column(Text, default="")  # the notice it comes from (国办发明电〔…〕…号)
+    entered_by: Mapped[str] = mapped_column(String(80), default="")
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+
+
+class AckLink(Base):
+    """A link in a notification that acknowledges one alert as the person it was sent to: only the hash of
+    its token is kept; it expires, works once, and is never made for a drill (playbooks/ack_links.py)."""
+
+    __tablename__ = "ack_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    username: Mapped[str] = mapped_column(String(40))
+    purpose: Mapped[str] = mapped_column(
+        String(40), default=""
+    )  # the notification kind: alert, alert_chase, breach
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    used_from: Mapped[str] = mapped_column(String(80), default="")
+
+
+class Evidence(Base):
+    """固定证据: what the desk kept of a flagged post at the moment it flagged it (a snapshot of the post as
+    received, ``kind`` snapshot), or a file an officer attached to a record (a screenshot, a PDF; ``kind``
+    attachment). The bytes are kept with their SHA-256, so a copy handed on can be checked against it."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), nullable=True, index=True)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"), nullable=True, index=True)
+    post_id: Mapped[str] = mapped_column(String(40), default="", index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="snapshot")  # snapshot | attachment
+    name: Mapped[str] = mapped_column(String(200), default="")
+    mime: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    source_url: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    captured_by: Mapped[str] = mapped_column(String(80), default="")
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    drill: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Handover(Base):
+    """交接班: the note one shift leaves the next — what is open, what waits on whom, what to watch — with
+    the situation as it stood when written; the next officer acknowledges it (playbooks/handover.py)."""
+
+    __tablename__ = "handovers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    written_by: Mapped[str] = mapped_column(String(80))
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    to_user: Mapped[str] = mapped_column(String(80), default="")  # "" = whoever takes the next shift
+    shift: Mapped[str] = mapped_column(String(80), default="")  # e.g. 12月7日 夜班（20:00–08:00）
+    watch: Mapped[str] = mapped_column(Text, default="")  # 下一班须关注
+    note: Mapped[str] = mapped_column(Text, default="")  # anything else
+    situation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # open alerts, records, waiting
+    acknowledged_by: Mapped[str] = mapped_column(String(80), default="")
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)

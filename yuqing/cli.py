@@ -30,6 +30,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     if path.exists() and not args.force:
         raise CliError(f"{path} 已存在；用 --force 覆盖 / already exists, use --force to overwrite")
     template = resources.files("yuqing").joinpath("init_template.toml").read_text(encoding="utf-8")
+    if args.firm or args.short or args.code:
+        template = firm_template(template, args)
     path.write_text(template, encoding="utf-8")
     settings = load_settings(path)
     from yuqing.context import build_context
@@ -41,6 +43,50 @@ def cmd_init(args: argparse.Namespace) -> int:
     print(f"已写入配置 {path}，已创建存储 {settings.store.path}")
     print(f"wrote {path} and created the embedded store {settings.store.path}")
     return 0
+
+
+def firm_template(template: str, args: argparse.Namespace) -> str:
+    """The template with its [firm] block for the firm named on the command line (`yuqing init --firm 全称
+    --short 简称 … --code 600000 …`), and the commented source examples using its short name and code."""
+    import json
+    import re
+
+    name = " ".join((args.firm or "").split())
+    shorts = [" ".join(x.split()) for x in args.short or [] if x.strip()]
+    codes = [x.strip() for x in args.code or [] if x.strip()]
+    if not name:
+        raise CliError("--firm 须给出公司全称 / --firm needs the firm's full registered name")
+    if not shorts:
+        raise CliError("--short 至少给出一个简称（可重复）/ give at least one --short name")
+    bad = [c for c in codes if not re.fullmatch(r"\d{6}", c)]
+    if bad:
+        raise CliError(f"股票代码须为 6 位数字：{'、'.join(bad)} / stock codes are 6 digits")
+
+    def toml_list(values: list[str]) -> str:
+        return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in values) + "]"
+
+    block = "\n".join(
+        [
+            "[firm]",
+            f"name = {json.dumps(name, ensure_ascii=False)}  # 全称 / full registered name",
+            f"short_names = {toml_list(shorts)}  # 简称 / short names",
+            f"stock_codes = {toml_list(codes)}  # 股票代码 / stock codes (whole 6-digit numbers)",
+            f"executives = {toml_list(args.executive or [])}  # 高管 / executives",
+            f"products = {toml_list(args.product or [])}  # 产品与APP / products, funds and app names",
+            f"exclude = {toml_list(args.exclude or [])}  # 易混淆的他人名称 / look-alikes that are NOT the firm",
+        ]
+    )
+    out, n = re.subn(
+        r"^\[firm\]\nname = .*?\nexclude = [^\n]*", lambda _m: block, template, count=1, flags=re.M | re.S
+    )
+    if not n:
+        raise CliError("配置模板中没有 [firm] 段 / the template has no [firm] block")
+    out = out.replace("华鼎证券财富号", f"{shorts[0]}财富号").replace(
+        '"华鼎证券"', json.dumps(shorts[0], ensure_ascii=False)
+    )
+    if codes:
+        out = out.replace("609999", codes[0])
+    return out
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -335,6 +381,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                     actor=actor,
                     now=utcnow(),
                     index=ctx.index,
+                    names=ctx.source_names,
                 )
                 out = Path(args.output)
                 out.write_bytes(data)
@@ -768,6 +815,18 @@ def cmd_user(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
 
 
+def cmd_alerts(args: argparse.Namespace) -> int:
+    """`yuqing alerts [--level …] [--status …] [--ack ID …]`: list and acknowledge alerts (yuqing/alerts_cli.py)."""
+    from yuqing import alerts_cli
+    from yuqing.context import build_context
+
+    ctx = build_context(_settings(args))
+    try:
+        return alerts_cli.run(args, ctx)
+    finally:
+        ctx.close()
+
+
 def cmd_learn(args: argparse.Namespace) -> int:
     """`yuqing learn [--dry-run|--status|--rollback]`: the firm's layer refit on officers' verdicts
     (yuqing/learn_cli.py, yuqing/learn.py)."""
@@ -782,11 +841,31 @@ def cmd_learn(args: argparse.Namespace) -> int:
 
 
 def cmd_desk(args: argparse.Namespace) -> int:
+    """`yuqing desk`: the Streamlit desk; beside it (``[desk] watch_clocks``, on by default) the clock watch
+    and the outbox pump, so an alert nobody acknowledges is chased up the chain while the desk is open."""
     settings = _settings(args)
     env = dict(os.environ)
     if args.config:
         env["YUQING_CONFIG"] = str(Path(args.config).resolve())
-    return run_desk(env, port=args.port, base_url=settings.desk.base_url)
+    helpers: list = []
+    ctx = None
+    if settings.desk.watch_clocks and not getattr(args, "no_watch", False):
+        from yuqing.clock_watch import ClockWatch
+        from yuqing.context import build_context
+        from yuqing.notify import outbox_pump
+
+        ctx = build_context(settings)
+        _ = ctx.records  # opened (migrated) here, before the threads: Alembic is not thread-safe
+        helpers.append(ClockWatch(ctx).start())
+        if settings.notify.channels or settings.notify.smtp.host:
+            helpers.append(outbox_pump(ctx.records, settings).start())
+    try:
+        return run_desk(env, port=args.port, base_url=settings.desk.base_url)
+    finally:
+        for helper in helpers:
+            helper.stop()
+        if ctx is not None:
+            ctx.close()
 
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
@@ -848,6 +927,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("init", help="写出 yuqing.toml 并创建内嵌存储 / write yuqing.toml, create the store")
     s.add_argument("--force", action="store_true")
+    s.add_argument("--firm", help="本公司全称 / your firm's full registered name (else the 华鼎证券 example)")
+    s.add_argument("--short", action="append", help="简称（可重复）/ a short name (repeat for more)")
+    s.add_argument(
+        "--code", action="append", help="股票代码（可重复）/ a 6-digit stock code (repeat for more)"
+    )
+    s.add_argument("--executive", action="append", help="高管姓名（可重复）/ an executive (repeat)")
+    s.add_argument("--product", action="append", help="产品或 APP 名（可重复）/ a product or app (repeat)")
+    s.add_argument(
+        "--exclude", action="append", help="易混淆的他人名称（可重复）/ a look-alike that is not you"
+    )
     s.set_defaults(func=cmd_init)
 
     s = sub.add_parser("demo", help="演示：本地演示信息源 → 抓取 → 分析 → 存储 → 值守台")
@@ -894,6 +983,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("desk", help="启动值守台 / start the Streamlit desk")
     s.add_argument("--port", type=int, default=8501)
+    s.add_argument(
+        "--no-watch",
+        action="store_true",
+        help="不在值守台旁检查时限、发送通知（另有 yuqing schedule 时） / no clock watch or outbox pump beside the desk",
+    )
     s.set_defaults(func=cmd_desk)
 
     s = sub.add_parser("export", help="导出帖子及分析结果 / dump stored posts with their analysis")
@@ -1028,6 +1122,10 @@ def build_parser() -> argparse.ArgumentParser:
     from yuqing.learn_cli import add_parser as add_learn_parser
 
     add_learn_parser(sub).set_defaults(func=cmd_learn)
+
+    from yuqing.alerts_cli import add_parser as add_alerts_parser
+
+    add_alerts_parser(sub).set_defaults(func=cmd_alerts)
 
     s = sub.add_parser("bench", help="基准测试，打印数字 / run a benchmark from bench/ and print its figures")
     s.add_argument("name", help="nlp, extract, store, …")

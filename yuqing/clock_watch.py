@@ -35,6 +35,7 @@ def check_once(ctx: Context, *, now: datetime | None = None) -> list[ChainEvent 
                 now=now,
                 desk_base_url=settings.desk.base_url,
                 resolve=roster_resolver(now),  # the chain follows the duty roster
+                ack_hours=settings.notify.ack_link_hours,
             )
         )
         events += chase_alerts(
@@ -44,6 +45,7 @@ def check_once(ctx: Context, *, now: datetime | None = None) -> list[ChainEvent 
             now=now,
             desk_base_url=settings.desk.base_url,
             resolve=roster_alert_resolver(now),
+            ack_hours=settings.notify.ack_link_hours,
         )
         return events
 

@@ -161,6 +161,11 @@ class DeskConfig(BaseModel):
     queue_refresh_seconds: int = Field(
         30, ge=5, le=3600, description="the triage queue reloads itself this often (each person can pause it)"
     )
+    watch_clocks: bool = Field(
+        True,
+        description="`yuqing desk` also checks the clocks (unacknowledged alerts, records) and delivers the "
+        "outbox, as `yuqing schedule` does, so nothing waits for `yuqing clocks`",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -256,6 +261,13 @@ class NotifyConfig(BaseModel):
     )
     announce_channels: list[str] = Field(
         default_factory=list, description="channel names told of new alerts; empty = every configured channel"
+    )
+    ack_link_hours: float = Field(
+        12.0,
+        gt=0,
+        le=72,
+        description="a notification's 一键确认 link (one per person addressed, single use, never for drills) "
+        "works this long",
     )
 
     @field_validator("channels")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from playbooks.edit import library_signature
 from playbooks.matcher import MatchResult, match_post
 from playbooks.schema import PACKAGED_LIBRARY, Playbook, PlaybookError, load_library
+from playbooks.sources import SourceNames
 from store.models import PostRecord
 from store.posts_sqlite import SqlitePostIndex
 from store.records import Records
@@ -221,7 +222,18 @@ class Context:
         """The records database (alerts, escalations, users, the audit trail …), migrated when opened."""
         if self._records is None:
             self._records = Records(self.settings.store.resolved_records_url())
+            self._apply_entered_holidays()
         return self._records
+
+    def _apply_entered_holidays(self) -> None:
+        """The holiday notice an admin entered on the desk joins the calendar (playbooks.holidays)."""
+        from playbooks import holiday_entries
+
+        try:
+            with self._records.session() as s:  # type: ignore[union-attr]
+                holiday_entries.apply(s)
+        except Exception:  # noqa: BLE001 - a calendar without the entries still works; say so in the log
+            log.exception("could not read the holidays entered on the desk")
 
     # ----------------------------------------------------------------- playbooks
 
@@ -263,6 +275,11 @@ class Context:
         if self._library is not None:
             self._library = self._library._replace(checked_at=float("-inf"))
         return self.playbooks
+
+    @property
+    def source_names(self) -> SourceNames:
+        """The sources' display names (``[[sources]] options.display_name``) for documents and reasons."""
+        return SourceNames({s.name: s.label for s in self.settings.sources})
 
     def match_playbook(self, post: PostRecord) -> MatchResult | None:
         """The playbook that fits ``post``'s alert in the current library (``playbooks.matcher.match_post``)."""
@@ -336,7 +353,7 @@ def load_calendar(settings: Settings) -> None:
 
     path = settings.calendar.official_schedule_file
     if path is None:
-        holidays.clear_official_schedule()
+        holidays.clear_file_schedule()
         return
     try:
         holidays.load_official_schedule(path)

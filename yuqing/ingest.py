@@ -43,12 +43,14 @@ from sqlalchemy.orm import Session
 
 from nlp.simhash import MAX_DISTANCE, simhash
 from playbooks.alerting import announce_alerts
+from playbooks.evidence import snapshot_post
 from playbooks.matcher import match_post
 from playbooks.notify.outbox import Recipient
+from playbooks.roster import roster_on_duty
 from playbooks.schema import PlaybookError
 from store import neardup
 from store.incoming import check_post
-from store.models import Alert, PostRecord, utcnow_iso
+from store.models import Alert, PostRecord, utcnow, utcnow_iso
 from store.outage import is_outage
 from store.posts_sqlite import PostsRejected, UpsertResult
 from store.records import post_ids_with_alerts, upsert_alert
@@ -422,6 +424,8 @@ def upsert_alerts(
         alert, what = upsert_alert(session, post=rec, playbook_id=match.playbook.id if match else None)
         if what == "opened":
             report.alerts_opened += 1
+            # 固定证据: the post as flagged, with its SHA-256 (playbooks/evidence.py)
+            snapshot_post(session, alert, rec)
         elif what == "updated":
             report.alerts_updated += 1
         if what != "unchanged":
@@ -446,6 +450,8 @@ def _announce(session: Session, alerts: list[Alert], *, ctx: Context, report: In
         desk_base_url=ctx.settings.desk.base_url,
         levels=notify.announce_levels,
         playbooks=playbooks,
+        on_duty=roster_on_duty(utcnow()),  # each of them gets an acknowledge link of their own
+        ack_hours=notify.ack_link_hours,
     )
 
 

@@ -84,6 +84,7 @@ def generate(args: argparse.Namespace, *, ctx: Any, session: Any, actor: Any, no
         "firm": ctx.settings.firm,
         "actor": actor,
         "now": now,
+        "names": ctx.source_names,
     }
     if args.report_command == "daily":
         report, markdown, data = daily_report(session, args.date, **common)

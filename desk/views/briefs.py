@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from desk import report_actions, state
 from desk.ui import format_time, plain, to_shanghai
+from playbooks import people
 from playbooks.authz import PermissionDenied, role_allows
 from playbooks.reports import (
     ReportError,
@@ -48,7 +49,25 @@ st.caption(
 today = to_shanghai(utcnow()).date()  # type: ignore[union-attr]
 
 
-def _generate(kind: str, **what) -> None:
+def _picked_period(kind: str) -> dict:
+    """What the person picked, read from the widgets at the click (a button's arguments were fixed when
+    the page was last drawn, so a date typed just before the click would be lost)."""
+    ss = st.session_state
+    if kind == "daily":
+        day = ss.get(f"{KEY}.daily.day")
+        return {"day": day} if isinstance(day, date) else {}
+    if ss.get(f"{KEY}.holiday.mode", BY_CALENDAR) == BY_CALENDAR:
+        name, year = ss.get(f"{KEY}.holiday.name"), ss.get(f"{KEY}.holiday.year")
+        return {"name": name, "year": year} if name and year else {}
+    first, last = ss.get(f"{KEY}.holiday.first"), ss.get(f"{KEY}.holiday.last")
+    return {"first": first, "last": last} if isinstance(first, date) and isinstance(last, date) else {}
+
+
+def _generate(kind: str) -> None:
+    what = _picked_period(kind)
+    if not what:
+        state.flash("warning", "请先选择日期或假期。")
+        return
     playbooks, problem = state.playbooks_or_none(ctx)
     if problem:
         state.flash("error", problem)
@@ -59,6 +78,7 @@ def _generate(kind: str, **what) -> None:
         "firm": ctx.settings.firm,
         "actor": state.current_actor(),
         "now": utcnow(),
+        "names": ctx.source_names,
     }
     try:
         with ctx.records.session() as s:
@@ -80,6 +100,12 @@ def _generate(kind: str, **what) -> None:
         return
     st.session_state[f"{KEY}.{kind}.pick"] = report_id  # show the new one
     state.flash("success", f"已生成《{title}》（报告 #{report_id}），请审核后签发。")
+
+
+def _who(username: str) -> str:
+    """The one naming of people (playbooks.people): 王晓明（wang）."""
+    with ctx.records.session() as s:
+        return people.person_label(s, username)
 
 
 def _reports(kind: str) -> None:
@@ -112,8 +138,8 @@ def _reports(kind: str) -> None:
                     "报告编号": r["id"],
                     "报告": plain(r["title"]),
                     "生成时间": format_time(r["created_at"]),
-                    "生成人": plain(r["created_by"]),
-                    "签发": f"{plain(r['signed_by'])}（{format_time(r['signed_at'])}）"
+                    "生成人": _who(r["created_by"]),
+                    "签发": f"{_who(r['signed_by'])} {format_time(r['signed_at'])}"
                     if r["signed_at"]
                     else "未签发",
                 }
@@ -150,7 +176,7 @@ def _reports(kind: str) -> None:
         key=f"{KEY}.{kind}.md",
     )
     if picked["signed_at"]:
-        c.success(f"已由 {plain(picked['signed_by'])} 于 {format_time(picked['signed_at'])} 签发")
+        c.success(f"已由 {_who(picked['signed_by'])} 于 {format_time(picked['signed_at'])} 签发")
     elif role_allows(actor.role, "report.sign"):
         c.button(
             "签发",
@@ -181,8 +207,8 @@ with daily_tab:
         type="primary",
         on_click=_generate,
         args=("daily",),
-        kwargs={"day": day},
         key=f"{KEY}.daily.generate",
+        disabled=not isinstance(day, date),
     )
     _reports("daily")
 
@@ -222,7 +248,6 @@ with holiday_tab:
         type="primary",
         on_click=_generate,
         args=("holiday",),
-        kwargs=what,
         key=f"{KEY}.holiday.generate",
         disabled=not what,
     )

@@ -17,9 +17,9 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from desk import state
-from desk.ui import format_duration, format_time, level_label, plain
+from desk.ui import format_deadline, format_duration, format_time, level_label, plain
 from playbooks.authz import role_allows
-from playbooks.clocks import CLOCK_STATE_LABELS, CLOCK_STATES
+from playbooks.clocks import CLOCK_STATE_LABELS, CLOCK_STATES, unacknowledged_alerts
 from playbooks.dashboard import (
     MAX_BUCKETS,
     SHANGHAI,
@@ -109,19 +109,29 @@ if playbook_problem:
     st.warning(playbook_problem)
 try:
     with ctx.records.session() as s:
-        events = top_events(s, start=start, end=end, include_drills=include_drills)
+        events = top_events(s, index=ctx.index, start=start, end=end, include_drills=include_drills)
         open_rows = open_escalations(s, playbooks=playbooks, now=now, include_drills=include_drills)
+        waiting = [
+            {"id": a.id, "post_id": a.post_id, "level": a.level, "title": a.title or a.snippet[:60],
+             "assignee": a.assignee, "clock": c}
+            for a, c in unacknowledged_alerts(s, playbooks=playbooks, now=now, include_drills=include_drills)
+        ]  # fmt: skip
 except SQLAlchemyError:
     st.error("处置记录库暂时无法读取，请稍后刷新；如持续失败请联系管理员。")
     st.stop()
 
 counts = clock_state_counts(open_rows)
+alerts_overdue = sum(1 for w in waiting if w["clock"].state == "breached")
 m = st.columns(5)
 m[0].metric("帖子总数", f"{figs.total:,}")
 m[1].metric("负面帖子", f"{figs.negative:,}", help="情绪为负面的帖子数")
 m[2].metric("预警帖子", f"{figs.flagged:,}", help="定级（I–IV 级）的帖子数")
 m[3].metric("未结处置记录", len(open_rows))
-m[4].metric("时限已超时", counts["breached"], help="最紧迫时限已超时的未结处置记录数")
+m[4].metric(
+    "时限已超时",
+    counts["breached"] + alerts_overdue,
+    help=f"未结处置记录 {counts['breached']} 条（最紧迫时限已超时）+ 超过确认时限仍无人确认的预警 {alerts_overdue} 条",
+)
 
 # ----------------------------------------------------------------------------- posts over time
 
@@ -255,7 +265,7 @@ if events:
                     "首条标题": plain(e.title, 80),
                     "预警数": e.alerts,
                     "最高级别": level_label(e.worst_level),
-                    "来源": "、".join(plain(x) for x in e.sources[:5]),
+                    "来源": "、".join(plain(x) for x in ctx.source_names.many(e.sources)[:5]),
                     "首次发现": format_time(e.first_seen),
                     "最近发现": format_time(e.last_seen),
                 }
@@ -265,6 +275,32 @@ if events:
         hide_index=True,
         width="stretch",
     )
+
+# ----------------------------------------------------------------------------- alerts nobody acknowledged
+
+st.subheader("待确认预警（按确认时限排序）")
+if not waiting:
+    st.success("目前没有待确认的预警。")
+else:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "预警": w["id"],
+                    "级别": level_label(w["level"]),
+                    "标题": plain(w["title"], 60),
+                    "指派": plain(w["assignee"]) or "未指派",
+                    "确认时限": format_duration(w["clock"].minutes or 0),
+                    "确认状态": w["clock"].label,
+                    "剩余时间": format_deadline(w["clock"].due_at, now),
+                }
+                for w in waiting
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    st.caption("确认时限自预警生成时起算；超时未确认的预警按升级链通知（值守台运行时自动检查）。")
 
 # ----------------------------------------------------------------------------- open escalations
 

@@ -9,6 +9,7 @@ Every button calls a domain function that checks the signed-in person's role its
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -20,19 +21,19 @@ from desk.ui import (
     audit_action_label,
     escape_markdown,
     format_age,
-    format_detail,
     format_duration,
     format_time,
     level_badge,
     level_label,
     plain,
 )
-from playbooks import escalation_records, statements
+from playbooks import audit_text, escalation_records, evidence, people, statements
 from playbooks.authz import ROLE_LABELS, Actor, PermissionDenied
 from playbooks.chain import entry_label
 from playbooks.clocks import CLOCK_STATE_COLORS, CLOCK_STATE_LABELS, ClockState, worst_state
 from playbooks.escalation import (
     OPEN_STATES,
+    SETTLING,
     STATE_LABELS,
     STATES,
     EscalationError,
@@ -40,10 +41,10 @@ from playbooks.escalation import (
     allowed_next,
     assign,
     mark_step_done,
-    transition,
 )
 from playbooks.schema import PLACEHOLDERS
 from store.models import utcnow
+from store.records import get_escalation
 
 SELECT_KEY = "desk.esc.select"
 NOTE_KEY = "desk.esc.note"
@@ -86,7 +87,11 @@ playbooks = {p.id: p for p in library}
 if library_error:
     st.warning(library_error)
 
-f1, f2 = st.columns([4, 1], vertical_alignment="bottom")
+f1, f3, f2 = st.columns([4, 2, 1], vertical_alignment="bottom")
+find = f3.text_input(
+    "查找记录", key="desk.esc.find", max_chars=40, placeholder="编号或标题关键词（含已关闭）",
+    help="按编号（如 12 或 #12）或预警标题查找，不论状态：已关闭、误报的记录也在。",
+).strip().lstrip("#")  # fmt: skip
 states = f1.multiselect(
     "状态",
     STATES,
@@ -101,15 +106,27 @@ now = utcnow()
 try:
     with ctx.records.session() as s:
         rows = escalation_records.record_rows(
-            s, states=states or None, drill=None if include_drill else False, playbooks=playbooks, now=now
+            s,
+            states=None if find else (states or None),  # a search looks in every state: closed ones too
+            drill=None if include_drill else False,
+            playbooks=playbooks,
+            now=now,
         )
+    if find:
+        rows = [r for r in rows if find == str(r.id) or find.lower() in (r.title or "").lower()]
 except SQLAlchemyError:
     st.error("处置记录库暂时无法读取，请稍后刷新；如持续失败请联系管理员。")
     st.stop()
 
 if not rows:
-    st.info("没有符合条件的处置记录。" if states else "还没有处置记录。")
+    st.info("没有符合条件的处置记录。" if states or find else "还没有处置记录。")
     st.stop()
+
+
+def people_label(username: str) -> str:
+    """显示名（用户名）, the one way the desk names people."""
+    with ctx.records.session() as s:
+        return people.person_label(s, username)
 
 
 def _playbook_name(playbook_id: str | None) -> str:
@@ -193,8 +210,15 @@ def _transition(esc_id: int, to_state: str, version: int) -> None:
     between is refused instead of silently overwritten."""
     note = plain(st.session_state.get(NOTE_KEY), MAX_NOTE).strip()
     ok = _run(
-        lambda s, who: transition(
-            s, escalation_id=esc_id, to_state=to_state, actor=who, note=note, expected_version=version
+        lambda s, who: escalation_records.settle(
+            s,
+            escalation_id=esc_id,
+            to_state=to_state,
+            actor=who,
+            note=note,
+            expected_version=version,
+            playbook=playbooks.get(by_id[esc_id].playbook_id or "") if esc_id in by_id else None,
+            now=utcnow(),
         ),
         f"处置记录 #{esc_id} 已变为「{STATE_LABELS[to_state]}」。",
     )
@@ -291,12 +315,15 @@ with ctx.records.session() as s:
     record = escalation_records.record_file(s, esc.id, playbook=playbook, now=now)
 board: list[ClockState] = record.clocks
 done_rows = record.steps_done
+with ctx.records.session() as s:
+    names = people.names(s)
+step_titles = {st_.id: st_.title for st_ in playbook.steps} if playbook else {}
 trail = [
     {
         "时间（北京）": format_time(a.at, with_seconds=True),
-        "操作人": a.actor,
+        "操作人": names.get(a.actor) or people.label(a.actor),
         "操作": ACTION_LABELS.get(a.action) or audit_action_label(a.action),
-        "详情": format_detail(a.detail),
+        "详情": audit_text.describe(a.action, a.detail, names, steps=step_titles),
     }
     for a in record.trail
 ]
@@ -517,6 +544,73 @@ else:
                 "生成草稿", key="desk.esc.stmt.draft", on_click=_draft, args=(esc.id, template_id, keys)
             )
 
+# ----------------------------------------------------------------------------- evidence (固定证据)
+
+UPLOAD_KEY = "desk.esc.evidence.file"
+UPLOAD_NOTE = "desk.esc.evidence.note"
+
+
+def _attach(esc_id: int) -> None:
+    upload = st.session_state.get(UPLOAD_KEY)
+    if upload is None:
+        state.flash("warning", "请先选择要上传的截图或文件。")
+        return
+    note = plain(st.session_state.get(UPLOAD_NOTE), 500)
+    ok = _run(
+        lambda s, who: evidence.attach(
+            s, who, escalation_id=esc_id, name=upload.name, data=upload.getvalue(), mime=upload.type or "",
+            note=note,
+        ),
+        f"已保存证据「{plain(upload.name, 60)}」，SHA-256 已记录。",
+    )  # fmt: skip
+    if ok:
+        st.session_state[UPLOAD_NOTE] = ""
+
+
+def _bundle(esc_id: int, who: Actor | None) -> bytes:
+    with ctx.records.session() as s:
+        return evidence.bundle(s, esc_id, who)
+
+
+st.subheader("固定证据")
+with ctx.records.session() as s:
+    kept = evidence.for_record(s, esc.id)
+if kept:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "固定时间（北京）": format_time(e.captured_at, with_seconds=True),
+                    "材料": plain(e.name, 60),
+                    "类型": "发现时快照" if e.kind == "snapshot" else "附件",
+                    "固定人": "系统自动" if e.captured_by == "system" else people_label(e.captured_by),
+                    "大小（字节）": e.size,
+                    "SHA-256": e.sha256,
+                    "备注": plain(e.note, 80),
+                }
+                for e in kept
+            ]
+        ),
+        hide_index=True,
+        key="desk.esc.evidence",
+    )
+    st.download_button(
+        f"下载全部证据（{len(kept)} 件，含 SHA-256 清单）",
+        data=partial(_bundle, esc.id, actor),
+        file_name=f"处置记录{esc.id}-证据.zip",
+        mime="application/zip",
+        key="desk.esc.evidence.zip",
+    )
+else:
+    st.caption("尚无固定的证据（预警生成时会自动保存帖子快照）。")
+if actor is not None and actor.can("escalation.step_done") and esc.state in OPEN_STATES:
+    with st.expander("上传截图或文件"):
+        st.file_uploader("截图、网页存档（PDF）或其他文件，10 MB 以内", key=UPLOAD_KEY)
+        st.text_input(
+            "说明（可选）", key=UPLOAD_NOTE, max_chars=500, placeholder="例如：原帖截图，发布约 5 分钟后"
+        )
+        st.button("保存为证据", key="desk.esc.evidence.save", on_click=_attach, args=(esc.id,))
+
 # ----------------------------------------------------------------------------- state and owner
 
 nexts = allowed_next(esc.state)
@@ -524,7 +618,19 @@ st.subheader("变更状态")
 if not nexts:
     st.caption("该记录已结束，没有后续状态。")
 else:
-    st.text_input("备注（可选，将记入审计日志）", key=NOTE_KEY, max_chars=MAX_NOTE)
+    with ctx.records.session() as _s:
+        _rec = get_escalation(_s, escalation_id=esc.id)
+        pending = escalation_records.open_steps(_s, _rec, playbook, now=now) if _rec is not None else []
+    if pending and any(n in SETTLING for n in nexts):
+        st.warning(
+            f"尚有 {len(pending)} 个预案步骤未完成：{escape_markdown('、'.join(pending))}。"
+            "转为「已解决」或「已关闭」前须在备注中说明原因。"
+        )
+    st.text_input(
+        "备注（结案时步骤未完成须说明原因；记入审计日志）" if pending else "备注（可选，将记入审计日志）",
+        key=NOTE_KEY,
+        max_chars=MAX_NOTE,
+    )
     cols = st.columns(len(nexts))
     for col, nxt in zip(cols, nexts, strict=True):
         needs_manager = nxt == "closed" and not (actor and actor.can("escalation.close"))

@@ -7,13 +7,12 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from desk import state
+from desk import alert_actions, state
 from desk.ui import (
     audit_action_label,
     escape_markdown,
     falsity_label,
     format_deadline,
-    format_detail,
     format_duration,
     format_percent,
     format_scores,
@@ -25,6 +24,7 @@ from desk.ui import (
     sentiment_label,
     to_shanghai,
 )
+from playbooks import audit_text, people, triage
 from playbooks.authz import PermissionDenied
 from playbooks.clocks import CLOCK_STATE_COLORS, CLOCK_STATE_LABELS, escalation_clocks, worst_state
 from playbooks.escalation import OPEN_STATES, STATE_LABELS, EscalationError, open_escalation
@@ -96,13 +96,16 @@ def _load_records(post_id: str) -> dict:
         entries = audit_trail(s, entity="alert", entity_id=alert.id)
         for e in escalations:
             entries += audit_trail(s, entity="escalation", entity_id=e["id"])
+        names = people.names(s)
+        library_now, _ = state.playbooks_or_none(ctx)
+        steps = {st_.id: st_.title for pb in library_now for st_ in pb.steps}
         trail = [
             {
                 "时间（北京）": format_time(a.at, with_seconds=True),
-                "操作人": a.actor,
+                "操作人": names.get(a.actor) or people.label(a.actor),
                 "操作": audit_action_label(a.action),
                 "对象": f"{'预警' if a.entity == 'alert' else '处置记录'} #{a.entity_id}",
-                "详情": format_detail(a.detail),
+                "详情": audit_text.describe(a.action, a.detail, names, steps=steps),
                 "_id": a.id,
             }
             for a in entries
@@ -166,6 +169,68 @@ if post.drill:
 if post.drill:
     st.info("这是一条演练预警：标记为「对外」的步骤只演示，不得真实对外发布或报送。")
 
+
+def _action_bar() -> None:
+    """The queue's actions on this alert — 确认, 指派, 误报 (恢复 for a manager once settled) — and the
+    same on its whole event; a fixed row: a done action is disabled in place, nothing moves."""
+    who = state.current_actor()
+    library_now, _ = state.playbooks_or_none(ctx)
+    with ctx.records.session() as s:
+        here = triage.queue_states(s, [post.id], playbooks=library_now).get(post.id)
+        group = triage.event_states(s, post.event_id, playbooks=library_now, drill=post.drill)
+        people = triage.active_users(s)
+    if here is None or who is None:
+        return
+    names = dict(people)
+    text, color = alert_actions.ack_text(here, utcnow())
+    if text:
+        st.badge(text, color=color, icon=":material/timer:")
+    mine = [(here.alert_id, here.version)]
+    settled = here.status in ("false_positive", "closed")
+    c1, c2, c3, c4 = st.columns(4)
+    if settled:
+        c1.button(
+            "恢复为待处理", key="desk.item.reopen", on_click=alert_actions.run, args=("reopen", mine),
+            disabled=not who.can("alert.reopen"), width="stretch",
+        )  # fmt: skip
+        return
+    acked = here.ack_done_at is not None or here.acknowledged_at is not None
+    c1.button(
+        "已确认" if acked else "确认", key="desk.item.ack", on_click=alert_actions.run,
+        args=("acknowledge", mine), disabled=acked or not who.can("alert.acknowledge"), width="stretch",
+    )  # fmt: skip
+    with c2.popover("指派", width="stretch", disabled=not who.can("alert.assign")):
+        st.selectbox("指派给", list(names), index=None, format_func=lambda u: names.get(u, u),
+                     key="desk.item.assign_to", placeholder="选择在岗的值守台用户")  # fmt: skip
+        st.button("确定指派", key="desk.item.assign", on_click=alert_actions.run,
+                  args=("assign", mine, "desk.item.assign_to"))  # fmt: skip
+    with c3.popover("误报", width="stretch", disabled=not who.can("alert.false_positive")):
+        st.text_input("误报原因", key="desk.item.fp_reason", max_chars=triage.MAX_REASON_CHARS,
+                      placeholder="一句话说明，例如：同名公司，与本司无关")  # fmt: skip
+        st.button("标为误报", key="desk.item.fp", on_click=alert_actions.run,
+                  args=("false_positive", mine, "desk.item.fp_reason"))  # fmt: skip
+    others = [
+        a for pid, a in group.items() if pid != post.id and a.status not in ("false_positive", "closed")
+    ]
+    if others:
+        everyone = [(here.alert_id, here.version), *((a.alert_id, a.version) for a in others)]
+        waiting = [
+            (i, v) for (i, v), a in zip(everyone, [here, *others], strict=True) if a.ack_done_at is None
+        ]
+        c4.button(
+            f"确认全组（{len(waiting)} 条）", key="desk.item.group_ack", on_click=alert_actions.run,
+            args=("acknowledge", waiting), disabled=not waiting or not who.can("alert.acknowledge"),
+            width="stretch", help=f"同一事件共 {len(everyone)} 条预警，一并确认",
+        )  # fmt: skip
+        with st.expander(f"同一事件的其余 {len(others)} 条预警：指派全组"):
+            st.selectbox("全组指派给", list(names), index=None, format_func=lambda u: names.get(u, u),
+                         key="desk.item.group_assign_to", placeholder="选择在岗的值守台用户")  # fmt: skip
+            st.button("确定指派全组", key="desk.item.group_assign", on_click=alert_actions.run,
+                      args=("assign", everyone, "desk.item.group_assign_to"))  # fmt: skip
+
+
+_action_bar()
+
 st.subheader(escape_markdown(post.title) if post.title.strip() else "（无标题）")
 
 left, right = st.columns([3, 2], gap="large")
@@ -209,7 +274,7 @@ with right, st.container(border=True):
     )
     st.markdown("**预警原因**")
     if post.reasons:
-        for reason in post.reasons:
+        for reason in ctx.source_names.reasons(post.reasons):
             st.text(f"• {plain(reason)}")
     else:
         st.text("—")
@@ -288,9 +353,11 @@ elif playbook is not None:
             key="desk.item.steps",
         )
         report = playbook.regulator_report
-        if post.level in report.when:
+        report_minutes = playbook.clocks(post.level).regulator_report_within
+        if post.level in report.when and report_minutes:
             st.warning(
-                f"本级别须向{escape_markdown(report.to)}报告：{report.within_hours:g} 小时内；"
+                f"本级别须向{escape_markdown(report.to)}报告：预警后 {format_duration(report_minutes)}内"
+                f"（截至 {format_time(clocks.get('regulator_report_by'))}）；"
                 f"方式：{escape_markdown('、'.join(report.how))}；"
                 f"内容：{escape_markdown('、'.join(report.contents))}。"
                 + ("（演练：不得真实报送）" if post.drill else "")

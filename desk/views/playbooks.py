@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from desk import state
 from desk.ui import escape_markdown, format_duration, format_time, join_list, plain
+from playbooks import people
 from playbooks.authz import PermissionDenied, require
 from playbooks.edit import PlaybookEditError, parse_text, read_source, save_playbook
 from playbooks.schema import LEVELS, PACKAGED_LIBRARY, ROLE_LABELS, Playbook
@@ -162,7 +163,16 @@ def show_playbook(pb: Playbook) -> None:
             [
                 f"需报告的级别：{levels}",
                 f"报告对象：{plain(r.to)}",
-                f"时限：{r.within_hours:g} 小时内",
+                "时限："
+                + (
+                    "；".join(
+                        f"{lv} 级 预警后 {format_duration(m)}内"
+                        for lv in r.when
+                        if (m := pb.clocks(lv).regulator_report_within)
+                    )
+                    or "—"
+                )
+                + "（即分级时限中的「报告监管」）",
                 f"方式：{join_list(r.how)}",
                 "内容：",
                 *[f"  • {plain(c)}" for c in r.contents],
@@ -293,6 +303,7 @@ else:
 
 with ctx.records.session() as s:
     entries = audit_trail(s, entity="playbook", entity_id=chosen)
+    _names = people.names(s)
 if entries:
     st.markdown("**修改记录**")
     st.dataframe(
@@ -300,7 +311,7 @@ if entries:
             [
                 {
                     "时间": format_time(e.at),
-                    "修改人": plain(e.actor),
+                    "修改人": _names.get(e.actor, e.actor),
                     "版本": plain((e.detail or {}).get("version", "")),
                     "旧 SHA-256": str((e.detail or {}).get("old_sha256") or "")[:12],
                     "新 SHA-256": str((e.detail or {}).get("new_sha256") or "")[:12],

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from desk import report_actions, state
 from desk.ui import format_time, level_label, plain
+from playbooks import people
 from playbooks.authz import PermissionDenied, role_allows
 from playbooks.escalation import STATE_LABELS
 from playbooks.reports import ReportError, draft_docx, regulator_report, reportable_records, reports_for
@@ -65,6 +66,12 @@ esc_id = st.selectbox(
 )
 
 
+def _who(username: str) -> str:
+    """The one naming of people (playbooks.people): 王晓明（wang）."""
+    with ctx.records.session() as s:
+        return people.person_label(s, username)
+
+
 def _generate(escalation_id: int) -> None:
     playbooks, problem = state.playbooks_or_none(ctx)
     if problem:
@@ -80,6 +87,7 @@ def _generate(escalation_id: int) -> None:
                 actor=state.current_actor(),
                 now=utcnow(),
                 index=ctx.index,
+                names=ctx.source_names,
             )
     except (PermissionDenied, ReportError) as exc:
         state.flash("error", str(exc))
@@ -121,8 +129,8 @@ st.dataframe(
             {
                 "报告编号": r["id"],
                 "生成时间": format_time(r["created_at"]),
-                "生成人": plain(r["created_by"]),
-                "签发": f"{plain(r['signed_by'])}（{format_time(r['signed_at'])}）"
+                "生成人": _who(r["created_by"]),
+                "签发": f"{_who(r['signed_by'])} {format_time(r['signed_at'])}"
                 if r["signed_at"]
                 else "未签发",
                 "SHA-256": r["sha256"][:16] + "…",

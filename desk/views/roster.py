@@ -143,6 +143,18 @@ try:
 except SQLAlchemyError:
     st.error("值班表暂时无法读取，请稍后重试；如持续失败请联系管理员。")
     st.stop()
+GAP_DUTY = {"no_primary": "primary", "no_backup": "backup", "no_manager": "manager"}
+
+
+def _gap_cell(g: R.Gap) -> str:
+    """The gap as its cell shows it: ⚠ 缺主班（08:00–24:00） / ⚠ 联系电话缺失."""
+    if g.kind == "no_primary":
+        hours = "全天" if (g.start, g.end) == ("00:00", "24:00") else f"{g.start}–{g.end}"
+        return f"⚠ 缺主班（{hours}）"
+    return f"⚠ {g.label}" + (f"（{g.username}）" if g.username and g.kind not in GAP_DUTY else "")
+
+
+# the grid: days down, posts (主班 / 备班 / 带班负责人) across, each gap marked in its own cell
 table = []
 day = start
 while day <= end:
@@ -153,14 +165,24 @@ while day <= end:
             for x in lines
             if x.day == day.isoformat() and x.duty == duty
         ]
-        row[R.DUTY_LABELS[duty]] = "；".join(cells) or "—"
+        marks = [_gap_cell(g) for g in found if g.day == day and (GAP_DUTY.get(g.kind) or g.duty) == duty]
+        row[R.DUTY_LABELS[duty]] = " ".join(["；".join(cells), *marks]).strip() or "—"
     table.append(row)
     day += timedelta(days=1)
+
+
+def _mark(value: object) -> str:
+    return "background-color: #fde2e2; color: #a50e0e" if "⚠" in str(value) else ""
+
+
 entry_options = {
     x.entry_id: f"{x.day} {R.DUTY_LABELS.get(x.duty, x.duty)} {x.shift} {x.username}" for x in lines
 }
-st.caption(title)
-st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+st.caption(title + "（⚠ 标红的格子是缺口）")
+grid = pd.DataFrame(table)
+st.dataframe(
+    grid.style.map(_mark, subset=[R.DUTY_LABELS[d] for d in DUTIES]), hide_index=True, width="stretch"
+)
 if found:
     st.error(f"值班表有 {len(found)} 处缺口：")
     for g in found:

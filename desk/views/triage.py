@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 
 import streamlit as st
 
-from desk import state
+from desk import alert_actions, state
 from desk.drill_ui import show_drill_banner
 from desk.health_ui import show_health_banner
 from desk.ui import (
@@ -35,10 +35,10 @@ from desk.ui import (
     sentiment_label,
     to_shanghai,
 )
-from playbooks import triage
+from playbooks import handover, people, triage
 from playbooks.authz import Actor, PermissionDenied
 from playbooks.escalation import STATE_LABELS
-from store.models import LEVELS, PostRecord, utcnow
+from store.models import LEVELS, PostRecord, level_rank, utcnow
 from store.neardup import group_sizes
 
 PAGE_SIZES = (20, 50, 100)
@@ -49,42 +49,66 @@ VIEW_LABELS = {"todo": "待处理", "false_positive": "误报", "all": "全部"}
 
 # session-state keys of this page
 LIVE = "desk.triage.live"  # auto-refresh on (widget)
-FULL_RUN_AT = "desk.triage.full_run_at"  # the last full run (sign-in re-checked)
 SHOWN_ALERTS = "desk.triage.shown_at"  # filters and time of the previous refresh (to announce arrivals)
+ARRIVED = "desk.triage.arrived"  # alerts that arrived while the page was open, until 知道了
+SOUND = "desk.triage.sound"  # 提示音 on (widget)
 OPEN_FORM = "desk.triage.open_form"  # (指派 | 误报, post id): the one row whose small form is open
 
 state.init_session_state()
 ctx = state.get_context()
 actor: Actor | None = state.current_actor()  # app.py makes sure someone signed in; None-safe anyway
-st.session_state[FULL_RUN_AT] = utcnow()
 
 st.title("预警队列")
 state.show_flash()
-show_health_banner(ctx)  # a silent or failing source is a flag too: the queue may be missing posts
-show_drill_banner(ctx)  # 演练进行中：N 条演练预警，不是真实舆情 (desk/drill_ui.py)
+if actor is not None:
+    with ctx.records.session() as _s:
+        _handovers = handover.waiting_for(_s, actor.username)
+    if _handovers:
+        st.info(f"有 {len(_handovers)} 份交接记录待您确认接班：请先看上一班留下的须关注事项。", icon="🔁")
+        st.page_link(state.HANDOVER_PAGE, label="前往交接班", icon="🔁")
 
 interval = int(ctx.settings.desk.queue_refresh_seconds)
-t1, t2, t3 = st.columns([2, 2, 3])
-drill = t1.toggle(
-    "只看演练预警",
-    key="desk.triage.drill",
-    help="演练数据与真实预警分开显示，演练预警不计入生产统计。",
+# a phone shows the first alert on its first screen: one bar (view + 设置), the search box, the filters
+# folded away, the figures in one row (the CSS below keeps those two rows from stacking on a narrow screen)
+st.html(
+    "<style>"
+    ".st-key-desk-queue-bar [data-testid='stHorizontalBlock'],.st-key-desk-queue-seen [data-testid='stHorizontalBlock'],"
+    ".st-key-desk-queue-figures [data-testid='stHorizontalBlock']{flex-wrap:nowrap!important;gap:.4rem!important}"
+    ".st-key-desk-queue-bar [data-testid='stColumn'],.st-key-desk-queue-seen [data-testid='stColumn'],"
+    ".st-key-desk-queue-figures [data-testid='stColumn']{min-width:0!important;width:auto!important;flex:1 1 0!important}"
+    "@media (max-width:640px){.st-key-desk-queue-figures [data-testid='stMetricValue']{font-size:1.1rem!important}"
+    ".st-key-desk-queue-figures [data-testid='stMetricLabel'] p{font-size:.7rem!important}}"
+    "</style>"
 )
-live = t2.toggle(
-    "自动刷新",
-    value=True,
-    key=LIVE,
-    help=f"每 {interval} 秒自动载入新到的预警；需要时可暂停（新预警要手动刷新才会出现）。",
+active_filters = sum(
+    bool(st.session_state.get(k))
+    for k in ("desk.triage.levels", "desk.triage.sources", "desk.triage.sentiments")
 )
-view = t3.segmented_control(
-    "状态",
-    list(VIEW_LABELS),
-    default="todo",
-    required=True,
-    format_func=VIEW_LABELS.get,
-    key="desk.triage.view",
-    label_visibility="collapsed",
-)
+with st.container(key="desk-queue-bar"):
+    t3, t_settings = st.columns([3.2, 1], vertical_alignment="center")
+    view = t3.segmented_control(
+        "状态",
+        list(VIEW_LABELS),
+        default="todo",
+        required=True,
+        format_func=VIEW_LABELS.get,
+        key="desk.triage.view",
+        label_visibility="collapsed",
+    )
+    settings_box = t_settings.popover("设置", icon=":material/tune:", width="stretch")
+with settings_box:
+    drill = st.toggle(
+        "只看演练预警",
+        key="desk.triage.drill",
+        help="演练数据与真实预警分开显示，演练预警不计入生产统计。",
+    )
+    live = st.toggle(
+        "自动刷新",
+        value=True,
+        key=LIVE,
+        help=f"每 {interval} 秒自动载入新到的预警；需要时可暂停（新预警要手动刷新才会出现）。",
+    )
+    st.toggle("提示音", key=SOUND, help="新预警到达时播放提示音（需先点击过本页面，浏览器才允许出声）。")
 view = view or "todo"
 if drill:
     st.info("演练模式：以下均为演练预警，不是真实舆情。")
@@ -94,13 +118,18 @@ queue_facets = ctx.index.facets(flagged=True, drill=drill)
 source_options = sorted(k for k in queue_facets.get("source", {}) if k != "—")
 sentiment_options = [s for s in ("negative", "neutral", "positive") if s in queue_facets.get("sentiment", {})]
 
-with st.container(border=True):
-    query = st.text_input(
-        "全文搜索",
-        key="desk.triage.query",
-        max_chars=MAX_SEARCH_CHARS,
-        placeholder="输入关键词，例如：华鼎证券 系统故障",
-    )
+query = st.text_input(
+    "全文搜索",
+    key="desk.triage.query",
+    placeholder="全文搜索：输入关键词，例如：华鼎证券 系统故障",
+    label_visibility="collapsed",
+)  # no max_chars: a longer paste would be dropped by the browser, leaving the box empty without a word
+if len(query) > MAX_SEARCH_CHARS:
+    st.warning(f"搜索词过长（{len(query)} 字），只按前 {MAX_SEARCH_CHARS} 字搜索；请删减后再试。")
+    query = query[:MAX_SEARCH_CHARS]
+with st.expander(
+    "筛选：级别、来源、情感、每页条数" + (f"（已选 {active_filters} 项）" if active_filters else "")
+):
     f1, f2, f3, f4 = st.columns([2, 3, 2, 1])
     levels = f1.multiselect(
         "级别",
@@ -143,7 +172,7 @@ def _false_positive_jsonl(who: Actor | None) -> bytes:
 if actor is not None and actor.can("alert.export_false_positives"):
     with ctx.records.session() as s:
         fp_total = triage.count_false_positives(s)
-    st.download_button(
+    settings_box.download_button(
         f"导出误报训练数据（{fp_total} 条，JSONL）",
         data=partial(_false_positive_jsonl, actor),
         file_name=f"false_positives_{format_time(utcnow()).replace(' ', '_').replace(':', '')}.jsonl",
@@ -276,24 +305,27 @@ def _name(username: str) -> str:
 def live_queue() -> None:
     """The queue: figures, then the groups of the current page, redrawn every ``interval`` seconds."""
     now = utcnow()
-    _recheck_sign_in(now)
+    _recheck_sign_in()
     state.show_flash()
+    show_health_banner(ctx)  # a source that went silent since the page opened shows up here too
+    show_drill_banner(ctx)  # 演练进行中：N 条演练预警，不是真实舆情 (desk/drill_ui.py)
     statuses = triage.QUEUE_VIEWS[view]
     with ctx.records.session() as s:
         figures = triage.queue_figures(
             s, username=actor.username if actor else None, drill=drill, statuses=statuses
         )
-    _names.update(dict(figures.assignable))
+    _names.update({u: people.label(u, d) for u, d in figures.assignable})
     _metrics(figures)
 
     result = _search()
     if result is None:
         return
+    library, _ = state.playbooks_or_none(ctx)
     with ctx.records.session() as s:
-        states = triage.queue_states(s, [p.id for p in result.items])
+        states = triage.queue_states(s, [p.id for p in result.items], playbooks=library, now=now)
     posts = triage.in_view(result.items, states, view)
-    groups = triage.group_posts(posts)
-    _announce_arrivals(posts, states, now)
+    groups = triage.by_urgency(triage.group_posts(posts), states)
+    _announce_arrivals(posts, states, now, figures.new_total)
     if actor is not None:
         _seen_bar(now, figures.new_total)
     if result.total > GROUP_WINDOW:
@@ -309,7 +341,8 @@ def live_queue() -> None:
     shown = groups[(page_no - 1) * page_size : page_no * page_size]
     st.caption(
         f"共 {len(posts)} 条预警，{len(groups)} 组，第 {page_no} / {pages} 页"
-        "（同一事件合为一组，转载/抄发折叠在首发之下；按级别从高到低、时间从新到旧排列）"
+        "（按紧迫程度排列：尚未确认、确认时限最近或已超时的在前，其次按级别、时间；"
+        "同一事件合为一组，转载/抄发折叠在首发之下）"
     )
     with ctx.records.session() as s:
         similar = group_sizes(s, [r.post for g in shown for r in g.rows])  # reposts, copies in the store
@@ -318,16 +351,17 @@ def live_queue() -> None:
     _pager(page_no, pages)
 
 
-def _recheck_sign_in(now: datetime) -> None:
-    """After the idle time, rerun the whole page: the sign-in is checked again (an unattended screen's
-    session ends)."""
-    idle = timedelta(minutes=float(ctx.settings.desk.session_idle_minutes))
-    if now - st.session_state.get(FULL_RUN_AT, now) >= idle:
+def _recheck_sign_in() -> None:
+    """Each refresh checks the sign-in again, and counts as presence: a queue left on screen with
+    自动刷新 on stays signed in through a quiet night (up to ``session_max_hours``). A session that
+    ended meanwhile (signed out elsewhere, disabled, past its absolute limit) reruns the whole page,
+    which shows the login form."""
+    if actor is not None and state.current_actor() is None:
         st.rerun(scope="app")
 
 
 def _metrics(figures: triage.QueueFigures) -> None:
-    cols = st.columns(len(LEVELS) + 2)
+    cols = st.container(key="desk-queue-figures").columns(len(LEVELS) + 2)
     for col, lv in zip(cols, LEVELS, strict=False):
         col.metric(f"{LEVEL_LABELS[lv]} · {LEVEL_NAMES[lv]}", figures.counts.get(lv, 0))
     cols[-2].metric("预警合计", sum(figures.counts.values()))
@@ -357,33 +391,68 @@ def _search():
     return result
 
 
-def _announce_arrivals(posts: list[PostRecord], states: dict[str, triage.AlertState], now: datetime) -> None:
-    """A toast for the alerts that opened since the previous refresh of the same filters."""
+def _announce_arrivals(
+    posts: list[PostRecord], states: dict[str, triage.AlertState], now: datetime, new_total: int
+) -> None:
+    """New alerts announce themselves: a notice that stays until 知道了 (not a 4-second toast), the count of
+    alerts new to this person in the browser tab's title, and — when 提示音 is on — a short sound."""
     previous = st.session_state.get(SHOWN_ALERTS)  # (filters, when) of the previous refresh
+    arrived: list[PostRecord] = []
     if previous is not None and previous[0] == signature:
         arrived = [
             p for p in posts if (a := states.get(p.id)) and a.created_at and a.created_at > previous[1]
         ]
-        if arrived:
-            st.toast(f"新到 {len(arrived)} 条预警", icon="🚨")
     st.session_state[SHOWN_ALERTS] = (signature, now)
+    notice: list = st.session_state.setdefault(ARRIVED, [])
+    known = {pid for pid, _, _ in notice}
+    notice.extend((p.id, p.level, p.title or p.text) for p in arrived if p.id not in known)
+    if notice:
+        with st.container(border=True):
+            c1, c2 = st.columns([6, 1], vertical_alignment="center")
+            worst = min((lv for _, lv, _ in notice), key=level_rank, default=None)
+            first = "；".join(
+                f"{LEVEL_LABELS.get(lv or '', '未定级')} {escape_markdown(plain(t, 30))}"
+                for _, lv, t in notice[:3]
+            )
+            more = f" 等 {len(notice)} 条" if len(notice) > 3 else ""
+            c1.warning(
+                f"🚨 自 {format_time(previous[1] if previous else now)} 起新到 {len(notice)} 条预警"
+                f"（最高 {level_badge(worst)[0]}）：{first}{more}",
+            )
+            c2.button("知道了", key="desk.triage.arrived_seen", on_click=_clear_arrivals, width="stretch")
+    _tab_title(new_total, ring=bool(arrived) and bool(st.session_state.get(SOUND)))
+
+
+def _clear_arrivals() -> None:
+    st.session_state[ARRIVED] = []
+
+
+def _tab_title(new_total: int, *, ring: bool) -> None:
+    """(3) 舆情值守台 in the browser tab while alerts are new to this person; a beep when asked for."""
+    title = f"({new_total}) 舆情值守台" if new_total else "舆情值守台"
+    script = f"document.title = {title!r};"
+    if ring:  # 0.4 s at 880 Hz through WebAudio; the browser allows it after the person clicked the page
+        script += (
+            "try{const a=new (window.AudioContext||window.webkitAudioContext)();const o=a.createOscillator();"
+            "const g=a.createGain();o.frequency.value=880;g.gain.value=0.15;o.connect(g);g.connect(a.destination);"
+            f"o.start();o.stop(a.currentTime+0.4);}}catch(e){{}} /* {utcnow().timestamp()} */"
+        )
+    st.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
 
 
 def _seen_bar(now: datetime, new_total: int) -> None:
     """「全部已读」 and what 新 means."""
-    a1, a2 = st.columns([1, 5], vertical_alignment="center")
+    a1, a2 = st.container(key="desk-queue-seen").columns([1, 3], vertical_alignment="center")
     a1.button(
         "全部已读",
         key="desk.triage.seen",
         on_click=_mark_all_seen,
         args=(now,),
         disabled=new_total == 0,
+        help="「新」= 您上次点「全部已读」之后到达的预警（每人分别记录）。点「全部已读」只记到本列表"
+        "刷新的时刻，之后到达的仍标「新」；只浏览不会消去标记。",
     )
-    a2.caption(
-        "「新」= 您上次点「全部已读」之后到达的预警（每人分别记录）。点「全部已读」只记到本列表"
-        "刷新的时刻，之后到达的仍标「新」；只浏览不会消去标记。"
-        + (f"列表每 {interval} 秒自动刷新。" if live else "自动刷新已暂停。")
-    )
+    a2.caption(f"列表每 {interval} 秒自动刷新。" if live else "自动刷新已暂停。")
 
 
 def _page_number(groups: int) -> tuple[int, int]:
@@ -410,6 +479,7 @@ def _group(
                 f"同一事件 · 共 {len(g.posts)} 条 · 最高 {label} · 最新 {format_time(_newest(g))}"
                 + (f" · 其中新 {n} 条" if (n := _new_in(g, states, seen_at)) else "")
             )
+            _group_actions(g, states, assignable)
         _row(g.rows[0], states, seen_at, similar, assignable)
         if len(g.rows) > 1:
             # drawn only while open: a page of big events stays quick to refresh
@@ -424,6 +494,99 @@ def _group(
                         if k:
                             st.divider()
                         _row(r, states, seen_at, similar, assignable)
+
+
+def _group_items(g: triage.QueueGroup, states: dict[str, triage.AlertState]) -> list[tuple[int, int]]:
+    """(alert id, version shown) of every alert of the group still to handle."""
+    return [
+        (a.alert_id, a.version)
+        for p in g.posts
+        if (a := states.get(p.id)) is not None and a.status not in ("false_positive", "closed")
+    ]
+
+
+def _group_actions(
+    g: triage.QueueGroup, states: dict[str, triage.AlertState], assignable: list[tuple[str, str]]
+) -> None:
+    """确认全组 / 指派全组: one click for every alert of the event (each keeps its own clock otherwise)."""
+    if actor is None:
+        return
+    items = _group_items(g, states)
+    acked = {a.alert_id for a in states.values() if a.acknowledged_at}
+    unacked = [(i, v) for i, v in items if i not in acked]
+    if not items:
+        return
+    key = g.rows[0].post.id
+    c1, c2, _ = st.columns([1.6, 1.6, 5])
+    if actor.can("alert.acknowledge"):
+        c1.button(
+            f"确认全组（{len(unacked)} 条未确认）",
+            key=f"desk.triage.group_ack.{key}",
+            on_click=_on_group,
+            args=("acknowledge", unacked),
+            disabled=not unacked,
+            width="stretch",
+        )
+    if actor.can("alert.assign"):
+        c2.button(
+            "指派全组",
+            key=f"desk.triage.group_assign_form.{key}",
+            on_click=_toggle_form,
+            args=("assign_group", key),
+            width="stretch",
+        )
+    if st.session_state.get(OPEN_FORM) == ("assign_group", key):
+        with st.container(border=True):
+            c_input, c_ok, c_cancel = st.columns([5, 1.4, 1], vertical_alignment="bottom")
+            pick = f"desk.triage.group_assign_to.{key}"
+            c_input.selectbox(
+                f"全组 {len(items)} 条指派给",
+                [u for u, _ in assignable],
+                index=None,
+                format_func=_name,
+                key=pick,
+                placeholder="选择在岗的值守台用户",
+            )
+            c_ok.button(
+                "确定指派",
+                key=f"desk.triage.group_assign.{key}",
+                on_click=_on_group,
+                args=("assign", items, pick),
+            )
+            c_cancel.button(
+                "取消",
+                key=f"desk.triage.group_cancel.{key}",
+                on_click=_toggle_form,
+                args=("assign_group", key),
+            )
+
+
+def _on_group(what: str, items: list[tuple[int, int]], pick: str | None = None) -> None:
+    """Callback of the group actions: every alert of the group in one transaction, each compare-and-set."""
+    who = state.current_actor()
+    args: tuple = ()
+    if what == "assign":
+        chosen = st.session_state.get(pick or "")
+        if not chosen:
+            _done("warning", "请先选择要指派的人。")
+            return
+        args = (chosen,)
+    action = {"acknowledge": triage.acknowledge, "assign": triage.assign}[what]
+    try:
+        with ctx.records.session() as s:
+            result = triage.on_group(s, items, who, action, *args)
+    except PermissionDenied as exc:
+        _done("error", str(exc))
+        return
+    st.session_state[OPEN_FORM] = None
+    verb = "确认" if what == "acknowledge" else f"指派给 {escape_markdown(_name(args[0]))}"
+    text = f"全组已{verb}：{result.done} 条" + (
+        f"，{result.already} 条此前已是如此" if result.already else ""
+    )
+    if result.refused:
+        _done("warning", text + f"；{len(result.refused)} 条未处理：{result.refused[0]}")
+    else:
+        _done("success", text + "。")
 
 
 def _pager(page_no: int, pages: int) -> None:
@@ -470,6 +633,8 @@ def _row(
         st.badge(label, color=color)
         if actor is not None and alert is not None and triage.is_new(alert.created_at, seen_at):
             st.badge("新", color="green")
+        if alert is not None:
+            _ack_badge(alert)
         st.caption(escape_markdown(post.topic or "其他"))
         if post.drill:
             st.badge("演练", color="violet")
@@ -487,7 +652,9 @@ def _row(
             meta.append(f"相似稿 {similar[post.id]} 条（{'转载/抄发' if post.dup_of else '首发'}）")
         st.caption(" · ".join(meta))
         if post.reasons:
-            st.caption("预警原因：" + escape_markdown(join_list(post.reasons, "；")))
+            st.caption(
+                "预警原因：" + escape_markdown(join_list(ctx.source_names.reasons(post.reasons), "；"))
+            )
         if row.copies:
             st.caption(
                 f"已折叠转载/抄发 {len(row.copies)} 条（确认、指派、误报一并处理）："
@@ -505,6 +672,12 @@ def _row(
         _actions(post, alert, ids)
     if alert is not None:
         _form(post, alert, ids, assignable)
+
+
+def _ack_badge(alert: triage.AlertState) -> None:
+    text, color = alert_actions.ack_text(alert, utcnow())
+    if text:
+        st.badge(text, color=color, icon=":material/timer:" if color in ("red", "orange", "blue") else None)
 
 
 def _handling(alert: triage.AlertState) -> str:
@@ -542,38 +715,43 @@ def _actions(post: PostRecord, alert: triage.AlertState | None, ids: list[tuple[
                 args=(alert.alert_id, alert.version),
             )
         return
-    cells = iter(
-        [c for _ in range(2) for c in st.columns(2, gap="small")]
-    )  # a 2 × 2 grid of one-click actions
-    if not alert.acknowledged_at and actor.can("alert.acknowledge"):
-        next(cells).button(
-            "确认", key=f"desk.triage.ack.{post.id}", on_click=_acknowledge, args=(ids,), width="stretch"
-        )
-    if actor.can("alert.assign"):
-        next(cells).button(
-            "指派", key=f"desk.triage.assign_form.{post.id}", on_click=_toggle_form, args=("assign", post.id),
-            width="stretch",
-        )  # fmt: skip
-    if actor.can("alert.false_positive"):
-        next(cells).button(
-            "误报", key=f"desk.triage.fp_form.{post.id}", on_click=_toggle_form, args=("fp", post.id),
-            width="stretch",
-        )  # fmt: skip
-    if alert.escalation_id is None and alert.status == "open" and actor.can("escalation.open"):
+    # a fixed 2 × 2 grid: every action keeps its place after a click (a done one is disabled, not removed),
+    # so the pointer never lands on a button that moved under it
+    (c1, c2), (c3, c4) = st.columns(2, gap="small"), st.columns(2, gap="small")
+    acked = alert.acknowledged_at is not None
+    c1.button(
+        "已确认" if acked else "确认",
+        key=f"desk.triage.ack.{post.id}",
+        on_click=_acknowledge,
+        args=(ids,),
+        disabled=acked or not actor.can("alert.acknowledge"),
+        width="stretch",
+    )
+    c2.button(
+        "指派", key=f"desk.triage.assign_form.{post.id}", on_click=_toggle_form, args=("assign", post.id),
+        disabled=not actor.can("alert.assign"), width="stretch",
+    )  # fmt: skip
+    c3.button(
+        "误报", key=f"desk.triage.fp_form.{post.id}", on_click=_toggle_form, args=("fp", post.id),
+        disabled=not actor.can("alert.false_positive"), width="stretch",
+    )  # fmt: skip
+    esc_id = alert.escalation_id
+    if esc_id is not None:
+        if c4.button(
+            f"记录 #{esc_id}", key=f"desk.triage.goto.{post.id}", width="stretch", help="前往处置记录"
+        ):
+            _open_escalation(esc_id)
+    else:
         playbook = ctx.match_playbook(post)
-        next(cells).button(
+        c4.button(
             "升级",
             key=f"desk.triage.escalate.{post.id}",
             on_click=_escalate,
             args=(alert.alert_id, playbook.playbook.id if playbook else None, alert.version),
             help="开启处置记录（按匹配的预案计时）",
+            disabled=alert.status != "open" or not actor.can("escalation.open"),
             width="stretch",
         )
-    esc_id = alert.escalation_id
-    if esc_id is not None and st.button(
-        f"处置记录 #{esc_id}", key=f"desk.triage.goto.{post.id}", width="stretch"
-    ):
-        _open_escalation(esc_id)
 
 
 def _toggle_form(kind: str, post_id: str) -> None:

@@ -14,9 +14,10 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from desk import accounts, state
-from desk.ui import escape_markdown, format_detail, format_time, plain
-from playbooks import users
+from desk.ui import escape_markdown, format_time
+from playbooks import audit_text, users
 from playbooks.authz import ROLE_LABELS, PermissionDenied, require
+from playbooks.people import label as person_label
 
 ADD = "desk.users.add"
 EDIT = "desk.users.edit"
@@ -165,6 +166,7 @@ except PermissionDenied as exc:
 except SQLAlchemyError:
     st.error("用户库暂时无法读取，请稍后重试；如持续失败请联系管理员。")
     st.stop()
+people_names = {u.username: person_label(u.username, u.display_name) for u in people}
 
 
 def _status(u: users.UserView) -> str:
@@ -277,9 +279,9 @@ if people:
                 [
                     {
                         "时间（北京）": format_time(h["at"], with_seconds=True),
-                        "操作人": plain(h["actor"], 80),
+                        "操作人": people_names.get(h["actor"]) or person_label(h["actor"]),
                         "操作": ACTION_LABELS.get(h["action"], h["action"]),
-                        "详情": format_detail(h["detail"]),
+                        "详情": audit_text.describe(h["action"], h["detail"], people_names),
                     }
                     for h in history
                 ]

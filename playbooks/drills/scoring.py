@@ -14,7 +14,10 @@ Figures (all times in seconds, relative to the injection of the drill's posts):
   breached); clocks still running are listed, not counted.
 
 A run passes when every check passes (``Thresholds``, configurable): discovery rate, levels at least
-as severe as expected, time to flag, acknowledged in time, escalated in time, compliance rate.
+as severe as expected, time to flag, **every alert that should be acknowledged was** (each flagged post
+the scenario expected to be flagged; a false alarm is dismissed, not acknowledged), acknowledged in
+time, escalated in time, compliance rate. Clocks not yet due (running, due soon) are never counted as
+met: they are listed as 未到期 and left out of the rate.
 ``DrillRun.score`` stores ``Score.as_dict()``; ``DrillRun.passed`` its ``passed``.
 """
 
@@ -156,6 +159,8 @@ class Score:
     alerts: int
     acknowledged: int
     time_to_acknowledge_s: float | None
+    should_acknowledge: int  # alerts of posts the scenario expected to be flagged
+    unacknowledged: int  # of those, not acknowledged by anyone
     escalations: int
     time_to_escalate_s: float | None
     clocks_met: int
@@ -217,6 +222,8 @@ def compute_score(
     flag_times = [s for s in (i.time_to_flag_s for i in injections if i.flagged) if s is not None]
     flagged_first = min((i.injected_at for i in injections if i.flagged), default=None)
     acks = [a.acknowledged_at for a in alerts if a.acknowledged_at is not None]
+    expected = {i.alert_id for i in should if i.flagged and i.alert_id is not None}
+    acked_ids = {a.alert_id for a in alerts if a.acknowledged_at is not None}
     escs = [a.escalated_at for a in alerts if a.escalated_at is not None]
     states = [c.state for c in clocks]
     met, late, breached = (states.count(s) for s in COUNTED_CLOCK_STATES)
@@ -235,6 +242,8 @@ def compute_score(
         alerts=len(alerts),
         acknowledged=len(acks),
         time_to_acknowledge_s=_seconds(min(acks), flagged_first) if acks else None,  # type: ignore[type-var]
+        should_acknowledge=len(expected),
+        unacknowledged=len(expected - acked_ids),
         escalations=len(escs),
         time_to_escalate_s=_seconds(min(escs), flagged_first) if escs else None,  # type: ignore[type-var]
         clocks_met=met,
@@ -276,6 +285,16 @@ def _checks(s: Score, t: Thresholds) -> list[Check]:
                 duration_label(s.time_to_flag_s, none="未发现"),
                 f"≤ {duration_label(t.max_time_to_flag_s)}",
                 s.time_to_flag_s is not None and s.time_to_flag_s <= t.max_time_to_flag_s,
+            )
+        )
+    if s.should_acknowledge:
+        checks.append(
+            Check(
+                "all_acknowledged",
+                "应确认的预警",
+                f"已确认 {s.should_acknowledge - s.unacknowledged}/{s.should_acknowledge}",
+                "全部确认",
+                s.unacknowledged == 0,
             )
         )
     if t.max_time_to_acknowledge_s is not None:

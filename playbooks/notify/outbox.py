@@ -7,7 +7,7 @@ checked every minute notifies once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -29,6 +29,9 @@ class Recipient:
     channel: str
     target: str
     mention: str = ""
+    # the desk users the message is addressed to (a person's email; the people @-mentioned, or on duty, in
+    # a group): each gets an acknowledge link of their own in it (playbooks/ack_links.py)
+    usernames: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.channel not in CHANNELS:
@@ -48,11 +51,13 @@ def enqueue(
     alert_id: int | None = None,
     drill: bool = False,
     dedupe_key: str,
+    extra_lines: Callable[[Recipient], list[str]] | None = None,
 ) -> list[Notification]:
     """Add one outbox row per recipient (skipping any already there for ``dedupe_key``); returns new rows.
 
     A drill's rows are stored with status ``suppressed``: the record shows what would have been
-    sent, and nothing leaves the building.
+    sent, and nothing leaves the building. ``extra_lines``: lines for one recipient's copy only (its
+    people's acknowledge links), asked for only when the row is new.
     """
     rows: list[Notification] = []
     for r in recipients:
@@ -68,7 +73,7 @@ def enqueue(
             alert_id=alert_id,
             level=level,
             subject=subject,
-            body=body,
+            body="\n".join([body, *extra]) if (extra := (extra_lines(r) if extra_lines else [])) else body,
             link=link,
             drill=drill,
             status="suppressed" if drill else "pending",

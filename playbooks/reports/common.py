@@ -17,12 +17,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from playbooks import people
 from playbooks.markdown import template_environment
 from playbooks.reports.wordfile import SIGNATURE_LINE, escape, unescape
-from store.models import Report, User
+from store.models import Report
 from store.times import as_utc
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -94,10 +94,7 @@ def firm_name(firm: Any) -> str:
 
 def person(session: Session, username: str) -> str:
     """王晓明（wang） for a desk user with a display name; the username as it is otherwise."""
-    if not username:
-        return ""
-    user = session.scalar(select(User).where(User.username == username))
-    return f"{user.display_name}（{username}）" if user is not None and user.display_name else username
+    return people.person_label(session, username)
 
 
 def author_of(report: Report) -> str:

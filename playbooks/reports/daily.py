@@ -38,11 +38,14 @@ from playbooks.reports.periodic import (
     SIGN_PLACEHOLDER,
     NewEvent,
     escalations_opened,
+    named_events,
+    named_figures,
     new_events,
     save_report,
 )
 from playbooks.reports.wordfile import SIGNATURE_LINE
 from playbooks.schema import Playbook
+from playbooks.sources import IDENTITY, SourceNames
 from store.models import LEVELS, ClockBreach, Escalation, PostRecord, Report
 from store.times import as_utc
 
@@ -126,12 +129,16 @@ def daily_facts(
     firm: str,
     actor: Actor,
     now: datetime,
+    names: SourceNames = IDENTITY,
 ) -> DailyFacts:
-    """The query step: the day's figures from the posts index and the records database (no drills)."""
+    """The query step: the day's figures from the posts index and the records database (no drills);
+    sources by their display names (``names``)."""
     start, end = day_range(day, day)
     prev_start, prev_end = day_range(day - timedelta(days=1), day - timedelta(days=1))
-    today = post_figures(index, start=start, end=end, unit="day", top=TOP_SOURCES)
-    before = post_figures(index, start=prev_start, end=prev_end, unit="day", top=TOP_SOURCES)
+    today = named_figures(post_figures(index, start=start, end=end, unit="day", top=TOP_SOURCES), names)
+    before = named_figures(
+        post_figures(index, start=prev_start, end=prev_end, unit="day", top=TOP_SOURCES), names
+    )
     opened = escalations_opened(session, start, end)
     # records opened by the day's end and not yet resolved or closed (as they stand now)
     open_rows = [
@@ -148,8 +155,8 @@ def daily_facts(
         before=before,
         levels_today=today.series[0].level if today.series else {},
         levels_before=before.series[0].level if before.series else {},
-        events=new_events(session, start, end),
-        events_before=len(new_events(session, prev_start, prev_end)),
+        events=named_events(new_events(session, start, end, index=index), names),
+        events_before=len(new_events(session, prev_start, prev_end, index=index)),
         opened=len(opened),
         opened_by_level={lv: sum(1 for e in opened if e.level == lv) for lv in LEVELS},
         opened_before=len(escalations_opened(session, prev_start, prev_end)),
@@ -158,7 +165,7 @@ def daily_facts(
         breaches=_breaches_between(session, start, end),
         escalations=_escalation_lines(opened, open_rows),
         overdue=[_overdue_line(r) for r in open_rows if r.worst == "breached"],
-        notable=_notable(index, start, end),
+        notable=_notable(index, start, end, names),
         author=person(session, actor.username),
     )
 
@@ -224,7 +231,7 @@ def _overdue_line(row: OpenEscalation) -> OverdueLine:
     )
 
 
-def _notable(index: Any, start: datetime, end: datetime) -> list[NotablePost]:
+def _notable(index: Any, start: datetime, end: datetime, names: SourceNames = IDENTITY) -> list[NotablePost]:
     """The most severe flagged posts (not drills) of [start, end)."""
     page = index.search(
         flagged=True,
@@ -234,18 +241,18 @@ def _notable(index: Any, start: datetime, end: datetime) -> list[NotablePost]:
         limit=NOTABLE,
         order="severity",
     )
-    return [_notable_post(p) for p in page.items]
+    return [_notable_post(p, names) for p in page.items]
 
 
-def _notable_post(p: PostRecord) -> NotablePost:
+def _notable_post(p: PostRecord, names: SourceNames = IDENTITY) -> NotablePost:
     return NotablePost(
         level=p.level,
         title=p.title or p.text,
-        source=p.source,
+        source=names(p.source),
         when=p.published_at or p.first_seen_at,
         reposts=p.reposts,
         comments=p.comments,
-        reasons=list(p.reasons or []),
+        reasons=names.reasons(p.reasons or []),
     )
 
 
@@ -282,9 +289,12 @@ def build_markdown(
     firm: str,
     actor: Actor,
     now: datetime,
+    names: SourceNames = IDENTITY,
 ) -> tuple[str, str]:
     """(title, Markdown) of the brief for ``day``: its facts, rendered."""
-    facts = daily_facts(session, day, index=index, playbooks=playbooks, firm=firm, actor=actor, now=now)
+    facts = daily_facts(
+        session, day, index=index, playbooks=playbooks, firm=firm, actor=actor, now=now, names=names
+    )
     return render_markdown(facts)
 
 
@@ -297,8 +307,10 @@ def daily_report(
     firm: Any,
     actor: Actor,
     now: datetime,
+    names: SourceNames = IDENTITY,
 ) -> tuple[Report, str, bytes]:
-    """Generate the 舆情日报 for a Beijing day (default: today): (the Report row, Markdown, .docx)."""
+    """Generate the 舆情日报 for a Beijing day (default: today): (the Report row, Markdown, .docx); sources
+    by their display names (``names``)."""
     require(actor, "report.generate")
     full_name = firm_name(firm)
     now = as_utc(now).replace(microsecond=0)
@@ -306,7 +318,7 @@ def daily_report(
     if day > beijing_today(now):
         raise ReportError("不能为尚未到来的日期生成日报。")
     title, markdown = build_markdown(
-        session, day, index=index, playbooks=playbooks, firm=full_name, actor=actor, now=now
+        session, day, index=index, playbooks=playbooks, firm=full_name, actor=actor, now=now, names=names
     )
     report, data = save_report(
         session,

@@ -37,6 +37,8 @@ from playbooks.reports.periodic import (
     ResponseTimes,
     escalations_opened,
     false_positives,
+    named_events,
+    named_figures,
     new_events,
     response_times,
     save_report,
@@ -45,6 +47,7 @@ from playbooks.reports.periodic import (
 from playbooks.reports.regulator import KIND as REGULATOR
 from playbooks.reports.wordfile import SIGNATURE_LINE, escape
 from playbooks.schema import Playbook
+from playbooks.sources import IDENTITY, SourceNames
 from store.models import DUTIES, LEVELS, ClockBreach, DrillRun, Report, RosterEntry
 from store.times import as_utc
 
@@ -197,10 +200,11 @@ def holiday_facts(
     firm: str,
     actor: Actor,
     now: datetime,
+    names: SourceNames = IDENTITY,
 ) -> HolidayFacts:
     """The query step: the period's figures from the posts index and the records database (no drills)."""
     start, end = day_range(period.first, period.last)
-    figures = post_figures(index, start=start, end=end, unit="day", top=5)
+    figures = named_figures(post_figures(index, start=start, end=end, unit="day", top=5), names)
     escalations = escalations_opened(session, start, end)
     marked, alerts_opened = false_positives(session, start, end)
     roster = _roster(session, period)
@@ -211,7 +215,7 @@ def holiday_facts(
         now=now,
         figures=figures,
         level_totals={lv: sum(b.level.get(lv, 0) for b in figures.series) for lv in LEVELS},
-        events=new_events(session, start, end, limit=10),
+        events=named_events(new_events(session, start, end, index=index, limit=10), names),
         escalations=len(escalations),
         by_level={lv: sum(1 for e in escalations if e.level == lv) for lv in (*LEVELS, None)},
         by_state={st: sum(1 for e in escalations if e.state == st) for st in STATES},
@@ -374,9 +378,12 @@ def build_markdown(
     firm: str,
     actor: Actor,
     now: datetime,
+    names: SourceNames = IDENTITY,
 ) -> tuple[str, str]:
     """(title, Markdown) of the summary for ``period``: its facts, rendered."""
-    facts = holiday_facts(session, period, index=index, playbooks=playbooks, firm=firm, actor=actor, now=now)
+    facts = holiday_facts(
+        session, period, index=index, playbooks=playbooks, firm=firm, actor=actor, now=now, names=names
+    )
     return render_markdown(facts)
 
 
@@ -389,15 +396,17 @@ def holiday_report(
     firm: Any,
     actor: Actor,
     now: datetime,
+    names: SourceNames = IDENTITY,
 ) -> tuple[Report, str, bytes]:
-    """Generate the 假期舆情工作总结 for ``period``: (the Report row, Markdown, .docx)."""
+    """Generate the 假期舆情工作总结 for ``period``: (the Report row, Markdown, .docx); sources by their
+    display names (``names``)."""
     require(actor, "report.generate")
     full_name = firm_name(firm)
     if len(period.days) > MAX_DAYS:
         raise ReportError(f"假期总结最多覆盖 {MAX_DAYS} 天，请缩短日期范围。")
     now = as_utc(now).replace(microsecond=0)
     title, markdown = build_markdown(
-        session, period, index=index, playbooks=playbooks, firm=full_name, actor=actor, now=now
+        session, period, index=index, playbooks=playbooks, firm=full_name, actor=actor, now=now, names=names
     )
     report, data = save_report(
         session,

@@ -17,18 +17,21 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from playbooks.authz import Actor
 from playbooks.clocks import escalation_clocks, facts_for
+from playbooks.dashboard import PostFigures, events_of, flagged_posts, post_time
 from playbooks.reports.common import ReportError, author_of, bj, person
 from playbooks.reports.regulator import report_docx, store_report, verify
 from playbooks.reports.wordfile import escape, render_docx
 from playbooks.schema import Playbook
+from playbooks.sources import SourceNames
 from store.models import Alert, Escalation, Report, User
 
 KINDS = ("daily", "holiday")
@@ -268,35 +271,50 @@ class NewEvent:
     sources: list[str]
 
 
-def new_events(session: Session, start: datetime, end: datetime, *, limit: int = 20) -> list[NewEvent]:
-    """Events (alerts sharing an event id, drills left out) first seen in [start, end), biggest first."""
-    from store.models import LEVELS
-
-    base = [Alert.event_id != "", Alert.drill.is_(False), Alert.created_at < end]
-    grouped = session.execute(
-        select(Alert.event_id, func.count(Alert.id), func.min(Alert.created_at), func.min(Alert.level_rank))
-        .where(*base)
-        .group_by(Alert.event_id)
-        .having(func.min(Alert.created_at) >= start)
-        .order_by(func.count(Alert.id).desc(), func.min(Alert.level_rank), func.min(Alert.created_at))
-        .limit(limit)
-    ).all()
-    out: list[NewEvent] = []
-    for event_id, n, first, rank in grouped:
-        members = session.scalars(
-            select(Alert).where(*base, Alert.event_id == event_id).order_by(Alert.created_at, Alert.id)
-        ).all()
-        out.append(
-            NewEvent(
-                event_id=event_id,
-                title=members[0].title or members[0].snippet[:60],
-                first_seen=first,
-                alerts=int(n),
-                worst_level=LEVELS[rank - 1] if 1 <= (rank or 9) <= len(LEVELS) else None,
-                sources=list(dict.fromkeys(m.source for m in members if m.source)),
-            )
+def new_events(
+    session: Session, start: datetime, end: datetime, *, index: Any, limit: int = 20
+) -> list[NewEvent]:
+    """Events (drills left out) whose first flagged post falls in [start, end), biggest first — by the
+    posts' time, the clock the period's post figures count by (playbooks.dashboard)."""
+    in_range = events_of(session, flagged_posts(index, start=start, end=end))
+    if not in_range:
+        return []
+    # an event whose earlier posts came before the period is not new: look at all of its alerts
+    ids = [e.event_id for e in in_range]
+    earlier: dict[str, datetime] = {}
+    alerts = session.scalars(select(Alert).where(Alert.event_id.in_(ids), Alert.drill.is_(False))).all()
+    found = index.get_many([a.post_id for a in alerts]) if alerts else {}
+    for a in alerts:
+        post = found.get(a.post_id)
+        when = (post_time(post) if post is not None else None) or a.created_at
+        if when < start:
+            earlier[a.event_id] = when
+    return [
+        NewEvent(
+            event_id=e.event_id,
+            title=e.title,
+            first_seen=e.first_seen,
+            alerts=e.alerts,
+            worst_level=e.worst_level,
+            sources=e.sources,
         )
-    return out
+        for e in in_range
+        if e.event_id not in earlier
+    ][:limit]
+
+
+def named_events(events: list[NewEvent], names: SourceNames) -> list[NewEvent]:
+    """The events with their sources by display name."""
+    return [replace(e, sources=names.many(e.sources)) for e in events]
+
+
+def named_figures(figures: PostFigures, names: SourceNames) -> PostFigures:
+    """Post figures with the top sources by display name (two ids with one name are added up)."""
+    merged: dict[str, int] = {}
+    for source, n in figures.sources:
+        key = names(source) if source != "—" else source
+        merged[key] = merged.get(key, 0) + n
+    return replace(figures, sources=sorted(merged.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def user_phone(session: Session, username: str) -> str:

@@ -16,13 +16,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from playbooks import evidence
 from playbooks.authz import Actor, require
 from playbooks.clocks import CLOCK_STATE_LABELS, ClockState, escalation_clocks
 from playbooks.escalation import STATE_LABELS
@@ -38,6 +39,7 @@ from playbooks.reports.common import (
 )
 from playbooks.reports.wordfile import SIGNATURE_LINE, escape, render_docx, unescape
 from playbooks.schema import Playbook
+from playbooks.sources import IDENTITY, SourceNames
 from store.models import (
     Alert,
     AuditEntry,
@@ -47,7 +49,7 @@ from store.models import (
     StatementDraft,
     User,
 )
-from store.records import audit
+from store.records import SYSTEM_ACTOR, audit
 from store.times import as_utc
 
 KIND = "regulator"
@@ -127,6 +129,17 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class EvidenceLine:
+    """One piece of evidence the desk keeps (playbooks/evidence.py), as the report lists it."""
+
+    when: datetime
+    name: str
+    who: str  # 系统自动 or 赵经理（zhao）
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
 class RegulatorFacts:
     """Everything the regulator report says about one record, as plain values (outside text raw)."""
 
@@ -153,6 +166,7 @@ class RegulatorFacts:
     level_clocks: list[ClockLine]  # the level's clocks that apply
     pending_steps: list[ClockLine]  # the playbook steps not done yet
     contact: Contact  # the manager who generates the report
+    evidence: list[EvidenceLine] = field(default_factory=list)  # 固定证据: snapshots and attachments
 
 
 def regulator_facts(
@@ -164,8 +178,10 @@ def regulator_facts(
     actor: Actor,
     now: datetime,
     index: Any | None = None,
+    names: SourceNames = IDENTITY,
 ) -> RegulatorFacts:
-    """The query step: what the records (and the posts index, when given) show about one record."""
+    """The query step: what the records (and the posts index, when given) show about one record; sources by
+    their display names (``names``)."""
     alert = esc.alert
     alerts = _event_alerts(session, alert)
     posts = _event_posts(alerts, index)
@@ -185,10 +201,10 @@ def regulator_facts(
         event_kind=playbook.name.removesuffix("应对预案").removesuffix("舆情") if playbook else "相关",
         level=level,
         first_seen=min(times) if times else None,
-        sources=list(dict.fromkeys(a.source for a in alerts if a.source)),
+        sources=names.many(a.source for a in alerts),
         reach=_reach(posts),
-        posts=[_post_line(a, posts.get(a.post_id)) for a in alerts],
-        reasons=list(alert.reasons or []),
+        posts=[_post_line(a, posts.get(a.post_id), names) for a in alerts],
+        reasons=names.reasons(alert.reasons or []),
         playbook_name=playbook.name if playbook is not None else None,
         report_required=required,
         report_within=timedelta(minutes=minutes or 0) if required else None,
@@ -204,6 +220,16 @@ def regulator_facts(
             if c.kind == "step" and c.done_at is None and c.state != "not_required"
         ],
         contact=_contact(session, actor),
+        evidence=[
+            EvidenceLine(
+                when=e.captured_at,
+                name=e.name,
+                who="系统自动" if e.captured_by == SYSTEM_ACTOR else person(session, e.captured_by),
+                sha256=e.sha256,
+                size=e.size,
+            )
+            for e in evidence.for_alerts(session, [a.id for a in alerts])
+        ],
     )
 
 
@@ -240,14 +266,17 @@ def _reach(posts: dict[str, Any]) -> dict[str, int] | None:
     return out
 
 
-def _post_line(alert: Alert, post: Any | None) -> PostLine:
+def _post_line(alert: Alert, post: Any | None, names: SourceNames = IDENTITY) -> PostLine:
     if post is None:
         return PostLine(
-            when=alert.created_at, source=alert.source, title=alert.title or alert.snippet, indexed=False
+            when=alert.created_at,
+            source=names(alert.source),
+            title=alert.title or alert.snippet,
+            indexed=False,
         )
     return PostLine(
         when=post.published_at or post.first_seen_at,
-        source=alert.source,
+        source=names(alert.source),
         title=alert.title or alert.snippet,
         indexed=True,
         reposts=post.reposts,
@@ -376,9 +405,12 @@ def build_markdown(
     actor: Actor,
     now: datetime,
     index: Any | None = None,
+    names: SourceNames = IDENTITY,
 ) -> tuple[str, str]:
     """(title, Markdown) of the draft for one record: its facts, rendered."""
-    facts = regulator_facts(session, esc, playbook=playbook, firm=firm, actor=actor, now=now, index=index)
+    facts = regulator_facts(
+        session, esc, playbook=playbook, firm=firm, actor=actor, now=now, index=index, names=names
+    )
     return render_markdown(facts)
 
 
@@ -391,11 +423,12 @@ def regulator_report(
     actor: Actor,
     now: datetime,
     index: Any | None = None,
+    names: SourceNames = IDENTITY,
 ) -> tuple[str, bytes]:
     """Generate the 报告证监局 draft for one escalation record: (Markdown, .docx bytes).
 
     ``firm``: the firm's full name (or the config's FirmConfig); ``index``: the posts index, for the
-    posts' reach (optional). Refuses a drill and a false positive; requires ``report.generate``.
+    posts' reach (optional); ``names``: the sources' display names (never their ids in the document). Refuses a drill and a false positive; requires ``report.generate``.
     Keeps a ``Report`` row and an audit entry in ``session`` (the caller's transaction).
     """
     require(actor, "report.generate")
@@ -410,7 +443,7 @@ def regulator_report(
     now = as_utc(now).replace(microsecond=0)
     playbook = _playbook(playbooks, esc.playbook_id or esc.alert.playbook_id)
     title, markdown = build_markdown(
-        session, esc, playbook=playbook, firm=full_name, actor=actor, now=now, index=index
+        session, esc, playbook=playbook, firm=full_name, actor=actor, now=now, index=index, names=names
     )
     _, data = store_report(
         session,

@@ -65,7 +65,7 @@ def test_manager_generates_previews_downloads_and_signs_the_daily_brief(desk_sto
     assert not at.exception
     assert any(f"报告 #{first} 已签发" in s.value for s in at.success)
     assert _rows(desk_store, "daily")[0][3] == "zhao"
-    assert any("已由 zhao 于" in s.value for s in at.success)
+    assert any("已由 赵经理（zhao） 于" in s.value for s in at.success)  # one naming of people
     assert not [b for b in at.button if b.key == "desk.briefs.daily.sign"]  # signed once, no button
     assert "签发：赵经理（zhao）" in "\n".join(
         m.value for m in at.markdown
@@ -79,7 +79,7 @@ def test_manager_generates_previews_downloads_and_signs_the_daily_brief(desk_sto
     assert at.selectbox(key="desk.briefs.daily.pick").value == first + 1  # the new one is shown
     assert [b for b in at.button if b.key == "desk.briefs.daily.sign"]
     table = next(df.value for df in at.dataframe if "签发" in df.value.columns)
-    assert list(table["签发"])[0] == "未签发" and list(table["签发"])[1].startswith("zhao（")
+    assert list(table["签发"])[0] == "未签发" and list(table["签发"])[1].startswith("赵经理（zhao） ")
 
 
 def test_holiday_summary_by_dates_and_by_calendar(desk_store):
@@ -118,3 +118,25 @@ def test_officer_gets_no_briefs_page(desk_store):
     page.run()
     assert [e.value for e in page.error] == ["报告页面仅供负责人和管理员使用。"]
     assert not page.button
+
+
+def test_a_date_changed_just_before_the_click_is_the_one_reported(desk_store):
+    """Typing a date and clicking 生成 in one go (the browser sends both at once): the report is for
+    the date typed, not the one shown before; the holiday tab's own dates too."""
+    today = to_shanghai(utcnow()).date()
+    at = _as("manager").run()
+    at.switch_page(BRIEFS).run()
+    two_days_ago = today - timedelta(days=2)
+    at.date_input(key="desk.briefs.daily.day").set_value(two_days_ago)
+    at.button(key="desk.briefs.daily.generate").click().run()  # one run: the new date and the click
+    assert not at.exception
+    assert [r[1] for r in _rows(desk_store, "daily")] == [two_days_ago.isoformat()]
+
+    at.radio(key="desk.briefs.holiday.mode").set_value("按日期").run()
+    first, last = today - timedelta(days=5), today - timedelta(days=3)
+    at.date_input(key="desk.briefs.holiday.first").set_value(first)
+    at.date_input(key="desk.briefs.holiday.last").set_value(last)
+    at.button(key="desk.briefs.holiday.generate").click().run()
+    assert not at.exception
+    ((_, ref, _, _),) = _rows(desk_store, "holiday")
+    assert first.isoformat() in ref and last.isoformat() in ref, ref

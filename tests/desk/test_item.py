@@ -98,7 +98,7 @@ def test_hostile_post_is_shown_literally_and_its_link_is_not_a_link(desk_store, 
     at = open_item(app(), "post-hostile")
     assert not at.exception
     assert HOSTILE_TEXT in texts(at)
-    assert not at.html
+    assert not at.main.html  # the sidebar has only the session-cookie script
     assert not at.get("link_button")  # javascript: is never a link
     assert "javascript:alert(1)" in texts(at)  # shown as plain text instead
     for md in [*at.markdown, *at.caption, *at.subheader]:
@@ -127,3 +127,13 @@ def test_no_id_asks_to_pick_one(desk_store, app):
     at.switch_page("views/item.py").run()
     assert not at.exception
     assert any("尚未选择预警" in i.value for i in at.info)
+
+
+def test_the_regulator_deadline_on_the_item_is_the_level_clock(desk_store, app):
+    """交易系统故障 at level I: 报告监管 within 1 hour, and the box below says the same (it said 2 hours)."""
+    at = open_item(app(), "post-outage")
+    assert not at.exception
+    clocks = " ".join(m.value for m in at.markdown if "报告监管" in m.value)
+    assert "报告监管：1 小时内" in clocks
+    (box,) = [w.value for w in at.warning if "本级别须向" in w.value]
+    assert "预警后 1 小时内" in box and "2 小时" not in box

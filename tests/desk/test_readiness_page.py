@@ -9,8 +9,9 @@ reads the time through playbooks.readiness.clock, set here to three days before 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete, select
@@ -154,3 +155,55 @@ def test_an_officer_gets_neither_the_page_nor_the_sign_off(prepared):
     assert [e.value for e in page.main.error] == ["节前准备仅供负责人和管理员查看。"]
     assert not [b for b in page.button if b.label == SIGN_OFF]
     assert _audit(prepared, "readiness.check") == []
+
+
+DECEMBER = datetime(2026, 12, 7, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+
+
+@pytest.fixture
+def december(desk_store, monkeypatch):
+    """7 December 2026: chinesecalendar 1.11 and exchange_calendars know nothing of 2027 yet."""
+    from playbooks import holidays
+
+    monkeypatch.setattr(playbooks.readiness, "clock", lambda: DECEMBER)
+    holidays.clear_official_schedule()
+    yield desk_store
+    holidays.clear_official_schedule()
+
+
+def test_in_december_the_page_is_not_dead_an_admin_enters_the_notice_and_the_gate_says_so(december):
+    at = _open("admin")
+    assert not at.exception
+    warned = " ".join(w.value for w in at.main.warning)
+    assert "2027年的节假日安排尚未收录" in warned
+    # the form to enter the notice is there, open
+    at.text_input(key="desk.readiness.entry.name").input("元旦")
+    at.date_input(key="desk.readiness.entry.start").set_value(date(2027, 1, 1))
+    at.date_input(key="desk.readiness.entry.end").set_value(date(2027, 1, 3))
+    at.text_input(key="desk.readiness.entry.note").input("国办发明电〔2026〕测试号")
+    at.button(key="FormSubmitter:desk.readiness.entry-录入").click().run()
+    assert not at.exception
+    assert any("已录入元旦" in s.value for s in at.main.success)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["假期"] == "元旦" and metrics["距假期开始"] == "25 天"
+    assert "节假日依据：管理员录入的国务院通知安排" in [c.value for c in at.main.caption]
+    shown = [v.value for v in [*at.main.success, *at.main.error] if v.value.startswith(("**✓", "**✗"))]
+    assert len(shown) == 8  # every check ran for the entered holiday
+    entries = december.context()
+    try:
+        with entries.records.session() as s:
+            rows = s.scalars(
+                select(AuditEntry).where(AuditEntry.action.in_(["calendar.entered", "readiness.check"]))
+            )
+            seen = [(e.action, e.actor, e.detail.get("calendar_basis", "")) for e in rows]
+    finally:
+        entries.close()
+    assert seen[0] == ("calendar.entered", "root", "")
+    assert seen[-1] == ("readiness.check", "root", "管理员录入的国务院通知安排")
+
+
+def test_in_december_a_manager_is_told_to_ask_an_admin(december):
+    at = _open("manager")
+    assert not at.exception
+    assert any("尚未收录" in w.value for w in at.main.warning)
+    assert any("需管理员账号" in i.value for i in at.main.info)

@@ -122,8 +122,11 @@ def test_admin_imports_a_csv_and_adds_an_entry_and_gaps_are_named(desk_config, a
     assert any("已导入 3 条值班记录" in s.value for s in at.success)
     table = _frame(at, 1)
     first = table.iloc[0]
-    assert first["主班"] == "王晓明 全天 13800000001"
-    assert first["备班"] == "赵敏 全天 无电话"
+    assert first["主班"] == "王晓明（wang） 全天 13800000001"  # one naming of people
+    assert (
+        first["备班"] == "赵敏（zhao） 全天 无电话 ⚠ 联系电话缺失（zhao） ⚠ 缺备班"
+    )  # gaps marked in their cell
+    assert table.iloc[1]["主班"] == "⚠ 缺主班（全天）"
     gaps = " ".join(m.value for m in at.markdown if "⚠" in m.value)
     assert "联系电话缺失：备班 zhao" in gaps and "2026\\-09\\-26 缺主班（全天）" in gaps
     # one more by the form

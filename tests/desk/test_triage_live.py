@@ -125,6 +125,13 @@ def test_manager_downloads_false_positives_as_training_data(browser_paths, desk_
         )
         drv.get(base + "/")
         _sign_in(drv, "李负责", TEST_PASSWORD)
+        _wait_for(lambda: "预警合计" in _page_text(drv), 40, "the queue", drv)
+        # the export sits in the queue's 设置 popover (kept out of the way of the first screen)
+        settings = _wait_for(
+            lambda: next((b for b in drv.find_elements(By.CSS_SELECTOR, "button") if "设置" in b.text), None),
+            20, "the 设置 button", drv,
+        )  # fmt: skip
+        settings.click()
         _wait_for(lambda: "导出误报训练数据（1 条" in _page_text(drv), 40, "the export button", drv)
         from selenium.common.exceptions import StaleElementReferenceException
 

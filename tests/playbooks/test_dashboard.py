@@ -119,7 +119,7 @@ def test_ranges_that_cannot_be_shown():
     assert len(buckets(start, end, "day")) == 10
 
 
-def _alerts(s, posts):
+def _alerts(s, posts, *, opened_at=None):
     out = {}
     for p in posts:
         a = Alert(
@@ -131,7 +131,7 @@ def _alerts(s, posts):
             event_id=p.event_id,
             drill=p.drill,
             playbook_id="trading-system-outage",
-            created_at=datetime.fromisoformat(p.published_at),
+            created_at=opened_at or datetime.fromisoformat(p.published_at),
         )
         s.add(a)
         out[p.id] = a
@@ -139,19 +139,40 @@ def _alerts(s, posts):
     return out
 
 
-def test_top_events_with_their_first_title(records):
+def test_top_events_with_their_first_title(records, index):
     with records.session() as s:
         _alerts(s, [p for p in POSTS if p.flagged])
         start, end = day_range(date(2026, 10, 1), date(2026, 10, 2))
-        events = top_events(s, start=start, end=end)
+        events = top_events(s, index=index, start=start, end=end)
         assert [(e.event_id, e.alerts, e.title, e.worst_level) for e in events] == [
             ("ev1", 2, "帖子a", "I"),
             ("ev2", 1, "帖子d", "II"),
         ]
         assert events[0].sources == ["微博", "股吧"]
         assert events[0].first_seen == _at("2026-10-01 09:10")
-        with_drills = top_events(s, start=start, end=end, include_drills=True)
+        with_drills = top_events(s, index=index, start=start, end=end, include_drills=True)
         assert "ev-drill" in [e.event_id for e in with_drills]
+
+
+def test_posts_and_events_count_by_the_same_day(records, index):
+    """Alerts opened weeks after the posts appeared (a store filled from an export, a late crawl): the
+    range that shows the flagged posts shows their events, and the day the alerts opened shows neither
+    (it showed 19 flagged posts beside 没有成组的预警事件, and a daily brief of 0 posts with 11 new events)."""
+    late = _at("2026-11-20 10:00")
+    with records.session() as s:
+        _alerts(s, [p for p in POSTS if p.flagged], opened_at=late)
+        start, end = day_range(date(2026, 10, 1), date(2026, 10, 2))
+        assert post_figures(index, start=start, end=end).flagged == 3
+        assert [e.event_id for e in top_events(s, index=index, start=start, end=end)] == ["ev1", "ev2"]
+        day_start, day_end = day_range(date(2026, 11, 20), date(2026, 11, 20))
+        assert post_figures(index, start=day_start, end=day_end).flagged == 0
+        assert top_events(s, index=index, start=day_start, end=day_end) == []
+        # new events of a day: those whose first flagged post is that day (ev1 began on 1 October)
+        from playbooks.reports.periodic import new_events
+
+        oct2 = day_range(date(2026, 10, 2), date(2026, 10, 2))
+        assert [e.event_id for e in new_events(s, *oct2, index=index)] == ["ev2"]
+        assert new_events(s, day_start, day_end, index=index) == []
 
 
 def test_open_escalations_worst_clock_first(records):

@@ -149,3 +149,25 @@ def test_the_report_lists_each_post_flagged_or_missed_and_escapes_markup():
     assert ":red\\[红字\\]" in md and "\\$x^2\\$" in md
     assert "## 改进建议" in md and "漏报 1 条（#4）" in md and "无人确认演练预警" in md
     assert f"**结论：{score.verdict}**" in md
+
+
+def test_a_drill_passes_only_when_every_alert_it_expected_was_acknowledged():
+    """Two alerts the scenario expected; acknowledging the first in time is not enough (it used to be:
+    only the first acknowledgment was timed); clocks still running are listed, never counted as met."""
+    relaxed = Thresholds(max_time_to_escalate_s=None, min_compliance_rate=0.0)
+    one = [AlertFacts(11, acknowledged_at=T0 + timedelta(seconds=30)), AlertFacts(12)]
+    s = compute_score(INJECTIONS[:3], one, [], thresholds=relaxed)
+    assert (s.should_acknowledge, s.unacknowledged) == (2, 1)
+    assert not s.passed and "应确认的预警已确认 1/2（要求 全部确认）" in s.verdict
+    both = [AlertFacts(11, acknowledged_at=T0 + timedelta(seconds=30)),
+            AlertFacts(12, acknowledged_at=T0 + timedelta(seconds=200))]  # fmt: skip
+    assert compute_score(INJECTIONS[:3], both, [], thresholds=relaxed).passed
+    # a false alarm (step 5) need not be acknowledged: it is dismissed
+    with_false_alarm = compute_score(
+        INJECTIONS[:3] + INJECTIONS[4:], [*both, AlertFacts(13)], [], thresholds=relaxed
+    )
+    assert with_false_alarm.unacknowledged == 0
+    running = [ClockFacts(1, "确认预警", "met", 5), ClockFacts(1, "报告监管", "running", 60),
+               ClockFacts(1, "发布对外口径", "due_soon", 30)]  # fmt: skip
+    s = compute_score(INJECTIONS[:3], both, running, thresholds=relaxed)
+    assert (s.clocks_met, s.clocks_pending, s.compliance_rate) == (1, 2, 1.0)  # 1 of 1 that came due

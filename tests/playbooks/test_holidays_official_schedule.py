@@ -96,3 +96,28 @@ def test_the_configured_notice_is_used_by_the_command_line(config_file: Path, tm
     assert main(["holidays", "--year", "2027"]) == 0
     out = capsys.readouterr().out
     assert "元旦" in out and "春节" in out and "2027-02-20" in out
+
+
+def test_where_only_the_exchange_knows_a_year_its_closures_are_the_holidays_and_say_so(monkeypatch):
+    """As if chinesecalendar stopped at 2025 while exchange_calendars knows 2026: the closures of 2026 are
+    the holidays (named from the month), marked as the exchange's word; an entered notice wins over it."""
+    monkeypatch.setattr(
+        H.cc_constants, "holidays", {d: n for d, n in H.cc_constants.holidays.items() if d.year < 2026}
+    )
+    monkeypatch.setattr(
+        H.cc_constants, "workdays", {d: n for d, n in H.cc_constants.workdays.items() if d.year < 2026}
+    )
+    H.clear_official_schedule()
+    (national,) = [h for h in H.next_holidays(dt.date(2026, 9, 1), 3) if h.start.month == 10]
+    assert national.name_cn == "国庆节" and national.basis == "exchange"
+    assert national.start == dt.date(2026, 10, 1) and national.reopen == dt.date(2026, 10, 8)
+    assert "交易所休市日历推定" in national.basis_label
+    spring = [h for h in H.holidays_in(2026) if h.name_cn == "春节"]
+    assert spring and spring[0].basis == "exchange"
+
+    H.use_desk_schedule(
+        [{"name": "国庆节、中秋节", "start": dt.date(2026, 10, 1), "end": dt.date(2026, 10, 8)}]
+    )
+    entered = [h for h in H.holidays_in(2026) if h.start == dt.date(2026, 10, 1)]
+    assert entered[0].basis == "entered" and entered[0].name_cn == "国庆节、中秋节"
+    assert entered[0].basis_label == "管理员录入的国务院通知安排"

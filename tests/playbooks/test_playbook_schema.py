@@ -253,6 +253,17 @@ def test_regulator_report_levels_must_agree_with_clocks(tmp_path):
     assert "levels.II.regulator_report_within" in str(err)
 
 
+def test_the_regulator_deadline_is_stated_once_per_level(tmp_path):
+    """A second, disagreeing deadline box (regulator_report.within_hours: 99) is refused, naming where the
+    time goes; the library's playbooks state it only as each level's regulator_report_within."""
+    data = _generic_data()
+    data["regulator_report"]["within_hours"] = 99
+    err = _error_for(tmp_path, data)
+    assert "regulator_report_within" in str(err) and "within_hours" in str(err)
+    for playbook in load_library():
+        assert "within_hours" not in type(playbook.regulator_report).model_fields
+
+
 def test_id_must_be_a_slug_matching_the_file_name(tmp_path):
     data = _generic_data()
     data["id"] = "Generic Playbook"

@@ -60,6 +60,25 @@ def test_init_writes_a_commented_config_and_creates_the_store(tmp_path, monkeypa
     assert main(["init"]) == 2  # refuses to overwrite
 
 
+def test_init_writes_a_configuration_for_ones_own_firm(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("YUQING_CONFIG", raising=False)
+    args = ["init", "--firm", "东方明珠证券股份有限公司", "--short", "东方明珠证券", "--short", "明珠证券",
+            "--code", "601888", "--exclude", "明珠银行"]  # fmt: skip
+    assert main(args) == 0
+    firm = load_settings(tmp_path / "yuqing.toml").firm
+    assert firm.name == "东方明珠证券股份有限公司" and firm.short_names == ["东方明珠证券", "明珠证券"]
+    assert firm.stock_codes == ["601888"] and firm.exclude == ["明珠银行"]
+    assert firm.executives == [] and firm.products == []  # nothing of the example firm is left behind
+    text = (tmp_path / "yuqing.toml").read_text(encoding="utf-8")
+    assert "609999" not in text and '"华鼎证券"' not in text  # the commented source examples follow too
+    # a bad code or a missing short name: refused, nothing written
+    (tmp_path / "yuqing.toml").unlink()
+    assert main(["init", "--firm", "某证券", "--short", "某证券", "--code", "60188"]) == 2
+    assert main(["init", "--firm", "某证券"]) == 2
+    assert not (tmp_path / "yuqing.toml").exists()
+
+
 def test_environment_overrides_the_file(config_file, monkeypatch, tmp_path):
     monkeypatch.setenv("YUQING_STORE__PATH", str(tmp_path / "elsewhere.db"))
     monkeypatch.setenv("YUQING_RISK__REACH_HIGH", "123")

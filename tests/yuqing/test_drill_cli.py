@@ -238,8 +238,8 @@ def test_dashboard_figures_exclude_the_drill_and_no_regulator_report_is_made(con
         with_drills = post_figures(ctx.index, start=start, end=end, include_drills=True)
         assert sum(b.total for b in with_drills.series) == 5  # the figures would see them if asked
         with ctx.records.session() as s:
-            assert top_events(s, start=start, end=end) == []
-            assert top_events(s, start=start, end=end, include_drills=True) != []
+            assert top_events(s, index=ctx.index, start=start, end=end) == []
+            assert top_events(s, index=ctx.index, start=start, end=end, include_drills=True) != []
             assert open_escalations(s, playbooks=ctx.playbooks, now=now) == []
             assert len(open_escalations(s, playbooks=ctx.playbooks, now=now, include_drills=True)) == 1
         with pytest.raises(ReportRefused, match="演练"), ctx.records.session() as s:
