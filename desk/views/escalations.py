@@ -582,7 +582,7 @@ if kept:
                 {
                     "固定时间（北京）": format_time(e.captured_at, with_seconds=True),
                     "材料": plain(e.name, 60),
-                    "类型": "发现时快照" if e.kind == "snapshot" else "附件",
+                    "类型": evidence.KIND_NAMES.get(e.kind, e.kind),
                     "固定人": "系统自动" if e.captured_by == "system" else people_label(e.captured_by),
                     "大小（字节）": e.size,
                     "SHA-256": e.sha256,
