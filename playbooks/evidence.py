@@ -278,7 +278,9 @@ def content(session: Session, evidence_id: int, actor: Actor | None) -> tuple[Ev
     if e is None:
         raise EvidenceError("证据不存在。")
     if e.kind == "page" and not e.content:
-        raise EvidenceError(f"「{e.name}」超过保存上限，只记录了 SHA-256 与大小（{e.size} 字节），没有内容可下载。")
+        raise EvidenceError(
+            f"「{e.name}」超过保存上限，只记录了 SHA-256 与大小（{e.size} 字节），没有内容可下载。"
+        )
     if sha256(e.content) != e.sha256:
         raise EvidenceError(f"证据「{e.name}」的内容与保存时的 SHA-256 不符，请勿使用，并报告管理员。")
     return _view(e), bytes(e.content)

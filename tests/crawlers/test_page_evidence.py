@@ -65,7 +65,9 @@ def test_each_flagged_post_keeps_the_page_it_was_read_from(crawled):
                 json.loads(body)
             assert page.post_id == a.post_id and not page.drill
         kinds = {e.name for e in pages.values()}
-        assert "原始页面（抓取时）.json" in kinds and "原始页面（抓取时）.html" in kinds  # Weibo API, 股吧 page
+        assert (
+            "原始页面（抓取时）.json" in kinds and "原始页面（抓取时）.html" in kinds
+        )  # Weibo API, 股吧 page
         audited = s.scalars(select(AuditEntry).where(AuditEntry.action == "evidence.page")).all()
         assert sorted(r.entity_id for r in audited) == sorted(str(a.id) for a in alerts)
 
