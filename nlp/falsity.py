@@ -93,6 +93,29 @@ RUMOR_CUES: dict[str, float] = {
     "暂停新开户": 0.3,
 }
 
+# a cue's characters that belong to another word when these follow (要求证券公司 is 要求 + 证券, not
+# 求证; 在传统业务 is not 在传; 根据说明 is not 据说)
+NOT_A_CUE_BEFORE: dict[str, str] = {
+    "求证": "券监件书明照",
+    "在传": "统达输递承媒真导染授",
+    "据说": "明",
+}
+
+
+def cue_in(cue: str, text: str) -> bool:
+    """``cue`` occurs in ``text`` as itself, not as the middle of another word (``NOT_A_CUE_BEFORE``)."""
+    stop = NOT_A_CUE_BEFORE.get(cue)
+    if not stop:
+        return cue in text
+    i = text.find(cue)
+    while i >= 0:
+        j = i + len(cue)
+        if j >= len(text) or text[j] not in stop:
+            return True
+        i = text.find(cue, i + 1)
+    return False
+
+
 # words of a denial: a post that clarifies or debunks repeats the rumor's words but is not a rumor
 DEBUNK_CUES: tuple[str, ...] = (
     "澄清",
@@ -179,7 +202,7 @@ class FalsityDetector:
             return FalsityResult("none", 0.0, ())
         hits: list[str] = []
         for cue in self._ordered:
-            if cue in text and not any(cue in h for h in hits):
+            if cue_in(cue, text) and not any(cue in h for h in hits):
                 hits.append(cue)
         p_none = 1.0
         for cue in hits:
