@@ -287,3 +287,48 @@ def test_management_cutting_dividends_after_saying_otherwise_is_against_it(desk)
 def test_a_bare_repost_of_an_internal_notice_is_a_rumor(desk):
     a = one(desk, "转发微博//@老股民:霁川证券真的要暂停两融？//@消息灵通:内部通知，霁川证券下周暂停两融")
     assert a["flagged"] and a["falsity"]["label"] == "rumor" and said(a, "转发链")
+
+
+# ------------------------------------------------------- facts that are bad news without a bad word
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("霁川证券保荐项目上会被否，年内已是第三单", "其他"),
+        ("上市七个月业绩变脸，保荐机构霁川证券收到交易所问询函", "其他"),
+        ("霁川证券APP存在越权漏洞，部分客户的持仓可被他人查看", "数据泄露"),
+        ("霁川证券首席分析师称“年轻人不买房就是不孝”，引发热议", "员工不当言论"),
+        ("霁川证券佣金双标，老客户万2.5新客户万0.85", "客户投诉"),
+        ("开户时霁川证券的融资利率说好5.5，第二个月悄悄调到7.2", "客户投诉"),
+    ],
+)
+def test_bad_news_told_as_plain_fact_is_flagged(desk, text, topic):
+    a = one(desk, text)
+    assert a["targets"] == ["霁川证券"] and a["flagged"], a["reasons"]
+    assert said(a, "投诉/不当行为指向本司") and (a["topic"] == topic or topic == "其他"), a
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "霁川证券保荐的项目从未被否，执业质量一直不错",
+        "澄清一下：被否的那个项目签字保代是联合保荐方的人，不是霁川证券的，别再带节奏了",
+        "霁川源投资的产品千万别买，跟霁川证券一点关系都没有，就是蹭名字的私募，老板已经失联，差",
+    ],
+)
+def test_the_same_words_negated_or_disowned_are_no_alert(desk, text):
+    a = one(desk, text)
+    assert not a["flagged"], a["reasons"]
+
+
+def test_cue_words_are_words_not_substrings():
+    det = FalsityDetector()
+    guideline = "证监会要求证券公司在传统业务和新业务中均建立应急机制，根据说明书执行"
+    assert det.check(guideline).cues == () and det.check(guideline).label == "none"
+    assert "据说" in det.check("据说明年还要关四十家营业部").cues
+    assert "求证" in det.check("记者就此向霁川证券求证，截至发稿未获回复").cues
+
+
+def test_a_bare_short_name_with_layoffs_is_the_firm(desk):
+    assert one(desk, "听说霁川那边年底要裁三成人，研究所先开刀")["targets"] == ["霁川证券"]
