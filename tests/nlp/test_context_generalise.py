@@ -75,7 +75,12 @@ def test_a_bare_short_name_needs_something_of_finance_around_it(wl, desk):
     assert all(m.role == EXCLUDED for m in mentions) and "无证券/金融语境" in reasons[-1]
     assert one(desk, poem)["targets"] == []
     # a stock bar's slang is finance too: 这票 (this stock), the price, a position bought and sold
-    for text in ("霁川又闪退了，差", "霁川的佣金太差了", "霁川山寨APP骗钱，差", "霁川这票天天跌，8块买的亏惨了"):
+    for text in (
+        "霁川又闪退了，差",
+        "霁川的佣金太差了",
+        "霁川山寨APP骗钱，差",
+        "霁川这票天天跌，8块买的亏惨了",
+    ):
         assert one(desk, text)["targets"] == ["霁川证券"], text
     # in the firm's own bar a bare short name is the firm's anyway
     assert one(desk, "霁川加油", source=BAR)["targets"] == ["霁川证券"]
