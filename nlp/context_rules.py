@@ -310,6 +310,14 @@ def _resolve(text: str, mentions: Sequence[Mention], watchlist: WatchList) -> tu
             lm = _LEGAL_TAIL.match(text, m.end, m.end + 16)
             if lm:
                 longer, stem, why = lm.group(0), lm.group(1), "他方公司"
+        if longer is None:
+            im = _INFIX_ORG.match(
+                after
+            )  # 澄X源投资, 苍X长青投资: a word between the short name and the suffix
+            if im and not (set(im.group(1)) & _NOT_INFIX) and im.group(2) not in _SINGLE_PLACE:
+                nxt = after[im.end() : im.end() + 1]
+                if not (nxt and nxt in _SUFFIX_NOT_BEFORE.get(im.group(2), "")):
+                    longer, stem, why = im.group(0), im.group(1), "机构或地名"
         if longer is None or stem is None or _is_own(ent, stem):
             out.append(m)
             continue
@@ -320,6 +328,15 @@ def _resolve(text: str, mentions: Sequence[Mention], watchlist: WatchList) -> tu
 
 
 _ORG_SUFFIX_AT = re.compile("|".join(re.escape(x) for x in ORG_SUFFIXES))  # longest first
+# a one- or two-character word, then an organisation suffix of two characters or more (源投资, 长青投资)
+_INFIX_ORG = re.compile(
+    r"([\u4e00-\u9fff]{1,2}?)(" + "|".join(re.escape(x) for x in ORG_SUFFIXES if len(x) >= 2) + ")"
+)
+_SINGLE_PLACE = frozenset(x for x in ORG_SUFFIXES if len(x) == 1)
+# characters that make the "word" a sentence instead (华X今天投资了, 华X也投资, 华X的基金): not a name
+_NOT_INFIX = frozenset(
+    "的和与及等在是被对向给了有从把将于为由以其该本我这那某各今明昨又还都再也去来要会能就才刚已正"
+)
 
 
 def _org_after(after: str) -> str | None:
@@ -487,7 +504,8 @@ NEUTRAL_BEFORE = (
 NEUTRAL_GAP = 4  # characters a prevention word may stand before the keyword it governs
 NEUTRAL_AFTER = _words(
     "知识 渠道 途径 热线 电话 方式 流程 指南 指引 意识 教育 宣传 宣讲 讲座 保护 安全 防护 培训 演练 制度 机制 "
-    "办法 规定 规则 条例 管理办法 要求 标准 平台 处理机制 处理流程 处理效率 处理情况 处理工作 办结 一键 直达 通道 入口 功能 中心"
+    "办法 规定 规则 条例 管理办法 要求 标准 平台 处理机制 处理流程 处理效率 处理情况 处理工作 办结 一键 直达 通道 入口 功能 中心 "
+    "计算 技术"
 )
 # a sentence whose wrongdoer is a third party (不法分子冒用我司名义诱导…): the firm is its victim
 THIRD_PARTY = re.compile(
@@ -568,8 +586,11 @@ _RULE_AFTER = re.compile(
 # a keyword whose measure is getting better (投诉率全辖最低, 投诉量同比下降三成)
 _IMPROVING = re.compile(
     r"(?:率|量|数|件数|次数)?[^，。；！？\n]{0,8}?(?:最低|最少|下降|减少|降低|为零|为0|清零|下滑|回落|大降|持续下降|"
-    r"较低|偏低|很低|低于|处于低位)"
+    r"较低|偏低|很低|低于|处于低位|出清|通过验收|验收通过|整改完毕|整改到位)"
 )
+# none of it at all: 一张罚单都没吃, 一次故障也没出过 (a count of one before the keyword, 都没 after it)
+_ONE_BEFORE = re.compile(r"(?:一|任何|半)(?:张|次|起|个|条|笔|份|单|回|例|宗)?$")
+_NONE_AFTER = re.compile(r"[^，。！？\n]{0,2}?(?:都|也|均)(?:没|没有|未|无|不)")
 
 
 @dataclass
@@ -665,6 +686,8 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
             why = ("neg", text[neg:e])
         elif hypo is not None:
             why = ("neutral", text[hypo.start() : e][:16])
+        elif _ONE_BEFORE.search(text, max(cs, s - 3), s) and _NONE_AFTER.match(text, e, ce):
+            why = ("neg", text[max(cs, s - 3) : min(ce, e + 4)])
         elif (better := _IMPROVING.match(text, e)) is not None:
             why = ("neutral", kw + better.group(0))
         elif (rule := _RULE_AFTER.match(text, e, ce)) is not None:

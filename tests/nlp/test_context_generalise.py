@@ -337,3 +337,36 @@ def test_cue_words_are_words_not_substrings():
 
 def test_a_bare_short_name_with_layoffs_is_the_firm(desk):
     assert one(desk, "听说霁川那边年底要裁三成人，研究所先开刀")["targets"] == ["霁川证券"]
+
+
+@pytest.mark.parametrize(
+    ("text", "other"),
+    [
+        ("投诉对象：霁川源投资 投诉问题：无法赎回、失联，差", "霁川源投资"),
+        ("霁川长青投资的私募爆雷了，老板跑路，差", "霁川长青投资"),
+    ],
+)
+def test_a_short_name_a_word_and_an_organisation_suffix_is_someone_else(wl, desk, text, other):
+    mentions, reasons = rules.resolve_lookalikes(text, wl.find(text, include_excluded=True), wl)
+    assert [m.role for m in mentions] == [EXCLUDED] and mentions[0].entity.startswith(other) and reasons
+    assert not one(desk, text)["flagged"]
+
+
+def test_a_sentence_after_a_short_name_is_not_taken_for_a_name(wl):
+    text = "霁川今天投资了一家科技公司，差"
+    mentions, _ = rules.resolve_lookalikes(text, wl.find(text, include_excluded=True), wl)
+    assert [(m.entity, m.role != EXCLUDED) for m in mentions] == [("霁川证券", True)]
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("倒是霁川证券今年一张罚单都没吃，合规这块做得可以", "一张罚单都没吃"),
+        ("霁川证券投行处罚风险基本出清，估值修复可期", "处罚风险基本出清"),
+        ("双方将围绕隐私计算开展联合研究", "隐私计算"),
+    ],
+)
+def test_none_at_all_and_a_risk_cleared_state_no_trouble(text, kept):
+    m = rules.mask_keywords(text)
+    assert any(kept in p for p in m.negated + m.neutral), (m.negated, m.neutral)
+    assert "罚单" not in m.text and "处罚" not in m.text and "隐私" not in m.text
