@@ -48,11 +48,14 @@ def _page_text(drv) -> str:
 
 
 def _errors_on_page(drv) -> list[str]:
-    from selenium.webdriver.common.by import By
-
     found = []
     for selector in ERROR_SELECTORS:
-        found += [f"{selector}: {el.text[:300]}" for el in drv.find_elements(By.CSS_SELECTOR, selector)]
+        # read in one script: the page redraws while it refreshes, an element found first may be gone
+        # (stale) by the time its text is asked for
+        texts = drv.execute_script(
+            "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.innerText || '')", selector
+        )
+        found += [f"{selector}: {t[:300]}" for t in texts or []]
     text = _page_text(drv)
     if "Traceback" in text:
         found.append("Traceback: " + text[text.index("Traceback") :][:300])

@@ -54,12 +54,18 @@ def test_new_alert_appears_without_a_click(browser_paths, desk_config, tmp_path)
         _wait_for(lambda: posts["complaint"].title in _page_text(drv), 40, "the triage queue", drv)
 
         # mark everything seen, so the 新 on the late post is its own
+        from selenium.common.exceptions import StaleElementReferenceException
+
         def _seen_buttons():
-            return [b for b in drv.find_elements(By.CSS_SELECTOR, "button") if b.text.strip() == "全部已读"]
+            try:
+                return [
+                    b for b in drv.find_elements(By.CSS_SELECTOR, "button") if b.text.strip() == "全部已读"
+                ]
+            except StaleElementReferenceException:  # redrawn while read: look again
+                return []
 
         # the list can be drawn a moment before the buttons above it on a loaded machine: wait for it
         _wait_for(lambda: bool(_seen_buttons()), 30, "the 全部已读 button", drv)
-        from selenium.common.exceptions import StaleElementReferenceException
 
         def _click_seen() -> bool:  # the fragment may redraw between finding and clicking: try again
             try:
@@ -82,12 +88,12 @@ def test_new_alert_appears_without_a_click(browser_paths, desk_config, tmp_path)
         assert _errors_on_page(drv) == []
         text = _page_text(drv)
         # the only 新 on the page belongs to the post that just arrived
-        badges = [
-            el
-            for el in drv.find_elements(By.CSS_SELECTOR, '[data-testid="stMarkdownContainer"] span')
-            if el.text.strip() == "新"
-        ]
-        assert len(badges) == 1, [b.text for b in badges]
+        # counted in one script: the fragment redraws every few seconds, a found element may go stale
+        badges = drv.execute_script(
+            "return Array.from(document.querySelectorAll('[data-testid=\"stMarkdownContainer\"] span'))"
+            ".map(e => (e.innerText || '').trim()).filter(t => t === '新')"
+        )
+        assert len(badges) == 1, badges
         assert "新到达\n\n1\n" in text  # the count of new alerts for this person
     print(f"\nnew alert shown {waited:.1f} s after it was stored (refresh every {REFRESH_SECONDS} s)")
 
