@@ -43,7 +43,9 @@ def reference(session, records, *, fingerprint, max_distance) -> int:
             if mine:
                 session.execute(delete(NearDupBand).where(NearDupBand.post_id == rec.id))
             stmt = select(NearDupBand).where(
-                or_(*(and_(NearDupBand.band == i, NearDupBand.value == v) for i, v in enumerate(bands(value)))),
+                or_(
+                    *(and_(NearDupBand.band == i, NearDupBand.value == v) for i, v in enumerate(bands(value)))
+                ),
                 NearDupBand.post_id != rec.id,
                 NearDupBand.drill == rec.drill,
             )
@@ -56,7 +58,12 @@ def reference(session, records, *, fingerprint, max_distance) -> int:
             for i, piece in enumerate(bands(value)):
                 session.add(
                     NearDupBand(
-                        post_id=rec.id, band=i, value=piece, simhash=rec.simhash, group_id=group, drill=rec.drill
+                        post_id=rec.id,
+                        band=i,
+                        value=piece,
+                        simhash=rec.simhash,
+                        group_id=group,
+                        drill=rec.drill,
                     )
                 )
             session.flush()
@@ -106,7 +113,13 @@ def _near(rng: random.Random, bases: list[int]) -> str:
 def stored(records: Records) -> list[tuple]:
     with records.session() as s:
         rows = s.execute(
-            select(NearDupBand.post_id, NearDupBand.band, NearDupBand.value, NearDupBand.group_id, NearDupBand.drill)
+            select(
+                NearDupBand.post_id,
+                NearDupBand.band,
+                NearDupBand.value,
+                NearDupBand.group_id,
+                NearDupBand.drill,
+            )
         ).all()
     return sorted(tuple(r) for r in rows)
 
@@ -118,7 +131,9 @@ def test_batched_groups_equal_the_post_by_post_lookup(records, tmp_path, seed):
     slow = Records(f"sqlite:///{tmp_path / 'reference.db'}")
     try:
         for k, batch in enumerate(plan):
-            mine = [PostRecord(id=r.id, text=r.text, published_at=r.published_at, drill=r.drill) for r in batch]
+            mine = [
+                PostRecord(id=r.id, text=r.text, published_at=r.published_at, drill=r.drill) for r in batch
+            ]
             with records.session() as s:
                 got = assign_near_dups(s, mine, fingerprint=fingerprint, max_distance=MAX_DISTANCE)
             with slow.session() as s:
@@ -141,8 +156,11 @@ def test_a_batch_reads_in_a_few_statements(records):
     counts = []
     for n in (3, 300):
         posts = [PostRecord(id=f"n{n}-{i}", text=_near(rng, [rng.getrandbits(64)])) for i in range(n)]
-        seen = []
-        listener = lambda *a, **k: seen.append(1)  # noqa: E731
+        seen: list[int] = []
+
+        def listener(*_args, _seen=seen, **_kwargs):
+            _seen.append(1)
+
         event.listen(records.engine, "before_cursor_execute", listener)
         try:
             with records.session() as s:
