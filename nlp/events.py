@@ -240,21 +240,28 @@ class EventTracker:
         if need is None:
             return None
         postings = index.top
-        rare = sorted(kws, key=lambda w: len(postings.get(w, ())))[: len(kws) - need + 1]
-        candidates: set[str] = set()
-        for w in rare:
-            candidates.update(postings.get(w, ()))
-        best, best_sim = None, 0.0
-        for eid in candidates:
+        words = sorted(kws, key=lambda w: len(postings.get(w, ())))
+        cut = len(words) - need + 1
+        hits: Counter[str] = Counter()  # candidate → how many of the rare words its top holds
+        for w in words[:cut]:
+            hits.update(postings.get(w, ()))
+        rest = words[cut:]  # the common words: checked only where they could change the answer
+        best, best_sim, best_n = None, 0.0, 0
+        for eid, n_rare in sorted(hits.items(), key=lambda kv: -kv[1]):
+            if n_rare + len(rest) < best_n:
+                break  # sorted by rare hits: no later candidate can reach the best
             ev = self.events[eid]
+            if n_rare + len(rest) == best_n and best is not None and ev.seq > best.seq:
+                continue  # at most a tie, and the older event wins ties
             if at - ev.last_at > self.window or ev.last_at - at > self.window:
                 continue
             if claims_only and not ev.makers:
                 continue
             top = ev._top
-            sim = sum(1 for w in kws if w in top) / n
+            matched = n_rare + sum(1 for w in rest if w in top)
+            sim = matched / n
             if sim > best_sim or (sim == best_sim and best is not None and ev.seq < best.seq):
-                best, best_sim = ev, sim
+                best, best_sim, best_n = ev, sim, matched
         return best if best is not None and best_sim >= self.similarity else None
 
     def _answered(self, target: str, kws: Counter, at: datetime) -> Event | None:
