@@ -44,6 +44,8 @@ DOWNLOADER_MIDDLEWARES = {
 }
 SPIDER_MIDDLEWARES = {
     "crawlers.seen.SeenSpiderMiddleware": 950,
+    # the page or API response each post came from, for a flagged post's evidence (on with YUQING_PAGES_DIR)
+    "crawlers.pages.PageKeeperMiddleware": 940,
 }
 
 # Let error responses reach the spiders' errbacks so a failing source is recorded, not silently skipped
@@ -72,3 +74,7 @@ YUQING_BATCH_SIZE = 50
 YUQING_SEEN_DB = None
 YUQING_RUN_ID = None
 YUQING_SEEN_COMMIT = "close"
+
+# Where the crawl keeps the page or API response of each post (crawlers.pages); unset: not kept.
+YUQING_PAGES_DIR = None
+YUQING_PAGE_MAX_BYTES = 5 * 1024 * 1024

@@ -87,6 +87,7 @@ AUDIT_ACTION_LABELS = {
     "calendar.entered": "录入节假日安排",
     "calendar.removed": "删除节假日安排",
     "evidence.snapshot": "固定证据（发现时快照）",
+    "evidence.page": "固定证据（抓取时原始页面）",
     "evidence.attached": "上传证据",
     "handover.written": "交班",
     "handover.acknowledged": "确认接班",

@@ -249,7 +249,9 @@ FINANCE_CONTEXT = re.compile(
     r"[\u4e00-\u9fff]总(?=[说称表讲在的是被，,：:])|券|金融|银行|上市|退市|停牌|复牌|重组|并购|合并|收购|"
     # a stock bar's slang: 这票 (this stock), the price moving, buying and selling a position
     r"这票|个股|[天连][天日]?[涨跌]|[涨跌]了|[涨跌]破|块买|[买卖]入|卖出|抄底|割肉|套牢|被套|补仓|加仓|减仓|清仓|"
-    r"追高|接盘|主力|[Kk]线|均线|破位|新低|新高"
+    r"追高|接盘|主力|[Kk]线|均线|破位|新低|新高|"
+    # what a firm does to its staff (要裁三成人, 年终奖没了)
+    r"裁员|裁[一二三四五六七八九十几半两0-9]+成|降薪|年终奖"
 )
 
 
@@ -308,6 +310,14 @@ def _resolve(text: str, mentions: Sequence[Mention], watchlist: WatchList) -> tu
             lm = _LEGAL_TAIL.match(text, m.end, m.end + 16)
             if lm:
                 longer, stem, why = lm.group(0), lm.group(1), "他方公司"
+        if longer is None:
+            im = _INFIX_ORG.match(
+                after
+            )  # 澄X源投资, 苍X长青投资: a word between the short name and the suffix
+            if im and not (set(im.group(1)) & _NOT_INFIX) and im.group(2) not in _SINGLE_PLACE:
+                nxt = after[im.end() : im.end() + 1]
+                if not (nxt and nxt in _SUFFIX_NOT_BEFORE.get(im.group(2), "")):
+                    longer, stem, why = im.group(0), im.group(1), "机构或地名"
         if longer is None or stem is None or _is_own(ent, stem):
             out.append(m)
             continue
@@ -318,6 +328,15 @@ def _resolve(text: str, mentions: Sequence[Mention], watchlist: WatchList) -> tu
 
 
 _ORG_SUFFIX_AT = re.compile("|".join(re.escape(x) for x in ORG_SUFFIXES))  # longest first
+# a one- or two-character word, then an organisation suffix of two characters or more (源投资, 长青投资)
+_INFIX_ORG = re.compile(
+    r"([\u4e00-\u9fff]{1,2}?)(" + "|".join(re.escape(x) for x in ORG_SUFFIXES if len(x) >= 2) + ")"
+)
+_SINGLE_PLACE = frozenset(x for x in ORG_SUFFIXES if len(x) == 1)
+# characters that make the "word" a sentence instead (华X今天投资了, 华X也投资, 华X的基金): not a name
+_NOT_INFIX = frozenset(
+    "的和与及等在是被对向给了有从把将于为由以其该本我这那某各今明昨又还都再也去来要会能就才刚已正"
+)
 
 
 def _org_after(after: str) -> str | None:
@@ -485,7 +504,8 @@ NEUTRAL_BEFORE = (
 NEUTRAL_GAP = 4  # characters a prevention word may stand before the keyword it governs
 NEUTRAL_AFTER = _words(
     "知识 渠道 途径 热线 电话 方式 流程 指南 指引 意识 教育 宣传 宣讲 讲座 保护 安全 防护 培训 演练 制度 机制 "
-    "办法 规定 规则 条例 管理办法 要求 标准 平台 处理机制 处理流程 处理效率 处理情况 处理工作 办结 一键 直达 通道 入口 功能 中心"
+    "办法 规定 规则 条例 管理办法 要求 标准 平台 处理机制 处理流程 处理效率 处理情况 处理工作 办结 一键 直达 通道 入口 功能 中心 "
+    "计算 技术"
 )
 # a sentence whose wrongdoer is a third party (不法分子冒用我司名义诱导…): the firm is its victim
 THIRD_PARTY = re.compile(
@@ -566,8 +586,11 @@ _RULE_AFTER = re.compile(
 # a keyword whose measure is getting better (投诉率全辖最低, 投诉量同比下降三成)
 _IMPROVING = re.compile(
     r"(?:率|量|数|件数|次数)?[^，。；！？\n]{0,8}?(?:最低|最少|下降|减少|降低|为零|为0|清零|下滑|回落|大降|持续下降|"
-    r"较低|偏低|很低|低于|处于低位)"
+    r"较低|偏低|很低|低于|处于低位|出清|通过验收|验收通过|整改完毕|整改到位)"
 )
+# none of it at all: 一张罚单都没吃, 一次故障也没出过 (a count of one before the keyword, 都没 after it)
+_ONE_BEFORE = re.compile(r"(?:一|任何|半)(?:张|次|起|个|条|笔|份|单|回|例|宗)?$")
+_NONE_AFTER = re.compile(r"[^，。！？\n]{0,2}?(?:都|也|均)(?:没|没有|未|无|不)")
 
 
 @dataclass
@@ -663,6 +686,8 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
             why = ("neg", text[neg:e])
         elif hypo is not None:
             why = ("neutral", text[hypo.start() : e][:16])
+        elif _ONE_BEFORE.search(text, max(cs, s - 3), s) and _NONE_AFTER.match(text, e, ce):
+            why = ("neg", text[max(cs, s - 3) : min(ce, e + 4)])
         elif (better := _IMPROVING.match(text, e)) is not None:
             why = ("neutral", kw + better.group(0))
         elif (rule := _RULE_AFTER.match(text, e, ce)) is not None:
@@ -979,7 +1004,8 @@ ANAPHORA = re.compile(r"该公司|该司|该券商|该行|本公司|我司|我�
 # 别搞混了, 不存在任何业务往来 (in a clause that names us or refers to us) …
 _DISOWN = re.compile(
     r"无关|没关系|没有关系|没有任何关系|没有半毛钱关系|没半毛钱关系|毫无关系|毫无关联|没有关联|并无关联|无任何关联|"
-    r"不相干|不是一家|不是同一家|并非同一家|不是一回事|两码事|非同一家|"
+    r"不相干|不是一家|不是同一家|并非同一家|不是一回事|两码事|非同一家|关系都没有|关系也没有|半点关系|"
+    r"毫不相干|毫无瓜葛|没有瓜葛|没瓜葛|蹭(?:名字|名气|热度|名头)|"
     r"(?:别|不要|勿|切勿|请勿)[^，。！？\n]{0,16}?(?:搞混|混淆|弄混|搞错|认错|对号入座|混为一谈)|撞名|重名|同名不同|"
     r"不搭边|八竿子打不着|"
     r"不存在任何?(?:业务|股权|关联|投资|合作|资金)?(?:往来|关系|关联)"
@@ -988,6 +1014,7 @@ _DISOWN = re.compile(
 _NOT_US = re.compile(
     r"的(?:不是|并非|并不是)(?:我们|咱们|我司|本司|本公司|这家|这票|我家|咱家)|"
     r"(?:不是|并非|而非|并不是)(?:公司|券商|我们|本司|本公司|这家)本身|"
+    r"(?:不是|并非|并不是)(?:公司|我们|咱们|本司|我司|这家)的(?:人|员工)?(?=[，,。！？!?；;\n]|$)|"
     r"(?:罚|查|说|指|讲|骂|出事|暴雷|爆雷|处罚|亏|崩)的是(?:隔壁|别家|另一家|另外一家|其他|其它|同行|人家|那家|他们|后者|前者)"
 )
 _US_REF = re.compile(r"我们|咱们|本公司|本司|我司|我公司|公司|这票|这家|自家|我家|咱家")
@@ -1261,7 +1288,27 @@ _P_ACCUSED = (
     r"被(?:同行|网友|媒体|投资者|客户|业内)?(?:指出|扒出|揭发|点名|爆出|揭露)|"
     r"投诉(?:榜|排行|量|数|件数)[^，。！？\n]{0,10}(?:第一|居首|之首|最多|翻倍|激增|暴增|倍|上升|增长|增加|飙升)"
 )
+# the firm's business going wrong, told as plain facts (保荐项目上会被否, 收到问询函, 越权漏洞致客户信息可被查看,
+# 首席称…引争议, 佣金双标, 利率悄悄从5.5调到7.2): news against it with no sentiment word in it
+_P_BANKING = (
+    r"被否(?![认定])|遭否决|被否决|(?:上会|审核|上市申请|首发申请)[^，。！？\n]{0,8}未获通过|撤否|业绩变脸|"
+    r"(?:收到|收|被发|被出具|领到?)[^，。！？\n]{0,4}(?:问询函|关注函|监管函|警示函)|监管问询|被问询|"
+    r"持续督导[^，。！？\n]{0,6}(?:不力|失职|缺位)|未(?:能)?勤勉尽责|执业质量[^，。！？\n]{0,4}(?:差|堪忧|问题|不高)"
+)
+_P_SECURITY = r"(?:越权|安全|系统)漏洞|越权(?:访问|查询)|(?:被|遭)(?:黑客)?(?:攻击|入侵)|被黑了"
+_P_UPROAR = (
+    r"(?:言论|发言|称|说|表示|喊话)[^。！？\n]{0,30}(?:引争议|引发争议|惹争议|引热议|引发热议|惹众怒|引众怒|"
+    r"遭炮轰|被骂上热搜|被网友炮轰|翻车)"
+)
+_P_PRICING = (
+    r"双标|(?:悄悄|偷偷|擅自|单方面|突然|私自)(?:地)?(?:调|涨|上调|提高|改|加)|"
+    r"(?:利率|费率|佣金|管理费|手续费)[^，。！？\n]{0,10}[0-9.]+[^，。！？\n]{0,6}(?:调到|涨到|提到|上调至|提高到|改成)"
+)
 COMPLAINT_KINDS: tuple[tuple[str, str], ...] = (
+    ("其他", _P_BANKING),
+    ("数据泄露", _P_SECURITY),
+    ("员工不当言论", _P_UPROAR),
+    ("客户投诉", _P_PRICING),
     ("客户投诉", _P_FEES),
     ("客户投诉", _P_ACCOUNT),
     ("客户投诉", _P_SERVICE),

@@ -93,6 +93,29 @@ RUMOR_CUES: dict[str, float] = {
     "暂停新开户": 0.3,
 }
 
+# a cue's characters that belong to other words: (characters before it, characters after it) that make it
+# so (要求证券公司 is 要求 + 证券, not 求证; 在传统业务 is not 在传; 根据说明 is not 据说, 据说明年 is)
+NOT_A_CUE: dict[str, tuple[str, str]] = {
+    "求证": ("", "券监件书照明"),
+    "在传": ("", "统达输递承媒真导染授"),
+    "据说": ("根依数证", ""),
+}
+
+
+def cue_in(cue: str, text: str) -> bool:
+    """``cue`` occurs in ``text`` as itself, not inside another word (``NOT_A_CUE``)."""
+    before, after = NOT_A_CUE.get(cue, ("", ""))
+    if not before and not after:
+        return cue in text
+    i = text.find(cue)
+    while i >= 0:
+        j = i + len(cue)
+        if not (i > 0 and text[i - 1] in before) and not (j < len(text) and text[j] in after):
+            return True
+        i = text.find(cue, i + 1)
+    return False
+
+
 # words of a denial: a post that clarifies or debunks repeats the rumor's words but is not a rumor
 DEBUNK_CUES: tuple[str, ...] = (
     "澄清",
@@ -179,7 +202,7 @@ class FalsityDetector:
             return FalsityResult("none", 0.0, ())
         hits: list[str] = []
         for cue in self._ordered:
-            if cue in text and not any(cue in h for h in hits):
+            if cue_in(cue, text) and not any(cue in h for h in hits):
                 hits.append(cue)
         p_none = 1.0
         for cue in hits:

@@ -141,8 +141,8 @@ def describe(
         return f"报告 #{d.get('report_id', '?')} {title}".strip() + (
             f"，SHA-256 {str(d['sha256'])[:16]}…" if d.get("sha256") else ""
         )
-    if action in ("evidence.snapshot", "evidence.attached"):
-        what = d.get("name") or "帖子快照（发现时）"
+    if action in ("evidence.snapshot", "evidence.attached", "evidence.page"):
+        what = d.get("name") or ("原始页面（抓取时）" if action == "evidence.page" else "帖子快照（发现时）")
         return f"固定证据「{what}」，{d.get('size', '?')} 字节，SHA-256 {str(d.get('sha256', ''))[:16]}…"
     if action == "handover.written":
         to = f"，交给 {_who(names, d['to_user'])}" if d.get("to_user") else ""

@@ -94,11 +94,13 @@ def record_rows(
     drill: bool | None,
     playbooks: Mapping[str, Playbook],
     now: datetime,
+    find: str = "",
 ) -> list[RecordRow]:
     """The records in ``states`` (all when None), drills or not (both when ``drill`` is None), newest
-    first, each with the worst state of its clocks at ``now``."""
+    first, each with the worst state of its clocks at ``now``; ``find`` (a number or title words) searches
+    every record, however old (``store.records.list_escalations``)."""
     rows = []
-    for e in list_escalations(session, states=states, drill=drill):
+    for e in list_escalations(session, states=states, drill=drill, find=find):
         board = escalation_clocks(session, e, playbooks.get(e.playbook_id or ""), now=now)
         rows.append(
             RecordRow(

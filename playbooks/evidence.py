@@ -4,6 +4,8 @@
   as the desk received it — title, text, address, author, publication and fetch times, source, counts and
   the analysis that flagged it — as canonical JSON, with its SHA-256 and the time. A page edited or
   deleted later does not change what was seen.
+* A crawled post's page or API response (``keep_page``): the bytes the crawler read the post from, kept
+  for the flagged post with its address, HTTP status, type, fetch time and SHA-256 (``kind`` page).
 * An officer attaches screenshots or files to a record (``attach``: 10 MB at most each), kept with
   their SHA-256, who and when; audited.
 * ``for_record`` lists what a record has (its alert's snapshot, the attachments), ``content`` hands the
@@ -31,6 +33,9 @@ from store.records import SYSTEM_ACTOR, audit
 from store.times import as_utc
 
 MAX_BYTES = 10 * 1024 * 1024
+PAGE_NAME = "原始页面（抓取时）"
+TOO_LARGE = "超过保存上限，仅记录 SHA-256"  # a page kept by its hash and size alone
+KIND_NAMES = {"snapshot": "发现时快照", "page": "原始页面", "attachment": "附件"}
 MAX_NAME = 120
 SNAPSHOT_NAME = "帖子快照（发现时）"
 SNAPSHOT_FIELDS = (
@@ -130,6 +135,65 @@ def audit_snapshot(session: Session, alert: Alert, row: Evidence) -> None:
         sha256=row.sha256,
         size=row.size,
     )
+
+
+def keep_page(
+    session: Session,
+    alert: Alert,
+    data: bytes | None,
+    *,
+    sha: str,
+    size: int,
+    url: str,
+    mime: str = "",
+    status: int = 0,
+    fetched_at: datetime | None = None,
+) -> Evidence | None:
+    """Keep the page or API response a flagged post was crawled from (once per alert); audited. ``data``
+    None: the page was too large to keep; its SHA-256 and size are still recorded (an empty content)."""
+    existing = session.scalar(
+        select(Evidence.id).where(Evidence.alert_id == alert.id, Evidence.kind == "page").limit(1)
+    )
+    if existing is not None:
+        return None
+    if data is not None and sha256(data) != sha:
+        raise EvidenceError("抓取页面的内容与其 SHA-256 不符，未保存。")
+    base = (mime or "").split(";")[0].strip().lower()
+    ext = {"text/html": ".html", "application/json": ".json", "text/xml": ".xml", "application/xml": ".xml",
+           "application/rss+xml": ".xml", "application/atom+xml": ".xml", "text/plain": ".txt",
+           "application/javascript": ".js", "text/javascript": ".js"}.get(base, "")  # fmt: skip
+    note = f"HTTP {status}" if status else ""
+    if data is None:
+        note = (note + "；" if note else "") + f"页面 {size} 字节，{TOO_LARGE}"
+    row = Evidence(
+        alert_id=alert.id,
+        post_id=alert.post_id,
+        kind="page",
+        name=PAGE_NAME + ext,
+        mime=(mime or "application/octet-stream")[:100],
+        size=size,
+        sha256=sha,
+        content=data if data is not None else b"",
+        source_url=url,
+        note=note,
+        captured_by=SYSTEM_ACTOR,
+        captured_at=as_utc(fetched_at or utcnow()),
+        drill=bool(alert.drill),
+    )
+    session.add(row)
+    session.flush()
+    audit(
+        session,
+        actor=SYSTEM_ACTOR,
+        action="evidence.page",
+        entity="alert",
+        entity_id=alert.id,
+        evidence_id=row.id,
+        sha256=sha,
+        size=size,
+        url=url,
+    )
+    return row
 
 
 def attach(
@@ -233,7 +297,7 @@ def for_record(session: Session, escalation_id: int) -> list[EvidenceView]:
         .where(
             or_(
                 Evidence.escalation_id == esc.id,
-                (Evidence.alert_id == esc.alert_id) & (Evidence.kind == "snapshot"),
+                (Evidence.alert_id == esc.alert_id) & Evidence.kind.in_(("snapshot", "page")),
             )
         )
         .order_by(Evidence.id)
@@ -247,6 +311,10 @@ def content(session: Session, evidence_id: int, actor: Actor | None) -> tuple[Ev
     e = session.get(Evidence, evidence_id)
     if e is None:
         raise EvidenceError("证据不存在。")
+    if e.kind == "page" and not e.content:
+        raise EvidenceError(
+            f"「{e.name}」超过保存上限，只记录了 SHA-256 与大小（{e.size} 字节），没有内容可下载。"
+        )
     if sha256(e.content) != e.sha256:
         raise EvidenceError(f"证据「{e.name}」的内容与保存时的 SHA-256 不符，请勿使用，并报告管理员。")
     return _view(e), bytes(e.content)
@@ -260,10 +328,12 @@ def bundle(session: Session, escalation_id: int, actor: Actor | None) -> bytes:
     manifest: list[dict[str, Any]] = []
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for v in views:
-            _, data = content(session, v.id, actor)
-            ext = ".json" if v.kind == "snapshot" else ""
-            arc = f"{v.id:04d}-{v.name}{ext}"
-            z.writestr(arc, data)
+            arc: str | None = None
+            if not (v.kind == "page" and TOO_LARGE in v.note):  # a page too large: listed, not packed
+                _, data = content(session, v.id, actor)
+                ext = ".json" if v.kind == "snapshot" else ""
+                arc = f"{v.id:04d}-{v.name}{ext}"
+                z.writestr(arc, data)
             manifest.append(
                 {
                     "file": arc,

@@ -663,7 +663,7 @@ class Evidence(Base):
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), nullable=True, index=True)
     escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"), nullable=True, index=True)
     post_id: Mapped[str] = mapped_column(String(40), default="", index=True)
-    kind: Mapped[str] = mapped_column(String(20), default="snapshot")  # snapshot | attachment
+    kind: Mapped[str] = mapped_column(String(20), default="snapshot")  # snapshot | page | attachment
     name: Mapped[str] = mapped_column(String(200), default="")
     mime: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
     size: Mapped[int] = mapped_column(Integer, default=0)

@@ -19,7 +19,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, event, inspect, select, text, update
+from sqlalchemy import create_engine, event, inspect, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -320,9 +320,28 @@ def get_escalation(session: Session, *, escalation_id: int) -> Escalation | None
 
 
 def list_escalations(
-    session: Session, *, states: Sequence[str] | None = None, drill: bool | None = False, limit: int = 200
+    session: Session,
+    *,
+    states: Sequence[str] | None = None,
+    drill: bool | None = False,
+    find: str = "",
+    limit: int = 200,
 ) -> list[Escalation]:
+    """Records newest first, at most ``limit``. ``find``: ``#12`` (the record numbered 12), or a number or
+    words matched against record numbers and its alert's title or text, searched over every record
+    however old (wildcards in it are literal)."""
     stmt = select(Escalation).order_by(Escalation.opened_at.desc()).limit(limit)
+    find = " ".join(str(find or "").split())[:100]
+    by_number = find.startswith("#")  # #12: the record numbered 12, nothing else
+    find = find.lstrip("#").strip()
+    if by_number and not find.isdigit():
+        return []
+    if find:
+        like = "%" + find.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        hit = or_(Alert.title.ilike(like, escape="\\"), Alert.snippet.ilike(like, escape="\\"))
+        if find.isdigit() and len(find) < 10:
+            hit = Escalation.id == int(find) if by_number else or_(Escalation.id == int(find), hit)
+        stmt = stmt.join(Alert, Alert.id == Escalation.alert_id).where(hit)
     if states:
         stmt = stmt.where(Escalation.state.in_(list(states)))
     if drill is not None:

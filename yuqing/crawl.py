@@ -36,6 +36,7 @@ class CrawlResult:
     stats: dict[str, Any] = field(default_factory=dict)
     report: IngestReport = field(default_factory=IngestReport)
     failed_sources: list[str] = field(default_factory=list)
+    pages_kept: int = 0  # flagged posts whose page or API response was kept as evidence
 
     def summary(self) -> str:
         lines = [f"抓取完成：{self.report.summary()}"]
@@ -44,6 +45,8 @@ class CrawlResult:
                 continue
             errors = s.get("errors", 0)
             lines.append(f"  {name}: {s.get('items', 0)} 条" + (f"，错误 {errors}" if errors else ""))
+        if self.pages_kept:
+            lines.append(f"  固定证据：{self.pages_kept} 条预警保存了抓取时的原始页面")
         if self.failed_sources:
             lines.append(f"  失败的信息源：{'、'.join(self.failed_sources)}")
         return "\n".join(lines)
@@ -84,16 +87,21 @@ def crawl_sources(
     overrides = scrapy_settings(ctx, sources, extra=settings)
     seen = open_seen_store(ctx, overrides, run_id)
     started = datetime.now(UTC)
+    pages = tempfile.TemporaryDirectory(prefix="yuqing-pages-")  # each post's page, for the evidence
+    overrides.setdefault("YUQING_PAGES_DIR", pages.name)
     try:
         result.stats, posts = run_spiders(
             ctx, sources, overrides, timeout=timeout, run_id=run_id, started=started
         )
         new_by_source = ingest_by_source(ctx, posts, result.report)
+        result.pages_kept = keep_crawled_pages(ctx, Path(overrides["YUQING_PAGES_DIR"]))
     except BaseException:
         if seen is not None:
             seen.discard(run_id)  # nothing of this run counts as seen: the next run offers it again
             seen.close()
         raise
+    finally:
+        pages.cleanup()
     if seen is not None:
         seen.commit(run_id)
         seen.close()
@@ -207,6 +215,44 @@ def ingest_by_source(ctx: Context, posts: list[dict[str, Any]], report: IngestRe
         new_by_source[name] = part.stored_new
         report.merge(part)
     return new_by_source
+
+
+def keep_crawled_pages(ctx: Context, directory: Path, *, chunk: int = 500) -> int:
+    """固定证据: the page or API response each flagged post of this crawl was read from, kept with its
+    alert (``playbooks.evidence.keep_page``; once per alert). Returns how many were kept. A records
+    database that fails here costs the pages (logged), never the posts or their alerts."""
+    from sqlalchemy import select
+
+    from crawlers.pages import page_bytes, read_index
+    from playbooks.evidence import keep_page
+    from store.models import Alert
+    from store.times import parse_instant
+
+    index = {url.strip(): line for url, line in read_index(directory).items()}
+    if not index:
+        return 0
+    kept = 0
+    urls = list(index)
+    try:
+        for i in range(0, len(urls), chunk):
+            with ctx.records.session() as session:
+                for alert in session.scalars(select(Alert).where(Alert.url.in_(urls[i : i + chunk]))):
+                    line = index[alert.url]
+                    row = keep_page(
+                        session,
+                        alert,
+                        page_bytes(directory, line),
+                        sha=str(line["sha256"]),
+                        size=int(line.get("size") or 0),
+                        url=str(line.get("page_url") or alert.url),
+                        mime=str(line.get("mime") or ""),
+                        status=int(line.get("status") or 0),
+                        fetched_at=parse_instant(line.get("fetched_at")),
+                    )
+                    kept += row is not None
+    except Exception:
+        log.exception("crawled pages not kept as evidence (records database unavailable?)")
+    return kept
 
 
 def record_quietly(ctx: Context, record: Callable[..., Any], **kwargs: Any) -> bool:

@@ -91,7 +91,7 @@ f1, f3, f2 = st.columns([4, 2, 1], vertical_alignment="bottom")
 find = f3.text_input(
     "查找记录", key="desk.esc.find", max_chars=40, placeholder="编号或标题关键词（含已关闭）",
     help="按编号（如 12 或 #12）或预警标题查找，不论状态：已关闭、误报的记录也在。",
-).strip().lstrip("#")  # fmt: skip
+).strip()  # fmt: skip
 states = f1.multiselect(
     "状态",
     STATES,
@@ -111,9 +111,8 @@ try:
             drill=None if include_drill else False,
             playbooks=playbooks,
             now=now,
+            find=find,  # searched in the store: a record of last year is found too
         )
-    if find:
-        rows = [r for r in rows if find == str(r.id) or find.lower() in (r.title or "").lower()]
 except SQLAlchemyError:
     st.error("处置记录库暂时无法读取，请稍后刷新；如持续失败请联系管理员。")
     st.stop()
@@ -582,7 +581,7 @@ if kept:
                 {
                     "固定时间（北京）": format_time(e.captured_at, with_seconds=True),
                     "材料": plain(e.name, 60),
-                    "类型": "发现时快照" if e.kind == "snapshot" else "附件",
+                    "类型": evidence.KIND_NAMES.get(e.kind, e.kind),
                     "固定人": "系统自动" if e.captured_by == "system" else people_label(e.captured_by),
                     "大小（字节）": e.size,
                     "SHA-256": e.sha256,

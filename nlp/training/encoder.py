@@ -764,7 +764,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--phase", choices=["base", "finetune", "export", "calibrate", "all"], default="all")
     p.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget of fine-tuning")
     p.add_argument("--layers", type=int, default=6, help="keep this many of the 12 layers (every other)")
-    p.add_argument("--init", type=Path, default=None, help="start fine-tuning from this final.pt (a further cycle)")
+    p.add_argument(
+        "--init", type=Path, default=None, help="start fine-tuning from this final.pt (a further cycle)"
+    )
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=5e-5)
     p.add_argument("--head-lr", type=float, default=1e-3)

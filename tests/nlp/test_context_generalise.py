@@ -75,7 +75,12 @@ def test_a_bare_short_name_needs_something_of_finance_around_it(wl, desk):
     assert all(m.role == EXCLUDED for m in mentions) and "无证券/金融语境" in reasons[-1]
     assert one(desk, poem)["targets"] == []
     # a stock bar's slang is finance too: 这票 (this stock), the price, a position bought and sold
-    for text in ("霁川又闪退了，差", "霁川的佣金太差了", "霁川山寨APP骗钱，差", "霁川这票天天跌，8块买的亏惨了"):
+    for text in (
+        "霁川又闪退了，差",
+        "霁川的佣金太差了",
+        "霁川山寨APP骗钱，差",
+        "霁川这票天天跌，8块买的亏惨了",
+    ):
         assert one(desk, text)["targets"] == ["霁川证券"], text
     # in the firm's own bar a bare short name is the firm's anyway
     assert one(desk, "霁川加油", source=BAR)["targets"] == ["霁川证券"]
@@ -287,3 +292,81 @@ def test_management_cutting_dividends_after_saying_otherwise_is_against_it(desk)
 def test_a_bare_repost_of_an_internal_notice_is_a_rumor(desk):
     a = one(desk, "转发微博//@老股民:霁川证券真的要暂停两融？//@消息灵通:内部通知，霁川证券下周暂停两融")
     assert a["flagged"] and a["falsity"]["label"] == "rumor" and said(a, "转发链")
+
+
+# ------------------------------------------------------- facts that are bad news without a bad word
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("霁川证券保荐项目上会被否，年内已是第三单", "其他"),
+        ("上市七个月业绩变脸，保荐机构霁川证券收到交易所问询函", "其他"),
+        ("霁川证券APP存在越权漏洞，部分客户的持仓可被他人查看", "数据泄露"),
+        ("霁川证券首席分析师称“年轻人不买房就是不孝”，引发热议", "员工不当言论"),
+        ("霁川证券佣金双标，老客户万2.5新客户万0.85", "客户投诉"),
+        ("开户时霁川证券的融资利率说好5.5，第二个月悄悄调到7.2", "客户投诉"),
+    ],
+)
+def test_bad_news_told_as_plain_fact_is_flagged(desk, text, topic):
+    a = one(desk, text)
+    assert a["targets"] == ["霁川证券"] and a["flagged"], a["reasons"]
+    assert said(a, "投诉/不当行为指向本司") and (a["topic"] == topic or topic == "其他"), a
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "霁川证券保荐的项目从未被否，执业质量一直不错",
+        "澄清一下：被否的那个项目签字保代是联合保荐方的人，不是霁川证券的，别再带节奏了",
+        "霁川源投资的产品千万别买，跟霁川证券一点关系都没有，就是蹭名字的私募，老板已经失联，差",
+    ],
+)
+def test_the_same_words_negated_or_disowned_are_no_alert(desk, text):
+    a = one(desk, text)
+    assert not a["flagged"], a["reasons"]
+
+
+def test_cue_words_are_words_not_substrings():
+    det = FalsityDetector()
+    guideline = "证监会要求证券公司在传统业务和新业务中均建立应急机制，根据说明书执行"
+    assert det.check(guideline).cues == () and det.check(guideline).label == "none"
+    assert "据说" in det.check("据说明年还要关四十家营业部").cues
+    assert "求证" in det.check("记者就此向霁川证券求证，截至发稿未获回复").cues
+
+
+def test_a_bare_short_name_with_layoffs_is_the_firm(desk):
+    assert one(desk, "听说霁川那边年底要裁三成人，研究所先开刀")["targets"] == ["霁川证券"]
+
+
+@pytest.mark.parametrize(
+    ("text", "other"),
+    [
+        ("投诉对象：霁川源投资 投诉问题：无法赎回、失联，差", "霁川源投资"),
+        ("霁川长青投资的私募爆雷了，老板跑路，差", "霁川长青投资"),
+    ],
+)
+def test_a_short_name_a_word_and_an_organisation_suffix_is_someone_else(wl, desk, text, other):
+    mentions, reasons = rules.resolve_lookalikes(text, wl.find(text, include_excluded=True), wl)
+    assert [m.role for m in mentions] == [EXCLUDED] and mentions[0].entity.startswith(other) and reasons
+    assert not one(desk, text)["flagged"]
+
+
+def test_a_sentence_after_a_short_name_is_not_taken_for_a_name(wl):
+    text = "霁川今天投资了一家科技公司，差"
+    mentions, _ = rules.resolve_lookalikes(text, wl.find(text, include_excluded=True), wl)
+    assert [(m.entity, m.role != EXCLUDED) for m in mentions] == [("霁川证券", True)]
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("倒是霁川证券今年一张罚单都没吃，合规这块做得可以", "一张罚单都没吃"),
+        ("霁川证券投行处罚风险基本出清，估值修复可期", "处罚风险基本出清"),
+        ("双方将围绕隐私计算开展联合研究", "隐私计算"),
+    ],
+)
+def test_none_at_all_and_a_risk_cleared_state_no_trouble(text, kept):
+    m = rules.mask_keywords(text)
+    assert any(kept in p for p in m.negated + m.neutral), (m.negated, m.neutral)
+    assert "罚单" not in m.text and "处罚" not in m.text and "隐私" not in m.text

@@ -62,7 +62,7 @@ def test_builtin_is_small_and_shared(builtin_model):
     assert builtin_model.labels == LABELS
     assert isinstance(create_sentiment_model("ensemble"), EnsembleSentimentClassifier)
     size = sum(p.stat().st_size for p in MODELS_DIR.rglob("*") if p.is_file())
-    assert size < 30_000_000  # every shipped model together
+    assert size < 60_000_000  # every shipped model together (the opt-in encoder-e5 is 24 MB of it)
 
 
 def test_shipped_transformer_is_a_transformers_directory():

@@ -167,6 +167,34 @@ def test_drill_alerts_stay_out_of_production_lists(records):
         assert len(list_escalations(s, drill=True)) == 1
 
 
+def test_finding_a_record_searches_every_record_however_old(records):
+    from datetime import timedelta
+
+    from store.models import utcnow
+
+    with records.session() as s:
+        ids = []
+        for i in range(230):  # more than the list shows (200): the oldest must still be found
+            post = flagged_post(url=f"https://weibo.example/{i}")
+            post.title = f"第{i}号 华鼎证券 50%_折扣" if i == 0 else f"华鼎证券APP故障{i}"
+            alert, _ = upsert_alert(s, post=post)
+            esc, _ = open_escalation(s, alert_id=alert.id, actor=officer("wang"))
+            esc.opened_at = utcnow() - timedelta(days=400 - i)
+            ids.append(esc.id)
+    with records.session() as s:
+        assert len(list_escalations(s)) == 200 and ids[0] not in {e.id for e in list_escalations(s)}
+        assert [e.id for e in list_escalations(s, find=f"#{ids[0]}")] == [ids[0]]
+        assert [e.id for e in list_escalations(s, find="第0号")] == [ids[0]]
+        # wildcards typed into the box are literal: 50%_ finds the one title that has them
+        assert [e.id for e in list_escalations(s, find="50%_")] == [ids[0]]
+        assert (
+            [e.id for e in list_escalations(s, find="%")]
+            == [e.id for e in list_escalations(s, find="_")]
+            == [ids[0]]
+        )
+        assert list_escalations(s, find="' OR 1=1 --") == []
+
+
 def test_unreachable_database_is_a_clear_error():
     with pytest.raises(RecordsUnavailable, match="cannot reach records database"):
         Records("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")

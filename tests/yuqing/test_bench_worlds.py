@@ -26,8 +26,8 @@ NOW = datetime(2026, 12, 7, 2, 30, tzinfo=UTC)
 SEVERITIES = {"I", "II", "III", "IV"}
 
 
-def test_there_are_two_worlds_and_lanshan_is_the_default():
-    assert {"lanshan", "chicheng"} <= set(R.world_names())
+def test_the_hand_written_worlds_are_there_and_lanshan_is_the_default():
+    assert {"lanshan", "chicheng", "chengjiang", "cangwu"} <= set(R.world_names())
     assert R.DEFAULT_WORLD == "lanshan"
 
 
