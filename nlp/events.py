@@ -26,6 +26,7 @@ The tracker keeps the live events in memory; the composition root seeds it from 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import re
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
@@ -68,6 +69,14 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
     return obj.get(key, default) if isinstance(obj, dict) else getattr(obj, key, default)
 
 
+def _discard(postings: dict[str, set[str]], word: str, eid: str) -> None:
+    ids = postings.get(word)
+    if ids is not None:
+        ids.discard(eid)
+        if not ids:
+            del postings[word]
+
+
 ANSWERED_SHARE = 0.5  # a post making this share of an answered claim's keywords joins the answer's event
 
 
@@ -102,9 +111,41 @@ class Event:
     size: int = 0
     answered: Counter = field(default_factory=Counter)  # keywords of the claims its clarifications answer
     makers: int = 0  # posts in it that are not the firm's statements or relayed clarifications
+    seq: int = 0  # creation order: the earlier of two equally similar events wins
+    _top: set[str] = field(default_factory=set, repr=False)  # the TOP_KEYWORDS most frequent keywords
+    _first: dict[str, int] = field(default_factory=dict, repr=False)  # keyword → order first seen
 
     def top(self) -> set[str]:
-        return {w for w, _ in self.keywords.most_common(TOP_KEYWORDS)}
+        """The :data:`TOP_KEYWORDS` most frequent keywords (ties: the one seen first), as
+        ``keywords.most_common`` ranks them; kept up to date by :meth:`add_keywords`."""
+        return set(self._top)
+
+    def add_keywords(self, kws: Counter) -> tuple[set[str], set[str]]:
+        """Count a post's keywords; the words that entered and left the top set.
+
+        Counts only grow, so a word outside the top that this post does not name cannot enter it: the new
+        top is the best of the old top and the post's words, not a sort of every keyword."""
+        for w in kws:
+            if w not in self._first:
+                self._first[w] = len(self._first)
+        self.keywords.update(kws)
+        pool = self._top | set(kws)
+        if len(pool) <= TOP_KEYWORDS:
+            new = pool
+        else:
+            counts, first = self.keywords, self._first
+            new = set(sorted(pool, key=lambda w: (-counts[w], first[w]))[:TOP_KEYWORDS])
+        added, removed = new - self._top, self._top - new
+        self._top = new
+        return added, removed
+
+
+@dataclass
+class _TargetIndex:
+    """The live events of one target, by keyword: where a post's candidates come from."""
+
+    top: dict[str, set[str]] = field(default_factory=dict)  # keyword → events with it in their top set
+    answered: dict[str, set[str]] = field(default_factory=dict)  # keyword → events answering claims of it
 
 
 @dataclass(frozen=True)
@@ -133,6 +174,7 @@ class EventTracker:
         burst_baseline_hours: float = 24,
         burst_ratio: float = 3.0,
         burst_min_posts: int = 5,
+        max_events: int = MAX_EVENTS,
     ) -> None:
         self.words = words or default_words
         self.ignore = {w.lower() for w in ignore if w}
@@ -143,8 +185,12 @@ class EventTracker:
         self.baseline = timedelta(hours=burst_baseline_hours)
         self.ratio = burst_ratio
         self.min_posts = burst_min_posts
+        self.max_events = max_events
         self.events: dict[str, Event] = {}
-        self._by_target: dict[str, list[str]] = {}
+        self._index: dict[str, _TargetIndex] = {}  # target → its events by keyword
+        self._ages: list[tuple[datetime, int, str]] = []  # heap of (last_at, seq, id); stale rows skipped
+        self._seq = 0
+        self._need: dict[int, int | None] = {}  # keywords → matches an event needs (see _best)
 
     @classmethod
     def from_config(cls, risk: Any, **kwargs: Any) -> EventTracker:
@@ -172,36 +218,70 @@ class EventTracker:
         ]
         return Counter(dict(Counter(words).most_common(MAX_POST_KEYWORDS)))
 
+    def _matches_needed(self, n: int) -> int | None:
+        """The fewest top-keyword matches ``m`` (≥ 1) with ``m / n ≥ similarity``; None: none can."""
+        if n not in self._need:
+            self._need[n] = next((m for m in range(1, n + 1) if m / n >= self.similarity), None)
+        return self._need[n]
+
     def _best(self, target: str, kws: Counter, at: datetime, *, claims_only: bool = False) -> Event | None:
         """The most similar live event of ``target`` (``claims_only``: among those where someone makes a
-        claim, not only statements and clarifications)."""
-        if not kws:
+        claim, not only statements and clarifications); of equally similar ones, the oldest.
+
+        Similarity is the share of the post's keywords (at most :data:`TOP_KEYWORDS` counted) among an
+        event's top keywords. Candidates come from the keyword index, not a scan of every event: an event
+        that reaches the threshold holds at least ``need`` of the post's words, so it holds one of any
+        ``len(kws) - need + 1`` of them, and the post's rarest words are looked up first."""
+        index = self._index.get(target)
+        if not kws or index is None:
             return None
-        best, best_sim = None, 0.0
-        for eid in self._by_target.get(target, ()):
+        n = min(len(kws), TOP_KEYWORDS)
+        need = self._matches_needed(n)
+        if need is None:
+            return None
+        postings = index.top
+        words = sorted(kws, key=lambda w: len(postings.get(w, ())))
+        cut = len(words) - need + 1
+        hits: Counter[str] = Counter()  # candidate → how many of the rare words its top holds
+        for w in words[:cut]:
+            hits.update(postings.get(w, ()))
+        rest = words[cut:]  # the common words: checked only where they could change the answer
+        best, best_sim, best_n = None, 0.0, 0
+        for eid, n_rare in sorted(hits.items(), key=lambda kv: -kv[1]):
+            if n_rare + len(rest) < best_n:
+                break  # sorted by rare hits: no later candidate can reach the best
             ev = self.events[eid]
+            if n_rare + len(rest) == best_n and best is not None and ev.seq > best.seq:
+                continue  # at most a tie, and the older event wins ties
             if at - ev.last_at > self.window or ev.last_at - at > self.window:
                 continue
             if claims_only and not ev.makers:
                 continue
-            top = ev.top()
-            sim = sum(1 for w in kws if w in top) / min(len(kws), TOP_KEYWORDS)
-            if sim > best_sim:
-                best, best_sim = ev, sim
-        return best if best_sim >= self.similarity else None
+            top = ev._top
+            matched = n_rare + sum(1 for w in rest if w in top)
+            sim = matched / n
+            if sim > best_sim or (sim == best_sim and best is not None and ev.seq < best.seq):
+                best, best_sim, best_n = ev, sim, matched
+        return best if best is not None and best_sim >= self.similarity else None
 
     def _answered(self, target: str, kws: Counter, at: datetime) -> Event | None:
         """The live event whose clarifications answer the claim this post makes (most of the claim's
-        keywords are in the post)."""
+        keywords are in the post); of equally good ones, the oldest."""
+        index = self._index.get(target)
+        if index is None or not index.answered:
+            return None
+        candidates: set[str] = set()
+        for w in kws:
+            candidates.update(index.answered.get(w, ()))
         best, best_share = None, 0.0
-        for eid in self._by_target.get(target, ()):
+        for eid in candidates:
             ev = self.events[eid]
             if not ev.answered or at - ev.last_at > self.window or ev.last_at - at > self.window:
                 continue
             share = sum(1 for w in ev.answered if w in kws) / len(ev.answered)
-            if share > best_share:
+            if share > best_share or (share == best_share and best is not None and ev.seq < best.seq):
                 best, best_share = ev, share
-        return best if best_share >= ANSWERED_SHARE else None
+        return best if best is not None and best_share >= ANSWERED_SHARE else None
 
     def add(
         self,
@@ -228,27 +308,67 @@ class EventTracker:
             ev = ev or self._best(target, kws, at)
             if ev is None and not statement:
                 ev = self._answered(target, kws, at)
+        created = ev is None
         if ev is None:
             eid = event_id or "ev-" + hashlib.sha1(f"{target}:{post_id}".encode()).hexdigest()[:12]
-            ev = self.events[eid] = Event(eid, target)
-            self._by_target.setdefault(target, []).append(eid)
-            self._forget_old(at)
-        ev.keywords.update(kws)
+            ev = self._open(eid, target)
+        index = self._index[ev.target]
+        added, removed = ev.add_keywords(kws)
+        for w in removed:
+            _discard(index.top, w, ev.id)
+        for w in added:
+            index.top.setdefault(w, set()).add(ev.id)
+        for w in claim_kws:
+            if w not in ev.answered:
+                index.answered.setdefault(w, set()).add(ev.id)
         ev.answered.update(claim_kws)
         ev.makers += 0 if statement else 1
         ev.times.append(at)
         ev.size += 1
-        ev.last_at = max(ev.last_at, at)
+        if at > ev.last_at:
+            ev.last_at = at
+            heapq.heappush(self._ages, (at, ev.seq, ev.id))
         while ev.times and at - ev.times[0] > self.baseline + self.burst_window:
             ev.times.popleft()
+        if created:
+            self._forget_old()
         return ev.id
 
-    def _forget_old(self, now: datetime) -> None:
-        if len(self.events) <= MAX_EVENTS:
+    def _open(self, eid: str, target: str) -> Event:
+        """A new event; one with the id of a live event replaces it in its place (the same post again)."""
+        old = self.events.get(eid)
+        if old is not None:
+            self._unindex(old)
+            seq = old.seq
+        else:
+            self._seq += 1
+            seq = self._seq
+        ev = self.events[eid] = Event(eid, target, seq=seq)
+        self._index.setdefault(target, _TargetIndex())
+        return ev
+
+    def _unindex(self, ev: Event) -> None:
+        index = self._index.get(ev.target)
+        if index is None:
             return
-        for eid in sorted(self.events, key=lambda e: self.events[e].last_at)[: len(self.events) - MAX_EVENTS]:
-            ev = self.events.pop(eid)
-            self._by_target[ev.target].remove(eid)
+        for w in ev._top:
+            _discard(index.top, w, ev.id)
+        for w in ev.answered:
+            _discard(index.answered, w, ev.id)
+
+    def _forget_old(self) -> None:
+        """Beyond ``max_events``, forget the events whose last post is oldest (of equal ones, the oldest
+        event), the new one included only when it is itself the oldest."""
+        while len(self.events) > self.max_events and self._ages:
+            last_at, seq, eid = heapq.heappop(self._ages)
+            ev = self.events.get(eid)
+            if ev is None or ev.seq != seq or ev.last_at != last_at:
+                continue  # a row from before its event's last post
+            del self.events[eid]
+            self._unindex(ev)
+        if len(self._ages) > 4 * len(self.events) + 1024:  # drop the stale rows
+            self._ages = [(ev.last_at, ev.seq, ev.id) for ev in self.events.values() if ev.size]
+            heapq.heapify(self._ages)
 
     def seed(self, posts: Iterable[Any]) -> int:
         """Stored posts (oldest first), with their event ids, so events continue across restarts."""

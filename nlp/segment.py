@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 
 # high enough that a watched name always wins over jieba's own split of it
 USER_WORD_FREQ = 2_000_000
+# texts whose segmentation is kept for the next caller: ingest segments a post for its event keywords
+# and again for the posts index; a batch's worth, short texts only
+RECENT_TEXTS = 2048
+RECENT_MAX_CHARS = 20_000
 
 
 def default_cache_dir() -> Path:
@@ -56,6 +60,8 @@ class Segmenter:
         self._cache_dir = Path(cache_dir) if cache_dir else None
         self._tk: jieba.Tokenizer | None = None
         self._lock = threading.Lock()
+        self._recent: dict[str, list[str]] = {}  # text → jieba's words, oldest first
+        self._recent_lock = threading.Lock()
 
     @property
     def tokenizer(self) -> jieba.Tokenizer:
@@ -72,17 +78,46 @@ class Segmenter:
                     self._tk = tk
         return self._tk
 
+    def _words(self, text: str) -> list[str]:
+        """jieba's precise-mode words of ``text`` as it gives them; the last few texts' are kept, so the
+        event keywords and the posts index of one post segment it once."""
+        words = self._recent.get(text)
+        if words is not None:
+            return words
+        words = list(self.tokenizer.cut(text))
+        if len(text) <= RECENT_MAX_CHARS:
+            with self._recent_lock:
+                self._recent[text] = words
+                while len(self._recent) > RECENT_TEXTS:
+                    del self._recent[next(iter(self._recent))]
+        return words
+
     def cut(self, text: str) -> list[str]:
         """Words of ``text`` (precise mode), whitespace and punctuation dropped, latin lower-cased."""
         if not text:
             return []
-        return [w.lower() for w in self.tokenizer.cut(text) if _keep(w)]
+        return [w.lower() for w in self._words(text) if _keep(w)]
 
     def search_tokens(self, text: str) -> list[str]:
         """Tokens for a search index (jieba search mode): 中信证券 → 中信证券, 中信, 证券.
 
-        Use the same call to index documents and to tokenise queries.
-        """
+        Use the same call to index documents and to tokenise queries. The tokens are jieba's
+        ``tokenize(text, mode="search")``, made from the precise-mode words as jieba makes them (each
+        word's 2- and 3-character pieces that are dictionary words, then the word)."""
         if not text:
             return []
-        return [w.lower() for w, _start, _end in self.tokenizer.tokenize(text, mode="search") if _keep(w)]
+        freq = self.tokenizer.FREQ
+        out: list[str] = []
+        for w in self._words(text):
+            n = len(w)
+            if n > 2:
+                out.extend(
+                    g.lower() for g in (w[i : i + 2] for i in range(n - 1)) if freq.get(g) and _keep(g)
+                )
+            if n > 3:
+                out.extend(
+                    g.lower() for g in (w[i : i + 3] for i in range(n - 2)) if freq.get(g) and _keep(g)
+                )
+            if _keep(w):
+                out.append(w.lower())
+        return out

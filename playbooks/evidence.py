@@ -65,31 +65,66 @@ def snapshot_post(
     session: Session, alert: Alert, post: PostRecord, *, now: datetime | None = None
 ) -> Evidence:
     """Keep the post as flagged (once per alert: the first sighting is the evidence); returns the row."""
-    existing = session.scalar(
-        select(Evidence)
-        .where(Evidence.alert_id == alert.id, Evidence.kind == "snapshot")
-        .order_by(Evidence.id)
-    )
-    if existing is not None:
-        return existing
-    now = as_utc(now or utcnow())
-    data = snapshot_bytes(post, captured_at=now)
-    row = Evidence(
-        alert_id=alert.id,
-        post_id=post.id,
-        kind="snapshot",
-        name=SNAPSHOT_NAME,
-        mime="application/json",
-        size=len(data),
-        sha256=sha256(data),
-        content=data,
-        source_url=post.url or "",
-        captured_by=SYSTEM_ACTOR,
-        captured_at=now,
-        drill=bool(post.drill),
-    )
-    session.add(row)
-    session.flush()
+    [(row, new)] = snapshot_posts(session, [(alert, post)], now=now, audit_now=False)
+    if new:
+        audit_snapshot(session, alert, row)
+    return row
+
+
+def snapshot_posts(
+    session: Session,
+    pairs: Sequence[tuple[Alert, PostRecord]],
+    *,
+    now: datetime | None = None,
+    audit_now: bool = True,
+) -> list[tuple[Evidence, bool]]:
+    """:func:`snapshot_post` for a batch of alerts (one read, one flush): each alert's snapshot row and
+    whether it was taken now. ``audit_now=False``: the caller queues :func:`audit_snapshot` for each new
+    row itself (ingest puts it right after its alert's own entry)."""
+    ids = list(dict.fromkeys(alert.id for alert, _ in pairs))
+    existing: dict[int, Evidence] = {}
+    for i in range(0, len(ids), 500):
+        rows = session.scalars(
+            select(Evidence)
+            .where(Evidence.alert_id.in_(ids[i : i + 500]), Evidence.kind == "snapshot")
+            .order_by(Evidence.id)
+        )
+        for row in rows:
+            existing.setdefault(row.alert_id, row)
+    out: list[tuple[Evidence, bool]] = []
+    for alert, post in pairs:
+        if alert.id in existing:
+            out.append((existing[alert.id], False))
+            continue
+        at = as_utc(now or utcnow())
+        data = snapshot_bytes(post, captured_at=at)
+        row = existing[alert.id] = Evidence(
+            alert_id=alert.id,
+            post_id=post.id,
+            kind="snapshot",
+            name=SNAPSHOT_NAME,
+            mime="application/json",
+            size=len(data),
+            sha256=sha256(data),
+            content=data,
+            source_url=post.url or "",
+            captured_by=SYSTEM_ACTOR,
+            captured_at=at,
+            drill=bool(post.drill),
+        )
+        session.add(row)
+        out.append((row, True))
+    if any(new for _, new in out):
+        session.flush()  # the rows get their ids, which their audit entries name
+    if audit_now:
+        for (row, new), (alert, _) in zip(out, pairs, strict=True):
+            if new:
+                audit_snapshot(session, alert, row)
+    return out
+
+
+def audit_snapshot(session: Session, alert: Alert, row: Evidence) -> None:
+    """The audit entry of a snapshot just taken."""
     audit(
         session,
         actor=SYSTEM_ACTOR,
@@ -100,7 +135,6 @@ def snapshot_post(
         sha256=row.sha256,
         size=row.size,
     )
-    return row
 
 
 def keep_page(

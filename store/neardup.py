@@ -13,9 +13,11 @@ first post itself and for unique posts). Drill posts group only with drill posts
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from store.models import NearDupBand, PostRecord
@@ -44,41 +46,126 @@ def from_hex(text: str) -> int | None:
         return None
 
 
+LOOKUP_CHUNK = 400  # band values per IN list: well under SQLite's bound-variable limit
+
+
+@dataclass
+class _Row:
+    """A band row as the lookup sees it: stored (``order`` = its id) or written by this batch (after them)."""
+
+    post_id: str
+    simhash: str
+    group_id: str
+    drill: bool
+    order: tuple[int, int]
+    dead: bool = False  # deleted by this batch (its post's content changed)
+
+
 def assign_near_dups(
     session: Session, records: Sequence[PostRecord], *, fingerprint: Fingerprint, max_distance: int
 ) -> int:
-    """Fill ``simhash`` and ``dup_of`` on ``records`` and index them; returns how many joined a group."""
+    """Fill ``simhash`` and ``dup_of`` on ``records`` and index them; returns how many joined a group.
+
+    A batch costs a few statements whatever its size: the rows already stored for its posts and every
+    stored row sharing a band with one of its fingerprints are read at once (the ``near_dup_lookup``
+    index), the batch is grouped in memory in publication order (a post sees the rows of the posts before
+    it in the batch, as if each had been written at once), and the changes are written in one DELETE and
+    one INSERT."""
     if not 0 <= max_distance < BANDS:
         raise ValueError(f"max_distance must be below {BANDS} bits: the bands would miss near-duplicates")
+    ordered = sorted(records, key=_published_key)  # in a batch, the earliest published leads its group
+    values: dict[int, int | None] = {id(rec): fingerprint(rec.text, rec.title) for rec in ordered}
+    fingerprinted = [rec for rec in ordered if values[id(rec)] is not None]
+    stored = _stored_rows(session, fingerprinted, values)
+    by_post: dict[str, list[_Row]] = {}
+    buckets: dict[tuple[int, int], list[_Row]] = {}
+    for key, row in stored:
+        buckets.setdefault(key, []).append(row)
+        by_post.setdefault(row.post_id, []).append(row)
+    deleted: set[str] = set()  # posts whose rows this batch replaces (their content changed)
+    written = 0
+    inserts: list[dict[str, Any]] = []
     grouped = 0
-    for rec in sorted(records, key=_published_key):  # in a batch, the earliest published leads its group
-        value = fingerprint(rec.text, rec.title)
+    for rec in ordered:
+        value = values[id(rec)]
         if value is None:
             rec.simhash, rec.dup_of = "", ""
             continue
         rec.simhash = to_hex(value)
-        mine = list(session.scalars(select(NearDupBand).where(NearDupBand.post_id == rec.id)))
+        mine = by_post.get(rec.id, [])
         if mine and mine[0].simhash == rec.simhash:  # stored before with this content: keep its group
             group = mine[0].group_id
         else:
             if mine:
-                session.execute(delete(NearDupBand).where(NearDupBand.post_id == rec.id))
-            group = _closest_group(session, rec, value, max_distance) or rec.id
+                deleted.add(rec.id)
+                for old in mine:
+                    old.dead = True
+                inserts = [row for row in inserts if row["post_id"] != rec.id]
+            group = _closest(buckets, rec, value, max_distance) or rec.id
+            written += 1
+            row = _Row(rec.id, rec.simhash, group, rec.drill, (1, written))
+            by_post[rec.id] = [row]
             for i, piece in enumerate(bands(value)):
-                session.add(
-                    NearDupBand(
-                        post_id=rec.id,
-                        band=i,
-                        value=piece,
-                        simhash=rec.simhash,
-                        group_id=group,
-                        drill=rec.drill,
-                    )
+                buckets.setdefault((i, piece), []).append(row)
+                inserts.append(
+                    {
+                        "post_id": rec.id,
+                        "band": i,
+                        "value": piece,
+                        "simhash": rec.simhash,
+                        "group_id": group,
+                        "drill": rec.drill,
+                    }
                 )
-            session.flush()
         rec.dup_of = group if group != rec.id else ""
         grouped += bool(rec.dup_of)
+    ids = sorted(deleted)
+    for i in range(0, len(ids), LOOKUP_CHUNK):
+        session.execute(delete(NearDupBand).where(NearDupBand.post_id.in_(ids[i : i + LOOKUP_CHUNK])))
+    if inserts:
+        session.execute(insert(NearDupBand), inserts)
     return grouped
+
+
+def _stored_rows(
+    session: Session, records: Sequence[PostRecord], values: dict[int, int | None]
+) -> list[tuple[tuple[int, int], _Row]]:
+    """The stored band rows of these posts and those sharing a band with their fingerprints, each once."""
+    wanted: list[set[int]] = [set() for _ in range(BANDS)]
+    for rec in records:
+        for i, piece in enumerate(bands(values[id(rec)] or 0)):
+            wanted[i].add(piece)
+    conds = []
+    for i, pieces in enumerate(wanted):
+        ordered = sorted(pieces)
+        conds += [
+            and_(NearDupBand.band == i, NearDupBand.value.in_(ordered[k : k + LOOKUP_CHUNK]))
+            for k in range(0, len(ordered), LOOKUP_CHUNK)
+        ]
+    post_ids = sorted({rec.id for rec in records})
+    conds += [
+        NearDupBand.post_id.in_(post_ids[k : k + LOOKUP_CHUNK]) for k in range(0, len(post_ids), LOOKUP_CHUNK)
+    ]
+    cols = (
+        NearDupBand.id,
+        NearDupBand.post_id,
+        NearDupBand.band,
+        NearDupBand.value,
+        NearDupBand.simhash,
+        NearDupBand.group_id,
+        NearDupBand.drill,
+    )
+    seen: set[int] = set()
+    out: list[tuple[tuple[int, int], _Row]] = []
+    for k in range(0, len(conds), 8):  # a few OR-ed IN lists per statement
+        for rid, post_id, band, value, simhash, group_id, drill in session.execute(
+            select(*cols).where(or_(*conds[k : k + 8]))
+        ):
+            if rid not in seen:
+                seen.add(rid)
+                out.append(((band, value), _Row(post_id, simhash, group_id, bool(drill), (0, rid))))
+    out.sort(key=lambda kr: kr[1].order)
+    return out
 
 
 def _published_key(rec: PostRecord) -> tuple[int, float]:
@@ -91,21 +178,21 @@ def _published_key(rec: PostRecord) -> tuple[int, float]:
     return (0, when.timestamp())
 
 
-def _closest_group(session: Session, rec: PostRecord, value: int, max_distance: int) -> str | None:
-    pieces = bands(value)
-    stmt = select(NearDupBand).where(
-        or_(*(and_(NearDupBand.band == i, NearDupBand.value == v) for i, v in enumerate(pieces))),
-        NearDupBand.post_id != rec.id,
-        NearDupBand.drill == rec.drill,
-    )
-    best: tuple[int, int, str] | None = None
-    for row in session.scalars(stmt):
-        other = from_hex(row.simhash)
-        if other is None:
-            continue
-        d = (value ^ other).bit_count()  # Hamming distance
-        if d <= max_distance and (best is None or (d, row.id) < best[:2]):
-            best = (d, row.id, row.group_id)
+def _closest(
+    buckets: dict[tuple[int, int], list[_Row]], rec: PostRecord, value: int, max_distance: int
+) -> str | None:
+    """The group of the closest row sharing a band (of equally close ones, the first written)."""
+    best: tuple[int, tuple[int, int], str] | None = None
+    for i, piece in enumerate(bands(value)):
+        for row in buckets.get((i, piece), ()):
+            if row.dead or row.post_id == rec.id or row.drill != rec.drill:
+                continue
+            other = from_hex(row.simhash)
+            if other is None:
+                continue
+            d = (value ^ other).bit_count()  # Hamming distance
+            if d <= max_distance and (best is None or (d, row.order) < best[:2]):
+                best = (d, row.order, row.group_id)
     return best[2] if best else None
 
 

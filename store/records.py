@@ -12,6 +12,7 @@ import io
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -193,58 +194,87 @@ def serialize(session: Session, key: str) -> None:
 SYSTEM_ACTOR = "system"
 
 
+@dataclass
+class AlertChange:
+    """What :func:`upsert_alerts` did to one post's alert: 'opened', 'updated' or 'unchanged', and the
+    detail of its audit entry (queued by :meth:`audit`, once the alert has its id)."""
+
+    alert: Alert
+    what: str
+    detail: dict[str, Any]
+
+    def audit(self, session: Session) -> None:
+        if self.what in ("opened", "updated"):
+            audit(
+                session,
+                actor=SYSTEM_ACTOR,
+                action=f"alert.{self.what}",
+                entity="alert",
+                entity_id=self.alert.id,
+                **self.detail,
+            )
+
+
 def upsert_alert(session: Session, *, post: PostRecord, playbook_id: str | None = None) -> tuple[Alert, str]:
     """Open an alert for a flagged post, or bring its alert up to date.
 
     Returns the alert and what happened: 'opened', 'updated' or 'unchanged'.
     """
-    alert = session.scalar(select(Alert).where(Alert.post_id == post.id))
-    fields = {
-        "source": post.source,
-        "title": post.title,
-        "snippet": post.text[:280],
-        "url": post.url,
-        "topic": post.topic or "其他",
-        "level": post.level,
-        "level_rank": level_rank(post.level),
-        "falsity_label": post.falsity_label,
-        "reasons": list(post.reasons),
-        "drill": post.drill,
-        "event_id": post.event_id or "",
-    }
-    if playbook_id is not None:
-        fields["playbook_id"] = playbook_id
-    if alert is None:
-        alert = Alert(post_id=post.id, status="open", **fields)
-        session.add(alert)
-        session.flush()
-        audit(
-            session,
-            actor=SYSTEM_ACTOR,
-            action="alert.opened",
-            entity="alert",
-            entity_id=alert.id,
-            level=post.level,
-            topic=alert.topic,
-            drill=post.drill,
-        )
-        return alert, "opened"
-    before = {k: getattr(alert, k) for k in ("level", "topic", "falsity_label")}
-    for k, v in fields.items():
-        setattr(alert, k, v)
-    after = {k: getattr(alert, k) for k in ("level", "topic", "falsity_label")}
-    if before != after:
-        audit(
-            session,
-            actor=SYSTEM_ACTOR,
-            action="alert.updated",
-            entity="alert",
-            entity_id=alert.id,
-            before=before,
-            after=after,
-        )
-        return alert, "updated"
-    return alert, "unchanged"
+    [change] = upsert_alerts(session, [post], [playbook_id])
+    return change.alert, change.what
+
+
+def upsert_alerts(
+    session: Session,
+    posts: Sequence[PostRecord],
+    playbook_ids: Sequence[str | None],
+    *,
+    audit_now: bool = True,
+) -> list[AlertChange]:
+    """:func:`upsert_alert` for a batch, in order, in a few statements: one read of the batch's alerts,
+    one flush of the new and changed ones. The audit entries are queued in the posts' order
+    (``audit_now=False``: the caller queues each with :meth:`AlertChange.audit`, e.g. between others)."""
+    alerts: dict[str, Alert] = {}
+    ids = list(dict.fromkeys(p.id for p in posts))
+    for i in range(0, len(ids), 500):
+        alerts.update(alerts_for_posts(session, post_ids=ids[i : i + 500]))
+    changes: list[AlertChange] = []
+    for post, playbook_id in zip(posts, playbook_ids, strict=True):
+        fields = {
+            "source": post.source,
+            "title": post.title,
+            "snippet": post.text[:280],
+            "url": post.url,
+            "topic": post.topic or "其他",
+            "level": post.level,
+            "level_rank": level_rank(post.level),
+            "falsity_label": post.falsity_label,
+            "reasons": list(post.reasons),
+            "drill": post.drill,
+            "event_id": post.event_id or "",
+        }
+        if playbook_id is not None:
+            fields["playbook_id"] = playbook_id
+        alert = alerts.get(post.id)
+        if alert is None:
+            alert = alerts[post.id] = Alert(post_id=post.id, status="open", **fields)
+            session.add(alert)
+            detail = {"level": post.level, "topic": alert.topic, "drill": post.drill}
+            changes.append(AlertChange(alert, "opened", detail))
+            continue
+        before = {k: getattr(alert, k) for k in ("level", "topic", "falsity_label")}
+        for k, v in fields.items():
+            setattr(alert, k, v)
+        after = {k: getattr(alert, k) for k in ("level", "topic", "falsity_label")}
+        if before != after:
+            changes.append(AlertChange(alert, "updated", {"before": before, "after": after}))
+        else:
+            changes.append(AlertChange(alert, "unchanged", {}))
+    session.flush()  # the new alerts get their ids
+    if audit_now:
+        for change in changes:
+            change.audit(session)
+    return changes
 
 
 def get_alert(session: Session, *, alert_id: int) -> Alert | None:

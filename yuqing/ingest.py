@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from nlp.simhash import MAX_DISTANCE, simhash
 from playbooks.alerting import announce_alerts
-from playbooks.evidence import snapshot_post
+from playbooks.evidence import audit_snapshot, snapshot_posts
 from playbooks.matcher import match_post
 from playbooks.notify.outbox import Recipient
 from playbooks.roster import roster_on_duty
@@ -53,7 +53,8 @@ from store.incoming import check_post
 from store.models import Alert, PostRecord, utcnow, utcnow_iso
 from store.outage import is_outage
 from store.posts_sqlite import PostsRejected, UpsertResult
-from store.records import post_ids_with_alerts, upsert_alert
+from store.records import post_ids_with_alerts
+from store.records import upsert_alerts as upsert_alert_rows
 from store.spool import SUFFIX, SpoolCorrupt, SpooledBatch
 from yuqing.learn import refresh_feedback_layer
 
@@ -415,21 +416,32 @@ def _alert_written(
 def upsert_alerts(
     session: Session, flagged: Sequence[PostRecord], *, ctx: Context, report: IngestReport
 ) -> None:
-    """Open or update the alert of each flagged post, with the playbook that fits; announce serious new ones."""
+    """Open or update the alert of each flagged post, with the playbook that fits; announce serious new ones.
+
+    A batch in a few statements (``store.records.upsert_alerts``, ``playbooks.evidence.snapshot_posts``);
+    the audit entries are queued in the posts' order, each new alert's snapshot right after it."""
     if not flagged:
         return
+    library = ctx.playbooks
+    matches = [match_post(rec, library) for rec in flagged]
+    changes = upsert_alert_rows(
+        session, flagged, [m.playbook.id if m else None for m in matches], audit_now=False
+    )
+    # 固定证据: the post as flagged, with its SHA-256 (playbooks/evidence.py)
+    opened = [(c.alert, rec) for c, rec in zip(changes, flagged, strict=True) if c.what == "opened"]
+    snapshots = iter(snapshot_posts(session, opened, audit_now=False))
     touched = []
-    for rec in flagged:
-        match = match_post(rec, ctx.playbooks)
-        alert, what = upsert_alert(session, post=rec, playbook_id=match.playbook.id if match else None)
-        if what == "opened":
+    for change in changes:
+        change.audit(session)
+        if change.what == "opened":
             report.alerts_opened += 1
-            # 固定证据: the post as flagged, with its SHA-256 (playbooks/evidence.py)
-            snapshot_post(session, alert, rec)
-        elif what == "updated":
+            row, new = next(snapshots)
+            if new:
+                audit_snapshot(session, change.alert, row)
+        elif change.what == "updated":
             report.alerts_updated += 1
-        if what != "unchanged":
-            touched.append(alert)
+        if change.what != "unchanged":
+            touched.append(change.alert)
     _announce(session, touched, ctx=ctx, report=report)
 
 

@@ -56,3 +56,20 @@ def test_entity_accepts_settings_shaped_objects():
     wl = WatchList([WatchEntityLike(), Entity("Acme", aliases=["ACME Capital"])])
     assert wl.targets("鼎盛 and acme capital") == ["鼎盛基金", "Acme"]
     assert wl.targets("acmecorp") == []  # latin names match as whole words
+
+
+def test_tokens_are_jiebas_whether_the_text_was_segmented_before_or_not(segmenter):
+    """The posts index and the event keywords share one segmentation of a post; the tokens are still
+    exactly jieba's (search mode for the index, precise mode for the keywords)."""
+    from nlp.segment import _keep
+
+    texts = [
+        "华鼎证券交易系统宕机，中华人民共和国财政部回应",
+        "Hello World 2024年 华鼎金管家APP！！中信证券研究所",
+        "   ",
+    ]
+    for text in texts:
+        search = [w.lower() for w, _, _ in segmenter.tokenizer.tokenize(text, mode="search") if _keep(w)]
+        precise = [w.lower() for w in segmenter.tokenizer.cut(text) if _keep(w)]
+        assert segmenter.search_tokens(text) == search and segmenter.cut(text) == precise
+        assert segmenter.cut(text) == precise and segmenter.search_tokens(text) == search  # kept
