@@ -363,7 +363,7 @@ def _widen(text: str, end: int) -> int:
 # ------------------------------------------------------------------------------ sentences, firms
 
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+")
-_CLAUSE = re.compile(r"[^。！？!?；;，,\n]+")
+_CLAUSE = re.compile(r"[^。！？!?；;，,…\n]+")  # an ellipsis ends a clause too (…名单……倒是X一张都没吃)
 # other organisations: a name and a financial institution's suffix (东岳证券, 临川银行); the two
 # characters before the suffix stand for the name (most short names have two)
 _ORG_SUFFIX = re.compile(
@@ -603,13 +603,13 @@ class Masked:
     not_listed: list[tuple[int, int]] = field(default_factory=list)  # clauses that deny membership
 
 
-_CLAUSE_END = re.compile(r"[。！？!?；;，,\n]")
+_CLAUSE_END = re.compile(r"[。！？!?；;，,…\n]")
 MAX_CLAUSE = 300  # a longer run without punctuation is cut here
 
 
 def _clause_of(text: str, i: int) -> tuple[int, int]:
     lo = max(0, i - MAX_CLAUSE)
-    s = max(text.rfind(c, lo, i) for c in "。！？!?；;，,\n") + 1 or lo
+    s = max(text.rfind(c, lo, i) for c in "。！？!?；;，,…\n") + 1 or lo
     m = _CLAUSE_END.search(text, i, i + MAX_CLAUSE)
     e = m.start() if m else min(len(text), i + MAX_CLAUSE)
     return max(s, lo), e

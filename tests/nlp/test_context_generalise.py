@@ -370,3 +370,11 @@ def test_none_at_all_and_a_risk_cleared_state_no_trouble(text, kept):
     m = rules.mask_keywords(text)
     assert any(kept in p for p in m.negated + m.neutral), (m.negated, m.neutral)
     assert "罚单" not in m.text and "处罚" not in m.text and "隐私" not in m.text
+
+
+def test_an_ellipsis_ends_the_list_before_the_firms_own_clause(desk):
+    text = "盘点今年吃罚单的券商：东沅证券、嘉陵证券、长汀证券、丰谷证券……倒是霁川证券今年一张罚单都没吃，合规做得可以"
+    a = one(desk, text)
+    assert a["targets"] == ["霁川证券"] and not a["flagged"], a["reasons"]
+    fined = "盘点今年吃罚单的券商：东沅证券、嘉陵证券、长汀证券、丰谷证券……霁川证券也吃了一张罚单"
+    assert one(desk, fined)["flagged"]
