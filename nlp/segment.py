@@ -45,6 +45,26 @@ def default_cache_dir() -> Path:
     return d
 
 
+# jieba's default dictionary as first loaded in this process (before any user word): every later tokenizer
+# starts from a copy (≈15 ms) instead of reading the cache again (≈0.6 s; a CLI command builds two or three)
+_BASE: tuple[dict[str, int], int] | None = None
+_BASE_LOCK = threading.Lock()
+
+
+def _initialize(tk: jieba.Tokenizer) -> None:
+    """``tk.initialize()``, from the in-process copy when there is one and ``tk``'s cache file exists."""
+    global _BASE
+    base = _BASE
+    if base is not None and (Path(tk.tmp_dir) / tk.cache_file).is_file():
+        tk.FREQ, tk.total = base[0].copy(), base[1]
+        tk.initialized = True
+        return
+    tk.initialize()
+    with _BASE_LOCK:
+        if _BASE is None:
+            _BASE = (tk.FREQ.copy(), tk.total)
+
+
 def _keep(token: str) -> bool:
     """Drop whitespace and punctuation-only tokens (CJK characters count as alphanumeric)."""
     return any(ch.isalnum() for ch in token)
@@ -72,7 +92,7 @@ class Segmenter:
                     tk = jieba.Tokenizer()
                     tk.tmp_dir = str(self._cache_dir or default_cache_dir())
                     tk.cache_file = "jieba.cache"  # jieba's default dictionary, cached in our directory
-                    tk.initialize()
+                    _initialize(tk)
                     for w in self.user_words:
                         tk.add_word(w, freq=USER_WORD_FREQ)
                     self._tk = tk

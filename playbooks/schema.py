@@ -527,6 +527,12 @@ def parse_playbook(data: Any, source: str | Path = "<playbook>") -> Playbook:
         raise PlaybookError(source, field, message, problems) from exc
 
 
+# (path, file text) -> its Playbook: the library is read on every Context and desk page, and parsing the
+# YAML is ~30 ms a file; the text is read each time, so an edited file is parsed again. Playbooks are frozen.
+_PARSED: dict[tuple[str, str], Playbook] = {}
+_PARSED_MAX = 512
+
+
 def load_playbook(path: str | Path) -> Playbook:
     """Read and validate one playbook file; its `id` must equal the file name without `.yaml`."""
     path = Path(path)
@@ -534,6 +540,18 @@ def load_playbook(path: str | Path) -> Playbook:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PlaybookError(path, None, f"cannot read the file: {exc}") from exc
+    key = (str(path), text)
+    cached = _PARSED.get(key)
+    if cached is not None:
+        return cached
+    playbook = _parse_file_text(path, text)
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[key] = playbook
+    return playbook
+
+
+def _parse_file_text(path: Path, text: str) -> Playbook:
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 — a SafeLoader subclass
     except yaml.YAMLError as exc:

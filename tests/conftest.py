@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 
+# No test reaches the internet (CI has none): without these a Hugging Face hub lookup waits ~47 s for its
+# timeout. huggingface_hub reads them once, at import, so they are set here, before any test imports it;
+# child processes inherit them.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 

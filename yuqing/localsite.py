@@ -134,7 +134,10 @@ class LocalSite:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"LocalSite:{self.port}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() waits up to one poll: 0.5 s by default
+            name=f"LocalSite:{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self

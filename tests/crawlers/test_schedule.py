@@ -58,7 +58,7 @@ def test_schedule_survives_a_crashing_and_a_hanging_source(tmp_path, room, silen
         scheduler = Scheduler(
             ctx,
             minute=0.5,  # a configured minute lasts half a second here
-            timeout_s=30,  # a normal run takes a few seconds; the hanging one is stopped
+            timeout_s=15,  # a normal run takes 1-3 s (7x margin on a loaded machine); the hanging one is stopped
             crawl_settings={**FAST_SETTINGS, "DOWNLOAD_TIMEOUT": 60},
             settings_for=lambda name: (
                 {"EXTENSIONS": {"crashing.CrashOnOpen": 0}} if name == "crasher" else {}

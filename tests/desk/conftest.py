@@ -186,6 +186,25 @@ def store_posts(ctx: Context, posts: list[PostRecord]) -> None:
                 upsert_alert(s, post=p, playbook_id=m.playbook.id if m else None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _scan_components_once():
+    """Streamlit scans every installed distribution's metadata for components at each AppTest run (~0.4 s,
+    a third of a typical desk test); what is installed does not change during a run: scan once."""
+    from streamlit.components.v2 import manifest_scanner
+
+    real = manifest_scanner.scan_component_manifests
+    found: dict[None, list] = {}
+
+    def once(max_workers: int | None = None) -> list:
+        if None not in found:
+            found[None] = real(max_workers)
+        return list(found[None])
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(manifest_scanner, "scan_component_manifests", once)
+        yield
+
+
 _SEGMENTERS: dict[tuple[str, ...], object] = {}
 
 

@@ -47,6 +47,13 @@ def _page_text(drv) -> str:
     return drv.execute_script("return document.body ? document.body.innerText : ''") or ""
 
 
+def _headings(drv) -> list[str]:
+    """The page's h1 texts, read in one script: the page draws in steps, so an element found first may be
+    gone when its text is asked for (a stale element)."""
+    js = "return Array.from(document.querySelectorAll('h1')).map(e => e.innerText.trim())"
+    return drv.execute_script(js) or []
+
+
 def _errors_on_page(drv) -> list[str]:
     found = []
     for selector in ERROR_SELECTORS:

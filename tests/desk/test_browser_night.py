@@ -15,7 +15,7 @@ import pytest
 
 from tests.desk import browser
 from tests.desk.conftest import TEST_PASSWORD, DeskStore, make_user, sample_posts
-from tests.desk.test_browser import _errors_on_page, _page_text, _sign_in, _wait_for
+from tests.desk.test_browser import _errors_on_page, _headings, _page_text, _sign_in, _wait_for
 
 USER = "值班员小夜"
 
@@ -23,12 +23,6 @@ USER = "值班员小夜"
 @pytest.fixture
 def browser_paths():
     return browser.browser_paths()
-
-
-def _headings(drv) -> list[str]:
-    from selenium.webdriver.common.by import By
-
-    return [el.text.strip() for el in drv.find_elements(By.CSS_SELECTOR, "h1")]
 
 
 def test_item_link_survives_sign_in_and_reload(browser_paths, desk_config, tmp_path):

@@ -16,7 +16,7 @@ import pytest
 
 from tests.desk import browser
 from tests.desk.conftest import TEST_PASSWORD, DeskStore, make_user, sample_posts
-from tests.desk.test_browser import _errors_on_page, _page_text, _sign_in, _wait_for
+from tests.desk.test_browser import _errors_on_page, _headings, _page_text, _sign_in, _wait_for
 
 OFFICER, MANAGER, ADMIN = "值班员小周", "李负责", "管理员老王"
 
@@ -24,12 +24,6 @@ OFFICER, MANAGER, ADMIN = "值班员小周", "李负责", "管理员老王"
 @pytest.fixture
 def browser_paths():
     return browser.browser_paths()
-
-
-def _headings(drv) -> list[str]:
-    from selenium.webdriver.common.by import By
-
-    return [el.text.strip() for el in drv.find_elements(By.CSS_SELECTOR, "h1")]
 
 
 def _click(drv, label: str, *, timeout: float = 30, contains: bool = False) -> None:
@@ -50,6 +44,23 @@ def _click(drv, label: str, *, timeout: float = 30, contains: bool = False) -> N
         return False
 
     _wait_for(attempt, timeout, f"a click on 「{label}」", drv)
+
+
+def _open_expander(drv, label: str):
+    """Click the expander titled ``label`` and return its summary, or None while the page is still drawing
+    it (not there yet, or redrawn between finding and clicking)."""
+    from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    try:
+        for e in drv.find_elements(By.CSS_SELECTOR, "summary"):
+            if label in e.text:
+                drv.execute_script("arguments[0].scrollIntoView({block: 'center'});", e)
+                e.click()
+                return e
+    except (StaleElementReferenceException, ElementClickInterceptedException):
+        pass
+    return None
 
 
 def _see(drv, text: str, what: str, timeout: float = 40) -> None:
@@ -93,11 +104,7 @@ def test_each_role_walks_its_main_flow(browser_paths, desk_config, tmp_path):
         _wait_for(lambda: "处置记录" in _headings(drv), 40, "the record page", drv)
         _see(drv, "对外口径", "the holding statements")
         # draft from the first template: fill what it asks for
-        expander = next(
-            e for e in drv.find_elements(By.CSS_SELECTOR, "summary") if "起草新的对外口径" in e.text
-        )
-        drv.execute_script("arguments[0].scrollIntoView({block: 'center'});", expander)
-        expander.click()
+        expander = _wait_for(lambda: _open_expander(drv, "起草新的对外口径"), 40, "the draft expander", drv)
         time.sleep(1.0)
         details = expander.find_element(By.XPATH, "./ancestor::details[1]")
         for box in details.find_elements(By.CSS_SELECTOR, "input[type='text']"):

@@ -26,6 +26,13 @@ def browser_paths():
     return browser.browser_paths()
 
 
+# the 新 badges, counted in one script (elements found one by one may be redrawn before their text is read)
+NEW_BADGES_JS = """
+return Array.from(document.querySelectorAll('[data-testid="stMarkdownContainer"] span'))
+  .filter(e => e.innerText.trim() === '新').length;
+"""
+
+
 def test_new_alert_appears_without_a_click(browser_paths, desk_config, tmp_path):
     chromium, driver = browser_paths
     with desk_config.open("a", encoding="utf-8") as f:
@@ -86,15 +93,15 @@ def test_new_alert_appears_without_a_click(browser_paths, desk_config, tmp_path)
         _wait_for(lambda: late.title in _page_text(drv), REFRESH_SECONDS * 4, "the new alert to appear", drv)
         waited = time.monotonic() - started
         assert _errors_on_page(drv) == []
-        text = _page_text(drv)
-        # the only 新 on the page belongs to the post that just arrived
-        # counted in one script: the fragment redraws every few seconds, a found element may go stale
-        badges = drv.execute_script(
-            "return Array.from(document.querySelectorAll('[data-testid=\"stMarkdownContainer\"] span'))"
-            ".map(e => (e.innerText || '').trim()).filter(t => t === '新')"
-        )
-        assert len(badges) == 1, badges
-        assert "新到达\n\n1\n" in text  # the count of new alerts for this person
+
+        # the only 新 on the page belongs to the post that just arrived; the page draws in steps (the title
+        # can be there a moment before its badge), so wait for the page to settle on exactly one
+        def _badges() -> int:
+            return drv.execute_script(NEW_BADGES_JS)
+
+        _wait_for(lambda: _badges() == 1, 20, "exactly one 新 badge", drv)
+        _wait_for(lambda: "新到达\n\n1\n" in _page_text(drv), 20, "the count of new alerts (1)", drv)
+        assert _badges() == 1
     print(f"\nnew alert shown {waited:.1f} s after it was stored (refresh every {REFRESH_SECONDS} s)")
 
 

@@ -118,6 +118,10 @@ def test_a_bad_directory_gets_a_clear_chinese_error(tmp_path, config_file, capsy
 
 def test_hub_name_without_internet_says_so(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # huggingface_hub read the variable when it was imported: also tell it now, or it waits for a timeout
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(ModelLoadError, match="不能联网"):
         create_sentiment_model("someone/no-such-chinese-sentiment-model")
 

@@ -206,5 +206,5 @@ def start(port: int = 0) -> tuple[EsWire, ThreadingHTTPServer]:
     ThreadingHTTPServer.allow_reuse_address = True
     server = ThreadingHTTPServer(("127.0.0.1", port), _handler(wire))
     wire.port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return wire, server

@@ -175,7 +175,7 @@ class _Hook(BaseHTTPRequestHandler):
 def wecom_hook():
     _Hook.hits = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server, _Hook.hits
     server.shutdown()
