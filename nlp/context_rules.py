@@ -755,7 +755,10 @@ _ANSWER = re.compile(
 # …that denies it: the answer negates a fact or says all is normal
 _ANSWER_DENIES = re.compile(
     r"未收到|不存在|并未|并无|从未|未发生|不涉及|没有收到|没有发生|没有(?:任何|大规模)?[^，。]{0,6}计划|无此事|"
-    r"一切正常|正常履职|正常经营|经营正常|运营正常|正常开展|正常运行|不实|谣言|不属实"
+    r"一切正常|正常履职|正常经营|经营正常|运营正常|正常开展|正常运行|不实|谣言|不属实|"
+    # the trouble was someone else's doing: 系仿冒APP所致, 公司系统未被攻破
+    r"未被(?:攻破|入侵|攻击|盗取|窃取|泄露|篡改)|系(?:仿冒|冒用|假冒|山寨|不法分子|诈骗|钓鱼)|"
+    r"(?:仿冒|假冒|山寨|钓鱼)(?:APP|app|App|网站|软件|链接|网页)所致"
 )
 # …unless it admits something: an apology or a sanction is no denial
 _ADMITS = re.compile(r"致歉|道歉|歉意|整改|严肃处理|停职|已对.{0,8}处理|处分")

@@ -378,3 +378,11 @@ def test_an_ellipsis_ends_the_list_before_the_firms_own_clause(desk):
     assert a["targets"] == ["霁川证券"] and not a["flagged"], a["reasons"]
     fined = "盘点今年吃罚单的券商：东沅证券、嘉陵证券、长汀证券、丰谷证券……霁川证券也吃了一张罚单"
     assert one(desk, fined)["flagged"]
+
+
+def test_a_reply_that_puts_the_trouble_on_impersonators_relays_a_denial(desk):
+    relay = "霁川证券回应“客户资金被盗”：系仿冒APP所致 公司系统未被攻破。近日，社交平台流传多张截图，称有投资者资金被盗。"
+    assert rules.denial_in(relay) in ("系仿冒", "未被攻破")
+    assert not one(desk, relay)["flagged"]
+    admitted = "霁川证券回应“客户资金被盗”：APP存在越权漏洞，已向客户致歉。近日，社交平台流传多张截图。"
+    assert rules.denial_in(admitted) is None and one(desk, admitted)["flagged"]
