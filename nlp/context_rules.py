@@ -313,13 +313,10 @@ def _resolve(text: str, mentions: Sequence[Mention], watchlist: WatchList) -> tu
             if lm:
                 longer, stem, why = lm.group(0), lm.group(1), "他方公司"
         if longer is None:
-            im = _INFIX_ORG.match(
-                after
-            )  # 澄X源投资, 苍X长青投资: a word between the short name and the suffix
-            if im and not (set(im.group(1)) & _NOT_INFIX) and im.group(2) not in _SINGLE_PLACE:
-                nxt = after[im.end() : im.end() + 1]
-                if not (nxt and nxt in _SUFFIX_NOT_BEFORE.get(im.group(2), "")):
-                    longer, stem, why = im.group(0), im.group(1), "机构或地名"
+            # 澄X源投资, 苍X长青投资: a word between the short name and the suffix
+            infix = _infix_org(after)
+            if infix is not None:
+                longer, stem, why = infix[0] + infix[1], infix[0], "机构或地名"
         if longer is None or stem is None or _is_own(ent, stem):
             out.append(m)
             continue
@@ -330,15 +327,23 @@ def _resolve(text: str, mentions: Sequence[Mention], watchlist: WatchList) -> tu
 
 
 _ORG_SUFFIX_AT = re.compile("|".join(re.escape(x) for x in ORG_SUFFIXES))  # longest first
-# a one- or two-character word, then an organisation suffix of two characters or more (源投资, 长青投资)
-_INFIX_ORG = re.compile(
-    r"([\u4e00-\u9fff]{1,2}?)(" + "|".join(re.escape(x) for x in ORG_SUFFIXES if len(x) >= 2) + ")"
-)
-_SINGLE_PLACE = frozenset(x for x in ORG_SUFFIXES if len(x) == 1)
 # characters that make the "word" a sentence instead (华X今天投资了, 华X也投资, 华X的基金): not a name
 _NOT_INFIX = frozenset(
     "的和与及等在是被对向给了有从把将于为由以其该本我这那某各今明昨又还都再也去来要会能就才刚已正"
 )
+
+
+def _infix_org(after: str) -> tuple[str, str] | None:
+    """(word, suffix): a one- or two-character word, then an organisation suffix of two characters or more
+    (源 + 投资, 长青 + 投资) as :func:`_org_after` reads it; None when ``after`` does not begin so."""
+    for k in (1, 2):
+        word = after[:k]
+        if len(word) < k or not all("\u4e00" <= c <= "\u9fff" and c not in _NOT_INFIX for c in word):
+            return None
+        suffix = _org_after(after[k:])
+        if suffix is not None and len(suffix) >= 2:
+            return word, suffix
+    return None
 
 
 def _org_after(after: str) -> str | None:
