@@ -22,6 +22,7 @@ from nlp import context_rules as rules
 from nlp import rumor as rumor_mod
 from nlp import targets as targets_mod
 from nlp.falsity import DEBUNK_FACTOR, FalsityDetector
+from nlp.normalize import simplified
 from nlp.feedback import FeedbackHook, FeedbackInput, p_negative
 from nlp.risk import RiskThresholds, assess
 from nlp.rumor import RumorModel, RumorRegister
@@ -208,12 +209,11 @@ class Analyzer:
         work: list[_Work] = []
         for post in posts:
             # a repost that only says 转发微博 is read as the text it carries (nlp.context_rules)
-            body, repost = rules.reading_text(str(post.get("text") or ""))
-            text = (
-                post_text(post)
-                if repost is None or not repost.carried_only
-                else post_text({**post, "text": body})
-            )
+            # read in simplified characters (雲夢證券 is 云梦证券; nlp.normalize keeps every span in place)
+            raw = simplified(str(post.get("text") or ""))
+            title = simplified(str(post.get("title") or ""))
+            body, repost = rules.reading_text(raw)
+            text = post_text({"title": title, "text": raw if repost is None or not repost.carried_only else body})
             wl = self._watchlist_for(post)
             mentions = wl.find(text, include_excluded=True)
             about_firm = str(post.get("source") or "") in self.context.about_firm_sources

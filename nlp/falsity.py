@@ -18,6 +18,7 @@ A post that denies (辟谣, 澄清 …) repeats the rumor's words but is not a r
 from __future__ import annotations
 
 from dataclasses import dataclass
+import re
 from typing import Any
 
 # cue -> weight (how strongly it alone suggests an unverified claim)
@@ -92,6 +93,34 @@ RUMOR_CUES: dict[str, float] = {
     "暂停融资融券": 0.3,
     "暂停新开户": 0.3,
 }
+
+# hearsay and the claims it carries, as phrases rather than fixed words (听业内朋友说, 有消息说, 坊间盛传,
+# 裁三成人, 亏了几十亿, 流动性紧张): (pattern, weight). The reason names the words that matched.
+_CL = r"[^，。！？!?；;\n]"  # within one clause
+RUMOR_PATTERNS: tuple[tuple[str, float], ...] = (
+    # someone heard it from someone: 听(业内/一个在那上班的)朋友说, 据(内部)人士透露, 有(个)同事说
+    (rf"听{_CL}{{0,8}}?(?:朋友|同事|同行|人士|的人|员工|老乡|亲戚|领导|哥们|消息)(?:们)?{_CL}{{0,2}}?(?:说|讲|讲的|透露|爆料)", 0.5),
+    (rf"(?:有|据)(?:个|位|一个|一位)?{_CL}{{0,4}}?(?:消息|人士|朋友|同事|知情人|员工|内部人|业内人)(?:们)?(?:说|称|讲|透露|爆料|传)", 0.45),
+    (r"听闻|风传|盛传|疯传|哄传|坊间(?:传|流传|消息|都在)|江湖传(?:言|闻)|圈(?:里|内)(?:都在)?传|业内(?:都在)?传|(?:群里|圈里|朋友圈)(?:都|有人)?在(?:说|传)|传得(?:沸沸扬扬|很凶|满天飞)", 0.55),
+    (r"不知(?:道)?(?:真假|是真是假|是否属实|真的假的|是不是真的)|是真是假|有没有(?:懂|知道)的(?:朋友|人|兄弟)?|有知道(?:内情|的)", 0.45),
+    (r"(?:业内|圈内|内部|小道|可靠|独家|坊间)消息|(?:有待|尚待|待|尚未|未获|没有)(?:证实|核实|确认|官方证实)", 0.5),
+    (r"仅供参考|信不信由你|懂的都懂|你懂的|据说是", 0.2),
+)
+# the claims a rumor about a firm usually makes: they count only beside hearsay (news reports them too,
+# and two of them together are a report of trouble, not a rumor)
+CLAIM_PATTERNS: tuple[tuple[str, float], ...] = (
+    (r"裁(?:员|掉|人)|裁[一二三四五六七八九十几半两][成半]|(?:降|砍|减)薪|(?:工资|奖金|年终奖)(?:发不出|停发|缓发|腰斩)|欠薪", 0.25),
+    (r"亏(?:了|损|掉)?(?:超过|超|逾|近|了)?[0-9一二三四五六七八九十百千几数两]+[多余]?亿|流动性(?:紧张|危机|枯竭|告急|出(?:了)?问题)|资金(?:链)?(?:紧张|断裂|告急)|(?:紧急|被迫)?(?:发债)?补血|爆仓|穿仓", 0.3),
+    (r"(?:换|撤)(?:掉)?(?:总裁|董事长|帅|总经理|一把手)|(?:总裁|董事长|总经理|一把手)[^，。！？\n]{0,6}(?:交接|换人|下课|走人)|被(?:约谈|立案|调查|查|留置|双开|控制)", 0.3),
+    (r"(?:要|将|会)(?:被)?(?:合并|吸收|收购|重组|接管|托管|停业|撤销|摘牌|退市)", 0.3),
+)
+_RUMOR_PATTERNS = tuple((re.compile(p), w) for p, w in RUMOR_PATTERNS)
+_CLAIM_PATTERNS = tuple((re.compile(p), w) for p, w in CLAIM_PATTERNS)
+# the cue words above that are claims, not hearsay
+CLAIM_CUES = frozenset(
+    "被带走 跑路 暴雷 爆雷 倒闭 破产 要黄了 资金链断裂 挤兑 出事 没露面 裁员 降薪 收购 合并 撤并 被接管 卷款 停业 "
+    "暂停两融 暂停融资融券 暂停新开户".split()
+)
 
 # a cue's characters that belong to other words: (characters before it, characters after it) that make it
 # so (要求证券公司 is 要求 + 证券, not 求证; 在传统业务 is not 在传; 根据说明 is not 据说, 据说明年 is)
@@ -180,6 +209,8 @@ class FalsityDetector:
         model_threshold: float = DEFAULT_MODEL_THRESHOLD,
     ) -> None:
         self.cues = dict(RUMOR_CUES if cues is None else cues)
+        self.patterns = _RUMOR_PATTERNS if cues is None else ()
+        self.claims = _CLAIM_PATTERNS if cues is None else ()
         # longer cues first, so 转发求证 is reported instead of 求证 (the shorter one is then skipped)
         self._ordered = sorted(self.cues, key=len, reverse=True)
         self.threshold = threshold
@@ -207,6 +238,18 @@ class FalsityDetector:
         p_none = 1.0
         for cue in hits:
             p_none *= 1.0 - self.cues[cue]
+        for pattern, weight in self.patterns:  # a phrase counts once, and not again inside a cue word
+            m = pattern.search(text)
+            if m is not None and not any(m.group(0) in h or h in m.group(0) for h in hits):
+                hits.append(m.group(0))
+                p_none *= 1.0 - weight
+        hearsay = [h for h in hits if h not in CLAIM_CUES]
+        if hearsay:  # what the hearsay claims (裁三成, 亏了几十亿, 换总裁) makes it a rumor
+            for pattern, weight in self.claims:
+                m = pattern.search(text)
+                if m is not None and not any(m.group(0) in h or h in m.group(0) for h in hits):
+                    hits.append(m.group(0))
+                    p_none *= 1.0 - weight
         if spread and hits:
             p_none *= 1.0 - SPREAD_CUE_WEIGHT
             hits.append(spread)

@@ -89,6 +89,28 @@ def as_entity(obj: Any) -> Entity:
     )
 
 
+def _initials(stem: str) -> str:
+    from pypinyin import Style, lazy_pinyin  # only when a watch list is built
+
+    letters = lazy_pinyin(stem, style=Style.FIRST_LETTER, errors="ignore")
+    return "".join(letters).upper() if len(letters) == len(stem) else ""
+
+
+def name_variants(short_names: Iterable[str]) -> list[str]:
+    """How people write a broker's name to get past a filter or in a hurry: the initials of its pinyin
+    (云梦证券 → YM证券, matched in any case) and 证券 as zq (云梦zq). Only for a short name ending in 证券 with
+    a stem of two or more Chinese characters (a bare YM would be anyone's)."""
+    out: list[str] = []
+    for name in short_names:
+        stem = name[:-2] if name.endswith("证券") else ""
+        if len(stem) < 2 or not all("\u4e00" <= c <= "\u9fff" for c in stem):
+            continue
+        out.append(stem + "zq")
+        if ini := _initials(stem):
+            out.append(ini + "证券")
+    return list(dict.fromkeys(out))
+
+
 @dataclass
 class WatchList:
     entities: Sequence[Entity]
@@ -131,6 +153,7 @@ class WatchList:
         short = [s for s in short_names if s]
         canonical = short[0] if short else name
         aliases = [a for a in (name, *short[1:]) if a and a != canonical]
+        aliases += [v for v in name_variants(short) if v not in aliases and v != canonical]
         firm = Entity(
             canonical,
             aliases=(*aliases, *stock_codes),

@@ -386,3 +386,65 @@ def test_a_reply_that_puts_the_trouble_on_impersonators_relays_a_denial(desk):
     assert not one(desk, relay)["flagged"]
     admitted = "霁川证券回应“客户资金被盗”：APP存在越权漏洞，已向客户致歉。近日，社交平台流传多张截图。"
     assert rules.denial_in(admitted) is None and one(desk, admitted)["flagged"]
+
+
+# ------------------------------------------------------------------- how the firm is written
+
+def test_a_traditional_script_report_is_read_as_the_firm_and_its_facts(desk):
+    a = one(desk, "霁川證券董事長遭留置 內地券商反腐風暴再起")
+    assert a["targets"] == ["霁川证券"] and a["flagged"] and said(a, "留置")
+
+
+def test_the_firms_pinyin_initials_and_zq_name_it(wl):
+    # 霁川 → JC; written to get past a filter, in any case
+    for text in ("JC证券的客服又不接电话", "jc证券又崩了", "霁川zq的APP打不开", "霁川证劵的经理"):
+        assert [m.entity for m in wl.find(text)] == ["霁川证券"], text
+
+
+def test_a_name_variant_is_only_made_for_a_chinese_stem_before_securities():
+    from nlp.watchlist import name_variants
+
+    assert name_variants(["霁川证券", "霁川", "ABC证券"]) == ["霁川zq", "JC证券"]
+
+
+# ------------------------------------------------------------------------------ hearsay
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "听业内朋友说，霁川证券自营盘这次亏了几十亿，有点紧张",
+        "有消息说年底前要换总裁，霁川证券那边已经在交接了",
+        "坊间盛传霁川证券投行部整个团队被查，不知真假",
+        "听说霁川证券年底要裁三成人，研究所先开刀",
+    ],
+)
+def test_hearsay_of_trouble_at_the_firm_is_a_rumor(desk, text):
+    a = one(desk, text)
+    assert a["falsity"]["label"] == "rumor" and a["flagged"] and said(a, "不实线索")
+
+
+def test_claims_of_trouble_without_hearsay_are_a_report_not_a_rumor():
+    # 暴雷 and a loss in billions, told as facts (a company's results): no one says they heard it
+    r = FalsityDetector().check("霁川重工暴雷了，三季度直接亏了十几亿")
+    assert r.label == "none"
+    assert FalsityDetector().check("听说霁川重工亏了十几亿").label == "rumor"
+
+
+# ------------------------------------------------------------ complaints in their own words
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("霁川证券的客服转人工排队87位，等到收盘也没接通", "客户投诉"),
+        ("感谢霁川证券让我体会到销户比离婚还难，三个月了还在审核中", "客户投诉"),
+        ("霁川证券营业部天天跟老人说稳盈3号跟银行存款一样", "客户投诉"),
+        ("霁川证券投行三个月无休，没有加班费，项目奖金也缓发", "其他"),
+        ("霁川证券外包离职员工导出了三千多条客户信息", "数据泄露"),
+    ],
+)
+def test_a_calm_or_sarcastic_complaint_is_still_against_the_firm(desk, text, topic):
+    a = one(desk, text)
+    assert a["flagged"] and said(a, "投诉/不当行为指向本司"), a["reasons"]
+    assert a["topic"] == topic
