@@ -27,7 +27,7 @@ SEVERITIES = {"I", "II", "III", "IV"}
 
 
 def test_the_hand_written_worlds_are_there_and_lanshan_is_the_default():
-    assert {"lanshan", "chicheng", "chengjiang", "cangwu", "tingzhou", "yunmeng"} <= set(R.world_names())
+    assert {"lanshan", "chicheng", "chengjiang", "cangwu", "tingzhou", "yunmeng", "heming"} <= set(R.world_names())
     assert R.DEFAULT_WORLD == "lanshan"
 
 
