@@ -536,6 +536,9 @@ class Analyzer:
             carried_only=rp is not None and rp.carried_only,
             masked=w.masked,
         )
+        if statement is not None and statement.kind == "own_news":  # its own bad news: read as any report
+            w.notes = [*(w.notes or ()), statement.reason]
+            statement = None
         return rules.read(w.text, w.mentions, declared=bool(w.declared), statement=statement, masked=w.masked)
 
     def _context_negative_targets(

@@ -512,8 +512,16 @@ NEUTRAL_GAP = 4  # characters a prevention word may stand before the keyword it 
 NEUTRAL_AFTER = _words(
     "知识 渠道 途径 热线 电话 方式 流程 指南 指引 意识 教育 宣传 宣讲 讲座 保护 安全 防护 培训 演练 制度 机制 "
     "办法 规定 规则 条例 管理办法 要求 标准 平台 处理机制 处理流程 处理效率 处理情况 处理工作 办结 一键 直达 通道 入口 功能 中心 "
-    "计算 技术"
+    "计算 技术 风险可控 风险总体可控 风险整体可控 风险基本可控 风险不大 风险较低 主要集中 集中在 多集中"
 )
+# a default or a blow-up whose subject is an issuer just before it (恒屿地产债券违约, 城投债爆雷): not the firm's
+_ISSUER_BEFORE = re.compile(r"(?:债|债券|地产|房企|城投|信托|集团|控股|平台|票据|商票)(?:的)?(?:相关)?$")
+_ISSUER_KEYWORDS = frozenset(("违约", "爆雷", "暴雷", "延期兑付", "逾期", "兑付危机", "违约风险"))
+# a post that opens as teaching (科普：…, 投教小课堂｜…): the trouble words it explains are no event
+_TEACHING_HEAD = re.compile(
+    r"^[^。！？\n]{0,8}(?:科普|投教|投资者教育|小课堂|知识点|划重点|教你|干货|指南|问答|答疑)[^。！？\n]{0,4}[：:｜|丨]"
+)
+_ME_VICTIM = re.compile(r"被骗了|骗了我|我被骗|我(?:的)?(?:账户|钱|资金|本金)|要求赔偿|我[^，。！？\n]{0,4}损失")
 # a sentence whose wrongdoer is a third party (不法分子冒用我司名义诱导…): the firm is its victim
 THIRD_PARTY = re.compile(
     r"不法分子|诈骗分子|犯罪分子|冒用|冒充|假冒|仿冒|山寨|假借|"
@@ -578,7 +586,8 @@ _QUESTION_END = re.compile(r"(?:吗|么|嘛|呢|是什么|是啥|不成)?\s*[？
 
 # a hypothesis (如果APP宕机了, 一旦发生系统故障, 会不会被乱收费): what it supposes has not happened
 _HYPOTHETICAL = re.compile(
-    r"如果|假如|假设|若是|倘若|倘使|万一|一旦|如遇|如发生|若发生|若出现|如出现|遇到.{0,4}时|会不会|是否会|会否"
+    r"如果|假如|假设|若是|倘若|倘使|万一|一旦|如遇|如发生|若发生|若出现|如出现|遇到.{0,4}时|会不会|是否会|会否|"
+    r"(?:怎么|如何|怎样)(?:索赔|维权|投诉|识别|防范|应对)|以[^，。；！？\n]{0,24}(?:案例|罚单)[^，。；！？\n]{0,4}(?:为例|讲|看)|典型案例"
 )
 # a rule, a campaign or a prevention word anywhere before in the clause governs its keywords (严禁…, 打击…,
 # 专项整治…), unless it failed (防范不力)
@@ -593,7 +602,7 @@ _RULE_AFTER = re.compile(
 # a keyword whose measure is getting better (投诉率全辖最低, 投诉量同比下降三成)
 _IMPROVING = re.compile(
     r"(?:率|量|数|件数|次数)?[^，。；！？\n]{0,8}?(?:最低|最少|下降|减少|降低|为零|为0|清零|下滑|回落|大降|持续下降|"
-    r"较低|偏低|很低|低于|处于低位|出清|通过验收|验收通过|整改完毕|整改到位)"
+    r"较低|偏低|很低|低于|处于低位|出清|通过验收|验收通过|整改完毕|整改到位|满意度|办结率|解决率|化解率)"
 )
 # none of it at all: 一张罚单都没吃, 一次故障也没出过 (a count of one before the keyword, 都没 after it)
 _ONE_BEFORE = re.compile(r"(?:一|任何|半)(?:张|次|起|个|条|笔|份|单|回|例|宗)?$")
@@ -667,6 +676,7 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
     masked: list[tuple[int, int]] = []
     not_listed = [_clause_of(text, m.start()) for m in NOT_LISTED.finditer(text)]
     out.not_listed = not_listed
+    teaching = _TEACHING_HEAD.search(text) is not None and _ME_VICTIM.search(text) is None
     third = [
         (s, e)
         for s, e in spans(_SENTENCE, text)
@@ -708,6 +718,10 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
             why = ("neutral", (before or "") + kw + (after or ""))
         elif any(a <= s < b for a, b in third):
             why = ("neutral", kw)
+        elif kw in _ISSUER_KEYWORDS and _ISSUER_BEFORE.search(text, max(cs, s - 4), s):
+            why = ("neutral", text[max(cs, s - 4) : e])
+        elif teaching:
+            why = ("neutral", "科普：" + kw)
         if why is None:
             continue
         masked.append((s, e))
@@ -746,11 +760,13 @@ _DENIAL = re.compile(
     r"不实|不属实|否认|子虚乌有|无中生有|并无此事|没有此事|假消息|纯属虚构|已被证伪|恶意编造|凭空捏造|恶意造谣|"
     r"^更正[：:]|\n更正[：:]|"
     r"没(?:有)?这(?:回)?事|压根没有|纯属瞎说|瞎传|别信谣|谣言止于|臆测|别信|不可信|瞎编|胡编|胡说八道|无稽之谈|"
-    r"造谣者|追究[^，。]{0,8}造谣"
+    r"造谣者|追究[^，。]{0,8}造谣|"
+    # asked and answered no: 好几个人问我X是不是暴雷了。没有！
+    r"(?:是不是|是否|有没有|会不会)[^。！？\n]{0,24}[了吗呢]?[。？?！!…]+\s*(?:没有|不是|当然没有|当然不是|并没有|没)[！!。]"
 )
 # …unless asked for, refused or itself denied: 尚未澄清, 要求澄清, 不是谣言, 是谣言吗
 _NOT_DENIAL_BEFORE = re.compile(
-    r"(?:未|没有|没|不|拒绝|尚未|迟迟|要求|请|希望|等待|何时|是否|能否|并非|绝非|不是|别)$"
+    r"(?:未|没有|没|不|拒绝|尚未|迟迟|要求|请|希望|等待|何时|是否|能否|并非|绝非|不是|别|就算|即使|哪怕|即便|假如|如果|要是)$"
 )
 # an answer to hearsay: 针对网传……，X回应称 ……
 _ANSWER = re.compile(
@@ -774,13 +790,22 @@ _DOUBT = re.compile(
 )
 # the firm runs an awareness campaign (开展“防范非法证券活动”宣传, 上线反诈专区): the scams it names are not its own
 _ACTIVITY = re.compile(
-    r"(?:开展|举办|举行|联合|走进|组织|启动|上线|推出)[^。！？\n]{0,24}"
-    r"(?:宣传|宣讲|讲座|投教|投资者教育|反诈|防骗|防范|风险提示|公益)"
+    r"(?:开展|举办|举行|联合|走进|组织|启动|上线|推出|去听了?|听了|参加了?)[^。！？\n]{0,24}"
+    r"(?:宣传|宣讲|讲座|投教|投资者教育|反诈|防骗|防范|风险提示|公益|合规培训|培训会)|"
+    r"^[^。！？\n]{0,6}科普[：:]"
 )
 # a warning against fraud in the firm's name (in the post's head): a third party is the wrongdoer
 _WARNING = re.compile(
     r"提示|提醒|警惕|谨防|防范|反诈|防骗|注意甄别|认准|小心|当心|别上当|不要相信|别信|注意辨别"
 )
+
+# hard news a firm announces about itself: still an event to handle
+_OWN_BAD_NEWS = re.compile(
+    r"留置|立案|被查|接受调查|协助调查|纪律审查|监察调查|失联|行政处罚|监管措施|警示函|罚款|没收|违约|延期兑付|"
+    r"(?:信息|数据)(?:泄露|外泄)|被采取"
+)
+# an incident the head reports (a firm answering for a leak warns of scams too): not a mere notice
+_INCIDENT = re.compile(r"泄露|外泄|违规|被盗|被攻击|故障|处罚|留置|立案")
 
 # the firm's own notice of risks (风险提示, 反诈提醒) about scams (非法荐股, 诈骗, 骗局)
 _WARNING_NOTICE = re.compile(
@@ -848,7 +873,7 @@ def claim_of(text: str) -> str:
 
 @dataclass(frozen=True)
 class Statement:
-    kind: str  # "own": the firm's own words; "relay": a clarification or denial relayed
+    kind: str  # "own": the firm's own words; "relay": a clarification or denial relayed; "own_news": its own bad news
     cue: str
     reason: str
 
@@ -961,6 +986,9 @@ def statement_kind(
     author = str(post.get("author") or "")
     verified = post.get("user_verified") in (True, 1, "1", "true", "True")
     if is_official(author, names, official_accounts, verified=verified):
+        if denial_in(text) is None and (bad := _OWN_BAD_NEWS.search(masked.text if masked is not None else text)):
+            # its own bad news (董事长被留置, 收到警示函): the desk handles it as it would any report of it
+            return Statement("own_news", bad.group(0), f"本司官方发布的坏消息（“{bad.group(0)}”）：照常研判")
         return Statement("own", author, f"本司官方账号发布（{author}）：不另预警，归入相关事件")
     if carried_only and any(is_official(u, names, official_accounts) for u in carried_from):
         who = next(u for u in carried_from if is_official(u, names, official_accounts))
@@ -971,7 +999,7 @@ def statement_kind(
     head = _head(text)
     third = THIRD_PARTY.search(text)
     warn = _WARNING.search(head)
-    if third and warn and not _VICTIM.search(text):
+    if third and warn and not _VICTIM.search(text) and not _INCIDENT.search(head, 0, min(warn.start(), third.start())):
         return Statement(
             "relay", third.group(0), f"防骗/风险提示（他人“{third.group(0)}”本司名义）：不另预警"
         )
@@ -981,6 +1009,7 @@ def statement_kind(
         notice
         and _SCAM.search(text)
         and not _VICTIM.search(text)
+        and not _INCIDENT.search(head, 0, notice.start())
         and any(head.find(n, 0, notice.start()) >= 0 for n in names)
     ):
         return Statement("relay", notice.group(0), f"本司防骗/风险提示（“{notice.group(0)}”）：不另预警")
@@ -1027,7 +1056,7 @@ _NOT_US = re.compile(
     r"(?:不是|并非|并不是)(?:公司|我们|咱们|本司|我司|这家)的(?:人|员工)?(?=[，,。！？!?；;\n]|$)|"
     r"(?:罚|查|说|指|讲|骂|出事|暴雷|爆雷|处罚|亏|崩)的是(?:隔壁|别家|另一家|另外一家|其他|其它|同行|人家|那家|他们|后者|前者)"
 )
-_US_REF = re.compile(r"我们|咱们|本公司|本司|我司|我公司|公司|这票|这家|自家|我家|咱家")
+_US_REF = re.compile(r"我们|咱们|本公司|本司|我司|我公司|公司|券商|这票|这家|自家|我家|咱家")
 # … unless staff say it to a client who complains: 客服说跟他们没关系 is buck-passing, a complaint
 _BUCK_PASSING = re.compile(
     r"(?:客服|营业部|工作人员|客户经理|理财经理|经理|总部|对方|他们|那边|业务员|居间人)[^，。！？\n]{0,8}"
@@ -1222,6 +1251,7 @@ _P_ACCOUNT = (
     r"说([\u4e00-\u9fff])就\1|不让(?:我|客户|人|用户)?[^，。！？\n]{0,2}(?:转|取|出金|销|卖|提|退|撤)"
 )
 _P_SERVICE = (
+    r"(?:也|还是|就是|都|死活)不认(?:账)?|说好的[^。！？\n]{0,12}[，,](?:现在|结果|却|可是|但是)|"
     r"排队[^，。！？\n]{0,3}[0-9一二三四五六七八九十百几]+(?:位|人|个)|转人工[^，。！？\n]{0,8}(?:排队|等到|转不|打不通|没人)|(?:比|难于|难过)[^，。！？\n]{0,8}还难|难如登天|难于上青天|(?:客服|营业部|经理|公司|总部|券商)[^，。！？\n]{0,3}(?:不认|不承认|死不认)|(?:不给|不予|不肯)(?:调|降|改|开通|下调)|[一二三四五六七八九十两几0-9]+个(?:多)?月[^，。！？\n]{0,4}(?:还|一直|仍|都)?(?:在)?审核中|"
     r"刁难|为难人|推诿|踢皮球|扯皮|互相推|甩锅|推卸|敷衍|搪塞|拖延|一拖再拖|一直拖|拖着不|"
     r"(?:没人|无人|没有人)(?:管|理|接|回|处理|回复|负责|解决|受理|问)|不理人|不搭理|爱答不理|"
@@ -1269,6 +1299,7 @@ _P_STAFF = (
 )
 # how the firm treats its own staff (要求员工自购产品, 扣绩效, 拖欠工资): news against it all the same
 _P_LABOUR = (
+    r"没(?:有)?休(?:过|息过)?(?:一个)?(?:周末|假|一天)|加班费[？?！!]?\s*不存在|(?:奖金|工资|年终奖|绩效)说好的|"
     r"[一二三四五六七八九十两几0-9]+个(?:多)?月(?:都)?无休|(?:没有|没|无|不给)加班费|(?:奖金|工资|年终奖|绩效|薪水|提成)[^，。！？\n]{0,4}(?:拖延|拖欠|延迟发放|迟迟不发|不发了|打折|腰斩|砍半|缓发|停发)|逼签|只发底薪|"
     r"(?:要求|强制|逼|摊派)(?:员工)?[^，。！？\n]{0,4}(?:自购|自掏腰包|购买|认购)|扣绩效|扣工资|欠薪|拖欠(?:员工)?工资|"
     r"强制(?:加班|降薪)|变相裁员|暴力裁员"
@@ -1418,6 +1449,8 @@ _NOT_A_FACT_BEFORE = re.compile(
 )
 # a predicate in a slogan or a campaign's name (开展“拒绝误导销售”培训)
 _SLOGAN_BEFORE = re.compile(r"(?:拒绝|杜绝|严禁|禁止|反对|抵制|远离)[“「\"]?$|[“「]$")
+# …but a quote after a verb of saying is what was said (说“跟存款差不多”): the pitch itself
+_SAID_BEFORE = re.compile(r"(?:说|称|讲|道|告诉我|保证|承诺|表示|忽悠)[：:]?[“「\"]$")
 _HEARSAY_ASKS = re.compile(r"有人说|听说|网传|据说|传言|传闻|是不是|是否")
 # a predicate negated (从不乱收费, 并没有被强平, 不存在误导销售)
 _PREDICATE_NEGATED = re.compile(
@@ -1601,7 +1634,9 @@ def complaints(reading: Reading, mentions: Sequence[Mention]) -> list[Complaint]
             if not about_us(i) or third_party(i):
                 continue
             cs, ce = _clause_of(text, i)
-            if _NOT_A_FACT_BEFORE.search(text, cs, i) or _SLOGAN_BEFORE.search(text, max(cs, i - 4), i):
+            if _NOT_A_FACT_BEFORE.search(text, cs, i) or (
+                _SLOGAN_BEFORE.search(text, max(cs, i - 4), i) and not _SAID_BEFORE.search(text, max(0, i - 6), i)
+            ):
                 continue
             if _PREDICATE_NEGATED.search(text, max(cs, i - 8), i) and not _is_question(text, ce):
                 continue

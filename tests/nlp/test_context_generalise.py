@@ -448,3 +448,59 @@ def test_a_calm_or_sarcastic_complaint_is_still_against_the_firm(desk, text, top
     a = one(desk, text)
     assert a["flagged"] and said(a, "投诉/不当行为指向本司"), a["reasons"]
     assert a["topic"] == topic
+
+
+# ------------------------------------------------------------- the firm's own word, and answers
+
+
+def test_the_firms_own_account_announcing_its_own_bad_news_is_still_an_alert(desk):
+    bad = one(desk, "【公告】公司董事长温景行先生被实施留置，由总裁代为履行董事长职责。", author="霁川证券")
+    assert bad["flagged"] and said(bad, "本司官方发布的坏消息")
+    # …its clarification of a rumor is not
+    calm = one(desk, "【澄清公告】网传董事长被留置系谣言，董事长正常履职。", author="霁川证券")
+    assert not calm["flagged"] and said(calm, "本司官方账号发布")
+
+
+def test_a_firm_answering_for_a_leak_is_not_a_fraud_notice(desk):
+    a = one(
+        desk,
+        "霁川证券回应客户信息泄露：系外包公司离职员工违规导出，涉及三千名客户。公司发布风险提示：谨防冒充客服的诈骗电话。",
+    )
+    assert a["flagged"] and not said(a, "本司防骗/风险提示")
+
+
+def test_a_question_about_the_firm_answered_no_is_a_denial(desk):
+    a = one(desk, "好几个人私信问我霁川证券是不是暴雷了。没有！三季度净利润还增长了12%，别被标题党带节奏。")
+    assert not a["flagged"] and said(a, "澄清/否认转述")
+
+
+def test_even_if_it_is_a_rumor_is_not_a_denial(desk):
+    a = one(desk, "霁川证券董事长留置，网上还在传总裁也出事了。就算是谣言，这种管理层状态还能信吗？太差了")
+    assert a["flagged"] and not said(a, "澄清/否认转述")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "科普：券商系统故障造成损失怎么索赔？以霁川证券的客户协议为例，先截图、再投诉、最后才是诉讼。",
+        "城投债会不会大面积爆雷 霁川证券固收首席今天路演说，城投债违约风险总体可控，爆雷主要集中在弱资质区县平台",
+        "霁川证券：未持有恒屿地产相关债券。针对市场关注的恒屿地产债券违约事项，霁川证券表示，公司均未持有。",
+        "中证协：三季度证券业投诉处理满意度提升，霁川证券等12家券商投诉处理满意度超过95%",
+    ],
+)
+def test_trouble_words_in_teaching_analysis_or_anothers_default_are_no_alert(desk, text):
+    a = one(desk, text)
+    assert not a["flagged"], a["reasons"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "霁川证券营业部的小哥天天给我妈打电话推稳盈3号，说“跟存款一样，稳的”，净值0.7几",
+        "在霁川证券开的户，新股中签了，账户里明明有钱却算我弃购！截图给客服看余额也不认",
+        "在霁川证券投行干了三年，这个季度没休过一个周末，加班费？不存在的。",
+    ],
+)
+def test_what_staff_said_and_what_the_firm_would_not_own_are_complaints(desk, text):
+    a = one(desk, text)
+    assert a["flagged"] and said(a, "投诉/不当行为指向本司"), a["reasons"]
