@@ -1330,6 +1330,8 @@ _P_PRODUCT = (
     r"(?:净值|产品)[^，。！？\n]{0,4}(?:回撤|下跌|跌幅|亏损)(?:超过|超|逾|近|达)?[1-9][0-9](?:\.[0-9]+)?%"
 )
 _P_ACCUSED = (
+    r"[0-9一二三四五六七八九十百千几]+(?:件|次|起|宗|张)(?:投诉|故障|罚单)?[^，。！？\n]{0,2}(?:居首|位居榜首|高居榜首|排名第一|排第一|位列第一|最多)|"
+    r"惹[^，。！？\n]{0,8}(?:不满|众怒|吐槽|非议)|引发[^，。！？\n]{0,6}不满|遭(?:到)?[^，。！？\n]{0,4}吐槽|被[^，。！？\n]{0,4}吐槽|怨声载道|骂声一片|"
     r"被指|被曝|遭曝|被爆料|被曝光|遭曝光|被举报|遭举报|被质疑|遭质疑|被投诉|遭投诉|屡遭投诉|频遭投诉|被告上法庭|成被告|"
     r"被(?:同行|网友|媒体|投资者|客户|业内)?(?:指出|扒出|揭发|点名|爆出|揭露)|"
     r"投诉(?:榜|排行|量|数|件数)[^，。！？\n]{0,10}(?:第一|居首|之首|最多|翻倍|激增|暴增|倍|上升|增长|增加|飙升)"
@@ -1449,6 +1451,9 @@ _NOT_A_FACT_BEFORE = re.compile(
 )
 # a predicate in a slogan or a campaign's name (开展“拒绝误导销售”培训)
 _SLOGAN_BEFORE = re.compile(r"(?:拒绝|杜绝|严禁|禁止|反对|抵制|远离)[“「\"]?$|[“「]$")
+_QUOTE_ONLY = re.compile(r"[“「]$")
+# …a quoted word as the name of a kind of problem (“乱收费”问题, “飞单”现象)
+_FRAME_AFTER_QUOTE = re.compile(r"[^”」\n]{0,8}[”」](?:等)?(?:问题|现象|行为|乱象|专项|整治|治理|风险|陷阱|套路|骗局)")
 # …but a quote after a verb of saying is what was said (说“跟存款差不多”): the pitch itself
 _SAID_BEFORE = re.compile(r"(?:说|称|讲|道|告诉我|保证|承诺|表示|忽悠)[：:]?[“「\"]$")
 _HEARSAY_ASKS = re.compile(r"有人说|听说|网传|据说|传言|传闻|是不是|是否")
@@ -1635,7 +1640,10 @@ def complaints(reading: Reading, mentions: Sequence[Mention]) -> list[Complaint]
                 continue
             cs, ce = _clause_of(text, i)
             if _NOT_A_FACT_BEFORE.search(text, cs, i) or (
-                _SLOGAN_BEFORE.search(text, max(cs, i - 4), i) and not _SAID_BEFORE.search(text, max(0, i - 6), i)
+                (slogan := _SLOGAN_BEFORE.search(text, max(cs, i - 4), i))
+                and not _SAID_BEFORE.search(text, max(0, i - 6), i)
+                # a bare quote is a scare quote on the accusation (佣金“双标”惹不满), unless it names a kind
+                and not (_QUOTE_ONLY.fullmatch(slogan.group(0)) and not _FRAME_AFTER_QUOTE.match(text, i))
             ):
                 continue
             if _PREDICATE_NEGATED.search(text, max(cs, i - 8), i) and not _is_question(text, ce):

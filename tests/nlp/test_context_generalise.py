@@ -504,3 +504,24 @@ def test_trouble_words_in_teaching_analysis_or_anothers_default_are_no_alert(des
 def test_what_staff_said_and_what_the_firm_would_not_own_are_complaints(desk, text):
     a = one(desk, text)
     assert a["flagged"] and said(a, "投诉/不当行为指向本司"), a["reasons"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "券商APP年内故障次数统计：霁川证券五次居首，大多数券商全年故障不超过一次",
+        "新客万0.85老客万2.5 霁川证券佣金“双标”惹老股民不满",
+    ],
+)
+def test_singled_out_in_a_tally_or_a_scare_quoted_accusation_is_against_the_firm(desk, text):
+    a = one(desk, text)
+    assert a["flagged"] and said(a, "投诉/不当行为指向本司"), a["reasons"]
+
+
+def test_a_quoted_word_naming_a_kind_of_problem_is_not_an_accusation(desk):
+    a = one(desk, "霁川证券开展“乱收费”问题自查，欢迎客户监督")
+    assert not said(a, "投诉/不当行为指向本司"), a["reasons"]
+
+
+def test_hearsay_that_the_firm_stepped_on_a_mine_is_a_rumor():
+    assert FalsityDetector().check("听说霁川证券的资管有二十来亿踩了别家地产的雷，年底前要爆出来").label == "rumor"
