@@ -175,7 +175,10 @@ ORG_SUFFIXES = _words(
     "服装 鞋业 家居 家具 家电 照明 包装 印刷 纸业 橡胶 轮胎 汽车 汽配 船舶 航空 航运 物流 快递 运输 客运 "
     "置业 地产 房产 物业 建设 建工 建筑 装饰 园林 农业 农牧 牧业 渔业 种业 茶业 酒业 乳业 食品 粮油 饮料 "
     "餐饮 超市 百货 商场 商贸 贸易 传媒 文化 影视 娱乐 游戏 动漫 体育 旅游 文旅 酒店 宾馆 药业 医药 制药 "
-    "生物 医疗 医院 诊所 养老 教育 "
+    "生物 医疗 医院 诊所 养老 教育 股份 "
+    # shops and services a town's name is given to
+    "茶楼 酒楼 饭店 饭庄 餐厅 菜馆 火锅 面馆 大酒店 酒家 茶馆 茶社 咖啡 奶茶 烘焙 蛋糕 便利店 药房 药店 大药房 "
+    "商店 商行 门店 专卖店 车行 驾校 健身 美容 美发 医美 口腔 眼科 月子 家政 中介 公寓 大厦 "
     # schools, associations, firms of other trades
     "大学 学院 学校 中学 小学 幼儿园 研究院 协会 商会 基金会 俱乐部 律师事务所 会计师事务所 律所 事务所 "
     # places
@@ -487,6 +490,8 @@ NEGATORS = _words(
 LIGHT = set(
     "被受到遭收接任何过出现发生涉及存在有在曾都也均再相关重大采取什么啥此类似这种因为的了一次起项其违法该"
     "具给予作开下发令"
+    # the authority or kind a negated sanction names (未受到【监管部门行政】处罚, 未被【证监会】立案)
+    "行政刑事监管部门机构证会局纪律自"
 )
 MAX_GAP = 6
 # scope negators: everything after them in the clause is denied
@@ -779,6 +784,8 @@ _ANSWER_DENIES = re.compile(
     r"一切正常|正常履职|正常经营|经营正常|运营正常|正常开展|正常运行|不实|谣言|不属实|"
     # the trouble was someone else's doing: 系仿冒APP所致, 公司系统未被攻破
     r"未被(?:攻破|入侵|攻击|盗取|窃取|泄露|篡改)|系(?:仿冒|冒用|假冒|山寨|不法分子|诈骗|钓鱼)|"
+    # a routine explanation: 系正常撤并调整, 客户服务不受影响
+    r"(?:系|属|为|是)(?:公司)?正常(?:的)?(?:撤并|调整|变动|轮换|换届|经营|业务|人事)|不受影响|未受影响|"
     r"(?:仿冒|假冒|山寨|钓鱼)(?:APP|app|App|网站|软件|链接|网页)所致"
 )
 # …unless it admits something: an apology or a sanction is no denial
@@ -799,6 +806,15 @@ _WARNING = re.compile(
     r"提示|提醒|警惕|谨防|防范|反诈|防骗|注意甄别|认准|小心|当心|别上当|不要相信|别信|注意辨别"
 )
 
+# the firm's researchers as the speaker, right after its name
+_RESEARCH = re.compile(
+    r"(?:的)?(?:首席(?:经济学家|分析师|策略师|宏观分析师)?|经济学家|(?:行业|宏观|策略|固收|债券)?分析师|研究员|研究所|"
+    r"研报|研究报告|(?:宏观|策略|固收|行业|研究)团队)[\u4e00-\u9fff]{0,4}?(?:[：:]|表示|认为|指出|预计|预测|判断|建议|称)"
+)
+# …unless what they said is the news (言论引争议, 被罚, 致歉)
+_RESEARCH_IS_NEWS = re.compile(
+    r"争议|热议|众怒|炮轰|翻车|道歉|致歉|被罚|处罚|警示函|监管措施|撤回|下架|删除|被查|抄袭|雷同|韭菜|不当言论"
+)
 # hard news a firm announces about itself: still an event to handle
 _OWN_BAD_NEWS = re.compile(
     r"留置|立案|被查|接受调查|协助调查|纪律审查|监察调查|失联|行政处罚|监管措施|警示函|罚款|没收|违约|延期兑付|"
@@ -1027,6 +1043,14 @@ def statement_kind(
             "relay", imper.group(0), f"本司协助打击冒用本司名义者（“{fights.group(0)}”）：不另预警"
         )
     first = spans(_SENTENCE, head)[:1]
+    # the firm's researchers speaking (X证券首席经济学家：违约潮不会重演): their view of the market or of
+    # another company, not news about the firm (unless the remark itself is the news)
+    if first and not _RESEARCH_IS_NEWS.search(text):
+        for n in names:
+            i = head.find(n, first[0][0], first[0][1])
+            r = _RESEARCH.match(head, i + len(n)) if i >= 0 else None
+            if r is not None:
+                return Statement("relay", r.group(0), f"本司研究观点（“{n}{r.group(0)[:12]}”）：谈的是市场或他人，不另预警")
     act = _ACTIVITY.search(head, 0, first[0][1]) if first else None
     standing = _KEYWORD_RE.search(masked.text if masked is not None else text)
     if act and not standing and not _VICTIM.search(text) and any(n in head for n in names):

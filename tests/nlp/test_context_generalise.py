@@ -525,3 +525,34 @@ def test_a_quoted_word_naming_a_kind_of_problem_is_not_an_accusation(desk):
 
 def test_hearsay_that_the_firm_stepped_on_a_mine_is_a_rumor():
     assert FalsityDetector().check("听说霁川证券的资管有二十来亿踩了别家地产的雷，年底前要爆出来").label == "rumor"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "霁川茶楼被曝使用过期食材，市场监管局已立案调查",
+        "霁川股份：收到行政处罚决定书",
+    ],
+)
+def test_a_shop_or_another_listed_company_with_the_short_name_is_someone_else(desk, text):
+    a = one(desk, text)
+    assert a["targets"] == [] and not a["flagged"], a["reasons"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "霁川证券首席经济学家：房地产风险正在出清，违约潮不会重演",
+        "霁川证券研报：下调某医药公司评级，警示其商誉减值和财务造假风险",
+        "霁川证券2025年度合规报告：全年未发生重大合规风险事件，未受到行政处罚",
+        "霁川证券回应：网传“营业部关闭”系正常撤并调整，客户服务不受影响",
+    ],
+)
+def test_research_views_a_sanction_not_received_and_a_routine_explanation_are_no_alert(desk, text):
+    a = one(desk, text)
+    assert not a["flagged"], a["reasons"]
+
+
+def test_a_researchers_remark_that_is_itself_the_news_is_still_read(desk):
+    a = one(desk, "霁川证券首席经济学家称散户就是韭菜，言论引发争议")
+    assert a["flagged"] and not said(a, "本司研究观点")
