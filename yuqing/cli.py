@@ -52,8 +52,13 @@ def firm_template(template: str, args: argparse.Namespace) -> str:
     import re
 
     name = " ".join((args.firm or "").split())
-    shorts = [" ".join(x.split()) for x in args.short or [] if x.strip()]
-    codes = [x.strip() for x in args.code or [] if x.strip()]
+    def each(values: list[str] | None) -> list[str]:
+        # "A,B" / "A，B" / "A、B" given in one flag is two names, as a person typing it means
+        return [" ".join(x.split()) for v in values or [] for x in re.split(r"[,，、;；]", v) if x.strip()]
+
+    shorts = each(args.short)
+    codes = [x.strip() for x in each(args.code)]
+    args.executive, args.product, args.exclude = each(args.executive), each(args.product), each(args.exclude)
     if not name:
         raise CliError("--firm 须给出公司全称 / --firm needs the firm's full registered name")
     if not shorts:

@@ -79,6 +79,15 @@ def test_init_writes_a_configuration_for_ones_own_firm(tmp_path, monkeypatch):
     assert not (tmp_path / "yuqing.toml").exists()
 
 
+def test_init_splits_names_typed_in_one_flag(tmp_path, monkeypatch):
+    # "--short 泰和证券,泰和" is two short names, as a person typing it means, not one name with a comma
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("YUQING_CONFIG", raising=False)
+    assert main(["init", "--firm", "泰和证券股份有限公司", "--short", "泰和证券,泰和", "--exclude", "泰和银行、泰和集团"]) == 0
+    firm = load_settings(tmp_path / "yuqing.toml").firm
+    assert firm.short_names == ["泰和证券", "泰和"] and firm.exclude == ["泰和银行", "泰和集团"]
+
+
 def test_environment_overrides_the_file(config_file, monkeypatch, tmp_path):
     monkeypatch.setenv("YUQING_STORE__PATH", str(tmp_path / "elsewhere.db"))
     monkeypatch.setenv("YUQING_RISK__REACH_HIGH", "123")
