@@ -1203,6 +1203,23 @@ def read(
                 ):
                     extra.append((ns, ne))
         firm_spans.extend(extra)
+    if unit is _SENTENCE and ours:
+        # a paragraph that brings us in goes on about us (…陈先生是X证券的两融客户。他说，营业部在十几分钟内
+        # 就将他的持仓全部卖出…) until it names another organisation or the line ends
+        chosen = set(firm_spans)
+        alike = [m.start for m in mentions if m.role == EXCLUDED]
+        extra = []
+        for i, (s, e) in enumerate(units):
+            if (s, e) not in chosen:
+                continue
+            for ns, ne in units[i + 1 :]:
+                if (ns, ne) in chosen or "\n" in text[e:ns] or _ORG_SUFFIX.search(text, ns, ne) or any(
+                    ns <= a < ne for a in alike
+                ):
+                    break
+                extra.append((ns, ne))
+                e = ne
+        firm_spans.extend(extra)
     sentences = spans(_SENTENCE, text)
     short = len(sentences) <= 2 and len(text) <= 140
     first = sentences[0] if sentences else (0, 0)
@@ -1275,6 +1292,7 @@ _P_ACCOUNT = (
     r"说([\u4e00-\u9fff])就\1|不让(?:我|客户|人|用户)?[^，。！？\n]{0,2}(?:转|取|出金|销|卖|提|退|撤)"
 )
 _P_SERVICE = (
+    r"(?:至今|一直|始终|迟迟|仍然|也)(?:未|没|没有|不肯?)(?:给出?|作出?|做出?)?(?:任何|一个)?(?:解释|说法|交代|回应)|"
     r"(?:也|还是|就是|都|死活)不认(?:账)?|说好的[^。！？\n]{0,12}[，,](?:现在|结果|却|可是|但是)|"
     r"排队[^，。！？\n]{0,3}[0-9一二三四五六七八九十百几]+(?:位|人|个)|转人工[^，。！？\n]{0,8}(?:排队|等到|转不|打不通|没人)|(?:比|难于|难过)[^，。！？\n]{0,8}还难|难如登天|难于上青天|(?:客服|营业部|经理|公司|总部|券商)[^，。！？\n]{0,3}(?:不认|不承认|死不认)|(?:不给|不予|不肯)(?:调|降|改|开通|下调)|[一二三四五六七八九十两几0-9]+个(?:多)?月[^，。！？\n]{0,4}(?:还|一直|仍|都)?(?:在)?审核中|"
     r"刁难|为难人|推诿|踢皮球|扯皮|互相推|甩锅|推卸|敷衍|搪塞|拖延|一拖再拖|一直拖|拖着不|"

@@ -556,3 +556,16 @@ def test_research_views_a_sanction_not_received_and_a_routine_explanation_are_no
 def test_a_researchers_remark_that_is_itself_the_news_is_still_read(desk):
     a = one(desk, "霁川证券首席经济学家称散户就是韭菜，言论引发争议")
     assert a["flagged"] and not said(a, "本司研究观点")
+
+
+def test_a_paragraph_that_brings_the_firm_in_goes_on_about_it(desk):
+    text = (
+        "两融投资者遭遇强平潮\n本周以来，小盘股连续急跌，不少融资融券账户维持担保比例快速下降。\n"
+        "投资者陈先生是霁川证券的两融客户。他说，账户仍高于平仓线，营业部却在十几分钟内将持仓全部卖出，"
+        "至今没有给出解释。\n另有两位在其他券商开户的投资者表示，平仓前收到过短信提醒。"
+    )
+    a = one(desk, text)
+    assert a["flagged"] and said(a, "投诉/不当行为指向本司"), a["reasons"]
+    # …the paragraph stops at another organisation: its trouble is not ours
+    other = one(desk, "投资者陈先生是霁川证券的老客户。他另在丰谷证券开了户，丰谷证券营业部至今没有给出解释。")
+    assert not other["flagged"], other["reasons"]
