@@ -53,6 +53,7 @@ OWN_CLAUSE_STRONG = 0.8  # a clause naming the target this negative makes it a n
 OWN_CLAUSE_SUPPORT = 0.25  # a negative clause naming the target adds it when the entity model half-agrees
 UPBEAT = 0.9  # a post this surely positive needs a negative clause of its own to be negative about anyone
 OWN_CLAUSE_UPBEAT = 0.6  # in a list of many firms, a clause of its own this positive clears a firm
+LONG_POST_CHARS = 300  # a post this long is an article: its hearsay must stand where it speaks of us
 SHORT_POST_HEAD_NEGATIVE = 0.2  # a short post about us only is negative about us if its head is this negative
 SHIPPED = "shipped"  # load the shipped model files (None: go without that model)
 
@@ -418,6 +419,10 @@ class Analyzer:
         )
         if statement is not None and fals.label == "rumor":  # it relays a denial: not the rumor itself
             fals = replace(fals, label="none", score=round(fals.score * DEBUNK_FACTOR, 4))
+        if fals.label == "rumor" and reading is not None and self._rumor_elsewhere(w, reading, fals):
+            # a long piece (or one about several firms) whose hearsay is in the parts about others
+            fals = replace(fals, label="none")
+            context_reasons.append("传言线索不在写本司的部分：不作本司传言")
         rumor = fals.label == "rumor"
         masked = w.masked or rules.mask_keywords(w.text)
         exec_named = any(m.role == EXECUTIVE for m in ours) or (
@@ -522,6 +527,19 @@ class Analyzer:
             "reasons": reasons,
         }
 
+    @staticmethod
+    def _rumor_elsewhere(w: _Work, reading: rules.Reading, fals: Any) -> bool:
+        """The rumor cues of a long post, or of one about several firms, all stand outside its title and
+        the parts about us (the register and a sure rumor model are evidence of their own)."""
+        if reading.whole or not (reading.others or reading.many_firms or len(w.text) > LONG_POST_CHARS):
+            return False
+        if fals.register_match is not None or (fals.model_score or 0.0) >= fals.model_threshold:
+            return False
+        cued = [c for c in fals.cues if c != "转发扩散"]
+        title = str(w.post.get("title") or "")
+        ours = reading.firm_text() + "\n" + title
+        return bool(cued) and not any(c in ours for c in cued)
+
     def _read(self, w: _Work) -> rules.Reading:
         """The context rules' reading of a post about us: is it our own word or a relayed denial, which
         parts of it are about us, how many firms it is about."""
@@ -601,6 +619,17 @@ class Analyzer:
             ours_facts = [k for k in reading.attributed(rules.ALL_KEYWORDS) if k not in REGULATORS]
             if reading.others and not own and clear and not ours_facts:
                 why.append(f"与他方对比：{t} 所在分句无负面")
+                continue
+            # …or the news is another's (X证券收罚单, 涉事投顾曾任职于我们): its topic words stand in their
+            # part only, and nothing in ours reads negative
+            if (
+                reading.others
+                and not own
+                and not ours_facts
+                and rules.has_keyword(masked_text)
+                and not reading.whole
+            ):
+                why.append(f"负面指向他方：{t} 所在部分无负面、无话题词")
                 continue
             # …or when the gloom is the market's (APP用着还行，就是今天大盘太惨了)
             market = rules.market_gloom_elsewhere(masked_text, clauses)

@@ -594,6 +594,11 @@ _HYPOTHETICAL = re.compile(
     r"如果|假如|假设|若是|倘若|倘使|万一|一旦|如遇|如发生|若发生|若出现|如出现|遇到.{0,4}时|会不会|是否会|会否|"
     r"(?:怎么|如何|怎样)(?:索赔|维权|投诉|识别|防范|应对)|以[^，。；！？\n]{0,24}(?:案例|罚单)[^，。；！？\n]{0,4}(?:为例|讲|看)|典型案例"
 )
+# a clause that uses sanctions as teaching cases (从三起罚单看…, 以…被处罚的典型案例讲解…): no event
+_CASE_STUDY = re.compile(
+    r"从[^，。；！？\n]{0,10}(?:罚单|案例|处罚|案件)[^，。；！？\n]{0,3}看|典型案例|案例(?:分析|讲解|警示|教学|复盘)|警示教育|"
+    r"以案(?:说法|释法|为鉴|示警)"
+)
 # a rule, a campaign or a prevention word anywhere before in the clause governs its keywords (严禁…, 打击…,
 # 专项整治…), unless it failed (防范不力)
 _GOVERNS_CLAUSE = re.compile(
@@ -703,7 +708,7 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
         if before is None and (gov := _GOVERNS_CLAUSE.search(text, cs, lead)) is not None:
             before = gov.group(0)  # 部署打击误导销售、飞单等违规行为: the frame governs the clause
         after = next((n for n in NEUTRAL_AFTER if text.startswith(n, e)), None)
-        hypo = _HYPOTHETICAL.search(text, cs, s)
+        hypo = _HYPOTHETICAL.search(text, cs, s) or _CASE_STUDY.search(text, cs, ce)
         if neg is not None and not _is_question(text, ce):
             why = ("neg", text[neg:e])
         elif hypo is not None:
@@ -765,7 +770,7 @@ _DENIAL = re.compile(
     r"不实|不属实|否认|子虚乌有|无中生有|并无此事|没有此事|假消息|纯属虚构|已被证伪|恶意编造|凭空捏造|恶意造谣|"
     r"^更正[：:]|\n更正[：:]|"
     r"没(?:有)?这(?:回)?事|压根没有|纯属瞎说|瞎传|别信谣|谣言止于|臆测|别信|不可信|瞎编|胡编|胡说八道|无稽之谈|"
-    r"造谣者|追究[^，。]{0,8}造谣|"
+    r"造谣者|追究[^，。]{0,8}造谣|别(?:瞎传|乱传|造谣|传谣|信谣)|"
     # asked and answered no: 好几个人问我X是不是暴雷了。没有！
     r"(?:是不是|是否|有没有|会不会)[^。！？\n]{0,24}[了吗呢]?[。？?！!…]+\s*(?:没有|不是|当然没有|当然不是|并没有|没)[！!。]"
 )
@@ -952,8 +957,10 @@ BACKLASH = re.compile(
     r"被(?:网友|投资者|股民)?(?:骂|喷|批)|惹怒|激起|众怒|翻车"
 )
 # a response that answers a claim (网传, 截图, 爆料 …) by negating it: 回应称，公司从未…
-_RESPONSE = re.compile(r"回应|回复称|声明|公告称")
-_CLAIM_MARK = re.compile(r"网传|传闻|传言|截图|爆料|消息称|网友称|流传")
+_RESPONSE = re.compile(r"回应|回复称|回复[：:]|答复[：:]|声明|公告称")
+_CLAIM_MARK = re.compile(r"网传|传闻|传言|截图|爆料|消息称|网友称|流传|带节奏|有人说|有人传|造谣|谣言")
+# the firm answering investors on the exchange's platform (董秘回复：…): its own word on a question asked
+_SECRETARY = re.compile(r"(?:董秘|董事会秘书|证券事务代表)(?:在互动平台上?)?(?:回复|答复|表示|回应)|互动平台")
 
 
 def denial_in(text: str) -> str | None:
@@ -977,7 +984,7 @@ def denial_in(text: str) -> str | None:
         d = _ANSWER_DENIES.search(rest)
         if d and not _ADMITS.search(rest):
             return d.group(0)
-    if _CLAIM_MARK.search(head):
+    if _CLAIM_MARK.search(head) or _SECRETARY.search(head):
         for s, e in spans(_SENTENCE, head):
             r = _RESPONSE.search(head, s, e)
             d = _ANSWER_DENIES.search(head, r.end(), e) if r else None

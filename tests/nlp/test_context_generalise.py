@@ -569,3 +569,37 @@ def test_a_paragraph_that_brings_the_firm_in_goes_on_about_it(desk):
     # …the paragraph stops at another organisation: its trouble is not ours
     other = one(desk, "投资者陈先生是霁川证券的老客户。他另在丰谷证券开了户，丰谷证券营业部至今没有给出解释。")
     assert not other["flagged"], other["reasons"]
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("查了证监局官网，这次两融检查的整改名单里没有霁川证券，别瞎传了，传谣的人太差了", "澄清/否认转述"),
+        ("互动平台上董秘回复：霁川证券目前生产经营正常，不存在应披露而未披露的重大事项，请以公告为准。", "澄清/否认转述"),
+        ("霁川证券合规总监：从三起罚单看营业部员工的执业红线，以行业内被处罚的典型案例讲解执业规范", "话题词属中性用法"),
+    ],
+)
+def test_a_denial_the_secretarys_answer_and_teaching_cases_are_no_alert(desk, text, why):
+    a = one(desk, text)
+    assert not a["flagged"] and said(a, why), a["reasons"]
+
+
+def test_another_firms_fine_naming_us_as_a_former_employer_is_not_ours(desk):
+    text = (
+        "投顾违规荐股被罚没三百余万元 丰谷证券及两名员工收罚单\n"
+        "证监局公布的行政处罚决定书显示，丰谷证券投资顾问刘某通过私人账号收费荐股，证监局对丰谷证券出具警示函。\n"
+        "决定书显示，刘某此前曾在霁川证券任职，于今年初入职丰谷证券，上述违规行为均发生在其入职丰谷证券之后。"
+    )
+    a = one(desk, text)
+    assert not a["flagged"], a["reasons"]
+
+
+def test_hearsay_in_the_part_of_a_long_article_about_others_is_not_our_rumor(desk):
+    text = (
+        "券商瘦身进行时：年内撤并营业部逾三百家\n"
+        + "在佣金费率持续下行的背景下，证券营业部正在经历一轮密集的瘦身，多家券商调整了网点布局。" * 4
+        + "\n业内传闻，丰谷证券将对部分岗位降薪，丰谷证券未予回应。\n"
+        "霁川证券相关负责人表示，公司今年网点布局保持稳定，校园招聘规模与去年持平。"
+    )
+    a = one(desk, text)
+    assert a["falsity"]["label"] == "none" and said(a, "传言线索不在写本司的部分") and not a["flagged"]
