@@ -603,3 +603,35 @@ def test_hearsay_in_the_part_of_a_long_article_about_others_is_not_our_rumor(des
     )
     a = one(desk, text)
     assert a["falsity"]["label"] == "none" and said(a, "传言线索不在写本司的部分") and not a["flagged"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "感谢霁川证券，让我三年学会了什么叫价值毁灭🙂",
+        "霁川证券真是良心券商，开盘五分钟APP就转圈，收盘了还在转🙂",
+        "霁川证券的投顾真厉害，推的票全部精准站岗，佩服佩服[微笑]",
+        "霁川证券今年给我上了一课：永远不要相信客户经理说的稳健",
+        "在霁川证券开户是我今年做过最正确的决定，才怪",
+        "霁川证券客户经理：您的账户很安全。我：那我的钱呢？",
+    ],
+)
+def test_sarcasm_is_a_complaint(desk, text):
+    a = one(desk, text)
+    assert a["flagged"] and said(a, "投诉/不当行为指向本司"), a["reasons"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "霁川证券的投顾真专业，大跌前提醒我减仓，少亏了不少",
+        "感谢霁川证券的客户经理，帮我把佣金降到了万一",
+        "霁川证券真是良心券商，两融利率降到了4.5",
+        "霁川证券客服太贴心了，排队才一分钟就接通了",
+        "今天大盘又跌了，呵呵，霁川证券倒是逆势涨了3%",
+        "霁川证券研究所真厉害，去年喊的几只票都翻倍了",
+    ],
+)
+def test_sincere_praise_is_not_sarcasm(desk, text):
+    a = one(desk, text)
+    assert not said(a, "投诉/不当行为指向本司"), a["reasons"]
