@@ -640,3 +640,17 @@ def test_sarcasm_is_a_complaint(desk, text):
 def test_sincere_praise_is_not_sarcasm(desk, text):
     a = one(desk, text)
     assert not said(a, "投诉/不当行为指向本司"), a["reasons"]
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("霁川证券的APP改版以后连条件单入口都找不到了，产品经理是不用自己家APP的吗？", True),
+        ("霁川证券这也能叫券商？开个户折腾一星期", True),
+        ("霁川证券上周那篇深度报告，连我们写错的数字都原样抄过去了", True),
+        ("霁川证券的APP连我这种老年人都会用，点赞", False),
+        ("霁川证券的研报难道不值得一看吗？", False),
+    ],
+)
+def test_rhetorical_questions_and_copying_are_complaints_but_praise_is_not(desk, text, flagged):
+    assert said(one(desk, text), "投诉/不当行为指向本司") is flagged
