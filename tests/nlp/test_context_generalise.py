@@ -654,3 +654,17 @@ def test_sincere_praise_is_not_sarcasm(desk, text):
 )
 def test_rhetorical_questions_and_copying_are_complaints_but_praise_is_not(desk, text, flagged):
     assert said(one(desk, text), "投诉/不当行为指向本司") is flagged
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "刚在霁川证券开完户，第二天就有人打电话拉我进荐股群，连我名字都知道，信息是被卖了吧",
+        "转发//@韭菜自救指南:霁川证券的理财经理把R4产品卖给七十岁老太太，录音里一句风险都没提",
+        "$霁川证券(SH688777)$ 稳盈3号今年亏了32%，管理费1.5%照收不误",
+        "记者在调查中发现，一些投资者被承诺的佣金与实际执行的不一致。其中，投诉较为集中的是霁川证券。",
+    ],
+)
+def test_leaks_mis_selling_fees_kept_and_being_the_most_complained_of_are_against_the_firm(desk, text):
+    a = one(desk, text)
+    assert a["flagged"] and said(a, "投诉/不当行为指向本司"), a["reasons"]
