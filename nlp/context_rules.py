@@ -168,7 +168,7 @@ def reading_text(text: str) -> tuple[str, Repost | None]:
 ORG_SUFFIXES = _words(
     # finance
     "农村商业银行 农商银行 农商行 村镇银行 银行 信用社 信用联社 科技 投资 基金 集团 控股 实业 信托 保险 人寿 "
-    "财险 期货 资本 创投 小贷 担保 典当 租赁 保理 消费金融 "
+    "财险 期货 资本 创投 小贷 担保 典当 租赁 保理 消费金融 财富 理财 品牌 牌 "
     # industry and trade
     "重工 轻工 机械 机电 装备 制造 精密 精工 电子 电气 电器 电力 电缆 光电 光伏 新能源 能源 燃气 水务 环保 "
     "环境 化工 化学 石化 石油 材料 新材 钢铁 铝业 铜业 有色 矿业 煤业 煤炭 建材 水泥 玻璃 陶瓷 纺织 服饰 "
@@ -189,6 +189,9 @@ ORG_SUFFIXES = _words(
 # or places
 _SUFFIX_NOT_BEFORE = {
     "投资": "者人",
+    "财富": "管",  # X财富管理 may be our own wealth business
+    "理财": "产经师",  # X理财产品 / 理财经理 may be ours
+    "牌": "照价子",  # 牌照, 牌价, 牌子
     "市": "值场盈净销价占",
     "区": "间块域别",
     "路": "演线径演",

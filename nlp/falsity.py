@@ -105,6 +105,9 @@ RUMOR_PATTERNS: tuple[tuple[str, float], ...] = (
     (r"不知(?:道)?(?:真假|是真是假|是否属实|真的假的|是不是真的)|是真是假|有没有(?:懂|知道)的(?:朋友|人|兄弟)?|有知道(?:内情|的)", 0.45),
     (r"(?:业内|圈内|内部|小道|可靠|独家|坊间)消息|(?:有待|尚待|待|尚未|未获|没有)(?:证实|核实|确认|官方证实)", 0.5),
     (r"仅供参考|信不信由你|懂的都懂|你懂的|据说是", 0.2),
+    # others say so (好几个客户说…), or the claim is asked (卷款跑路？)
+    (r"(?:好几个|几个|很多|不少|有些|有的|有)(?:客户|网友|股民|投资者|人|同事|朋友)(?:都)?(?:说|称|反映|在说|在传)", 0.35),
+    (r"(?:跑路|暴雷|爆雷|倒闭|被查|被带走|卷款|出事|被抓|失联)(?:了)?[？?]", 0.4),
 )
 # the claims a rumor about a firm usually makes: they count only beside hearsay (news reports them too,
 # and two of them together are a report of trouble, not a rumor)
@@ -264,7 +267,11 @@ class FalsityDetector:
         found = register.match(text) if register is not None and len(register) else None
         if found is not None:
             score = max(score, REGISTER_SCORE)
-        evidence = bool(hits) or sure_model or found is not None
+        # claims alone (卷款, 跑路) are what a report of trouble says too: a rumor needs someone to have
+        # heard it, the model or the register
+        evidence = bool([h for h in hits if h not in CLAIM_CUES]) or sure_model or found is not None
+        if not evidence and hits and m is not None and m > 0.5:
+            evidence = True  # the model leans rumor and the claims agree
         debunk = tuple(c for c in DEBUNK_CUES if c in text) if evidence and denial is not False else ()
         if debunk:
             score *= DEBUNK_FACTOR

@@ -668,3 +668,22 @@ def test_rhetorical_questions_and_copying_are_complaints_but_praise_is_not(desk,
 def test_leaks_mis_selling_fees_kept_and_being_the_most_complained_of_are_against_the_firm(desk, text):
     a = one(desk, text)
     assert a["flagged"] and said(a, "投诉/不当行为指向本司"), a["reasons"]
+
+
+def test_claims_of_trouble_alone_are_no_rumor_but_others_saying_so_or_asking_are():
+    f = FalsityDetector()
+    assert f.check("霁川财富的理财经理卷款跑路").label == "none"  # told as a fact: a report
+    assert f.check("霁川证券城西营业部经理卷款跑路？好几个客户说账户里的钱不见了").label == "rumor"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "霁川财富的理财经理卷款跑路，投资者报警",
+        "网友称霁川理财APP无法提现，疑似跑路",
+        "霁川品牌电饭煲质量问题，消费者投诉",
+    ],
+)
+def test_a_wealth_shop_an_app_or_a_brand_with_the_short_name_is_someone_else(desk, text):
+    a = one(desk, text)
+    assert a["targets"] == [] and not a["flagged"], a["reasons"]
