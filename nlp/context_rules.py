@@ -520,7 +520,7 @@ NEUTRAL_GAP = 4  # characters a prevention word may stand before the keyword it 
 NEUTRAL_AFTER = _words(
     "知识 渠道 途径 热线 电话 方式 流程 指南 指引 意识 教育 宣传 宣讲 讲座 保护 安全 防护 培训 演练 制度 机制 "
     "办法 规定 规则 条例 管理办法 要求 标准 平台 处理机制 处理流程 处理效率 处理情况 处理工作 办结 一键 直达 通道 入口 功能 中心 "
-    "计算 技术 风险可控 风险总体可控 风险整体可控 风险基本可控 风险不大 风险较低 主要集中 集中在 多集中"
+    "计算 技术 应急 预案 演习 处理进度 处理时效 处理时限 处理结果 风险可控 风险总体可控 风险整体可控 风险基本可控 风险不大 风险较低 主要集中 集中在 多集中"
 )
 # a default or a blow-up whose subject is an issuer just before it (恒屿地产债券违约, 城投债爆雷): not the firm's
 _ISSUER_BEFORE = re.compile(r"(?:债|债券|地产|房企|城投|信托|集团|控股|平台|票据|商票)(?:的)?(?:相关)?$")
@@ -711,11 +711,14 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
         if before is None and (gov := _GOVERNS_CLAUSE.search(text, cs, lead)) is not None:
             before = gov.group(0)  # 部署打击误导销售、飞单等违规行为: the frame governs the clause
         after = next((n for n in NEUTRAL_AFTER if text.startswith(n, e)), None)
-        hypo = _HYPOTHETICAL.search(text, cs, s) or _CASE_STUDY.search(text, cs, ce)
+        hypo = _HYPOTHETICAL.search(text, cs, s)
+        case = _CASE_STUDY.search(text, cs, ce) if hypo is None else None
         if neg is not None and not _is_question(text, ce):
             why = ("neg", text[neg:e])
         elif hypo is not None:
             why = ("neutral", text[hypo.start() : e][:16])
+        elif case is not None:
+            why = ("neutral", kw + "（" + case.group(0)[:12] + "）")
         elif _ONE_BEFORE.search(text, max(cs, s - 3), s) and _NONE_AFTER.match(text, e, ce):
             why = ("neg", text[max(cs, s - 3) : min(ce, e + 4)])
         elif (better := _IMPROVING.match(text, e)) is not None:
@@ -1063,7 +1066,8 @@ def statement_kind(
                 return Statement("relay", r.group(0), f"本司研究观点（“{n}{r.group(0)[:12]}”）：谈的是市场或他人，不另预警")
     act = _ACTIVITY.search(head, 0, first[0][1]) if first else None
     standing = _KEYWORD_RE.search(masked.text if masked is not None else text)
-    if act and not standing and not _VICTIM.search(text) and any(n in head for n in names):
+    victim = _VICTIM.search(masked.text if masked is not None else text)  # 投诉处理流程 is masked: no victim
+    if act and not standing and not victim and any(n in head for n in names):
         return Statement("relay", act.group(0), f"本司投教/反诈宣传（“{act.group(0)[-8:]}”）：不另预警")
     return None
 

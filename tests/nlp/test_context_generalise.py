@@ -687,3 +687,17 @@ def test_claims_of_trouble_alone_are_no_rumor_but_others_saying_so_or_asking_are
 def test_a_wealth_shop_an_app_or_a_brand_with_the_short_name_is_someone_else(desk, text):
     a = one(desk, text)
     assert a["targets"] == [] and not a["flagged"], a["reasons"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "霁川证券举办投资者保护宣传周活动，现场解答投诉处理流程",
+        "霁川证券信息技术部：系统故障应急演练圆满完成",
+        "霁川证券APP新增一键投诉入口，投诉处理进度可随时查询",
+        "霁川证券参加辖区处罚案例警示教育大会",
+    ],
+)
+def test_the_firms_own_drills_campaigns_and_complaint_channels_are_no_alert(desk, text):
+    a = one(desk, text)
+    assert not a["flagged"], a["reasons"]
