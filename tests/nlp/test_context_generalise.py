@@ -701,3 +701,27 @@ def test_a_wealth_shop_an_app_or_a_brand_with_the_short_name_is_someone_else(des
 def test_the_firms_own_drills_campaigns_and_complaint_channels_are_no_alert(desk, text):
     a = one(desk, text)
     assert not a["flagged"], a["reasons"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "霁川证券保荐代表人被采取监管谈话措施",
+        "霁川证券营业部负责人被刑拘",
+        "霁川证券三季度净利润同比下降62%",
+        "霁川证券两融业务被暂停新增",
+        "霁川证券分类评级从A下调至BBB",
+        "霁川证券一名员工因内幕交易被判刑",
+        "霁川证券客户账户被盗，资金被转走20万",
+    ],
+)
+def test_plain_facts_of_sanctions_crimes_results_and_theft_are_flagged(desk, text):
+    assert one(desk, text)["flagged"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["霁川证券三季度净利润同比下降5%", "霁川证券分类评级连续三年保持A类", "霁川证券营业部员工成功拦截一起电信诈骗"],
+)
+def test_small_moves_steady_ratings_and_good_deeds_are_not(desk, text):
+    assert not one(desk, text)["flagged"]
