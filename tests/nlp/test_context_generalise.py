@@ -725,3 +725,16 @@ def test_plain_facts_of_sanctions_crimes_results_and_theft_are_flagged(desk, tex
 )
 def test_small_moves_steady_ratings_and_good_deeds_are_not(desk, text):
     assert not one(desk, text)["flagged"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "霁川证券说不存在乱收费，那我每个月被扣的38块是什么？",
+        "霁川证券从来不主动告诉你还有更低的佣金，不问就一直按万三收",
+        "霁川证券营业部说没有接到我的销户申请，我明明交了三次",
+    ],
+)
+def test_a_client_rebutting_the_firms_denial_is_a_complaint(desk, text):
+    a = one(desk, text)
+    assert a["flagged"] and said(a, "投诉/不当行为指向本司"), a["reasons"]
