@@ -8,7 +8,8 @@ fine-tuned encoder also reads every post that names the firm).
 Each model is measured in its own child process pinned to at most 2 CPUs, so its peak RSS is its own:
 load time, the model alone, ``Analyzer.analyze`` end to end in batches of 50 (the crawl pipeline's
 batch size), peak RSS, and accuracy on the held-out slices (``nlp.training.data.is_heldout``) that no
-model trained or was calibrated on. "bert-base" is a randomly initialised bert-base-chinese-size classifier
+model trained or was calibrated on (for ``NAME+encoder``: the encoder alone and the shipped blend,
+:func:`encoder_figures`). "bert-base" is a randomly initialised bert-base-chinese-size classifier
 (12 layers, hidden 768) exported to ONNX int8 the same way as the shipped model: its answers mean
 nothing, its speed is what a bert-base model of one's own would cost (needs torch: the train extra).
 
@@ -174,8 +175,8 @@ def encoder_figures(enc, model, data: Path, batch: int = 50) -> dict:
     import numpy as np
 
     from nlp import rumor
-    from nlp.training.encoder import _f1, _with_neutral, entity_examples, finnsp_part
     from nlp.training.data import rumor_rows
+    from nlp.training.encoder import _f1, _with_neutral, entity_examples, finnsp_part
 
     def read(items: list) -> list:
         return [r for s in range(0, len(items), batch) for r in enc.read(items[s : s + batch])]

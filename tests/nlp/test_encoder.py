@@ -106,7 +106,7 @@ def test_runs_pad_less_than_fixed_batches_and_cover_every_row():
         assert [a for a, _ in cuts] == [0, *[b for _, b in cuts[:-1]]] and cuts[-1][1] == n
         assert all(0 < b - a <= 32 for a, b in cuts)
 
-        def cost(cs):
+        def cost(cs, lengths=lengths):
             return sum(RUN_OVERHEAD_TOKENS + (b - a) * lengths[b - 1] for a, b in cs)
 
         fixed = [(a, min(a + 32, n)) for a in range(0, n, 32)]
