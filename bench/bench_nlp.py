@@ -8,7 +8,8 @@ fine-tuned encoder also reads every post that names the firm).
 Each model is measured in its own child process pinned to at most 2 CPUs, so its peak RSS is its own:
 load time, the model alone, ``Analyzer.analyze`` end to end in batches of 50 (the crawl pipeline's
 batch size), peak RSS, and accuracy on the held-out slices (``nlp.training.data.is_heldout``) that no
-model trained or was calibrated on. "bert-base" is a randomly initialised bert-base-chinese-size classifier
+model trained or was calibrated on (for ``NAME+encoder``: the encoder alone and the shipped blend,
+:func:`encoder_figures`). "bert-base" is a randomly initialised bert-base-chinese-size classifier
 (12 layers, hidden 768) exported to ONNX int8 the same way as the shipped model: its answers mean
 nothing, its speed is what a bert-base model of one's own would cost (needs torch: the train extra).
 
@@ -147,7 +148,9 @@ def measure(name: str, n_posts: int, data: Path, accuracy: bool) -> dict:
     analyzer.analyze([big])
     out["one_1MB_post_s"] = round(time.perf_counter() - t, 2)
     out["peak_rss_mb"] = round(peak_rss_mb())
-    if accuracy and data.exists() and not encoder:  # the blend's figures: nlp/models/encoder-e5/metrics.json
+    if accuracy and data.exists() and encoder:
+        out["encoder_heldout"] = encoder_figures(analyzer.encoder, model, data)
+    if accuracy and data.exists() and not encoder:
         acc = {}
         for ds in SENTIMENT_SETS:
             if ds.name not in ACCURACY_SETS:
@@ -159,6 +162,62 @@ def measure(name: str, n_posts: int, data: Path, accuracy: bool) -> dict:
             )
         out["heldout_accuracy"] = acc
     return out
+
+
+def encoder_figures(enc, model, data: Path, batch: int = 50) -> dict:
+    """The encoder path on the held-out slices, read as the desk reads them (``DeskEncoder.read`` on
+    batches of ``batch`` texts, the crawl pipeline's size; every text of a set, in the sets' order):
+    sentiment accuracy of the encoder alone and of the shipped blend with ``model`` (the blend's weight
+    and neutral bias from ``meta.json``, as ``Analyzer`` applies them), rumor-class F1 (encoder alone at
+    0.5, and the shipped blend with the rumor model), entity F1 of the encoder alone at 0.5 on finnsp's
+    (clause window, named candidate) examples. Figures to set beside nlp/models/encoder-e5/metrics.json
+    (which read each set in one call) and beside themselves before and after a change to the encoder."""
+    import numpy as np
+
+    from nlp import rumor
+    from nlp.training.data import rumor_rows
+    from nlp.training.encoder import _f1, _with_neutral, entity_examples, finnsp_part
+
+    def read(items: list) -> list:
+        return [r for s in range(0, len(items), batch) for r in enc.read(items[s : s + batch])]
+
+    b = enc.blend
+    w, bias = b["sentiment_linear_weight"], b["sentiment_neutral_bias"]
+    t0, n_read = time.perf_counter(), 0
+    sent: dict = {}
+    for ds in SENTIMENT_SETS:
+        if ds.name not in ACCURACY_SETS:
+            continue
+        rows = sentiment_rows(data, ds, "heldout")
+        texts = [t for t, _ in rows]
+        gold = np.array([LABELS.index(g) for _, g in rows])
+        pe = np.stack([r.sentiment for r in read([(t, {}) for t in texts])])
+        pl = model.predict_proba(texts)
+        mixed = _with_neutral(w * pl + (1 - w) * pe, bias)
+        sent[ds.name] = {
+            "n": len(rows),
+            "encoder": round(float((pe.argmax(1) == gold).mean()), 4),
+            "blend": round(float((mixed.argmax(1) == gold).mean()), 4),
+        }
+        n_read += len(texts)
+    rows = rumor_rows(data, "heldout")
+    texts = [t for _, t, _ in rows]
+    gold = np.array([y for *_, y in rows])
+    pe = np.array([r.rumor for r in read([(t, {}) for t in texts])])
+    pl = np.asarray(rumor.load_default().clf.predict_proba(texts))[:, 1]
+    a, cut = b["rumor_linear_weight"], b["rumor_threshold"]
+    rum = {"n": len(rows), "encoder": _f1(pe >= 0.5, gold), "blend": _f1(a * pl + (1 - a) * pe >= cut, gold)}
+    exs = entity_examples(finnsp_part(data, "heldout"))
+    got = read([(ex.text, {name: list(ex.spans)}) for ex, _, name in exs])
+    pe = np.array([r.negative_about.get(name, 0.0) for r, (_, _, name) in zip(got, exs, strict=True)])
+    ent = {"n": len(exs), "encoder": _f1(pe >= 0.5, np.array([ex.label for ex, _, _ in exs]))}
+    n_read += len(texts) + len(exs)
+    return {
+        "sentiment": sent,
+        "rumor": rum,
+        "entity": ent,
+        "texts_per_s": round(n_read / (time.perf_counter() - t0)),
+    }
 
 
 def child(name: str, n: int, data: Path, accuracy: bool) -> dict:
@@ -217,6 +276,15 @@ def main() -> None:
             f"    Analyzer.analyze, batches of 50: {r['analyze']}; peak RSS {r['peak_rss_mb']} MB; "
             f"one 1 MB post {r['one_1MB_post_s']}s"
         )
+        if r.get("encoder_heldout"):
+            e = r["encoder_heldout"]
+            print(
+                "    encoder path, held-out (encoder alone / shipped blend): "
+                + ", ".join(f"{k} {v['encoder']:.3f} / {v['blend']:.3f}" for k, v in e["sentiment"].items())
+                + f"; rumor F1 {e['rumor']['encoder']:.3f} / {e['rumor']['blend']:.3f}"
+                f"; entity F1 (encoder alone) {e['entity']['encoder']:.3f}"
+                f"; {e['texts_per_s']} texts/s read in batches of 50"
+            )
         if r.get("heldout_accuracy"):
             print(
                 "    held-out accuracy: "

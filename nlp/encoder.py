@@ -85,6 +85,30 @@ def window(
     return "".join(out), moved
 
 
+RUN_OVERHEAD_TOKENS = 12  # one session call costs about what 12 more tokens do (2-core x86, int8)
+
+
+def runs(lengths: Sequence[int], most: int, overhead: int = RUN_OVERHEAD_TOKENS) -> list[tuple[int, int]]:
+    """Cut ``lengths`` (ascending token counts) into runs ``[a, b)`` of at most ``most`` rows that cost
+    least in all: a run costs ``overhead + rows × its longest length`` (every row is padded to the
+    longest; the cost of the int8 model is close to linear in the tokens it is given). Exact, by dynamic
+    programming over the cut points."""
+    n = len(lengths)
+    best = [0.0] + [float("inf")] * n
+    cut = [0] * (n + 1)
+    for b in range(1, n + 1):
+        for a in range(max(0, b - most), b):
+            c = best[a] + overhead + (b - a) * lengths[b - 1]
+            if c < best[b]:
+                best[b], cut[b] = c, a
+    out: list[tuple[int, int]] = []
+    b = n
+    while b > 0:
+        out.append((cut[b], b))
+        b = cut[b]
+    return out[::-1]
+
+
 @dataclass(frozen=True)
 class EncoderReading:
     sentiment: np.ndarray  # P(negative, neutral, positive), the encoder alone
@@ -95,7 +119,9 @@ class EncoderReading:
 class DeskEncoder:
     """Loads once; ``read`` is one batched call (thread-safe: onnxruntime sessions are)."""
 
-    def __init__(self, directory: str | Path = ENCODER_DIR, *, threads: int | None = None) -> None:
+    def __init__(
+        self, directory: str | Path = ENCODER_DIR, *, threads: int | None = None, spinning: bool = False
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -110,6 +136,11 @@ class DeskEncoder:
         if threads:
             opts.intra_op_num_threads = threads
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # onnxruntime's worker threads spin while they wait for work by default: on a machine whose cores
+        # are shared (crawlers, the store, other jobs), a spinning pool waits on its slowest thread and
+        # burns the cores the others need; measured on 2 shared cores, 2-3x slower than not spinning
+        if not spinning:
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(d / "model.onnx"), opts, providers=["CPUExecutionProvider"])
         heads = np.load(d / "heads.npz")
         self.heads = {k: heads[k].astype(np.float32) for k in heads.files}
@@ -122,20 +153,31 @@ class DeskEncoder:
     def read(
         self, items: Sequence[tuple[str, Mapping[str, Sequence[Span]]]], *, batch: int = 32
     ) -> list[EncoderReading]:
-        """One reading per (text, {entity name: its spans in text})."""
+        """One reading per (text, {entity name: its spans in text}).
+
+        Each distinct window is encoded once (a repost, a copied post, the same post read for several
+        entities), and the windows go to the model in runs of similar length (:func:`runs`, at most
+        ``batch`` rows each): a row costs what its run's longest window does, so a short post no longer
+        waits, padded, beside a long one."""
         if not items:
             return []
         windows = [window(text, spans, self.window_chars) for text, spans in items]
-        encs = self.tokenizer.encode_batch([w for w, _ in windows])
-        order = sorted(range(len(items)), key=lambda i: len(encs[i].ids))
+        first: dict[str, int] = {}  # window text → its row among the distinct windows
+        row_of = [first.setdefault(w, len(first)) for w, _ in windows]
+        encs = self.tokenizer.encode_batch(list(first))
+        length = [min(self.max_tokens, len(e.ids) + 2) for e in encs]
+        order = sorted(range(len(encs)), key=length.__getitem__)
+        readers: list[list[int]] = [[] for _ in encs]  # the items each distinct window answers
+        for i, u in enumerate(row_of):
+            readers[u].append(i)
         out: list[EncoderReading | None] = [None] * len(items)
-        for s in range(0, len(order), batch):
-            idx = order[s : s + batch]
-            n = min(self.max_tokens, max(len(encs[i].ids) for i in idx) + 2)
+        for a, b in runs([length[u] for u in order], batch):
+            idx = order[a:b]
+            n = length[idx[-1]]
             ids = np.full((len(idx), n), PAD, dtype=np.int64)
             mask = np.zeros((len(idx), n), dtype=np.int64)
-            for r, i in enumerate(idx):
-                row = [BOS, *encs[i].ids[: n - 2], EOS]
+            for r, u in enumerate(idx):
+                row = [BOS, *encs[u].ids[: n - 2], EOS]
                 ids[r, : len(row)] = row
                 mask[r, : len(row)] = 1
             hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
@@ -143,9 +185,11 @@ class DeskEncoder:
             pooled = (hidden * m).sum(1) / np.maximum(m.sum(1), 1.0)
             sent = _softmax(pooled @ self.heads["sent_w"].T + self.heads["sent_b"])
             rumor = _softmax(pooled @ self.heads["rumor_w"].T + self.heads["rumor_b"])[:, 1]
-            for r, i in enumerate(idx):
-                about = self._entities(hidden[r], pooled[r], encs[i].offsets[: n - 2], windows[i][1])
-                out[i] = EncoderReading(sent[r], float(rumor[r]), about)
+            for r, u in enumerate(idx):
+                offsets = encs[u].offsets[: n - 2]
+                for i in readers[u]:
+                    about = self._entities(hidden[r], pooled[r], offsets, windows[i][1])
+                    out[i] = EncoderReading(sent[r], float(rumor[r]), about)
         return [o for o in out if o is not None]
 
     def _entities(

@@ -94,3 +94,45 @@ def test_the_analyzer_blends_it_in_when_configured(encoder):
     assert [x["flagged"] for x in b] == [True, False]
     assert a[0]["sentiment"]["scores"] != b[0]["sentiment"]["scores"]  # the encoder's reading counts
     json.dumps(b, ensure_ascii=False)  # every field stays plain JSON
+
+
+def test_runs_pad_less_than_fixed_batches_and_cover_every_row():
+    from nlp.encoder import RUN_OVERHEAD_TOKENS, runs
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 35, 200):
+        lengths = sorted(int(x) for x in rng.integers(3, 65, size=n))
+        cuts = runs(lengths, 32)
+        assert [a for a, _ in cuts] == [0, *[b for _, b in cuts[:-1]]] and cuts[-1][1] == n
+        assert all(0 < b - a <= 32 for a, b in cuts)
+
+        def cost(cs, lengths=lengths):
+            return sum(RUN_OVERHEAD_TOKENS + (b - a) * lengths[b - 1] for a, b in cs)
+
+        fixed = [(a, min(a + 32, n)) for a in range(0, n, 32)]
+        assert cost(cuts) <= cost(fixed)
+        assert cost(cuts) <= cost([(i, i + 1) for i in range(n)])
+
+
+class _Counting:
+    """The real session, counting the rows it is given."""
+
+    def __init__(self, session):
+        self.session, self.rows = session, 0
+
+    def run(self, names, feed):
+        self.rows += feed["input_ids"].shape[0]
+        return self.session.run(names, feed)
+
+
+def test_a_repost_is_encoded_once_and_each_entity_keeps_its_own_reading(encoder, monkeypatch):
+    post = "华鼎证券客服很耐心帮我解决了问题，倒是隔壁中信银行的APP天天闪退，太差了"
+    other = "华鼎证券将于本周五召开临时股东大会，审议董事会换届议案"
+    counting = _Counting(encoder.session)
+    monkeypatch.setattr(encoder, "session", counting)
+    items = [(post, _spans(post))] * 5 + [(other, _spans(other)), (post, _spans(post, "中信银行"))]
+    r = encoder.read(items)
+    assert counting.rows == 2  # two distinct windows, seven readings
+    assert len(r) == 7 and all(np.array_equal(x.sentiment, r[0].sentiment) for x in r[:5] + r[6:])
+    assert set(r[0].negative_about) == {FIRM} and set(r[6].negative_about) == {"中信银行"}
+    assert r[6].negative_about["中信银行"] > r[0].negative_about[FIRM]
