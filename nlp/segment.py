@@ -28,6 +28,9 @@ USER_WORD_FREQ = 2_000_000
 # and again for the posts index; a batch's worth, short texts only
 RECENT_TEXTS = 2048
 RECENT_MAX_CHARS = 20_000
+# words whose search tokens are kept (a word's tokens depend on the word alone; words repeat): bounded,
+# cleared when full
+WORD_PIECES = 100_000
 
 
 def default_cache_dir() -> Path:
@@ -82,6 +85,7 @@ class Segmenter:
         self._lock = threading.Lock()
         self._recent: dict[str, list[str]] = {}  # text → jieba's words, oldest first
         self._recent_lock = threading.Lock()
+        self._pieces: dict[str, tuple[str, ...]] = {}  # word → its search tokens (search_tokens)
 
     @property
     def tokenizer(self) -> jieba.Tokenizer:
@@ -126,18 +130,26 @@ class Segmenter:
         word's 2- and 3-character pieces that are dictionary words, then the word)."""
         if not text:
             return []
-        freq = self.tokenizer.FREQ
+        pieces = self._pieces
+        if len(pieces) > WORD_PIECES:
+            pieces.clear()
         out: list[str] = []
         for w in self._words(text):
-            n = len(w)
-            if n > 2:
-                out.extend(
-                    g.lower() for g in (w[i : i + 2] for i in range(n - 1)) if freq.get(g) and _keep(g)
-                )
-            if n > 3:
-                out.extend(
-                    g.lower() for g in (w[i : i + 3] for i in range(n - 2)) if freq.get(g) and _keep(g)
-                )
-            if _keep(w):
-                out.append(w.lower())
+            got = pieces.get(w)
+            if got is None:
+                got = pieces[w] = self._search_pieces(w)
+            out.extend(got)
         return out
+
+    def _search_pieces(self, w: str) -> tuple[str, ...]:
+        """One precise-mode word's search tokens: its 2- and 3-character dictionary words, then itself."""
+        freq = self.tokenizer.FREQ
+        out: list[str] = []
+        n = len(w)
+        if n > 2:
+            out.extend(g.lower() for g in (w[i : i + 2] for i in range(n - 1)) if freq.get(g) and _keep(g))
+        if n > 3:
+            out.extend(g.lower() for g in (w[i : i + 3] for i in range(n - 2)) if freq.get(g) and _keep(g))
+        if _keep(w):
+            out.append(w.lower())
+        return tuple(out)
