@@ -18,7 +18,8 @@ Then, with the same loaded model, in batches of ``--batch`` (``yuqing ingest``'s
 
 Prints analysis and ingest posts/s, the ratio of ingest time to analysis time, the cost per post of the
 last tenth of the posts against the first tenth (ingest, and ingest less analysis of the same batches),
-and the process's peak RSS.
+the same in CPU time of the process (steadier than wall time on a machine shared with other work: compare
+runs by it), and the process's peak RSS.
 """
 
 from __future__ import annotations
@@ -209,19 +210,23 @@ def main(argv: list[str] | None = None) -> int:
 
             batches = [posts[i : i + args.batch] for i in range(0, len(posts), args.batch)]
             analysis: list[tuple[int, float]] = []
+            analysis_cpu: list[tuple[int, float]] = []
             for batch in batches:  # as `yuqing analyze` runs: check each post, analyse the batch
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 checked = [check_post(p, analysis=True).post for p in batch]
                 analyzer.analyze([p for p in checked if p is not None])
                 analysis.append((len(batch), time.perf_counter() - t))
+                analysis_cpu.append((len(batch), time.process_time() - c))
             rss_analysis = peak_rss_mb()
 
             costs: list[tuple[int, float]] = []
+            costs_cpu: list[tuple[int, float]] = []
             stored = flagged = opened = 0
             for batch in batches:
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 report = ingest(batch, ctx=ctx)
                 costs.append((len(batch), time.perf_counter() - t))
+                costs_cpu.append((len(batch), time.process_time() - c))
                 stored += report.stored_new
                 flagged += report.flagged
                 opened += report.alerts_opened
@@ -248,6 +253,16 @@ def main(argv: list[str] | None = None) -> int:
         per_batch = [s * 1000 / k for k, s in costs]
         print(
             f"  per batch: median {statistics.median(per_batch):.2f} ms/post, worst {max(per_batch):.2f} ms/post"
+        )
+        # CPU time of this process (all its threads): what the work costs, whatever else the machine runs
+        c_analysis, c_ingest = sum(s for _, s in analysis_cpu), sum(s for _, s in costs_cpu)
+        c_first, c_last = tenths(costs_cpu, n)
+        ca_first, ca_last = tenths(analysis_cpu, n)
+        print(
+            f"CPU time: analysis {c_analysis:.1f} s, ingest {c_ingest:.1f} s ({n / c_ingest:,.0f} posts per "
+            f"CPU-second), ingest / analysis {c_ingest / c_analysis:.2f}, last / first tenth "
+            f"{c_last / c_first:.2f} ({c_first * 1000:.2f} → {c_last * 1000:.2f} ms/post; less analysis "
+            f"{(c_first - ca_first) * 1000:.2f} → {(c_last - ca_last) * 1000:.2f})"
         )
         print(f"peak RSS: {peak_rss_mb():,.0f} MB (after analysis: {rss_analysis:,.0f} MB)")
         if settings.store.path.exists():
