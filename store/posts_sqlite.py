@@ -23,6 +23,7 @@ from store.models import LEVELS, PostRecord, dumps, level_rank, utcnow_iso
 from store.times import parse_instant
 
 MAX_QUERY_CHARS = 200
+SQLITE_CACHE_KIB = 65_536  # page cache per connection (SQLite's default: 2 MiB); as store.records
 
 
 class Tokenizer(Protocol):
@@ -171,6 +172,7 @@ class SqlitePostIndex:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # 2 MiB by default (store/records.py)
             self._local.conn = _Txn(conn)
             conn = self._local.conn
         return conn

@@ -145,3 +145,57 @@ def test_search_tokens_kept_per_word_equal_jieba_search_mode(segmenter, monkeypa
         assert segmenter.search_tokens(text) == search_tokens_plain(segmenter, text), text
         assert segmenter.search_tokens(text) == search_tokens_plain(segmenter, text)  # from the kept words
     assert len(segmenter._pieces) <= 31
+
+
+COMMON = "的一是了我不人在他有这个上们来到时大地为子中你说生国年着就那和要她出也得里后自以会家可下而过天去能对小多然于心学么之都好看起发当没成只如事把还用第样道想作种开美总从无情己面最女但现前些所同日手又行意动方期它头经长儿回位分爱老因很给名法间斯知世什两次使身者被高已亲其进此话常与活正感"
+
+
+def gibberish(seed: int, n: int) -> list[str]:
+    """Runs of common characters in random order (words jieba knows and strings only its HMM can read),
+    with latin, digits, spaces, line breaks and punctuation between them."""
+    rng = random.Random(seed)
+    glue = [
+        " ",
+        "\r\n",
+        "\n",
+        "，",
+        "。",
+        "ABC",
+        "x1",
+        "3.5%",
+        "#话题#",
+        "-",
+        "_",
+        "  ",
+        "！？",
+        "华鼎证券",
+        "华鼎金管家",
+    ]
+    out = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(1, 12)):
+            parts.append("".join(rng.choice(COMMON) for _ in range(rng.randint(1, 15))))
+            parts.append(rng.choice(glue))
+        out.append("".join(parts))
+    return out
+
+
+def test_words_equal_jieba_cut(monkeypatch):
+    import nlp.segment as segment
+
+    monkeypatch.setattr(segment, "BLOCKS", 40)  # the kept runs are cleared along the way
+    seg = Segmenter(["华鼎证券", "华鼎金管家", "鼎盈1号"])
+    for text in [
+        *texts(3, 300),
+        *gibberish(4, 300),
+        "",
+        " ",
+        "\r\n",
+        "好",
+        "华鼎证券：网传总经理被带走系谣言",
+    ]:
+        want = list(seg.tokenizer.cut(text))
+        assert seg._cut(text) == want, text
+        assert seg._cut(text) == want  # again, from the kept runs
+    assert len(seg._runs) <= 41
