@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -548,6 +549,7 @@ def _shorten(query: str | None) -> tuple[str, str]:
     return query, ""
 
 
+@lru_cache(maxsize=1 << 16)  # tokens repeat across posts; a look-up is cheaper than the checks
 def _clean_token(token: str) -> str:
     t = token.strip().lower()
     # unicode61 splits on punctuation anyway; keep only tokens with a letter or digit in them
