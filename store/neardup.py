@@ -123,7 +123,7 @@ def assign_near_dups(
     for i in range(0, len(ids), LOOKUP_CHUNK):
         session.execute(delete(NearDupBand).where(NearDupBand.post_id.in_(ids[i : i + LOOKUP_CHUNK])))
     if inserts:
-        session.execute(insert(NearDupBand), inserts)
+        session.execute(insert(NearDupBand.__table__), inserts)  # Core executemany: no ORM bulk layer
     return grouped
 
 
