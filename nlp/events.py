@@ -40,6 +40,7 @@ LEVEL_UP = {"IV": "III", "III": "II", "II": "I", "I": "I"}
 TOP_KEYWORDS = 30
 MAX_POST_KEYWORDS = 40
 MAX_EVENTS = 5_000
+COUNT_POSTINGS_UP_TO = 1_000  # _best counts a word's events when it is in at most this many top sets
 MAX_TEXT_CHARS = 5_000
 
 # words that say nothing about which event a post is about
@@ -231,7 +232,9 @@ class EventTracker:
         Similarity is the share of the post's keywords (at most :data:`TOP_KEYWORDS` counted) among an
         event's top keywords. Candidates come from the keyword index, not a scan of every event: an event
         that reaches the threshold holds at least ``need`` of the post's words, so it holds one of any
-        ``len(kws) - need + 1`` of them, and the post's rarest words are looked up first."""
+        ``len(kws) - need + 1`` of them. Those rarest words, and every other word in few top sets
+        (:data:`COUNT_POSTINGS_UP_TO`), are counted per event from the index; the few most common words
+        are checked only for events whose count could still reach ``need``."""
         index = self._index.get(target)
         if not kws or index is None:
             return None
@@ -241,28 +244,34 @@ class EventTracker:
             return None
         postings = index.top
         words = sorted(kws, key=lambda w: len(postings.get(w, ())))
-        cut = len(words) - need + 1
-        hits: Counter[str] = Counter()  # candidate → how many of the rare words its top holds
+        cut = len(words) - need + 1  # at least these are counted: a qualifying event holds one of them
+        while cut < len(words) and len(postings.get(words[cut], ())) <= COUNT_POSTINGS_UP_TO:
+            cut += 1  # counting a short posting list costs less than checking its word per candidate
+        hits: Counter[str] = Counter()  # candidate → how many of the counted words its top holds
         for w in words[:cut]:
-            hits.update(postings.get(w, ()))
-        rest = words[cut:]  # the common words: checked only where they could change the answer
-        best, best_sim, best_n = None, 0.0, 0
-        for eid, n_rare in sorted(hits.items(), key=lambda kv: -kv[1]):
-            if n_rare + len(rest) < best_n:
-                break  # sorted by rare hits: no later candidate can reach the best
-            ev = self.events[eid]
-            if n_rare + len(rest) == best_n and best is not None and ev.seq > best.seq:
+            ids = postings.get(w)
+            if ids:
+                hits.update(ids)
+        rest = words[cut:]  # the most common words: checked only for candidates that could qualify
+        n_rest = len(rest)
+        floor = need - n_rest  # fewer counted hits than this cannot reach ``need`` (floor ≥ 1)
+        earliest, latest = at - self.window, at + self.window  # live: last post within the window of at
+        events = self.events
+        best, best_n = None, 0
+        for eid, n_counted in hits.items():
+            if n_counted < floor or n_counted + n_rest < best_n:
+                continue
+            ev = events[eid]
+            if n_counted + n_rest == best_n and best is not None and ev.seq > best.seq:
                 continue  # at most a tie, and the older event wins ties
-            if at - ev.last_at > self.window or ev.last_at - at > self.window:
+            if ev.last_at < earliest or ev.last_at > latest:
                 continue
             if claims_only and not ev.makers:
                 continue
-            top = ev._top
-            matched = n_rare + sum(1 for w in rest if w in top)
-            sim = matched / n
-            if sim > best_sim or (sim == best_sim and best is not None and ev.seq < best.seq):
-                best, best_sim, best_n = ev, sim, matched
-        return best if best is not None and best_sim >= self.similarity else None
+            matched = n_counted + len(ev._top.intersection(rest)) if n_rest else n_counted
+            if matched > best_n or (matched == best_n and best is not None and ev.seq < best.seq):
+                best, best_n = ev, matched
+        return best if best is not None and best_n >= need else None
 
     def _answered(self, target: str, kws: Counter, at: datetime) -> Event | None:
         """The live event whose clarifications answer the claim this post makes (most of the claim's

@@ -80,6 +80,25 @@ def _hash64(token: str) -> int:
     return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "big")
 
 
+# shingle → its 64-bit hash: Chinese 3-grams repeat across posts (the firm's name, 证券, 公告 …), and a
+# hash costs more than a look-up. Bounded: cleared when full, so memory never grows with the stream.
+_HASHES: dict[str, int] = {}
+HASH_CACHE = 1 << 17
+
+
+def _hashes(grams: Counter[str]) -> list[int]:
+    cache = _HASHES
+    if len(cache) > HASH_CACHE:
+        cache.clear()
+    out = []
+    for g in grams:
+        h = cache.get(g)
+        if h is None:
+            h = cache[g] = _hash64(g)
+        out.append(h)
+    return out
+
+
 def simhash(text: str, title: str = "") -> int | None:
     """64-bit SimHash of a post's text (weighted 3-gram shingles); None when too short to judge.
 
@@ -91,14 +110,11 @@ def simhash(text: str, title: str = "") -> int | None:
     if len(norm) < MIN_CHARS:
         return None
     grams = _shingles(norm)
-    hashes = np.array([_hash64(g) for g in grams], dtype=np.uint64)
-    weights = np.array(list(grams.values()), dtype=np.float64)
+    hashes = np.array(_hashes(grams), dtype=np.uint64)
+    weights = np.fromiter(grams.values(), dtype=np.int64, count=len(grams))
     bits = np.unpackbits(hashes.byteswap().view(np.uint8).reshape(-1, 8), axis=1)  # (n, 64), MSB first
-    score = ((bits.astype(np.float64) * 2 - 1) * weights[:, None]).sum(axis=0)
-    value = 0
-    for b in score > 0:
-        value = (value << 1) | int(b)
-    return value
+    score = weights @ (bits.astype(np.int64) * 2 - 1)  # per bit: + weight where set, - weight where not
+    return int.from_bytes(np.packbits(score > 0).tobytes(), "big")
 
 
 def distance(a: int, b: int) -> int:

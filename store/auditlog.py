@@ -27,13 +27,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 
 from store.models import AuditChain, AuditEntry, utcnow
 from store.times import as_utc
 
 GENESIS = "0" * 64  # the prev_hash of the first row of a chain
+_ROW_FIELDS = ("at", "actor", "action", "entity", "entity_id", "detail", "prev_hash", "row_hash")
 _PENDING = "store.auditlog.pending"  # session.info key: [(entry, transaction it was queued in)]
 
 
@@ -143,6 +144,8 @@ def append(session: Session, entries: Sequence[AuditEntry]) -> None:
         session.add(AuditChain(id=1, last_id=0, head_hash="", rows=0))
         session.flush()
     prev = session.scalar(select(AuditEntry.row_hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
+    table = AuditEntry.__table__
+    row = insert(table).returning(table.c.id)
     for entry in entries:
         if entry.at is None:
             entry.at = utcnow()
@@ -151,8 +154,12 @@ def append(session: Session, entries: Sequence[AuditEntry]) -> None:
         entry.detail = _as_stored(entry.detail)
         entry.prev_hash = prev
         entry.row_hash = entry_hash(prev, entry)
+        # one INSERT at a time, so ids follow the chain's order on every engine; through the table rather
+        # than an ORM flush per row (a quarter of the time), then the entry joins the session as the
+        # stored row it now is
+        entry.id = session.execute(row, {c: getattr(entry, c) for c in _ROW_FIELDS}).scalar_one()
+        make_transient_to_detached(entry)
         session.add(entry)
-        session.flush()  # one at a time: ids follow the chain's order on every engine
         prev = entry.row_hash
     session.execute(
         update(AuditChain)

@@ -318,7 +318,8 @@ class NearDupBand(Base):
 
     __table_args__ = (
         UniqueConstraint("post_id", "band", name="near_dup_band_per_post"),
-        Index("near_dup_lookup", "band", "value"),
+        # covers the lookup (store/neardup.py): the first row of each fingerprint in a bucket, from the index
+        Index("near_dup_lookup", "band", "value", "simhash", "drill", "id"),
     )
 
 

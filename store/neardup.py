@@ -123,29 +123,23 @@ def assign_near_dups(
     for i in range(0, len(ids), LOOKUP_CHUNK):
         session.execute(delete(NearDupBand).where(NearDupBand.post_id.in_(ids[i : i + LOOKUP_CHUNK])))
     if inserts:
-        session.execute(insert(NearDupBand), inserts)
+        session.execute(insert(NearDupBand.__table__), inserts)  # Core executemany: no ORM bulk layer
     return grouped
 
 
 def _stored_rows(
     session: Session, records: Sequence[PostRecord], values: dict[int, int | None]
 ) -> list[tuple[tuple[int, int], _Row]]:
-    """The stored band rows of these posts and those sharing a band with their fingerprints, each once."""
-    wanted: list[set[int]] = [set() for _ in range(BANDS)]
-    for rec in records:
-        for i, piece in enumerate(bands(values[id(rec)] or 0)):
-            wanted[i].add(piece)
-    conds = []
-    for i, pieces in enumerate(wanted):
-        ordered = sorted(pieces)
-        conds += [
-            and_(NearDupBand.band == i, NearDupBand.value.in_(ordered[k : k + LOOKUP_CHUNK]))
-            for k in range(0, len(ordered), LOOKUP_CHUNK)
-        ]
-    post_ids = sorted({rec.id for rec in records})
-    conds += [
-        NearDupBand.post_id.in_(post_ids[k : k + LOOKUP_CHUNK]) for k in range(0, len(post_ids), LOOKUP_CHUNK)
-    ]
+    """The stored band rows of these posts, and of the other posts those sharing a band with their
+    fingerprints, each once.
+
+    Of the other posts, a bucket gives only the first row of each fingerprint (per drill flag): a later
+    row with the same fingerprint is as close and written after it, so :func:`_closest` could never pick
+    it. Without that, a post reposted ten thousand times (or a template's copies) would make every new
+    copy read ten thousand rows; with it a lookup reads one row per distinct fingerprint, grouped by the
+    database on the ``near_dup_lookup`` index (band, value, simhash, drill, id) without touching the
+    table. The batch's own posts are read whole (a row of theirs may be replaced by this batch) and kept
+    out of the grouping."""
     cols = (
         NearDupBand.id,
         NearDupBand.post_id,
@@ -157,13 +151,38 @@ def _stored_rows(
     )
     seen: set[int] = set()
     out: list[tuple[tuple[int, int], _Row]] = []
-    for k in range(0, len(conds), 8):  # a few OR-ed IN lists per statement
-        for rid, post_id, band, value, simhash, group_id, drill in session.execute(
-            select(*cols).where(or_(*conds[k : k + 8]))
-        ):
+
+    def take(stmt: Any) -> None:
+        for rid, post_id, band, value, simhash, group_id, drill in session.execute(stmt):
             if rid not in seen:
                 seen.add(rid)
                 out.append(((band, value), _Row(post_id, simhash, group_id, bool(drill), (0, rid))))
+
+    post_ids = sorted({rec.id for rec in records})
+    for k in range(0, len(post_ids), LOOKUP_CHUNK):
+        take(select(*cols).where(NearDupBand.post_id.in_(post_ids[k : k + LOOKUP_CHUNK])))
+    own = sorted({row.post_id for _, row in out})  # batch posts stored before: read whole above
+
+    wanted: list[set[int]] = [set() for _ in range(BANDS)]
+    for rec in records:
+        for i, piece in enumerate(bands(values[id(rec)] or 0)):
+            wanted[i].add(piece)
+    conds = []
+    for i, pieces in enumerate(wanted):
+        ordered = sorted(pieces)
+        conds += [
+            and_(NearDupBand.band == i, NearDupBand.value.in_(ordered[k : k + LOOKUP_CHUNK]))
+            for k in range(0, len(ordered), LOOKUP_CHUNK)
+        ]
+    for k in range(0, len(conds), 8):  # a few OR-ed IN lists per statement
+        first = (
+            select(func.min(NearDupBand.id))
+            .where(or_(*conds[k : k + 8]))
+            .group_by(NearDupBand.band, NearDupBand.value, NearDupBand.simhash, NearDupBand.drill)
+        )
+        if own:
+            first = first.where(NearDupBand.post_id.not_in(own))
+        take(select(*cols).where(NearDupBand.id.in_(first)))
     out.sort(key=lambda kr: kr[1].order)
     return out
 

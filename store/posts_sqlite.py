@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,6 +24,7 @@ from store.models import LEVELS, PostRecord, dumps, level_rank, utcnow_iso
 from store.times import parse_instant
 
 MAX_QUERY_CHARS = 200
+SQLITE_CACHE_KIB = 65_536  # page cache per connection (SQLite's default: 2 MiB); as store.records
 
 
 class Tokenizer(Protocol):
@@ -171,6 +173,7 @@ class SqlitePostIndex:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # 2 MiB by default (store/records.py)
             self._local.conn = _Txn(conn)
             conn = self._local.conn
         return conn
@@ -546,6 +549,7 @@ def _shorten(query: str | None) -> tuple[str, str]:
     return query, ""
 
 
+@lru_cache(maxsize=1 << 16)  # tokens repeat across posts; a look-up is cheaper than the checks
 def _clean_token(token: str) -> str:
     t = token.strip().lower()
     # unicode61 splits on punctuation anyway; keep only tokens with a letter or digit in them

@@ -169,3 +169,49 @@ def test_a_batch_reads_in_a_few_statements(records):
             event.remove(records.engine, "before_cursor_execute", listener)
         counts.append(len(seen))
     assert counts[1] <= counts[0] + BANDS
+
+
+def test_a_fingerprint_stored_many_times_is_read_once_per_band(records):
+    """A post reposted many times: a new copy reads the first row of its fingerprint in each band, not every
+    copy (the cost of a lookup does not grow with the group), and still joins the first post's group."""
+    from store.neardup import _stored_rows
+
+    value = random.Random(3).getrandbits(64)
+    copies = [PostRecord(id=f"c{i}", text=f"fp:{value:016x}") for i in range(60)]
+    with records.session() as s:
+        assign_near_dups(s, copies, fingerprint=fingerprint, max_distance=MAX_DISTANCE)
+    new = PostRecord(id="new", text=f"fp:{value ^ 1:016x}")
+    with records.session() as s:
+        rows = _stored_rows(s, [new], {id(new): value ^ 1})
+        # one bit off in the last band: three shared bands, one row each (not 3 x 60)
+        assert len(rows) == BANDS - 1 and {r.post_id for _, r in rows} == {"c0"}
+        assert assign_near_dups(s, [new], fingerprint=fingerprint, max_distance=MAX_DISTANCE) == 1
+    assert new.dup_of == "c0"
+
+
+def test_a_changed_first_copy_leaves_its_group_to_the_next(records, tmp_path):
+    """The first row of a fingerprint belongs to a post whose content changes in this batch: the next copy
+    of the fingerprint is found instead (as the post-by-post lookup finds it)."""
+    value = random.Random(5).getrandbits(64)
+    other = random.Random(6).getrandbits(64)
+    plan = [
+        [PostRecord(id="a", text=f"fp:{value:016x}", published_at=T0.isoformat())],
+        [PostRecord(id="b", text=f"fp:{value:016x}", published_at=(T0 + timedelta(minutes=1)).isoformat())],
+        [
+            PostRecord(id="a", text=f"fp:{other:016x}", published_at=T0.isoformat()),
+            PostRecord(id="c", text=f"fp:{value:016x}", published_at=(T0 + timedelta(minutes=2)).isoformat()),
+        ],
+    ]
+    slow = Records(f"sqlite:///{tmp_path / 'reference.db'}")
+    try:
+        for batch in plan:
+            mine = [PostRecord(id=r.id, text=r.text, published_at=r.published_at) for r in batch]
+            with records.session() as s:
+                assign_near_dups(s, mine, fingerprint=fingerprint, max_distance=MAX_DISTANCE)
+            with slow.session() as s:
+                reference(s, batch, fingerprint=fingerprint, max_distance=MAX_DISTANCE)
+            assert [(r.id, r.dup_of) for r in mine] == [(r.id, r.dup_of) for r in batch]
+        assert [(r.id, r.dup_of) for r in mine] == [("a", ""), ("c", "a")]  # c joins b, whose group is a's
+        assert stored(records) == stored(slow)
+    finally:
+        slow.dispose()

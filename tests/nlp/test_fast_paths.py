@@ -1,0 +1,201 @@
+"""The fast paths of the ingest's text work give what the plain ones gave: SimHash (cached shingle hashes,
+integer sums, packed bits) and the search tokens (kept per word), on texts made up here."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+import numpy as np
+
+from nlp import simhash as sh
+from nlp.segment import Segmenter
+
+PHRASES = [
+    "华鼎证券",
+    "今日",
+    "早盘",
+    "交易系统",
+    "出现",
+    "故障",
+    "客户",
+    "无法",
+    "登录",
+    "手机APP",
+    "下单",
+    "委托",
+    "长时间",
+    "显示",
+    "处理中",
+    "公司",
+    "客服",
+    "回应",
+    "技术团队",
+    "正在",
+    "紧急排查",
+    "预计",
+    "午间",
+    "恢复",
+    "投资者",
+    "可以",
+    "通过",
+    "电话委托",
+    "进行",
+    "交易",
+    "据了解",
+    "此次",
+    "持续",
+    "一个半小时",
+    "网传",
+    "总经理",
+    "被带走",
+    "谣言",
+    "辟谣",
+    "公告",
+    "监管",
+    "罚单",
+    "证监局",
+    "处罚",
+    "ETF",
+    "基金",
+    "A股",
+    "科创板",
+    "2026年",
+    "3.5%",
+    "转发微博",
+    "//@财经观察:",
+    "【快讯】",
+    "来源：证券时报",
+    "（责任编辑：王伟）",
+    "http://t.cn/A6xYz",
+    "。",
+    "，",
+    "！",
+    "？",
+    "……",
+]
+
+
+def texts(seed: int, n: int) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        words = [rng.choice(PHRASES) for _ in range(rng.choice([1, 3, 8, 20, 60]))]
+        out.append(("" if rng.random() < 0.5 else " ").join(words))
+    return out
+
+
+def simhash_plain(text: str, title: str = "") -> int | None:
+    """nlp.simhash.simhash as first written: a hash per shingle, float sums, a bit at a time."""
+    norm = sh.normalize_for_dup(sh.repost_core(text))
+    if len(norm) < sh.TITLE_BELOW and title:
+        norm = sh.normalize_for_dup(title) + norm
+    if len(norm) < sh.MIN_CHARS:
+        return None
+    grams = sh._shingles(norm)
+    hashes = np.array(
+        [int.from_bytes(hashlib.blake2b(g.encode(), digest_size=8).digest(), "big") for g in grams],
+        dtype=np.uint64,
+    )
+    weights = np.array(list(grams.values()), dtype=np.float64)
+    bits = np.unpackbits(hashes.byteswap().view(np.uint8).reshape(-1, 8), axis=1)
+    score = ((bits.astype(np.float64) * 2 - 1) * weights[:, None]).sum(axis=0)
+    value = 0
+    for b in score > 0:
+        value = (value << 1) | int(b)
+    return value
+
+
+def test_simhash_equals_the_plain_computation(monkeypatch):
+    monkeypatch.setattr(sh, "HASH_CACHE", 50)  # the cache fills and is cleared along the way
+    for i, text in enumerate(texts(1, 400)):
+        title = "标题：华鼎证券公告" if i % 3 == 0 else ""
+        assert sh.simhash(text, title) == simhash_plain(text, title), text
+    assert len(sh._HASHES) <= 51
+
+
+def search_tokens_plain(seg: Segmenter, text: str) -> list[str]:
+    """jieba's search mode from the precise-mode words, computed afresh for every word."""
+    freq = seg.tokenizer.FREQ
+    out: list[str] = []
+    for w in seg.tokenizer.cut(text):
+        n = len(w)
+        if n > 2:
+            out += [
+                w[i : i + 2].lower()
+                for i in range(n - 1)
+                if freq.get(w[i : i + 2]) and w[i : i + 2].isalnum()
+            ]
+        if n > 3:
+            out += [
+                w[i : i + 3].lower()
+                for i in range(n - 2)
+                if freq.get(w[i : i + 3]) and w[i : i + 3].isalnum()
+            ]
+        if any(ch.isalnum() for ch in w):
+            out.append(w.lower())
+    return out
+
+
+def test_search_tokens_kept_per_word_equal_jieba_search_mode(segmenter, monkeypatch):
+    import nlp.segment as segment
+
+    monkeypatch.setattr(segment, "WORD_PIECES", 30)  # cleared along the way too
+    for text in texts(2, 300):
+        assert segmenter.search_tokens(text) == search_tokens_plain(segmenter, text), text
+        assert segmenter.search_tokens(text) == search_tokens_plain(segmenter, text)  # from the kept words
+    assert len(segmenter._pieces) <= 31
+
+
+COMMON = "的一是了我不人在他有这个上们来到时大地为子中你说生国年着就那和要她出也得里后自以会家可下而过天去能对小多然于心学么之都好看起发当没成只如事把还用第样道想作种开美总从无情己面最女但现前些所同日手又行意动方期它头经长儿回位分爱老因很给名法间斯知世什两次使身者被高已亲其进此话常与活正感"
+
+
+def gibberish(seed: int, n: int) -> list[str]:
+    """Runs of common characters in random order (words jieba knows and strings only its HMM can read),
+    with latin, digits, spaces, line breaks and punctuation between them."""
+    rng = random.Random(seed)
+    glue = [
+        " ",
+        "\r\n",
+        "\n",
+        "，",
+        "。",
+        "ABC",
+        "x1",
+        "3.5%",
+        "#话题#",
+        "-",
+        "_",
+        "  ",
+        "！？",
+        "华鼎证券",
+        "华鼎金管家",
+    ]
+    out = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(1, 12)):
+            parts.append("".join(rng.choice(COMMON) for _ in range(rng.randint(1, 15))))
+            parts.append(rng.choice(glue))
+        out.append("".join(parts))
+    return out
+
+
+def test_words_equal_jieba_cut(monkeypatch):
+    import nlp.segment as segment
+
+    monkeypatch.setattr(segment, "BLOCKS", 40)  # the kept runs are cleared along the way
+    seg = Segmenter(["华鼎证券", "华鼎金管家", "鼎盈1号"])
+    for text in [
+        *texts(3, 300),
+        *gibberish(4, 300),
+        "",
+        " ",
+        "\r\n",
+        "好",
+        "华鼎证券：网传总经理被带走系谣言",
+    ]:
+        want = list(seg.tokenizer.cut(text))
+        assert seg._cut(text) == want, text
+        assert seg._cut(text) == want  # again, from the kept runs
+    assert len(seg._runs) <= 41
