@@ -738,3 +738,19 @@ def test_small_moves_steady_ratings_and_good_deeds_are_not(desk, text):
 def test_a_client_rebutting_the_firms_denial_is_a_complaint(desk, text):
     a = one(desk, text)
     assert a["flagged"] and said(a, "投诉/不当行为指向本司"), a["reasons"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "霁川证券的融资利率8.35%，比别家高一大截，问了客户经理说降不了",
+        "霁川证券APP的行情比别家慢三秒，打板永远排不上",
+        "霁川证券研究所的所长在直播里说散户炒股就是给机构送钱",
+        "霁川证券营业部经理让我把资金转到他指定的账户，说有内部渠道",
+        "霁川证券的新股中签率明显比别家低，是不是有猫腻？",
+        "霁川证券的年报审计机构出具了保留意见",
+    ],
+)
+def test_comparisons_remarks_private_accounts_suspicion_and_audit_opinions_are_flagged(desk, text):
+    a = one(desk, text)
+    assert a["flagged"] and said(a, "投诉/不当行为指向本司"), a["reasons"]
