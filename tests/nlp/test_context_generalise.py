@@ -754,3 +754,33 @@ def test_a_client_rebutting_the_firms_denial_is_a_complaint(desk, text):
 def test_comparisons_remarks_private_accounts_suspicion_and_audit_opinions_are_flagged(desk, text):
     a = one(desk, text)
     assert a["flagged"] and said(a, "投诉/不当行为指向本司"), a["reasons"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "想从霁川证券转户到别家，营业部非要我本人去现场，预约排到下个月",
+        "霁川证券两融维持担保比例到了135%就被平了，合同写的是130%",
+        "霁川证券的客服机器人答非所问，转人工要等半小时",
+        "霁川证券的条件单没触发，少赚了两万，客服说系统正常",
+        "霁川证券的短信通知比成交晚了一个小时",
+        "霁川证券营业部关门了都没通知客户，我去办业务扑了个空",
+        "霁川证券强制我开通了一个收费的Level2行情，每个月扣30",
+        "霁川证券的开户经理承诺佣金万一，实际按万二点五收",
+    ],
+)
+def test_everyday_service_failures_are_complaints(desk, text):
+    a = one(desk, text)
+    assert a["flagged"] and said(a, "投诉/不当行为指向本司"), a["reasons"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "霁川证券承诺佣金万一，实际执行也是万一，良心",
+        "霁川证券提醒：条件单未触发时，请检查触发条件设置",
+        "霁川证券营业部搬迁，已提前一个月通知客户",
+    ],
+)
+def test_the_same_words_when_nothing_went_wrong_are_not(desk, text):
+    assert not said(one(desk, text), "投诉/不当行为指向本司")
