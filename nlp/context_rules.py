@@ -392,6 +392,7 @@ _GENERIC_HEAD = frozenset(
     )
 )
 _FUNCTION_CHARS = set("的和与及等在是被对向给了有从把将于为由以其该本我这那某各")
+_VERB_BEFORE_OBJECT = set("推买卖荐选换赎购投配炒看")
 # a count of firms: 五家券商, 二十余家券商, 一共29家
 _COUNT = re.compile(
     r"([0-9]{1,3}|[一二三四五六七八九十两百]{1,4})余?家(券商|证券公司|机构|公司|银行|基金公司|上市公司|期货公司)?"
@@ -435,6 +436,8 @@ def other_orgs(text: str, mentions: Sequence[Mention]) -> list[str]:
         s, e = m.start() - 2, m.end()
         head = text[s : m.start()]
         if any(covered[s:e]) or head in _GENERIC_HEAD or set(head) & _FUNCTION_CHARS:
+            continue
+        if head[-1:] in _VERB_BEFORE_OBJECT:  # 推基金, 买信托: the product is an object, not a name
             continue
         out.append(head + m.group(1))
     out.extend(m.entity for m in mentions if m.role == EXCLUDED)
@@ -1290,6 +1293,7 @@ def executive_title_in(reading: Reading) -> bool:
 # the post's sentiment reads (被推荐“保本理财” 实为高风险私募 reads upbeat; 老客户就是拿来宰的呗 reads calm).
 # Kinds of predicate, each with the topic an officer files it under when no topic word decides.
 _P_FEES = (
+    r"(?:就是|拿来|用来|专门)(?:被)?(?:用来)?割的|股东就是用来|"
     r"强制(?:我|客户)?(?:开通|购买|办理|签)|每个?月(?:都)?扣[0-9一二三四五六七八九十几]+|承诺[^，。！？\n]{0,10}[，,]?(?:实际|结果|却|但)(?:上)?[^，。！？\n]{0,4}(?:按|收)(?!的也是|费一致)|"
     r"被扣(?:了|的|掉)?[0-9一二三四五六七八九十百几两]+|(?:不问|不提|不说)就(?:一直)?(?:按|收)|"
     r"(?:管理费|手续费|佣金|费用|服务费)[^，。！？\n]{0,6}照收|"
@@ -1383,6 +1387,7 @@ _P_DATA = (
 )
 # the management sells or breaks its word (董事长又减持了, 回购承诺了一年一股没买)
 _P_MANAGEMENT = (
+    r"分红[^，。！？\n]{0,6}(?:少了|少一半|缩水|腰斩)|"
     r"(?<=[\u4e00-\u9fff])总[^，。！？\n]{0,6}减持|(?:董事长|总裁|总经理|高管|大股东|实控人|董监高|管理层)[^，。！？\n]{0,6}减持|"
     r"回购[^，。！？\n]{0,10}(?:没买|一股没|一股都没|未实施|没实施|落空|食言|没动静)|"
     r"承诺[^，。！？\n]{0,10}(?:一股没|没兑现|未兑现|不兑现|落空|食言)|"
@@ -1665,7 +1670,7 @@ def subject_at(
     named += [
         (m.start() - 2, None)
         for m in _ORG_SUFFIX.finditer(text, ss, se)
-        if not _covered(m.start() - 2, mentions)
+        if not _covered(m.start() - 2, mentions) and text[m.start() - 1 : m.start()] not in _VERB_BEFORE_OBJECT
     ]
     named.sort()
     in_clause = [e for p, e in named if cs <= p < at]

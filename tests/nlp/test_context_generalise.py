@@ -784,3 +784,16 @@ def test_everyday_service_failures_are_complaints(desk, text):
 )
 def test_the_same_words_when_nothing_went_wrong_are_not(desk, text):
     assert not said(one(desk, text), "投诉/不当行为指向本司")
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("营业部那个经理天天打电话推基金，烦死了", True),  # 推基金 is a product pushed, not a fund company
+        ("年报出来了，分红比去年少了一半，股东就是用来割的", True),
+        ("主力在出货，明天还要跌，大家小心", False),
+        ("这个价位可以加仓了吗", False),
+    ],
+)
+def test_the_firms_own_bar_unnamed(desk, text, flagged):
+    assert one(desk, text, source=BAR)["flagged"] is flagged
