@@ -108,6 +108,8 @@ RUMOR_PATTERNS: tuple[tuple[str, float], ...] = (
     # others say so (好几个客户说…), or the claim is asked (卷款跑路？)
     (r"(?:好几个|几个|很多|不少|有些|有的|有)(?:客户|网友|股民|投资者|人|同事|朋友)(?:都)?(?:说|称|反映|在说|在传)", 0.35),
     (r"(?:跑路|暴雷|爆雷|倒闭|被查|被带走|卷款|出事|被抓|失联)(?:了)?[？?]", 0.4),
+    (r"是不是(?:出事|被查|被抓|被带走|跑路|暴雷|爆雷|要倒闭|出问题|有问题)了?|(?:要|将)被[^，。！？\n]{0,6}(?:收购|合并|接管|重组)了?[？?]", 0.45),
+    (r"(?:网上|网络|群里|朋友圈|圈里)(?:上)?(?:流传|疯传|传出|曝出|在传)", 0.55),
 )
 # the claims a rumor about a firm usually makes: they count only beside hearsay (news reports them too,
 # and two of them together are a report of trouble, not a rumor)
@@ -116,6 +118,7 @@ CLAIM_PATTERNS: tuple[tuple[str, float], ...] = (
     (r"亏(?:了|损|掉)?(?:超过|超|逾|近|了)?[0-9一二三四五六七八九十百千几数两]+[多余]?亿|流动性(?:紧张|危机|枯竭|告急|出(?:了)?问题)|资金(?:链)?(?:紧张|断裂|告急)|(?:紧急|被迫)?(?:发债)?补血|爆仓|穿仓", 0.3),
     (r"(?:换|撤)(?:掉)?(?:总裁|董事长|帅|总经理|一把手)|(?:总裁|董事长|总经理|一把手)[^，。！？\n]{0,6}(?:交接|换人|下课|走人)|被(?:约谈|立案|调查|查|留置|双开|控制)", 0.3),
     (r"(?:要|将|会)(?:被)?(?:合并|吸收|收购|重组|接管|托管|停业|撤销|摘牌|退市)", 0.3),
+    (r"(?:关闭|撤销|撤并|裁撤)[^，。！？\n]{0,6}营业部|[一二三四五六七八九十几两0-9]+天没(?:来上班|露面|出现)", 0.3),
     (r"踩(?:了)?[^，。！？\n]{0,10}雷|(?:要|会|快|就要)(?:爆出来|爆雷|暴雷|出事)", 0.3),
 )
 _RUMOR_PATTERNS = tuple((re.compile(p), w) for p, w in RUMOR_PATTERNS)
@@ -244,7 +247,7 @@ class FalsityDetector:
             p_none *= 1.0 - self.cues[cue]
         for pattern, weight in self.patterns:  # a phrase counts once, and not again inside a cue word
             m = pattern.search(text)
-            if m is not None and not any(m.group(0) in h or h in m.group(0) for h in hits):
+            if m is not None and not any(m.group(0) in h for h in hits):  # 是不是出事了 adds to 出事
                 hits.append(m.group(0))
                 p_none *= 1.0 - weight
         hearsay = [h for h in hits if h not in CLAIM_CUES]

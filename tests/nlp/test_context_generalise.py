@@ -797,3 +797,15 @@ def test_the_same_words_when_nothing_went_wrong_are_not(desk, text):
 )
 def test_the_firms_own_bar_unnamed(desk, text, flagged):
     assert one(desk, text, source=BAR)["flagged"] is flagged
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "霁川证券总裁已经三天没来上班了，是不是出事了",
+        "网上流传一张霁川证券内部通知的截图，说要关闭二十家营业部",
+        "霁川证券要被国资收购了？今天涨停是不是有人提前知道",
+    ],
+)
+def test_speculation_and_what_circulates_online_are_rumors(text):
+    assert FalsityDetector().check(text).label == "rumor"
