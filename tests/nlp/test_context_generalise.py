@@ -809,3 +809,11 @@ def test_the_firms_own_bar_unnamed(desk, text, flagged):
 )
 def test_speculation_and_what_circulates_online_are_rumors(text):
     assert FalsityDetector().check(text).label == "rumor"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["霁川证券今年以来未发生一起交易系统故障", "霁川证券没有被罚，被罚的是丰谷证券，别搞错了，差评那家去"],
+)
+def test_none_happened_and_it_was_another_firm_are_no_alert(desk, text):
+    assert not one(desk, text)["flagged"]
