@@ -22,8 +22,8 @@ from nlp import context_rules as rules
 from nlp import rumor as rumor_mod
 from nlp import targets as targets_mod
 from nlp.falsity import DEBUNK_FACTOR, FalsityDetector
-from nlp.normalize import simplified
 from nlp.feedback import FeedbackHook, FeedbackInput, p_negative
+from nlp.normalize import simplified
 from nlp.risk import RiskThresholds, assess
 from nlp.rumor import RumorModel, RumorRegister
 from nlp.segment import Segmenter
@@ -214,7 +214,9 @@ class Analyzer:
             raw = simplified(str(post.get("text") or ""))
             title = simplified(str(post.get("title") or ""))
             body, repost = rules.reading_text(raw)
-            text = post_text({"title": title, "text": raw if repost is None or not repost.carried_only else body})
+            text = post_text(
+                {"title": title, "text": raw if repost is None or not repost.carried_only else body}
+            )
             wl = self._watchlist_for(post)
             mentions = wl.find(text, include_excluded=True)
             about_firm = str(post.get("source") or "") in self.context.about_firm_sources

@@ -532,7 +532,9 @@ _ISSUER_KEYWORDS = frozenset(("违约", "爆雷", "暴雷", "延期兑付", "逾
 _TEACHING_HEAD = re.compile(
     r"^[^。！？\n]{0,8}(?:科普|投教|投资者教育|小课堂|知识点|划重点|教你|干货|指南|问答|答疑)[^。！？\n]{0,4}[：:｜|丨]"
 )
-_ME_VICTIM = re.compile(r"被骗了|骗了我|我被骗|我(?:的)?(?:账户|钱|资金|本金)|要求赔偿|我[^，。！？\n]{0,4}损失")
+_ME_VICTIM = re.compile(
+    r"被骗了|骗了我|我被骗|我(?:的)?(?:账户|钱|资金|本金)|要求赔偿|我[^，。！？\n]{0,4}损失"
+)
 # a sentence whose wrongdoer is a third party (不法分子冒用我司名义诱导…): the firm is its victim
 THIRD_PARTY = re.compile(
     r"不法分子|诈骗分子|犯罪分子|冒用|冒充|假冒|仿冒|山寨|假借|"
@@ -1018,7 +1020,9 @@ def statement_kind(
     author = str(post.get("author") or "")
     verified = post.get("user_verified") in (True, 1, "1", "true", "True")
     if is_official(author, names, official_accounts, verified=verified):
-        if denial_in(text) is None and (bad := _OWN_BAD_NEWS.search(masked.text if masked is not None else text)):
+        if denial_in(text) is None and (
+            bad := _OWN_BAD_NEWS.search(masked.text if masked is not None else text)
+        ):
             # its own bad news (董事长被留置, 收到警示函): the desk handles it as it would any report of it
             return Statement("own_news", bad.group(0), f"本司官方发布的坏消息（“{bad.group(0)}”）：照常研判")
         return Statement("own", author, f"本司官方账号发布（{author}）：不另预警，归入相关事件")
@@ -1031,7 +1035,12 @@ def statement_kind(
     head = _head(text)
     third = THIRD_PARTY.search(text)
     warn = _WARNING.search(head)
-    if third and warn and not _VICTIM.search(text) and not _INCIDENT.search(head, 0, min(warn.start(), third.start())):
+    if (
+        third
+        and warn
+        and not _VICTIM.search(text)
+        and not _INCIDENT.search(head, 0, min(warn.start(), third.start()))
+    ):
         return Statement(
             "relay", third.group(0), f"防骗/风险提示（他人“{third.group(0)}”本司名义）：不另预警"
         )
@@ -1066,7 +1075,9 @@ def statement_kind(
             i = head.find(n, first[0][0], first[0][1])
             r = _RESEARCH.match(head, i + len(n)) if i >= 0 else None
             if r is not None:
-                return Statement("relay", r.group(0), f"本司研究观点（“{n}{r.group(0)[:12]}”）：谈的是市场或他人，不另预警")
+                return Statement(
+                    "relay", r.group(0), f"本司研究观点（“{n}{r.group(0)[:12]}”）：谈的是市场或他人，不另预警"
+                )
     act = _ACTIVITY.search(head, 0, first[0][1]) if first else None
     standing = _KEYWORD_RE.search(masked.text if masked is not None else text)
     victim = _VICTIM.search(masked.text if masked is not None else text)  # 投诉处理流程 is masked: no victim
@@ -1231,8 +1242,11 @@ def read(
             if (s, e) not in chosen:
                 continue
             for ns, ne in units[i + 1 :]:
-                if (ns, ne) in chosen or "\n" in text[e:ns] or _ORG_SUFFIX.search(text, ns, ne) or any(
-                    ns <= a < ne for a in alike
+                if (
+                    (ns, ne) in chosen
+                    or "\n" in text[e:ns]
+                    or _ORG_SUFFIX.search(text, ns, ne)
+                    or any(ns <= a < ne for a in alike)
                 ):
                     break
                 extra.append((ns, ne))
@@ -1548,7 +1562,9 @@ _NOT_A_FACT_BEFORE = re.compile(
 _SLOGAN_BEFORE = re.compile(r"(?:拒绝|杜绝|严禁|禁止|反对|抵制|远离)[“「\"]?$|[“「]$")
 _QUOTE_ONLY = re.compile(r"[“「]$")
 # …a quoted word as the name of a kind of problem (“乱收费”问题, “飞单”现象)
-_FRAME_AFTER_QUOTE = re.compile(r"[^”」\n]{0,8}[”」](?:等)?(?:问题|现象|行为|乱象|专项|整治|治理|风险|陷阱|套路|骗局)")
+_FRAME_AFTER_QUOTE = re.compile(
+    r"[^”」\n]{0,8}[”」](?:等)?(?:问题|现象|行为|乱象|专项|整治|治理|风险|陷阱|套路|骗局)"
+)
 # …but a quote after a verb of saying is what was said (说“跟存款差不多”): the pitch itself
 _SAID_BEFORE = re.compile(r"(?:说|称|讲|道|告诉我|保证|承诺|表示|忽悠)[：:]?[“「\"]$")
 _HEARSAY_ASKS = re.compile(r"有人说|听说|网传|据说|传言|传闻|是不是|是否")
@@ -1671,7 +1687,8 @@ def subject_at(
     named += [
         (m.start() - 2, None)
         for m in _ORG_SUFFIX.finditer(text, ss, se)
-        if not _covered(m.start() - 2, mentions) and text[m.start() - 1 : m.start()] not in _VERB_BEFORE_OBJECT
+        if not _covered(m.start() - 2, mentions)
+        and text[m.start() - 1 : m.start()] not in _VERB_BEFORE_OBJECT
     ]
     named.sort()
     in_clause = [e for p, e in named if cs <= p < at]

@@ -13,7 +13,9 @@ from pathlib import Path
 
 _TABLE = Path(__file__).with_name("t2s.txt")
 # full-width digits and letters (not punctuation: ，。！？ are the clause marks the rules read) and ％
-_WIDE = {c: c - 0xFEE0 for c in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B), 0xFF05)}
+_WIDE = {
+    c: c - 0xFEE0 for c in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B), 0xFF05)
+}
 # characters people write for another in a firm's name (证劵 for 证券)
 _MISWRITTEN = {ord("劵"): "券"}
 

@@ -115,8 +115,49 @@ def name_variants(short_names: Iterable[str]) -> list[str]:
 
 # X证 that is a word, or another's name (上证, 中证指数, 华证指数): never made an abbreviation
 _NOT_AN_ABBREVIATION = frozenset(
-    "保证 认证 论证 见证 求证 验证 公证 考证 凭证 签证 实证 查证 例证 佐证 印证 明证 引证 对证 铁证 中证 国证 华证 "
-    "深证 上证 港证 沪证 人证 物证 举证 取证 作证 出证 辩证 确证 反证 旁证 东证 申证 新证 科证 创证".split()
+    [
+        "保证",
+        "认证",
+        "论证",
+        "见证",
+        "求证",
+        "验证",
+        "公证",
+        "考证",
+        "凭证",
+        "签证",
+        "实证",
+        "查证",
+        "例证",
+        "佐证",
+        "印证",
+        "明证",
+        "引证",
+        "对证",
+        "铁证",
+        "中证",
+        "国证",
+        "华证",
+        "深证",
+        "上证",
+        "港证",
+        "沪证",
+        "人证",
+        "物证",
+        "举证",
+        "取证",
+        "作证",
+        "出证",
+        "辩证",
+        "确证",
+        "反证",
+        "旁证",
+        "东证",
+        "申证",
+        "新证",
+        "科证",
+        "创证",
+    ]
 )
 # …and where 证 begins a word of its own (鹤证券 is a typo of the name; 鹤证书 is not us)
 _ABBREVIATION_NOT_BEFORE = frozenset("券劵监件明书据实人言词照物号章指交金")

@@ -52,6 +52,7 @@ def firm_template(template: str, args: argparse.Namespace) -> str:
     import re
 
     name = " ".join((args.firm or "").split())
+
     def each(values: list[str] | None) -> list[str]:
         # "A,B" / "A，B" / "A、B" given in one flag is two names, as a person typing it means
         return [" ".join(x.split()) for v in values or [] for x in re.split(r"[,，、;；]", v) if x.strip()]

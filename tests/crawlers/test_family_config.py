@@ -134,7 +134,9 @@ def test_every_family_has_an_options_model_that_refuses_strangers():
 
 def test_readme_lists_every_option_of_every_family():
     readme = (TEMPLATE.parents[1] / "README.md").read_text(encoding="utf-8")
-    rows: dict[str, str] = {}  # the options table comes first; later tables (requests, limits) name families too
+    rows: dict[
+        str, str
+    ] = {}  # the options table comes first; later tables (requests, limits) name families too
     for m in re.finditer(r"^\| `([a-z_]+)` \| [^|]+ \| (.+) \|$", readme, flags=re.M):
         rows.setdefault(m.group(1), m.group(2))
     assert set(rows) >= set(FAMILIES)

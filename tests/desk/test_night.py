@@ -3,6 +3,8 @@ names, group actions on the whole group, clocks that agree between pages, a sear
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
@@ -64,7 +66,8 @@ def test_documents_and_reasons_name_sources_not_their_ids(desk_config):
     from desk.ui import to_shanghai
     from store.models import utcnow
 
-    today.set_value(to_shanghai(utcnow()).date())
+    # the post's own day in Shanghai (30 minutes ago: just after midnight there it is yesterday)
+    today.set_value(to_shanghai(utcnow() - timedelta(minutes=30)).date())
     at.button(key="desk.briefs.daily.generate").click().run()
     ctx = store.context()
     try:

@@ -390,6 +390,7 @@ def test_a_reply_that_puts_the_trouble_on_impersonators_relays_a_denial(desk):
 
 # ------------------------------------------------------------------- how the firm is written
 
+
 def test_a_traditional_script_report_is_read_as_the_firm_and_its_facts(desk):
     a = one(desk, "霁川證券董事長遭留置 內地券商反腐風暴再起")
     assert a["targets"] == ["霁川证券"] and a["flagged"] and said(a, "留置")
@@ -529,7 +530,10 @@ def test_a_quoted_word_naming_a_kind_of_problem_is_not_an_accusation(desk):
 
 
 def test_hearsay_that_the_firm_stepped_on_a_mine_is_a_rumor():
-    assert FalsityDetector().check("听说霁川证券的资管有二十来亿踩了别家地产的雷，年底前要爆出来").label == "rumor"
+    assert (
+        FalsityDetector().check("听说霁川证券的资管有二十来亿踩了别家地产的雷，年底前要爆出来").label
+        == "rumor"
+    )
 
 
 @pytest.mark.parametrize(
@@ -572,7 +576,9 @@ def test_a_paragraph_that_brings_the_firm_in_goes_on_about_it(desk):
     a = one(desk, text)
     assert a["flagged"] and said(a, "投诉/不当行为指向本司"), a["reasons"]
     # …the paragraph stops at another organisation: its trouble is not ours
-    other = one(desk, "投资者陈先生是霁川证券的老客户。他另在丰谷证券开了户，丰谷证券营业部至今没有给出解释。")
+    other = one(
+        desk, "投资者陈先生是霁川证券的老客户。他另在丰谷证券开了户，丰谷证券营业部至今没有给出解释。"
+    )
     assert not other["flagged"], other["reasons"]
 
 
@@ -580,8 +586,14 @@ def test_a_paragraph_that_brings_the_firm_in_goes_on_about_it(desk):
     ("text", "why"),
     [
         ("查了证监局官网，这次两融检查的整改名单里没有霁川证券，别瞎传了，传谣的人太差了", "澄清/否认转述"),
-        ("互动平台上董秘回复：霁川证券目前生产经营正常，不存在应披露而未披露的重大事项，请以公告为准。", "澄清/否认转述"),
-        ("霁川证券合规总监：从三起罚单看营业部员工的执业红线，以行业内被处罚的典型案例讲解执业规范", "话题词属中性用法"),
+        (
+            "互动平台上董秘回复：霁川证券目前生产经营正常，不存在应披露而未披露的重大事项，请以公告为准。",
+            "澄清/否认转述",
+        ),
+        (
+            "霁川证券合规总监：从三起罚单看营业部员工的执业红线，以行业内被处罚的典型案例讲解执业规范",
+            "话题词属中性用法",
+        ),
     ],
 )
 def test_a_denial_the_secretarys_answer_and_teaching_cases_are_no_alert(desk, text, why):
@@ -721,7 +733,11 @@ def test_plain_facts_of_sanctions_crimes_results_and_theft_are_flagged(desk, tex
 
 @pytest.mark.parametrize(
     "text",
-    ["霁川证券三季度净利润同比下降5%", "霁川证券分类评级连续三年保持A类", "霁川证券营业部员工成功拦截一起电信诈骗"],
+    [
+        "霁川证券三季度净利润同比下降5%",
+        "霁川证券分类评级连续三年保持A类",
+        "霁川证券营业部员工成功拦截一起电信诈骗",
+    ],
 )
 def test_small_moves_steady_ratings_and_good_deeds_are_not(desk, text):
     assert not one(desk, text)["flagged"]

@@ -83,7 +83,20 @@ def test_init_splits_names_typed_in_one_flag(tmp_path, monkeypatch):
     # "--short 泰和证券,泰和" is two short names, as a person typing it means, not one name with a comma
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("YUQING_CONFIG", raising=False)
-    assert main(["init", "--firm", "泰和证券股份有限公司", "--short", "泰和证券,泰和", "--exclude", "泰和银行、泰和集团"]) == 0
+    assert (
+        main(
+            [
+                "init",
+                "--firm",
+                "泰和证券股份有限公司",
+                "--short",
+                "泰和证券,泰和",
+                "--exclude",
+                "泰和银行、泰和集团",
+            ]
+        )
+        == 0
+    )
     firm = load_settings(tmp_path / "yuqing.toml").firm
     assert firm.short_names == ["泰和证券", "泰和"] and firm.exclude == ["泰和银行", "泰和集团"]
 
