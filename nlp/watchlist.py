@@ -9,8 +9,10 @@ Numeric names (stock codes) match only as whole numbers: 600030 is not found in 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -89,11 +91,19 @@ def as_entity(obj: Any) -> Entity:
     )
 
 
-def _initials(stem: str) -> str:
-    from pypinyin import Style, lazy_pinyin  # only when a watch list is built
+@functools.lru_cache(maxsize=1)
+def _letters() -> dict[str, str]:
+    """Character → the first letter of its pinyin (nlp/initials.txt, made by tools/make_initials.py)."""
+    table: dict[str, str] = {}
+    for line in Path(__file__).with_name("initials.txt").read_text(encoding="utf-8").splitlines():
+        if len(line) > 2 and line[1] == ":" and not line.startswith("#"):
+            table.update(dict.fromkeys(line[2:], line[0]))
+    return table
 
-    letters = lazy_pinyin(stem, style=Style.FIRST_LETTER, errors="ignore")
-    return "".join(letters).upper() if len(letters) == len(stem) else ""
+
+def _initials(stem: str) -> str:
+    letters = [_letters().get(c, "") for c in stem]
+    return "".join(letters) if all(letters) else ""
 
 
 def name_variants(short_names: Iterable[str]) -> list[str]:
