@@ -600,12 +600,12 @@ _QUESTION_END = re.compile(r"(?:吗|么|嘛|呢|是什么|是啥|不成)?\s*[？
 # a hypothesis (如果APP宕机了, 一旦发生系统故障, 会不会被乱收费): what it supposes has not happened
 _HYPOTHETICAL = re.compile(
     r"如果|假如|假设|若是|倘若|倘使|万一|一旦|如遇|如发生|若发生|若出现|如出现|遇到.{0,4}时|会不会|是否会|会否|"
-    r"(?:怎么|如何|怎样)(?:索赔|维权|投诉|识别|防范|应对)|以[^，。；！？\n]{0,24}(?:案例|罚单)[^，。；！？\n]{0,4}(?:为例|讲|看)|典型案例"
+    r"(?:怎么|如何|怎样)(?:索赔|维权|投诉|识别|防范|应对)"
 )
 # a clause that uses sanctions as teaching cases (从三起罚单看…, 以…被处罚的典型案例讲解…): no event
 _CASE_STUDY = re.compile(
     r"从[^，。；！？\n]{0,10}(?:罚单|案例|处罚|案件)[^，。；！？\n]{0,3}看|典型案例|案例(?:分析|讲解|警示|教学|复盘)|警示教育|"
-    r"以案(?:说法|释法|为鉴|示警)"
+    r"以案(?:说法|释法|为鉴|示警)|以[^，。；！？\n]{0,24}(?:案例|罚单)[^，。；！？\n]{0,4}(?:为例|讲|看)"
 )
 # a rule, a campaign or a prevention word anywhere before in the clause governs its keywords (严禁…, 打击…,
 # 专项整治…), unless it failed (防范不力)
@@ -814,8 +814,7 @@ _DOUBT = re.compile(
 # the firm runs an awareness campaign (开展“防范非法证券活动”宣传, 上线反诈专区): the scams it names are not its own
 _ACTIVITY = re.compile(
     r"(?:开展|举办|举行|联合|走进|组织|启动|上线|推出|去听了?|听了|参加了?)[^。！？\n]{0,24}"
-    r"(?:宣传|宣讲|讲座|投教|投资者教育|反诈|防骗|防范|风险提示|公益|合规培训|培训会)|"
-    r"^[^。！？\n]{0,6}科普[：:]"
+    r"(?:宣传|宣讲|讲座|投教|投资者教育|反诈|防骗|防范|风险提示|公益|合规培训|培训会)"
 )
 # a warning against fraud in the firm's name (in the post's head): a third party is the wrongdoer
 _WARNING = re.compile(

@@ -68,7 +68,11 @@ RUMOR_CUES: dict[str, float] = {
     "赶紧转": 0.6,
     "不转不是": 0.7,
     "转发求证": 0.7,
-    # the usual claims about a firm: alone not enough (news reports them too), with hearsay they are
+}
+# the claims a rumor about a firm makes: alone they are a report of trouble (news makes them too), beside
+# hearsay a rumor
+CLAIM_CUE_WEIGHTS: dict[str, float] = {
+    # the usual claims about a firm
     "被带走": 0.4,
     "跑路": 0.45,
     "暴雷": 0.4,
@@ -93,6 +97,8 @@ RUMOR_CUES: dict[str, float] = {
     "暂停融资融券": 0.3,
     "暂停新开户": 0.3,
 }
+RUMOR_CUES.update(CLAIM_CUE_WEIGHTS)
+CLAIM_CUES = frozenset(CLAIM_CUE_WEIGHTS)  # the cue words that are claims, not hearsay
 
 # hearsay and the claims it carries, as phrases rather than fixed words (听业内朋友说, 有消息说, 坊间盛传,
 # 裁三成人, 亏了几十亿, 流动性紧张): (pattern, weight). The reason names the words that matched.
@@ -156,33 +162,6 @@ CLAIM_PATTERNS: tuple[tuple[str, float], ...] = (
 )
 _RUMOR_PATTERNS = tuple((re.compile(p), w) for p, w in RUMOR_PATTERNS)
 _CLAIM_PATTERNS = tuple((re.compile(p), w) for p, w in CLAIM_PATTERNS)
-# the cue words above that are claims, not hearsay
-CLAIM_CUES = frozenset(
-    [
-        "被带走",
-        "跑路",
-        "暴雷",
-        "爆雷",
-        "倒闭",
-        "破产",
-        "要黄了",
-        "资金链断裂",
-        "挤兑",
-        "出事",
-        "没露面",
-        "裁员",
-        "降薪",
-        "收购",
-        "合并",
-        "撤并",
-        "被接管",
-        "卷款",
-        "停业",
-        "暂停两融",
-        "暂停融资融券",
-        "暂停新开户",
-    ]
-)
 
 # a cue's characters that belong to other words: (characters before it, characters after it) that make it
 # so (要求证券公司 is 要求 + 证券, not 求证; 在传统业务 is not 在传; 根据说明 is not 据说, 据说明年 is)
@@ -301,16 +280,18 @@ class FalsityDetector:
         for cue in hits:
             p_none *= 1.0 - self.cues[cue]
         for pattern, weight in self.patterns:  # a phrase counts once, and not again inside a cue word
-            m = pattern.search(text)
-            if m is not None and not any(m.group(0) in h for h in hits):  # 是不是出事了 adds to 出事
-                hits.append(m.group(0))
+            phrase = pattern.search(text)
+            if phrase is not None and not any(
+                phrase.group(0) in h for h in hits
+            ):  # 是不是出事了 adds to 出事
+                hits.append(phrase.group(0))
                 p_none *= 1.0 - weight
         hearsay = [h for h in hits if h not in CLAIM_CUES]
         if hearsay:  # what the hearsay claims (裁三成, 亏了几十亿, 换总裁) makes it a rumor
             for pattern, weight in self.claims:
-                m = pattern.search(text)
-                if m is not None and not any(m.group(0) in h or h in m.group(0) for h in hits):
-                    hits.append(m.group(0))
+                phrase = pattern.search(text)
+                if phrase is not None and not any(phrase.group(0) in h or h in phrase.group(0) for h in hits):
+                    hits.append(phrase.group(0))
                     p_none *= 1.0 - weight
         if spread and hits:
             p_none *= 1.0 - SPREAD_CUE_WEIGHT
