@@ -471,6 +471,12 @@ class Analyzer:
             if via is not None and via.role in (EXECUTIVE, PRODUCT):
                 word = "高管" if via.role == EXECUTIVE else "产品"
                 reasons.append(f"提及：{t}（{word} {via.alias}）")
+            elif (
+                via is not None
+                and (ent := w.watchlist.entity(t))
+                and via.alias not in (ent.name, *ent.aliases)
+            ):
+                reasons.append(f"提及：{t}（谐音写法 {via.alias}）")
             else:
                 reasons.append(f"提及：{t}")
         if lookalikes:

@@ -101,6 +101,35 @@ def _letters() -> dict[str, str]:
     return table
 
 
+@functools.lru_cache(maxsize=1)
+def _sounds() -> dict[str, frozenset[str]]:
+    """Character → its toneless pinyin readings (nlp/pinyin.txt, made by tools/make_pinyin.py)."""
+    table: dict[str, set[str]] = {}
+    for line in Path(__file__).with_name("pinyin.txt").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or ":" not in line:
+            continue
+        sound, chars = line.split(":", 1)
+        for c in chars:
+            table.setdefault(c, set()).add(sound)
+    return {c: frozenset(v) for c, v in table.items()}
+
+
+def sounds_like(written: str, stem: str) -> bool:
+    """``written`` reads as ``stem`` character by character (tones aside) without being it: 鱼瓶 for 玉屏,
+    七侠 for 栖霞."""
+    if len(written) != len(stem) or written == stem:
+        return False
+    table = _sounds()
+    return all(
+        a == b or bool(table.get(a, frozenset()) & table.get(b, frozenset()))
+        for a, b in zip(written, stem, strict=True)
+    )
+
+
+# what follows a homophone of the firm's name for it to be read as the firm (七侠证券, 鱼瓶证券)
+HOMOPHONE_SUFFIXES = ("证券", "证卷")
+
+
 def _initials(stem: str) -> str:
     letters = [_letters().get(c, "") for c in stem]
     return "".join(letters) if all(letters) else ""
@@ -195,6 +224,17 @@ class WatchList:
         for ent in self.entities:
             for alias, _role in ent.names():
                 self._by_name.setdefault(alias, ent)
+        # the firm's name as people write it to sound the same (七侠证券 for 栖霞证券): its stems
+        self._stems = [
+            (ent.name, alias[:-2])
+            for ent in self.entities
+            if ent.kind == "firm"
+            for alias, role in ent.names()
+            if role in (NAME, ALIAS)
+            and alias.endswith("证券")
+            and 2 <= len(alias) - 2 <= 4
+            and all("\u4e00" <= c <= "\u9fff" for c in alias[:-2])
+        ]
 
     # -- building ---------------------------------------------------------------------------------
 
@@ -284,6 +324,7 @@ class WatchList:
                 if ok:
                     found.append((i, j, term))
                 i = hay.find(needle, i + 1)
+        found.extend(self._homophones(hay))
         # longest first, then leftmost; keep spans that do not overlap an already kept one
         found.sort(key=lambda f: (-(f[1] - f[0]), f[0]))
         occupied = bytearray(len(hay))
@@ -299,6 +340,24 @@ class WatchList:
             for s, e, term in kept
             if include_excluded or term.role != EXCLUDED
         ]
+
+    def _homophones(self, hay: str) -> list[tuple[int, int, _Term]]:
+        """Homophones of the firm's name before 证券 (鱼瓶证券 for 玉屏证券): spans that compete with the
+        configured names (a look-alike listed in ``exclude`` still wins its span)."""
+        out: list[tuple[int, int, _Term]] = []
+        if not self._stems:
+            return out
+        for suffix in HOMOPHONE_SUFFIXES:
+            k = hay.find(suffix)
+            while k != -1:
+                for entity, stem in self._stems:
+                    s = k - len(stem)
+                    written = hay[s:k] if s >= 0 else ""
+                    if written and sounds_like(written, stem):
+                        alias = written + suffix
+                        out.append((s, k + len(suffix), _Term(alias, alias, entity, ALIAS)))
+                k = hay.find(suffix, k + 1)
+        return out
 
     def targets(self, text: str) -> list[str]:
         """Canonical names of the watched entities ``text`` mentions, in order of first mention."""
