@@ -447,6 +447,12 @@ class Analyzer:
                 words = "、".join(k for k in topic.keywords[:3])
                 context_reasons.append(f"话题词未指向本司：{words}（不据此预警）")
             risk_topic = OTHER if statement is not None or fals.debunk else ours_topic.topic
+        against = rules.complaint_against(w.text) if targets else None
+        if against is not None and not any(m.role != EXCLUDED for m in w.watchlist.find(against)):
+            # a complaint lodged against another (投诉对象：东岚证券): we are named in passing, not accused
+            if negative_targets or risk_topic != OTHER:
+                context_reasons.append(f"投诉对象为他方（{against}）：本司非被投诉方")
+            negative_targets, complaint_topic, risk_topic = [], None, OTHER
         if complaint_topic is not None and topic.topic == OTHER:
             topic = replace(topic, topic=complaint_topic)
             risk_topic = complaint_topic
