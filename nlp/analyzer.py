@@ -425,6 +425,10 @@ class Analyzer:
             # a long piece (or one about several firms) whose hearsay is in the parts about others
             fals = replace(fals, label="none")
             context_reasons.append("传言线索不在写本司的部分：不作本司传言")
+        if fals.label == "rumor" and rules.teaches(w.text):
+            # 投教｜听到“券商爆雷”的传言…: the hearsay it explains is not spread
+            fals = replace(fals, label="none")
+            context_reasons.append("投教/科普帖：所讲传言不作本司传言")
         rumor = fals.label == "rumor"
         masked = w.masked or rules.mask_keywords(w.text)
         exec_named = any(m.role == EXECUTIVE for m in ours) or (
@@ -448,7 +452,12 @@ class Analyzer:
                 context_reasons.append(f"话题词未指向本司：{words}（不据此预警）")
             risk_topic = OTHER if statement is not None or fals.debunk else ours_topic.topic
         against = rules.complaint_against(w.text) if targets else None
-        if against is not None and not any(m.role != EXCLUDED for m in w.watchlist.find(against)):
+        if against is not None and not any(
+            m.role != EXCLUDED
+            for m in rules.resolve_lookalikes(
+                against, w.watchlist.find(against, include_excluded=True), w.watchlist, about_firm=True
+            )[0]
+        ):
             # a complaint lodged against another (投诉对象：东岚证券): we are named in passing, not accused
             if negative_targets or risk_topic != OTHER:
                 context_reasons.append(f"投诉对象为他方（{against}）：本司非被投诉方")

@@ -855,8 +855,9 @@ _RESEARCH_IS_NEWS = re.compile(
 # hard news a firm announces about itself: still an event to handle
 _OWN_BAD_NEWS = re.compile(
     r"留置|立案|被查|接受调查|协助调查|纪律审查|监察调查|失联|行政处罚|监管措施|警示函|罚款|没收|违约|延期兑付|"
-    # an apology for what went wrong, a measure it was ordered to take
-    r"致歉|道歉|深表歉意|诚挚歉意|责令改正|责令整改|暂停(?:新增|公司)|限制业务|"
+    # a measure it was ordered to take (its apology for an outage is not: the outage is reported by others,
+    # the apology joins that event)
+    r"责令改正|责令整改|暂停(?:新增|公司)|限制业务|"
     r"(?:信息|数据)(?:泄露|外泄)|被采取"
 )
 # an incident the head reports (a firm answering for a leak warns of scams too): not a mere notice
@@ -999,12 +1000,31 @@ _CLAIM_MARK = re.compile(
 _SECRETARY = re.compile(r"(?:董秘|董事会秘书|证券事务代表)(?:在互动平台上?)?(?:回复|答复|表示|回应)|互动平台")
 
 
+def teaches(text: str) -> bool:
+    """The post opens as teaching (投教｜…, 科普：…) and is no victim's own story."""
+    return _TEACHING_HEAD.search(text) is not None and _ME_VICTIM.search(text) is None
+
+
 def denial_in(text: str) -> str | None:
     """The denial cue of a post that clarifies or denies a claim (in its head), or None."""
     if doubts(text) or BACKLASH.search(text[:MAX_RULE_CHARS]):
         return None
     head = _head(text)
+    first = spans(_SENTENCE, head)[:1]
+    # a title that tells bad news of its own and no claim (X一度触及跌停 …午间发布澄清公告后跌幅收窄): the
+    # clarification is part of the story it tells, not what the post relays
+    title_news = bool(first) and (
+        _DENIAL.search(head, *first[0]) is None
+        and _CLAIM_MARK.search(head, *first[0]) is None
+        and not _is_question(head, first[0][1])
+        and any(
+            not _PREDICATE_NEGATED.search(head, max(first[0][0], m.start() - 8), m.start())
+            for m in _complaint_matches(head, *first[0])
+        )
+    )
     for m in _DENIAL.finditer(head):
+        if title_news and m.start() >= first[0][1]:
+            break
         before = head[max(0, m.start() - 4) : m.start()]
         cs, ce = _clause_of(head, m.start())
         if _NOT_DENIAL_BEFORE.search(before) or _is_question(head, ce):
@@ -1154,7 +1174,7 @@ ANAPHORA = re.compile(r"该公司|该司|该券商|该行|本公司|我司|我�
 # the post says we have nothing to do with what it tells: 与本公司无关, 跟我们这票没关系, A和我们不是一家,
 # 别搞混了, 不存在任何业务往来 (in a clause that names us or refers to us) …
 _DISOWN = re.compile(
-    r"无关|没关系|没有关系|没有任何关系|没有半毛钱关系|没半毛钱关系|毫无关系|毫无关联|没有关联|并无关联|无任何关联|"
+    r"无关|没关系|没有关系|没有任何关系|没有半毛钱关系|没半毛钱关系|毫无关系|毫无关联|没有关联|并无关联|没(?:有)?一毛钱关系|无任何关联|"
     r"不相干|不是一家|不是同一家|并非同一家|不是一回事|两码事|非同一家|关系都没有|关系也没有|半点关系|"
     r"毫不相干|毫无瓜葛|没有瓜葛|没瓜葛|蹭(?:名字|名气|热度|名头)|"
     r"(?:别|不要|勿|切勿|请勿)[^，。！？\n]{0,16}?(?:搞混|混淆|弄混|搞错|认错|对号入座|混为一谈)|撞名|重名|同名不同|"
@@ -1246,6 +1266,11 @@ class Reading:
         )
 
 
+def _our_shorts(name: str, ours: Sequence[Mention]) -> list[str]:
+    """Our names (as matched in the post) that ``name`` begins with (赤城 for 赤城重工)."""
+    return [a for a in {m.alias for m in ours} if name.startswith(a) and name != a]
+
+
 def read(
     text: str,
     mentions: Sequence[Mention],
@@ -1278,6 +1303,22 @@ def read(
         refers = alone and not many and ANAPHORA.search(text[s:e]) is not None
         if names_us or refers:
             firm_spans.append((s, e))
+    # another organisation by its short form (从临港证券转到X了，临港的APP一卡就…): not us
+    other_stems = [st for o in others if len(st := _ORG_SUFFIX.sub("", o)) >= 2 and st != o]
+    # …or a look-alike by what it adds to our name (赤城重工 → 重工这边要裁员)
+    other_stems += [
+        tail
+        for m in mentions
+        if m.role == EXCLUDED
+        for n in _our_shorts(m.entity, ours)
+        if len(tail := m.entity[len(n) :]) >= 2
+    ]
+
+    def names_another(ns: int, ne: int) -> bool:
+        return _ORG_SUFFIX.search(text, ns, ne) is not None or any(
+            text.find(st, ns, ne) >= 0 for st in other_stems
+        )
+
     # a clause naming a counted group of others (另有2家…) does not continue ours
     if (many or others or counted) and ours:  # a clause right after ours, with no other subject, continues it
         extra = []
@@ -1286,12 +1327,34 @@ def read(
             if (s, e) in chosen:
                 ns, ne = units[i + 1]
                 if (
-                    not _ORG_SUFFIX.search(text[ns:ne])
+                    not names_another(ns, ne)
                     and not _OTHERS_COUNTED.search(text, ns, ne)
                     and text[e : e + 1] in "，,"
                 ):
                     extra.append((ns, ne))
         firm_spans.extend(extra)
+        # …and in an article about several, a paragraph that turns to us goes on about us (在记者梳理的案例中，X的
+        # APP今年已发生四次故障。有投资者表示，…至今未获处理。) until it names another or a group, or the line ends
+        if not many:
+            chosen = set(firm_spans)
+            alike = [m.start for m in mentions if m.role == EXCLUDED]
+            more = []
+            for i, (s, e) in enumerate(units):
+                if (s, e) not in chosen:
+                    continue
+                for ns, ne in units[i + 1 :]:
+                    if (
+                        (ns, ne) in chosen
+                        or "\n" in text[e:ns]
+                        or names_another(ns, ne)
+                        or _OTHERS_COUNTED.search(text, ns, ne)
+                        or _GENERIC_SUBJECT.search(text, max(0, ns - 1), ne)
+                        or any(ns <= a < ne for a in alike)
+                    ):
+                        break
+                    more.append((ns, ne))
+                    e = ne
+            firm_spans.extend(more)
     if unit is _SENTENCE and ours:
         # a paragraph that brings us in goes on about us (…陈先生是X证券的两融客户。他说，营业部在十几分钟内
         # 就将他的持仓全部卖出…) until it names another organisation or the line ends
@@ -1305,7 +1368,7 @@ def read(
                 if (
                     (ns, ne) in chosen
                     or "\n" in text[e:ns]
-                    or _ORG_SUFFIX.search(text, ns, ne)
+                    or names_another(ns, ne)
                     or any(ns <= a < ne for a in alike)
                 ):
                     break
@@ -1396,6 +1459,8 @@ _P_SERVICE = (
     r"(?:至今|一直|始终|迟迟|仍然|也)(?:未|没|没有|不肯?)(?:给出?|作出?|做出?)?(?:任何|一个)?(?:解释|说法|交代|回应)|"
     r"(?:也|还是|就是|都|死活)不认(?:账)?|说好的[^。！？\n]{0,12}[，,](?:现在|结果|却|可是|但是)|"
     r"排队[^，。！？\n]{0,3}[0-9一二三四五六七八九十百几]+(?:位|人|个)|转人工[^，。！？\n]{0,8}(?:排队|等到|转不|打不通|没人)|(?:比|难于|难过)[^，。！？\n]{0,8}还难|难如登天|难于上青天|(?:客服|营业部|经理|公司|总部|券商)[^，。！？\n]{0,3}(?:不认|不承认|死不认)|(?:不给|不予|不肯)(?:调|降|改|开通|下调)|[一二三四五六七八九十两几0-9]+个(?:多)?月[^，。！？\n]{0,4}(?:还|一直|仍|都)?(?:在)?审核中|"
+    r"坐席(?:全)?忙|(?:一直|全是|都是)占线|(?:转|转到|转给|只有)(?:了)?(?:一个)?(?:智能)?机器人|"
+    r"(?:委托|条件单|止损单|止盈单|预埋单|止损)[^，。！？\n]{0,6}(?:没|未|没有)(?:触发|执行|成交)|(?:一股|一手)(?:都|也)没(?:卖|买)(?:出去|进去|成)?|"
     r"(?:APP|app|App|软件|系统|服务器|网站|行情|交易)[^，。！？\n]{0,8}(?:又|再次|又一次|直接|彻底)?(?:挂了|挂掉|瘫痪|瘫了|趴窝|罢工|抽风|卡死|宕了)|"
     r"(?:基本|根本|完全)没法用|爱(?:来|买|用|办)不(?:来|买|用|办)|客服[^，。！？\n]{0,4}(?:全是|都是|就是|只有)机器人|"
     r"刁难|为难人|推诿|踢皮球|扯皮|互相推|甩锅|推卸|敷衍|搪塞|拖延|一拖再拖|一直拖|拖着不|"
@@ -1479,7 +1544,7 @@ _P_PRODUCT = (
     r"踩雷|血本无归|坏账|穿仓|爆仓|(?:仅|只)?(?:兑付|偿付|分配)(?:约|了)?[一二三四五六七八九]成|"
     r"(?:暂停|停止|限制)(?:赎回|申购|新发|发行|兑付|认购)|大额赎回|"
     r"(?:浮亏|亏损|亏了|窟窿|缺口)(?:约|近|超过?|逾|达|了)?[0-9一二三四五六七八九十百千两.]+(?:个)?亿|"
-    r"跌(?:到|至|破)(?:了)?0\.[0-8][0-9]?|(?:一天|单日|当日|今天|一日)[^，。！？\n]{0,6}(?:回撤|下跌|跌)(?:了)?(?:超|逾)?[2-9](?:\.[0-9]+)?%|"
+    r"跌(?:到|至|破)(?:了)?0\.[0-8][0-9]?(?![0-9]|倍)|(?:一天|单日|当日|今天|一日)[^，。！？\n]{0,6}(?:回撤|下跌|跌)(?:了)?(?:超|逾)?[2-9](?:\.[0-9]+)?%|"
     r"净值(?:大跌|腰斩|跌去|跌破|下跌超|暴跌)|(?:浮)?亏(?:损|了)?(?:超过|超|逾|近)?[一二三四五六七八九十几半两]成|"
     r"(?:净值|产品)[^，。！？\n]{0,4}(?:回撤|下跌|跌幅|亏损)(?:超过|超|逾|近|达)?[1-9][0-9](?:\.[0-9]+)?%"
 )
@@ -1543,7 +1608,7 @@ _P_SCORN = (
     r"吃相(?:太|很|真|极其|实在|也太)?难看|翻车|丢人|丢脸|无良|黑心券商|垃圾(?:券商|公司|服务|软件|APP|app)|最烂|烂透|"
     r"破(?:软件|APP|app|App|系统|公司|券商|服务)|谁设计的|劝退|避雷|千万别(?:在|买|信|去|开|用)|别在[^，。！？\n]{0,8}开户|(?:想|要|准备|打算|已经|果断|赶紧|马上)(?:去)?销户|销户了|"
     r"(?:这|那)(?:水平|能力|服务|态度|质量)(?:也|还)(?:敢|好意思|配)|也(?:敢|好意思)(?:出|发|收|叫|说)|"
-    r"(?:隔壁|别家|其他券商|别的券商|同行)(?:都|早就|早都|已经)|(?:新客户|新户|新人)[^。！？\n]{0,10}(?:老客户|老户|老人)"
+    r"(?:隔壁|别家|其他券商|别的券商|同行)(?:都|早就|早都|已经)[^，。！？\n]{0,4}(?:万[一二0-9.]|免五|免5|降|不收|便宜|开通了|可以|能)|(?:新客户|新户|新人)[^。！？\n]{0,10}(?:老客户|老户|老人)"
     r"[^。！？\n]{0,6}(?:一分不让|不让|没有|不给|高|贵)"
 )
 COMPLAINT_KINDS: tuple[tuple[str, str], ...] = (
@@ -1659,11 +1724,15 @@ _HEARSAY_ASKS = re.compile(r"有人说|听说|网传|据说|传言|传闻|是不
 # a predicate negated (从不乱收费, 并没有被强平, 不存在误导销售)
 _PREDICATE_NEGATED = re.compile(
     r"(?:从不|绝不|决不|从来不|从来没有?|从没|从未|并未|未曾|并没有|没有|不存在|不会|不曾|并非|不是|无|未|没)"
-    r"[被受到遭过出现发生存在任何有]{0,3}$"
+    r"[被受到遭过出现发生存在任何有]{0,3}$|"
+    # a negated happening governs a few words more (并不存在股票质押爆仓的情况, 未发生客户信息泄露)
+    r"(?:不存在|并不存在|并无|未发生|没有发生|并未发生|未出现|没有出现|并未出现|(?:未|没有|并未|从未|不)(?:参与|涉及|持有|承销|销售|代销))"
+    r"[^，。！？\n]{0,6}$"
 )
 # a post that teaches (科普, 投教, 一文读懂): its predicates describe, they do not tell what happened
 _TEACHING = re.compile(
-    r"科普|投教|小课堂|知识|指南|须知|问答|解读|一文读懂|攻略|干货|答疑|课堂|案例分析|风险揭示|传授|教你|方法|技巧"
+    r"科普|投教|小课堂|知识|指南|须知|问答|解读|一文读懂|攻略|干货|答疑|课堂|案例分析|风险揭示|传授|教你|方法|技巧|"
+    r"警示教育|以案(?:为鉴|说法|释法|示警|促改)|典型案例"
 )
 # the complaint is lodged against the firm: 投诉X, 向X投诉, 举报X, 起诉X (X one of our names)
 _AGAINST_BEFORE = re.compile(
