@@ -1267,8 +1267,16 @@ class Reading:
 
 
 def _our_shorts(name: str, ours: Sequence[Mention]) -> list[str]:
-    """Our names (as matched in the post) that ``name`` begins with (赤城 for 赤城重工)."""
-    return [a for a in {m.alias for m in ours} if name.startswith(a) and name != a]
+    """What ``name`` shares at its start with our names as the post writes them (赤城 for 赤城重工 beside
+    赤城证券), two characters or more."""
+    out = []
+    for a in {m.alias for m in ours}:
+        k = 0
+        while k < min(len(a), len(name)) and a[k] == name[k]:
+            k += 1
+        if k >= 2 and k < len(name):
+            out.append(name[:k])
+    return out
 
 
 def read(
