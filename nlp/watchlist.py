@@ -147,6 +147,7 @@ def name_variants(short_names: Iterable[str]) -> list[str]:
         out.append(stem + "zq")
         if ini := _initials(stem):
             out.append(ini + "证券")
+            out.append(ini.lower() + "zq")  # qlzq (matched in any case, as a word of its own)
         if len(stem) == 2 and (abbr := stem[0] + "证") not in _NOT_AN_ABBREVIATION:
             out.append(abbr)  # 鹤鸣证券 → 鹤证 (read only where no word of 证 follows: nlp.watchlist.find)
     return list(dict.fromkeys(out))
