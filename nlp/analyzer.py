@@ -452,12 +452,7 @@ class Analyzer:
                 context_reasons.append(f"话题词未指向本司：{words}（不据此预警）")
             risk_topic = OTHER if statement is not None or fals.debunk else ours_topic.topic
         against = rules.complaint_against(w.text) if targets else None
-        if against is not None and not any(
-            m.role != EXCLUDED
-            for m in rules.resolve_lookalikes(
-                against, w.watchlist.find(against, include_excluded=True), w.watchlist, about_firm=True
-            )[0]
-        ):
+        if against is not None and not rules.names_us(against, w.watchlist):
             # a complaint lodged against another (投诉对象：东岚证券): we are named in passing, not accused
             if negative_targets or risk_topic != OTHER:
                 context_reasons.append(f"投诉对象为他方（{against}）：本司非被投诉方")

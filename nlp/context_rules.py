@@ -288,6 +288,9 @@ def resolve_lookalikes(
     return out, list(dict.fromkeys(reasons))
 
 
+_OURS_BEFORE = re.compile(r"(?:子公司|旗下|控股的|全资的|下属|孙公司)[：:“「]?$")
+
+
 def _resolve(text: str, mentions: Sequence[Mention], watchlist: WatchList) -> tuple[list[Mention], list[str]]:
     ents = {e.name: e for e in watchlist.entities}
     out: list[Mention] = []
@@ -304,8 +307,9 @@ def _resolve(text: str, mentions: Sequence[Mention], watchlist: WatchList) -> tu
             out.append(m)
             continue
         after = text[m.end : m.end + 12]
-        # a name of ours right after it (岚山 + 添利1号 where 添利1号 is our product) keeps it ours
-        if m.end in starts:
+        # a name of ours right after it (岚山 + 添利1号 where 添利1号 is our product) keeps it ours, and so does
+        # being called ours (X证券子公司X资本, 旗下X基金)
+        if m.end in starts or _OURS_BEFORE.search(text, max(0, m.start - 8), m.start):
             out.append(m)
             continue
         longer = _org_after(after)
@@ -530,14 +534,15 @@ NEUTRAL_GAP = 4  # characters a prevention word may stand before the keyword it 
 NEUTRAL_AFTER = _words(
     "知识 渠道 途径 热线 电话 方式 流程 指南 指引 意识 教育 宣传 宣讲 讲座 保护 安全 防护 培训 演练 制度 机制 "
     "办法 规定 规则 条例 管理办法 要求 标准 平台 处理机制 处理流程 处理效率 处理情况 处理工作 办结 一键 直达 通道 入口 功能 中心 "
-    "计算 技术 应急 预案 演习 切换演练 应急演练 演练  处理进度 处理时效 处理时限 处理结果 风险可控 风险总体可控 风险整体可控 风险基本可控 风险不大 风险较低 主要集中 集中在 多集中"
+    "计算 技术 应急 预案 演习 切换演练 应急演练 演练 后仍 后继续 后将继续  处理进度 处理时效 处理时限 处理结果 风险可控 风险总体可控 风险整体可控 风险基本可控 风险不大 风险较低 主要集中 集中在 多集中"
 )
 # a default or a blow-up whose subject is an issuer just before it (恒屿地产债券违约, 城投债爆雷): not the firm's
 _ISSUER_BEFORE = re.compile(r"(?:债|债券|地产|房企|城投|信托|集团|控股|平台|票据|商票)(?:的)?(?:相关)?$")
 _ISSUER_KEYWORDS = frozenset(("违约", "爆雷", "暴雷", "延期兑付", "逾期", "兑付危机", "违约风险"))
 # a post that opens as teaching (科普：…, 投教小课堂｜…): the trouble words it explains are no event
 _TEACHING_HEAD = re.compile(
-    r"^[^。！？\n]{0,8}(?:科普|投教|投资者教育|小课堂|知识点|划重点|教你|干货|指南|问答|答疑)[^。！？\n]{0,4}[：:｜|丨]"
+    r"^[^。！？\n]{0,8}(?:科普|投教|投资者教育|小课堂|知识点|划重点|教你|干货|指南|问答|答疑)[^。！？\n]{0,4}[：:｜|丨]|"
+    r"^[^。！？\n]{0,20}(?:以案为鉴|以案说法|以案释法|以案示警|警示教育(?:大会|活动|会)|合规培训)"
 )
 _ME_VICTIM = re.compile(
     r"被骗了|骗了我|我被骗|我(?:的)?(?:账户|钱|资金|本金)|要求赔偿|我[^，。！？\n]{0,4}损失"
@@ -665,9 +670,19 @@ def _is_question(text: str, clause_end: int) -> bool:
     return bool(_QUESTION_END.search(tail))
 
 
+# a negated act with its object between (亦未对X证券采取任何【监管措施】, 没有向客户收取【违规】费用)
+_NEGATED_ACT = re.compile(
+    r"(?:未|没有|并未|亦未|也未|从未|均未)(?:对|向|给|就)[^，。；！？\n]{1,14}?(?:采取|作出|做出|出具|实施|下发|给予|收取)"
+    r"(?:过)?(?:任何)?(?:[\u4e00-\u9fff]{0,4}?)$"
+)
+
+
 def _negator_before(text: str, start: int, clause_start: int, masked: list[tuple[int, int]]) -> int | None:
     """Where the negator governing the keyword at ``start`` begins (light words or masked keywords
     between them), if there is one."""
+    act = _NEGATED_ACT.search(text, max(clause_start, start - 30), start)
+    if act is not None:
+        return act.start()
     i = start
     gap = 0
     while i > clause_start and gap <= MAX_GAP:
@@ -1073,6 +1088,24 @@ def resolved_complaint(text: str) -> str | None:
 
 # a 黑猫投诉 post's line naming whom the complaint is against (nlp: crawlers/spiders/heimao.py writes it)
 _COMPLAINT_AGAINST = re.compile(r"^投诉对象[：:]\s*(.{1,40}?)\s*$", re.M)
+
+
+def names_us(name: str, watchlist: WatchList) -> bool:
+    """A short name of an organisation (a 黑猫 complaint's 投诉对象) is one of ours: it is our name, or holds a
+    name of ours that says what it is (X证券, X期货, a product, an executive), not our bare short name with
+    another's word after it (洛溪茶铺)."""
+    found, _ = resolve_lookalikes(
+        name, watchlist.find(name, include_excluded=True), watchlist, about_firm=True
+    )
+    for m in found:
+        if m.role == EXCLUDED:
+            continue
+        if name == m.alias or m.role != "alias" and m.role != "name" or m.alias.endswith(_ORG_WORDS):
+            return True
+    return False
+
+
+_ORG_WORDS = ("证券", "期货", "基金", "资管", "资本", "国际", "投资", "财富", "证卷")
 
 
 def complaint_against(text: str) -> str | None:
@@ -1489,7 +1522,7 @@ _P_SERVICE = (
     r"(?:也|还是|就是|都|死活)不认(?:账)?|说好的[^。！？\n]{0,12}[，,](?:现在|结果|却|可是|但是)|"
     r"排队[^，。！？\n]{0,3}[0-9一二三四五六七八九十百几]+(?:位|人|个)|转人工[^，。！？\n]{0,8}(?:排队|等到|转不|打不通|没人)|(?:比|难于|难过)[^，。！？\n]{0,8}还难|难如登天|难于上青天|(?:客服|营业部|经理|公司|总部|券商)[^，。！？\n]{0,3}(?:不认|不承认|死不认)|(?:不给|不予|不肯)(?:调|降|改|开通|下调)|[一二三四五六七八九十两几0-9]+个(?:多)?月[^，。！？\n]{0,4}(?:还|一直|仍|都)?(?:在)?审核中|"
     r"(?:卖|抛|出)不出去|买不进(?:去)?|(?:卖|撤)不掉|撤不了单|坐席(?:全)?忙|(?:一直|全是|都是)占线|(?:转|转到|转给|只有)(?:了)?(?:一个)?(?:智能)?机器人|"
-    r"(?:委托|条件单|止损单|止盈单|预埋单|止损)[^，。！？\n]{0,6}(?:没|未|没有)(?:触发|执行|成交)|(?:一股|一手)(?:都|也)没(?:卖|买)(?:出去|进去|成)?|"
+    r"(?:委托|条件单|止损单|止盈单|预埋单|止损)[^，。！？\n]{0,6}(?:没|未|没有)(?:触发|执行|成交)(?!时|的话|怎么办|的情况)|(?:一股|一手)(?:都|也)没(?:卖|买)(?:出去|进去|成)?|"
     r"(?:APP|app|App|软件|系统|服务器|网站|行情|交易)[^，。！？\n]{0,8}(?:又|再次|又一次|直接|彻底)?(?:挂了|挂掉|瘫痪|瘫了|趴窝|罢工|抽风|卡死|宕了)|"
     r"(?:基本|根本|完全)没法用|爱(?:来|买|用|办)不(?:来|买|用|办)|客服[^，。！？\n]{0,4}(?:全是|都是|就是|只有)机器人|"
     r"刁难|为难人|推诿|踢皮球|扯皮|互相推|甩锅|推卸|敷衍|搪塞|拖延|一拖再拖|一直拖|拖着不|"
@@ -1530,7 +1563,8 @@ _P_SELLING = (
 _P_STAFF = (
     r"散户[^，。！？\n]{0,6}(?:就是|都是|只配)[^，。！？\n]{0,8}(?:送钱|韭菜|接盘|炮灰|提款机)|(?:让|要|叫)(?:我|客户)[^，。！？\n]{0,4}(?:把)?(?:资金|钱)转(?:到|入)[^，。！？\n]{0,8}(?:指定|个人|私人|他的)|"
     r"(?:被)?刑拘|刑事拘留|被逮捕|被判(?:刑|处)|获刑|被公诉|被提起公诉|"
-    r"抄袭|剽窃|照搬|雷同|照抄|原样抄|抄过去|抄了(?:我们|别人|同行)|辱骂|骂客户|出言不逊|傻[Xx×逼]|挪用|卷款|私吞|造假|弄虚作假|"
+    r"抄袭|剽窃|照搬|雷同|照抄|原样抄|抄过去|抄了?(?:我们|别人|别家|同行|他人|人家)|"
+    r"(?:喊|推|荐)[^，。！？\n]{0,6}(?:票|股)[^，。！？\n]{0,12}(?:出货|割|接盘)|(?:他们|自己|庄家)在出货|辱骂|骂客户|出言不逊|傻[Xx×逼]|挪用|卷款|私吞|造假|弄虚作假|"
     r"怼(?:小股东|股东|客户|投资者|股民|散户)|拿客户(?:的)?(?:钱|资金)|冒充客户|冒签|代客户签|伪造(?:客户)?签名|"
     r"骂(?:投资者|客户|股民|散户|小股东|人)|卷走|卷钱|携款|侵占客户|挪用客户|"
     r"(?:让|要|逼|要求)(?:我|客户|老人)?签[^，。！？\n]{0,14}(?:放弃|自愿|免责|承诺书|确认书)|"
@@ -1570,7 +1604,7 @@ _P_PRODUCT = (
     r"(?:号|产品|计划|理财|净值)(?:今年|单季|季度|一年|成立以来)?(?:已经|就)?亏(?:了|损|掉)?(?:超过|超|近)?[1-9][0-9](?:\.[0-9]+)?%|"
     r"(?:本金|净值|钱|资产|养老钱)[^，。！？\n]{0,8}(?:少了|缩水|没了|蒸发|亏掉)(?:了)?[一二三四五六七八九十几半两]成|净值(?:只有|才|仅|剩|跌到|跌至)?0\.[0-8]|"
     r"延期(?:兑付|清算|支付|偿付|兑付)|(?:未能|无法|不能)(?:按期|如期|按时)?兑付|暂停兑付|兑付困难|违约|爆雷|暴雷|"
-    r"踩雷|血本无归|坏账|穿仓|爆仓|(?:仅|只)?(?:兑付|偿付|分配)(?:约|了)?[一二三四五六七八九]成|"
+    r"踩雷|血本无归|打水漂|坏账|穿仓|爆仓|(?:仅|只)?(?:兑付|偿付|分配)(?:约|了)?[一二三四五六七八九]成|"
     r"(?:暂停|停止|限制)(?:赎回|申购|新发|发行|兑付|认购)|大额赎回|"
     r"(?:浮亏|亏损|亏了|窟窿|缺口)(?:约|近|超过?|逾|达|了)?[0-9一二三四五六七八九十百千两.]+(?:个)?亿|"
     r"跌(?:到|至|破)(?:了)?0\.[0-8][0-9]?(?![0-9]|倍)|(?:一天|单日|当日|今天|一日)[^，。！？\n]{0,6}(?:回撤|下跌|跌)(?:了)?(?:超|逾)?[2-9](?:\.[0-9]+)?%|"
@@ -1600,7 +1634,8 @@ _P_BANKING = (
     r"(?:减值损失|信用减值|资产减值|亏损|损失)[^，。！？\n]{0,8}(?:同比)?(?:增长|增加|上升|扩大)(?:了)?(?:逾|超|近|约)?(?:[一二三四五六七八九十两]|[0-9]+(?:\.[0-9]+)?)倍|"
     r"(?:净利润|营收|营业收入|净收入|收入|利润|业绩)[^，。！？\n]{0,6}(?:同比)?(?:下降|下滑|减少|大跌|暴跌|腰斩|骤降)[^，。！？\n]{0,4}(?:[3-9][0-9]|[1-9][0-9]{2})(?:\.[0-9]+)?%|(?:分类)?评级[^，。！？\n]{0,6}(?:下调|被降|降至|降为|调降)|"
     r"被否(?![认定])|遭否决|被否决|(?:上会|审核|上市申请|首发申请)[^，。！？\n]{0,8}未获通过|撤否|业绩变脸|"
-    r"(?:收到|收|被发|被出具|领到?)[^，。！？\n]{0,4}(?:问询函|关注函|监管函|警示函)|监管问询|被问询|"
+    r"(?:收到|收|被发|被出具|领到?)[^，。！？\n]{0,6}(?:问询函|关注函|监管函|警示函|工作函|决定书)|"
+    r"(?:净利润|营收|营业收入|净收入|收入|利润|业绩)[^，。！？\n]{0,4}(?:同比)?(?:下降|下滑|减少|大跌|暴跌|骤降)(?:了)?(?:近|超|逾)?[三四五六七八九]成|监管问询|被问询|"
     r"持续督导[^，。！？\n]{0,6}(?:不力|失职|缺位)|未(?:能)?勤勉尽责|执业质量[^，。！？\n]{0,4}(?:差|堪忧|问题|不高)"
 )
 _P_SECURITY = r"(?:越权|安全|系统)漏洞|越权(?:访问|查询)|(?:被|遭)(?:黑客)?(?:攻击|入侵)|被黑了"
@@ -1751,7 +1786,7 @@ def _complaint_matches(text: str, start: int, end: int) -> Iterable[re.Match[str
 # (如果被强平, 什么时候会被强平, 券商有权强制平仓) states no fact
 _NOT_A_FACT_BEFORE = re.compile(
     r"不得|禁止|严禁|不准|不允许|不能|不应|杜绝|防止|防范|谨防|警惕|打击|严防|避免|远离|识别|如何|怎样|怎么防|"
-    r"如果|若是|假如|万一|一旦|如遇|遇到|何时|什么时候|哪些情况|会不会|是否|有权|可以|才(?:可以|能|会)|会被|将被|可能|"
+    r"如果|若是|假如|万一|一旦|如遇|遇到|何时|什么时候|哪些情况|会不会|是否|有权|可以|才(?:可以|能|会)|会被|将被|可能|演练|演习|模拟|"
     r"以免|以防|小心|当心|别被|不要被|不会被|辨别|提防|甄别|揭秘|盘点|防"
 )
 # a predicate in a slogan or a campaign's name (开展“拒绝误导销售”培训)

@@ -405,9 +405,9 @@ def test_the_firms_pinyin_initials_and_zq_name_it(wl):
 def test_a_name_variant_is_only_made_for_a_chinese_stem_before_securities():
     from nlp.watchlist import name_variants
 
-    assert name_variants(["霁川证券", "霁川", "ABC证券"]) == ["霁川zq", "JC证券", "霁证"]
+    assert name_variants(["霁川证券", "霁川", "ABC证券"]) == ["霁川zq", "JC证券", "jczq", "霁证"]
     # X证 that is a word or another's (中证指数) is never made; 证 beginning a word is not the name
-    assert name_variants(["中泰证券"]) == ["中泰zq", "ZT证券"]
+    assert name_variants(["中泰证券"]) == ["中泰zq", "ZT证券", "ztzq"]
     wl = WatchList.from_firm("霁川证券股份有限公司", short_names=["霁川证券", "霁川"])
     assert [m.alias for m in wl.find("听说霁证要裁员")] == ["霁证"]
     assert wl.find("霁证书") == [] and wl.find("霁证券") == []

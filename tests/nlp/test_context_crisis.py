@@ -1,0 +1,171 @@
+"""Context rules written from the worlds of December (yuping, jinsha, luoxi and qingluo's dev parts): a
+crisis day's voices, complaints and their resolution, outages told plainly, long articles about several
+firms. On the fictional 霁川证券 with wordings of its own; the tiny injected sentiment model (差 → negative,
+好 → positive) and no entity or rumor model, so each outcome is the rule's."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp import context_rules as rules
+from nlp.analyzer import Analyzer
+from nlp.watchlist import WatchList, sounds_like
+from tests.nlp.test_context_generalise import BAR, FIRM, one, said
+
+
+@pytest.fixture(scope="module")
+def wl() -> WatchList:
+    return WatchList.from_firm(
+        FIRM["name"],
+        short_names=FIRM["short_names"],
+        stock_codes=FIRM["stock_codes"],
+        executives=FIRM["executives"],
+        products=FIRM["products"],
+        exclude=FIRM["exclude"],
+        extra=[{"name": "霁川期货", "aliases": ["霁川期货有限公司"], "kind": "subsidiary"}],
+    )
+
+
+@pytest.fixture
+def desk(wl, tiny_model) -> Analyzer:
+    return Analyzer(
+        wl, tiny_model, target_model=None, rumor_model=None, context={"about_firm_sources": [BAR]}
+    )
+
+
+# ------------------------------------------------------------------------------------- names
+
+
+def test_a_homophone_of_the_name_before_securities_is_the_firm(wl, desk):
+    assert sounds_like("季穿", "霁川") and not sounds_like("霁川", "霁川") and not sounds_like("东岚", "霁川")
+    a = one(desk, "季穿证券的客服一整天打不通，转人工排队排到下午")
+    assert a["targets"] == ["霁川证券"] and a["flagged"] and said(a, "谐音写法 季穿证券")
+    # a name that only shares a sound somewhere else is no one
+    assert one(desk, "今天去季节性市场转了转")["targets"] == []
+
+
+def test_pinyin_initials_with_zq_name_the_firm(desk):
+    assert one(desk, "#jczq# 开盘又卡了，卖不出去")["targets"] == ["霁川证券"]
+
+
+# ------------------------------------------------------------------------------------- a crisis day
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "霁川证券澄清了，说没爆仓。澄清=确认，老股民都懂",
+        "霁川证券的澄清公告只说不存在违约，没说亏了多少，越读越心虚",
+        "霁川证券中午还说高管被带走是谣言，晚上就辞职了，你们自己品",
+    ],
+)
+def test_doubting_the_firms_clarification_is_against_it(desk, text):
+    a = one(desk, text)
+    assert a["flagged"], a["reasons"]
+    assert not said(a, "澄清/否认转述")
+
+
+def test_a_plain_relay_of_the_clarification_stays_no_alert(desk):
+    a = one(desk, "霁川证券发布澄清公告：网传“自营爆仓”不实，公司经营正常")
+    assert not a["flagged"] and said(a, "澄清/否认转述")
+
+
+def test_a_title_with_bad_news_makes_a_later_clarification_part_of_the_story(desk):
+    a = one(desk, "霁川证券早盘一度触及跌停，成交额创年内新高。午间公司发布澄清公告后跌幅有所收窄。")
+    assert a["flagged"] and not said(a, "澄清/否认转述")
+
+
+def test_a_tip_passed_on_as_sure_is_a_rumor(desk):
+    a = one(desk, "刚收到的消息，霁川证券要被接管了，工作组昨晚已经进场。消息保真，信不信由你")
+    assert a["flagged"] and a["falsity"]["label"] == "rumor"
+
+
+def test_an_official_measure_on_the_firms_own_account_is_news(wl, tiny_model):
+    desk = Analyzer(wl, tiny_model, target_model=None, rumor_model=None)
+    post = {"author": "霁川证券", "user_verified": True}
+    a = one(desk, "【公告】公司收到证监局责令改正措施的决定，暂停新增场外衍生品业务六个月。", **post)
+    assert a["flagged"] and said(a, "本司官方发布的坏消息")
+    routine = one(desk, "【公告】公司将于周六进行系统升级，期间暂停服务，敬请谅解。", **post)
+    assert not routine["flagged"]
+
+
+# ------------------------------------------------------------------------------------- complaints
+
+
+def test_a_complaint_resolved_with_thanks_is_no_alert(desk):
+    done = "霁川证券多收佣金（已解决）\n投诉对象：霁川证券\n状态：已完成\n营业部已核实并退还差额，处理很及时，谢谢"
+    a = one(desk, done)
+    assert not a["flagged"] and said(a, "投诉已解决")
+    half = "霁川证券多收佣金\n投诉对象：霁川证券\n已退还一部分，谢谢，但剩下的至今没到账，太差了"
+    assert one(desk, half)["flagged"]
+
+
+def test_a_complaint_against_another_names_us_in_passing(wl, desk):
+    other = "东岚证券转户办不下来\n投诉对象：东岚证券\n状态：处理中\n我从霁川证券转到东岚证券，霁川当天就办完了，东岚拖了两周，太差了"
+    assert rules.complaint_against(other) == "东岚证券"
+    assert not one(desk, other)["flagged"]
+    assert not rules.names_us("霁川茶铺", wl) and rules.names_us("霁川证券某营业部", wl)
+    tea = "奶茶喝出异物\n投诉对象：霁川茶铺\n在霁川茶铺买的奶茶有塑料片，太差了，要求退款"
+    assert not one(desk, tea)["flagged"]
+    ours = "强平未通知\n投诉对象：霁川期货\n保证金不足没收到任何通知就被强平，太差了"
+    assert one(desk, ours)["flagged"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "霁川证券的客服，打了一上午都是坐席忙请稍后，最后转到一个机器人",
+        "霁川易达的条件单今天压根没触发，设好的止损价早到了，一股都没卖出去",
+        "霁川证券这家券商吃相太难看了，新客户给优惠，老客户一分不让",
+        "在霁川开户五年，佣金万三还收最低五块，隔壁都万一免五了",
+        "恭喜霁川证券今年喜提第三张警示函",
+        "霁川证券真是“良心”券商，收了我三年投顾费",
+        "霁川稳盈3号兑付方案出炉：首期仅兑付三成，剩余部分视追偿进展",
+        "霁川证券今天路过营业部，排队办销户和转托管的人排到了门外",
+        "[B] 霁川证券：霁川易达早盘登录异常已恢复。今日9:30至10:05部分用户出现登录缓慢、委托失败",
+        "🔥霁川证券VIP内参群免费进🔥 每天三只涨停，上月胜率92%，加V：jc888zq",
+    ],
+)
+def test_complaints_and_bad_facts_in_their_many_wordings(desk, text):
+    a = one(desk, text)
+    assert a["flagged"], a["reasons"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "说句公道话，券商出故障挺常见的，霁川这次半小时就恢复了，还主动发了说明",
+        "模拟核心交易系统“宕机” 霁川证券开展年度灾备切换演练，演练模拟了主数据中心故障、行情中断",
+        "霁川证券：关于公司股票交易异常波动的公告，经自查不存在应披露而未披露的重大信息",
+        "以案为鉴 霁川证券召开年度合规警示教育大会，首席风险官结合行业飞单、代客理财、泄露客户信息的处罚案例讲解",
+        "霁川证券回应“系统故障”：经排查系个别用户网络问题，公司系统运行正常",
+        "霁川证券公告，副总裁因工作调整辞去职务，辞职后仍在公司担任其他职务",
+        "霁川证券：23霁川C1次级债本息已按期足额兑付",
+    ],
+)
+def test_defences_drills_and_routine_notices_are_no_alerts(desk, text):
+    a = one(desk, text)
+    assert not a["flagged"], a["reasons"]
+
+
+# ------------------------------------------------------------------------------------- several firms
+
+
+def test_a_paragraph_that_turns_to_us_in_an_article_about_several_goes_on_about_us(desk):
+    article = (
+        "券商APP故障调查：东岚证券、嘉陵证券今年都出过问题，多数券商的处理方式是协商。\n"
+        "在记者梳理的案例中，霁川证券的霁川易达今年已发生四次交易时段故障。有投资者表示，其申请赔偿至今未获处理。\n"
+        "一位业内人士说，技术故障在所难免。"
+    )
+    a = one(desk, article)
+    assert a["flagged"], a["reasons"]
+
+
+def test_another_firms_short_form_is_not_us(desk):
+    a = one(desk, "从临港证券转到霁川证券了，临港的APP一到行情好就卡，太差了。霁川这边用着还行")
+    assert not a["flagged"], a["reasons"]
+
+
+def test_a_negated_act_with_its_object_between_is_no_fact(wl):
+    masked = rules.mask_keywords("记者比对通报名单发现，交易所此次亦未对霁川证券采取任何自律监管措施")
+    assert masked.negated, masked
