@@ -383,10 +383,12 @@ class Analyzer:
             alone = p_neg >= OWN_CLAUSE_STRONG and len(targets) == 1 and not lookalikes
             # a post that reads positive (反诈宣传, 澄清后点赞) needs a negative clause of its own
             upbeat = sentiment["scores"].get("positive", 0.0) >= UPBEAT
+            # a calm question asking for information (请问…门槛是多少？求指路) is no one's bad news
+            asking = not negative and rules.asks(w.text)
             negative_targets = [
                 t
                 for t in targets
-                if (target_probs.get(t, 0.0) >= cut and t not in calm and not upbeat)
+                if (target_probs.get(t, 0.0) >= cut and t not in calm and not upbeat and not asking)
                 or alone
                 or own_neg.get(t, 0.0) >= OWN_CLAUSE_STRONG
                 or (
