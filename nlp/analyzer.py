@@ -626,6 +626,14 @@ class Analyzer:
             ]
             # …unless a topic word stands in its sentence (兑付危机，X卡壳，…)
             in_sentence = any(rules.live_keyword_in_sentence(reading, c) for c in clauses)
+            # a clause of ours that says we are not on the list (泰和证券不在其列, 名单里没有X): not against us
+            if (
+                clauses
+                and not own
+                and all(any(a < c[1] and c[0] < b for a, b in reading.masked.not_listed) for c in clauses)
+            ):
+                why.append(f"不在名单之列：{t}")
+                continue
             if reading.many_firms and not own and upbeat and not in_sentence:
                 why.append(f"多家机构并列（{reading.many_firms} 家）：{t} 所在分句无负面")
                 continue

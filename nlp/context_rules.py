@@ -255,7 +255,7 @@ FINANCE_CONTEXT = re.compile(
     r"[\u4e00-\u9fff]总(?=[说称表讲在的是被，,：:])|券|金融|银行|上市|退市|停牌|复牌|重组|并购|合并|收购|"
     # a stock bar's slang: 这票 (this stock), the price moving, buying and selling a position
     r"这票|个股|[天连][天日]?[涨跌]|[涨跌]了|[涨跌]破|块买|[买卖]入|卖出|抄底|割肉|套牢|被套|补仓|加仓|减仓|清仓|"
-    r"追高|接盘|主力|[Kk]线|均线|破位|新低|新高|"
+    r"追高|接盘|主力|[Kk]线|均线|破位|新低|新高|担保品|维保|强平|风险测评|适当性|打新|中签|配额|我司|总部上班|绩效|"
     # what a firm does to its staff (要裁三成人, 年终奖没了)
     r"裁员|裁[一二三四五六七八九十几半两0-9]+成|降薪|年终奖"
 )
@@ -742,6 +742,8 @@ def mask_keywords(text: str, keywords: Sequence[str] = ALL_KEYWORDS) -> Masked:
         # 防范【数据】泄露, 谨防【客户信息被】盗: a prevention word a few characters before the run
         window = text[max(cs, lead - NEUTRAL_GAP - 2) : lead]
         before = next((n for n in NEUTRAL_BEFORE if n in window), None)
+        if before is not None and "被" in window[window.find(before) + len(before) :]:
+            before = None  # 未履行身份识别义务【被】罚款: the sanction is the fact, 识别 its cause
         if before is None and (gov := _GOVERNS_CLAUSE.search(text, cs, lead)) is not None:
             before = gov.group(0)  # 部署打击误导销售、飞单等违规行为: the frame governs the clause
         after = next((n for n in NEUTRAL_AFTER if text.startswith(n, e)), None)
@@ -1696,6 +1698,10 @@ _P_SARCASM = (
 # 隔壁都万一免五了)
 _P_SCORN = (
     r"吃相(?:太|很|真|极其|实在|也太)?难看|翻车|丢人|丢脸|无良|黑心券商|垃圾(?:券商|公司|服务|软件|APP|app)|最烂|烂透|"
+    r"(?:不解释一下|啥意思|什么意思|怎么信|让人怎么信|还好意思|好意思说|我签过(?:啥|什么))[？?]?|"
+    r"(?:太|真|真是|好|得真)[“\"「](?:专业|良心|贴心|靠谱|适当|稳健|高效|负责)[”\"」]|"
+    r"(?:问题|投诉|罚单|违规)最多|(?:市场份额|份额|持股比例|客户资金(?:余额)?|托管规模|资产规模)[^，。！？\n]{0,10}(?:降至|降到|减少)|"
+    r"问询函[：:]|要求公司(?:说明|解释|补充披露)|"
     r"破(?:软件|APP|app|App|系统|公司|券商|服务)|谁设计的|劝退|避雷|得罪(?:了)?(?:个)?遍|干什么吃的|"
     r"(?:管理层|领导|高管|董事长|总裁|董事会)(?:都|到底|究竟)?在干(?:嘛|什么|啥)|"
     r"(?:的)?[“「]?[\u4e00-\u9fff]{0,6}[”」]?(?:困局|困境|之困|乱象|隐忧|之殇|危局|迷局|暗伤|后遗症|变脸|失速)|千万别(?:在|买|信|去|开|用)|别在[^，。！？\n]{0,8}开户|(?:想|要|准备|打算|已经|果断|赶紧|马上)(?:去)?销户|销户了|"
@@ -1913,8 +1919,11 @@ _BELITTLE = re.compile(
 
 def short_post_about_us(reading: Reading) -> bool:
     """A short post that opens with our name and names no one else, reads as neither a teaching post nor a
-    market comment, negates nothing about us and says nothing reads well: its mood is about us."""
+    market comment nor a question asking for information, negates nothing about us and says nothing reads
+    well: its mood is about us."""
     if not reading.whole or reading.others or reading.many_firms or reading.disowned:
+        return False
+    if asks(reading.text) or _HYPOTHETICAL.search(reading.text, 0, 40):
         return False
     text = reading.masked.text
     sentences = spans(_SENTENCE, text)
@@ -2020,6 +2029,10 @@ class Complaint:
 MAX_COMPLAINTS = 8  # a post's first complaints say enough (and a huge post costs no more)
 
 
+# a negation within a predicate's own words (控股股东所持股份【不存在】被冻结情形)
+_NEGATED_INSIDE = re.compile(r"不存在|并未|没有被|未被|不涉及|并无")
+
+
 def complaints(reading: Reading, mentions: Sequence[Mention]) -> list[Complaint]:
     """What the post says the firm (its staff, its service) did to clients, in the parts about the firm:
     complaint and misconduct predicates not negated (从未乱收费), not in a rule, a warning, a hypothesis
@@ -2063,7 +2076,9 @@ def complaints(reading: Reading, mentions: Sequence[Mention]) -> list[Complaint]
                 and not (_QUOTE_ONLY.fullmatch(slogan.group(0)) and not _FRAME_AFTER_QUOTE.match(text, i))
             ):
                 continue
-            if _PREDICATE_NEGATED.search(text, max(cs, i - 8), i) and not _is_question(text, ce):
+            if (
+                _PREDICATE_NEGATED.search(text, max(cs, i - 8), i) or _NEGATED_INSIDE.search(m.group(0))
+            ) and not _is_question(text, ce):
                 continue
             if _is_question(text, ce) and _HEARSAY_ASKS.search(text, max(0, cs - 12), i):
                 continue  # 有人说X客户数据泄露？: hearsay asked about, the rumor rules read it
