@@ -2031,6 +2031,7 @@ MAX_COMPLAINTS = 8  # a post's first complaints say enough (and a huge post cost
 
 # a negation within a predicate's own words (控股股东所持股份【不存在】被冻结情形)
 _NEGATED_INSIDE = re.compile(r"不存在|并未|没有被|未被|不涉及|并无")
+_SPEECH_OPENERS = ("说", "称", "声称", "号称")  # …unless it quotes the firm's denial to rebut it
 
 
 def complaints(reading: Reading, mentions: Sequence[Mention]) -> list[Complaint]:
@@ -2077,7 +2078,8 @@ def complaints(reading: Reading, mentions: Sequence[Mention]) -> list[Complaint]
             ):
                 continue
             if (
-                _PREDICATE_NEGATED.search(text, max(cs, i - 8), i) or _NEGATED_INSIDE.search(m.group(0))
+                _PREDICATE_NEGATED.search(text, max(cs, i - 8), i)
+                or (_NEGATED_INSIDE.search(m.group(0)) and not m.group(0).startswith(_SPEECH_OPENERS))
             ) and not _is_question(text, ce):
                 continue
             if _is_question(text, ce) and _HEARSAY_ASKS.search(text, max(0, cs - 12), i):
