@@ -556,7 +556,7 @@ class Analyzer:
         if fals.register_match is not None or (fals.model_score or 0.0) >= fals.model_threshold:
             return False
         cued = [c for c in fals.cues if c != "转发扩散"]
-        title = str(w.post.get("title") or "")
+        title = simplified(str(w.post.get("title") or ""))  # the cues are found in simplified text
         ours = reading.firm_text() + "\n" + title
         return bool(cued) and not any(c in ours for c in cued)
 
