@@ -98,9 +98,15 @@ def _python_encoding(name: str | None) -> str | None:
         return None
     resolved = resolve_encoding(name) or name
     try:
-        return codecs.lookup(resolved).name
+        enc = codecs.lookup(resolved).name
     except LookupError:
         return None
+    # GB2312 and GBK pages are read as GB18030, their superset (a page that says GB2312 often holds GBK
+    # characters); w3lib mapped them so before 2.6, and maps them to gbk since
+    return "gb18030" if enc in _GB_SUBSETS else enc
+
+
+_GB_SUBSETS = frozenset(codecs.lookup(n).name for n in ("gb2312", "gbk"))
 
 
 def _guess_encoding(body: bytes) -> str | None:

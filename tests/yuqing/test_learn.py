@@ -59,7 +59,7 @@ def _desk(config_file: Path, tmp_path: Path, numbers=range(2, 7), *, drills: boo
     assert main(["ingest", "--input", str(_jsonl(tmp_path / "posts.jsonl", grumbles + complaints, "p"))]) == 0
     ctx = _ctx(config_file)
     if drills:  # a drill's alerts, handled as if real: they must never train the layer
-        drill = [f"华鼎证券演练：APP又崩了{n}次" for n in range(8)]
+        drill = [f"华鼎证券APP又崩了，今天第{n}次登录不上" for n in range(8)]
         posts = [
             {"text": t, "source": "股吧", "url": f"https://guba.example/d/{i}"} for i, t in enumerate(drill)
         ]
