@@ -1,18 +1,13 @@
 """Near-duplicate groups (reposts, copied articles) in the records database: each post gets ``simhash`` and
 ``dup_of``.
 
-The fingerprints live in the records database (``near_dup_bands``: :data:`BANDS` keys per 64-bit
-fingerprint), so the lookup is the same on SQLite and PostgreSQL and does not depend on the posts engine.
-A fingerprint is cut into :data:`BLOCKS` blocks (13, 13, 13, 13 and 12 bits); each key is two of the blocks
-side by side (26 bits), one row per pair of blocks, ten rows. Two fingerprints within
-:data:`MAX_FOUND` (``BLOCKS - 2`` = 3) bits differ in at most three blocks, so at least two blocks are equal
-and they share that pair's key (pigeonhole): candidates are found by equality. With 26-bit keys a bucket
-holds the near copies and hardly anything else however large the store grows (with the 16-bit bands used
-before, four per post, unrelated fingerprints sharing a band grew with the store: migration 0010 re-bands
-the stored rows). The fingerprint itself is text analysis and is handed in (ingest gives
-``nlp.simhash.simhash`` and its ``MAX_DISTANCE``). A post joins the group of the closest stored post within
-``max_distance`` bits; ``dup_of`` is the id of that group's first post ("" for the first post itself and
-for unique posts). Drill posts group only with drill posts.
+The fingerprints live in the records database (``near_dup_bands``, :data:`BANDS` pieces of
+:data:`BAND_BITS` bits per 64-bit fingerprint), so the lookup is the same on SQLite and PostgreSQL and
+does not depend on the posts engine: two fingerprints within ``BANDS - 1`` bits share at least one piece
+(pigeonhole), so candidates are found by equality. The fingerprint itself is text analysis and is handed
+in (ingest gives ``nlp.simhash.simhash`` and its ``MAX_DISTANCE``). A post joins the group of the closest
+stored post within ``max_distance`` bits; ``dup_of`` is the id of that group's first post ("" for the
+first post itself and for unique posts). Drill posts group only with drill posts.
 """
 
 from __future__ import annotations
@@ -20,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import combinations
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select
@@ -29,23 +23,16 @@ from sqlalchemy.orm import Session
 from store.models import NearDupBand, PostRecord, utcnow
 
 BITS = 64
-BLOCK_BITS = (13, 13, 13, 13, 12)  # high to low; sums to BITS
-BLOCKS = len(BLOCK_BITS)
-KEY_BLOCKS = 2  # blocks per key
-MAX_FOUND = BLOCKS - KEY_BLOCKS  # every pair of fingerprints within this many bits shares a key
-_PAIRS = tuple(combinations(range(BLOCKS), KEY_BLOCKS))
-BANDS = len(_PAIRS)  # keys (rows) per fingerprint: 10
-_SHIFTS = tuple(BITS - sum(BLOCK_BITS[: i + 1]) for i in range(BLOCKS))
-_MASKS = tuple((1 << b) - 1 for b in BLOCK_BITS)
+BANDS = 4
+BAND_BITS = BITS // BANDS
 
 Fingerprint = Callable[[str, str], int | None]  # (text, title) → a 64-bit fingerprint, None: too short
 
 
 def bands(value: int) -> list[int]:
-    """The fingerprint's :data:`BANDS` keys: for each pair of blocks (in ``combinations`` order), the two
-    blocks side by side (below 2**26, so an INTEGER on every engine)."""
-    b = [(value >> s) & m for s, m in zip(_SHIFTS, _MASKS, strict=True)]
-    return [(b[i] << BLOCK_BITS[j]) | b[j] for i, j in _PAIRS]
+    """The fingerprint cut into :data:`BANDS` pieces of :data:`BAND_BITS` bits, high to low."""
+    mask = (1 << BAND_BITS) - 1
+    return [(value >> (BITS - BAND_BITS * (i + 1))) & mask for i in range(BANDS)]
 
 
 def to_hex(value: int) -> str:
@@ -84,10 +71,8 @@ def assign_near_dups(
     index), the batch is grouped in memory in publication order (a post sees the rows of the posts before
     it in the batch, as if each had been written at once), and the changes are written in one DELETE and
     one INSERT."""
-    if not 0 <= max_distance <= MAX_FOUND:
-        raise ValueError(
-            f"max_distance must be at most {MAX_FOUND} bits: the keys would miss near-duplicates"
-        )
+    if not 0 <= max_distance < BANDS:
+        raise ValueError(f"max_distance must be below {BANDS} bits: the bands would miss near-duplicates")
     ordered = sorted(records, key=_published_key)  # in a batch, the earliest published leads its group
     values: dict[int, int | None] = {id(rec): fingerprint(rec.text, rec.title) for rec in ordered}
     fingerprinted = [rec for rec in ordered if values[id(rec)] is not None]
@@ -117,12 +102,11 @@ def assign_near_dups(
                 for old in mine:
                     old.dead = True
                 inserts = [row for row in inserts if row["post_id"] != rec.id]
-            keys = bands(value)
-            group = _closest(buckets, rec, value, keys, max_distance) or rec.id
+            group = _closest(buckets, rec, value, max_distance) or rec.id
             written += 1
             row = _Row(rec.id, rec.simhash, group, rec.drill, (1, written))
             by_post[rec.id] = [row]
-            for i, piece in enumerate(keys):
+            for i, piece in enumerate(bands(value)):
                 buckets.setdefault((i, piece), []).append(row)
                 inserts.append(
                     {
@@ -216,15 +200,11 @@ def _published_key(rec: PostRecord) -> tuple[int, float]:
 
 
 def _closest(
-    buckets: dict[tuple[int, int], list[_Row]],
-    rec: PostRecord,
-    value: int,
-    keys: list[int],
-    max_distance: int,
+    buckets: dict[tuple[int, int], list[_Row]], rec: PostRecord, value: int, max_distance: int
 ) -> str | None:
-    """The group of the closest row sharing a key (of equally close ones, the first written)."""
+    """The group of the closest row sharing a band (of equally close ones, the first written)."""
     best: tuple[int, tuple[int, int], str] | None = None
-    for i, piece in enumerate(keys):
+    for i, piece in enumerate(bands(value)):
         for row in buckets.get((i, piece), ()):
             if row.dead or row.post_id == rec.id or row.drill != rec.drill:
                 continue
