@@ -1,13 +1,19 @@
 """Near-duplicate groups (reposts, copied articles) in the records database: each post gets ``simhash`` and
 ``dup_of``.
 
-The fingerprints live in the records database (``near_dup_bands``, :data:`BANDS` pieces of
-:data:`BAND_BITS` bits per 64-bit fingerprint), so the lookup is the same on SQLite and PostgreSQL and
-does not depend on the posts engine: two fingerprints within ``BANDS - 1`` bits share at least one piece
-(pigeonhole), so candidates are found by equality. The fingerprint itself is text analysis and is handed
-in (ingest gives ``nlp.simhash.simhash`` and its ``MAX_DISTANCE``). A post joins the group of the closest
-stored post within ``max_distance`` bits; ``dup_of`` is the id of that group's first post ("" for the
-first post itself and for unique posts). Drill posts group only with drill posts.
+The fingerprints live in the records database (``near_dup_bands``: :data:`BANDS` halves of
+:data:`BAND_BITS` bits per 64-bit fingerprint, one row each), so the lookup is the same on SQLite and
+PostgreSQL and does not depend on the posts engine. Two fingerprints within :data:`MAX_FOUND` (3) bits
+differ in at most one bit in one of the halves (pigeonhole: two halves, three bits), so a lookup asks for
+each half's value and the 32 values one bit away from it (:func:`probes`): candidates are found by
+equality. With 32-bit keys a bucket holds the near copies and hardly anything else however large the store
+grows, and a post costs two rows. (Until migration 0010: four 16-bit bands, found exactly; the unrelated
+fingerprints sharing a 16-bit band grew with the store, ≈7 rows read per post at 70,000 posts. Ten 26-bit
+keys, pairs of five blocks, were flat too but cost ten rows per post: measured slower, docs/ingest-speed.md.)
+The fingerprint itself is text analysis and is handed in (ingest gives ``nlp.simhash.simhash`` and its
+``MAX_DISTANCE``). A post joins the group of the closest stored post within ``max_distance`` bits;
+``dup_of`` is the id of that group's first post ("" for the first post itself and for unique posts). Drill
+posts group only with drill posts.
 """
 
 from __future__ import annotations
@@ -23,16 +29,30 @@ from sqlalchemy.orm import Session
 from store.models import NearDupBand, PostRecord, utcnow
 
 BITS = 64
-BANDS = 4
+BANDS = 2
 BAND_BITS = BITS // BANDS
+PROBE_BITS = 1  # a lookup asks for each half's value and every value this many bits from it
+MAX_FOUND = BANDS * (PROBE_BITS + 1) - 1  # every pair within this many bits is found: 3
+_MASK = (1 << BAND_BITS) - 1
+_OFFSET = 1 << (BAND_BITS - 1)  # stored values are signed 32-bit (INTEGER on PostgreSQL too)
+_FLIPS = tuple(1 << k for k in range(BAND_BITS))
 
 Fingerprint = Callable[[str, str], int | None]  # (text, title) → a 64-bit fingerprint, None: too short
 
 
 def bands(value: int) -> list[int]:
-    """The fingerprint cut into :data:`BANDS` pieces of :data:`BAND_BITS` bits, high to low."""
-    mask = (1 << BAND_BITS) - 1
-    return [(value >> (BITS - BAND_BITS * (i + 1))) & mask for i in range(BANDS)]
+    """The stored keys: the fingerprint's :data:`BANDS` halves of :data:`BAND_BITS` bits, high to low, each
+    less 2**31 (so it fits a signed 32-bit INTEGER)."""
+    return [((value >> (BITS - BAND_BITS * (i + 1))) & _MASK) - _OFFSET for i in range(BANDS)]
+
+
+def probes(value: int) -> list[list[int]]:
+    """For each half, the keys a lookup asks for: the half's own key and the keys one bit away from it."""
+    out = []
+    for i in range(BANDS):
+        half = (value >> (BITS - BAND_BITS * (i + 1))) & _MASK
+        out.append([half - _OFFSET, *((half ^ f) - _OFFSET for f in _FLIPS)])
+    return out
 
 
 def to_hex(value: int) -> str:
@@ -46,7 +66,10 @@ def from_hex(text: str) -> int | None:
         return None
 
 
-LOOKUP_CHUNK = 400  # band values per IN list: well under SQLite's bound-variable limit
+LOOKUP_CHUNK = 4000  # keys per IN list (a post asks for 66)
+CONDS_PER_STATEMENT = (
+    4  # IN lists per statement: with the batch's own post ids, under SQLite's 32,766 variables
+)
 
 
 @dataclass
@@ -71,8 +94,10 @@ def assign_near_dups(
     index), the batch is grouped in memory in publication order (a post sees the rows of the posts before
     it in the batch, as if each had been written at once), and the changes are written in one DELETE and
     one INSERT."""
-    if not 0 <= max_distance < BANDS:
-        raise ValueError(f"max_distance must be below {BANDS} bits: the bands would miss near-duplicates")
+    if not 0 <= max_distance <= MAX_FOUND:
+        raise ValueError(
+            f"max_distance must be at most {MAX_FOUND} bits: the lookup would miss near-duplicates"
+        )
     ordered = sorted(records, key=_published_key)  # in a batch, the earliest published leads its group
     values: dict[int, int | None] = {id(rec): fingerprint(rec.text, rec.title) for rec in ordered}
     fingerprinted = [rec for rec in ordered if values[id(rec)] is not None]
@@ -167,8 +192,8 @@ def _stored_rows(
 
     wanted: list[set[int]] = [set() for _ in range(BANDS)]
     for rec in records:
-        for i, piece in enumerate(bands(values[id(rec)] or 0)):
-            wanted[i].add(piece)
+        for i, keys in enumerate(probes(values[id(rec)] or 0)):
+            wanted[i].update(keys)
     conds = []
     for i, pieces in enumerate(wanted):
         ordered = sorted(pieces)
@@ -176,10 +201,10 @@ def _stored_rows(
             and_(NearDupBand.band == i, NearDupBand.value.in_(ordered[k : k + LOOKUP_CHUNK]))
             for k in range(0, len(ordered), LOOKUP_CHUNK)
         ]
-    for k in range(0, len(conds), 8):  # a few OR-ed IN lists per statement
+    for k in range(0, len(conds), CONDS_PER_STATEMENT):  # a few OR-ed IN lists per statement
         first = (
             select(func.min(NearDupBand.id))
-            .where(or_(*conds[k : k + 8]))
+            .where(or_(*conds[k : k + CONDS_PER_STATEMENT]))
             .group_by(NearDupBand.band, NearDupBand.value, NearDupBand.simhash, NearDupBand.drill)
         )
         if own:
@@ -202,18 +227,19 @@ def _published_key(rec: PostRecord) -> tuple[int, float]:
 def _closest(
     buckets: dict[tuple[int, int], list[_Row]], rec: PostRecord, value: int, max_distance: int
 ) -> str | None:
-    """The group of the closest row sharing a band (of equally close ones, the first written)."""
+    """The group of the closest row a lookup of ``value`` finds (of equally close ones, the first written)."""
     best: tuple[int, tuple[int, int], str] | None = None
-    for i, piece in enumerate(bands(value)):
-        for row in buckets.get((i, piece), ()):
-            if row.dead or row.post_id == rec.id or row.drill != rec.drill:
-                continue
-            other = from_hex(row.simhash)
-            if other is None:
-                continue
-            d = (value ^ other).bit_count()  # Hamming distance
-            if d <= max_distance and (best is None or (d, row.order) < best[:2]):
-                best = (d, row.order, row.group_id)
+    for i, keys in enumerate(probes(value)):
+        for key in keys:
+            for row in buckets.get((i, key), ()):
+                if row.dead or row.post_id == rec.id or row.drill != rec.drill:
+                    continue
+                other = from_hex(row.simhash)
+                if other is None:
+                    continue
+                d = (value ^ other).bit_count()  # Hamming distance
+                if d <= max_distance and (best is None or (d, row.order) < best[:2]):
+                    best = (d, row.order, row.group_id)
     return best[2] if best else None
 
 
