@@ -18,12 +18,13 @@ posts group only with drill posts.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from store.models import NearDupBand, PostRecord, utcnow
@@ -194,24 +195,38 @@ def _stored_rows(
     for rec in records:
         for i, keys in enumerate(probes(values[id(rec)] or 0)):
             wanted[i].update(keys)
-    conds = []
-    for i, pieces in enumerate(wanted):
-        ordered = sorted(pieces)
-        conds += [
-            and_(NearDupBand.band == i, NearDupBand.value.in_(ordered[k : k + LOOKUP_CHUNK]))
-            for k in range(0, len(ordered), LOOKUP_CHUNK)
-        ]
-    for k in range(0, len(conds), CONDS_PER_STATEMENT):  # a few OR-ed IN lists per statement
-        first = (
-            select(func.min(NearDupBand.id))
-            .where(or_(*conds[k : k + CONDS_PER_STATEMENT]))
-            .group_by(NearDupBand.band, NearDupBand.value, NearDupBand.simhash, NearDupBand.drill)
-        )
-        if own:
-            first = first.where(NearDupBand.post_id.not_in(own))
-        take(select(*cols).where(NearDupBand.id.in_(first)))
+    if any(wanted):
+        take(_first_rows(session, [sorted(w) for w in wanted], own))
     out.sort(key=lambda kr: kr[1].order)
     return out
+
+
+def _first_rows(session: Session, keys: list[list[int]], own: list[str]) -> Any:
+    """The lookup: per half, the first row of each (key, fingerprint, drill) among ``keys``, posts in
+    ``own`` left out. The keys (66 a post) go as one array per half (``json_each`` on SQLite, an array on
+    PostgreSQL), not one bound variable each: binding tens of thousands of variables cost more than the
+    lookup itself."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    params: dict[str, Any] = {}
+
+    def one_of(column: str, name: str, values: list[Any], pg_type: str) -> str:
+        if sqlite:
+            params[name] = json.dumps(values)
+            return f"{column} IN (SELECT value FROM json_each(:{name}))"
+        params[name] = values
+        return f"{column} = ANY(CAST(:{name} AS {pg_type}[]))"
+
+    mine = f" AND NOT ({one_of('post_id', 'own', own, 'VARCHAR')})" if own else ""
+    firsts = " UNION ALL ".join(
+        f"SELECT min(id) FROM near_dup_bands WHERE band = {i} AND {one_of('value', f'k{i}', k, 'INTEGER')}"
+        f"{mine} GROUP BY value, simhash, drill"
+        for i, k in enumerate(keys)
+        if k
+    )
+    return text(
+        "SELECT id, post_id, band, value, simhash, group_id, drill FROM near_dup_bands "
+        f"WHERE id IN ({firsts})"
+    ).bindparams(**params)
 
 
 def _published_key(rec: PostRecord) -> tuple[int, float]:

@@ -98,3 +98,29 @@ def test_a_batch_is_written_as_one_post_at_a_time(tmp_path, segmenter, seed):
     finally:
         batched.close()
         single.close()
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_a_time_bounded_search_finds_what_plain_sql_finds(tmp_path, segmenter, seed):
+    """Searches with a time span read the span's posts first and match among them (the firm's volume in the
+    last hour): the same totals and pages as the plain SQL search, posts stored out of time order too."""
+    rng = random.Random(seed)
+    columns = SqlitePostIndex(tmp_path / "posts.db", segmenter)
+    sql = SqlitePostIndex(tmp_path / "posts.db", segmenter, columnar=False)
+    try:
+        for n in range(6):
+            columns.write_many([_post(rng, 100 * n + i) for i in range(40)])
+        for _ in range(30):
+            day, hour = rng.randint(1, 9), rng.randint(0, 9)
+            since = f"2026-03-0{day}T0{hour}:00:00" if rng.random() < 0.8 else None
+            until = f"2026-03-0{min(9, day + rng.randint(0, 2))}T0{rng.randint(0, 9)}:00:00"
+            query = rng.choice(["华鼎证券", "客服电话", "投诉", "天气"])
+            flagged = rng.choice([None, True])
+            got = columns.search(query, since=since, until=until, flagged=flagged, limit=500, drill=None)
+            want = sql.search(query, since=since, until=until, flagged=flagged, limit=500, drill=None)
+            assert got.total == want.total and got.total <= 240
+            assert sorted(p.id for p in got.items) == sorted(p.id for p in want.items), (query, since, until)
+        assert columns.search("华鼎证券", since="2026-03-02T00:00:00", limit=0, drill=None).total > 0
+    finally:
+        columns.close()
+        sql.close()
