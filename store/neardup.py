@@ -102,7 +102,8 @@ def assign_near_dups(
     ordered = sorted(records, key=_published_key)  # in a batch, the earliest published leads its group
     values: dict[int, int | None] = {id(rec): fingerprint(rec.text, rec.title) for rec in ordered}
     fingerprinted = [rec for rec in ordered if values[id(rec)] is not None]
-    stored = _stored_rows(session, fingerprinted, values)
+    asks = {id(rec): probes(values[id(rec)] or 0) for rec in fingerprinted}  # each post's lookup keys, once
+    stored = _stored_rows(session, fingerprinted, values, asks)
     by_post: dict[str, list[_Row]] = {}
     buckets: dict[tuple[int, int], list[_Row]] = {}
     for key, row in stored:
@@ -128,7 +129,7 @@ def assign_near_dups(
                 for old in mine:
                     old.dead = True
                 inserts = [row for row in inserts if row["post_id"] != rec.id]
-            group = _closest(buckets, rec, value, max_distance) or rec.id
+            group = _closest(buckets, rec, value, asks[id(rec)], max_distance) or rec.id
             written += 1
             row = _Row(rec.id, rec.simhash, group, rec.drill, (1, written))
             by_post[rec.id] = [row]
@@ -156,10 +157,13 @@ def assign_near_dups(
 
 
 def _stored_rows(
-    session: Session, records: Sequence[PostRecord], values: dict[int, int | None]
+    session: Session,
+    records: Sequence[PostRecord],
+    values: dict[int, int | None],
+    asks: dict[int, list[list[int]]] | None = None,
 ) -> list[tuple[tuple[int, int], _Row]]:
-    """The stored band rows of these posts, and of the other posts those sharing a band with their
-    fingerprints, each once.
+    """The stored rows of these posts, and the rows of other posts that a lookup of their fingerprints
+    finds (:func:`probes`; ``asks``: the probes, when computed already), each once.
 
     Of the other posts, a bucket gives only the first row of each fingerprint (per drill flag): a later
     row with the same fingerprint is as close and written after it, so :func:`_closest` could never pick
@@ -193,7 +197,8 @@ def _stored_rows(
 
     wanted: list[set[int]] = [set() for _ in range(BANDS)]
     for rec in records:
-        for i, keys in enumerate(probes(values[id(rec)] or 0)):
+        ask = asks[id(rec)] if asks is not None else probes(values[id(rec)] or 0)
+        for i, keys in enumerate(ask):
             wanted[i].update(keys)
     if any(wanted):
         take(_first_rows(session, [sorted(w) for w in wanted], own))
@@ -240,11 +245,15 @@ def _published_key(rec: PostRecord) -> tuple[int, float]:
 
 
 def _closest(
-    buckets: dict[tuple[int, int], list[_Row]], rec: PostRecord, value: int, max_distance: int
+    buckets: dict[tuple[int, int], list[_Row]],
+    rec: PostRecord,
+    value: int,
+    ask: list[list[int]],
+    max_distance: int,
 ) -> str | None:
     """The group of the closest row a lookup of ``value`` finds (of equally close ones, the first written)."""
     best: tuple[int, tuple[int, int], str] | None = None
-    for i, keys in enumerate(probes(value)):
+    for i, keys in enumerate(ask):  # probes(value)
         for key in keys:
             for row in buckets.get((i, key), ()):
                 if row.dead or row.post_id == rec.id or row.drill != rec.drill:
