@@ -245,14 +245,20 @@ class PhaseTimer:
         def ms(part: list[tuple[int, dict[str, float]]], label: str) -> float:
             return 1000 * sum(d.get(label, 0.0) for _, d in part) / max(1, sum(n for n, _ in part))
 
-        print("CPU ms/post by phase:        all   first tenth   last tenth")
+        print(f"{'CPU ms/post by phase':40s}{'all':>12s}{'first tenth':>14s}{'last tenth':>14s}")
         labels = [label for _, _, label in PHASES]
         labels.insert(labels.index("checks"), rest)
         for label in ["ingest (all)", *labels]:
-            print(f"  {label:32s}" + "".join(f"{ms(p, label):8.3f}     " for p in parts.values()))
+            print(
+                f"  {label:38s}"
+                + "".join(f"{ms(p, label):{w}.3f}" for p, w in zip(parts.values(), (12, 14, 14), strict=True))
+            )
         print(
-            f"  {'ingest less analysis':32s}"
-            + "".join(f"{ms(p, 'ingest (all)') - ms(p, 'analysis'):8.3f}     " for p in parts.values())
+            f"  {'ingest less analysis':38s}"
+            + "".join(
+                f"{ms(p, 'ingest (all)') - ms(p, 'analysis'):{w}.3f}"
+                for p, w in zip(parts.values(), (12, 14, 14), strict=True)
+            )
         )
 
 
