@@ -218,7 +218,8 @@ def _first_rows(session: Session, keys: list[list[int]], own: list[str]) -> Any:
         if sqlite:
             params[name] = json.dumps(values)
             return f"{column} IN (SELECT value FROM json_each(:{name}))"
-        params[name] = values
+        # integers as one array literal, parsed by the server (a list is adapted value by value)
+        params[name] = "{" + ",".join(map(str, values)) + "}" if pg_type == "INTEGER" else values
         return f"{column} = ANY(CAST(:{name} AS {pg_type}[]))"
 
     mine = f" AND NOT ({one_of('post_id', 'own', own, 'VARCHAR')})" if own else ""
