@@ -30,3 +30,14 @@ def test_bench_ingest_prints_its_figures(capsys, monkeypatch, tmp_path):
     from yuqing import ingest
 
     assert ingest.store_batch.__name__ == "store_batch"  # the phase timer put the functions back
+
+
+def test_bench_neardup_store_prints_its_figures(capsys):
+    assert main(["bench", "neardup_store", "--posts", "300", "--batch", "50"]) == 0
+    out = capsys.readouterr().out
+    for figure in (
+        r"CPU ms/post, all( +[\d.]+){6}",
+        r"rows read per post( +[\d.]+){6}",
+        r"groups digest \w{12}",
+    ):
+        assert re.search(figure, out), (figure, out)
