@@ -303,8 +303,9 @@ class SourceRun(Base):
 
 
 class NearDupBand(Base):
-    """SimHash keys of stored posts (store/neardup.py): ten 26-bit keys (pairs of five blocks), so any post
-    within 3 bits shares one. Looked up by post through ``near_dup_band_per_post`` (post_id first)."""
+    """SimHash keys of stored posts (store/neardup.py): the fingerprint's two 32-bit halves (``band`` 0 and
+    1, ``value`` less 2**31), looked up with every value one bit away, so any post within 3 bits is found.
+    Looked up by post through ``near_dup_band_per_post`` (post_id first)."""
 
     __tablename__ = "near_dup_bands"
 
