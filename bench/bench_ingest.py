@@ -1,7 +1,7 @@
 """Ingest against analysis (yuqing/ingest.py): how much the store, events, near-duplicates and alerts add to
 reading the posts, and whether the cost per post grows with what is stored. Prints figures, asserts nothing.
 
-    yuqing bench ingest [--posts 20000] [--batch 500] [--records-url URL] [--workdir DIR] [--in-order]
+    yuqing bench ingest [--posts 20000] [--batch 500] [--records-url URL] [--workdir DIR] [--in-order] [--phases]
 
 Builds a fresh store (the embedded SQLite default; ``--records-url postgresql+psycopg://…``: the records in
 a fresh schema of that database, dropped afterwards) and the realistic mix: real rows of ../shared/data's
@@ -19,7 +19,9 @@ Then, with the same loaded model, in batches of ``--batch`` (``yuqing ingest``'s
 Prints analysis and ingest posts/s, the ratio of ingest time to analysis time, the cost per post of the
 last tenth of the posts against the first tenth (ingest, and ingest less analysis of the same batches),
 the same in CPU time of the process (steadier than wall time on a machine shared with other work: compare
-runs by it), and the process's peak RSS.
+runs by it), and the process's peak RSS. ``--phases``: also the CPU time of each part of ingest per post
+(analysis, events and their jieba keywords, the firm's volume, near-duplicates with their fingerprints and
+lookup, the posts index with its tokens, alerts), over all posts, the first tenth and the last tenth.
 """
 
 from __future__ import annotations
@@ -160,6 +162,106 @@ def fresh_schema(url: str) -> tuple[str, Any]:
     return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}", drop
 
 
+PHASES = (  # (module, owner attribute path, label): wrapped by --phases, timed in CPU seconds per batch
+    ("nlp.analyzer", "Analyzer.analyze", "analysis"),
+    ("nlp.events", "EventTracker.apply", "events"),
+    ("nlp.events", "EventTracker.keywords", "  events: keywords (jieba)"),
+    ("yuqing.ingest", "firm_volume", "  events: firm volume (bursts)"),
+    ("yuqing.ingest", "store_batch", "store (one transaction)"),
+    ("yuqing.ingest", "assign_near_dups", "  near-duplicates"),
+    ("yuqing.ingest", "simhash", "    fingerprints (SimHash)"),
+    ("store.neardup", "_stored_rows", "    lookup"),
+    ("store.posts_sqlite", "SqlitePostIndex.write_many", "  posts index"),
+    ("nlp.segment", "Segmenter.search_tokens", "    tokens (jieba)"),
+    ("yuqing.ingest", "_alert_written", "  alerts, evidence, audit"),
+    ("yuqing.ingest", "check_post", "checks"),
+)
+
+
+class PhaseTimer:
+    """CPU time per phase and batch, by wrapping the functions named in :data:`PHASES` (nested phases
+    count in their parents too). Only while a batch is being ingested."""
+
+    def __init__(self) -> None:
+        import importlib
+
+        self.current: dict[str, float] | None = None
+        self.batches: list[tuple[int, dict[str, float]]] = []
+        self._undo: list[tuple[Any, str, Any]] = []
+        for module, path, label in PHASES:
+            owner: Any = importlib.import_module(module)
+            *parents, name = path.split(".")
+            for part in parents:
+                owner = getattr(owner, part)
+            fn = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+            self._undo.append((owner, name, fn))
+            setattr(owner, name, self._wrap(getattr(owner, name), label))
+
+    def close(self) -> None:
+        """Put the wrapped functions back."""
+        for owner, name, fn in reversed(self._undo):
+            setattr(owner, name, fn)
+        self._undo.clear()
+
+    def _wrap(self, fn: Any, label: str) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            acc = self.current
+            if acc is None:
+                return fn(*args, **kwargs)
+            c = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                acc[label] = acc.get(label, 0.0) + time.process_time() - c
+
+        return timed
+
+    def start(self) -> None:
+        self.current = {}
+
+    def stop(self, n: int, cpu: float) -> None:
+        assert self.current is not None
+        self.current["ingest (all)"] = cpu
+        self.batches.append((n, self.current))
+        self.current = None
+
+    def report(self, total: int) -> None:
+        starts, at = [], 0
+        for n, d in self.batches:
+            starts.append((at, n, d))
+            at += n
+        every = [(n, d) for _, n, d in starts]
+        parts = {  # as tenths(): the batches starting in the first and in the last tenth (else one batch)
+            "all": every,
+            "first tenth": [(n, d) for a, n, d in starts if a < total / 10] or every[:1],
+            "last tenth": [(n, d) for a, n, d in starts if a >= total * 9 / 10] or every[-1:],
+        }
+        rest = "  rest of store: commit, announcements"
+        for _, d in every:
+            d[rest] = d.get("store (one transaction)", 0.0) - sum(
+                d.get(k, 0.0) for k in ("  near-duplicates", "  posts index", "  alerts, evidence, audit")
+            )
+
+        def ms(part: list[tuple[int, dict[str, float]]], label: str) -> float:
+            return 1000 * sum(d.get(label, 0.0) for _, d in part) / max(1, sum(n for n, _ in part))
+
+        print(f"{'CPU ms/post by phase':40s}{'all':>12s}{'first tenth':>14s}{'last tenth':>14s}")
+        labels = [label for _, _, label in PHASES]
+        labels.insert(labels.index("checks"), rest)
+        for label in ["ingest (all)", *labels]:
+            print(
+                f"  {label:38s}"
+                + "".join(f"{ms(p, label):{w}.3f}" for p, w in zip(parts.values(), (12, 14, 14), strict=True))
+            )
+        print(
+            f"  {'ingest less analysis':38s}"
+            + "".join(
+                f"{ms(p, 'ingest (all)') - ms(p, 'analysis'):{w}.3f}"
+                for p, w in zip(parts.values(), (12, 14, 14), strict=True)
+            )
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="yuqing bench ingest")
     ap.add_argument("--posts", type=int, default=20000)
@@ -174,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="bench nlp's held-out texts set after set, repeated (the mix measured before the shuffle)",
     )
+    ap.add_argument("--phases", action="store_true", help="also print CPU time per phase of ingest")
     args = ap.parse_args(argv)
     if args.posts < 1 or args.batch < 1:
         ap.error("--posts and --batch must be positive")
@@ -182,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     from yuqing.config import load_settings
     from yuqing.context import build_context
     from yuqing.ingest import ingest
+
+    phases = PhaseTimer() if args.phases else None
 
     print(
         f"machine: {platform.machine()} {platform.system()} {os.cpu_count()} cpus, python {platform.python_version()}"
@@ -223,10 +328,14 @@ def main(argv: list[str] | None = None) -> int:
             costs_cpu: list[tuple[int, float]] = []
             stored = flagged = opened = 0
             for batch in batches:
+                if phases is not None:
+                    phases.start()
                 t, c = time.perf_counter(), time.process_time()
                 report = ingest(batch, ctx=ctx)
                 costs.append((len(batch), time.perf_counter() - t))
                 costs_cpu.append((len(batch), time.process_time() - c))
+                if phases is not None:
+                    phases.stop(len(batch), costs_cpu[-1][1])
                 stored += report.stored_new
                 flagged += report.flagged
                 opened += report.alerts_opened
@@ -265,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{(c_first - ca_first) * 1000:.2f} → {(c_last - ca_last) * 1000:.2f})"
         )
         print(f"peak RSS: {peak_rss_mb():,.0f} MB (after analysis: {rss_analysis:,.0f} MB)")
+        if phases is not None:
+            phases.report(n)
         if settings.store.path.exists():
             size = sum(
                 p.stat().st_size for p in settings.store.path.parent.glob(settings.store.path.name + "*")
@@ -272,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"store on disk: {size / 1e6:,.1f} MB")
         return 0
     finally:
+        if phases is not None:
+            phases.close()
         if drop is not None:
             drop()
         if args.workdir is None:

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from nlp.simhash import MAX_DISTANCE, MIN_CHARS, SHINGLE, distance, normalize_for_dup, repost_core, simhash
-from store.neardup import BANDS, bands
+from store.neardup import BANDS, bands, probes
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "sentiment" / "finnsp_train.jsonl"
@@ -136,16 +136,12 @@ def compare(texts: list[str], copies: list[dict[str, str]], args: argparse.Names
                 rows["SimHash"][kind].append(sim_same(text, copy))
                 rows["MinHash"][kind].append(mh_same(text, copy))
     # negatives: pairs of different lines of the data set each method groups (found through its bands)
-    sim_buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
     mh_buckets: dict[tuple[int, bytes], list[int]] = defaultdict(list)
-    for i, (h, sig) in enumerate(zip(hashes, sigs, strict=True)):
-        if h is not None:
-            for b, v in enumerate(bands(h)):
-                sim_buckets[(b, v)].append(i)
+    for i, sig in enumerate(sigs):
         if sig is not None:
             for key in mh.keys(sig):
                 mh_buckets[key].append(i)
-    sim_pairs = {p for ids in sim_buckets.values() for p in combinations(ids, 2)}
+    sim_pairs = store_candidates(hashes)
     mh_pairs = {p for ids in mh_buckets.values() for p in combinations(ids, 2)}
     false = {
         "SimHash": sum(distance(hashes[i], hashes[j]) <= MAX_DISTANCE for i, j in sim_pairs),
@@ -153,7 +149,7 @@ def compare(texts: list[str], copies: list[dict[str, str]], args: argparse.Names
     }
     kinds = list(rows["SimHash"])
     print(
-        f"\nSimHash (64 bits, distance ≤ {MAX_DISTANCE}, {BANDS} bands) against MinHash ({args.perms} perms, "
+        f"\nSimHash (64 bits, distance ≤ {MAX_DISTANCE}, {BANDS} stored keys) against MinHash ({args.perms} perms, "
         f"{args.bands} bands of {args.perms // args.bands}, Jaccard ≥ {args.jaccard}); MinHash signatures "
         f"{mh_rate:,.0f} texts/s"
     )
@@ -174,6 +170,24 @@ def compare(texts: list[str], copies: list[dict[str, str]], args: argparse.Names
         "  (FP pairs: different lines of the data set grouped; FinNSP holds templated near-copies, so some "
         "are real near-duplicates)"
     )
+
+
+def store_candidates(hashes: list[int | None]) -> set[tuple[int, int]]:
+    """Pairs of fingerprints the store's lookup would bring together (store.neardup: each post's stored
+    keys, looked up with ``probes``), as (i, j) with i < j."""
+    buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for i, h in enumerate(hashes):
+        if h is not None:
+            for b, v in enumerate(bands(h)):
+                buckets[(b, v)].append(i)
+    pairs: set[tuple[int, int]] = set()
+    for i, h in enumerate(hashes):
+        if h is None:
+            continue
+        for b, keys in enumerate(probes(h)):
+            for key in keys:
+                pairs.update((min(i, j), max(i, j)) for j in buckets.get((b, key), ()) if j != i)
+    return pairs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -220,17 +234,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{kind:<18}{len(ds):>6}{hit:>9.1%}{statistics.median(ds):>10.1f}{p90:>8}")
 
     # false groups: different originals within MAX_DISTANCE (found through the bands, as the store does)
-    buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for i, h in enumerate(hashes):
-        if h is not None:
-            for b, v in enumerate(bands(h)):
-                buckets[(b, v)].append(i)
-    candidates = {pair for ids in buckets.values() for pair in combinations(ids, 2)}
+    candidates = store_candidates(hashes)
     false = [(i, j) for i, j in candidates if distance(hashes[i], hashes[j]) <= MAX_DISTANCE]
     n = sum(h is not None for h in hashes)
     print(
         f"\ndifferent texts: {n * (n - 1) // 2:,} pairs, {len(candidates):,} band candidates "
-        f"({BANDS} bands), {len(false)} grouped (distance ≤ {MAX_DISTANCE}); examples:"
+        f"({BANDS} stored keys, looked up as the store does), {len(false)} grouped (distance ≤ {MAX_DISTANCE}); examples:"
     )
     for i, j in false[:5]:
         print(f"  d={distance(hashes[i], hashes[j])}: {texts[i][:40]!r} ~ {texts[j][:40]!r}")

@@ -20,7 +20,7 @@ from collections import Counter
 import numpy as np
 
 BITS = 64
-MAX_DISTANCE = 3  # < store.neardup.BANDS, so every near-duplicate is found through the store's bands
+MAX_DISTANCE = 3  # ≤ store.neardup.MAX_FOUND, so every near-duplicate is found through the store's keys
 SHINGLE = 3
 MIN_CHARS = 12  # shorter texts ("晚安", "好") repeat legitimately and are never grouped
 TITLE_BELOW = 40  # a text shorter than this is fingerprinted with its title

@@ -303,12 +303,14 @@ class SourceRun(Base):
 
 
 class NearDupBand(Base):
-    """SimHash bands of stored posts: four 16-bit bands, so any post within 3 bits shares one band."""
+    """SimHash keys of stored posts (store/neardup.py): the fingerprint's two 32-bit halves (``band`` 0 and
+    1, ``value`` less 2**31), looked up with every value one bit away, so any post within 3 bits is found.
+    Looked up by post through ``near_dup_band_per_post`` (post_id first)."""
 
     __tablename__ = "near_dup_bands"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    post_id: Mapped[str] = mapped_column(String(40), index=True)
+    post_id: Mapped[str] = mapped_column(String(40))
     band: Mapped[int] = mapped_column(Integer)
     value: Mapped[int] = mapped_column(Integer)
     simhash: Mapped[str] = mapped_column(String(16))

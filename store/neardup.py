@@ -1,38 +1,59 @@
 """Near-duplicate groups (reposts, copied articles) in the records database: each post gets ``simhash`` and
 ``dup_of``.
 
-The fingerprints live in the records database (``near_dup_bands``, :data:`BANDS` pieces of
-:data:`BAND_BITS` bits per 64-bit fingerprint), so the lookup is the same on SQLite and PostgreSQL and
-does not depend on the posts engine: two fingerprints within ``BANDS - 1`` bits share at least one piece
-(pigeonhole), so candidates are found by equality. The fingerprint itself is text analysis and is handed
-in (ingest gives ``nlp.simhash.simhash`` and its ``MAX_DISTANCE``). A post joins the group of the closest
-stored post within ``max_distance`` bits; ``dup_of`` is the id of that group's first post ("" for the
-first post itself and for unique posts). Drill posts group only with drill posts.
+The fingerprints live in the records database (``near_dup_bands``: :data:`BANDS` halves of
+:data:`BAND_BITS` bits per 64-bit fingerprint, one row each), so the lookup is the same on SQLite and
+PostgreSQL and does not depend on the posts engine. Two fingerprints within :data:`MAX_FOUND` (3) bits
+differ in at most one bit in one of the halves (pigeonhole: two halves, three bits), so a lookup asks for
+each half's value and the 32 values one bit away from it (:func:`probes`): candidates are found by
+equality. With 32-bit keys a bucket holds the near copies and hardly anything else however large the store
+grows, and a post costs two rows. (Until migration 0010: four 16-bit bands, found exactly; the unrelated
+fingerprints sharing a 16-bit band grew with the store, ≈7 rows read per post at 70,000 posts. Ten 26-bit
+keys, pairs of five blocks, were flat too but cost ten rows per post: measured slower, docs/ingest-speed.md.)
+The fingerprint itself is text analysis and is handed in (ingest gives ``nlp.simhash.simhash`` and its
+``MAX_DISTANCE``). A post joins the group of the closest stored post within ``max_distance`` bits;
+``dup_of`` is the id of that group's first post ("" for the first post itself and for unique posts). Drill
+posts group only with drill posts.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from store.models import NearDupBand, PostRecord
+from store.models import NearDupBand, PostRecord, utcnow
 
 BITS = 64
-BANDS = 4
+BANDS = 2
 BAND_BITS = BITS // BANDS
+PROBE_BITS = 1  # a lookup asks for each half's value and every value this many bits from it
+MAX_FOUND = BANDS * (PROBE_BITS + 1) - 1  # every pair within this many bits is found: 3
+_MASK = (1 << BAND_BITS) - 1
+_OFFSET = 1 << (BAND_BITS - 1)  # stored values are signed 32-bit (INTEGER on PostgreSQL too)
+_FLIPS = tuple(1 << k for k in range(BAND_BITS))
 
 Fingerprint = Callable[[str, str], int | None]  # (text, title) → a 64-bit fingerprint, None: too short
 
 
 def bands(value: int) -> list[int]:
-    """The fingerprint cut into :data:`BANDS` pieces of :data:`BAND_BITS` bits, high to low."""
-    mask = (1 << BAND_BITS) - 1
-    return [(value >> (BITS - BAND_BITS * (i + 1))) & mask for i in range(BANDS)]
+    """The stored keys: the fingerprint's :data:`BANDS` halves of :data:`BAND_BITS` bits, high to low, each
+    less 2**31 (so it fits a signed 32-bit INTEGER)."""
+    return [((value >> (BITS - BAND_BITS * (i + 1))) & _MASK) - _OFFSET for i in range(BANDS)]
+
+
+def probes(value: int) -> list[list[int]]:
+    """For each half, the keys a lookup asks for: the half's own key and the keys one bit away from it."""
+    out = []
+    for i in range(BANDS):
+        half = (value >> (BITS - BAND_BITS * (i + 1))) & _MASK
+        out.append([half - _OFFSET, *((half ^ f) - _OFFSET for f in _FLIPS)])
+    return out
 
 
 def to_hex(value: int) -> str:
@@ -46,7 +67,10 @@ def from_hex(text: str) -> int | None:
         return None
 
 
-LOOKUP_CHUNK = 400  # band values per IN list: well under SQLite's bound-variable limit
+LOOKUP_CHUNK = 4000  # keys per IN list (a post asks for 66)
+CONDS_PER_STATEMENT = (
+    4  # IN lists per statement: with the batch's own post ids, under SQLite's 32,766 variables
+)
 
 
 @dataclass
@@ -71,17 +95,21 @@ def assign_near_dups(
     index), the batch is grouped in memory in publication order (a post sees the rows of the posts before
     it in the batch, as if each had been written at once), and the changes are written in one DELETE and
     one INSERT."""
-    if not 0 <= max_distance < BANDS:
-        raise ValueError(f"max_distance must be below {BANDS} bits: the bands would miss near-duplicates")
+    if not 0 <= max_distance <= MAX_FOUND:
+        raise ValueError(
+            f"max_distance must be at most {MAX_FOUND} bits: the lookup would miss near-duplicates"
+        )
     ordered = sorted(records, key=_published_key)  # in a batch, the earliest published leads its group
     values: dict[int, int | None] = {id(rec): fingerprint(rec.text, rec.title) for rec in ordered}
     fingerprinted = [rec for rec in ordered if values[id(rec)] is not None]
-    stored = _stored_rows(session, fingerprinted, values)
+    asks = {id(rec): probes(values[id(rec)] or 0) for rec in fingerprinted}  # each post's lookup keys, once
+    stored = _stored_rows(session, fingerprinted, values, asks)
     by_post: dict[str, list[_Row]] = {}
     buckets: dict[tuple[int, int], list[_Row]] = {}
     for key, row in stored:
         buckets.setdefault(key, []).append(row)
         by_post.setdefault(row.post_id, []).append(row)
+    now = utcnow()  # one stamp for the batch's rows (not the column default evaluated per row)
     deleted: set[str] = set()  # posts whose rows this batch replaces (their content changed)
     written = 0
     inserts: list[dict[str, Any]] = []
@@ -101,7 +129,7 @@ def assign_near_dups(
                 for old in mine:
                     old.dead = True
                 inserts = [row for row in inserts if row["post_id"] != rec.id]
-            group = _closest(buckets, rec, value, max_distance) or rec.id
+            group = _closest(buckets, rec, value, asks[id(rec)], max_distance) or rec.id
             written += 1
             row = _Row(rec.id, rec.simhash, group, rec.drill, (1, written))
             by_post[rec.id] = [row]
@@ -115,6 +143,7 @@ def assign_near_dups(
                         "simhash": rec.simhash,
                         "group_id": group,
                         "drill": rec.drill,
+                        "at": now,
                     }
                 )
         rec.dup_of = group if group != rec.id else ""
@@ -128,10 +157,13 @@ def assign_near_dups(
 
 
 def _stored_rows(
-    session: Session, records: Sequence[PostRecord], values: dict[int, int | None]
+    session: Session,
+    records: Sequence[PostRecord],
+    values: dict[int, int | None],
+    asks: dict[int, list[list[int]]] | None = None,
 ) -> list[tuple[tuple[int, int], _Row]]:
-    """The stored band rows of these posts, and of the other posts those sharing a band with their
-    fingerprints, each once.
+    """The stored rows of these posts, and the rows of other posts that a lookup of their fingerprints
+    finds (:func:`probes`; ``asks``: the probes, when computed already), each once.
 
     Of the other posts, a bucket gives only the first row of each fingerprint (per drill flag): a later
     row with the same fingerprint is as close and written after it, so :func:`_closest` could never pick
@@ -165,26 +197,42 @@ def _stored_rows(
 
     wanted: list[set[int]] = [set() for _ in range(BANDS)]
     for rec in records:
-        for i, piece in enumerate(bands(values[id(rec)] or 0)):
-            wanted[i].add(piece)
-    conds = []
-    for i, pieces in enumerate(wanted):
-        ordered = sorted(pieces)
-        conds += [
-            and_(NearDupBand.band == i, NearDupBand.value.in_(ordered[k : k + LOOKUP_CHUNK]))
-            for k in range(0, len(ordered), LOOKUP_CHUNK)
-        ]
-    for k in range(0, len(conds), 8):  # a few OR-ed IN lists per statement
-        first = (
-            select(func.min(NearDupBand.id))
-            .where(or_(*conds[k : k + 8]))
-            .group_by(NearDupBand.band, NearDupBand.value, NearDupBand.simhash, NearDupBand.drill)
-        )
-        if own:
-            first = first.where(NearDupBand.post_id.not_in(own))
-        take(select(*cols).where(NearDupBand.id.in_(first)))
+        ask = asks[id(rec)] if asks is not None else probes(values[id(rec)] or 0)
+        for i, keys in enumerate(ask):
+            wanted[i].update(keys)
+    if any(wanted):
+        take(_first_rows(session, [sorted(w) for w in wanted], own))
     out.sort(key=lambda kr: kr[1].order)
     return out
+
+
+def _first_rows(session: Session, keys: list[list[int]], own: list[str]) -> Any:
+    """The lookup: per half, the first row of each (key, fingerprint, drill) among ``keys``, posts in
+    ``own`` left out. The keys (66 a post) go as one array per half (``json_each`` on SQLite, an array on
+    PostgreSQL), not one bound variable each: binding tens of thousands of variables cost more than the
+    lookup itself."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    params: dict[str, Any] = {}
+
+    def one_of(column: str, name: str, values: list[Any], pg_type: str) -> str:
+        if sqlite:
+            params[name] = json.dumps(values)
+            return f"{column} IN (SELECT value FROM json_each(:{name}))"
+        # integers as one array literal, parsed by the server (a list is adapted value by value)
+        params[name] = "{" + ",".join(map(str, values)) + "}" if pg_type == "INTEGER" else values
+        return f"{column} = ANY(CAST(:{name} AS {pg_type}[]))"
+
+    mine = f" AND NOT ({one_of('post_id', 'own', own, 'VARCHAR')})" if own else ""
+    firsts = " UNION ALL ".join(
+        f"SELECT min(id) FROM near_dup_bands WHERE band = {i} AND {one_of('value', f'k{i}', k, 'INTEGER')}"
+        f"{mine} GROUP BY value, simhash, drill"
+        for i, k in enumerate(keys)
+        if k
+    )
+    return text(
+        "SELECT id, post_id, band, value, simhash, group_id, drill FROM near_dup_bands "
+        f"WHERE id IN ({firsts})"
+    ).bindparams(**params)
 
 
 def _published_key(rec: PostRecord) -> tuple[int, float]:
@@ -198,20 +246,25 @@ def _published_key(rec: PostRecord) -> tuple[int, float]:
 
 
 def _closest(
-    buckets: dict[tuple[int, int], list[_Row]], rec: PostRecord, value: int, max_distance: int
+    buckets: dict[tuple[int, int], list[_Row]],
+    rec: PostRecord,
+    value: int,
+    ask: list[list[int]],
+    max_distance: int,
 ) -> str | None:
-    """The group of the closest row sharing a band (of equally close ones, the first written)."""
+    """The group of the closest row a lookup of ``value`` finds (of equally close ones, the first written)."""
     best: tuple[int, tuple[int, int], str] | None = None
-    for i, piece in enumerate(bands(value)):
-        for row in buckets.get((i, piece), ()):
-            if row.dead or row.post_id == rec.id or row.drill != rec.drill:
-                continue
-            other = from_hex(row.simhash)
-            if other is None:
-                continue
-            d = (value ^ other).bit_count()  # Hamming distance
-            if d <= max_distance and (best is None or (d, row.order) < best[:2]):
-                best = (d, row.order, row.group_id)
+    for i, keys in enumerate(ask):  # probes(value)
+        for key in keys:
+            for row in buckets.get((i, key), ()):
+                if row.dead or row.post_id == rec.id or row.drill != rec.drill:
+                    continue
+                other = from_hex(row.simhash)
+                if other is None:
+                    continue
+                d = (value ^ other).bit_count()  # Hamming distance
+                if d <= max_distance and (best is None or (d, row.order) < best[:2]):
+                    best = (d, row.order, row.group_id)
     return best[2] if best else None
 
 

@@ -24,6 +24,7 @@ from store.models import LEVELS, PostRecord, dumps, level_rank, utcnow_iso
 from store.times import parse_instant
 
 MAX_QUERY_CHARS = 200
+READ_CHUNK = 500  # ids per IN list when a batch reads its stored rows (well under SQLite's variable limit)
 SQLITE_CACHE_KIB = 65_536  # page cache per connection (SQLite's default: 2 MiB); as store.records
 
 
@@ -222,6 +223,14 @@ class SqlitePostIndex:
         # every write bumps change_seq (inside the IMMEDIATE transaction: one writer at a time),
         # so column caches in other processes see exactly which rows changed
         self._seq = int(conn.execute("SELECT coalesce(max(change_seq), 0) FROM posts").fetchone()[0])
+        posts = list(posts)
+        if len({p.id for p in posts}) != len(posts):  # the same post twice: each sees the one before
+            self._write_each(conn, posts, now, out)
+        else:
+            self._write_distinct(conn, posts, now, out)
+
+    def _write_each(self, conn: _Txn | _Borrowed, posts: list[PostRecord], now: str, out: list) -> None:
+        """One post at a time, each reading its stored row."""
         for post in posts:
             problem = _unstorable(post)
             if problem:
@@ -229,11 +238,62 @@ class SqlitePostIndex:
                 continue
             out.append(self._upsert_one(conn, post, now))
 
-    def _upsert_one(self, conn: _Txn | _Borrowed, post: PostRecord, now: str) -> UpsertResult:
-        row = conn.execute(
-            "SELECT rowid, first_seen_at, content_hash, level, reposts, comments, likes FROM posts WHERE id = ?",
-            (post.id,),
-        ).fetchone()
+    def _write_distinct(self, conn: _Txn | _Borrowed, posts: list[PostRecord], now: str, out: list) -> None:
+        """Posts with distinct ids in a few statements: the stored rows read at once, the new posts and
+        their index entries inserted with ``executemany`` (rowids given as SQLite would choose them, one
+        past the largest, inside the write transaction), known ones updated one by one as before."""
+        stored: dict[str, sqlite3.Row] = {}
+        ids = [p.id for p in posts]
+        for k in range(0, len(ids), READ_CHUNK):
+            chunk = ids[k : k + READ_CHUNK]
+            for row in conn.execute(
+                "SELECT rowid, id, first_seen_at, content_hash, level, reposts, comments, likes FROM posts "
+                f"WHERE id IN ({', '.join('?' for _ in chunk)})",
+                chunk,
+            ):
+                stored[row["id"]] = row
+        rows: list[tuple] = []
+        tokens: list[tuple[int, str]] = []
+        cols: list[str] = []
+        rowid = 0
+        for post in posts:
+            problem = _unstorable(post)
+            if problem:
+                out.append(UpsertResult(post.id, created=False, changed=False, error=problem))
+                continue
+            row = stored.get(post.id)
+            if row is not None:
+                out.append(self._upsert_one(conn, post, now, row=row))
+                continue
+            post.updated_at = now
+            post.first_seen_at = post.first_seen_at or now
+            values = _to_row(post)
+            self._seq += 1
+            values["change_seq"] = self._seq
+            if not rows:
+                cols = list(values)
+                rowid = int(conn.execute("SELECT coalesce(max(rowid), 0) FROM posts").fetchone()[0])
+            rowid += 1
+            rows.append((rowid, post.id, *values.values()))
+            tokens.append((rowid, self._index_text(post)))
+            out.append(UpsertResult(post.id, created=True, changed=True))
+        if rows:
+            conn.executemany(
+                f"INSERT INTO posts (rowid, id, {', '.join(cols)}) VALUES (?, ?, {', '.join('?' for _ in cols)})",
+                rows,
+            )
+            conn.executemany("INSERT INTO posts_fts (rowid, tokens) VALUES (?, ?)", tokens)
+
+    def _upsert_one(
+        self, conn: _Txn | _Borrowed, post: PostRecord, now: str, *, row: sqlite3.Row | None = None
+    ) -> UpsertResult:
+        """One post; ``row``: its stored row, already read (the post is known)."""
+        if row is None:
+            row = conn.execute(
+                "SELECT rowid, first_seen_at, content_hash, level, reposts, comments, likes FROM posts "
+                "WHERE id = ?",
+                (post.id,),
+            ).fetchone()
         post.updated_at = now
         if row is None:
             post.first_seen_at = post.first_seen_at or now
@@ -442,6 +502,9 @@ class SqlitePostIndex:
             match = self.fts_query(query)
             if not match:
                 return None, "搜索词中没有可检索的文字"
+            if lo is not None or hi is not None:
+                idx = self._matches_in_span(conn, match, levels, sources, sentiments, flagged, drill, lo, hi)
+                return idx, note
             # one string from SQLite, parsed in C: ten times faster than a Python tuple per match
             found = conn.execute(
                 "SELECT group_concat(rowid) FROM posts_fts WHERE posts_fts MATCH ?", (match,)
@@ -460,6 +523,34 @@ class SqlitePostIndex:
                 until=hi,
             )
         return idx, note
+
+    def _matches_in_span(
+        self, conn, match, levels, sources, sentiments, flagged, drill, lo, hi
+    ) -> np.ndarray:
+        """A time-bounded search (the firm's volume in the last hour, a day's posts): the posts passing the
+        filters first, from the columns, then the full-text matches among their rowids only (``rowid
+        BETWEEN``, which FTS5 answers by seeking), so the cost follows the posts of the span, not every
+        match in the store (the firm's name is in most of it). The same rowids as matching first."""
+        with self._cols.lock:
+            self._cols.refresh(conn.raw)
+            span = self._cols.select(
+                None,
+                levels=levels,
+                sources=sources,
+                sentiments=sentiments,
+                flagged=flagged,
+                drill=drill,
+                since=lo,
+                until=hi,
+            )
+        if not len(span):
+            return span
+        found = conn.execute(
+            "SELECT group_concat(rowid) FROM posts_fts WHERE posts_fts MATCH ? AND rowid BETWEEN ? AND ?",
+            (match, int(span[0]), int(span[-1])),
+        ).fetchone()[0]
+        rowids = np.fromstring(found, dtype=np.int64, sep=",") if found else np.zeros(0, np.int64)
+        return span[np.isin(span, rowids, assume_unique=True)]
 
     def _rows_by_rowid(self, rowids: list[int]) -> dict[int, sqlite3.Row]:
         if not rowids:
@@ -515,6 +606,9 @@ class _Borrowed:
         cur.row_factory = sqlite3.Row
         return cur.execute(sql, params)
 
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        return self.raw.executemany(sql, rows)
+
 
 class _Txn:
     """A connection whose ``with`` block is one IMMEDIATE transaction (autocommit otherwise)."""
@@ -525,6 +619,9 @@ class _Txn:
 
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
         return self.raw.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        return self.raw.executemany(sql, rows)
 
     def executescript(self, sql: str) -> None:
         self.raw.executescript(sql)

@@ -164,3 +164,75 @@ def test_rows_written_before_the_chain_are_chained_by_its_migration(engine):
         audit(s, actor="li", action="report.signed", entity="report", entity_id=1)
     with Session(engine) as s:
         assert verify_audit(s).ok and verify_audit(s).rows == 4
+
+
+def test_near_dup_rows_are_rekeyed_by_their_migration_and_copies_still_join_their_groups(engine):
+    """A live store at 0009 (four 16-bit bands per post): 0010 writes each post's two halves in the order the
+    posts were stored, a new copy of a stored post joins its group, and the downgrade gives the bands back."""
+    import random
+
+    from sqlalchemy.orm import Session
+
+    from store.models import NearDupBand, PostRecord
+    from store.neardup import BANDS, assign_near_dups, bands
+
+    def bands16(value: int) -> list[int]:
+        return [(value >> (48 - 16 * i)) & 0xFFFF for i in range(4)]
+
+    rng = random.Random(11)
+    bases = [rng.getrandbits(64) for _ in range(3)]
+    posts = []  # (post id, fingerprint, group, drill) in the order they were stored
+    for i in range(40):
+        k = rng.randrange(3)
+        value = bases[k] ^ (1 << rng.randrange(64) if i % 3 else 0)
+        posts.append((f"p{i}", value, f"g{k}", i % 7 == 0))
+    _upgrade(engine, "0009")
+    with engine.begin() as conn:
+        for post_id, value, group, drill in posts:
+            for band, piece in enumerate(bands16(value)):
+                conn.execute(
+                    text(
+                        "INSERT INTO near_dup_bands (post_id, band, value, simhash, group_id, drill, at) "
+                        "VALUES (:p, :b, :v, :s, :g, :d, :at)"
+                    ),
+                    {
+                        "p": post_id,
+                        "b": band,
+                        "v": piece,
+                        "s": f"{value:016x}",
+                        "g": group,
+                        "d": drill,
+                        "at": datetime(2026, 10, 1, tzinfo=UTC),
+                    },
+                )
+
+    def rows() -> list[tuple]:
+        with engine.connect() as conn:
+            got = conn.execute(
+                text("SELECT post_id, band, value, simhash, group_id, drill FROM near_dup_bands ORDER BY id")
+            ).all()
+        return [(p, b, v, s, g, bool(d)) for p, b, v, s, g, d in got]
+
+    _upgrade(engine)
+    assert not _diff(engine)
+    want = [
+        (p, band, key, f"{value:016x}", g, d)
+        for p, value, g, d in posts
+        for band, key in enumerate(bands(value))
+    ]
+    assert rows() == want and len(want) == BANDS * len(posts)
+    _, value, group, drill = posts[5]
+    copy = PostRecord(id="copy", text="", drill=drill)
+    with Session(engine) as s, s.begin():
+        assign_near_dups(s, [copy], fingerprint=lambda *_: value ^ 1, max_distance=3)
+    assert copy.dup_of == group  # the group as stored, found through the new keys
+    with Session(engine) as s:
+        assert s.query(NearDupBand).filter_by(post_id="copy").count() == BANDS
+    with engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0009")
+    old = [
+        (p, band, piece, f"{v:016x}", g, d) for p, v, g, d in posts for band, piece in enumerate(bands16(v))
+    ]
+    assert [r for r in rows() if r[0] != "copy"] == old
