@@ -1057,20 +1057,27 @@ def denial_in(text: str) -> str | None:
         return None
     head = _head(text)
     first = spans(_SENTENCE, head)[:1]
-    # a title that tells bad news of its own and no claim (X一度触及跌停 …午间发布澄清公告后跌幅收窄): the
-    # clarification is part of the story it tells, not what the post relays
-    title_news = bool(first) and (
-        _DENIAL.search(head, *first[0]) is None
-        and _CLAIM_MARK.search(head, *first[0]) is None
-        and not _is_question(head, first[0][1])
-        and any(
-            not _PREDICATE_NEGATED.search(head, max(first[0][0], m.start() - 8), m.start())
-            for m in _complaint_matches(head, *first[0])
+
+    def title_news() -> bool:
+        """A title that tells bad news of its own and no claim (X一度触及跌停 …午间发布澄清公告后跌幅收窄):
+        the clarification is part of the story it tells, not what the post relays."""
+        return bool(first) and (
+            _DENIAL.search(head, *first[0]) is None
+            and _CLAIM_MARK.search(head, *first[0]) is None
+            and not _is_question(head, first[0][1])
+            and any(
+                not _PREDICATE_NEGATED.search(head, max(first[0][0], m.start() - 8), m.start())
+                for m in _complaint_matches(head, *first[0])
+            )
         )
-    )
+
+    story: bool | None = None  # title_news(), asked only of a post with a denial word after its title
     for m in _DENIAL.finditer(head):
-        if title_news and m.start() >= first[0][1]:
-            break
+        if first and m.start() >= first[0][1]:
+            if story is None:
+                story = title_news()
+            if story:
+                break
         before = head[max(0, m.start() - 4) : m.start()]
         cs, ce = _clause_of(head, m.start())
         if _NOT_DENIAL_BEFORE.search(before) or _is_question(head, ce):
@@ -1720,7 +1727,7 @@ _P_SCORN = (
     r"问询函[：:]|要求公司(?:说明|解释|补充披露)|"
     r"破(?:软件|APP|app|App|系统|公司|券商|服务)|谁设计的|劝退|避雷|得罪(?:了)?(?:个)?遍|干什么吃的|"
     r"(?:管理层|领导|高管|董事长|总裁|董事会)(?:都|到底|究竟)?在干(?:嘛|什么|啥)|"
-    r"(?:的)?[“「]?[\u4e00-\u9fff]{0,6}[”」]?(?:困局|困境|之困|乱象|隐忧|之殇|危局|迷局|暗伤|后遗症|变脸|失速)|千万别(?:在|买|信|去|开|用)|别在[^，。！？\n]{0,8}开户|(?:想|要|准备|打算|已经|果断|赶紧|马上)(?:去)?销户|销户了|"
+    r"(?:困局|困境|之困|乱象|隐忧|之殇|危局|迷局|暗伤|后遗症|变脸|失速)|千万别(?:在|买|信|去|开|用)|别在[^，。！？\n]{0,8}开户|(?:想|要|准备|打算|已经|果断|赶紧|马上)(?:去)?销户|销户了|"
     r"(?:这|那)(?:水平|能力|服务|态度|质量)(?:也|还)(?:敢|好意思|配)|也(?:敢|好意思)(?:出|发|收|叫|说)|"
     r"(?:隔壁|别家|其他券商|别的券商|同行)(?:都|早就|早都|已经)[^，。！？\n]{0,4}(?:万[一二0-9.]|免五|免5|降|不收|便宜|开通了|可以|能)|(?:新客户|新户|新人)[^。！？\n]{0,10}(?:老客户|老户|老人)"
     r"[^。！？\n]{0,6}(?:一分不让|不让|没有|不给|高|贵)"
