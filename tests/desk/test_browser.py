@@ -76,6 +76,26 @@ def _input(drv, label: str):
     return found[0] if found else None
 
 
+def _click(drv, label: str, *, timeout: float = 30, contains: bool = False) -> None:
+    """Click the button showing ``label`` (exactly, or containing it), again if a redraw swallowed it."""
+    from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    def attempt() -> bool:
+        try:
+            for b in drv.find_elements(By.CSS_SELECTOR, "button"):
+                text = b.text.strip()
+                if (label in text if contains else text == label) and b.is_enabled():
+                    drv.execute_script("arguments[0].scrollIntoView({block: 'center'});", b)
+                    b.click()
+                    return True
+        except (StaleElementReferenceException, ElementClickInterceptedException):
+            pass
+        return False
+
+    _wait_for(attempt, timeout, f"a click on 「{label}」", drv)
+
+
 def _sign_in(drv, username: str, password: str) -> None:
     """Fill the desk's login form (用户名, 密码, 登录) the way a person does."""
     from selenium.webdriver.common.by import By
@@ -83,9 +103,7 @@ def _sign_in(drv, username: str, password: str) -> None:
     _wait_for(lambda: _input(drv, "用户名") and _input(drv, "密码"), 30, "the login form (用户名, 密码)", drv)
     _input(drv, "用户名").send_keys(username)
     _input(drv, "密码").send_keys(password)
-    buttons = [b for b in drv.find_elements(By.CSS_SELECTOR, "button") if b.text.strip() == "登录"]
-    assert buttons, "no 登录 button on the login form"
-    buttons[0].click()
+    _click(drv, "登录")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 
 from tests.desk import browser
 from tests.desk.conftest import TEST_PASSWORD, DeskStore, make_user, sample_posts
-from tests.desk.test_browser import _errors_on_page, _headings, _page_text, _sign_in, _wait_for
+from tests.desk.test_browser import _click, _errors_on_page, _headings, _page_text, _sign_in, _wait_for
 
 USER = "值班员小夜"
 
@@ -59,15 +59,9 @@ def test_item_link_survives_sign_in_and_reload(browser_paths, desk_config, tmp_p
         assert "Page not found" not in _page_text(drv)
 
         # signing out forgets the cookie: a reload shows the login form
-        from selenium.webdriver.common.by import By
-
         drv.get(base + "/")
         _wait_for(lambda: "预警队列" in _headings(drv), 40, "the queue", drv)
-        button = _wait_for(
-            lambda: next((b for b in drv.find_elements(By.CSS_SELECTOR, "button") if b.text.strip() == "退出登录"), None),
-            20, "the 退出登录 button", drv,
-        )  # fmt: skip
-        button.click()
+        _click(drv, "退出登录")  # found and clicked again if the queue redraws in between
         _wait_for(lambda: "已退出登录" in _page_text(drv), 20, "the signed-out message", drv)
         drv.refresh()
         _wait_for(lambda: browser_input(drv, "用户名"), 30, "the login form after a reload", drv)

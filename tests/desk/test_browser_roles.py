@@ -16,7 +16,7 @@ import pytest
 
 from tests.desk import browser
 from tests.desk.conftest import TEST_PASSWORD, DeskStore, make_user, sample_posts
-from tests.desk.test_browser import _errors_on_page, _headings, _page_text, _sign_in, _wait_for
+from tests.desk.test_browser import _click, _errors_on_page, _headings, _page_text, _sign_in, _wait_for
 
 OFFICER, MANAGER, ADMIN = "值班员小周", "李负责", "管理员老王"
 
@@ -24,26 +24,6 @@ OFFICER, MANAGER, ADMIN = "值班员小周", "李负责", "管理员老王"
 @pytest.fixture
 def browser_paths():
     return browser.browser_paths()
-
-
-def _click(drv, label: str, *, timeout: float = 30, contains: bool = False) -> None:
-    """Click the button showing ``label`` (exactly, or containing it), again if a redraw swallowed it."""
-    from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException
-    from selenium.webdriver.common.by import By
-
-    def attempt() -> bool:
-        try:
-            for b in drv.find_elements(By.CSS_SELECTOR, "button"):
-                text = b.text.strip()
-                if (label in text if contains else text == label) and b.is_enabled():
-                    drv.execute_script("arguments[0].scrollIntoView({block: 'center'});", b)
-                    b.click()
-                    return True
-        except (StaleElementReferenceException, ElementClickInterceptedException):
-            pass
-        return False
-
-    _wait_for(attempt, timeout, f"a click on 「{label}」", drv)
 
 
 def _open_expander(drv, label: str):

@@ -15,7 +15,7 @@ import pytest
 
 from tests.desk import browser
 from tests.desk.conftest import TEST_PASSWORD, DeskStore, make_post, make_user, sample_posts
-from tests.desk.test_browser import _errors_on_page, _page_text, _sign_in, _wait_for
+from tests.desk.test_browser import _click, _errors_on_page, _page_text, _sign_in, _wait_for
 
 REFRESH_SECONDS = 5
 USER = "值班员小林"
@@ -60,31 +60,9 @@ def test_new_alert_appears_without_a_click(browser_paths, desk_config, tmp_path)
         _sign_in(drv, USER, TEST_PASSWORD)
         _wait_for(lambda: posts["complaint"].title in _page_text(drv), 40, "the triage queue", drv)
 
-        # mark everything seen, so the 新 on the late post is its own
-        from selenium.common.exceptions import StaleElementReferenceException
-
-        def _seen_buttons():
-            try:
-                return [
-                    b for b in drv.find_elements(By.CSS_SELECTOR, "button") if b.text.strip() == "全部已读"
-                ]
-            except StaleElementReferenceException:  # redrawn while read: look again
-                return []
-
-        # the list can be drawn a moment before the buttons above it on a loaded machine: wait for it
-        _wait_for(lambda: bool(_seen_buttons()), 30, "the 全部已读 button", drv)
-
-        def _click_seen() -> bool:  # the fragment may redraw between finding and clicking: try again
-            try:
-                buttons = _seen_buttons()
-                if buttons:
-                    buttons[0].click()
-                    return True
-            except StaleElementReferenceException:
-                pass
-            return False
-
-        _wait_for(_click_seen, 20, "a click on 全部已读", drv)
+        # mark everything seen, so the 新 on the late post is its own (the list can be drawn a moment
+        # before the buttons above it on a loaded machine; the fragment may redraw between find and click)
+        _click(drv, "全部已读")
         _wait_for(lambda: "已全部标为已读" in _page_text(drv), 20, "the 全部已读 message", drv)
         assert late.title not in _page_text(drv)
 
@@ -140,27 +118,11 @@ def test_manager_downloads_false_positives_as_training_data(browser_paths, desk_
         _sign_in(drv, "李负责", TEST_PASSWORD)
         _wait_for(lambda: "预警合计" in _page_text(drv), 40, "the queue", drv)
         # the export sits in the queue's 设置 popover (kept out of the way of the first screen)
-        settings = _wait_for(
-            lambda: next((b for b in drv.find_elements(By.CSS_SELECTOR, "button") if "设置" in b.text), None),
-            20, "the 设置 button", drv,
-        )  # fmt: skip
-        settings.click()
+        _click(drv, "设置", contains=True)
         _wait_for(lambda: "导出误报训练数据（1 条" in _page_text(drv), 40, "the export button", drv)
-        from selenium.common.exceptions import StaleElementReferenceException
-
-        def _click_export() -> bool:  # the queue fragment may redraw between finding and clicking
-            try:
-                for b in drv.find_elements(By.CSS_SELECTOR, "button"):
-                    if "导出误报训练数据" in b.text:
-                        b.click()
-                        return True
-            except StaleElementReferenceException:
-                pass
-            return False
-
         files: list = []
         for _ in range(3):  # a click swallowed by a redraw on a loaded machine is clicked again
-            _wait_for(_click_export, 20, "a click on 导出误报训练数据", drv)
+            _click(drv, "导出误报训练数据", contains=True, timeout=20)
             try:
                 files = _wait_for(lambda: list(downloads.glob("*.jsonl")), 15, "the downloaded file", drv)
                 break
