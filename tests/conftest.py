@@ -13,6 +13,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from tests import migrated  # noqa: E402  (after the environment above)
+
+migrated.install()  # a fresh records database starts from a migrated copy: see tests/migrated.py
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
@@ -28,6 +32,23 @@ exclude = ["华鼎银行", "华鼎科技"]
 [store]
 path = "yuqing.db"
 """
+
+
+@pytest.fixture(autouse=True)
+def _records_from_template(request):
+    """Fresh records databases start migrated (tests/migrated.py), except in modules marked
+    ``real_migrations``, which run the whole chain every time."""
+    real = request.node.get_closest_marker("real_migrations") is not None
+    migrated.enabled(not real)
+    yield
+    migrated.enabled(True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_reused_schemas():
+    """The PostgreSQL schemas kept for reuse (tests/migrated.py) go at the end of the run."""
+    yield
+    migrated.drop_pooled()
 
 
 @pytest.fixture(scope="session")
