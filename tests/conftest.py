@@ -13,6 +13,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from tests import migrated  # noqa: E402  (after the environment above)
+
+migrated.install()  # a fresh records database starts from a migrated copy: see tests/migrated.py
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
@@ -28,6 +32,79 @@ exclude = ["华鼎银行", "华鼎科技"]
 [store]
 path = "yuqing.db"
 """
+
+
+@pytest.fixture(autouse=True)
+def _records_from_template(request):
+    """Fresh records databases start migrated (tests/migrated.py), except in modules marked
+    ``real_migrations``, which run the whole chain every time."""
+    real = request.node.get_closest_marker("real_migrations") is not None
+    migrated.enabled(not real)
+    yield
+    migrated.enabled(True)
+
+
+# The files that hold a test process longest (sum of their tests, 2026-12-07 on the 2-core CI machine, 15 s
+# to 80 s each), slowest first: they are handed out first, and the many short files fill in after them.
+# xdist's --dist loadfile otherwise hands out files with the most tests first, so the one-test browser
+# files came last and one worker ran the 40 s role walk alone while the other sat idle. A file missing
+# here only runs in its usual place; keep the list to the slow ones (pytest --durations=0 shows them).
+SLOW_FILES_FIRST = (
+    "tests/yuqing/test_fault_injection.py",
+    "tests/desk/test_browser_night.py",
+    "tests/crawlers/test_schedule.py",
+    "tests/yuqing/test_readiness.py",
+    "tests/crawlers/test_seen.py",
+    "tests/desk/test_browser_roles.py",
+    "tests/desk/test_triage.py",
+    "tests/desk/test_triage_live.py",
+    "tests/nlp/test_targets.py",
+    "tests/store/test_neardup_batch.py",
+    "tests/crawlers/test_redis_scaleout.py",
+    "tests/crawlers/test_politeness.py",
+    "tests/desk/test_night.py",
+    "tests/playbooks/test_users.py",
+    "tests/desk/test_escalations.py",
+    "tests/yuqing/test_demo.py",
+    "tests/desk/test_browser.py",
+)
+
+
+def pytest_configure(config):
+    # --dist loadfile: files in the order collected (SLOW_FILES_FIRST, then the rest), not most tests first
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {path: i for i, path in enumerate(SLOW_FILES_FIRST)}
+    # stable: every file's tests stay together and in their order
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
+TEST_SCRYPT_N = 2**10  # 16 times cheaper than the desk's 2**14; the hash names it, so verifying reads it
+
+
+@pytest.fixture(autouse=True)
+def _cheaper_password_hashes(request, monkeypatch):
+    """Passwords made in a test process are hashed with scrypt at n=2**10 instead of 2**14.
+
+    The same scrypt, salt and format, and verify_password reads n from the stored hash as always; only the
+    memory-hard cost differs (0.1-0.2 s per hash on this machine, some 600 hashes a run, users made for
+    every desk test). Tests marked ``production_scrypt`` keep the desk's cost (the hash format test), and
+    every command run as a subprocess (the desk server included) hashes as in production.
+    """
+    if request.node.get_closest_marker("production_scrypt") is None:
+        import playbooks.users
+
+        monkeypatch.setattr(playbooks.users, "SCRYPT_N", TEST_SCRYPT_N)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_reused_schemas():
+    """The PostgreSQL schemas kept for reuse (tests/migrated.py) go at the end of the run."""
+    yield
+    migrated.drop_pooled()
 
 
 @pytest.fixture(scope="session")

@@ -43,6 +43,7 @@ def attempt(rec, username: str, password: str, at: datetime) -> users.LoginRefus
             return exc
 
 
+@pytest.mark.production_scrypt  # the desk's own cost, not the cheaper one the other tests use (conftest)
 def test_hash_is_salted_scrypt_with_its_parameters_and_verifies():
     h1, h2 = users.hash_password(PASSWORD), users.hash_password(PASSWORD)
     assert h1 != h2  # a fresh salt each time

@@ -1,7 +1,7 @@
 """Records contract tests run against every engine that can be reached.
 
 SQLite always; PostgreSQL when YUQING_TEST_PG_URL is set (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test).
-Each PostgreSQL test gets a schema of its own, dropped afterwards.
+Each PostgreSQL test gets a schema of its own (tests/migrated.py: dropped afterwards, or emptied for the next).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import os
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from store.records import Records
+from tests.migrated import pg_schema
 
 ENGINES = ["sqlite"] + (["postgresql"] if os.environ.get("YUQING_TEST_PG_URL") else [])
 
@@ -25,17 +25,11 @@ def records(request, tmp_path):
         rec.dispose()
         return
     base = os.environ["YUQING_TEST_PG_URL"]
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in base else "?"
-    rec = Records(f"{base}{sep}options=-csearch_path%3D{schema}")
-    yield rec
-    rec.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with pg_schema(base) as schema:  # a schema of its own (tests/migrated.py: new, or an emptied one)
+        rec = Records(f"{base}{sep}options=-csearch_path%3D{schema}")
+        yield rec
+        rec.dispose()
 
 
 # --------------------------------------------------------------------------- posts index engines

@@ -20,6 +20,8 @@ from store.auditlog import GENESIS, chain_hash
 from store.models import Base
 from store.records import Records, alembic_config, upgrade_sql
 
+pytestmark = pytest.mark.real_migrations  # the chain itself is under test: no migrated copies
+
 ENGINES = ["sqlite"] + (["postgresql"] if os.environ.get("YUQING_TEST_PG_URL") else [])
 
 

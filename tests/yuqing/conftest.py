@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+
+from tests.migrated import pg_schema
 
 ENGINES = ["sqlite"] + (["postgresql"] if os.environ.get("YUQING_TEST_PG_URL") else [])
 
@@ -21,17 +21,13 @@ def records_url(request, config_file: Path) -> Iterator[str]:
         yield ""
         return
     base = os.environ["YUQING_TEST_PG_URL"]
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    body = config_file.read_text(encoding="utf-8")
-    config_file.write_text(body.replace("[store]\n", f'[store]\nrecords_url = "{url}"\n'), encoding="utf-8")
-    yield url
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with pg_schema(base) as schema:  # a schema of its own (tests/migrated.py: new, or an emptied one)
+        url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+        body = config_file.read_text(encoding="utf-8")
+        config_file.write_text(
+            body.replace("[store]\n", f'[store]\nrecords_url = "{url}"\n'), encoding="utf-8"
+        )
+        yield url
 
 
 class RepeatedLine:

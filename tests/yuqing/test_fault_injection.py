@@ -18,15 +18,15 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from store.models import Alert, AuditEntry, PostRecord
+from tests.migrated import pg_schema
 from tests.store import es_wire
 from yuqing.cli import main
 from yuqing.config import load_settings
@@ -87,17 +87,9 @@ def records_in(kind: str, config: Path, tmp_path: Path) -> Iterator[str]:
     if kind != "postgresql":
         yield kind
         return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    _set_store(config, records_url=f"{PG}{'&' if '?' in PG else '?'}options=-csearch_path%3D{schema}")
-    try:
+    with pg_schema(PG) as schema:  # a schema of its own (tests/migrated.py: new, or an emptied one)
+        _set_store(config, records_url=f"{PG}{'&' if '?' in PG else '?'}options=-csearch_path%3D{schema}")
         yield kind
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(params=LAYOUTS)
