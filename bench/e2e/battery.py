@@ -8,7 +8,8 @@ A battery file holds one post per line: ``+ text`` (the duty officer must see it
 optionally ``标题 ||| 正文``; ``#`` starts a comment. The files were written by hand (social.txt and
 media.txt by two helpers who never read the desk's code, lead.txt by the lead) and the rules were then
 written on their misses: these are development figures, not results (those are the blind worlds of
-bench/e2e/README.md).
+bench/e2e/README.md and the held-out batteries: `python bench/e2e/battery.py --heldout`, aggregate lines
+only, never read line by line; fresh-d.txt, 238 near-miss lines by a helper who never read the code).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent / "batteries"
+HELDOUT = Path(__file__).resolve().parent / "heldout"  # never read line by line: aggregate figures only
 ROOT = Path(__file__).resolve().parents[2]
 
 FIRM = {
@@ -55,8 +57,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("names", nargs="*", help="battery names (files in bench/e2e/batteries), default all")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every miss and false alarm")
+    ap.add_argument(
+        "--heldout",
+        action="store_true",
+        help="the held-out batteries (bench/e2e/heldout): aggregate figures only",
+    )
     args = ap.parse_args(argv)
-    files = [HERE / f"{n}.txt" for n in args.names] or sorted(HERE.glob("*.txt"))
+    if args.heldout and args.verbose:
+        ap.error("held-out batteries are never read line by line: no --verbose with --heldout")
+    where = HELDOUT if args.heldout else HERE
+    files = [where / f"{n}.txt" for n in args.names] or sorted(where.glob("*.txt"))
     an = analyzer()
     print(
         f"{'battery':<10} {'must':>5} {'found':>6} {'discovery':>10} {'harmless':>9} {'flagged':>8} {'false alarms':>13}"
