@@ -178,3 +178,20 @@ def test_every_complaint_kind_keeps_the_first_character_shortcut():
     assert rules._COMPLAINT_AT is not None
     for _topic, pattern in rules.COMPLAINT_KINDS:
         assert rules._first_chars(pattern) is not None, pattern[:60]
+
+
+@pytest.mark.parametrize(
+    ("text", "alert"),
+    [
+        ("霁川证券前三季度归母净利润8.62亿元，同比减少41.2%", True),
+        ("霁川证券风险覆盖率由215%降至118%，监管预警线为120%", True),
+        ("霁川证券保荐的项目上市首日就破发，三年内第五单", True),
+        ("霁川证券保荐项目今年零破发，首日平均涨幅居前", False),
+        ("霁川证券两融利率由8.35%降至6.5%，老客户也能享受", False),
+        ("霁川证券营业成本较上年下降30%，净利润同比增长20%", False),
+    ],
+)
+def test_numbers_fall_against_us_only_where_a_fall_is_bad(desk, text, alert):
+    """A fall is bad news for profit, capital, clients and share; a fall of a cost, a rate or IPO
+    failures is good news."""
+    assert one(desk, text)["flagged"] is alert
