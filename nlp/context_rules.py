@@ -62,7 +62,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -1381,6 +1381,36 @@ def _our_shorts(name: str, ours: Sequence[Mention]) -> list[str]:
     return out
 
 
+def _paragraph_goes_on(
+    text: str,
+    units: Sequence[tuple[int, int]],
+    chosen_spans: Sequence[tuple[int, int]],
+    mentions: Sequence[Mention],
+    stops: Callable[[int, int], bool],
+    names_another: Callable[[int, int], bool],
+) -> list[tuple[int, int]]:
+    """The units after each chosen one, in its paragraph, up to one that is chosen, names another
+    organisation or a look-alike, or ``stops`` (a group of others, a generic subject)."""
+    chosen = set(chosen_spans)
+    alike = [m.start for m in mentions if m.role == EXCLUDED]
+    more: list[tuple[int, int]] = []
+    for i, (_s, e) in enumerate(units):
+        if (_s, e) not in chosen:
+            continue
+        for ns, ne in units[i + 1 :]:
+            if (
+                (ns, ne) in chosen
+                or "\n" in text[e:ns]
+                or names_another(ns, ne)
+                or stops(ns, ne)
+                or any(ns <= a < ne for a in alike)
+            ):
+                break
+            more.append((ns, ne))
+            e = ne
+    return more
+
+
 def read(
     text: str,
     mentions: Sequence[Mention],
@@ -1446,45 +1476,25 @@ def read(
         # …and in an article about several, a paragraph that turns to us goes on about us (在记者梳理的案例中，X的
         # APP今年已发生四次故障。有投资者表示，…至今未获处理。) until it names another or a group, or the line ends
         if not many:
-            chosen = set(firm_spans)
-            alike = [m.start for m in mentions if m.role == EXCLUDED]
-            more = []
-            for i, (s, e) in enumerate(units):
-                if (s, e) not in chosen:
-                    continue
-                for ns, ne in units[i + 1 :]:
-                    if (
-                        (ns, ne) in chosen
-                        or "\n" in text[e:ns]
-                        or names_another(ns, ne)
-                        or _OTHERS_COUNTED.search(text, ns, ne)
-                        or _GENERIC_SUBJECT.search(text, max(0, ns - 1), ne)
-                        or any(ns <= a < ne for a in alike)
-                    ):
-                        break
-                    more.append((ns, ne))
-                    e = ne
-            firm_spans.extend(more)
+            firm_spans.extend(
+                _paragraph_goes_on(
+                    text,
+                    units,
+                    firm_spans,
+                    mentions,
+                    lambda ns, ne: (
+                        _OTHERS_COUNTED.search(text, ns, ne) is not None
+                        or _GENERIC_SUBJECT.search(text, max(0, ns - 1), ne) is not None
+                    ),
+                    names_another,
+                )
+            )
     if unit is _SENTENCE and ours:
         # a paragraph that brings us in goes on about us (…陈先生是X证券的两融客户。他说，营业部在十几分钟内
         # 就将他的持仓全部卖出…) until it names another organisation or the line ends
-        chosen = set(firm_spans)
-        alike = [m.start for m in mentions if m.role == EXCLUDED]
-        extra = []
-        for i, (s, e) in enumerate(units):
-            if (s, e) not in chosen:
-                continue
-            for ns, ne in units[i + 1 :]:
-                if (
-                    (ns, ne) in chosen
-                    or "\n" in text[e:ns]
-                    or names_another(ns, ne)
-                    or any(ns <= a < ne for a in alike)
-                ):
-                    break
-                extra.append((ns, ne))
-                e = ne
-        firm_spans.extend(extra)
+        firm_spans.extend(
+            _paragraph_goes_on(text, units, firm_spans, mentions, lambda ns, ne: False, names_another)
+        )
     sentences = spans(_SENTENCE, text)
     short = len(sentences) <= 2 and len(text) <= 140
     first = sentences[0] if sentences else (0, 0)
