@@ -10,27 +10,17 @@ import pytest
 from nlp import context_rules as rules
 from nlp.analyzer import Analyzer
 from nlp.watchlist import WatchList, sounds_like
-from tests.nlp.test_context_generalise import BAR, FIRM, one, said
+from tests.nlp.test_context_generalise import firm_watchlist, one, rules_only, said
 
 
 @pytest.fixture(scope="module")
 def wl() -> WatchList:
-    return WatchList.from_firm(
-        FIRM["name"],
-        short_names=FIRM["short_names"],
-        stock_codes=FIRM["stock_codes"],
-        executives=FIRM["executives"],
-        products=FIRM["products"],
-        exclude=FIRM["exclude"],
-        extra=[{"name": "霁川期货", "aliases": ["霁川期货有限公司"], "kind": "subsidiary"}],
-    )
+    return firm_watchlist([{"name": "霁川期货", "aliases": ["霁川期货有限公司"], "kind": "subsidiary"}])
 
 
 @pytest.fixture
 def desk(wl, tiny_model) -> Analyzer:
-    return Analyzer(
-        wl, tiny_model, target_model=None, rumor_model=None, context={"about_firm_sources": [BAR]}
-    )
+    return rules_only(wl, tiny_model)
 
 
 # ------------------------------------------------------------------------------------- names

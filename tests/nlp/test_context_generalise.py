@@ -25,8 +25,8 @@ FIRM = {
 BAR = "jc-guba"
 
 
-@pytest.fixture(scope="module")
-def wl() -> WatchList:
+def firm_watchlist(extra=()) -> WatchList:
+    """The watch list of 霁川证券 (FIRM), with ``extra`` watched entities."""
     return WatchList.from_firm(
         FIRM["name"],
         short_names=FIRM["short_names"],
@@ -34,14 +34,25 @@ def wl() -> WatchList:
         executives=FIRM["executives"],
         products=FIRM["products"],
         exclude=FIRM["exclude"],
+        extra=extra,
+    )
+
+
+@pytest.fixture(scope="module")
+def wl() -> WatchList:
+    return firm_watchlist()
+
+
+def rules_only(wl: WatchList, tiny_model) -> Analyzer:
+    """An analyzer of the rules alone: the tiny sentiment model, no entity or rumor model, BAR declared."""
+    return Analyzer(
+        wl, tiny_model, target_model=None, rumor_model=None, context={"about_firm_sources": [BAR]}
     )
 
 
 @pytest.fixture
 def desk(wl, tiny_model) -> Analyzer:
-    return Analyzer(
-        wl, tiny_model, target_model=None, rumor_model=None, context={"about_firm_sources": [BAR]}
-    )
+    return rules_only(wl, tiny_model)
 
 
 def one(analyzer: Analyzer, text: str, **post) -> dict:
