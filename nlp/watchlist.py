@@ -93,7 +93,7 @@ def as_entity(obj: Any) -> Entity:
 
 @functools.lru_cache(maxsize=1)
 def _letters() -> dict[str, str]:
-    """Character → the first letter of its pinyin (nlp/initials.txt, made by tools/make_initials.py)."""
+    """Character → the first letter of its pinyin (nlp/initials.txt, made by tools/make_pinyin.py)."""
     table: dict[str, str] = {}
     for line in Path(__file__).with_name("initials.txt").read_text(encoding="utf-8").splitlines():
         if len(line) > 2 and line[1] == ":" and not line.startswith("#"):
