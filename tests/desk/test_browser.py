@@ -76,24 +76,27 @@ def _input(drv, label: str):
     return found[0] if found else None
 
 
-def _click(drv, label: str, *, timeout: float = 30, contains: bool = False) -> None:
-    """Click the button showing ``label`` (exactly, or containing it), again if a redraw swallowed it."""
+def _try_click(drv, selector: str, matches):
+    """Click the first element under ``selector`` whose text ``matches`` and return it, or None while the
+    page is still drawing it (not there yet, disabled, or redrawn between finding and clicking)."""
     from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
-    def attempt() -> bool:
-        try:
-            for b in drv.find_elements(By.CSS_SELECTOR, "button"):
-                text = b.text.strip()
-                if (label in text if contains else text == label) and b.is_enabled():
-                    drv.execute_script("arguments[0].scrollIntoView({block: 'center'});", b)
-                    b.click()
-                    return True
-        except (StaleElementReferenceException, ElementClickInterceptedException):
-            pass
-        return False
+    try:
+        for el in drv.find_elements(By.CSS_SELECTOR, selector):
+            if matches(el.text.strip()) and el.is_enabled():
+                drv.execute_script("arguments[0].scrollIntoView({block: 'center'});", el)
+                el.click()
+                return el
+    except (StaleElementReferenceException, ElementClickInterceptedException):
+        pass
+    return None
 
-    _wait_for(attempt, timeout, f"a click on 「{label}」", drv)
+
+def _click(drv, label: str, *, timeout: float = 30, contains: bool = False) -> None:
+    """Click the button showing ``label`` (exactly, or containing it), again if a redraw swallowed it."""
+    matches = (lambda text: label in text) if contains else (lambda text: text == label)
+    _wait_for(lambda: _try_click(drv, "button", matches), timeout, f"a click on 「{label}」", drv)
 
 
 def _sign_in(drv, username: str, password: str) -> None:

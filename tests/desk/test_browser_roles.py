@@ -16,7 +16,15 @@ import pytest
 
 from tests.desk import browser
 from tests.desk.conftest import TEST_PASSWORD, DeskStore, make_user, sample_posts
-from tests.desk.test_browser import _click, _errors_on_page, _headings, _page_text, _sign_in, _wait_for
+from tests.desk.test_browser import (
+    _click,
+    _errors_on_page,
+    _headings,
+    _page_text,
+    _sign_in,
+    _try_click,
+    _wait_for,
+)
 
 OFFICER, MANAGER, ADMIN = "值班员小周", "李负责", "管理员老王"
 
@@ -28,19 +36,8 @@ def browser_paths():
 
 def _open_expander(drv, label: str):
     """Click the expander titled ``label`` and return its summary, or None while the page is still drawing
-    it (not there yet, or redrawn between finding and clicking)."""
-    from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException
-    from selenium.webdriver.common.by import By
-
-    try:
-        for e in drv.find_elements(By.CSS_SELECTOR, "summary"):
-            if label in e.text:
-                drv.execute_script("arguments[0].scrollIntoView({block: 'center'});", e)
-                e.click()
-                return e
-    except (StaleElementReferenceException, ElementClickInterceptedException):
-        pass
-    return None
+    it."""
+    return _try_click(drv, "summary", lambda text: label in text)
 
 
 def _see(drv, text: str, what: str, timeout: float = 40) -> None:
