@@ -497,14 +497,23 @@ class SqlitePostIndex:
             return None  # a bound that is not a time: let SQL compare it as text
         query, note = _shorten(query)
         conn = self._conn()
+        # the column cache's filters, the same for a plain search and for one bounded in time
+        filters = dict(
+            levels=levels,
+            sources=sources,
+            sentiments=sentiments,
+            flagged=flagged,
+            drill=drill,
+            since=lo,
+            until=hi,
+        )
         rowids = None
         if query:
             match = self.fts_query(query)
             if not match:
                 return None, "搜索词中没有可检索的文字"
             if lo is not None or hi is not None:
-                idx = self._matches_in_span(conn, match, levels, sources, sentiments, flagged, drill, lo, hi)
-                return idx, note
+                return self._matches_in_span(conn, match, filters), note
             # one string from SQLite, parsed in C: ten times faster than a Python tuple per match
             found = conn.execute(
                 "SELECT group_concat(rowid) FROM posts_fts WHERE posts_fts MATCH ?", (match,)
@@ -512,37 +521,17 @@ class SqlitePostIndex:
             rowids = np.fromstring(found, dtype=np.int64, sep=",") if found else np.zeros(0, np.int64)
         with self._cols.lock:
             self._cols.refresh(conn.raw)
-            idx = self._cols.select(
-                rowids,
-                levels=levels,
-                sources=sources,
-                sentiments=sentiments,
-                flagged=flagged,
-                drill=drill,
-                since=lo,
-                until=hi,
-            )
+            idx = self._cols.select(rowids, **filters)
         return idx, note
 
-    def _matches_in_span(
-        self, conn, match, levels, sources, sentiments, flagged, drill, lo, hi
-    ) -> np.ndarray:
+    def _matches_in_span(self, conn, match, filters: dict[str, Any]) -> np.ndarray:
         """A time-bounded search (the firm's volume in the last hour, a day's posts): the posts passing the
         filters first, from the columns, then the full-text matches among their rowids only (``rowid
         BETWEEN``, which FTS5 answers by seeking), so the cost follows the posts of the span, not every
         match in the store (the firm's name is in most of it). The same rowids as matching first."""
         with self._cols.lock:
             self._cols.refresh(conn.raw)
-            span = self._cols.select(
-                None,
-                levels=levels,
-                sources=sources,
-                sentiments=sentiments,
-                flagged=flagged,
-                drill=drill,
-                since=lo,
-                until=hi,
-            )
+            span = self._cols.select(None, **filters)
         if not len(span):
             return span
         found = conn.execute(
