@@ -488,7 +488,8 @@ class Analyzer:
                 and (ent := w.watchlist.entity(t))
                 and via.alias not in (ent.name, *ent.aliases)
             ):
-                reasons.append(f"提及：{t}（谐音写法 {via.alias}）")
+                how = "谐音写法" if all("\u4e00" <= c <= "\u9fff" for c in via.alias) else "变体写法"
+                reasons.append(f"提及：{t}（{how} {via.alias}）")
             else:
                 reasons.append(f"提及：{t}")
         if lookalikes:
@@ -577,7 +578,15 @@ class Analyzer:
         if statement is not None and statement.kind == "own_news":  # its own bad news: read as any report
             w.notes = [*(w.notes or ()), statement.reason]
             statement = None
-        return rules.read(w.text, w.mentions, declared=bool(w.declared), statement=statement, masked=w.masked)
+        title = str(w.post.get("title") or "").strip()
+        return rules.read(
+            w.text,
+            w.mentions,
+            declared=bool(w.declared),
+            statement=statement,
+            masked=w.masked,
+            title_len=len(title) if title and w.text.startswith(title + "\n") else 0,
+        )
 
     def _context_negative_targets(
         self, w: _Work, reading: rules.Reading, negative_targets: list[str]

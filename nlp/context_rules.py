@@ -257,7 +257,9 @@ FINANCE_CONTEXT = re.compile(
     r"这票|个股|[天连][天日]?[涨跌]|[涨跌]了|[涨跌]破|块买|[买卖]入|卖出|抄底|割肉|套牢|被套|补仓|加仓|减仓|清仓|"
     r"追高|接盘|主力|[Kk]线|均线|破位|新低|新高|担保品|维保|强平|风险测评|适当性|打新|中签|配额|我司|总部上班|绩效|"
     # what a firm does to its staff (要裁三成人, 年终奖没了)
-    r"裁员|裁[一二三四五六七八九十几半两0-9]+成|降薪|年终奖"
+    r"裁员|裁[一二三四五六七八九十几半两0-9]+成|降薪|年终奖|工资|考核|末位|"
+    # an account and its troubles (在X开了三年户, 系统繁忙请稍后再试, 能赎的先赎)
+    r"开了[^，。！？\n]{0,4}户|系统繁忙|稍后再试|赎"
 )
 
 
@@ -279,13 +281,36 @@ def resolve_lookalikes(
             else []
         )
         head = text[:MAX_RULE_CHARS]
-        if len(bare) == len(ours) and not FINANCE_CONTEXT.search(head) and not has_keyword(head):
+        if (
+            len(bare) == len(ours)
+            and not FINANCE_CONTEXT.search(head)
+            and not has_keyword(head)
+            and not any(p in head for p in _product_stems(watchlist))
+        ):
             alias = ours[0].alias
             # a set: ``m in bare`` was quadratic on a post naming us 50,000 times
             bare_ids = {id(m) for m in bare}
             out = [replace(m, entity=m.alias, role=EXCLUDED) if id(m) in bare_ids else m for m in out]
             reasons.append(f"简称“{alias}”无证券/金融语境：非本司（同名地名、人物等）")
     return out, list(dict.fromkeys(reasons))
+
+
+_SERIES_NUMBER = re.compile(r"[0-9一二三四五六七八九十A-Za-z]+号.*$|集合资产管理计划$|系列$")
+
+
+def _product_stems(watchlist: WatchList) -> frozenset[str]:
+    """The words of our products that are theirs alone (稳盈 of 稳盈1号): a post that names our short name
+    and one of them speaks of the firm."""
+    out = set()
+    for ent in watchlist.entities:
+        shorts = _short_names(ent)
+        for p in ent.products:
+            if any(p.startswith(x) for x in shorts):
+                continue
+            stem = _SERIES_NUMBER.sub("", p)
+            if len(stem) >= 2:
+                out.add(stem)
+    return frozenset(out)
 
 
 _OURS_BEFORE = re.compile(r"(?:子公司|旗下|控股的|全资的|下属|孙公司)[：:“「]?$")
@@ -571,7 +596,7 @@ NOT_LISTED = re.compile(
 )
 # a clause that says nothing is wrong (倒是没事, 一切正常, 未受影响): not negative whatever the model says
 ALL_CLEAR = re.compile(
-    r"驳回[^，。！？\n]{0,12}(?:诉讼请求|起诉|上诉)|胜诉|别慌|不用慌|不要慌|一分不少|分文不少|如期到账|按时到账|正常兑付|松(?:了)?(?:一)?口气|没事|没问题|无事|无碍|一切正常|运行正常|经营正常|正常履职|正常运营|不受影响|未受影响|安然无恙|"
+    r"驳回[^，。！？\n]{0,12}(?:诉讼请求|起诉|上诉)|胜诉|予以结案|不予(?:行政)?处罚|终止调查|撤销立案|别慌|不用慌|不要慌|一分不少|分文不少|如期到账|按时到账|正常兑付|松(?:了)?(?:一)?口气|没事|没问题|无事|无碍|一切正常|运行正常|经营正常|正常履职|正常运营|不受影响|未受影响|安然无恙|"
     r"没受(?:到)?(?:任何)?影响|没有受到?(?:任何)?影响|没影响|丝毫未受|一切照常|照常(?:交易|运行|营业)|"
     r"(?:业务|交易|系统|运行|经营|运营|服务)(?:一切)?正常|(?:均|都|并|也)?无问题|未发现(?:任何)?(?:问题|异常)"
 )
@@ -681,7 +706,9 @@ def _is_question(text: str, clause_end: int) -> bool:
 # a negated act with its object between (亦未对X证券采取任何【监管措施】, 没有向客户收取【违规】费用)
 _NEGATED_ACT = re.compile(
     r"(?:未|没有|并未|亦未|也未|从未|均未)(?:对|向|给|就)[^，。；！？\n]{1,14}?(?:采取|作出|做出|出具|实施|下发|给予|收取)"
-    r"(?:过)?(?:任何)?(?:[\u4e00-\u9fff]{0,4}?)$"
+    r"(?:过)?(?:任何)?(?:[\u4e00-\u9fff]{0,4}?)$|"
+    # 不予行政处罚, 今日无新增针对X的监管措施
+    r"(?:不予|免予|无新增|未新增|没有新增|暂无)[^，。；！？\n]{0,12}?$"
 )
 
 
@@ -852,7 +879,8 @@ _DOUBT_WORDS = (
     r"(?:澄清|辟谣|公告|声明|回应)[^。！？\n]{0,10}(?:也)?(?:不可信|不能信|信不得|不靠谱|没用|太晚|晚了|避重就轻|含糊其辞|心虚|"
     r"更慌|更担心|不放心|一个数|没有数|不给数|没给数|不给个准)|"
     r"只说[^。！？\n]{0,16}(?:没说|不说|却不提|没提)|没说不存在|你(?:品|细品)|懂的都懂|懂得都懂|问就是谣言|"
-    r"很难再信|难以信服|不买账|越读越|越看越(?:慌|怕|不对|心虚)|"
+    r"很难再信|难以信服|不买账|越读越|越看越(?:慌|怕|不对|心虚)|一个字(?:都|也)?(?:没|未|不)(?:回应|提|说)|只字(?:未|不)提|"
+    r"(?:没|未)正面回应|(?:措辞|用词|写法)[^。！？\n]{0,8}(?:讲究|微妙|耐人寻味|玩味|琢磨)|没说[“\"「]?(?:没有|不存在)|心里没底|反而更|"
     r"(?:中午|上午|早上|昨天|前脚|刚)(?:还)?(?:说|辟谣|澄清)[^。！？\n]{0,16}(?:晚上|下午|后脚|今天|转头|结果)(?:就)?"
 )
 # doubt: the post does not simply relay the denial
@@ -1106,11 +1134,13 @@ def denial_in(text: str) -> str | None:
 
 # a complaint its author says was resolved, with thanks (问题已解决，感谢营业部; 已核实并退还差额，处理及时)
 _RESOLVED = re.compile(
+    r"(?:流畅|顺畅|稳定|正常|好用)(?:多了|了不少|很多)|收回(?:之前|前面|上次|我)的话|(?:之前|上次|原来)是我(?:太)?(?:焦虑|误会|错怪|冤枉|多虑)|错怪|"
     r"已(?:经)?(?:得到)?(?:妥善)?(?:解决|处理好|办好|办完|办结|办理完成|完成了|退还|退回|调回|到账|补发|恢复正常)|"
     r"(?:解决|处理好|办好|办完|退回来|到账|恢复)了|问题已解决|已(?:经)?(?:为您)?(?:调整|核实|说明|回复)并|"
     r"(?:已)?撤销(?:了)?投诉|已撤诉|确认(?:满意|无异议)|评价[“\"]?满意|问题也处理了"
 )
 _THANKS = re.compile(
+    r"收回(?:之前|前面|上次|我)的话|道(?:个)?歉|错怪|冤枉|流畅多了|"
     r"感谢|谢谢|多谢|点赞|好评|满意|无异议|撤销投诉|已撤诉|效率可以|给力|辛苦了|处理(?:得)?(?:很|非常|挺|比较|十分)?(?:及时|迅速|快|到位)|很及时|效率(?:很|挺)?高"
 )
 # …unless something is still wrong after it (已退还一部分，但剩下的还没到)
@@ -1381,6 +1411,9 @@ def _our_shorts(name: str, ours: Sequence[Mention]) -> list[str]:
     return out
 
 
+TITLE_BODY_CHARS = 200  # a short body under a title that names us is about us (a long article names its subjects)
+
+
 def _paragraph_goes_on(
     text: str,
     units: Sequence[tuple[int, int]],
@@ -1418,9 +1451,11 @@ def read(
     declared: bool = False,
     statement: Statement | None = None,
     masked: Masked | None = None,
+    title_len: int = 0,
 ) -> Reading:
     """The rules' reading of a post that names (or is declared about) our firm (its first
-    ``MAX_RULE_CHARS`` characters decide which parts are about the firm)."""
+    ``MAX_RULE_CHARS`` characters decide which parts are about the firm). ``title_len``: the post's first
+    line is its title, that long (a title that names us alone makes its body ours)."""
     masked = masked if masked is not None else mask_keywords(text)
     text = text[:MAX_RULE_CHARS]
     mentions = [m for m in mentions if m.end <= len(text)]
@@ -1495,6 +1530,15 @@ def read(
         firm_spans.extend(
             _paragraph_goes_on(text, units, firm_spans, mentions, lambda ns, ne: False, names_another)
         )
+    if (
+        title_len
+        and alone
+        and not many
+        and len(text) - title_len <= TITLE_BODY_CHARS
+        and any(m.start < title_len for m in ours)
+    ):
+        # a title that names us, and no one else anywhere: its body is about us (如何评价X证券的年报？\n净利润下滑四成)
+        firm_spans.extend(u for u in units if u[0] > title_len)
     sentences = spans(_SENTENCE, text)
     short = len(sentences) <= 2 and len(text) <= 140
     first = sentences[0] if sentences else (0, 0)
@@ -1572,7 +1616,7 @@ _P_ACCOUNT = (
     r"说([\u4e00-\u9fff])就\1|不让(?:我|客户|人|用户)?[^，。！？\n]{0,2}(?:转|取|出金|销|卖|提|退|撤)"
 )
 _P_SERVICE = (
-    r"非(?:要|得)(?:我|客户|本人)|排到(?:了)?(?:下个?月|下周|明年)|答非所问|转人工[^，。！？\n]{0,4}(?:要|得)?等|晚了(?:整整)?[一二三四五六七八九十几半两0-9]+(?:个)?(?:小时|天|分钟)|(?:都)?(?:没|没有|未|不)(?:通知|告知)(?:客户|我们|我|一声)|扑了个?空|(?:委托|条件单|止损单|止盈单|预埋单)(?:没|未|没有)(?:触发|执行)(?!时|的话|怎么办|的情况)|"
+    r"第[0-9一二三四五六七八九十百]+天(?:了)?[^，。！？\n]{0,4}(?:还|仍|依然|都)|(?:还|仍|一直|依然)(?:显示|是|在)[“\"「]?(?:处理中|审核中|受理中|办理中)|拒绝提供|没(?:有)?人(?:通知|告知|提醒|核实|说一声)|暂停办理(?:业务)?[^。！？\n]{0,12}(?:[一二三四五六七八九十两几0-9]+(?:周|个月|天))|非(?:要|得)(?:我|客户|本人)|排到(?:了)?(?:下个?月|下周|明年)|答非所问|转人工[^，。！？\n]{0,4}(?:要|得)?等|晚了(?:整整)?[一二三四五六七八九十几半两0-9]+(?:个)?(?:小时|天|分钟)|(?:都)?(?:没|没有|未|不)(?:通知|告知)(?:客户|我们|我|一声)|扑了个?空|(?:委托|条件单|止损单|止盈单|预埋单)(?:没|未|没有)(?:触发|执行)(?!时|的话|怎么办|的情况)|"
     r"比(?:别家|别的券商|其他券商|同行|隔壁)[^，。！？\n]{0,6}(?:高|贵|慢|差|低|少)|(?:降|调|改|办)不了|(?:永远|总是|老是)(?:排不上|抢不到|买不到|慢)|"
     r"(?:说|称|声称|号称)(?:不存在|没有|不会|没)[^，。！？\n]{0,10}[，,](?:那|可|但|可是|但是)[^。！？\n]{0,24}(?:是什么|是啥|算什么|怎么回事|怎么解释)|(?:我|我们)?明明[^，。！？\n]{0,10}(?:交了|提交了|申请了|打了|说了|有钱|付了|填了|签了)|(?:从来)?不(?:主动)?(?:告诉|告知|提醒)(?:你|客户|我们|我)|"
     r"连[^，。！？\n]{0,8}都(?:找不到|没有了|没了|做不好|搞不定|不会|打不开|登不上)|(?:难道|是)不(?:用|看|管|懂|试)[^，。！？\n]{0,10}吗[？?]|这(?:也|都)(?:能|配)(?:叫|称)|"
@@ -1605,7 +1649,7 @@ _P_SERVICE = (
     r"不想让(?:人|我|客户)走|设(?:置)?(?:障碍|门槛|关卡)|百般阻挠|阻挠|故意拖"
 )
 _P_SELLING = (
-    r"(?:R[45]|高风险)[^，。！？\n]{0,8}(?:卖给|推给|推销给|卖|推)[^，。！？\n]{0,10}(?:老人|老太太|老太|老大爷|大爷|大妈|七十|八十|七旬|八旬|退休)|(?:一句)?风险(?:一句)?都没(?:提|说|讲)|没(?:有)?(?:提示|揭示|告知)(?:任何)?风险|"
+    r"连[^，。！？\n]{0,8}是(?:什么|啥)都不(?:知道|懂|清楚|明白)|(?:没|没有)(?:人)?(?:核实|评估|审核|问过)[^，。！？\n]{0,6}(?:风险|承受能力|身份|资产)|(?:R[45]|高风险)[^，。！？\n]{0,8}(?:卖给|推给|推销给|卖|推)[^，。！？\n]{0,10}(?:老人|老太太|老太|老大爷|大爷|大妈|七十|八十|七旬|八旬|退休)|(?:一句)?风险(?:一句)?都没(?:提|说|讲)|没(?:有)?(?:提示|揭示|告知)(?:任何)?风险|"
     r"(?:跟|和|同|比)(?:银行)?(?:定期)?存款(?:差不多|一样|还稳|还安全|没区别)|当(?:成)?存款(?:卖|推)|"
     r"误导(?:销售|客户|投资者|老人|我|消费者|购买)|被误导|诱导(?:客户|投资者|老人|我|购买|开户|交易|入金|转账|加杠杆|签)|"
     r"代答|代签|代客(?:理财|操作|交易)|飞单|私售|兜售|推销[^，。！？\n]{0,6}(?:私募|股权|原始股)|虚假宣传|虚假承诺|夸大收益|承诺(?:收益|保本|稳赚)|说好的保本|"
@@ -1633,7 +1677,7 @@ _P_STAFF = (
 )
 # how the firm treats its own staff (要求员工自购产品, 扣绩效, 拖欠工资): news against it all the same
 _P_LABOUR = (
-    r"没(?:有)?休(?:过|息过)?(?:一个)?(?:周末|假|一天)|加班费[？?！!]?\s*不存在|(?:奖金|工资|年终奖|绩效)说好的|"
+    r"(?:到手|工资|收入|薪水|奖金|绩效|年终奖|薪酬)[^，。！？\n]{0,10}(?:少了|降了|砍了|缩水|打了?)(?:近|超过?|约)?[一二三四五六七八九]成|只发(?:了)?(?:基本工资|底薪)|绩效[^，。！？\n]{0,4}打[一二三四五六七八九]折|(?:工资|薪水|奖金|年终奖)[^，。！？\n]{0,6}(?:晚发|迟发|晚了|拖了)|被[“\"「]?末位|(?<!、)(?:降薪|减薪)(?!、)|叫去[^，。！？\n]{0,6}(?:谈话|问话|配合|签字)|配合(?:有关部门)?调查|(?:总监|总裁|董事长|总经理|负责人|高管|老总|(?<=[\u4e00-\u9fff])总)[^，。！？\n]{0,10}(?:没来上班|没露面|联系不上|失联|不见人)|没(?:有)?休(?:过|息过)?(?:一个)?(?:周末|假|一天)|加班费[？?！!]?\s*不存在|(?:奖金|工资|年终奖|绩效)说好的|"
     r"[一二三四五六七八九十两几0-9]+个(?:多)?月(?:都)?无休|(?:没有|没|无|不给)加班费|(?:奖金|工资|年终奖|绩效|薪水|提成)[^，。！？\n]{0,4}(?:拖延|拖欠|延迟发放|迟迟不发|不发了|打折|腰斩|砍半|缓发|停发)|逼签|只发底薪|"
     r"(?:要求|强制|逼|摊派)(?:员工)?[^，。！？\n]{0,4}(?:自购|自掏腰包|购买|认购)|扣绩效|扣工资|欠薪|拖欠(?:员工)?工资|"
     r"强制(?:加班|降薪)|变相裁员|暴力裁员|逼(?:着)?(?:员工|我们|大家)?(?:买|认购|购买)|摊派"
@@ -1659,7 +1703,7 @@ _P_MANAGEMENT = (
 )
 # a hard failure of a product (延期兑付, 违约, 爆雷, 净值腰斩): a fact whatever the tone
 _P_PRODUCT = (
-    r"(?:号|产品|计划|理财|净值)(?:今年|单季|季度|一年|成立以来)?(?:已经|就)?亏(?:了|损|掉)?(?:超过|超|近)?[1-9][0-9](?:\.[0-9]+)?%|"
+    r"还(?:未|没|没有)(?:兑付|回款|到账|赎回成功|拿回)|延期(?:了)?(?:快|近|整整)?[0-9一二三四五六七八九十两几半]+(?:个)?(?:月|年|周|星期)|已经?延期|能赎(?:的)?(?:就|先|赶紧|尽快)赎|能跑(?:的)?(?:就|先|赶紧)跑|赶紧(?:赎回|跑路|撤资)|(?:兑付|本金|本息|钱)[^，。！？\n]{0,6}(?:悬了|要黄|没戏|够呛|打水漂)|还钱(?=[！!。\s]*$)|还我(?:本金|钱)|(?:号|产品|计划|理财|净值)(?:今年|单季|季度|一年|成立以来)?(?:已经|就)?亏(?:了|损|掉)?(?:超过|超|近)?[1-9][0-9](?:\.[0-9]+)?%|"
     r"(?:本金|净值|钱|资产|养老钱)[^，。！？\n]{0,8}(?:少了|缩水|没了|蒸发|亏掉)(?:了)?[一二三四五六七八九十几半两]成|净值(?:只有|才|仅|剩|跌到|跌至)?0\.[0-8]|"
     r"延期(?:兑付|清算|支付|偿付|兑付)|(?:未能|无法|不能)(?:按期|如期|按时)?兑付|暂停兑付|兑付困难|违约|爆雷|暴雷|"
     r"踩雷|血本无归|打水漂|坏账|穿仓|爆仓|(?:仅|只)?(?:兑付|偿付|分配)(?:约|了)?[一二三四五六七八九]成|"
@@ -1730,7 +1774,7 @@ _P_SARCASM = (
 # scorn and warnings off: what a client says of the firm as a whole (吃相难看, 劝退, 想销户, 这水平也敢出报告,
 # 隔壁都万一免五了)
 _P_SCORN = (
-    r"吃相(?:太|很|真|极其|实在|也太)?难看|翻车|丢人|丢脸|无良|黑心券商|垃圾(?:券商|公司|服务|软件|APP|app)|最烂|烂透|"
+    r"改名(?:叫|为)?[^，。！？\n]{0,6}(?:赌场|骗|坑|割|收割|韭菜)|吃相(?:太|很|真|极其|实在|也太)?难看|翻车|丢人|丢脸|无良|黑心券商|垃圾(?:券商|公司|服务|软件|APP|app)|最烂|烂透|"
     r"(?:不解释一下|啥意思|什么意思|怎么信|让人怎么信|还好意思|好意思说|我签过(?:啥|什么))[？?]?|"
     r"(?:太|真|真是|好|得真)[“\"「](?:专业|良心|贴心|靠谱|适当|稳健|高效|负责)[”\"」]|"
     r"(?:问题|投诉|罚单|违规)最多|(?:市场份额|份额|持股比例|客户资金(?:余额)?|托管规模|资产规模)[^，。！？\n]{0,10}(?:降至|降到|减少)|"
@@ -1744,7 +1788,7 @@ _P_SCORN = (
 )
 # an outage told in plain words (登录异常已恢复, 报单延迟, 部分客户无法平仓)
 _P_OUTAGE = (
-    r"(?:登录|交易|报单|委托|行情|下单|撤单|系统|APP|app|App)(?:出现|发生)?(?:短暂|大面积|部分)?(?:异常|延迟|失败|缓慢|中断|卡顿)"
+    r"(?:又|一直|开盘就?|老是|总是)(?:在)?转圈|转圈圈|系统繁忙|请稍后(?:再|重)试|crash|闪退|白屏|黑屏|(?:挂的|挂着的|委托的)单[^，。！？\n]{0,4}(?:全没了|没了|不见了|丢了)|(?:登录|交易|报单|委托|行情|下单|撤单|系统|APP|app|App)(?:出现|发生)?(?:短暂|大面积|部分)?(?:异常|延迟|失败|缓慢|中断|卡顿)"
     r"(?!波动|应急|演练|预案|处置|监控|交易行为|情况的?(?:处理|报告))|"
     r"无法(?:及时|正常)?(?:平仓|登录|交易|下单|撤单|委托|报单|卖出|买入)"
 )
@@ -1756,17 +1800,17 @@ _P_TOUT = (
 # hard news of a listed broker told as facts (media, filings, telegraphs): the courts, the regulator's
 # lesser measures, results, its shares and shareholders, its people leaving, clients at its door
 _P_LEGAL = (
-    r"成(?:为)?被告|被(?:投资者|客户|股民)?(?:集体)?起诉|遭(?:集体)?起诉|集体起诉|新增原告|虚假陈述|非法吸收公众存款|非法集资|"
+    r"冻结被执行人|被执行人[^，。！？\n]{0,2}(?=[\u4e00-\u9fff])|执行裁定|查封[^，。！？\n]{0,10}(?:财产|资产|存款)|追究[^，。！？\n]{0,10}责任|提前清偿|加速到期|涉案(?:总)?金额|(?:诉讼|仲裁)[^，。！？\n]{0,8}(?:合计|累计|共计|新增)[0-9一二三四五六七八九十百]+起|成(?:为)?被告|被(?:投资者|客户|股民)?(?:集体)?起诉|遭(?:集体)?起诉|集体起诉|新增原告|虚假陈述|非法吸收公众存款|非法集资|"
     r"诈骗案|受贿|行贿|贿赂|职务侵占|挪用资金|刑事强制措施|立案侦查|被捕|落马|被双开|司法冻结|被(?:法院)?(?:轮候)?冻结|"
     r"失信被执行|(?:列为|成为)被执行人|限制高消费|操纵(?:证券)?市场|内幕交易|利益输送"
 )
 _P_MEASURES = (
-    r"监管警示|书面警示|出具(?:了)?警示|暂停[^，。！？\n]{0,8}(?:资格|新开|新增|业务)|取消[^，。！？\n]{0,6}资格|"
+    r"(?:被|遭)暂停(?:了)?[^，。！？\n]{0,8}(?:业务|资格|[0-9一二三四五六七八九十两]+个月)|业务被暂停|被罚了|又[^，。！？\n]{0,4}被罚|吃(?:了)?[^，。！？\n]{0,4}罚单|(?:展望|评级)[^，。！？\n]{0,4}负面|负面观察|列入[^，。！？\n]{0,6}观察名单|监管警示|书面警示|出具(?:了)?警示|暂停[^，。！？\n]{0,8}(?:资格|新开|新增|业务)|取消[^，。！？\n]{0,6}资格|"
     r"调出[^，。！？\n]{0,8}(?:成分股|指数|名单)|纪律处分|自律监管措施|公开谴责|被(?:交易所|协会|监管)?问询|"
     r"评级[^，。！？\n]{0,8}(?:下调|调降|降至|降为|连降)|连降[两二三]档|下调(?:至|为)?[“「]?(?:中性|减持|卖出|回避|谨慎)"
 )
 _P_RESULTS = (
-    r"由盈转亏|首次(?:年度|出现)?亏损|(?:预亏|预计亏损|亏损额)|(?:归母)?净利润(?:为|预计为)?-|"
+    r"(?:连续|接连)[一二三四五六七八九十两0-9]+(?:个)?(?:季度|月|年)(?:下降|下滑|减少|亏损|下跌|缩水|上升)|跌幅偏离值|(?:市值|股价|规模|利润|资产)[^，。！？\n]{0,4}蒸发(?:了)?(?:近|超过?)?(?:[一二三四五六七八九]成|[0-9.]+(?:亿|%))|跌出(?:行业)?前[一二三四五六七八九十0-9]+|强调事项段|保留意见|其他应收款[^，。！？\n]{0,10}(?:多了|增加|激增)|fell [0-9]|plunged|slumped|tumbled|investigation|fined |penalty|lawsuit|downgraded|无法(?:对|就)?[^，。！？\n]{0,16}发表意见|由盈转亏|首次(?:年度|出现)?亏损|(?:预亏|预计亏损|亏损额)|(?:归母)?净利润(?:为|预计为)?-|"
     r"(?:份额|比例|覆盖率|净资本|资本|净利润|营收|收入|规模|市值|评分|客户数|户数|资金|持股|余额|排名)[^，。！？\n]{0,6}"
     r"(?:由|从)[^，。！？\n]{0,8}?[0-9.]+%?(?:降至|降到|跌至|下降至)[0-9.]+%?|(?:shares|stock) (?:fell|dropped|plunged|slumped)|probe|"
     r"(?:净利润|利润|营收|收入|业绩|资产|规模|客户|份额|市值|资金|余额|资本|股价)[^。！？\n]{0,14}?"
@@ -1778,7 +1822,7 @@ _P_RESULTS = (
 _P_PEOPLE = (
     r"辞职[^。！？\n]{0,12}(?:个人原因|上任仅|仅[0-9一二三四五六七八九十]+个?月)|上任(?:仅|才|不到)[0-9一二三四五六七八九十]+|"
     r"[0-9一二三四五六七八九十两]+(?:位|名)高管(?:相继)?(?:离任|离职|辞职)|(?:大股东|控股股东|第[一二三]大股东|实控人)[^，。！？\n]{0,10}(?:减持|质押|冻结)|"
-    r"(?:紧急)?停牌|暂停上市|人去楼空|主动辞任|讨要说法|(?:门口|楼下|大厅)[^，。！？\n]{0,6}聚集|找上(?:了)?门|"
+    r"(?:紧急|突然|临时|短暂)停牌|停牌(?:核查|自查)|暂停上市|未能(?:在规定期限内|按时|如期|按期)[^，。！？\n]{0,6}(?:刊发|披露|发布|提交)|人去楼空|主动辞任|讨要说法|(?:门口|楼下|大厅)[^，。！？\n]{0,6}聚集|找上(?:了)?门|"
     r"(?:绩效|奖金|年终奖|工资|薪水)[^，。！？\n]{0,4}(?:砍了?一半|砍半|没了|取消)|降薪(?:[0-9一二三四五六七八九十]+[成%])|"
     r"(?:诉讼|仲裁)(?:、|和|及)?(?:仲裁)?金额|涉诉金额|(?:投资|本息|借款|款项|债券)[^，。！？\n]{0,4}(?:已)?逾期|"
     r"(?:算不算|是不是|这不是|这不就是|不就是)(?:误导|欺诈|虚假宣传|捆绑销售|违规|诈骗)|私下(?:卖|售|收|操作|交易)|钱(?:都|就)?没了|"
@@ -2081,6 +2125,95 @@ _NEGATED_INSIDE = re.compile(r"不存在|并未|没有被|未被|不涉及|并�
 _SPEECH_OPENERS = ("说", "称", "声称", "号称")  # …unless it quotes the firm's denial to rebut it
 
 
+# ---------------------------------------------------------------- figures that got worse
+
+# A figure of the firm told twice, then and now, the later worse (客户数：98.2万户，10月为112.6万户; 营业部数量：年初126家，
+# 年末89家; 宣传6%，实际-11%; 上月还是5.8，这个月变6.5 for a rate): a fact against it in numbers alone.
+_FIGURE = re.compile(r"(?<![0-9.A-Za-z])(-?[0-9]+(?:\.[0-9]+)?)\s*(万亿|亿|万|千)?\s*(%|户|家|元|块|人|个|只|倍)?")
+_THEN = re.compile(
+    r"(?:上期|上月|上周|上季度?|去年|上年|年初|此前|之前|以前|原来|原先|原本|曾经?|宣传(?:的)?|承诺(?:的)?|说好(?:的)?|"
+    r"预期|定增(?:价格?|价)|发行价|买入价|高点|巅峰|最高|鼎盛(?:时)?|(?:从|由))[^，。；！？\n0-9]{0,6}$"
+)
+_NOW = re.compile(
+    r"(?:现在|最新|目前|年末|年底|实际(?:上)?|这个月|本月|本期|今年|现|当前|如今|变成?了?|只剩|仅剩|降至|降到|跌至|跌到|"
+    r"缩水至|缩至|剩下|只有|仅有|就剩|(?:调|涨|升|提)(?:到|至))[^，。；！？\n0-9]{0,6}$"
+)
+_CHANGE_BEFORE = re.compile(
+    r"(?:下降|增长|上升|减少|增加|下滑|提升|降低|回落|上涨|下跌|增幅|降幅|跌幅|涨幅|同比|环比|多了|少了)(?:了|约|近|超过?|逾|达)?$"
+)
+_MONTH = re.compile(r"(1[0-2]|[1-9])月(?:份)?[^，。；！？\n0-9]{0,10}$")
+# what the figure measures: more is better (客户数, 净值, 收益) or worse (利率, 佣金, 投诉)
+_MORE_IS_BETTER = re.compile(
+    r"ROE|roe|客户数|客户|户数|净值|营业部|网点|分支机构|利润|净利|收入|营收|股价|市值|规模|收益|资产|份额|评分|覆盖率|净资本|员工|人数"
+)
+_MORE_IS_WORSE = re.compile(r"利率|费率|佣金|手续费|服务费|管理费|费用|投诉|罚款|亏损|回撤")
+_FIGURE_TOPIC = (("净值", "产品亏损/兑付"), ("收益", "产品亏损/兑付"), ("利率", "客户投诉"), ("费", "客户投诉"), ("佣金", "客户投诉"))
+_SCALE = {"万亿": 1e12, "亿": 1e8, "万": 1e4, "千": 1e3}
+
+
+def _same_unit(a: str, b: str) -> bool:
+    return a == b or {a, b} == {"", "元"}
+
+
+def worse_figures(text: str, s: int, e: int) -> tuple[str, str, int] | None:
+    """(what, topic, where) when the sentence text[s:e] gives one figure of the firm then and now and the
+    later is worse by a tenth or more (or turns from gain to loss); None otherwise."""
+    seen: list[tuple[str, float, str, int, str]] = []  # (then/now/month/"", value, unit, at, as written)
+    for m in _FIGURE.finditer(text, s, e):
+        lead = text[max(s, m.start() - 12) : m.start()]
+        if _CHANGE_BEFORE.search(lead):
+            continue  # a rate of change (同比下降30%), not the figure itself
+        if _THEN.search(lead):
+            when = "then"
+        elif _NOW.search(lead):
+            when = "now"
+        elif mo := _MONTH.search(lead):
+            when = "m" + mo.group(1)
+        else:
+            when = ""
+        try:
+            v = float(m.group(1)) * _SCALE.get(m.group(2) or "", 1.0)
+        except ValueError:
+            continue
+        if _MONTH.match(text, m.start()) or text.startswith(("年", "日", "号", "季", "个月"), m.end()):
+            continue  # a date, not a figure
+        unit = {"块": "元"}.get(m.group(3) or "", m.group(3) or "")
+        seen.append((when, v, unit, m.start(), m.group(0).strip()))
+    if len(seen) < 2:
+        return None
+    then = now = None
+    marked = [x for x in seen if x[0] in ("then", "now")]
+    months = [x for x in seen if x[0].startswith("m")]
+    if any(x[0] == "then" for x in marked):
+        then = next(x for x in seen if x[0] == "then")
+        now = next((x for x in seen if x[0] == "now"), None) or next(
+            (x for x in seen if x is not then and x[0] == "" and _same_unit(x[2], then[2])), None
+        )
+    elif len(months) >= 2 and months[0][0] != months[1][0]:
+        a, b = months[0], months[1]
+        then, now = (a, b) if int(a[0][1:]) < int(b[0][1:]) else (b, a)
+    elif months and (x := next((y for y in seen if y[0] == "now"), None)):
+        then, now = months[0], x
+    if then is None or now is None or not _same_unit(then[2], now[2]) or then[1] == now[1]:
+        return None
+    head = text[max(0, s - 40) : max(then[3], now[3])]
+    better = _MORE_IS_BETTER.search(head)
+    worse = _MORE_IS_WORSE.search(head)
+    if worse and (not better or worse.end() > better.end()):
+        bad = now[1] > then[1] * 1.1 if then[1] > 0 else now[1] > then[1]
+        what = worse.group(0)
+    elif better:
+        bad = (now[1] < then[1] * 0.9) if then[1] > 0 else False
+        bad = bad or (then[1] > 0 > now[1])
+        what = better.group(0)
+    else:
+        return None
+    if not bad:
+        return None
+    topic = next((t for w, t in _FIGURE_TOPIC if w in what), "其他")
+    return f"数字变差：{what}由{then[4]}变为{now[4]}", topic, min(then[3], now[3])
+
+
 def complaints(reading: Reading, mentions: Sequence[Mention]) -> list[Complaint]:
     """What the post says the firm (its staff, its service) did to clients, in the parts about the firm:
     complaint and misconduct predicates not negated (从未乱收费), not in a rule, a warning, a hypothesis
@@ -2144,6 +2277,13 @@ def complaints(reading: Reading, mentions: Sequence[Mention]) -> list[Complaint]
             cs, _ = _clause_of(text, m.start)
             if not _NOT_A_FACT_BEFORE.search(text, cs, m.start) and not teaching:
                 out.append(Complaint("投诉/举报" + m.alias, "客户投诉", m.start, m.entity))
+                break
+    # a figure of ours then and now, the later worse (年初126家，年末89家)
+    if not teaching:
+        for s, e in sentences:
+            if (reading.whole or about_us(s) or about_us(e - 1)) and (fig := worse_figures(text, s, e)):
+                what, topic, at = fig
+                out.append(Complaint(what, topic, at))
                 break
     # staff saying it is none of theirs (客服说跟他们没关系): buck-passing
     for s, e in sentences:

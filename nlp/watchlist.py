@@ -10,6 +10,7 @@ Numeric names (stock codes) match only as whole numbers: 600030 is not found in 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,6 +204,36 @@ _NOT_AN_ABBREVIATION = frozenset(
 _ABBREVIATION_NOT_BEFORE = frozenset("券劵监件明书据实人言词照物号章指交金")
 
 
+# accented pinyin vowels → plain (泰hé → 泰he), one character for one, so offsets stay the text's
+_TONELESS = str.maketrans("āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü", "aaaaeeeeiiiioooouuuuvvvvv")
+_HAS_DISGUISE = re.compile(r"[a-z][\u4e00-\u9fff]|[\u4e00-\u9fff][a-z]|[a-z](?:证券|证卷|zq|券商)|[某*＊x×]{1,2}(?:证券|证卷)|\d[ol]|[ol]\d")
+_DISGUISED_CODE = re.compile(r"(?<![0-9a-z])(?=[0-9ol]*\d[0-9ol]*\d[0-9ol]*\d[0-9ol]*\d)[0-9ol]{6}(?![0-9a-z])")
+_CODE_DIGITS = str.maketrans("ol", "01")
+_CLUE_HINT = re.compile(r"姓|开头|打头|结尾|收尾|尾号|尾数|某")
+_BROKER = re.compile(r"券商|证券|证卷")
+_SURNAME_CLUE = re.compile(r"(?:董事长|总裁|总经理|老板|一把手|老总|掌门人?|董秘|高管|副总)[^，。；！？\n]{0,3}姓([\u4e00-\u9fff])")
+_CODE_CLUE = re.compile(
+    r"(?:(?P<tail>尾号|尾数)\s*(?P<d1>[0-9]{3,6}))|(?:代码|股票代码|代号)?[^，。；！？\n0-9]{0,3}?(?P<d2>[0-9]{3,5})\s*(?P<end>开头|打头|结尾|收尾)"
+)
+_DISGUISE_TAILS = ("证券", "证卷", "zq", "券商")
+
+
+def _disguise_pattern(stem: str, ent: Entity) -> re.Pattern[str]:
+    """The stem with each character as itself, its toneless pinyin or its initial, an optional space
+    between; or its first character and a mask before 证券. Group 1 is the name as written, group 2 a
+    tail that makes letters alone the firm's (证券, zq, the rest of a product named after the stem)."""
+    parts = []
+    for c in stem:
+        alts = sorted({*_sounds().get(c, ()), _letters().get(c, "").lower()} - {""}, key=len, reverse=True)
+        parts.append("(?:" + "|".join([re.escape(c), *alts]) + ")")
+    tails = [*_DISGUISE_TAILS]
+    tails += [p[len(stem) :] for p in ent.products if p.startswith(stem) and len(p) > len(stem)]
+    tail = "|".join(re.escape(t.translate(_ASCII_LOWER)) for t in sorted(set(tails), key=len, reverse=True))
+    name = " ?".join(parts)
+    masked = re.escape(stem[0]) + "[某*＊x×]{1," + str(len(stem)) + "}(?=证券|证卷)"
+    return re.compile(f"(?<![a-z])({name}|{masked})(?![a-z])({tail})?")
+
+
 @dataclass
 class WatchList:
     entities: Sequence[Entity]
@@ -236,6 +267,41 @@ class WatchList:
             and 2 <= len(alias) - 2 <= 4
             and all("\u4e00" <= c <= "\u9fff" for c in alias[:-2])
         ]
+
+        self._codes = {
+            alias: ent.name
+            for ent in self.entities
+            if ent.kind == "firm"
+            for alias, role in ent.names()
+            if role == CODE and len(alias) == 6
+        }
+        self._disguises = [
+            (ent.name, stem, _disguise_pattern(stem, ent))
+            for ent in self.entities
+            if ent.kind == "firm"
+            for stem in dict.fromkeys(
+                alias[:-2] if alias.endswith("证券") else alias
+                for alias, role in ent.names()
+                if role in (NAME, ALIAS)
+            )
+            if 2 <= len(stem) <= 4
+            and not stem.endswith("证")  # 泰证, the abbreviation: its stem is the name's
+            and all("\u4e00" <= c <= "\u9fff" for c in stem)
+            and _initials(stem)
+        ]
+
+        firm = next((ent for ent in self.entities if ent.kind == "firm"), None)
+        stem = next((st for n, st in self._stems if firm is not None and n == firm.name), "")
+        self._clue_firm = (
+            (
+                firm.name,
+                frozenset(x[0] for x in firm.executives if x),
+                tuple(a for a, r in firm.names() if r == CODE and len(a) == 6),
+                re.compile("[某*＊x×]{1,2}" + re.escape(stem[1:]) + "(?=证券|证卷)") if len(stem) >= 2 else None,
+            )
+            if firm is not None
+            else None
+        )
 
     # -- building ---------------------------------------------------------------------------------
 
@@ -326,6 +392,8 @@ class WatchList:
                     found.append((i, j, term))
                 i = hay.find(needle, i + 1)
         found.extend(self._homophones(hay))
+        found.extend(self._disguised(hay, text))
+        found.extend(self._clues(text))
         # longest first, then leftmost; keep spans that do not overlap an already kept one
         found.sort(key=lambda f: (-(f[1] - f[0]), f[0]))
         occupied = bytearray(len(hay))
@@ -359,6 +427,57 @@ class WatchList:
                         out.append((s, k + len(suffix), _Term(alias, alias, entity, ALIAS)))
                 k = hay.find(suffix, k + 1)
         return out
+
+    def _disguised(self, hay: str, text: str) -> list[tuple[int, int, _Term]]:
+        """The firm's name written past a filter: letters for some of its characters (T和, 泰hé, tai he智投),
+        a masked second character before 证券 (泰某证券, 泰*证券), a stock code with O for 0 (6O199O).
+        Letters for every character (TH, taihe) count only before 证券 / zq / a product's own tail."""
+        out: list[tuple[int, int, _Term]] = []
+        if not self._disguises:
+            return out
+        plain = hay.translate(_TONELESS)
+        if not _HAS_DISGUISE.search(plain):
+            return out
+        for entity, stem, pattern in self._disguises:
+            for m in pattern.finditer(plain):
+                written = m.group(1)
+                cjk = sum("\u4e00" <= c <= "\u9fff" for c in written)
+                tail = m.group(2) or ""
+                if written.replace(" ", "") == stem or (cjk == 0 and not tail):
+                    continue
+                alias = text[m.start(1) : m.end(2) if tail else m.end(1)]
+                out.append((m.start(1), m.start(1) + len(alias), _Term(alias, alias, entity, ALIAS)))
+        for m in _DISGUISED_CODE.finditer(plain):
+            code = m.group(0).translate(_CODE_DIGITS)
+            if code != m.group(0) and code in self._codes:
+                written = text[m.start() : m.end()]
+                out.append((m.start(), m.end(), _Term(written, written, self._codes[code], CODE)))
+        return out
+
+    def _clues(self, text: str) -> list[tuple[int, int, _Term]]:
+        """The firm left unnamed but pointed at (那家董事长姓高、代码601开头的券商; 代码以990结尾的上市券商; 某和证券，
+        董事长姓高那家): two clues, or a code's last three digits or more, with 券商 or 证券 in the post."""
+        if not self._clue_firm or not _CLUE_HINT.search(text) or not _BROKER.search(text):
+            return []
+        entity, surnames, codes, masked = self._clue_firm
+        score, first, said = 0, len(text), []
+        for m in _SURNAME_CLUE.finditer(text):
+            if m.group(1) in surnames:
+                score, first = score + 1, min(first, m.start())
+                said.append(m.group(0))
+        for m in _CODE_CLUE.finditer(text):
+            digits, end = m.group("d1") or m.group("d2"), m.group("end")
+            tail = end in ("结尾", "收尾") or m.group("tail") is not None
+            if any(c.endswith(digits) if tail else c.startswith(digits) for c in codes):
+                score, first = score + (2 if tail else 1), min(first, m.start())
+                said.append(m.group(0).lstrip("、，,；; "))
+        if masked and (m := masked.search(text)):
+            score, first = score + 1, min(first, m.start())
+            said.append(m.group(0))
+        if score < 2:
+            return []
+        alias = "线索：" + "、".join(dict.fromkeys(said))
+        return [(first, first + 1, _Term(alias, alias, entity, ALIAS))]
 
     def targets(self, text: str) -> list[str]:
         """Canonical names of the watched entities ``text`` mentions, in order of first mention."""
