@@ -566,7 +566,8 @@ NEUTRAL_GAP = 4  # characters a prevention word may stand before the keyword it 
 NEUTRAL_AFTER = _words(
     "知识 渠道 途径 热线 电话 方式 流程 指南 指引 意识 教育 宣传 宣讲 讲座 保护 安全 防护 培训 演练 制度 机制 "
     "办法 规定 规则 条例 管理办法 要求 标准 平台 处理机制 处理流程 处理效率 处理情况 处理工作 办结 一键 直达 通道 入口 功能 中心 "
-    "计算 技术 应急 预案 演习 切换演练 应急演练 演练 后仍 后继续 后将继续  处理进度 处理时效 处理时限 处理结果 风险可控 风险总体可控 风险整体可控 风险基本可控 风险不大 风险较低 主要集中 集中在 多集中"
+    "计算 技术 应急 预案 演习 切换演练 应急演练 演练 后仍 后继续 后将继续  处理进度 处理时效 处理时限 处理结果 风险可控 风险总体可控 风险整体可控 风险基本可控 风险不大 风险较低 主要集中 集中在 多集中 "
+    "一案予以结案 一案结案 案予以结案 一案终止调查"
 )
 # a default or a blow-up whose subject is an issuer just before it (恒屿地产债券违约, 城投债爆雷): not the firm's
 _ISSUER_BEFORE = re.compile(r"(?:债|债券|地产|房企|城投|信托|集团|控股|平台|票据|商票)(?:的)?(?:相关)?$")
@@ -1536,6 +1537,7 @@ def read(
         and not many
         and len(text) - title_len <= TITLE_BODY_CHARS
         and any(m.start < title_len for m in ours)
+        and not any(m.start > title_len for m in ours)  # a body that names us says itself which parts are ours
     ):
         # a title that names us, and no one else anywhere: its body is about us (如何评价X证券的年报？\n净利润下滑四成)
         firm_spans.extend(u for u in units if u[0] > title_len)

@@ -185,3 +185,78 @@ def test_numbers_fall_against_us_only_where_a_fall_is_bad(desk, text, alert):
     """A fall is bad news for profit, capital, clients and share; a fall of a cost, a rate or IPO
     failures is good news."""
     assert one(desk, text)["flagged"] is alert
+
+
+# ------------------------------------------------------------------------------------- names past a filter
+
+
+def test_the_name_written_with_letters_or_masked_is_the_firm():
+    wl = WatchList.from_firm(
+        "泰和证券股份有限公司",
+        short_names=["泰和证券", "泰和"],
+        stock_codes=["601990"],
+        executives=["高志远", "林晓"],
+        products=["泰和智投", "泰和稳盈1号"],
+    )
+
+    def named(text: str) -> list[str]:
+        return [m.entity for m in wl.find(text)]
+
+    for text in (
+        "T和的理财经理是真能说",
+        "泰hé家的客户经理离职了也不说",
+        "tai he智投闪退三次了",
+        "TH智投 登录一直提示网络异常",
+        "泰某证券的APP又崩了",
+        "6O199O今天开盘就核按钮",
+        "董事长姓高、总裁姓林、代码601开头的那家券商，还用猜吗",
+        "一家代码以990结尾的上市券商被暂停了保荐业务资格",
+    ):
+        assert named(text) == ["泰和证券"], text
+    # letters alone are anyone's, a surname alone is anyone's, and other words keep their own
+    for text in ("taihe今天开会", "TH你们好", "董事长姓高的那家公司", "一个t和h", "他和我", "601开头的股票"):
+        assert named(text) == [], text
+
+
+# ------------------------------------------------------------------------------------- figures
+
+
+@pytest.mark.parametrize(
+    ("text", "alert"),
+    [
+        ("霁川证券营业部数量：年初126家，年末89家", True),
+        ("霁川证券11月经纪业务客户数：98.2万户，10月为112.6万户", True),
+        ("霁川稳盈3号的收益跟宣传有点出入：宣传6%，实际-11%", True),
+        ("霁川的融资利率我上月还是5.8，这个月账单变6.5", True),
+        ("霁川证券营业部数量：年初89家，年末126家", False),
+        ("霁川证券两融利率从8.35%下调至5.6%", False),
+        ("霁川证券营业成本较上年下降30%，净利润同比增长20%", False),
+    ],
+)
+def test_a_figure_of_ours_then_and_now_is_bad_news_when_the_later_is_worse(desk, text, alert):
+    a = one(desk, text)
+    assert a["flagged"] is alert, a["reasons"]
+    if alert:
+        assert said(a, "数字变差")
+
+
+def test_a_short_body_under_a_title_that_names_us_is_about_us(desk):
+    body = "净利润下滑四成多，自营亏损，经纪收入也降。"
+    titled = desk.analyze([{"title": "如何评价霁川证券今年的年报？", "text": body}])[0]
+    assert titled["flagged"] and said(titled, "净利润下滑四成")
+    # the same body under a title about another firm is not ours
+    other = desk.analyze([{"title": "如何评价东岚证券今年的年报？", "text": body}])[0]
+    assert not other["flagged"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "今日无新增针对霁川证券的监管措施信息。",
+        "证监会决定对霁川证券此前涉嫌保荐业务违规一案予以结案，不予行政处罚。",
+        "之前吐槽过霁川易达卡顿，更新到新版本后流畅多了，收回之前的话",
+        "霁川证券：拟吸收合并东岚证券，公司股票自明日起停牌，预计停牌时间不超过10个交易日。",
+    ],
+)
+def test_an_ended_case_no_new_measure_a_fixed_app_and_a_mergers_halt_are_no_alerts(desk, text):
+    assert not one(desk, text)["flagged"]
