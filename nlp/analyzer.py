@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nlp import context_rules as rules
+from nlp import rescue as rescue_mod
 from nlp import rumor as rumor_mod
 from nlp import targets as targets_mod
 from nlp.falsity import DEBUNK_FACTOR, FalsityDetector
 from nlp.feedback import FeedbackHook, FeedbackInput, p_negative
 from nlp.normalize import simplified
+from nlp.rescue import RescueModel
 from nlp.risk import RiskThresholds, assess
 from nlp.rumor import RumorModel, RumorRegister
 from nlp.segment import Segmenter
@@ -109,6 +111,7 @@ class Analyzer:
         rumor_register: RumorRegister | Iterable[Any] | None = None,
         context: rules.DeskContext | Mapping | None = None,
         encoder: DeskEncoder | None = None,
+        rescue: RescueModel | str | None = SHIPPED,
     ) -> None:
         self.watchlist = watchlist
         # the desk's context (sources declared about the firm, its official accounts): nlp.context_rules
@@ -123,6 +126,8 @@ class Analyzer:
         self.register = RumorRegister.of(rumor_register)
         self.target_model = targets_mod.load_default() if target_model == SHIPPED else target_model
         self.rumor_model = rumor_mod.load_default() if rumor_model == SHIPPED else rumor_model
+        # the learned second look at posts that name us and that nothing flagged (nlp.rescue); None: off
+        self.rescue = rescue_mod.load_default() if rescue == SHIPPED else rescue
         self.max_chars = max_chars
         self._neg = list(sentiment_model.labels).index("negative")
         self._pos = list(sentiment_model.labels).index("positive")
@@ -146,6 +151,7 @@ class Analyzer:
         rumor_register: Iterable[Any] | None = None,
         context: rules.DeskContext | Mapping | None = None,
         encoder: str | DeskEncoder | None = None,
+        rescue: RescueModel | str | None = SHIPPED,
     ) -> Analyzer:
         """From plain values or settings-shaped objects (duck-typed; this room imports nothing of ours).
 
@@ -180,6 +186,7 @@ class Analyzer:
             rumor_register=rumor_register,
             context=ctx,
             encoder=_encoder(encoder),
+            rescue=None if rescue in ("none", "off", "") else rescue,
         )
 
     @property
@@ -463,17 +470,37 @@ class Analyzer:
             topic = replace(topic, topic=complaint_topic)
             risk_topic = complaint_topic
         authority = self._authority(w.post)
-        risk = assess(
-            targets=targets,
-            negative_targets=negative_targets,
-            rumor=rumor,
-            topic=risk_topic,
-            post=w.post,
-            authority=authority,
-            thresholds=th,
-            negativity_elsewhere=elsewhere,
-            positive=sentiment["label"] == "positive",
-        )
+
+        def _assess() -> Any:
+            return assess(
+                targets=targets,
+                negative_targets=negative_targets,
+                rumor=rumor,
+                topic=risk_topic,
+                post=w.post,
+                authority=authority,
+                thresholds=th,
+                negativity_elsewhere=elsewhere,
+                positive=sentiment["label"] == "positive",
+            )
+
+        risk = _assess()
+        if (
+            not risk.flagged
+            and targets
+            and self.rescue is not None
+            and statement is None  # the firm's own word, or a relayed denial: never an alert
+            and not (against is not None and not rules.names_us(against, w.watchlist))
+        ):
+            # the learned second look (nlp.rescue): bad news for us in words no rule holds
+            p_bad = self.rescue.probability(rescue_mod.normalize(w.text, w.mentions, w.watchlist))
+            if p_bad >= self.rescue.threshold:
+                who = next(
+                    (t for t in targets if (e := w.watchlist.entity(t)) and e.kind == "firm"), targets[0]
+                )
+                negative_targets = [*negative_targets, who]
+                context_reasons.append(f"语境模型：对{who}不利（{p_bad:.2f}）")
+                risk = _assess()
 
         reasons: list[str] = []
         if not targets:

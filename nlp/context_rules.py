@@ -1412,7 +1412,9 @@ def _our_shorts(name: str, ours: Sequence[Mention]) -> list[str]:
     return out
 
 
-TITLE_BODY_CHARS = 200  # a short body under a title that names us is about us (a long article names its subjects)
+TITLE_BODY_CHARS = (
+    200  # a short body under a title that names us is about us (a long article names its subjects)
+)
 
 
 def _paragraph_goes_on(
@@ -1537,7 +1539,9 @@ def read(
         and not many
         and len(text) - title_len <= TITLE_BODY_CHARS
         and any(m.start < title_len for m in ours)
-        and not any(m.start > title_len for m in ours)  # a body that names us says itself which parts are ours
+        and not any(
+            m.start > title_len for m in ours
+        )  # a body that names us says itself which parts are ours
     ):
         # a title that names us, and no one else anywhere: its body is about us (如何评价X证券的年报？\n净利润下滑四成)
         firm_spans.extend(u for u in units if u[0] > title_len)
@@ -2131,7 +2135,9 @@ _SPEECH_OPENERS = ("说", "称", "声称", "号称")  # …unless it quotes the 
 
 # A figure of the firm told twice, then and now, the later worse (客户数：98.2万户，10月为112.6万户; 营业部数量：年初126家，
 # 年末89家; 宣传6%，实际-11%; 上月还是5.8，这个月变6.5 for a rate): a fact against it in numbers alone.
-_FIGURE = re.compile(r"(?<![0-9.A-Za-z])(-?[0-9]+(?:\.[0-9]+)?)\s*(万亿|亿|万|千)?\s*(%|户|家|元|块|人|个|只|倍)?")
+_FIGURE = re.compile(
+    r"(?<![0-9.A-Za-z])(-?[0-9]+(?:\.[0-9]+)?)\s*(万亿|亿|万|千)?\s*(%|户|家|元|块|人|个|只|倍)?"
+)
 _THEN = re.compile(
     r"(?:上期|上月|上周|上季度?|去年|上年|年初|此前|之前|以前|原来|原先|原本|曾经?|宣传(?:的)?|承诺(?:的)?|说好(?:的)?|"
     r"预期|定增(?:价格?|价)|发行价|买入价|高点|巅峰|最高|鼎盛(?:时)?|(?:从|由))[^，。；！？\n0-9]{0,6}$"
@@ -2149,7 +2155,13 @@ _MORE_IS_BETTER = re.compile(
     r"ROE|roe|客户数|客户|户数|净值|营业部|网点|分支机构|利润|净利|收入|营收|股价|市值|规模|收益|资产|份额|评分|覆盖率|净资本|员工|人数"
 )
 _MORE_IS_WORSE = re.compile(r"利率|费率|佣金|手续费|服务费|管理费|费用|投诉|罚款|亏损|回撤")
-_FIGURE_TOPIC = (("净值", "产品亏损/兑付"), ("收益", "产品亏损/兑付"), ("利率", "客户投诉"), ("费", "客户投诉"), ("佣金", "客户投诉"))
+_FIGURE_TOPIC = (
+    ("净值", "产品亏损/兑付"),
+    ("收益", "产品亏损/兑付"),
+    ("利率", "客户投诉"),
+    ("费", "客户投诉"),
+    ("佣金", "客户投诉"),
+)
 _SCALE = {"万亿": 1e12, "亿": 1e8, "万": 1e4, "千": 1e3}
 
 

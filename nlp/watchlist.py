@@ -206,12 +206,18 @@ _ABBREVIATION_NOT_BEFORE = frozenset("券劵监件明书据实人言词照物号
 
 # accented pinyin vowels → plain (泰hé → 泰he), one character for one, so offsets stay the text's
 _TONELESS = str.maketrans("āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü", "aaaaeeeeiiiioooouuuuvvvvv")
-_HAS_DISGUISE = re.compile(r"[a-z][\u4e00-\u9fff]|[\u4e00-\u9fff][a-z]|[a-z](?:证券|证卷|zq|券商)|[某*＊x×]{1,2}(?:证券|证卷)|\d[ol]|[ol]\d")
-_DISGUISED_CODE = re.compile(r"(?<![0-9a-z])(?=[0-9ol]*\d[0-9ol]*\d[0-9ol]*\d[0-9ol]*\d)[0-9ol]{6}(?![0-9a-z])")
+_HAS_DISGUISE = re.compile(
+    r"[a-z][\u4e00-\u9fff]|[\u4e00-\u9fff][a-z]|[a-z](?:证券|证卷|zq|券商)|[某*＊x×]{1,2}(?:证券|证卷)|\d[ol]|[ol]\d"
+)
+_DISGUISED_CODE = re.compile(
+    r"(?<![0-9a-z])(?=[0-9ol]*\d[0-9ol]*\d[0-9ol]*\d[0-9ol]*\d)[0-9ol]{6}(?![0-9a-z])"
+)
 _CODE_DIGITS = str.maketrans("ol", "01")
 _CLUE_HINT = re.compile(r"姓|开头|打头|结尾|收尾|尾号|尾数|某")
 _BROKER = re.compile(r"券商|证券|证卷")
-_SURNAME_CLUE = re.compile(r"(?:董事长|总裁|总经理|老板|一把手|老总|掌门人?|董秘|高管|副总)[^，。；！？\n]{0,3}姓([\u4e00-\u9fff])")
+_SURNAME_CLUE = re.compile(
+    r"(?:董事长|总裁|总经理|老板|一把手|老总|掌门人?|董秘|高管|副总)[^，。；！？\n]{0,3}姓([\u4e00-\u9fff])"
+)
 _CODE_CLUE = re.compile(
     r"(?:(?P<tail>尾号|尾数)\s*(?P<d1>[0-9]{3,6}))|(?:代码|股票代码|代号)?[^，。；！？\n0-9]{0,3}?(?P<d2>[0-9]{3,5})\s*(?P<end>开头|打头|结尾|收尾)"
 )
@@ -297,7 +303,9 @@ class WatchList:
                 firm.name,
                 frozenset(x[0] for x in firm.executives if x),
                 tuple(a for a, r in firm.names() if r == CODE and len(a) == 6),
-                re.compile("[某*＊x×]{1,2}" + re.escape(stem[1:]) + "(?=证券|证卷)") if len(stem) >= 2 else None,
+                re.compile("[某*＊x×]{1,2}" + re.escape(stem[1:]) + "(?=证券|证卷)")
+                if len(stem) >= 2
+                else None,
             )
             if firm is not None
             else None

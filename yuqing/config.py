@@ -120,6 +120,10 @@ class ModelConfig(BaseModel):
     # (nlp/encoder.py): 'builtin' (the shipped nlp/models/encoder-e5), 'none', or a directory written by
     # `python -m nlp.training encoder`
     encoder: str = Field("none", description="'builtin', 'none', or an encoder directory")
+    # the learned second look at posts that name us and that the rules did not flag (nlp/rescue.py, trained
+    # on bench/e2e's labelled material): 'builtin' (nlp/models/rescue-linear), 'none', or a directory
+    # written by `python -m nlp.training rescue train --out DIR`
+    rescue: str = Field("builtin", description="'builtin', 'none', or a rescue model directory")
 
 
 class RiskConfig(BaseModel):

@@ -95,6 +95,7 @@ class Context:
         if self._analyzer is None:
             from nlp.analyzer import Analyzer
             from nlp.encoder import load_encoder
+            from nlp.rescue import load_rescue
             from nlp.sentiment import create_sentiment_model
             from nlp.watchlist import Entity, WatchList
 
@@ -122,6 +123,7 @@ class Context:
                     "official_accounts": f.official_accounts,
                 },
                 encoder=load_encoder(self.settings.model.encoder),
+                rescue=load_rescue(self.settings.model.rescue),
             )
             self._analyzer.feedback = self.read_feedback_layer(self._analyzer)
         return self._analyzer

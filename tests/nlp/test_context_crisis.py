@@ -71,7 +71,7 @@ def test_a_tip_passed_on_as_sure_is_a_rumor(desk):
 
 
 def test_an_official_measure_on_the_firms_own_account_is_news(wl, tiny_model):
-    desk = Analyzer(wl, tiny_model, target_model=None, rumor_model=None)
+    desk = Analyzer(wl, tiny_model, target_model=None, rumor_model=None, rescue=None)
     post = {"author": "霁川证券", "user_verified": True}
     a = one(desk, "【公告】公司收到证监局责令改正措施的决定，暂停新增场外衍生品业务六个月。", **post)
     assert a["flagged"] and said(a, "本司官方发布的坏消息")

@@ -46,7 +46,7 @@ def wl() -> WatchList:
 def rules_only(wl: WatchList, tiny_model) -> Analyzer:
     """An analyzer of the rules alone: the tiny sentiment model, no entity or rumor model, BAR declared."""
     return Analyzer(
-        wl, tiny_model, target_model=None, rumor_model=None, context={"about_firm_sources": [BAR]}
+        wl, tiny_model, target_model=None, rumor_model=None, rescue=None, context={"about_firm_sources": [BAR]}
     )
 
 
@@ -201,7 +201,7 @@ def test_a_staff_remark_that_belittles_clients_is_misconduct(desk, text, topic):
 
 def test_a_complaint_in_a_post_naming_several_of_ours_needs_its_own_clause(wl, tiny_model):
     both = Analyzer(
-        wl.restrict(["霁川证券"]), tiny_model, target_model=None, rumor_model=None
+        wl.restrict(["霁川证券"]), tiny_model, target_model=None, rumor_model=None, rescue=None
     )  # one target: a complaint in the post is about it
     assert one(both, "霁川证券开户送的体验金，到期说不给，玩文字游戏")["flagged"]
     assert rules.subject_at("松岩银行推霁川证券的扫码开户被指违规", [], 12) is None

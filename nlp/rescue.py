@@ -1,0 +1,143 @@
+"""The desk's learned second look: is a post that names us bad news for us, in words no rule holds?
+
+The context rules (nlp.context_rules) flag what they have words for; fresh writers bring new words every
+time (bench/e2e/README.md: rules written on half a battery lifted its other half not at all). This model
+was trained on the desk's own labelled material instead — hand-written batteries and worlds of fictional
+brokers, each labelled by what a duty officer must see — with every watched name replaced by a placeholder
+(本司, 本司产品, 本司高管, 本司代码, 本司子公司; look-alikes 他司), so it learns wording, not names, and
+carries to any firm. It reads only posts that name one of ours and that the rules did not flag, and only
+adds a flag, with its reason: 语境模型：对X不利（0.86）.
+
+Model: TF-IDF over character 1–3-grams (sublinear tf, smooth idf, l2 rows) and a class-balanced L2
+logistic regression (nlp.training.rescue; ``python -m nlp.training rescue``), stored as one gzipped JSON
+(nlp/models/rescue-linear/model.json.gz). Pure Python and numpy at run time.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from nlp.watchlist import CODE, EXCLUDED, EXECUTIVE, PRODUCT, Mention, WatchList
+
+RESCUE_DIR = Path(__file__).resolve().parent / "models" / "rescue-linear"
+MAX_CHARS = 600  # the head of a post: what it is about is said early
+_SPACES = re.compile(r"\s+")
+
+# the placeholder of each kind of name (the training data is normalized the same way)
+OURS, OUR_CODE, OUR_PRODUCT, OUR_PERSON, OUR_UNIT, THEIRS = (
+    "本司",
+    "本司代码",
+    "本司产品",
+    "本司高管",
+    "本司子公司",
+    "他司",
+)
+
+
+def normalize(text: str, mentions: Sequence[Mention], watchlist: WatchList) -> str:
+    """``text`` with every watched name (as found: ``watchlist.find(text, include_excluded=True)``) put
+    as its placeholder."""
+    firm = next((e.name for e in watchlist.entities if e.kind == "firm"), None)
+    out, at = [], 0
+    for m in sorted(mentions, key=lambda m: m.start):
+        if m.start < at:
+            continue
+        if m.role == EXCLUDED:
+            tag = THEIRS
+        elif m.role == CODE:
+            tag = OUR_CODE
+        elif m.role == PRODUCT:
+            tag = OUR_PRODUCT
+        elif m.role == EXECUTIVE:
+            tag = OUR_PERSON
+        else:
+            tag = OURS if firm is None or m.entity == firm else OUR_UNIT
+        out.append(text[at : m.start])
+        out.append(tag)
+        at = m.end
+    out.append(text[at:])
+    return "".join(out)
+
+
+def ngrams(text: str, lo: int = 1, hi: int = 3) -> Counter:
+    s = _SPACES.sub(" ", text[:MAX_CHARS])
+    return Counter(s[i : i + n] for n in range(lo, hi + 1) for i in range(len(s) - n + 1))
+
+
+@dataclass
+class RescueModel:
+    """weights[g] = (idf, coefficient) per n-gram; p = sigmoid(w·x + b), x the l2-normalized tf-idf."""
+
+    weights: dict[str, tuple[float, float]]
+    intercept: float
+    threshold: float
+    meta: dict
+
+    def probability(self, normalized: str) -> float:
+        feats = []
+        for g, k in ngrams(normalized).items():
+            wi = self.weights.get(g)
+            if wi is not None:
+                feats.append(((1.0 + math.log(k)) * wi[0], wi[1]))
+        if not feats:
+            return 1.0 / (1.0 + math.exp(-self.intercept))
+        norm = math.sqrt(sum(v * v for v, _ in feats))
+        z = self.intercept + sum(v * c for v, c in feats) / norm
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+    @classmethod
+    def load(cls, path: Path = RESCUE_DIR) -> RescueModel:
+        doc = json.loads(gzip.decompress((path / "model.json.gz").read_bytes()).decode("utf-8"))
+        grams, idf, coef = doc["ngrams"], doc["idf"], doc["coef"]
+        if not (len(grams) == len(idf) == len(coef)):
+            raise ValueError(f"{path}: ngrams, idf and coef differ in length")
+        return cls(
+            weights={g: (float(i), float(c)) for g, i, c in zip(grams, idf, coef, strict=True)},
+            intercept=float(doc["intercept"]),
+            threshold=float(doc["threshold"]),
+            meta=doc.get("meta", {}),
+        )
+
+    def save(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        grams = sorted(self.weights)
+        doc = {
+            "ngrams": grams,
+            "idf": [round(self.weights[g][0], 5) for g in grams],
+            "coef": [round(self.weights[g][1], 5) for g in grams],
+            "intercept": round(self.intercept, 6),
+            "threshold": self.threshold,
+            "meta": self.meta,
+        }
+        raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        (path / "model.json.gz").write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
+
+
+_default: RescueModel | None = None
+
+
+def load_default() -> RescueModel | None:
+    """The shipped model, or None when its file is missing (the rules alone)."""
+    global _default
+    if _default is None and (RESCUE_DIR / "model.json.gz").exists():
+        _default = RescueModel.load(RESCUE_DIR)
+    return _default
+
+
+def load_rescue(name: str | None) -> RescueModel | None:
+    """``[model] rescue``: 'builtin' (the shipped model), 'none' / '' (off), or a directory of one."""
+    if not name or name in ("none", "off"):
+        return None
+    if name == "builtin":
+        return load_default()
+    path = Path(name)
+    if not (path / "model.json.gz").is_file():
+        raise FileNotFoundError(f"[model] rescue = {name!r}: no model.json.gz there")
+    return RescueModel.load(path)
