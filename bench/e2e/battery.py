@@ -45,12 +45,13 @@ def read(path: Path) -> list[tuple[bool, str, str]]:
     return out
 
 
-def analyzer():
-    """The desk's analyzer as `yuqing analyze` builds it (shipped models), for the battery's firm."""
+def analyzer(rescue: str = "shipped"):
+    """The desk's analyzer as `yuqing analyze` builds it (shipped models), for the battery's firm;
+    ``rescue="none"``: without the learned second look (nlp/rescue.py)."""
     sys.path.insert(0, str(ROOT))
     from nlp.analyzer import Analyzer
 
-    return Analyzer.from_config(firm=FIRM, watch=WATCH)
+    return Analyzer.from_config(firm=FIRM, watch=WATCH, rescue=rescue)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,12 +63,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the held-out batteries (bench/e2e/heldout): aggregate figures only",
     )
+    ap.add_argument(
+        "--no-rescue", action="store_true", help="the desk without its learned second look (nlp/rescue.py)"
+    )
     args = ap.parse_args(argv)
     if args.heldout and args.verbose:
         ap.error("held-out batteries are never read line by line: no --verbose with --heldout")
     where = HELDOUT if args.heldout else HERE
     files = [where / f"{n}.txt" for n in args.names] or sorted(where.glob("*.txt"))
-    an = analyzer()
+    an = analyzer("none" if args.no_rescue else "shipped")
     print(
         f"{'battery':<10} {'must':>5} {'found':>6} {'discovery':>10} {'harmless':>9} {'flagged':>8} {'false alarms':>13}"
     )
