@@ -493,7 +493,9 @@ class Analyzer:
             and not (against is not None and not rules.names_us(against, w.watchlist))
         ):
             # the learned second look (nlp.rescue): bad news for us in words no rule holds
-            p_bad = self.rescue.probability(rescue_mod.normalize(w.text, w.mentions, w.watchlist))
+            head = 2 * rescue_mod.MAX_CHARS  # the model reads the head only (names put as placeholders)
+            near = [m for m in w.mentions if m.end <= head]
+            p_bad = self.rescue.probability(rescue_mod.normalize(w.text[:head], near, w.watchlist))
             if p_bad >= self.rescue.threshold:
                 who = next(
                     (t for t in targets if (e := w.watchlist.entity(t)) and e.kind == "firm"), targets[0]

@@ -432,7 +432,7 @@ _COUNT = re.compile(
 )
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 # an enumeration of short names that says it is a list: 东岳、临川、北辰等 / ……
-_ENUM = re.compile(r"(?:[\u4e00-\u9fff]{2,4}、){2,}[\u4e00-\u9fff]{2,4}(?=等|…|\.\.\.|一共|共计)")
+_ENUM = re.compile(r"(?:[\u4e00-\u9fff]{2,4}、){2,40}[\u4e00-\u9fff]{2,4}(?=等|…|\.\.\.|一共|共计)")
 
 
 def _cn_number(s: str) -> int:
