@@ -75,35 +75,75 @@ def _initialize(tk: jieba.Tokenizer) -> None:
             _BASE = (tk.FREQ.copy(), tk.total)
 
 
-def _cut_run(tk: jieba.Tokenizer, sentence: str) -> list[str]:
+# ``_LogProbs`` marks: a fragment that is no prefix of any dictionary word, and one that is only a prefix
+_NOT_PREFIX = object()
+_PREFIX_ONLY = object()
+LOG_PROBS = 300_000  # fragments whose log probability is kept per tokenizer; bounded, cleared when full
+HMM_RUNS = 50_000  # leftover single characters read by jieba's HMM, kept; bounded, cleared when full
+_HMM: dict[str, tuple[str, ...]] = {}
+_HMM_SPLITS = [-1]  # how many force-split words finalseg had when _HMM was filled (it reads them)
+
+
+class _LogProbs(dict):
+    """fragment → ``ln(freq) - ln(total)`` as jieba computes it per candidate word (the same float: the same
+    two operands, the same subtraction), :data:`_PREFIX_ONLY` for a prefix of longer words only (frequency
+    0) and :data:`_NOT_PREFIX` for a fragment that starts no dictionary word. Filled on first look-up of
+    each fragment (a look-up instead of two and a logarithm), for one state of the dictionary."""
+
+    def __init__(self, tk: jieba.Tokenizer):
+        super().__init__()
+        self.freq = tk.FREQ
+        self.total = tk.total
+        self.size = len(tk.FREQ)
+        self.logtotal = math.log(tk.total)
+        self.alone = math.log(1) - self.logtotal  # a character no word starts with (jieba: freq or 1)
+
+    def current(self, tk: jieba.Tokenizer) -> bool:
+        """Still the tokenizer's dictionary (``add_word`` changes the total and the size)."""
+        return tk.FREQ is self.freq and tk.total == self.total and len(tk.FREQ) == self.size
+
+    def __missing__(self, frag: str) -> object:
+        if len(self) > LOG_PROBS:
+            self.clear()
+        f = self.freq.get(frag)
+        v: object = _NOT_PREFIX if f is None else math.log(f) - self.logtotal if f else _PREFIX_ONLY
+        self[frag] = v
+        return v
+
+
+def _cut_run(tk: jieba.Tokenizer, sentence: str, lp: _LogProbs | None = None) -> list[str]:
     """jieba's precise-mode words of one run of Chinese text (``Tokenizer.__cut_DAG``, HMM on), computed the
     same way in one pass: the word graph and the best route from the end (log frequencies, ties to the
     longer word, the same float operations in the same order), then the characters left single joined
-    and read by jieba's HMM (``finalseg``) unless the dictionary knows them. ≈30 % less time than jieba's
-    generator-and-dict version; tests/nlp/test_fast_paths.py holds them equal."""
-    freq = tk.FREQ
-    ln = math.log
+    and read by jieba's HMM (``finalseg``) unless the dictionary knows them. Each fragment's log
+    probability comes from ``lp`` (:class:`_LogProbs`: one look-up, the same float jieba computes); the
+    HMM's reading of leftover characters is kept (:data:`HMM_RUNS`). tests/nlp/test_fast_paths.py holds
+    the words equal to jieba's."""
+    if lp is None or not lp.current(tk):
+        lp = _LogProbs(tk)
     n = len(sentence)
-    logtotal = ln(tk.total)
     route_v = [0.0] * (n + 1)  # best log probability from here to the end
     route_x = [0] * (n + 1)  # where the first word of that route ends
+    alone = lp.alone
     for idx in range(n - 1, -1, -1):
         best_v: float | None = None
         best_x = idx
         i = idx
-        frag = sentence[idx]
-        while i < n and frag in freq:  # the prefix dictionary holds every prefix of every word
-            f = freq[frag]
-            if f:
-                v = ln(f) - logtotal + route_v[i + 1]
+        p = lp[sentence[idx]]
+        while p is not _NOT_PREFIX:  # the prefix dictionary holds every prefix of every word
+            if p is not _PREFIX_ONLY:
+                v = p + route_v[i + 1]
                 if best_v is None or v >= best_v:  # max over (v, end): a tie goes to the later end
                     best_v, best_x = v, i
             i += 1
-            frag = sentence[idx : i + 1]
+            if i >= n:
+                break
+            p = lp[sentence[idx : i + 1]]
         if best_v is None:  # no word starts here: the character alone
-            best_v = ln(freq.get(sentence[idx]) or 1) - logtotal + route_v[idx + 1]
+            best_v = alone + route_v[idx + 1]
         route_v[idx] = best_v
         route_x[idx] = best_x
+    freq = lp.freq
     out: list[str] = []
     buf = ""
     x = 0
@@ -125,11 +165,18 @@ def _cut_run(tk: jieba.Tokenizer, sentence: str) -> list[str]:
 
 
 def _flush(buf: str, freq: dict[str, int], out: list[str]) -> None:
-    """Single characters in a row: one character as it is; several, by the HMM unless they are a word."""
+    """Single characters in a row: one character as it is; several, by the HMM unless they are a word.
+    The HMM's words depend on the characters and finalseg's force-split words alone: kept per string."""
     if len(buf) == 1:
         out.append(buf)
     elif not freq.get(buf):
-        out.extend(finalseg.cut(buf))
+        if _HMM_SPLITS[0] != len(finalseg.Force_Split_Words) or len(_HMM) > HMM_RUNS:
+            _HMM.clear()
+            _HMM_SPLITS[0] = len(finalseg.Force_Split_Words)
+        words = _HMM.get(buf)
+        if words is None:
+            words = _HMM[buf] = tuple(finalseg.cut(buf))
+        out.extend(words)
     else:
         out.extend(buf)
 
@@ -153,6 +200,8 @@ class Segmenter:
         self._recent_lock = threading.Lock()
         self._pieces: dict[str, tuple[str, ...]] = {}  # word → its search tokens (search_tokens)
         self._runs: dict[str, tuple[str, ...]] = {}  # a Chinese run → jieba's words of it (_cut)
+        self._lp: _LogProbs | None = None  # the tokenizer's log probabilities, per fragment (_cut_run)
+        self._kept: dict[str, str] = {}  # word → as cut() gives it ("" when dropped)
 
     @property
     def tokenizer(self) -> jieba.Tokenizer:
@@ -193,6 +242,9 @@ class Segmenter:
         runs = self._runs
         if len(runs) > BLOCKS:
             runs.clear()
+        lp = self._lp
+        if lp is None or not lp.current(tk):
+            lp = self._lp = _LogProbs(tk)
         out: list[str] = []
         for blk in _RE_HAN.split(text):
             if not blk:
@@ -200,7 +252,7 @@ class Segmenter:
             if _RE_HAN.match(blk):
                 words = runs.get(blk)
                 if words is None:
-                    words = tuple(_cut_run(tk, blk))
+                    words = tuple(_cut_run(tk, blk, lp))
                     if len(blk) <= BLOCK_MAX_CHARS:
                         runs[blk] = words
                 out.extend(words)
@@ -216,7 +268,17 @@ class Segmenter:
         """Words of ``text`` (precise mode), whitespace and punctuation dropped, latin lower-cased."""
         if not text:
             return []
-        return [w.lower() for w in self._words(text) if _keep(w)]
+        kept = self._kept
+        if len(kept) > WORD_PIECES:
+            kept.clear()
+        out = []
+        for w in self._words(text):
+            k = kept.get(w)
+            if k is None:
+                k = kept[w] = w.lower() if _keep(w) else ""
+            if k:
+                out.append(k)
+        return out
 
     def search_tokens(self, text: str) -> list[str]:
         """Tokens for a search index (jieba search mode): 中信证券 → 中信证券, 中信, 证券.

@@ -185,6 +185,9 @@ def test_words_equal_jieba_cut(monkeypatch):
     import nlp.segment as segment
 
     monkeypatch.setattr(segment, "BLOCKS", 40)  # the kept runs are cleared along the way
+    monkeypatch.setattr(segment, "LOG_PROBS", 200)  # and the kept log probabilities
+    monkeypatch.setattr(segment, "HMM_RUNS", 20)  # and the HMM's readings
+    monkeypatch.setattr(segment, "WORD_PIECES", 30)  # and cut()'s words
     seg = Segmenter(["华鼎证券", "华鼎金管家", "鼎盈1号"])
     for text in [
         *texts(3, 300),
@@ -198,4 +201,26 @@ def test_words_equal_jieba_cut(monkeypatch):
         want = list(seg.tokenizer.cut(text))
         assert seg._cut(text) == want, text
         assert seg._cut(text) == want  # again, from the kept runs
+        plain = [w.lower() for w in want if any(ch.isalnum() for ch in w)]
+        seg._recent.clear()
+        assert seg.cut(text) == plain
+        assert seg.cut(text) == plain  # again, from the kept words
     assert len(seg._runs) <= 41
+    assert len(seg._lp) <= 201
+    assert len(segment._HMM) <= 21
+    assert len(seg._kept) <= 31
+
+
+def test_words_follow_a_dictionary_changed_after_first_use():
+    """A word added to the tokenizer after the first cut (the total and the prefixes change) counts at once:
+    the kept log probabilities belong to one state of the dictionary."""
+    seg = Segmenter(["华鼎证券"])
+    texts_ = ["岚峰证券今日公告总经理辞职", "客户称岚峰证券APP无法登录，岚峰证券回应"]
+    for text in texts_:
+        assert seg._cut(text) == list(seg.tokenizer.cut(text))
+    seg.tokenizer.add_word("岚峰证券", freq=2_000_000)
+    seg._runs.clear()
+    for text in texts_:
+        got = seg._cut(text)
+        assert got == list(seg.tokenizer.cut(text))
+        assert "岚峰证券" in got
