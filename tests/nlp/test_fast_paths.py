@@ -114,6 +114,35 @@ def test_simhash_equals_the_plain_computation(monkeypatch):
     assert len(sh._HASHES) <= 51
 
 
+def normalize_plain(text: str) -> str:
+    """nlp.simhash.normalize_for_dup as first written: every substitution, whatever the text holds."""
+    text = (text or "").lower()
+    for pattern in (
+        sh._URL,
+        sh._TRAILER_LINE,
+        sh._TRAILER_PAREN,
+        sh._HEADER,
+        sh._REPOST_CHAIN,
+        sh._MENTION,
+        sh._REPOST_WORDS,
+    ):
+        text = pattern.sub(" ", text)
+    return "".join(sh._KEEP.findall(text))
+
+
+def test_normalize_skips_only_substitutions_that_cannot_match():
+    odd = [
+        "HTTP://T.CN/ABC 华鼎证券 WWW.EXAMPLE.COM 公告",
+        "[快讯] 华鼎证券\n来源:新浪财经\n（责任编辑：王伟）",
+        "转发 // @张三 : 华鼎证券 RT @李四 原文：网页链接",
+        "【标题】\n  [标题二] 正文 (来源: 证券时报)",
+        "华鼎证券今日公告",
+        "",
+    ]
+    for text in [*texts(5, 400), *odd]:
+        assert sh.normalize_for_dup(text) == normalize_plain(text), text
+
+
 def search_tokens_plain(seg: Segmenter, text: str) -> list[str]:
     """jieba's search mode from the precise-mode words, computed afresh for every word."""
     freq = seg.tokenizer.FREQ
