@@ -16,7 +16,7 @@ import math
 import os
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import jieba
@@ -202,6 +202,7 @@ class Segmenter:
         self._runs: dict[str, tuple[str, ...]] = {}  # a Chinese run → jieba's words of it (_cut)
         self._lp: _LogProbs | None = None  # the tokenizer's log probabilities, per fragment (_cut_run)
         self._kept: dict[str, str] = {}  # word → as cut() gives it ("" when dropped)
+        self._joined: dict[Callable[[str], str], dict[str, str]] = {}  # index_text: clean → word → tokens
 
     @property
     def tokenizer(self) -> jieba.Tokenizer:
@@ -298,6 +299,23 @@ class Segmenter:
                 got = pieces[w] = self._search_pieces(w)
             out.extend(got)
         return out
+
+    def index_text(self, text: str, clean: Callable[[str], str]) -> str:
+        """``" ".join(c for c in map(clean, self.search_tokens(text)) if c)``: a search index's document
+        text, each word's cleaned tokens joined once and kept (:data:`WORD_PIECES`, per ``clean``)."""
+        if not text:
+            return ""
+        memo = self._joined.get(clean)
+        if memo is None or len(memo) > WORD_PIECES:
+            memo = self._joined[clean] = {}
+        parts = []
+        for w in self._words(text):
+            joined = memo.get(w)
+            if joined is None:
+                joined = memo[w] = " ".join(c for c in map(clean, self._search_pieces(w)) if c)
+            if joined:
+                parts.append(joined)
+        return " ".join(parts)
 
     def _search_pieces(self, w: str) -> tuple[str, ...]:
         """One precise-mode word's search tokens: its 2- and 3-character dictionary words, then itself."""

@@ -176,6 +176,20 @@ def test_search_tokens_kept_per_word_equal_jieba_search_mode(segmenter, monkeypa
     assert len(segmenter._pieces) <= 31
 
 
+def test_index_text_equals_the_cleaned_search_tokens_joined(segmenter, monkeypatch):
+    """What the posts index stores for a post (store.posts_sqlite): the cleaned search tokens, joined; the
+    per-word joins kept by the segmenter give the same text."""
+    import nlp.segment as segment
+    from store.posts_sqlite import _clean_token
+
+    monkeypatch.setattr(segment, "WORD_PIECES", 30)  # cleared along the way
+    for text in [*texts(6, 300), *gibberish(7, 100), "", "，。！", "华鼎证券ABC x1"]:
+        want = " ".join(c for c in map(_clean_token, segmenter.search_tokens(text)) if c)
+        assert segmenter.index_text(text, _clean_token) == want, text
+        assert segmenter.index_text(text, _clean_token) == want
+    assert all(len(m) <= 31 for m in segmenter._joined.values())
+
+
 COMMON = "的一是了我不人在他有这个上们来到时大地为子中你说生国年着就那和要她出也得里后自以会家可下而过天去能对小多然于心学么之都好看起发当没成只如事把还用第样道想作种开美总从无情己面最女但现前些所同日手又行意动方期它头经长儿回位分爱老因很给名法间斯知世什两次使身者被高已亲其进此话常与活正感"
 
 
