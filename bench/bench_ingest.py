@@ -176,6 +176,7 @@ PHASES = (  # (module, owner attribute path, label): wrapped by --phases, timed 
     ("store.neardup", "_stored_rows", "    lookup"),
     ("store.posts_sqlite", "SqlitePostIndex.write_many", "  posts index"),
     ("nlp.segment", "Segmenter.search_tokens", "    tokens (jieba)"),
+    ("nlp.segment", "Segmenter.index_text", "    tokens (jieba)"),  # the same, joined per word
     ("yuqing.ingest", "_alert_written", "  alerts, evidence, audit"),
     ("yuqing.ingest", "check_post", "checks"),
 )
@@ -249,7 +250,7 @@ class PhaseTimer:
             return 1000 * sum(d.get(label, 0.0) for _, d in part) / max(1, sum(n for n, _ in part))
 
         print(f"{'CPU ms/post by phase':40s}{'all':>12s}{'first tenth':>14s}{'last tenth':>14s}")
-        labels = [label for _, _, label in PHASES]
+        labels = list(dict.fromkeys(label for _, _, label in PHASES))
         labels.insert(labels.index("checks"), rest)
         for label in ["ingest (all)", *labels]:
             print(
