@@ -81,7 +81,7 @@ _PREFIX_ONLY = object()
 LOG_PROBS = 300_000  # fragments whose log probability is kept per tokenizer; bounded, cleared when full
 HMM_RUNS = 50_000  # leftover single characters read by jieba's HMM, kept; bounded, cleared when full
 _HMM: dict[str, tuple[str, ...]] = {}
-_HMM_SPLITS = [-1]  # how many force-split words finalseg had when _HMM was filled (it reads them)
+_HMM_SPLITS: list[tuple[int, int]] = [(0, -1)]  # finalseg's force-split words (which set, how many) for _HMM
 
 
 class _LogProbs(dict):
@@ -119,29 +119,36 @@ def _cut_run(tk: jieba.Tokenizer, sentence: str, lp: _LogProbs | None = None) ->
     probability comes from ``lp`` (:class:`_LogProbs`: one look-up, the same float jieba computes); the
     HMM's reading of leftover characters is kept (:data:`HMM_RUNS`). tests/nlp/test_fast_paths.py holds
     the words equal to jieba's."""
-    if lp is None or not lp.current(tk):
+    if lp is None:  # _cut hands in its table, checked against the dictionary once per text
         lp = _LogProbs(tk)
     n = len(sentence)
+    if n == 1:  # one character: itself, whatever the dictionary says
+        return [sentence]
     route_v = [0.0] * (n + 1)  # best log probability from here to the end
     route_x = [0] * (n + 1)  # where the first word of that route ends
     alone = lp.alone
     for idx in range(n - 1, -1, -1):
+        p = lp[sentence[idx]]
+        if p is _NOT_PREFIX:  # no word starts here: the character alone
+            route_v[idx] = alone + route_v[idx + 1]
+            route_x[idx] = idx
+            continue
         best_v: float | None = None
         best_x = idx
         i = idx
-        p = lp[sentence[idx]]
-        while p is not _NOT_PREFIX:  # the prefix dictionary holds every prefix of every word
+        while True:  # the prefix dictionary holds every prefix of every word
             if p is not _PREFIX_ONLY:
                 v = p + route_v[i + 1]
                 if best_v is None or v >= best_v:  # max over (v, end): a tie goes to the later end
-                    best_v, best_x = v, i
+                    best_v = v
+                    best_x = i
             i += 1
-            if i >= n:
+            if i == n:
                 break
             p = lp[sentence[idx : i + 1]]
-        if best_v is None:  # no word starts here: the character alone
-            best_v = alone + route_v[idx + 1]
-        route_v[idx] = best_v
+            if p is _NOT_PREFIX:
+                break
+        route_v[idx] = alone + route_v[idx + 1] if best_v is None else best_v
         route_x[idx] = best_x
     freq = lp.freq
     out: list[str] = []
@@ -149,15 +156,13 @@ def _cut_run(tk: jieba.Tokenizer, sentence: str, lp: _LogProbs | None = None) ->
     x = 0
     while x < n:
         y = route_x[x] + 1
-        word = sentence[x:y]
         if y - x == 1:
-            buf += word
-            x = y
-            continue
-        if buf:
-            _flush(buf, freq, out)
-            buf = ""
-        out.append(word)
+            buf += sentence[x]
+        else:
+            if buf:
+                _flush(buf, freq, out)
+                buf = ""
+            out.append(sentence[x:y])
         x = y
     if buf:
         _flush(buf, freq, out)
@@ -170,15 +175,104 @@ def _flush(buf: str, freq: dict[str, int], out: list[str]) -> None:
     if len(buf) == 1:
         out.append(buf)
     elif not freq.get(buf):
-        if _HMM_SPLITS[0] != len(finalseg.Force_Split_Words) or len(_HMM) > HMM_RUNS:
+        splits = (id(finalseg.Force_Split_Words), len(finalseg.Force_Split_Words))
+        if _HMM_SPLITS[0] != splits or len(_HMM) > HMM_RUNS:
             _HMM.clear()
-            _HMM_SPLITS[0] = len(finalseg.Force_Split_Words)
+            _HMM_SPLITS[0] = splits
         words = _HMM.get(buf)
         if words is None:
-            words = _HMM[buf] = tuple(finalseg.cut(buf))
+            words = _HMM[buf] = tuple(_hmm_cut(buf))
         out.extend(words)
     else:
         out.extend(buf)
+
+
+def _hmm_cut(text: str) -> list[str]:
+    """``list(finalseg.cut(text))``: jieba's HMM reading of characters its dictionary left single, with the
+    Viterbi pass written out for its four states (:func:`_viterbi`: the same sums in the same order, ties
+    broken as jieba's ``max`` over ``(probability, state)`` breaks them)."""
+    out: list[str] = []
+    split_words = finalseg.Force_Split_Words
+    for blk in finalseg.re_han.split(text):
+        if not blk:
+            continue
+        if finalseg.re_han.match(blk):
+            for word in _hmm_words(blk):
+                if word in split_words:
+                    out.extend(word)
+                else:
+                    out.append(word)
+        else:
+            out.extend(x for x in finalseg.re_skip.split(blk) if x)
+    return out
+
+
+def _hmm_words(sentence: str) -> list[str]:
+    """finalseg's ``__cut``: the words of one run of Chinese characters by their B/M/E/S states."""
+    states = _viterbi(sentence)
+    out: list[str] = []
+    begin = nexti = 0
+    for i, pos in enumerate(states):
+        if pos == "B":
+            begin = i
+        elif pos == "E":
+            out.append(sentence[begin : i + 1])
+            nexti = i + 1
+        elif pos == "S":
+            out.append(sentence[i])
+            nexti = i + 1
+    if nexti < len(sentence):
+        out.append(sentence[nexti:])
+    return out
+
+
+_START = finalseg.start_P
+_TRANS = finalseg.trans_P
+_EMIT = finalseg.emit_P
+
+
+def _viterbi(obs: str) -> str:
+    """The best B/M/E/S state sequence of ``obs`` as ``finalseg.viterbi(obs, "BMES", …)`` finds it.
+
+    jieba takes ``max`` of ``[(V[prev] + trans[prev][state] + emit, prev) for prev in PrevStatus[state]]``:
+    the later candidate wins when its sum is larger, or equal with a larger state letter (E < S for B and
+    S; B < M for M and E); the final state likewise from (E, S). Every transition it asks for exists, so
+    ``trans.get(…, MIN_FLOAT)`` is the value itself. Back-pointers replace its copied paths."""
+    low = finalseg.MIN_FLOAT
+    e_b, e_m, e_e, e_s = _EMIT["B"].get, _EMIT["M"].get, _EMIT["E"].get, _EMIT["S"].get
+    t_eb, t_sb = _TRANS["E"]["B"], _TRANS["S"]["B"]
+    t_mm, t_bm = _TRANS["M"]["M"], _TRANS["B"]["M"]
+    t_ss, t_es = _TRANS["S"]["S"], _TRANS["E"]["S"]
+    t_be, t_me = _TRANS["B"]["E"], _TRANS["M"]["E"]
+    c = obs[0]
+    vb = _START["B"] + e_b(c, low)
+    vm = _START["M"] + e_m(c, low)
+    ve = _START["E"] + e_e(c, low)
+    vs = _START["S"] + e_s(c, low)
+    back: list[tuple[str, str, str, str]] = []  # per step: the previous state of B, M, E, S
+    for c in obs[1:]:
+        em = e_b(c, low)
+        a, b = ve + t_eb + em, vs + t_sb + em  # B from E, S
+        nb, pb = (b, "S") if b >= a else (a, "E")
+        em = e_m(c, low)
+        a, b = vm + t_mm + em, vb + t_bm + em  # M from M, B
+        nm, pm = (b, "B") if b > a else (a, "M")
+        em = e_s(c, low)
+        a, b = vs + t_ss + em, ve + t_es + em  # S from S, E
+        ns, ps = (b, "E") if b > a else (a, "S")
+        em = e_e(c, low)
+        a, b = vb + t_be + em, vm + t_me + em  # E from B, M
+        ne, pe = (b, "M") if b >= a else (a, "B")
+        back.append((pb, pm, pe, ps))
+        vb, vm, ve, vs = nb, nm, ne, ns
+    state = "S" if vs >= ve else "E"
+    path = [state]
+    column = {"B": 0, "M": 1, "E": 2, "S": 3}
+    for prev in reversed(back):
+        state = prev[column[state]]
+        path.append(state)
+    path.reverse()
+    return "".join(path)
 
 
 def _keep(token: str) -> bool:

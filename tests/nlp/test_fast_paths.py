@@ -267,3 +267,25 @@ def test_words_follow_a_dictionary_changed_after_first_use():
         got = seg._cut(text)
         assert got == list(seg.tokenizer.cut(text))
         assert "岚峰证券" in got
+
+
+def test_hmm_reading_equals_finalseg(monkeypatch):
+    """The HMM's reading of characters the dictionary left single (nlp.segment._hmm_cut, its Viterbi pass
+    written out) is finalseg.cut's: common characters, characters it has never seen (ties between
+    states), latin and digits between them, and a force-split word."""
+    from jieba import finalseg
+
+    import nlp.segment as segment
+
+    rng = random.Random(8)
+    rare = "".join(chr(c) for c in range(0x9F00, 0x9FD5))
+    pools = [COMMON, rare, COMMON + rare[:30], COMMON + "ab1.5%X -"]
+    strings = [
+        "".join(rng.choice(pool) for _ in range(rng.randint(1, 14))) for pool in pools for _ in range(800)
+    ]
+    for s in strings:
+        assert segment._hmm_cut(s) == list(finalseg.cut(s)), s
+    word = next(w for s in strings for w in finalseg.cut(s) if len(w) > 1 and "\u4e00" <= w[0] <= "\u9fd5")
+    monkeypatch.setattr(finalseg, "Force_Split_Words", {word})
+    for s in strings:
+        assert segment._hmm_cut(s) == list(finalseg.cut(s)), s
