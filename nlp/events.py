@@ -32,6 +32,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from nlp.context_rules import STATEMENT_MARK, claim_of
@@ -40,7 +41,7 @@ LEVEL_UP = {"IV": "III", "III": "II", "II": "I", "I": "I"}
 TOP_KEYWORDS = 30
 MAX_POST_KEYWORDS = 40
 MAX_EVENTS = 5_000
-COUNT_POSTINGS_UP_TO = 1_000  # _best counts a word's events when it is in at most this many top sets
+KEPT_WORDS = 100_000  # words whose keyword test is kept (keywords()); cleared when full
 MAX_TEXT_CHARS = 5_000
 
 # words that say nothing about which event a post is about
@@ -126,27 +127,98 @@ class Event:
 
         Counts only grow, so a word outside the top that this post does not name cannot enter it: the new
         top is the best of the old top and the post's words, not a sort of every keyword."""
+        first, top = self._first, self._top
         for w in kws:
-            if w not in self._first:
-                self._first[w] = len(self._first)
+            if w not in first:
+                first[w] = len(first)
         self.keywords.update(kws)
-        pool = self._top | set(kws)
-        if len(pool) <= TOP_KEYWORDS:
-            new = pool
+        outside = [w for w in kws if w not in top]
+        if not outside:  # the top words only gained: the same set
+            return set(), set()
+        counts = self.keywords
+        if len(top) + len(outside) <= TOP_KEYWORDS:
+            new = top.union(outside)
         else:
-            counts, first = self.keywords, self._first
-            new = set(sorted(pool, key=lambda w: (-counts[w], first[w]))[:TOP_KEYWORDS])
-        added, removed = new - self._top, self._top - new
+
+            def rank(w: str) -> tuple[int, int]:
+                return -counts[w], first[w]
+
+            if len(top) == TOP_KEYWORDS:
+                weakest = max(map(rank, top))
+                if all(rank(w) > weakest for w in outside):  # none of them outranks a top word
+                    return set(), set()
+            new = set(sorted(top.union(outside), key=rank)[:TOP_KEYWORDS])
+        added, removed = new - top, top - new
         self._top = new
         return added, removed
 
 
 @dataclass
 class _TargetIndex:
-    """The live events of one target, by keyword: where a post's candidates come from."""
+    """The live events of one target, by keyword: where a post's candidates come from.
 
-    top: dict[str, set[str]] = field(default_factory=dict)  # keyword → events with it in their top set
+    Each event holds a slot (a small integer, the lowest free one); ``top`` maps a keyword to the bit mask
+    of the slots whose event has it among its top keywords, so a post's matches with every event are
+    counted with a few integer operations per keyword (:func:`_count_bits`) whatever the events hold."""
+
+    top: dict[str, int] = field(default_factory=dict)  # keyword → slots of the events with it in their top
     answered: dict[str, set[str]] = field(default_factory=dict)  # keyword → events answering claims of it
+    slot_of: dict[str, int] = field(default_factory=dict)  # event id → its slot
+    events_at: list[str] = field(default_factory=list)  # slot → event id ("" when free)
+    free: list[int] = field(default_factory=list)  # free slots below len(events_at), a heap
+
+    def take_slot(self, eid: str) -> int:
+        if self.free:
+            slot = heapq.heappop(self.free)
+            self.events_at[slot] = eid
+        else:
+            slot = len(self.events_at)
+            self.events_at.append(eid)
+        self.slot_of[eid] = slot
+        return slot
+
+    def free_slot(self, eid: str) -> None:
+        slot = self.slot_of.pop(eid, None)
+        if slot is not None:
+            self.events_at[slot] = ""
+            heapq.heappush(self.free, slot)
+
+    def add_top(self, word: str, bit: int) -> None:
+        self.top[word] = self.top.get(word, 0) | bit
+
+    def drop_top(self, word: str, bit: int) -> None:
+        mask = self.top.get(word, 0) & ~bit
+        if mask:
+            self.top[word] = mask
+        else:
+            self.top.pop(word, None)
+
+
+def _count_bits(masks: Iterable[int]) -> list[int]:
+    """Per slot, how many of ``masks`` hold it, as bit slices (least significant first): slot ``s``'s count
+    is the sum of ``((levels[j] >> s) & 1) << j``. Each mask is added with a ripple carry."""
+    levels: list[int] = []
+    for carry in masks:
+        j = 0
+        while carry:
+            if j == len(levels):
+                levels.append(carry)
+                break
+            level = levels[j]
+            levels[j] = level ^ carry
+            carry &= level
+            j += 1
+    return levels
+
+
+def _count_is(levels: list[int], k: int, within: int) -> int:
+    """The slots of ``within`` whose count (:func:`_count_bits`) is exactly ``k``."""
+    mask = within
+    for j, level in enumerate(levels):
+        mask = mask & level if (k >> j) & 1 else mask & ~level
+        if not mask:
+            break
+    return mask if k >> len(levels) == 0 else 0
 
 
 @dataclass(frozen=True)
@@ -192,6 +264,7 @@ class EventTracker:
         self._ages: list[tuple[datetime, int, str]] = []  # heap of (last_at, seq, id); stale rows skipped
         self._seq = 0
         self._need: dict[int, int | None] = {}  # keywords → matches an event needs (see _best)
+        self._kept: dict[str, bool] = {}  # word → is_keyword(word), for the words seen (bounded)
 
     @classmethod
     def from_config(cls, risk: Any, **kwargs: Any) -> EventTracker:
@@ -212,12 +285,24 @@ class EventTracker:
     # -- clustering ----------------------------------------------------------------------------------
 
     def keywords(self, text: str) -> Counter:
-        words = [
-            w
-            for w in self.words((text or "")[:MAX_TEXT_CHARS])
-            if len(w) >= 2 and w.lower() not in self.ignore and w not in STOPWORDS and not w.isdigit()
-        ]
-        return Counter(dict(Counter(words).most_common(MAX_POST_KEYWORDS)))
+        """The post's keywords (:meth:`is_keyword`) with their counts, at most :data:`MAX_POST_KEYWORDS`, the
+        most frequent first (ties: in the order of the text), as ``Counter.most_common`` orders them."""
+        ws = self.words((text or "")[:MAX_TEXT_CHARS])
+        kept = self._kept
+        if len(kept) > KEPT_WORDS:
+            kept.clear()
+        for w in set(ws).difference(kept):
+            kept[w] = self.is_keyword(w)
+        counts = Counter([w for w in ws if kept[w]])
+        if len(counts) > MAX_POST_KEYWORDS:
+            return Counter(dict(counts.most_common(MAX_POST_KEYWORDS)))
+        if sum(counts.values()) == len(counts):  # every word once: most_common keeps the text's order
+            return counts
+        return Counter(dict(sorted(counts.items(), key=itemgetter(1), reverse=True)))  # = most_common()
+
+    def is_keyword(self, w: str) -> bool:
+        """Two or more characters, not a watched name, a stop word or a number."""
+        return len(w) >= 2 and w.lower() not in self.ignore and w not in STOPWORDS and not w.isdigit()
 
     def _matches_needed(self, n: int) -> int | None:
         """The fewest top-keyword matches ``m`` (≥ 1) with ``m / n ≥ similarity``; None: none can."""
@@ -230,48 +315,48 @@ class EventTracker:
         claim, not only statements and clarifications); of equally similar ones, the oldest.
 
         Similarity is the share of the post's keywords (at most :data:`TOP_KEYWORDS` counted) among an
-        event's top keywords. Candidates come from the keyword index, not a scan of every event: an event
-        that reaches the threshold holds at least ``need`` of the post's words, so it holds one of any
-        ``len(kws) - need + 1`` of them. Those rarest words, and every other word in few top sets
-        (:data:`COUNT_POSTINGS_UP_TO`), are counted per event from the index; the few most common words
-        are checked only for events whose count could still reach ``need``."""
+        event's top keywords. Every event's count of the post's keywords among its top keywords comes from
+        the keyword index's bit masks (:func:`_count_bits`: a few integer operations per keyword, not a
+        step per event), then the events with the highest count are looked at, the next count only when
+        none of them is live (or makes a claim), down to the fewest matches that reach the threshold."""
         index = self._index.get(target)
         if not kws or index is None:
             return None
-        n = min(len(kws), TOP_KEYWORDS)
-        need = self._matches_needed(n)
+        need = self._matches_needed(min(len(kws), TOP_KEYWORDS))
         if need is None:
             return None
-        postings = index.top
-        words = sorted(kws, key=lambda w: len(postings.get(w, ())))
-        cut = len(words) - need + 1  # at least these are counted: a qualifying event holds one of them
-        while cut < len(words) and len(postings.get(words[cut], ())) <= COUNT_POSTINGS_UP_TO:
-            cut += 1  # counting a short posting list costs less than checking its word per candidate
-        hits: Counter[str] = Counter()  # candidate → how many of the counted words its top holds
-        for w in words[:cut]:
-            ids = postings.get(w)
-            if ids:
-                hits.update(ids)
-        rest = words[cut:]  # the most common words: checked only for candidates that could qualify
-        n_rest = len(rest)
-        floor = need - n_rest  # fewer counted hits than this cannot reach ``need`` (floor ≥ 1)
+        top = index.top
+        levels = _count_bits([top[w] for w in kws if w in top])
+        if not levels:
+            return None
+        held = 0  # slots holding at least one of the words
+        for level in levels:
+            held |= level
+        most = 0  # the highest count: from the top slice down, keep the slots that have each bit
+        mask = held
+        for j in range(len(levels) - 1, -1, -1):
+            if mask & levels[j]:
+                mask &= levels[j]
+                most |= 1 << j
         earliest, latest = at - self.window, at + self.window  # live: last post within the window of at
-        events = self.events
-        best, best_n = None, 0
-        for eid, n_counted in hits.items():
-            if n_counted < floor or n_counted + n_rest < best_n:
-                continue
-            ev = events[eid]
-            if n_counted + n_rest == best_n and best is not None and ev.seq > best.seq:
-                continue  # at most a tie, and the older event wins ties
-            if ev.last_at < earliest or ev.last_at > latest:
-                continue
-            if claims_only and not ev.makers:
-                continue
-            matched = n_counted + len(ev._top.intersection(rest)) if n_rest else n_counted
-            if matched > best_n or (matched == best_n and best is not None and ev.seq < best.seq):
-                best, best_n = ev, matched
-        return best if best is not None and best_n >= need else None
+        events, events_at = self.events, index.events_at
+        for k in range(most, need - 1, -1):
+            exact = mask if k == most else _count_is(levels, k, held)
+            best = None
+            while exact:
+                low = exact & -exact
+                exact ^= low
+                ev = events[events_at[low.bit_length() - 1]]
+                if best is not None and ev.seq > best.seq:
+                    continue  # the older event wins ties
+                if ev.last_at < earliest or ev.last_at > latest:
+                    continue
+                if claims_only and not ev.makers:
+                    continue
+                best = ev
+            if best is not None:
+                return best
+        return None
 
     def _answered(self, target: str, kws: Counter, at: datetime) -> Event | None:
         """The live event whose clarifications answer the claim this post makes (most of the claim's
@@ -323,10 +408,12 @@ class EventTracker:
             ev = self._open(eid, target)
         index = self._index[ev.target]
         added, removed = ev.add_keywords(kws)
-        for w in removed:
-            _discard(index.top, w, ev.id)
-        for w in added:
-            index.top.setdefault(w, set()).add(ev.id)
+        if added or removed:
+            bit = 1 << index.slot_of[ev.id]
+            for w in removed:
+                index.drop_top(w, bit)
+            for w in added:
+                index.add_top(w, bit)
         for w in claim_kws:
             if w not in ev.answered:
                 index.answered.setdefault(w, set()).add(ev.id)
@@ -353,15 +440,19 @@ class EventTracker:
             self._seq += 1
             seq = self._seq
         ev = self.events[eid] = Event(eid, target, seq=seq)
-        self._index.setdefault(target, _TargetIndex())
+        self._index.setdefault(target, _TargetIndex()).take_slot(eid)
         return ev
 
     def _unindex(self, ev: Event) -> None:
         index = self._index.get(ev.target)
         if index is None:
             return
-        for w in ev._top:
-            _discard(index.top, w, ev.id)
+        slot = index.slot_of.get(ev.id)
+        if slot is not None:
+            bit = 1 << slot
+            for w in ev._top:
+                index.drop_top(w, bit)
+            index.free_slot(ev.id)
         for w in ev.answered:
             _discard(index.answered, w, ev.id)
 

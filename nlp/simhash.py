@@ -13,9 +13,9 @@ The store keeps the fingerprints cut into bands so it can find candidates by equ
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
+from hashlib import blake2b
 
 import numpy as np
 
@@ -42,14 +42,22 @@ _KEEP = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff]+")
 
 
 def normalize_for_dup(text: str) -> str:
-    """The words of a post without the wrapping that copies add: markers, mentions, 来源 lines, punctuation."""
+    """The words of a post without the wrapping that copies add: markers, mentions, 来源 lines, punctuation.
+
+    A pattern is applied only where the text holds the character it cannot match without (a colon, a
+    bracket, //, @, a URL's start): without it the substitution would leave the text as it is."""
     text = (text or "").lower()
-    text = _URL.sub(" ", text)
-    text = _TRAILER_LINE.sub(" ", text)
-    text = _TRAILER_PAREN.sub(" ", text)
-    text = _HEADER.sub(" ", text)
-    text = _REPOST_CHAIN.sub(" ", text)
-    text = _MENTION.sub(" ", text)
+    if "http" in text or "www." in text:
+        text = _URL.sub(" ", text)
+    if ":" in text or "：" in text:
+        text = _TRAILER_LINE.sub(" ", text)
+        text = _TRAILER_PAREN.sub(" ", text)
+    if "【" in text or "[" in text:
+        text = _HEADER.sub(" ", text)
+    if "//" in text:
+        text = _REPOST_CHAIN.sub(" ", text)
+    if "@" in text:
+        text = _MENTION.sub(" ", text)
     text = _REPOST_WORDS.sub(" ", text)
     return "".join(_KEEP.findall(text))
 
@@ -73,36 +81,40 @@ def repost_core(text: str) -> str:
 def _shingles(norm: str) -> Counter[str]:
     if len(norm) <= SHINGLE:
         return Counter([norm]) if norm else Counter()
-    return Counter(norm[i : i + SHINGLE] for i in range(len(norm) - SHINGLE + 1))
+    return Counter([norm[i : i + SHINGLE] for i in range(len(norm) - SHINGLE + 1)])
 
 
 def _hash64(token: str) -> int:
-    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "big")
+    return int.from_bytes(_digest(token), "big")
 
 
-# shingle → its 64-bit hash: Chinese 3-grams repeat across posts (the firm's name, 证券, 公告 …), and a
-# hash costs more than a look-up. Bounded: cleared when full, so memory never grows with the stream.
-_HASHES: dict[str, int] = {}
+def _digest(token: str) -> bytes:
+    """The shingle's 64-bit hash as 8 big-endian bytes (what :func:`_hash64` reads as an integer)."""
+    return blake2b(token.encode("utf-8"), digest_size=8).digest()
+
+
+# shingle → its 64-bit hash (8 bytes): Chinese 3-grams repeat across posts (the firm's name, 证券, 公告 …),
+# and a hash costs more than a look-up. Bounded: cleared when full, so memory never grows with the stream.
+_HASHES: dict[str, bytes] = {}
 HASH_CACHE = 1 << 17
 
 
-def _hashes(grams: Counter[str]) -> list[int]:
+def _digests(grams: Counter[str]) -> bytes:
+    """The shingles' hashes, 8 bytes each, in the order of ``grams``."""
     cache = _HASHES
     if len(cache) > HASH_CACHE:
         cache.clear()
-    out = []
-    for g in grams:
-        h = cache.get(g)
-        if h is None:
-            h = cache[g] = _hash64(g)
-        out.append(h)
-    return out
+    for g in [g for g in grams if g not in cache]:
+        cache[g] = blake2b(g.encode(), digest_size=8).digest()  # = _digest(g)
+    return b"".join(map(cache.__getitem__, grams))
 
 
 def simhash(text: str, title: str = "") -> int | None:
     """64-bit SimHash of a post's text (weighted 3-gram shingles); None when too short to judge.
 
     The title counts only when the text is short: copies keep the body and often change the headline.
+    Bit ``i`` (from the most significant) is set when the shingles whose hash has bit ``i`` set weigh more
+    than those whose hash has it clear: ``2 · (weights @ bits) > sum(weights)``, in integers.
     """
     norm = normalize_for_dup(repost_core(text))
     if len(norm) < TITLE_BELOW and title:
@@ -110,11 +122,10 @@ def simhash(text: str, title: str = "") -> int | None:
     if len(norm) < MIN_CHARS:
         return None
     grams = _shingles(norm)
-    hashes = np.array(_hashes(grams), dtype=np.uint64)
+    bits = np.unpackbits(np.frombuffer(_digests(grams), dtype=np.uint8).reshape(-1, 8), axis=1)  # MSB first
     weights = np.fromiter(grams.values(), dtype=np.int64, count=len(grams))
-    bits = np.unpackbits(hashes.byteswap().view(np.uint8).reshape(-1, 8), axis=1)  # (n, 64), MSB first
-    score = weights @ (bits.astype(np.int64) * 2 - 1)  # per bit: + weight where set, - weight where not
-    return int.from_bytes(np.packbits(score > 0).tobytes(), "big")
+    score = weights @ bits if len(norm) - SHINGLE + 1 != len(grams) else bits.sum(axis=0, dtype=np.int64)
+    return int.from_bytes(np.packbits(2 * score > int(weights.sum())).tobytes(), "big")
 
 
 def distance(a: int, b: int) -> int:

@@ -143,9 +143,12 @@ def append(session: Session, entries: Sequence[AuditEntry]) -> None:
     if not locked:  # the head row is made by migration 0006; made here if someone removed it
         session.add(AuditChain(id=1, last_id=0, head_hash="", rows=0))
         session.flush()
-    prev = session.scalar(select(AuditEntry.row_hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
-    table = AuditEntry.__table__
-    row = insert(table).returning(table.c.id)
+    last = session.execute(
+        select(AuditEntry.id, AuditEntry.row_hash).order_by(AuditEntry.id.desc()).limit(1)
+    ).first()
+    prev = (last.row_hash if last is not None else None) or GENESIS
+    last_id = last.id if last is not None else 0
+    rows = []
     for entry in entries:
         if entry.at is None:
             entry.at = utcnow()
@@ -154,13 +157,22 @@ def append(session: Session, entries: Sequence[AuditEntry]) -> None:
         entry.detail = _as_stored(entry.detail)
         entry.prev_hash = prev
         entry.row_hash = entry_hash(prev, entry)
-        # one INSERT at a time, so ids follow the chain's order on every engine; through the table rather
-        # than an ORM flush per row (a quarter of the time), then the entry joins the session as the
-        # stored row it now is
-        entry.id = session.execute(row, {c: getattr(entry, c) for c in _ROW_FIELDS}).scalar_one()
-        make_transient_to_detached(entry)
-        session.add(entry)
+        rows.append({c: getattr(entry, c) for c in _ROW_FIELDS})
         prev = entry.row_hash
+    # one INSERT executed once per row in the chain's order (executemany: on both engines each row is its
+    # own execution, so the database's chain guard sees the row before it and ids follow the chain), then
+    # the new ids in one query: under the chain lock every row after the last one read is ours
+    table = AuditEntry.__table__
+    session.execute(insert(table), rows)
+    written = session.execute(
+        select(table.c.id, table.c.row_hash).where(table.c.id > last_id).order_by(table.c.id)
+    ).all()
+    if [r.row_hash for r in written] != [e.row_hash for e in entries]:
+        raise RuntimeError("audit_log: the rows written are not the chain just computed")
+    for entry, r in zip(entries, written, strict=True):
+        entry.id = r.id
+        make_transient_to_detached(entry)  # the entry joins the session as the stored row it now is
+        session.add(entry)
     session.execute(
         update(AuditChain)
         .where(AuditChain.id == 1)

@@ -155,8 +155,12 @@ def _as_int(v: Any) -> int:
         return 0
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # built once, not per call
+
+
 def dumps(v: Any) -> str:
-    return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+    """``json.dumps(v, ensure_ascii=False, separators=(",", ":"))``."""
+    return _ENCODE(v)
 
 
 # --------------------------------------------------------------------------- records (SQLAlchemy)

@@ -98,7 +98,9 @@ class SearchPage:
 
 
 _JSON_FIELDS = ("sentiment", "targets", "negative_targets", "falsity", "reasons")
+_JSON_SET = frozenset(_JSON_FIELDS)
 _COLUMNS = [n for n in PostRecord.field_names() if n != "id"]
+_STORED = ("id", *_COLUMNS)  # what _unstorable checks
 
 _COLUMN_TYPES = {
     "text": "TEXT NOT NULL",
@@ -331,8 +333,11 @@ class SqlitePostIndex:
         return UpsertResult(post.id, created=False, changed=True)
 
     def _index_text(self, post: PostRecord) -> str:
-        tokens = self.tokenizer.search_tokens(f"{post.title}\n{post.text}")
-        return " ".join(c for c in map(_clean_token, tokens) if c)
+        text = f"{post.title}\n{post.text}"
+        joined = getattr(self.tokenizer, "index_text", None)  # nlp.segment.Segmenter: kept per word
+        if joined is not None:
+            return joined(text, _clean_token)
+        return " ".join(c for c in map(_clean_token, self.tokenizer.search_tokens(text)) if c)
 
     def flagged_ids(self, *, since: str | None = None, batch: int = 1000) -> Iterator[list[str]]:
         """Ids of flagged posts (drills too), a page at a time, first seen at or after ``since`` (ISO UTC)
@@ -646,9 +651,9 @@ def _to_row(post: PostRecord) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for c in _COLUMNS:
         v = getattr(post, c)  # not asdict(): it deep-copies every list and dict, a third of indexing time
-        if c in _JSON_FIELDS:
+        if c in _JSON_SET:
             v = dumps(v)
-        elif isinstance(v, bool):
+        elif v is True or v is False:
             v = int(v)
         row[c] = v
     row["sentiment_label"] = post.sentiment_label
@@ -660,19 +665,21 @@ def _to_row(post: PostRecord) -> dict[str, Any]:
 def _unstorable(post: PostRecord) -> str:
     """Why SQLite cannot store this post's values ("" when it can): checked before writing, so a bad value
     is refused with its reason and never taken for a database that is down."""
-    for name in ("id", *_COLUMNS):
+    for name in _STORED:
         v = getattr(post, name)
+        if isinstance(v, str):  # the most common: checked first; ASCII always encodes
+            if not v.isascii():
+                try:
+                    v.encode("utf-8")
+                except UnicodeEncodeError:
+                    return f"{name} 含无法编码的字符（单独的 Unicode 代理字符）"
+            continue
         if v is None or isinstance(v, bool | float):
             continue
         if isinstance(v, int):
             if not _INT64[0] <= v <= _INT64[1]:
                 return f"{name} 超出 64 位整数范围"
-        elif isinstance(v, str):
-            try:
-                v.encode("utf-8")
-            except UnicodeEncodeError:
-                return f"{name} 含无法编码的字符（单独的 Unicode 代理字符）"
-        elif name not in _JSON_FIELDS:  # JSON fields are checked when written (a refusal names the batch)
+        elif name not in _JSON_SET:  # JSON fields are checked when written (a refusal names the batch)
             return f"{name} 类型错误（{type(v).__name__}）"
     return ""
 

@@ -113,7 +113,7 @@ MAX_NOTES_SHOWN = 100  # values brought into range are listed up to this many; r
 def cmd_ingest(args: argparse.Namespace) -> int:
     from store.incoming import check_post
     from yuqing.context import build_context
-    from yuqing.ingest import IngestReport, ingest_in_batches
+    from yuqing.ingest import IngestReport, ingest_in_batches, settled_start_up
 
     if args.drill:
         raise CliError(
@@ -138,7 +138,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     try:
         ctx = build_context(settings)
         try:
-            report = ingest_in_batches(posts, ctx=ctx, checked=True) if posts else IngestReport()
+            if posts:
+                with settled_start_up(ctx):  # the model and dictionaries out of the garbage collector's way
+                    report = ingest_in_batches(posts, ctx=ctx, checked=True)
+            else:
+                report = IngestReport()
         finally:
             ctx.close()
     except Exception as exc:  # not a bad line: the store or the code failed; nothing was lost from the file

@@ -29,9 +29,11 @@ rest of the batch, alerts included, goes on. A bad value is never taken for an o
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -591,6 +593,28 @@ def _replay_alerts(ctx: Context, posts: list[PostRecord], report: IngestReport) 
         return outcome
     report.merge(part)
     return Stored()
+
+
+@contextmanager
+def settled_start_up(ctx: Context) -> Iterator[None]:
+    """For a process about to ingest many batches (`yuqing ingest`): build the analyzer (its model and
+    dictionaries) and the segmenter's dictionary now, then move everything alive out of the cyclic garbage
+    collector's way (``gc.freeze``) until the block ends, so its full collections walk what ingest
+    allocates, not the hundreds of thousands of objects of start-up (≈6 % of ingest's CPU before).
+    Process-wide, so the command uses it, not :func:`ingest`; on the way out everything frozen is handed
+    back to the collector (``gc.unfreeze``), so a caller in a longer-lived process (a test) leaks nothing.
+    A part that cannot be built is left for ingest to report as it would have."""
+    try:
+        _ = ctx.analyzer
+        _ = ctx.segmenter.tokenizer
+    except Exception:  # ingest meets the same error and reports it
+        log.debug("start-up not settled", exc_info=True)
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def ingest_in_batches(

@@ -114,6 +114,35 @@ def test_simhash_equals_the_plain_computation(monkeypatch):
     assert len(sh._HASHES) <= 51
 
 
+def normalize_plain(text: str) -> str:
+    """nlp.simhash.normalize_for_dup as first written: every substitution, whatever the text holds."""
+    text = (text or "").lower()
+    for pattern in (
+        sh._URL,
+        sh._TRAILER_LINE,
+        sh._TRAILER_PAREN,
+        sh._HEADER,
+        sh._REPOST_CHAIN,
+        sh._MENTION,
+        sh._REPOST_WORDS,
+    ):
+        text = pattern.sub(" ", text)
+    return "".join(sh._KEEP.findall(text))
+
+
+def test_normalize_skips_only_substitutions_that_cannot_match():
+    odd = [
+        "HTTP://T.CN/ABC 华鼎证券 WWW.EXAMPLE.COM 公告",
+        "[快讯] 华鼎证券\n来源:新浪财经\n（责任编辑：王伟）",
+        "转发 // @张三 : 华鼎证券 RT @李四 原文：网页链接",
+        "【标题】\n  [标题二] 正文 (来源: 证券时报)",
+        "华鼎证券今日公告",
+        "",
+    ]
+    for text in [*texts(5, 400), *odd]:
+        assert sh.normalize_for_dup(text) == normalize_plain(text), text
+
+
 def search_tokens_plain(seg: Segmenter, text: str) -> list[str]:
     """jieba's search mode from the precise-mode words, computed afresh for every word."""
     freq = seg.tokenizer.FREQ
@@ -145,6 +174,20 @@ def test_search_tokens_kept_per_word_equal_jieba_search_mode(segmenter, monkeypa
         assert segmenter.search_tokens(text) == search_tokens_plain(segmenter, text), text
         assert segmenter.search_tokens(text) == search_tokens_plain(segmenter, text)  # from the kept words
     assert len(segmenter._pieces) <= 31
+
+
+def test_index_text_equals_the_cleaned_search_tokens_joined(segmenter, monkeypatch):
+    """What the posts index stores for a post (store.posts_sqlite): the cleaned search tokens, joined; the
+    per-word joins kept by the segmenter give the same text."""
+    import nlp.segment as segment
+    from store.posts_sqlite import _clean_token
+
+    monkeypatch.setattr(segment, "WORD_PIECES", 30)  # cleared along the way
+    for text in [*texts(6, 300), *gibberish(7, 100), "", "，。！", "华鼎证券ABC x1"]:
+        want = " ".join(c for c in map(_clean_token, segmenter.search_tokens(text)) if c)
+        assert segmenter.index_text(text, _clean_token) == want, text
+        assert segmenter.index_text(text, _clean_token) == want
+    assert all(len(m) <= 31 for m in segmenter._joined.values())
 
 
 COMMON = "的一是了我不人在他有这个上们来到时大地为子中你说生国年着就那和要她出也得里后自以会家可下而过天去能对小多然于心学么之都好看起发当没成只如事把还用第样道想作种开美总从无情己面最女但现前些所同日手又行意动方期它头经长儿回位分爱老因很给名法间斯知世什两次使身者被高已亲其进此话常与活正感"
@@ -185,6 +228,9 @@ def test_words_equal_jieba_cut(monkeypatch):
     import nlp.segment as segment
 
     monkeypatch.setattr(segment, "BLOCKS", 40)  # the kept runs are cleared along the way
+    monkeypatch.setattr(segment, "LOG_PROBS", 200)  # and the kept log probabilities
+    monkeypatch.setattr(segment, "HMM_RUNS", 20)  # and the HMM's readings
+    monkeypatch.setattr(segment, "WORD_PIECES", 30)  # and cut()'s words
     seg = Segmenter(["华鼎证券", "华鼎金管家", "鼎盈1号"])
     for text in [
         *texts(3, 300),
@@ -198,4 +244,48 @@ def test_words_equal_jieba_cut(monkeypatch):
         want = list(seg.tokenizer.cut(text))
         assert seg._cut(text) == want, text
         assert seg._cut(text) == want  # again, from the kept runs
+        plain = [w.lower() for w in want if any(ch.isalnum() for ch in w)]
+        seg._recent.clear()
+        assert seg.cut(text) == plain
+        assert seg.cut(text) == plain  # again, from the kept words
     assert len(seg._runs) <= 41
+    assert len(seg._lp) <= 201
+    assert len(segment._HMM) <= 21
+    assert len(seg._kept) <= 31
+
+
+def test_words_follow_a_dictionary_changed_after_first_use():
+    """A word added to the tokenizer after the first cut (the total and the prefixes change) counts at once:
+    the kept log probabilities belong to one state of the dictionary."""
+    seg = Segmenter(["华鼎证券"])
+    texts_ = ["岚峰证券今日公告总经理辞职", "客户称岚峰证券APP无法登录，岚峰证券回应"]
+    for text in texts_:
+        assert seg._cut(text) == list(seg.tokenizer.cut(text))
+    seg.tokenizer.add_word("岚峰证券", freq=2_000_000)
+    seg._runs.clear()
+    for text in texts_:
+        got = seg._cut(text)
+        assert got == list(seg.tokenizer.cut(text))
+        assert "岚峰证券" in got
+
+
+def test_hmm_reading_equals_finalseg(monkeypatch):
+    """The HMM's reading of characters the dictionary left single (nlp.segment._hmm_cut, its Viterbi pass
+    written out) is finalseg.cut's: common characters, characters it has never seen (ties between
+    states), latin and digits between them, and a force-split word."""
+    from jieba import finalseg
+
+    import nlp.segment as segment
+
+    rng = random.Random(8)
+    rare = "".join(chr(c) for c in range(0x9F00, 0x9FD5))
+    pools = [COMMON, rare, COMMON + rare[:30], COMMON + "ab1.5%X -"]
+    strings = [
+        "".join(rng.choice(pool) for _ in range(rng.randint(1, 14))) for pool in pools for _ in range(800)
+    ]
+    for s in strings:
+        assert segment._hmm_cut(s) == list(finalseg.cut(s)), s
+    word = next(w for s in strings for w in finalseg.cut(s) if len(w) > 1 and "\u4e00" <= w[0] <= "\u9fd5")
+    monkeypatch.setattr(finalseg, "Force_Split_Words", {word})
+    for s in strings:
+        assert segment._hmm_cut(s) == list(finalseg.cut(s)), s

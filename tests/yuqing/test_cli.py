@@ -216,6 +216,26 @@ def test_ingest_stores_flags_and_is_idempotent(config_file, tmp_path, capsys):
         ctx.close()
 
 
+def test_ingest_freezes_start_up_while_it_ingests_and_hands_it_back(config_file, tmp_path, monkeypatch):
+    """`yuqing ingest` moves start-up's objects (the model, the dictionaries) out of the garbage
+    collector's way for its batches (yuqing.ingest.settled_start_up), and hands them back afterwards."""
+    import gc
+
+    import yuqing.ingest
+
+    frozen = []
+    real = yuqing.ingest.ingest_in_batches
+
+    def counting(*args, **kwargs):
+        frozen.append(gc.get_freeze_count())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(yuqing.ingest, "ingest_in_batches", counting)
+    assert main(["ingest", "--input", str(write_jsonl(tmp_path / "in.jsonl", POSTS))]) == 0
+    assert frozen and frozen[0] > 10_000  # the analyzer's model and jieba's dictionary among them
+    assert gc.get_freeze_count() == 0
+
+
 def test_export_dumps_what_was_stored(config_file, tmp_path):
     main(["ingest", "--input", str(write_jsonl(tmp_path / "in.jsonl", POSTS))])
     out = tmp_path / "export.jsonl"
