@@ -24,7 +24,7 @@ def test_every_battery_is_scored(capsys):
     assert [line.split()[0] for line in out[1:]] == names
     for line in out[1:]:
         must, found = int(line.split()[1]), int(line.split()[2])
-        assert must > 50 and 0 <= found <= must
+        assert must >= 10 and 0 <= found <= must  # every battery has must-see lines, scored
 
 
 def test_a_battery_line_needs_its_label(tmp_path):
