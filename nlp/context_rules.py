@@ -1157,8 +1157,12 @@ _STILL_WRONG = re.compile(
 
 
 # a court that turned down a claim against the firm (驳回原告全部诉讼请求): the firm won
-_COURT_FOR_US = re.compile(r"驳回(?:了)?(?:原告|投资者|客户|上诉人|申请人|起诉人)?(?:的)?(?:全部|所有)?(?:诉讼请求|起诉|上诉|仲裁请求)")
-_COURT_AGAINST_US = re.compile(r"(?:部分支持|判令|判决[^，。！？\n]{0,10}(?:赔偿|支付|承担)|改判|撤销原判|发回重审)")
+_COURT_FOR_US = re.compile(
+    r"驳回(?:了)?(?:原告|投资者|客户|上诉人|申请人|起诉人)?(?:的)?(?:全部|所有)?(?:诉讼请求|起诉|上诉|仲裁请求)"
+)
+_COURT_AGAINST_US = re.compile(
+    r"(?:部分支持|判令|判决[^，。！？\n]{0,10}(?:赔偿|支付|承担)|改判|撤销原判|发回重审)"
+)
 
 
 def resolved_complaint(text: str) -> str | None:

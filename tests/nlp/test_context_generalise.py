@@ -46,7 +46,12 @@ def wl() -> WatchList:
 def rules_only(wl: WatchList, tiny_model) -> Analyzer:
     """An analyzer of the rules alone: the tiny sentiment model, no entity or rumor model, BAR declared."""
     return Analyzer(
-        wl, tiny_model, target_model=None, rumor_model=None, rescue=None, context={"about_firm_sources": [BAR]}
+        wl,
+        tiny_model,
+        target_model=None,
+        rumor_model=None,
+        rescue=None,
+        context={"about_firm_sources": [BAR]},
     )
 
 

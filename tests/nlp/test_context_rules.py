@@ -45,7 +45,8 @@ def desk(wl, tiny_model) -> Analyzer:
         wl,
         tiny_model,
         target_model=None,
-        rumor_model=None, rescue=None,
+        rumor_model=None,
+        rescue=None,
         context={"about_firm_sources": [BAR], "official_accounts": ["枫桥证券财富"]},
     )
 
