@@ -16,7 +16,7 @@ without the rescue, to know which posts the rescue could act on (named, not flag
 The threshold is chosen on the leave-one-source-out CV (each battery file and each world is one fold):
 the lowest of THRESHOLDS whose pooled false-alarm rate (desk + rescue) is at most the desk's own plus
 CV_FA_ALLOWANCE. C was chosen by CV AUC (flat over 1–100; 10 kept). The first version of this was
-bench/rescue_experiment.py on the h-rescue branch (a measurement by a helper): the method is the same.
+a helper's measurement script (not kept: this module is its method, and its figures are in the model card).
 """
 
 from __future__ import annotations
