@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from nlp.feedback_fit import Sparse, fit_logistic
 from nlp.rescue import RESCUE_DIR, RescueModel, ngrams, normalize
 from nlp.watchlist import WatchList, as_entity
 
@@ -182,16 +183,22 @@ def _prepare(rows: list[Row], firm: dict, watch: list[dict], about: set[str] | N
         r.flagged, r.named = bool(o["flagged"]), bool(o["targets"])
 
 
-def training_rows() -> list[Row]:
+def _batteries(folder: Path, tag: str) -> list[Row]:
+    """Every battery of ``folder`` (the battery firm's posts), read by the desk."""
     firm, watch = _battery_firm()
     rows: list[Row] = []
-    for p in sorted(BATTERIES.glob("*.txt")):
+    for p in sorted(folder.glob("*.txt")):
         part = [
-            Row(f"battery:{p.stem}", m, {"title": t, "text": x, "source": "weibo"})
+            Row(f"{tag}:{p.stem}", m, {"title": t, "text": x, "source": "weibo"})
             for m, t, x in _read_battery(p)
         ]
         _prepare(part, firm, watch)
         rows += part
+    return rows
+
+
+def training_rows() -> list[Row]:
+    rows = _batteries(BATTERIES, "battery")
     for name in TRAIN_WORLDS_BOTH + TRAIN_WORLDS_DEV:
         parts = ("dev", "holdout") if name in TRAIN_WORLDS_BOTH else ("dev",)
         part, wfirm, wwatch, about = _world(name, parts)
@@ -202,16 +209,7 @@ def training_rows() -> list[Row]:
 
 def heldout_rows() -> list[Row]:
     """The held-out batteries: aggregate figures only, never a line."""
-    firm, watch = _battery_firm()
-    rows: list[Row] = []
-    for p in sorted(HELDOUT.glob("*.txt")):
-        part = [
-            Row(f"heldout:{p.stem}", m, {"title": t, "text": x, "source": "weibo"})
-            for m, t, x in _read_battery(p)
-        ]
-        _prepare(part, firm, watch)
-        rows += part
-    return rows
+    return _batteries(HELDOUT, "heldout")
 
 
 # ------------------------------------------------------------------------------------------ the model
@@ -228,105 +226,23 @@ class Tfidf:
         self.idf = np.array([math.log((1 + n) / (1 + df[g])) + 1 for g in vocab], dtype=np.float64)
         return self
 
-    def transform(self, texts: list[str]) -> _Sparse:
-        rows, cols, vals = [], [], []
-        for i, t in enumerate(texts):
+    def transform(self, texts: list[str]) -> Sparse:
+        out = []
+        for t in texts:
             c = [(self.vocab[g], 1 + math.log(k)) for g, k in ngrams(t).items() if g in self.vocab]
-            if not c:
-                continue
-            j = np.array([a for a, _ in c])
-            v = np.array([b for _, b in c]) * self.idf[j]
-            v /= np.linalg.norm(v)
-            rows.append(np.full(len(j), i))
-            cols.append(j)
-            vals.append(v)
-        cat = lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)  # noqa: E731
-        return _Sparse(
-            cat(rows, np.int64), cat(cols, np.int64), cat(vals, np.float64), len(texts), len(self.vocab)
-        )
-
-
-class _Sparse:
-    def __init__(self, r, c, v, n, d):
-        self.r, self.c, self.v, self.n, self.d = r, c, v, n, d
-
-    def dot(self, w):
-        return np.bincount(self.r, weights=self.v * w[self.c], minlength=self.n)
-
-    def tdot(self, g):
-        return np.bincount(self.c, weights=self.v * g[self.r], minlength=self.d)
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return np.exp(-np.logaddexp(0, -z))
-
-
-def fit_lr(X, y: np.ndarray, C: float, iters: int = 300) -> np.ndarray:
-    """L2 logistic regression, class-balanced, intercept unpenalised; L-BFGS with backtracking."""
-    d = X.d
-    pos = y.mean()
-    sw = np.where(y == 1, 0.5 / max(pos, 1e-9), 0.5 / max(1 - pos, 1e-9))  # balanced weights, mean 1
-    lam = 1.0 / C
-
-    def fg(theta):
-        w, b = theta[:-1], theta[-1]
-        z = X.dot(w) + b
-        # log(1+exp(-s z)) with s = ±1
-        s = 2 * y - 1
-        m = -s * z
-        loss = np.sum(sw * (np.logaddexp(0, m))) + 0.5 * lam * w @ w
-        p = _sigmoid(z)
-        g = sw * (p - y)
-        grad = np.concatenate([X.tdot(g) + lam * w, [g.sum()]])
-        return loss, grad
-
-    theta = np.zeros(d + 1)
-    f, g = fg(theta)
-    S, Y = [], []
-    for _ in range(iters):
-        q = g.copy()
-        alphas = []
-        for s_, y_ in reversed(list(zip(S, Y, strict=True))):
-            a = (s_ @ q) / (y_ @ s_)
-            alphas.append(a)
-            q -= a * y_
-        if S:
-            q *= (S[-1] @ Y[-1]) / (Y[-1] @ Y[-1])
-        for (s_, y_), a in zip(zip(S, Y, strict=True), reversed(alphas), strict=True):
-            bta = (y_ @ q) / (y_ @ s_)
-            q += s_ * (a - bta)
-        direction = -q
-        step, gd = 1.0, g @ direction
-        if gd >= 0:
-            direction, gd, S, Y = -g, -(g @ g), [], []
-        while True:
-            nt = theta + step * direction
-            nf, ng = fg(nt)
-            if nf <= f + 1e-4 * step * gd or step < 1e-10:
-                break
-            step *= 0.5
-        s_, y_ = nt - theta, ng - g
-        if s_ @ y_ > 1e-12:
-            S.append(s_)
-            Y.append(y_)
-            if len(S) > 10:
-                S.pop(0)
-                Y.pop(0)
-        done = abs(f - nf) < 1e-7 * max(1.0, abs(f))
-        theta, f, g = nt, nf, ng
-        if done:
-            break
-    return theta
+            j = np.array([a for a, _ in c], dtype=np.int64)
+            v = np.array([b for _, b in c], dtype=np.float64) * self.idf[j] if c else np.zeros(0)
+            out.append((j, v / np.linalg.norm(v) if c else v))
+        return Sparse.from_rows(out, len(self.vocab))
 
 
 def fit(rows: list[Row], threshold: float = 0.5) -> RescueModel:
     vec = Tfidf().fit([r.norm for r in rows])
-    theta = fit_lr(
-        vec.transform([r.norm for r in rows]), np.array([r.must for r in rows], dtype=np.float64), C
-    )
+    y = np.array([r.must for r in rows], dtype=np.float64)
+    w, b = fit_logistic(vec.transform([r.norm for r in rows]), y, c=C, tol=1e-7)
     inv = {i: g for g, i in vec.vocab.items()}
-    weights = {inv[i]: (float(vec.idf[i]), float(theta[i])) for i in range(len(inv))}
-    return RescueModel(weights=weights, intercept=float(theta[-1]), threshold=threshold, meta={})
+    weights = {inv[i]: (float(vec.idf[i]), float(w[i])) for i in range(len(inv))}
+    return RescueModel(weights=weights, intercept=b, threshold=threshold, meta={})
 
 
 def auc(p: np.ndarray, y: np.ndarray) -> float:
