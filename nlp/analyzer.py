@@ -186,7 +186,10 @@ class Analyzer:
             rumor_register=rumor_register,
             context=ctx,
             encoder=_encoder(encoder),
-            rescue=None if rescue in ("none", "off", "") else rescue,
+            # a name as `[model] rescue` takes it ('builtin', 'none', a directory), or a model
+            rescue=rescue_mod.load_rescue(rescue)
+            if isinstance(rescue, str) and rescue != SHIPPED
+            else rescue,
         )
 
     @property

@@ -21,25 +21,23 @@ a helper's measurement script (not kept: this module is its method, and its figu
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import re
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from nlp.feedback_fit import Sparse, fit_logistic
 from nlp.rescue import RESCUE_DIR, RescueModel, ngrams, normalize
-from nlp.watchlist import WatchList, as_entity
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E = ROOT / "bench" / "e2e"
-WORLDS = E2E / "worlds"
 BATTERIES = E2E / "batteries"
 HELDOUT = E2E / "heldout"
 TRAIN_WORLDS_BOTH = ("lanshan", "chicheng", "chengjiang", "yunmeng", "yuping", "jinsha")
@@ -60,36 +58,21 @@ class Row:
     flagged: bool = False
     named: bool = False
     prob: float = float("nan")
-    extra: dict = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------------------------ material
 
 
+def _e2e(module: str):
+    """A module of bench/e2e (battery: the batteries' firm and reader; render: the worlds' files)."""
+    if str(E2E) not in sys.path:
+        sys.path.insert(0, str(E2E))
+    return importlib.import_module(module)
+
+
 def _battery_firm() -> tuple[dict, list[dict]]:
-    sys.path.insert(0, str(E2E))
-    import battery  # noqa: PLC0415 (bench/e2e/battery.py: the batteries' firm)
-
+    battery = _e2e("battery")
     return battery.FIRM, battery.WATCH
-
-
-def _read_battery(path: Path) -> list[tuple[bool, str, str]]:
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line[:2] not in ("+ ", "- "):
-            continue
-        body = line[2:]
-        title, text = body.split(" ||| ", 1) if " ||| " in body else ("", body)
-        out.append((line[0] == "+", title, text))
-    return out
-
-
-def _items(src: dict) -> list[dict]:
-    if src["family"] == "weibo" and "pages" in src:
-        return [it for page in src["pages"] for it in page]
-    if src["family"] == "weibo" and "timelines" in src:
-        return [it for uid in src["timelines"] for it in src["timelines"][uid]]
-    return list(src.get("items") or [])
 
 
 def _item_post(src: dict, it: dict, users: dict) -> dict:
@@ -132,49 +115,29 @@ def _item_post(src: dict, it: dict, users: dict) -> dict:
 def _world(name: str, parts: tuple[str, ...]) -> tuple[list[Row], dict, list[dict], set[str]]:
     if name in BLIND:
         raise ValueError(f"world {name} is blind: never read for training")
-    d = WORLDS / name
-    labels = {
-        str(k): v for k, v in yaml.safe_load((d / "labels.yaml").read_text(encoding="utf-8"))["items"].items()
-    }
+    render = _e2e("render")
+    world_dir, labels_file = render.world_paths(name)
+    labels = render.load_labels(labels_file)
     keep = {k for k, v in labels.items() if v.get("split") in parts}  # the split decides before any text
-    doc = yaml.safe_load((d / "world" / "firm.yaml").read_text(encoding="utf-8"))
-    firm, watch = doc["firm"], doc.get("watch") or []
-    rows, about = [], set()
-    for fname in ("news.yaml", "weibo.yaml", "guba.yaml", "xueqiu.yaml", "feeds.yaml"):
-        wdoc = yaml.safe_load((d / "world" / fname).read_text(encoding="utf-8"))
-        users = {fname.removesuffix(".yaml"): wdoc.get("users") or {}}
-        for src in wdoc["sources"]:
-            if src.get("about_firm"):
-                about.add(src["name"])
-            for it in _items(src):
-                iid = str(it["id"])
-                if iid in keep:
-                    rows.append(
-                        Row(f"world:{name}", bool(labels[iid]["must_flag"]), _item_post(src, it, users))
-                    )
-    return rows, firm, watch, about
-
-
-def _watchlist(firm: dict, watch: list[dict]) -> WatchList:
-    return WatchList.from_firm(
-        firm["name"],
-        short_names=firm.get("short_names") or (),
-        stock_codes=firm.get("stock_codes") or (),
-        executives=firm.get("executives") or (),
-        products=firm.get("products") or (),
-        exclude=firm.get("exclude") or (),
-        extra=[as_entity(w) for w in watch],
-    )
+    world = render.load_world(world_dir)
+    rows = [
+        Row(f"world:{name}", bool(labels[iid]["must_flag"]), _item_post(src, it, world.users))
+        for src in world.sources
+        for it in render.source_items(src)
+        if (iid := str(it["id"])) in keep
+    ]
+    about = {src["name"] for src in world.sources if src.get("about_firm")}
+    return rows, world.firm, world.watch, about
 
 
 def _prepare(rows: list[Row], firm: dict, watch: list[dict], about: set[str] | None = None) -> None:
     """Normalize each row with its firm's names; run the desk (rules and shipped models, no rescue)."""
     from nlp.analyzer import Analyzer  # noqa: PLC0415
 
-    wl = _watchlist(firm, watch)
     an = Analyzer.from_config(
         firm=firm, watch=watch, context={"about_firm_sources": sorted(about or ())}, rescue=None
     )
+    wl = an.watchlist
     out = an.analyze([r.post for r in rows])
     for r, o in zip(rows, out, strict=True):
         title, text = str(r.post.get("title") or ""), str(r.post.get("text") or "")
@@ -190,7 +153,7 @@ def _batteries(folder: Path, tag: str) -> list[Row]:
     for p in sorted(folder.glob("*.txt")):
         part = [
             Row(f"{tag}:{p.stem}", m, {"title": t, "text": x, "source": "weibo"})
-            for m, t, x in _read_battery(p)
+            for m, t, x in _e2e("battery").read(p)
         ]
         _prepare(part, firm, watch)
         rows += part
