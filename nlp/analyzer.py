@@ -26,7 +26,7 @@ from nlp.falsity import DEBUNK_FACTOR, FalsityDetector
 from nlp.feedback import FeedbackHook, FeedbackInput, p_negative
 from nlp.normalize import simplified
 from nlp.rescue import RescueModel
-from nlp.risk import RiskThresholds, assess
+from nlp.risk import RiskResult, RiskThresholds, assess
 from nlp.rumor import RumorModel, RumorRegister
 from nlp.segment import Segmenter
 from nlp.sentiment import DEFAULT_MAX_CHARS, LABELS, SentimentModel, create_sentiment_model, to_result
@@ -58,6 +58,9 @@ OWN_CLAUSE_UPBEAT = 0.6  # in a list of many firms, a clause of its own this pos
 LONG_POST_CHARS = 300  # a post this long is an article: its hearsay must stand where it speaks of us
 SHORT_POST_HEAD_NEGATIVE = 0.2  # a short post about us only is negative about us if its head is this negative
 SHIPPED = "shipped"  # load the shipped model files (None: go without that model)
+# the levels of a rules' flag the learned second look may lower (I and II: severe topics, rumors with reach,
+# authoritative sources, never)
+DEMOTABLE_LEVELS = ("III", "IV")
 
 
 def _get(obj: Any, key: str, default: Any = None) -> Any:
@@ -488,24 +491,16 @@ class Analyzer:
             )
 
         risk = _assess()
-        if (
-            not risk.flagged
-            and targets
-            and self.rescue is not None
-            and statement is None  # the firm's own word, or a relayed denial: never an alert
-            and not (against is not None and not rules.names_us(against, w.watchlist))
-        ):
-            # the learned second look (nlp.rescue): bad news for us in words no rule holds
-            head = 2 * rescue_mod.MAX_CHARS  # the model reads the head only (names put as placeholders)
-            near = [m for m in w.mentions if m.end <= head]
-            p_bad = self.rescue.probability(rescue_mod.normalize(w.text[:head], near, w.watchlist))
-            if p_bad >= self.rescue.threshold:
-                who = next(
-                    (t for t in targets if (e := w.watchlist.entity(t)) and e.kind == "firm"), targets[0]
-                )
+        look = self._second_look(w, risk, targets, against, statement) if targets else None
+        if look is not None:
+            verdict, who, p_bad = look
+            if verdict == "flag":
                 negative_targets = [*negative_targets, who]
                 context_reasons.append(f"语境模型：对{who}不利（{p_bad:.2f}）")
                 risk = _assess()
+            else:
+                context_reasons.append(f"语境模型：对{who}不利可能性低（{p_bad:.2f}），不预警")
+                risk = RiskResult(None, 0)
 
         reasons: list[str] = []
         if not targets:
@@ -579,6 +574,33 @@ class Analyzer:
             "flagged": risk.flagged,
             "reasons": reasons,
         }
+
+    def _second_look(
+        self, w: _Work, risk: Any, targets: list[str], against: str | None, statement: Any
+    ) -> tuple[str, str, float] | None:
+        """The learned second look (nlp.rescue) at a post about us: ("flag", who, p) for bad news for us in
+        words no rule holds; ("lower", who, p) for a low-level flag (III, IV) of the rules on a post it finds
+        very unlikely to be bad news for us (a keyword in a defence, a look-alike's trouble, a warning
+        against fraud in our name); None: it leaves the post as it is (or is off)."""
+        model = self.rescue
+        if model is None:
+            return None
+        if risk.flagged:
+            if risk.level not in DEMOTABLE_LEVELS or model.demote <= 0.0:
+                return None
+        elif statement is not None or (against is not None and not rules.names_us(against, w.watchlist)):
+            # the firm's own word, a relayed denial, a complaint against another: never an alert
+            return None
+        head = 2 * rescue_mod.MAX_CHARS  # the model reads the head only (names put as placeholders)
+        near = [m for m in w.mentions if m.end <= head]
+        normalized = rescue_mod.normalize(w.text[:head], near, w.watchlist)
+        if risk.flagged and len(normalized.strip()) < rescue_mod.DEMOTE_MIN_CHARS:
+            return None  # a few words: too little for the model to overrule the rules
+        p_bad = model.probability(normalized)
+        who = next((t for t in targets if (e := w.watchlist.entity(t)) and e.kind == "firm"), targets[0])
+        if risk.flagged:
+            return ("lower", who, p_bad) if p_bad < model.demote else None
+        return ("flag", who, p_bad) if p_bad >= model.threshold else None
 
     @staticmethod
     def _rumor_elsewhere(w: _Work, reading: rules.Reading, fals: Any) -> bool:

@@ -5,8 +5,11 @@ time (bench/e2e/README.md: rules written on half a battery lifted its other half
 was trained on the desk's own labelled material instead — hand-written batteries and worlds of fictional
 brokers, each labelled by what a duty officer must see — with every watched name replaced by a placeholder
 (本司, 本司产品, 本司高管, 本司代码, 本司子公司; look-alikes 他司), so it learns wording, not names, and
-carries to any firm. It reads only posts that name one of ours and that the rules did not flag, and only
-adds a flag, with its reason: 语境模型：对X不利（0.86）.
+carries to any firm. It reads only posts that name one of ours (or come from a source declared about the
+firm). Where the rules did not flag a post it may add a flag, with its reason: 语境模型：对X不利（0.86）;
+where the rules flagged one at a low level (III, IV), at least DEMOTE_MIN_CHARS long, and the model finds
+it very unlikely to be bad news for us (below ``demote``), it lowers that flag, with its reason: 语境模型：对X不利可能性低（0.07），不预警.
+Levels I and II (severe topics, rumors with reach, authoritative sources) are never lowered.
 
 Model: TF-IDF over character 1–3-grams (sublinear tf, smooth idf, l2 rows) and a class-balanced L2
 logistic regression (nlp.training.rescue; ``python -m nlp.training rescue``), stored as one gzipped JSON
@@ -28,6 +31,9 @@ from nlp.watchlist import CODE, EXCLUDED, EXECUTIVE, PRODUCT, Mention, WatchList
 
 RESCUE_DIR = Path(__file__).resolve().parent / "models" / "rescue-linear"
 MAX_CHARS = 600  # the head of a post: what it is about is said early
+# a rules' flag is lowered only on a post this long at least (its normalized head): on a few words
+# (本司太差了) the model has too little to go on, and its probability is little more than its prior
+DEMOTE_MIN_CHARS = 30
 _SPACES = re.compile(r"\s+")
 
 # the placeholder of each kind of name (the training data is normalized the same way)
@@ -73,12 +79,15 @@ def ngrams(text: str, lo: int = 1, hi: int = 3) -> Counter:
 
 @dataclass
 class RescueModel:
-    """weights[g] = (idf, coefficient) per n-gram; p = sigmoid(w·x + b), x the l2-normalized tf-idf."""
+    """weights[g] = (idf, coefficient) per n-gram; p = sigmoid(w·x + b), x the l2-normalized tf-idf.
+    ``threshold``: at or above it an unflagged post is flagged; ``demote``: below it a rules' flag at level
+    III or IV is lowered (0: never)."""
 
     weights: dict[str, tuple[float, float]]
     intercept: float
     threshold: float
     meta: dict
+    demote: float = 0.0
 
     def probability(self, normalized: str) -> float:
         feats = []
@@ -103,6 +112,7 @@ class RescueModel:
             intercept=float(doc["intercept"]),
             threshold=float(doc["threshold"]),
             meta=doc.get("meta", {}),
+            demote=float(doc.get("demote", 0.0)),
         )
 
     def save(self, path: Path) -> None:
@@ -114,6 +124,7 @@ class RescueModel:
             "coef": [round(self.weights[g][1], 5) for g in grams],
             "intercept": round(self.intercept, 6),
             "threshold": self.threshold,
+            "demote": self.demote,
             "meta": self.meta,
         }
         raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -6,16 +6,20 @@
 Training material, and nothing else: the development batteries (bench/e2e/batteries/*.txt, about 泰和证券)
 and the worlds whose items were read while the rules were written (lanshan, chicheng, chengjiang, yunmeng,
 yuping, jinsha; the dev parts of luoxi and qingluo — their holdout items are dropped by their label's split
-before any text is read). Never opened: the blind worlds (tingzhou, qixia, cangwu, heming, baisha,
-fenglin) and the held-out batteries (bench/e2e/heldout/), which ``eval`` reads for aggregate figures only.
+before any text is read), and the six worlds that were blind until the fifth stop of 2026-12-07 (tingzhou,
+qixia, cangwu, heming, baisha, fenglin: their first-run and blind figures are in bench/e2e/README.md; four
+new blind worlds took their place). Never opened: the blind worlds (meiling, dongting, yanchuan, yanmen) and
+the held-out batteries (bench/e2e/heldout/), which ``eval`` reads for aggregate figures only.
 
 Each text is normalized by nlp.rescue.normalize with its own firm's watch list; world items are taken as
 the spiders store them, near enough (title, text, source, author), and analysed in process by the desk
 without the rescue, to know which posts the rescue could act on (named, not flagged).
 
-The threshold is chosen on the leave-one-source-out CV (each battery file and each world is one fold):
-the lowest of THRESHOLDS whose pooled false-alarm rate (desk + rescue) is at most the desk's own plus
-CV_FA_ALLOWANCE. C was chosen by CV AUC (flat over 1–100; 10 kept). The first version of this was
+The two thresholds are chosen on the leave-one-source-out CV (each battery file and each world is one
+fold): the pair (threshold, demote) of THRESHOLDS × DEMOTE_STEPS with the best discovery minus false-alarm
+rate of the desk with the model, pooled over every row (ties: the higher threshold, then the lower demote).
+Demotion stops at 0.2: it lowers the rules' own flags, and a desk should give those up only where the model
+is very sure. C was chosen by CV AUC (flat over 1–100; 10 kept). The first version of this was
 a helper's measurement script (not kept: this module is its method, and its figures are in the model card).
 """
 
@@ -34,17 +38,32 @@ from pathlib import Path
 import numpy as np
 
 from nlp.feedback_fit import Sparse, fit_logistic
-from nlp.rescue import RESCUE_DIR, RescueModel, ngrams, normalize
+from nlp.rescue import DEMOTE_MIN_CHARS, RESCUE_DIR, RescueModel, ngrams, normalize
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E = ROOT / "bench" / "e2e"
 BATTERIES = E2E / "batteries"
 HELDOUT = E2E / "heldout"
-TRAIN_WORLDS_BOTH = ("lanshan", "chicheng", "chengjiang", "yunmeng", "yuping", "jinsha")
+TRAIN_WORLDS_BOTH = (
+    "lanshan",
+    "chicheng",
+    "chengjiang",
+    "yunmeng",
+    "yuping",
+    "jinsha",
+    # blind until the fifth stop of 2026-12-07 (their blind figures are recorded): development since
+    "tingzhou",
+    "qixia",
+    "cangwu",
+    "heming",
+    "baisha",
+    "fenglin",
+)
 TRAIN_WORLDS_DEV = ("luoxi", "qingluo")  # dev part only: their holdout parts stay blind
-BLIND = ("tingzhou", "qixia", "cangwu", "heming", "baisha", "fenglin")
+BLIND = ("meiling", "dongting", "yanchuan", "yanmen")
 THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
-CV_FA_ALLOWANCE = 0.01
+DEMOTE_STEPS = (0.0, 0.05, 0.1, 0.15, 0.2)
+DEMOTABLE = ("III", "IV")  # nlp.analyzer.DEMOTABLE_LEVELS
 C = 10.0
 MIN_DF = 2
 
@@ -58,6 +77,7 @@ class Row:
     flagged: bool = False
     named: bool = False
     prob: float = float("nan")
+    level: str | None = None
 
 
 # ------------------------------------------------------------------------------------------ material
@@ -143,7 +163,7 @@ def _prepare(rows: list[Row], firm: dict, watch: list[dict], about: set[str] | N
         title, text = str(r.post.get("title") or ""), str(r.post.get("text") or "")
         whole = f"{title}\n{text}" if title else text
         r.norm = normalize(whole, wl.find(whole, include_excluded=True), wl)
-        r.flagged, r.named = bool(o["flagged"]), bool(o["targets"])
+        r.flagged, r.named, r.level = bool(o["flagged"]), bool(o["targets"]), o["level"]
 
 
 def _batteries(folder: Path, tag: str) -> list[Row]:
@@ -222,9 +242,20 @@ def auc(p: np.ndarray, y: np.ndarray) -> float:
     return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
-def figures(rows: list[Row], t: float | None) -> tuple[float, float]:
-    """(discovery, false-alarm rate) of the desk alone (t None) or with the rescue at t."""
-    flag = [r.flagged or (t is not None and r.named and r.prob >= t) for r in rows]
+def figures(rows: list[Row], t: float | None, demote: float = 0.0) -> tuple[float, float]:
+    """(discovery, false-alarm rate) of the desk alone (t None) or with the model: a named post it did not
+    flag is flagged at p >= t, a flag at level III or IV lowered at p < demote (on DEMOTE_MIN_CHARS or more)."""
+    if t is None:
+        flag = [r.flagged for r in rows]
+    else:
+        flag = [
+            (
+                r.flagged
+                and not (r.level in DEMOTABLE and r.prob < demote and len(r.norm.strip()) >= DEMOTE_MIN_CHARS)
+            )
+            or (not r.flagged and r.named and r.prob >= t)
+            for r in rows
+        ]
     must = [f for f, r in zip(flag, rows, strict=True) if r.must]
     harmless = [f for f, r in zip(flag, rows, strict=True) if not r.must]
     return sum(must) / max(len(must), 1), sum(harmless) / max(len(harmless), 1)
@@ -239,10 +270,15 @@ def cross_validate(rows: list[Row]) -> None:
             r.prob = model.probability(r.norm)
 
 
-def choose_threshold(rows: list[Row]) -> float:
-    _, fa0 = figures(rows, None)
-    ok = [t for t in THRESHOLDS if figures(rows, t)[1] <= fa0 + CV_FA_ALLOWANCE + 1e-9]
-    return min(ok) if ok else max(THRESHOLDS)
+def choose(rows: list[Row]) -> tuple[float, float]:
+    """(threshold, demote) with the best discovery minus false-alarm rate on ``rows`` (their CV
+    probabilities); ties go to the higher threshold, then the lower demote."""
+
+    def gain(pair: tuple[float, float]) -> tuple[float, float, float]:
+        d, f = figures(rows, *pair)
+        return (round(d - f, 9), pair[0], -pair[1])
+
+    return max(((t, x) for t in THRESHOLDS for x in DEMOTE_STEPS), key=gain)
 
 
 def _table(rows: list[Row]) -> dict:
@@ -256,8 +292,9 @@ def _table(rows: list[Row]) -> dict:
         "desk": [round(d0, 3), round(f0, 3)],
     }
     for t in THRESHOLDS:
-        d, f = figures(rows, t)
-        out[f"desk+rescue@{t}"] = [round(d, 3), round(f, 3)]
+        for x in DEMOTE_STEPS:
+            d, f = figures(rows, t, x)
+            out[f"desk+rescue@{t}" + (f",demote<{x}" if x else "")] = [round(d, 3), round(f, 3)]
     return out
 
 
@@ -265,20 +302,34 @@ def train(out: Path = RESCUE_DIR) -> dict:
     t0 = time.time()
     rows = training_rows()
     cross_validate(rows)
-    t = choose_threshold(rows)
+    t, x = choose(rows)
     report = {
-        "cv": _table(rows),
         "threshold": t,
+        "demote": x,
+        "cv_chosen": [round(v, 3) for v in figures(rows, t, x)],
+        "cv_by_material": {
+            kind: {
+                "desk": [round(v, 3) for v in figures(part, None)],
+                "desk+model": [round(v, 3) for v in figures(part, t, x)],
+            }
+            for kind, part in (
+                ("batteries", [r for r in rows if r.source.startswith("battery")]),
+                ("worlds", [r for r in rows if r.source.startswith("world")]),
+            )
+        },
+        "cv": _table(rows),
         "C": C,
         "min_df": MIN_DF,
         "sources": sorted({r.source for r in rows}),
         "rows": len(rows),
     }
     model = fit(rows, threshold=t)
+    model.demote = x
     model.meta = {
         "trained_on": report["sources"],
         "rows": len(rows),
-        "threshold_rule": f"lowest t whose leave-one-source-out false alarms are at most the desk's + {CV_FA_ALLOWANCE}",
+        "threshold_rule": "the (threshold, demote) pair with the best leave-one-source-out discovery minus "
+        "false-alarm rate (demote at most 0.2)",
     }
     model.save(out)
     report["seconds"] = round(time.time() - t0, 1)
@@ -293,11 +344,11 @@ def evaluate(path: Path = RESCUE_DIR) -> dict:
     rows = heldout_rows()
     for r in rows:
         r.prob = model.probability(r.norm)
-    report = {"all": _table(rows), "threshold": model.threshold}
+    report = {"all": _table(rows), "threshold": model.threshold, "demote": model.demote}
     for s in sorted({r.source for r in rows}):
         part = [r for r in rows if r.source == s]
         report[s] = {
             "desk": [round(x, 3) for x in figures(part, None)],
-            "desk+rescue": [round(x, 3) for x in figures(part, model.threshold)],
+            "desk+rescue": [round(x, 3) for x in figures(part, model.threshold, model.demote)],
         }
     return report

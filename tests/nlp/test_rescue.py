@@ -86,16 +86,69 @@ def test_the_firms_own_word_and_posts_not_naming_us_are_never_rescued(shipped):
 
 
 def test_training_never_opens_a_blind_world():
-    with pytest.raises(ValueError, match="blind"):
-        training._world("baisha", ("dev", "holdout"))
+    for world in training.BLIND:
+        with pytest.raises(ValueError, match="blind"):
+            training._world(world, ("dev", "holdout"))
 
 
-def test_the_threshold_is_the_lowest_that_keeps_cv_false_alarms_within_a_point():
+LONG = "本司" + "的事情" * 12  # long enough for the model to lower a flag
+
+
+def test_the_thresholds_are_the_pair_with_the_best_discovery_minus_false_alarms():
     rows = [
-        training.Row("a", True, {}, flagged=True, named=True, prob=0.1),
-        training.Row("a", True, {}, named=True, prob=0.72),
-        training.Row("a", False, {}, named=True, prob=0.65),
-        *[training.Row("b", False, {}, named=True, prob=0.0) for _ in range(97)],
+        # the rules found one must-see post at level III that the model doubts (0.12), and raised one false
+        # alarm at level IV that the model is sure of (0.04); a level-II false alarm it never lowers
+        training.Row("a", True, {}, norm=LONG, flagged=True, named=True, prob=0.12, level="III"),
+        training.Row("a", False, {}, norm=LONG, flagged=True, named=True, prob=0.04, level="IV"),
+        training.Row("a", False, {}, norm=LONG, flagged=True, named=True, prob=0.01, level="II"),
+        # a few words the model is sure of: never lowered
+        training.Row("a", True, {}, norm="本司太差了", flagged=True, named=True, prob=0.01, level="IV"),
+        # two must-see posts nothing flagged, one harmless post the model half-likes
+        training.Row("a", True, {}, named=True, prob=0.77),
+        training.Row("a", True, {}, named=True, prob=0.62),
+        training.Row("a", False, {}, named=True, prob=0.55),
+        *[training.Row("b", False, {}, named=True, prob=0.0) for _ in range(4)],
     ]
-    # at 0.6 the harmless 0.65 is rescued (false alarms 1/98 > 0.01 allowed? 0.0102): 0.7 is the lowest kept
-    assert training.choose_threshold(rows) == 0.7
+    # threshold 0.6 finds both must-see posts (0.5 would add the harmless 0.55); demote 0.05 lowers the
+    # sure false alarm, 0.15 would also lower the must-see post at 0.12
+    assert training.choose(rows) == (0.6, 0.05)
+    assert training.figures(rows, 0.6, 0.05) == (1.0, 1 / 7)
+    assert training.figures(rows, None) == (2 / 4, 2 / 7)
+
+
+def test_a_low_level_flag_the_model_finds_harmless_is_lowered_and_says_why():
+    # a model that finds everything harmless (p ≈ 0), demoting below 0.2
+    never = RescueModel(weights={}, intercept=-50.0, threshold=0.9, meta={}, demote=0.2)
+    keep = RescueModel(weights={}, intercept=-50.0, threshold=0.9, meta={}, demote=0.0)
+    post = {
+        "text": "霁川证券的客服电话打了一下午都打不通，投诉也没人理，转人工排队排到第九十位，最后直接挂断了"
+    }
+    short = {"text": "霁川证券太差了，客服电话打不通"}  # a few words: the model never overrules the rules
+    kept, kept_short = Analyzer.from_config(firm=FIRM, rescue=keep).analyze([post, short])
+    lowered, short_got = Analyzer.from_config(firm=FIRM, rescue=never).analyze([post, short])
+    assert kept["flagged"] and kept["level"] in ("III", "IV")  # the rules flag it
+    assert not lowered["flagged"] and lowered["level"] is None
+    assert any(r.startswith("语境模型：对霁川证券不利可能性低（0.00），不预警") for r in lowered["reasons"])
+    assert kept_short["flagged"] and short_got["flagged"] and short_got["level"] == kept_short["level"]
+
+
+def test_a_severe_flag_is_never_lowered():
+    never = RescueModel(weights={}, intercept=-50.0, threshold=0.9, meta={}, demote=0.2)
+    post = {
+        "text": "网传霁川证券董事长温景行被带走调查，公司资金链断裂，客户资金无法出金",
+        "reposts": 50_000,
+        "comments": 20_000,
+        "user_followers": 3_000_000,
+    }
+    got = Analyzer.from_config(firm=FIRM, rescue=never).analyze([post])[0]
+    assert got["flagged"] and got["level"] in ("I", "II")
+    assert not any("可能性低" in r for r in got["reasons"])
+
+
+def test_a_model_file_without_demote_never_lowers(tmp_path):
+    m = RescueModel(weights={"差": (1.0, 1.0)}, intercept=0.0, threshold=0.7, meta={})
+    m.save(tmp_path)
+    assert RescueModel.load(tmp_path).demote == 0.0
+    m.demote = 0.15
+    m.save(tmp_path)
+    assert RescueModel.load(tmp_path).demote == 0.15
