@@ -81,11 +81,13 @@ class RescueModel:
     meta: dict
 
     def probability(self, normalized: str) -> float:
-        feats = []
-        for g, k in ngrams(normalized).items():
-            wi = self.weights.get(g)
-            if wi is not None:
-                feats.append(((1.0 + math.log(k)) * wi[0], wi[1]))
+        counts = ngrams(normalized)
+        # the n-grams in first-occurrence order, looked up in one pass (C-level map)
+        feats = [
+            ((1.0 + math.log(k)) * wi[0], wi[1])
+            for wi, k in zip(map(self.weights.get, counts), counts.values())
+            if wi is not None
+        ]
         if not feats:
             return 1.0 / (1.0 + math.exp(-self.intercept))
         norm = math.sqrt(sum(v * v for v, _ in feats))

@@ -63,6 +63,116 @@ def char_ngrams(text: str, ngram_range: tuple[int, int] = (1, 3)) -> list[str]:
     return out
 
 
+# -- many texts' n-grams at once ---------------------------------------------------------------------
+#
+# A character 1–3-gram is one integer: each code point + 1 in 21 bits, the first character highest
+# (so a unigram, a bigram and a trigram never share a code). A vocabulary of such n-grams is a sorted
+# array of codes; the n-grams of a whole list of texts are coded and looked up with a few numpy
+# calls instead of one dict look-up per n-gram (most of the linear models' time, memory-bound).
+
+_CODE_BITS = 21
+_SUBLINEAR = [0.0] + [1.0 + math.log(c) for c in range(1, 4096)]  # 1 + ln tf, as math.log computes it
+
+
+class GramCodes:
+    """A vocabulary of character n-grams (1 to 3 characters) as sorted integer codes and their feature
+    indices; :meth:`of` gives None for a vocabulary holding anything else (word features)."""
+
+    def __init__(self, codes: np.ndarray, index: np.ndarray, size: int) -> None:
+        order = np.argsort(codes, kind="stable")
+        self.codes = np.ascontiguousarray(codes[order])
+        self.index = np.ascontiguousarray(index[order])
+        self.size = size  # the number of features (one past the largest index)
+
+    @classmethod
+    def of(cls, vocabulary: Mapping[str, int]) -> GramCodes | None:
+        by_len: dict[int, tuple[list[str], list[int]]] = {1: ([], []), 2: ([], []), 3: ([], [])}
+        for f, i in vocabulary.items():
+            group = by_len.get(len(f))
+            if group is None:
+                return None
+            group[0].append(f)
+            group[1].append(int(i))
+        codes, index = [], []
+        for n, (feats, idx) in by_len.items():
+            if feats:
+                u = _code_points("".join(feats)).reshape(-1, n)
+                c = u[:, 0]
+                for k in range(1, n):
+                    c = (c << _CODE_BITS) | u[:, k]
+                codes.append(c)
+                index.append(np.asarray(idx, dtype=np.int64))
+        if not codes:
+            return None
+        all_codes = np.concatenate(codes)
+        if len(np.unique(all_codes)) != len(all_codes):
+            return None
+        size = int(max(int(i.max()) for i in index)) + 1
+        return cls(all_codes, np.concatenate(index), size)
+
+
+def _code_points(s: str) -> np.ndarray:
+    """Each character's code point + 1 (int64; lone surrogates as their own code points, as ``ord``)."""
+    return np.frombuffer(s.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64) + 1
+
+
+def gram_counts(
+    texts: Sequence[str], vocab: GramCodes, max_chars: int, ngram_range: tuple[int, int] = (1, 3)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, feature index, count) of the vocabulary's n-grams in ``char_ngrams(text[:max_chars])`` of each
+    text: rows in order, and within a row the features in order of first occurrence in that list, so
+    the same entries in the same order as counting the list with a dict. ``ngram_range`` within (1, 3)."""
+    lo, hi = ngram_range
+    if not 1 <= lo <= hi <= 3:
+        raise ValueError(f"ngram_range {ngram_range} outside (1, 3)")
+    empty = np.zeros(0, dtype=np.int64)
+    norm = [normalize((t or "")[:max_chars]) for t in texts]
+    n_texts = len(norm)
+    lens = np.fromiter(map(len, norm), np.int64, n_texts)
+    u = _code_points("".join(norm))
+    if not len(u):
+        return empty, empty, empty
+    row_of = np.repeat(np.arange(n_texts, dtype=np.int64), lens)
+    pos = np.arange(len(u), dtype=np.int64) - np.repeat(np.cumsum(lens) - lens, lens)
+    left = np.repeat(lens, lens) - pos  # characters from each one to the end of its text
+    per_n = {n: np.maximum(lens - n + 1, 0) for n in range(lo, hi + 1)}
+    per_row = sum(per_n.values())
+    at = np.cumsum(per_row) - per_row  # where each row's n-grams start, then each length's block
+    grams = np.empty(int(per_row.sum()), dtype=np.int64)
+    for n in range(lo, hi + 1):
+        i = np.flatnonzero(left >= n)
+        c = u[i]
+        for k in range(1, n):
+            c = (c << _CODE_BITS) | u[i + k]
+        grams[at[row_of[i]] + pos[i]] = c
+        at = at + per_n[n]
+    rows = np.repeat(np.arange(n_texts, dtype=np.int64), per_row)
+    # look each distinct n-gram up once (sorted keys: numpy's binary search narrows from the last one)
+    distinct, inverse = np.unique(grams, return_inverse=True)
+    at_v = np.searchsorted(vocab.codes, distinct)
+    at_v[at_v == len(vocab.codes)] = 0
+    hit = vocab.codes[at_v] == distinct
+    feature = np.where(hit, vocab.index[at_v], -1)[inverse.reshape(-1)]
+    keep = feature >= 0
+    key = rows[keep] * vocab.size + feature[keep]
+    if not len(key):
+        return empty, empty, empty
+    # per (row, feature): the count and the first occurrence (np.unique sorts stably for return_index)
+    uniq, first, counts = np.unique(key, return_index=True, return_counts=True)
+    rank = np.full(len(key), -1, dtype=np.int64)
+    rank[first] = np.arange(len(uniq))
+    order = rank[rank >= 0]  # the pairs by first occurrence (no second sort)
+    uniq, counts = uniq[order], counts[order]
+    return uniq // vocab.size, uniq % vocab.size, counts.astype(np.int64)
+
+
+def sublinear_tf(counts: np.ndarray) -> np.ndarray:
+    """1 + ln(count) per count (float64), each the value ``1.0 + math.log(count)`` gives."""
+    if not len(counts) or int(counts.max()) < len(_SUBLINEAR):
+        return np.asarray(_SUBLINEAR, dtype=np.float64)[counts]
+    return np.fromiter((1.0 + math.log(c) for c in counts.tolist()), np.float64, len(counts))
+
+
 WORD_MARK = "\x01"  # word features are prefixed so they never collide with character n-grams
 
 _word_segmenter = None
@@ -201,8 +311,41 @@ class LinearSentimentClassifier:
 
     # -- inference --------------------------------------------------------------------------------
 
+    def gram_codes(self) -> GramCodes | None:
+        """The vocabulary as n-gram codes (built on first use); None for word features or n-grams longer
+        than three characters (read text by text)."""
+        codes = self.__dict__.get("_gram_codes", False)
+        if codes is False:
+            lo, hi = self.ngram_range
+            codes = None if self.words or not 1 <= lo <= hi <= 3 else GramCodes.of(self.vocabulary)
+            self._gram_codes = codes
+        return codes
+
     def _rows(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """CSR parts (indptr, indices, data) of the TF-IDF matrix."""
+        """CSR parts (indptr, indices, data) of the TF-IDF matrix: the texts' n-grams looked up together
+        (:func:`gram_counts`), the same entries in the same order and the same float32 arithmetic per row
+        as :meth:`_rows_each`."""
+        codes = self.gram_codes()
+        if codes is None:
+            return self._rows_each(texts)
+        rows, indices, counts = gram_counts(texts, codes, self.max_chars, self.ngram_range)
+        n = len(texts)
+        lengths = np.bincount(rows, minlength=n)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        data = sublinear_tf(counts).astype(np.float32)
+        data *= self.idf[indices]
+        norms = np.ones(n, dtype=np.float32)
+        bounds = indptr.tolist()
+        dot = np.dot
+        for i in np.flatnonzero(lengths).tolist():
+            v = data[bounds[i] : bounds[i + 1]].copy()
+            norms[i] = float(np.sqrt(dot(v, v))) or 1.0
+        data /= np.repeat(norms, lengths)
+        return indptr, indices, data
+
+    def _rows_each(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """CSR parts (indptr, indices, data) of the TF-IDF matrix, text by text (any features)."""
         vocab_get = self.vocabulary.get
         indptr = [0]
         indices: list[int] = []
