@@ -71,6 +71,7 @@ def char_ngrams(text: str, ngram_range: tuple[int, int] = (1, 3)) -> list[str]:
 # calls instead of one dict look-up per n-gram (most of the linear models' time, memory-bound).
 
 _CODE_BITS = 21
+GRAM_CODES_AFTER = 2000  # texts a model reads text by text before it builds its codes
 _SUBLINEAR = [0.0] + [1.0 + math.log(c) for c in range(1, 4096)]  # 1 + ln tf, as math.log computes it
 
 
@@ -86,29 +87,22 @@ class GramCodes:
 
     @classmethod
     def of(cls, vocabulary: Mapping[str, int]) -> GramCodes | None:
-        by_len: dict[int, tuple[list[str], list[int]]] = {1: ([], []), 2: ([], []), 3: ([], [])}
-        for f, i in vocabulary.items():
-            group = by_len.get(len(f))
-            if group is None:
-                return None
-            group[0].append(f)
-            group[1].append(int(i))
-        codes, index = [], []
-        for n, (feats, idx) in by_len.items():
-            if feats:
-                u = _code_points("".join(feats)).reshape(-1, n)
-                c = u[:, 0]
-                for k in range(1, n):
-                    c = (c << _CODE_BITS) | u[:, k]
-                codes.append(c)
-                index.append(np.asarray(idx, dtype=np.int64))
-        if not codes:
+        feats = list(vocabulary)
+        if not feats:
             return None
-        all_codes = np.concatenate(codes)
-        if len(np.unique(all_codes)) != len(all_codes):
+        index = np.fromiter(vocabulary.values(), np.int64, len(feats))
+        lens = np.fromiter(map(len, feats), np.int64, len(feats))
+        if int(lens.min()) < 1 or int(lens.max()) > 3:
             return None
-        size = int(max(int(i.max()) for i in index)) + 1
-        return cls(all_codes, np.concatenate(index), size)
+        u = _code_points("".join(feats))
+        if len(u) != int(lens.sum()):  # not one code point per character: cannot happen for str
+            return None
+        starts = np.cumsum(lens) - lens
+        codes = u[starts]
+        for k in (1, 2):
+            longer = lens > k
+            codes[longer] = (codes[longer] << _CODE_BITS) | u[starts[longer] + k]
+        return cls(codes, index, int(index.max()) + 1)  # distinct strings, distinct codes
 
 
 def _code_points(s: str) -> np.ndarray:
@@ -311,11 +305,15 @@ class LinearSentimentClassifier:
 
     # -- inference --------------------------------------------------------------------------------
 
-    def gram_codes(self) -> GramCodes | None:
-        """The vocabulary as n-gram codes (built on first use); None for word features or n-grams longer
-        than three characters (read text by text)."""
+    def gram_codes(self, texts: int = GRAM_CODES_AFTER) -> GramCodes | None:
+        """The vocabulary as n-gram codes, built once the model has been asked to read ``GRAM_CODES_AFTER``
+        texts in all (a call that reads a few texts does not pay for them: ≈0.1 s for 250,000 features);
+        None before, and for word features or n-grams longer than three characters (read text by text)."""
         codes = self.__dict__.get("_gram_codes", False)
         if codes is False:
+            self._texts_read = self.__dict__.get("_texts_read", 0) + texts
+            if self._texts_read < GRAM_CODES_AFTER:
+                return None
             lo, hi = self.ngram_range
             codes = None if self.words or not 1 <= lo <= hi <= 3 else GramCodes.of(self.vocabulary)
             self._gram_codes = codes
@@ -325,7 +323,7 @@ class LinearSentimentClassifier:
         """CSR parts (indptr, indices, data) of the TF-IDF matrix: the texts' n-grams looked up together
         (:func:`gram_counts`), the same entries in the same order and the same float32 arithmetic per row
         as :meth:`_rows_each`."""
-        codes = self.gram_codes()
+        codes = self.gram_codes(len(texts))
         if codes is None:
             return self._rows_each(texts)
         rows, indices, counts = gram_counts(texts, codes, self.max_chars, self.ngram_range)

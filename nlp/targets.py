@@ -136,7 +136,7 @@ def linear_scores(jobs: Sequence[tuple[LinearSentimentClassifier, Sequence[str]]
     for model, texts in jobs:
         idf, w = model.idf, (model.coef[:, 1] - model.coef[:, 0])
         bias = float(model.intercept[1] - model.intercept[0])
-        codes = model.gram_codes()
+        codes = model.gram_codes(len(texts))
         if codes is not None:
             rows, idx, tf = gram_counts(texts, codes, model.max_chars, model.ngram_range)
         else:

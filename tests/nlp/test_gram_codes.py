@@ -13,6 +13,7 @@ import pytest
 from nlp import rescue as rescue_mod
 from nlp import targets as targets_mod
 from nlp.sentiment import (
+    GRAM_CODES_AFTER,
     GramCodes,
     LinearSentimentClassifier,
     char_ngrams,
@@ -82,6 +83,7 @@ def _same(a, b):
 def test_sentiment_rows_and_probabilities_equal_text_by_text():
     model = create_sentiment_model("builtin")
     texts = _texts(random.Random(3), 200) + ["华鼎证券APP又登不上了，投诉无门", "转发微博//@用户: 华鼎证券暴雷？"]
+    assert model.gram_codes() is not None  # built now, whatever the model has read so far
     assert _same(model._rows(texts), model._rows_each(texts))
     fresh = LinearSentimentClassifier(
         model.vocabulary, idf=model.idf, coef=model.coef, intercept=model.intercept, labels=model.labels
@@ -100,6 +102,7 @@ def test_word_features_are_read_text_by_text():
 
 def test_linear_scores_equal_dict_counting():
     doc = targets_mod.load_default().doc_model
+    assert doc.gram_codes() is not None
     texts = _texts(random.Random(5), 200)
     got = targets_mod.linear_scores([(doc, texts), (doc, texts[::2])])
     plain = LinearSentimentClassifier(
@@ -129,3 +132,16 @@ def test_rescue_probability_equals_the_plain_computation():
 
     for t in _texts(random.Random(9), 150) + ["本司APP又崩了，客服电话打不通", "本司本司本司"]:
         assert model.probability(t) == plain(t)
+
+
+def test_codes_are_built_once_enough_texts_were_read():
+    model = create_sentiment_model("builtin")
+    fresh = LinearSentimentClassifier(
+        model.vocabulary, idf=model.idf, coef=model.coef, intercept=model.intercept, labels=model.labels
+    )
+    texts = _texts(random.Random(11), 40)
+    first = fresh.predict_proba(texts)  # a few texts: read text by text, no codes yet
+    assert "_gram_codes" not in fresh.__dict__
+    fresh.predict_proba(texts * (GRAM_CODES_AFTER // len(texts)))
+    assert fresh.__dict__.get("_gram_codes") is not None
+    assert np.array_equal(fresh.predict_proba(texts), first)
