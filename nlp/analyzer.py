@@ -90,6 +90,7 @@ class _Work:
     masked: rules.Masked | None = None  # topic keywords under a negation or in a neutral frame, masked
     residual_neg: float | None = None  # P(negative) of the post without its negated clauses
     encoded: EncoderReading | None = None  # the fine-tuned encoder's reading (nlp.encoder), when it reads it
+    rescue_p: float | None = None  # the rescue model's probability (nlp.rescue), read for the batch at once
 
 
 class Analyzer:
@@ -266,6 +267,10 @@ class Analyzer:
         self._score_named(named, work)
         if self.encoder is not None:
             self._encode([w for w in work if w.declared or any(m.role != EXCLUDED for m in w.mentions)])
+        if self.rescue is not None:  # the posts it may be asked about (they have targets), read together
+            about = [w for w in work if w.declared or any(m.role != EXCLUDED for m in w.mentions)]
+            for w, p in zip(about, self.rescue.probabilities([_rescue_input(w) for w in about]), strict=True):
+                w.rescue_p = p
         return self._with_feedback(work, [self._one(w, probs[i]) for i, w in enumerate(work)])
 
     def _declared(self, w: _Work) -> str | None:
@@ -496,9 +501,7 @@ class Analyzer:
             and not (against is not None and not rules.names_us(against, w.watchlist))
         ):
             # the learned second look (nlp.rescue): bad news for us in words no rule holds
-            head = 2 * rescue_mod.MAX_CHARS  # the model reads the head only (names put as placeholders)
-            near = [m for m in w.mentions if m.end <= head]
-            p_bad = self.rescue.probability(rescue_mod.normalize(w.text[:head], near, w.watchlist))
+            p_bad = w.rescue_p if w.rescue_p is not None else self.rescue.probability(_rescue_input(w))
             if p_bad >= self.rescue.threshold:
                 who = next(
                     (t for t in targets if (e := w.watchlist.entity(t)) and e.kind == "firm"), targets[0]
@@ -920,6 +923,13 @@ class Analyzer:
         if items:
             hook.apply(items)
         return out
+
+
+def _rescue_input(w: _Work) -> str:
+    """What the rescue model reads of a post: its head, every watched name put as its placeholder."""
+    head = 2 * rescue_mod.MAX_CHARS  # the model reads the head only (names put as placeholders)
+    near = [m for m in w.mentions if m.end <= head]
+    return rescue_mod.normalize(w.text[:head], near, w.watchlist)
 
 
 def _encoder(encoder: str | DeskEncoder | None) -> DeskEncoder | None:

@@ -16,7 +16,7 @@ import os
 import re
 import threading
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -111,16 +111,21 @@ def _code_points(s: str) -> np.ndarray:
 
 
 def gram_counts(
-    texts: Sequence[str], vocab: GramCodes, max_chars: int, ngram_range: tuple[int, int] = (1, 3)
+    texts: Sequence[str],
+    vocab: GramCodes,
+    max_chars: int,
+    ngram_range: tuple[int, int] = (1, 3),
+    prepare: Callable[[str], str] = normalize,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, feature index, count) of the vocabulary's n-grams in ``char_ngrams(text[:max_chars])`` of each
     text: rows in order, and within a row the features in order of first occurrence in that list, so
-    the same entries in the same order as counting the list with a dict. ``ngram_range`` within (1, 3)."""
+    the same entries in the same order as counting the list with a dict. ``ngram_range`` within (1, 3);
+    ``prepare``: what is done to ``text[:max_chars]`` before its n-grams are taken (:func:`normalize`)."""
     lo, hi = ngram_range
     if not 1 <= lo <= hi <= 3:
         raise ValueError(f"ngram_range {ngram_range} outside (1, 3)")
     empty = np.zeros(0, dtype=np.int64)
-    norm = [normalize((t or "")[:max_chars]) for t in texts]
+    norm = [prepare((t or "")[:max_chars]) for t in texts]
     n_texts = len(norm)
     lens = np.fromiter(map(len, norm), np.int64, n_texts)
     u = _code_points("".join(norm))

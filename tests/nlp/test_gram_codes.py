@@ -130,8 +130,14 @@ def test_rescue_probability_equals_the_plain_computation():
         z = model.intercept + sum(v * c for v, c in feats) / norm
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
-    for t in _texts(random.Random(9), 150) + ["本司APP又崩了，客服电话打不通", "本司本司本司"]:
+    texts = _texts(random.Random(9), 150) + ["本司APP又崩了，客服电话打不通", "本司本司本司", "", "  \n "]
+    for t in texts:
         assert model.probability(t) == plain(t)
+    fresh = rescue_mod.RescueModel(model.weights, model.intercept, model.threshold, model.meta)
+    assert fresh.probabilities(texts[:10]) == [plain(t) for t in texts[:10]]  # text by text (few asked)
+    assert fresh._table(GRAM_CODES_AFTER) is not None  # the batch path from now on
+    assert fresh.probabilities(texts) == [plain(t) for t in texts]
+    assert fresh.probabilities([]) == []
 
 
 def test_codes_are_built_once_enough_texts_were_read():
