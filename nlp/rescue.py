@@ -92,7 +92,7 @@ class RescueModel:
         # the n-grams in first-occurrence order, looked up in one pass (C-level map)
         feats = [
             ((1.0 + math.log(k)) * wi[0], wi[1])
-            for wi, k in zip(map(self.weights.get, counts), counts.values())
+            for wi, k in zip(map(self.weights.get, counts), counts.values(), strict=True)
             if wi is not None
         ]
         if not feats:
@@ -117,9 +117,11 @@ class RescueModel:
             if at == end:
                 out.append(1.0 / (1.0 + math.exp(-self.intercept)))
                 continue
-            vs = [(1.0 + math.log(k)) * idf[j] for j, k in zip(feats_l[at:end], counts_l[at:end])]
+            vs = [
+                (1.0 + math.log(k)) * idf[j] for j, k in zip(feats_l[at:end], counts_l[at:end], strict=True)
+            ]
             norm = math.sqrt(sum(v * v for v in vs))
-            z = self.intercept + sum(v * coef[j] for v, j in zip(vs, feats_l[at:end])) / norm
+            z = self.intercept + sum(v * coef[j] for v, j in zip(vs, feats_l[at:end], strict=True)) / norm
             out.append(1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z)))))
             at = end
         return out

@@ -23,14 +23,26 @@ from nlp.sentiment import (
 )
 
 ALPHABET = list("华鼎证券今日早盘交易系统出现故障客户无法登录") + list("ABCabc0123456789 ，。！？\n\t:/@")
-ODD = ["\ud800", "\U0001f600", "ｆｕｌｌ", "①", "Ⅻ", "\u3000", "ﬁ", "\x00", "e\u0301"]  # surrogate, emoji, NFKC
+ODD = [
+    "\ud800",
+    "\U0001f600",
+    "ｆｕｌｌ",
+    "①",
+    "Ⅻ",
+    "\u3000",
+    "ﬁ",
+    "\x00",
+    "e\u0301",
+]  # surrogate, emoji, NFKC
 
 
 def _texts(rng: random.Random, n: int) -> list[str]:
     out = ["", " ", "华", "华鼎", "  华 鼎  "]
     for _ in range(n):
         k = rng.choice([1, 2, 3, 5, 20, 80, 400])
-        out.append("".join(rng.choice(ALPHABET) if rng.random() < 0.95 else rng.choice(ODD) for _ in range(k)))
+        out.append(
+            "".join(rng.choice(ALPHABET) if rng.random() < 0.95 else rng.choice(ODD) for _ in range(k))
+        )
     return out
 
 
@@ -82,7 +94,10 @@ def _same(a, b):
 
 def test_sentiment_rows_and_probabilities_equal_text_by_text():
     model = create_sentiment_model("builtin")
-    texts = _texts(random.Random(3), 200) + ["华鼎证券APP又登不上了，投诉无门", "转发微博//@用户: 华鼎证券暴雷？"]
+    texts = _texts(random.Random(3), 200) + [
+        "华鼎证券APP又登不上了，投诉无门",
+        "转发微博//@用户: 华鼎证券暴雷？",
+    ]
     assert model.gram_codes() is not None  # built now, whatever the model has read so far
     assert _same(model._rows(texts), model._rows_each(texts))
     fresh = LinearSentimentClassifier(
