@@ -93,6 +93,7 @@ class _Work:
     masked: rules.Masked | None = None  # topic keywords under a negation or in a neutral frame, masked
     residual_neg: float | None = None  # P(negative) of the post without its negated clauses
     encoded: EncoderReading | None = None  # the fine-tuned encoder's reading (nlp.encoder), when it reads it
+    rescue_p: float | None = None  # the rescue model's probability (nlp.rescue), read for the batch at once
 
 
 class Analyzer:
@@ -269,6 +270,10 @@ class Analyzer:
         self._score_named(named, work)
         if self.encoder is not None:
             self._encode([w for w in work if w.declared or any(m.role != EXCLUDED for m in w.mentions)])
+        if self.rescue is not None:  # the posts it may be asked about (they have targets), read together
+            about = [w for w in work if w.declared or any(m.role != EXCLUDED for m in w.mentions)]
+            for w, p in zip(about, self.rescue.probabilities([_rescue_input(w) for w in about]), strict=True):
+                w.rescue_p = p
         return self._with_feedback(work, [self._one(w, probs[i]) for i, w in enumerate(work)])
 
     def _declared(self, w: _Work) -> str | None:
@@ -591,15 +596,20 @@ class Analyzer:
         elif statement is not None or (against is not None and not rules.names_us(against, w.watchlist)):
             # the firm's own word, a relayed denial, a complaint against another: never an alert
             return None
-        head = 2 * rescue_mod.MAX_CHARS  # the model reads the head only (names put as placeholders)
-        near = [m for m in w.mentions if m.end <= head]
-        normalized = rescue_mod.normalize(w.text[:head], near, w.watchlist)
+        normalized = _rescue_input(w)
         if risk.flagged and len(normalized.strip()) < rescue_mod.DEMOTE_MIN_CHARS:
             return None  # a few words: too little for the model to overrule the rules
-        p_bad = model.probability(normalized)
+        p_bad = w.rescue_p if w.rescue_p is not None else model.probability(normalized)
         who = next((t for t in targets if (e := w.watchlist.entity(t)) and e.kind == "firm"), targets[0])
         if risk.flagged:
-            return ("lower", who, p_bad) if p_bad < model.demote else None
+            if p_bad >= model.demote:
+                return None
+            # the sentences that name us, read alone, must find it harmless too (a complaint lost in a
+            # long post's head): the flag is lowered only if both readings are below ``demote``
+            about_us = rescue_mod.about_us(normalized)
+            if about_us and (p_about := model.probability(about_us)) >= model.demote:
+                return None
+            return ("lower", who, max(p_bad, p_about) if about_us else p_bad)
         return ("flag", who, p_bad) if p_bad >= model.threshold else None
 
     @staticmethod
@@ -942,6 +952,13 @@ class Analyzer:
         if items:
             hook.apply(items)
         return out
+
+
+def _rescue_input(w: _Work) -> str:
+    """What the rescue model reads of a post: its head, every watched name put as its placeholder."""
+    head = 2 * rescue_mod.MAX_CHARS  # the model reads the head only (names put as placeholders)
+    near = [m for m in w.mentions if m.end <= head]
+    return rescue_mod.normalize(w.text[:head], near, w.watchlist)
 
 
 def _encoder(encoder: str | DeskEncoder | None) -> DeskEncoder | None:

@@ -8,7 +8,8 @@ brokers, each labelled by what a duty officer must see — with every watched na
 carries to any firm. It reads only posts that name one of ours (or come from a source declared about the
 firm). Where the rules did not flag a post it may add a flag, with its reason: 语境模型：对X不利（0.86）;
 where the rules flagged one at a low level (III, IV), at least DEMOTE_MIN_CHARS long, and the model finds
-it very unlikely to be bad news for us (below ``demote``), it lowers that flag, with its reason: 语境模型：对X不利可能性低（0.07），不预警.
+it very unlikely to be bad news for us (below ``demote``) both in the post's head and in the sentences that
+name us read alone (:func:`about_us`), it lowers that flag, with its reason: 语境模型：对X不利可能性低（0.07），不预警.
 Levels I and II (severe topics, rumors with reach, authoritative sources) are never lowered.
 
 Model: TF-IDF over character 1–3-grams (sublinear tf, smooth idf, l2 rows) and a class-balanced L2
@@ -27,6 +28,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from nlp.sentiment import GRAM_CODES_AFTER, GramCodes, gram_counts
 from nlp.watchlist import CODE, EXCLUDED, EXECUTIVE, PRODUCT, Mention, WatchList
 
 RESCUE_DIR = Path(__file__).resolve().parent / "models" / "rescue-linear"
@@ -72,6 +76,21 @@ def normalize(text: str, mentions: Sequence[Mention], watchlist: WatchList) -> s
     return "".join(out)
 
 
+_SENTENCE = re.compile(r"[^。！？!?\n]+")
+ABOUT_US_CHARS = 300
+
+
+def about_us(normalized: str) -> str:
+    """The sentences of a normalized post that name one of ours (a placeholder 本司…), joined, at most
+    ABOUT_US_CHARS: what the post says about us, read apart from the rest before a flag is lowered."""
+    parts = [m.group(0) for m in _SENTENCE.finditer(normalized) if OURS in m.group(0)]
+    return "。".join(parts)[:ABOUT_US_CHARS]
+
+
+def _collapse_spaces(text: str) -> str:
+    return _SPACES.sub(" ", text)
+
+
 def ngrams(text: str, lo: int = 1, hi: int = 3) -> Counter:
     s = _SPACES.sub(" ", text[:MAX_CHARS])
     return Counter(s[i : i + n] for n in range(lo, hi + 1) for i in range(len(s) - n + 1))
@@ -90,16 +109,59 @@ class RescueModel:
     demote: float = 0.0
 
     def probability(self, normalized: str) -> float:
-        feats = []
-        for g, k in ngrams(normalized).items():
-            wi = self.weights.get(g)
-            if wi is not None:
-                feats.append(((1.0 + math.log(k)) * wi[0], wi[1]))
+        counts = ngrams(normalized)
+        # the n-grams in first-occurrence order, looked up in one pass (C-level map)
+        feats = [
+            ((1.0 + math.log(k)) * wi[0], wi[1])
+            for wi, k in zip(map(self.weights.get, counts), counts.values(), strict=True)
+            if wi is not None
+        ]
         if not feats:
             return 1.0 / (1.0 + math.exp(-self.intercept))
         norm = math.sqrt(sum(v * v for v, _ in feats))
         z = self.intercept + sum(v * c for v, c in feats) / norm
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+    def probabilities(self, texts: Sequence[str]) -> list[float]:
+        """:meth:`probability` of each text, their n-grams looked up together (``nlp.sentiment.gram_counts``:
+        the same n-grams in the same order, the same arithmetic per text) once the model has been asked
+        for :data:`nlp.sentiment.GRAM_CODES_AFTER` texts in all; text by text before."""
+        table = self._table(len(texts))
+        if table is None:
+            return [self.probability(t) for t in texts]
+        codes, idf, coef = table
+        rows, feats, counts = gram_counts(texts, codes, MAX_CHARS, (1, 3), prepare=_collapse_spaces)
+        ends = np.searchsorted(rows, np.arange(1, len(texts) + 1)).tolist()
+        feats_l, counts_l = feats.tolist(), counts.tolist()
+        out, at = [], 0
+        for end in ends:
+            if at == end:
+                out.append(1.0 / (1.0 + math.exp(-self.intercept)))
+                continue
+            vs = [
+                (1.0 + math.log(k)) * idf[j] for j, k in zip(feats_l[at:end], counts_l[at:end], strict=True)
+            ]
+            norm = math.sqrt(sum(v * v for v in vs))
+            z = self.intercept + sum(v * coef[j] for v, j in zip(vs, feats_l[at:end], strict=True)) / norm
+            out.append(1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z)))))
+            at = end
+        return out
+
+    def _table(self, texts: int) -> tuple[GramCodes, list[float], list[float]] | None:
+        """The weights as n-gram codes with their idf and coefficients by index, built once the model has
+        been asked for GRAM_CODES_AFTER texts (None before, or for weights that are not 1–3-grams)."""
+        table = self.__dict__.get("_codes", False)
+        if table is False:
+            self._asked = self.__dict__.get("_asked", 0) + texts
+            if self._asked < GRAM_CODES_AFTER:
+                return None
+            grams = list(self.weights)
+            codes = GramCodes.of({g: i for i, g in enumerate(grams)})
+            table = None
+            if codes is not None:
+                table = (codes, [self.weights[g][0] for g in grams], [self.weights[g][1] for g in grams])
+            self._codes = table
+        return table
 
     @classmethod
     def load(cls, path: Path = RESCUE_DIR) -> RescueModel:

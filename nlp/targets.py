@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nlp.sentiment import MODELS_DIR, LinearSentimentClassifier, char_ngrams, normalize
+from nlp.sentiment import MODELS_DIR, LinearSentimentClassifier, char_ngrams, gram_counts, normalize
 from nlp.watchlist import EXCLUDED, Mention
 
 TARGETS_DIR = MODELS_DIR / "targets-linear"
@@ -127,34 +127,23 @@ def linear_scores(jobs: Sequence[tuple[LinearSentimentClassifier, Sequence[str]]
     """P(second label) of two-label char n-gram models, each on its own texts, reading each distinct
     text's n-grams once: the news-negativity and rumor models read the same post heads.
 
-    Same arithmetic as ``LinearSentimentClassifier.predict_proba`` (sublinear tf × idf, l2, linear).
+    Same arithmetic as ``LinearSentimentClassifier.predict_proba`` (sublinear tf × idf, l2, linear). Each
+    model's texts are looked up together (``nlp.sentiment.gram_counts``): the same entries in the same
+    order as counting each text's n-grams with a dict (:func:`_gram_entries_each`, for other features).
     """
     cache: dict[tuple[str, int, tuple[int, int]], dict[str, int]] = {}
     out = []
     for model, texts in jobs:
-        get = model.vocabulary.get
         idf, w = model.idf, (model.coef[:, 1] - model.coef[:, 0])
         bias = float(model.intercept[1] - model.intercept[0])
-        rows: list[int] = []
-        idx: list[int] = []
-        tf: list[int] = []
-        for i, text in enumerate(texts):
-            key = (text or "", model.max_chars, model.ngram_range)
-            counts = cache.get(key)
-            if counts is None:
-                counts = {}
-                for g in char_ngrams(key[0][: model.max_chars], model.ngram_range):
-                    counts[g] = counts.get(g, 0) + 1
-                cache[key] = counts
-            for g, c in counts.items():
-                j = get(g)
-                if j is not None:
-                    rows.append(i)
-                    idx.append(j)
-                    tf.append(c)
+        codes = model.gram_codes(len(texts))
+        if codes is not None:
+            rows, idx, tf = gram_counts(texts, codes, model.max_chars, model.ngram_range)
+        else:
+            rows, idx, tf = _gram_entries_each(model, texts, cache)
         n = len(texts)
         z = np.full(n, bias, dtype=np.float64)
-        if idx:
+        if len(idx):
             r = np.asarray(rows)
             ix = np.asarray(idx)
             vals = (1.0 + np.log(np.asarray(tf, np.float64))) * idf[ix]
@@ -163,6 +152,33 @@ def linear_scores(jobs: Sequence[tuple[LinearSentimentClassifier, Sequence[str]]
             z += np.divide(dot, norm, out=np.zeros(n), where=norm > 0)
         out.append(1.0 / (1.0 + np.exp(-z)))
     return out
+
+
+def _gram_entries_each(
+    model: LinearSentimentClassifier,
+    texts: Sequence[str],
+    cache: dict[tuple[str, int, tuple[int, int]], dict[str, int]],
+) -> tuple[list[int], list[int], list[int]]:
+    """(row, feature index, count) of each text's n-grams counted with a dict, text by text."""
+    get = model.vocabulary.get
+    rows: list[int] = []
+    idx: list[int] = []
+    tf: list[int] = []
+    for i, text in enumerate(texts):
+        key = (text or "", model.max_chars, model.ngram_range)
+        counts = cache.get(key)
+        if counts is None:
+            counts = {}
+            for g in char_ngrams(key[0][: model.max_chars], model.ngram_range):
+                counts[g] = counts.get(g, 0) + 1
+            cache[key] = counts
+        for g, c in counts.items():
+            j = get(g)
+            if j is not None:
+                rows.append(i)
+                idx.append(j)
+                tf.append(c)
+    return rows, idx, tf
 
 
 def _h(feature: str) -> int:

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from nlp.feedback_fit import Sparse, fit_logistic
-from nlp.rescue import DEMOTE_MIN_CHARS, RESCUE_DIR, RescueModel, ngrams, normalize
+from nlp.rescue import DEMOTE_MIN_CHARS, RESCUE_DIR, RescueModel, about_us, ngrams, normalize
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E = ROOT / "bench" / "e2e"
@@ -78,6 +78,7 @@ class Row:
     named: bool = False
     prob: float = float("nan")
     level: str | None = None
+    prob_about: float | None = None  # the model on the sentences that name us alone (None: none do)
 
 
 # ------------------------------------------------------------------------------------------ material
@@ -244,16 +245,12 @@ def auc(p: np.ndarray, y: np.ndarray) -> float:
 
 def figures(rows: list[Row], t: float | None, demote: float = 0.0) -> tuple[float, float]:
     """(discovery, false-alarm rate) of the desk alone (t None) or with the model: a named post it did not
-    flag is flagged at p >= t, a flag at level III or IV lowered at p < demote (on DEMOTE_MIN_CHARS or more)."""
+    flag is flagged at p >= t, a flag at level III or IV lowered as the analyzer does (:func:`_lowered`)."""
     if t is None:
         flag = [r.flagged for r in rows]
     else:
         flag = [
-            (
-                r.flagged
-                and not (r.level in DEMOTABLE and r.prob < demote and len(r.norm.strip()) >= DEMOTE_MIN_CHARS)
-            )
-            or (not r.flagged and r.named and r.prob >= t)
+            (r.flagged and not _lowered(r, demote)) or (not r.flagged and r.named and r.prob >= t)
             for r in rows
         ]
     must = [f for f, r in zip(flag, rows, strict=True) if r.must]
@@ -261,13 +258,30 @@ def figures(rows: list[Row], t: float | None, demote: float = 0.0) -> tuple[floa
     return sum(must) / max(len(must), 1), sum(harmless) / max(len(harmless), 1)
 
 
+def _lowered(r: Row, demote: float) -> bool:
+    """Whether the model lowers the rules' flag of ``r`` (nlp.analyzer's second look, the same rule): level
+    III or IV, DEMOTE_MIN_CHARS or more, the head and the sentences that name us both below ``demote``."""
+    return (
+        r.level in DEMOTABLE
+        and len(r.norm.strip()) >= DEMOTE_MIN_CHARS
+        and r.prob < demote
+        and (r.prob_about is None or r.prob_about < demote)
+    )
+
+
+def read_rows(model: RescueModel, rows: list[Row]) -> None:
+    """The model's probabilities of each row: its head, and the sentences that name us alone."""
+    for r in rows:
+        r.prob = model.probability(r.norm)
+        about = about_us(r.norm)
+        r.prob_about = model.probability(about) if about else None
+
+
 def cross_validate(rows: list[Row]) -> None:
     """Leave one source out: each row's prob from a model that never saw its source."""
     for s in sorted({r.source for r in rows}):
         fold = [r for r in rows if r.source == s]
-        model = fit([r for r in rows if r.source != s])
-        for r in fold:
-            r.prob = model.probability(r.norm)
+        read_rows(fit([r for r in rows if r.source != s]), fold)
 
 
 def choose(rows: list[Row]) -> tuple[float, float]:
@@ -342,8 +356,7 @@ def train(out: Path = RESCUE_DIR) -> dict:
 def evaluate(path: Path = RESCUE_DIR) -> dict:
     model = RescueModel.load(path)
     rows = heldout_rows()
-    for r in rows:
-        r.prob = model.probability(r.norm)
+    read_rows(model, rows)
     report = {"all": _table(rows), "threshold": model.threshold, "demote": model.demote}
     for s in sorted({r.source for r in rows}):
         part = [r for r in rows if r.source == s]
