@@ -58,9 +58,6 @@ OWN_CLAUSE_UPBEAT = 0.6  # in a list of many firms, a clause of its own this pos
 LONG_POST_CHARS = 300  # a post this long is an article: its hearsay must stand where it speaks of us
 SHORT_POST_HEAD_NEGATIVE = 0.2  # a short post about us only is negative about us if its head is this negative
 SHIPPED = "shipped"  # load the shipped model files (None: go without that model)
-# the levels of a rules' flag the learned second look may lower (I and II: severe topics, rumors with reach,
-# authoritative sources, never)
-DEMOTABLE_LEVELS = ("III", "IV")
 
 
 def _get(obj: Any, key: str, default: Any = None) -> Any:
@@ -93,7 +90,8 @@ class _Work:
     masked: rules.Masked | None = None  # topic keywords under a negation or in a neutral frame, masked
     residual_neg: float | None = None  # P(negative) of the post without its negated clauses
     encoded: EncoderReading | None = None  # the fine-tuned encoder's reading (nlp.encoder), when it reads it
-    rescue_p: float | None = None  # the rescue model's probability (nlp.rescue), read for the batch at once
+    rescue_text: str = ""  # what the rescue model reads of it (nlp.rescue.normalize of its head)
+    rescue_p: float | None = None  # the rescue model's probability of it, read for the batch at once
 
 
 class Analyzer:
@@ -268,11 +266,14 @@ class Analyzer:
         # model reads every post (its judgement is on every line of `yuqing analyze`)
         named = [w for w in work if w.clauses or any(m.role != EXCLUDED for m in w.mentions)]
         self._score_named(named, work)
+        # the posts about a watched entity (they have targets): the encoder and the rescue read only these
+        about = [w for w in work if w.declared or any(m.role != EXCLUDED for m in w.mentions)]
         if self.encoder is not None:
-            self._encode([w for w in work if w.declared or any(m.role != EXCLUDED for m in w.mentions)])
-        if self.rescue is not None:  # the posts it may be asked about (they have targets), read together
-            about = [w for w in work if w.declared or any(m.role != EXCLUDED for m in w.mentions)]
-            for w, p in zip(about, self.rescue.probabilities([_rescue_input(w) for w in about]), strict=True):
+            self._encode(about)
+        if self.rescue is not None:  # read together
+            for w in about:
+                w.rescue_text = _rescue_input(w)
+            for w, p in zip(about, self.rescue.probabilities([w.rescue_text for w in about]), strict=True):
                 w.rescue_p = p
         return self._with_feedback(work, [self._one(w, probs[i]) for i, w in enumerate(work)])
 
@@ -472,7 +473,8 @@ class Analyzer:
                 context_reasons.append(f"话题词未指向本司：{words}（不据此预警）")
             risk_topic = OTHER if statement is not None or fals.debunk else ours_topic.topic
         against = rules.complaint_against(w.text) if targets else None
-        if against is not None and not rules.names_us(against, w.watchlist):
+        against_other = against is not None and not rules.names_us(against, w.watchlist)
+        if against_other:
             # a complaint lodged against another (投诉对象：东岚证券): we are named in passing, not accused
             if negative_targets or risk_topic != OTHER:
                 context_reasons.append(f"投诉对象为他方（{against}）：本司非被投诉方")
@@ -496,7 +498,7 @@ class Analyzer:
             )
 
         risk = _assess()
-        look = self._second_look(w, risk, targets, against, statement) if targets else None
+        look = self._second_look(w, risk, targets, against_other, statement) if targets else None
         if look is not None:
             verdict, who, p_bad = look
             if verdict == "flag":
@@ -581,36 +583,30 @@ class Analyzer:
         }
 
     def _second_look(
-        self, w: _Work, risk: Any, targets: list[str], against: str | None, statement: Any
+        self, w: _Work, risk: Any, targets: list[str], against_other: bool, statement: Any
     ) -> tuple[str, str, float] | None:
         """The learned second look (nlp.rescue) at a post about us: ("flag", who, p) for bad news for us in
         words no rule holds; ("lower", who, p) for a low-level flag (III, IV) of the rules on a post it finds
         very unlikely to be bad news for us (a keyword in a defence, a look-alike's trouble, a warning
-        against fraud in our name); None: it leaves the post as it is (or is off)."""
+        against fraud in our name: nlp.rescue.lowers); None: it leaves the post as it is (or is off)."""
         model = self.rescue
-        if model is None:
+        if model is None or w.rescue_p is None:
             return None
-        if risk.flagged:
-            if risk.level not in DEMOTABLE_LEVELS or model.demote <= 0.0:
-                return None
-        elif statement is not None or (against is not None and not rules.names_us(against, w.watchlist)):
+        if not risk.flagged and (statement is not None or against_other):
             # the firm's own word, a relayed denial, a complaint against another: never an alert
             return None
-        normalized = _rescue_input(w)
-        if risk.flagged and len(normalized.strip()) < rescue_mod.DEMOTE_MIN_CHARS:
-            return None  # a few words: too little for the model to overrule the rules
-        p_bad = w.rescue_p if w.rescue_p is not None else model.probability(normalized)
+        p_bad = w.rescue_p
         who = next((t for t in targets if (e := w.watchlist.entity(t)) and e.kind == "firm"), targets[0])
-        if risk.flagged:
-            if p_bad >= model.demote:
-                return None
-            # the sentences that name us, read alone, must find it harmless too (a complaint lost in a
-            # long post's head): the flag is lowered only if both readings are below ``demote``
-            about_us = rescue_mod.about_us(normalized)
-            if about_us and (p_about := model.probability(about_us)) >= model.demote:
-                return None
-            return ("lower", who, max(p_bad, p_about) if about_us else p_bad)
-        return ("flag", who, p_bad) if p_bad >= model.threshold else None
+        if not risk.flagged:
+            return ("flag", who, p_bad) if p_bad >= model.threshold else None
+        # the sentences that name us, read alone, must find it harmless too (a complaint lost in a long
+        # post's head): read only when the head already does
+        worth = p_bad < model.demote and risk.level in rescue_mod.DEMOTABLE_LEVELS
+        about = rescue_mod.about_us(w.rescue_text) if worth else ""
+        p_about = model.probability(about) if about else None
+        if not rescue_mod.lowers(risk.level, w.rescue_text, p_bad, p_about, model.demote):
+            return None
+        return ("lower", who, p_bad if p_about is None else max(p_bad, p_about))
 
     @staticmethod
     def _rumor_elsewhere(w: _Work, reading: rules.Reading, fals: Any) -> bool:

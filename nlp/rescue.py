@@ -38,6 +38,9 @@ MAX_CHARS = 600  # the head of a post: what it is about is said early
 # a rules' flag is lowered only on a post this long at least (its normalized head): on a few words
 # (本司太差了) the model has too little to go on, and its probability is little more than its prior
 DEMOTE_MIN_CHARS = 30
+# the levels of a rules' flag the model may lower (I and II: severe topics, rumors with reach, authoritative
+# sources, never)
+DEMOTABLE_LEVELS = ("III", "IV")
 _SPACES = re.compile(r"\s+")
 
 # the placeholder of each kind of name (the training data is normalized the same way)
@@ -87,6 +90,23 @@ def about_us(normalized: str) -> str:
     return "。".join(parts)[:ABOUT_US_CHARS]
 
 
+def lowers(level: str | None, normalized: str, p_head: float, p_about: float | None, demote: float) -> bool:
+    """Whether the model lowers a rules' flag at ``level`` (the analyzer's second look, and the training's
+    CV, by this one rule): level III or IV, a normalized head of DEMOTE_MIN_CHARS or more, and both its
+    head's probability and that of the sentences that name us (``p_about``; None: none do) below
+    ``demote``."""
+    return (
+        level in DEMOTABLE_LEVELS
+        and len(normalized.strip()) >= DEMOTE_MIN_CHARS
+        and p_head < demote
+        and (p_about is None or p_about < demote)
+    )
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+
 def _collapse_spaces(text: str) -> str:
     return _SPACES.sub(" ", text)
 
@@ -117,10 +137,9 @@ class RescueModel:
             if wi is not None
         ]
         if not feats:
-            return 1.0 / (1.0 + math.exp(-self.intercept))
+            return _sigmoid(self.intercept)
         norm = math.sqrt(sum(v * v for v, _ in feats))
-        z = self.intercept + sum(v * c for v, c in feats) / norm
-        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+        return _sigmoid(self.intercept + sum(v * c for v, c in feats) / norm)
 
     def probabilities(self, texts: Sequence[str]) -> list[float]:
         """:meth:`probability` of each text, their n-grams looked up together (``nlp.sentiment.gram_counts``:
@@ -136,14 +155,17 @@ class RescueModel:
         out, at = [], 0
         for end in ends:
             if at == end:
-                out.append(1.0 / (1.0 + math.exp(-self.intercept)))
+                out.append(_sigmoid(self.intercept))
                 continue
             vs = [
                 (1.0 + math.log(k)) * idf[j] for j, k in zip(feats_l[at:end], counts_l[at:end], strict=True)
             ]
             norm = math.sqrt(sum(v * v for v in vs))
-            z = self.intercept + sum(v * coef[j] for v, j in zip(vs, feats_l[at:end], strict=True)) / norm
-            out.append(1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z)))))
+            out.append(
+                _sigmoid(
+                    self.intercept + sum(v * coef[j] for v, j in zip(vs, feats_l[at:end], strict=True)) / norm
+                )
+            )
             at = end
         return out
 

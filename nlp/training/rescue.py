@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from nlp.feedback_fit import Sparse, fit_logistic
-from nlp.rescue import DEMOTE_MIN_CHARS, RESCUE_DIR, RescueModel, about_us, ngrams, normalize
+from nlp.rescue import RESCUE_DIR, RescueModel, about_us, lowers, ngrams, normalize
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E = ROOT / "bench" / "e2e"
@@ -78,7 +78,6 @@ TRAIN_WORLDS_DEV = ("luoxi", "qingluo")  # dev part only: their holdout parts st
 BLIND = ("jichuan", "jianhu", "songtao", "dipu", "lujiang", "poyang")  # written last at the fifth stop
 THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 DEMOTE_STEPS = (0.0, 0.05, 0.1, 0.15, 0.2)
-DEMOTABLE = ("III", "IV")  # nlp.analyzer.DEMOTABLE_LEVELS
 C = 10.0
 MIN_DF = 2
 
@@ -274,14 +273,8 @@ def figures(rows: list[Row], t: float | None, demote: float = 0.0) -> tuple[floa
 
 
 def _lowered(r: Row, demote: float) -> bool:
-    """Whether the model lowers the rules' flag of ``r`` (nlp.analyzer's second look, the same rule): level
-    III or IV, DEMOTE_MIN_CHARS or more, the head and the sentences that name us both below ``demote``."""
-    return (
-        r.level in DEMOTABLE
-        and len(r.norm.strip()) >= DEMOTE_MIN_CHARS
-        and r.prob < demote
-        and (r.prob_about is None or r.prob_about < demote)
-    )
+    """Whether the model lowers the rules' flag of ``r`` (nlp.rescue.lowers, the analyzer's rule)."""
+    return lowers(r.level, r.norm, r.prob, r.prob_about, demote)
 
 
 def read_rows(model: RescueModel, rows: list[Row]) -> None:
